@@ -1,0 +1,40 @@
+//! `samaritan`: the command-line face of the engine.
+//!
+//! Conventions: JSON Lines on stdout for machines, human summaries on stderr, progress bars only
+//! when stderr is a terminal, exit code 0 on success, 1 when some input failed, 2 on usage errors.
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+
+#[derive(Parser)]
+#[command(
+    name = "samaritan",
+    version,
+    about = "Find the ads that sell people, link them into networks, and explain why."
+)]
+struct Cli {
+    /// Log filter (also RUST_LOG); logs go to stderr and never contain ad text at the default level.
+    #[arg(long, global = true, default_value = "warn", env = "SAMARITAN_LOG")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .init();
+    match commands::run(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Samaritan's analysis core: ad in, analysis out.
+//!
+//! The engine is pure: no I/O, no global state, no async. Storage, HTTP, the CLI and streams are
+//! thin layers around it (see `ARCHITECTURE.md`). The modules follow the data flow of
+//! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
+
+pub mod model;
+
+pub use model::{Ad, Analysis, Verdict};

@@ -1,0 +1,322 @@
+//! The contract: the ad that comes in and the analysis that goes out.
+//!
+//! These types are the JSON schemas of `DESIGN.md`. Input types reject unknown fields so that a
+//! typo such as `"boddy"` is an error naming the field instead of an ad silently analysed without
+//! its text; anything a platform wants to carry along goes into `meta`.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Schema version of [`Analysis`]. Bumped on any incompatible change of the output.
+pub const ANALYSIS_SCHEMA: u32 = 1;
+
+/// Longest ad id accepted, in bytes. Ids are keys in stores and URLs; a megabyte id is an attack.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// One ad as a platform sends it (input schema).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ad {
+    /// Unique per platform; re-sending the same id is idempotent.
+    #[serde(deserialize_with = "de_id")]
+    pub id: String,
+    /// Seconds since the Unix epoch (UTC). Accepts an integer or an RFC 3339 string on input.
+    #[serde(
+        default,
+        deserialize_with = "de_timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub posted_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Poster account id on the platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Where the ad is or was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageRef>,
+    /// Anything else the platform wants kept with the ad; never interpreted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+}
+
+impl Ad {
+    /// A text-only ad, mostly for tests and examples.
+    pub fn text(id: impl Into<String>, title: Option<&str>, body: Option<&str>) -> Self {
+        Ad {
+            id: id.into(),
+            posted_at: None,
+            title: title.map(str::to_owned),
+            body: body.map(str::to_owned),
+            location: None,
+            account: None,
+            url: None,
+            images: Vec::new(),
+            meta: None,
+        }
+    }
+
+    /// The document every span points into: `title + "\n" + body`, a missing part being empty.
+    ///
+    /// The separator is always present, so body offsets are always `title.len() + 1`.
+    pub fn document(&self) -> String {
+        let title = self.title.as_deref().unwrap_or("");
+        let body = self.body.as_deref().unwrap_or("");
+        let mut doc = String::with_capacity(title.len() + 1 + body.len());
+        doc.push_str(title);
+        doc.push('\n');
+        doc.push_str(body);
+        doc
+    }
+}
+
+/// Free-text location as the platform knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// An image attached to an ad: a file, a URL, inline bytes, or hashes computed elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum ImageRef {
+    Path {
+        path: String,
+    },
+    Url {
+        url: String,
+    },
+    Base64 {
+        base64: String,
+    },
+    Hashes {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pdq: Option<String>,
+    },
+}
+
+fn de_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    let id = String::deserialize(d)?;
+    if id.trim().is_empty() {
+        return Err(D::Error::custom("`id` must be a non-empty string"));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(D::Error::custom(format_args!(
+            "`id` is {} bytes; the limit is {MAX_ID_BYTES}",
+            id.len()
+        )));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(D::Error::custom("`id` must not contain control characters"));
+    }
+    Ok(id)
+}
+
+fn de_timestamp<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::Error;
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Int(i64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Int(s)) => Ok(Some(s)),
+        Some(Raw::Text(s)) => {
+            let t = time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| {
+                    D::Error::custom(format_args!(
+                        "`posted_at` is neither epoch seconds nor RFC 3339: {e}"
+                    ))
+                })?;
+            Ok(Some(t.unix_timestamp()))
+        }
+    }
+}
+
+/// The engine's decision for one ad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allow,
+    Review,
+    Block,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::Allow, Verdict::Review, Verdict::Block];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Review => "review",
+            Verdict::Block => "block",
+        }
+    }
+}
+
+/// One piece of evidence behind a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// Policy indicator id, e.g. `youth_language`.
+    pub indicator: String,
+    /// Indicator category, e.g. `minor`, `control`, `obfuscation`, `network`.
+    pub category: String,
+    /// Contribution of this signal to the score (see the policy's combination rule).
+    pub weight: f64,
+    /// Byte span `[start, end)` in the original document, or `null` for signals without text
+    /// (network, image).
+    pub span: Option<[usize; 2]>,
+    /// The original text at `span` (empty when there is no span).
+    pub text: String,
+    /// Why it fired, in words a reviewer reads.
+    pub note: String,
+}
+
+/// What the extractors found, as distinct normalised values (for search and linking).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Extracted {
+    /// Digits only; North American numbers as 10 digits, others with the country code.
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub urls: Vec<String>,
+    /// `platform:handle`, e.g. `instagram:some.name`.
+    pub handles: Vec<String>,
+    /// `kind:id`, e.g. `cashapp:$name`, `btc:1A1z…`.
+    pub payments: Vec<String>,
+    pub ages: Vec<u32>,
+    pub prices: Vec<Price>,
+    pub locations: Vec<String>,
+}
+
+/// A stated price or rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub amount: f64,
+    /// ISO 4217 code when stated or implied by a symbol, or a coded unit such as `roses`.
+    pub currency: Option<String>,
+    /// Duration the price is for, in minutes, when stated.
+    pub duration_min: Option<u32>,
+}
+
+/// One occurrence of an extracted value in the original text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mention {
+    /// `phone`, `email`, `url`, `handle`, `payment`, `age`, `price` or `location`.
+    pub kind: String,
+    /// The normalised value as it appears in [`Extracted`].
+    pub value: String,
+    /// Byte span `[start, end)` in the original document.
+    pub span: [usize; 2],
+    /// The original text at `span`.
+    pub text: String,
+    /// True when the value was written to evade filters (spelled digits, look-alikes, …).
+    pub obfuscated: bool,
+}
+
+/// The network an ad belongs to, if it links to any other ad.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRef {
+    pub id: String,
+    pub size: u32,
+    pub cities: u32,
+    /// Why the members are linked: `phone`, `email`, `handle`, `payment`, `account`, `template`,
+    /// `image`.
+    pub reasons: Vec<String>,
+}
+
+/// The template an ad instantiates, if it is part of a near-duplicate cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateRef {
+    pub id: String,
+    /// The constant text with `{}` where a slot varies.
+    pub text: String,
+    pub slots: u32,
+}
+
+/// The engine's analysis of one ad (output schema 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub schema: u32,
+    pub id: String,
+    pub verdict: Verdict,
+    /// 0 (nothing found) to 1 (certain); reproducible from `signals` and the policy.
+    pub score: f64,
+    /// Queue priority; higher is reviewed first. Minor indicators go to the top.
+    pub priority: u32,
+    /// True when the policy marks the ad as a candidate for a CyberTipline report.
+    pub report_candidate: bool,
+    pub signals: Vec<Signal>,
+    pub extracted: Extracted,
+    pub mentions: Vec<Mention>,
+    pub network: Option<NetworkRef>,
+    pub template: Option<TemplateRef>,
+    /// `name@version` of the policy that produced this analysis.
+    pub policy: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_full_ad() {
+        let ad: Ad = serde_json::from_str(
+            r#"{"id":"a1","posted_at":"2024-05-07T12:00:00Z","title":"t","body":"b",
+                "location":{"city":"Reno","region":"NV","country":"US"},"account":"u9",
+                "url":"https://example.org/a1","images":[{"path":"x.jpg"},{"url":"https://e/x.jpg"},
+                {"base64":"AAAA"},{"sha256":"ab","pdq":"cd"}],"meta":{"k":[1,2]}}"#,
+        )
+        .unwrap();
+        assert_eq!(ad.posted_at, Some(1_715_083_200));
+        assert_eq!(ad.images.len(), 4);
+        assert!(matches!(ad.images[3], ImageRef::Hashes { .. }));
+        assert_eq!(ad.document(), "t\nb");
+    }
+
+    #[test]
+    fn epoch_seconds_accepted() {
+        let ad: Ad = serde_json::from_str(r#"{"id":"a","posted_at":1700000000}"#).unwrap();
+        assert_eq!(ad.posted_at, Some(1_700_000_000));
+        assert_eq!(ad.document(), "\n");
+    }
+
+    #[test]
+    fn rejects_bad_input_with_the_field_named() {
+        let cases = [
+            (r#"{"title":"x"}"#, "missing field `id`"),
+            (r#"{"id":""}"#, "non-empty"),
+            (r#"{"id":7}"#, "invalid type"),
+            (r#"{"id":"a","boddy":"x"}"#, "unknown field `boddy`"),
+            (r#"{"id":"a","posted_at":"yesterday"}"#, "posted_at"),
+            (r#"{"id":"a","body":5}"#, "invalid type"),
+            (
+                r#"{"id":"a","location":{"town":"x"}}"#,
+                "unknown field `town`",
+            ),
+            (r#"{"id":"a","images":[{"file":"x"}]}"#, "ImageRef"),
+        ];
+        for (json, want) in cases {
+            let err = serde_json::from_str::<Ad>(json).unwrap_err().to_string();
+            assert!(err.contains(want), "{json}: {err}");
+        }
+        let long = format!(r#"{{"id":"{}"}}"#, "x".repeat(MAX_ID_BYTES + 1));
+        let err = serde_json::from_str::<Ad>(&long).unwrap_err().to_string();
+        assert!(err.contains("limit"), "{err}");
+    }
+}
