@@ -4,6 +4,8 @@
 //! thin layers around it (see `ARCHITECTURE.md`). The modules follow the data flow of
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
+pub mod link;
 pub mod model;
+pub mod similar;
 
 pub use model::{Ad, Analysis, Verdict};
