@@ -1,0 +1,60 @@
+//! Identifiers that tie ads to one poster: phones, emails, handles, payment ids, accounts, images.
+//!
+//! An identifier is a (kind, normalised value) pair. The values arrive already normalised by the
+//! extractors (digits-only phones, lower-case emails, `platform:handle`, `kind:id`); accounts
+//! are the platform's own ids; images are exact or perceptual hashes in hex.
+
+use serde::{Deserialize, Serialize};
+
+/// Kinds of identifier, in the order reasons are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentKind {
+    Phone,
+    Email,
+    Handle,
+    Payment,
+    Account,
+    Image,
+}
+
+impl IdentKind {
+    pub const ALL: [IdentKind; 6] = [
+        IdentKind::Phone,
+        IdentKind::Email,
+        IdentKind::Handle,
+        IdentKind::Payment,
+        IdentKind::Account,
+        IdentKind::Image,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentKind::Phone => "phone",
+            IdentKind::Email => "email",
+            IdentKind::Handle => "handle",
+            IdentKind::Payment => "payment",
+            IdentKind::Account => "account",
+            IdentKind::Image => "image",
+        }
+    }
+
+    /// Contact-like identifiers: the ones an ad shows to be reached or paid through (and the
+    /// images it shows). Accounts are not: an account is the poster itself.
+    pub fn is_contact(self) -> bool {
+        !matches!(self, IdentKind::Account)
+    }
+}
+
+/// What the hub guard decided about one identifier, in words and numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HubNote {
+    pub kind: IdentKind,
+    pub value: String,
+    /// Ads carrying the identifier when it was judged.
+    pub ads: u32,
+    /// Distinct other contacts seen beside it then.
+    pub co_contacts: u32,
+    /// Why it links nothing, for a reviewer.
+    pub reason: String,
+}

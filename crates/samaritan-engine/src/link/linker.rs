@@ -1,0 +1,638 @@
+//! The linker: ads in, in order; networks, templates and evidence out, at any moment.
+//!
+//! Networks are the connected groups of a graph whose nodes are ads, identifiers and templates:
+//! an ad is joined to each identifier it carries (unless the hub guard withdrew it) and to its
+//! template (when the ad is long enough for shared text to mean a shared author). A union-find
+//! over those nodes keeps the groups current as ads arrive; inserting an ad costs its
+//! identifiers plus its few LSH candidates, never a rebuild. Only when the hub guard withdraws
+//! an identifier is one group — the one it glued — taken apart and joined again without it.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::dsu::Dsu;
+use super::features::{FeatureBuilder, MemberFacts, NetworkFeatures};
+use super::hub::HubGuard;
+use super::ident::{HubNote, IdentKind};
+use super::input::{LinkError, LinkInput, check};
+use crate::model::{NetworkRef, TemplateRef};
+use crate::similar::{DiffPart, Joined, SimilarConfig, TemplateIndex};
+
+/// Settings of the linker. Saved with its state.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LinkConfig {
+    pub similar: SimilarConfig,
+    pub hub: HubGuard,
+    /// Ads shorter than this many tokens are grouped into templates but a shared template does
+    /// not put them in one network (short texts such as "call me now" are shared by strangers).
+    pub min_template_link_tokens: u32,
+}
+
+impl Default for LinkConfig {
+    fn default() -> Self {
+        LinkConfig {
+            similar: SimilarConfig::default(),
+            hub: HubGuard::default(),
+            min_template_link_tokens: 8,
+        }
+    }
+}
+
+/// The result of one insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inserted {
+    /// Internal index of the ad (insertion order).
+    pub index: u32,
+    /// The id was already known; nothing changed.
+    pub duplicate: bool,
+}
+
+/// One identifier (or template) that ties members of a network together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// `phone`, `email`, `handle`, `payment`, `account`, `image` or `template`.
+    pub kind: String,
+    /// The identifier's value, or the template id.
+    pub value: String,
+    /// Members carrying it.
+    pub ads: u32,
+    /// The template text, for `template` evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A network: members, why they are linked, and what the group looks like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    /// `n-` and a hash of the oldest member's id: stable as the network grows.
+    pub id: String,
+    /// Member ad ids in insertion order.
+    pub members: Vec<String>,
+    /// Kinds of evidence, in the order phone, email, handle, payment, account, template, image.
+    pub reasons: Vec<String>,
+    pub evidence: Vec<Evidence>,
+    /// Identifiers carried by members that the hub guard withdrew, with its reasons.
+    pub guarded: Vec<HubNote>,
+    pub features: NetworkFeatures,
+}
+
+impl Network {
+    /// The short form that goes into each member's analysis.
+    pub fn reference(&self) -> NetworkRef {
+        NetworkRef {
+            id: self.id.clone(),
+            size: self.features.size,
+            cities: self.features.cities,
+            reasons: self.reasons.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AdEntry {
+    pub id: Box<str>,
+    pub posted_at: Option<i64>,
+    pub city: Option<u32>,
+    pub node: u32,
+    pub idents: Box<[u32]>,
+    pub names: Box<[u32]>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Ident {
+    pub kind: IdentKind,
+    pub value: Box<str>,
+    pub node: u32,
+    pub ads: u32,
+    pub hub: Option<Box<HubNote>>,
+    co: Option<Box<FxHashSet<u32>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Owner {
+    Ad(u32),
+    Ident,
+    Template,
+}
+
+/// Strings interned to small ids (cities, names).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Interner {
+    ids: FxHashMap<Box<str>, u32>,
+    pub items: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.items.len() as u32;
+        self.ids.insert(s.into(), i);
+        self.items.push(s.into());
+        i
+    }
+
+    pub fn get(&self, i: u32) -> &str {
+        self.items.get(i as usize).map_or("", |s| s)
+    }
+}
+
+/// Incremental linking of ads into networks through identifiers and templates.
+#[derive(Debug, Clone)]
+pub struct Linker {
+    pub(crate) cfg: LinkConfig,
+    pub(crate) text: TemplateIndex,
+    pub(crate) ads: Vec<AdEntry>,
+    ad_ids: FxHashMap<Box<str>, u32>,
+    pub(crate) idents: Vec<Ident>,
+    ident_ids: [FxHashMap<Box<str>, u32>; 6],
+    pub(crate) places: Interner,
+    pub(crate) names: Interner,
+    net: Dsu,
+    owner: Vec<Owner>,
+    template_node: FxHashMap<u32, u32>,
+}
+
+impl Default for Linker {
+    fn default() -> Self {
+        Linker::new(LinkConfig::default())
+    }
+}
+
+fn kind_slot(kind: IdentKind) -> usize {
+    kind as usize
+}
+
+/// A stable short id from a string: 16 hex digits of its xxh3.
+fn stable_id(prefix: &str, s: &str) -> String {
+    format!("{prefix}-{:016x}", xxh3_64(s.as_bytes()))
+}
+
+impl Linker {
+    pub fn new(cfg: LinkConfig) -> Self {
+        Linker {
+            cfg,
+            text: TemplateIndex::new(cfg.similar),
+            ads: Vec::new(),
+            ad_ids: FxHashMap::default(),
+            idents: Vec::new(),
+            ident_ids: Default::default(),
+            places: Interner::default(),
+            names: Interner::default(),
+            net: Dsu::default(),
+            owner: Vec::new(),
+            template_node: FxHashMap::default(),
+        }
+    }
+
+    pub fn config(&self) -> &LinkConfig {
+        &self.cfg
+    }
+
+    /// Number of ads stored.
+    pub fn len(&self) -> usize {
+        self.ads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ads.is_empty()
+    }
+
+    /// Adds one ad. Re-sending a known id changes nothing (`duplicate: true`). A refused input
+    /// leaves the linker untouched.
+    pub fn insert(&mut self, input: LinkInput) -> Result<Inserted, LinkError> {
+        let sim = &self.cfg.similar;
+        check(&input, sim.lsh.bands, sim.align_max_tokens)?;
+        if let Some(&index) = self.ad_ids.get(input.id.as_str()) {
+            return Ok(Inserted {
+                index,
+                duplicate: true,
+            });
+        }
+        let ad = self.ads.len() as u32;
+        let joined = self.text.insert(&input.fingerprint);
+        let node = self.push_node(Owner::Ad(ad));
+        let city = place_key(input.city.as_deref(), input.region.as_deref())
+            .map(|k| self.places.intern(&k));
+        let names: Box<[u32]> = dedup(
+            input
+                .names
+                .iter()
+                .map(|n| self.names.intern(&n.trim().to_lowercase())),
+        );
+        let idents = self.intern_idents(&input);
+        self.ad_ids.insert(input.id.as_str().into(), ad);
+        self.ads.push(AdEntry {
+            id: input.id.into_boxed_str(),
+            posted_at: input.posted_at,
+            city,
+            node,
+            idents: idents.clone(),
+            names,
+        });
+        let flipped = self.update_hubs(&idents);
+        for &x in idents.iter() {
+            if self.idents[x as usize].hub.is_none() {
+                self.net.union(node, self.idents[x as usize].node);
+            }
+        }
+        self.link_template(ad, &joined);
+        for x in flipped {
+            let n = self.idents[x as usize].node;
+            self.rebuild(n);
+        }
+        Ok(Inserted {
+            index: ad,
+            duplicate: false,
+        })
+    }
+
+    fn push_node(&mut self, owner: Owner) -> u32 {
+        self.owner.push(owner);
+        self.net.push()
+    }
+
+    fn intern_idents(&mut self, input: &LinkInput) -> Box<[u32]> {
+        let lists: [(IdentKind, &[String]); 5] = [
+            (IdentKind::Phone, &input.phones),
+            (IdentKind::Email, &input.emails),
+            (IdentKind::Handle, &input.handles),
+            (IdentKind::Payment, &input.payments),
+            (IdentKind::Image, &input.images),
+        ];
+        let mut out: Vec<u32> = Vec::new();
+        let account = input.account.iter().map(|a| (IdentKind::Account, a.as_str()));
+        let all = lists
+            .iter()
+            .flat_map(|(k, vs)| vs.iter().map(move |v| (*k, v.as_str())))
+            .chain(account);
+        for (kind, raw) in all {
+            let value = normalize_value(kind, raw);
+            let x = self.intern_ident(kind, &value);
+            if !out.contains(&x) {
+                out.push(x);
+                let e = &mut self.idents[x as usize];
+                e.ads = e.ads.saturating_add(1);
+            }
+        }
+        out.into_boxed_slice()
+    }
+
+    pub(crate) fn intern_ident(&mut self, kind: IdentKind, value: &str) -> u32 {
+        if let Some(&x) = self.ident_ids[kind_slot(kind)].get(value) {
+            return x;
+        }
+        let x = self.idents.len() as u32;
+        let node = self.push_node(Owner::Ident);
+        self.ident_ids[kind_slot(kind)].insert(value.into(), x);
+        self.idents.push(Ident {
+            kind,
+            value: value.into(),
+            node,
+            ads: 0,
+            hub: None,
+            co: None,
+        });
+        x
+    }
+
+    /// Counts co-contacts for the contacts of a new ad; returns identifiers that just became hubs.
+    fn update_hubs(&mut self, idents: &[u32]) -> Vec<u32> {
+        let contacts: Vec<u32> = idents
+            .iter()
+            .copied()
+            .filter(|&x| self.idents[x as usize].kind.is_contact())
+            .collect();
+        let mut flipped = Vec::new();
+        for &x in &contacts {
+            let guard = self.cfg.hub;
+            let e = &mut self.idents[x as usize];
+            if e.hub.is_some() {
+                continue;
+            }
+            if contacts.len() > 1 {
+                let co = e.co.get_or_insert_with(Default::default);
+                co.extend(contacts.iter().copied().filter(|&y| y != x));
+            }
+            let co_n = e.co.as_ref().map_or(0, |c| c.len() as u32);
+            if let Some(note) = guard.judge(e.kind, &e.value, e.ads, co_n) {
+                e.hub = Some(Box::new(note));
+                e.co = None;
+                flipped.push(x);
+            }
+        }
+        flipped
+    }
+
+    fn template_linked(&self, ad: u32) -> bool {
+        self.text.tokens(ad).len() >= self.cfg.min_template_link_tokens as usize
+    }
+
+    fn link_template(&mut self, ad: u32, joined: &Joined) {
+        if joined.absorbed.is_empty() {
+            return;
+        }
+        let mut nodes = Vec::new();
+        let mut fresh = vec![ad];
+        for &r in &joined.absorbed {
+            match self.template_node.remove(&r) {
+                Some(n) => nodes.push(n),
+                None => fresh.push(r),
+            }
+        }
+        let tnode = match nodes.first() {
+            Some(&n) => n,
+            None => self.push_node(Owner::Template),
+        };
+        self.template_node.insert(joined.root, tnode);
+        for &n in nodes.iter().skip(1) {
+            self.net.union(tnode, n);
+        }
+        for a in fresh {
+            if self.template_linked(a) {
+                self.net.union(self.ads[a as usize].node, tnode);
+            }
+        }
+    }
+
+    /// Takes apart the group of `node` and joins it again from its ads' current links.
+    fn rebuild(&mut self, node: u32) {
+        let nodes = self.net.members(node);
+        self.net.reset(&nodes);
+        for n in nodes {
+            let Owner::Ad(a) = self.owner[n as usize] else {
+                continue;
+            };
+            self.relink(a);
+        }
+    }
+
+    /// Joins ad `a` to its unguarded identifiers and its template.
+    pub(crate) fn relink(&mut self, a: u32) {
+        let node = self.ads[a as usize].node;
+        for i in 0..self.ads[a as usize].idents.len() {
+            let x = self.ads[a as usize].idents[i] as usize;
+            if self.idents[x].hub.is_none() {
+                self.net.union(node, self.idents[x].node);
+            }
+        }
+        if self.text.cluster_size(a) >= 2 && self.template_linked(a) {
+            let root = self.text.root(a);
+            let tnode = match self.template_node.get(&root) {
+                Some(&n) => n,
+                None => {
+                    let n = self.push_node(Owner::Template);
+                    self.template_node.insert(root, n);
+                    n
+                }
+            };
+            self.net.union(node, tnode);
+        }
+    }
+
+    /// Internal index of an ad id.
+    pub fn index_of(&self, id: &str) -> Option<u32> {
+        self.ad_ids.get(id).copied()
+    }
+
+    /// The template of an ad, when it has near-duplicates.
+    pub fn template_of(&self, id: &str) -> Option<TemplateRef> {
+        let ad = self.index_of(id)?;
+        let t = self.text.template_of(ad)?;
+        Some(TemplateRef {
+            id: stable_id("t", &self.ads[t.seed as usize].id),
+            text: t.text,
+            slots: t.slots,
+        })
+    }
+
+    /// How an ad differs from its template: kept words, slot fills, additions, omissions.
+    pub fn template_diff(&self, id: &str) -> Option<Vec<DiffPart>> {
+        self.text.diff_of(self.index_of(id)?)
+    }
+
+    /// The network of an ad, when it is linked to at least one other ad. Costs the size of the
+    /// network; to label every ad, walk [`Linker::networks`] once instead.
+    pub fn network_of(&self, id: &str) -> Option<Network> {
+        let ad = self.index_of(id)?;
+        let root = self.net.root(self.ads[ad as usize].node);
+        self.network_at(root)
+    }
+
+    /// Every network (two or more ads), oldest first.
+    pub fn networks(&self) -> impl Iterator<Item = Network> + '_ {
+        let mut seen: FxHashSet<u32> = FxHashSet::default();
+        self.ads.iter().filter_map(move |a| {
+            let root = self.net.root(a.node);
+            if !seen.insert(root) || self.net.group_size(root) < 2 {
+                return None;
+            }
+            self.network_at(root)
+        })
+    }
+
+    fn network_at(&self, root: u32) -> Option<Network> {
+        let mut members: Vec<u32> = self
+            .net
+            .members(root)
+            .into_iter()
+            .filter_map(|n| match self.owner[n as usize] {
+                Owner::Ad(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        if members.len() < 2 {
+            return None;
+        }
+        members.sort_unstable();
+        let mut builder = FeatureBuilder::default();
+        let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut templates: FxHashMap<u32, u32> = FxHashMap::default();
+        for &a in &members {
+            let e = &self.ads[a as usize];
+            let mut account = None;
+            let mut phones = Vec::new();
+            for &x in e.idents.iter() {
+                let ident = &self.idents[x as usize];
+                *counts.entry(x).or_insert(0) += 1;
+                if ident.hub.is_some() {
+                    continue;
+                }
+                match ident.kind {
+                    IdentKind::Account => account = Some(&*ident.value),
+                    IdentKind::Phone => phones.push(&*ident.value),
+                    _ => {}
+                }
+            }
+            let template = (self.text.cluster_size(a) >= 2).then(|| self.text.root(a));
+            if let Some(t) = template
+                && self.template_linked(a)
+            {
+                *templates.entry(t).or_insert(0) += 1;
+            }
+            builder.add(MemberFacts {
+                posted_at: e.posted_at,
+                city: e.city.map(|c| self.places.get(c)),
+                account,
+                phones,
+                names: e.names.iter().map(|&n| self.names.get(n)).collect(),
+                template,
+            });
+        }
+        let mut evidence: Vec<(IdentKind, Evidence)> = Vec::new();
+        let mut guarded: Vec<HubNote> = Vec::new();
+        let mut ident_list: Vec<(u32, u32)> = counts.into_iter().collect();
+        ident_list.sort_unstable();
+        for (x, n) in ident_list {
+            let ident = &self.idents[x as usize];
+            if let Some(h) = &ident.hub {
+                guarded.push((**h).clone());
+            } else if n >= 2 {
+                evidence.push((
+                    ident.kind,
+                    Evidence {
+                        kind: ident.kind.as_str().to_owned(),
+                        value: ident.value.to_string(),
+                        ads: n,
+                        text: None,
+                    },
+                ));
+            }
+        }
+        evidence.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.ads.cmp(&a.1.ads)).then(a.1.value.cmp(&b.1.value)));
+        let mut tlist: Vec<(u32, u32)> = templates.into_iter().filter(|&(_, n)| n >= 2).collect();
+        tlist.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let has = |k: IdentKind| evidence.iter().any(|(kind, _)| *kind == k);
+        let mut reasons: Vec<String> = [
+            IdentKind::Phone,
+            IdentKind::Email,
+            IdentKind::Handle,
+            IdentKind::Payment,
+            IdentKind::Account,
+        ]
+        .into_iter()
+        .filter(|&k| has(k))
+        .map(|k| k.as_str().to_owned())
+        .collect();
+        if !tlist.is_empty() {
+            reasons.push("template".to_owned());
+        }
+        if has(IdentKind::Image) {
+            reasons.push("image".to_owned());
+        }
+        let mut evidence: Vec<Evidence> = evidence.into_iter().map(|(_, e)| e).collect();
+        for (t, n) in tlist {
+            if let Some(view) = self.text.template_of(t) {
+                evidence.push(Evidence {
+                    kind: "template".to_owned(),
+                    value: stable_id("t", &self.ads[view.seed as usize].id),
+                    ads: n,
+                    text: Some(view.text),
+                });
+            }
+        }
+        Some(Network {
+            id: stable_id("n", &self.ads[members[0] as usize].id),
+            members: members
+                .iter()
+                .map(|&a| self.ads[a as usize].id.to_string())
+                .collect(),
+            reasons,
+            evidence,
+            guarded,
+            features: builder.finish(),
+        })
+    }
+
+    // ---- used by records ----
+
+    pub(crate) fn restore_ad(&mut self, entry_id: &str, posted_at: Option<i64>, city: Option<u32>, idents: Box<[u32]>, names: Box<[u32]>) -> Result<u32, LinkError> {
+        if self.ad_ids.contains_key(entry_id) {
+            return Err(LinkError::BadState(format!("duplicate ad id {entry_id:?}")));
+        }
+        let ad = self.ads.len() as u32;
+        let node = self.push_node(Owner::Ad(ad));
+        for &x in idents.iter() {
+            let e = &mut self.idents[x as usize];
+            e.ads = e.ads.saturating_add(1);
+        }
+        self.ad_ids.insert(entry_id.into(), ad);
+        self.ads.push(AdEntry {
+            id: entry_id.into(),
+            posted_at,
+            city,
+            node,
+            idents,
+            names,
+        });
+        Ok(ad)
+    }
+
+    pub(crate) fn restore_hub(&mut self, x: u32, note: HubNote) {
+        let e = &mut self.idents[x as usize];
+        e.hub = Some(Box::new(note));
+        e.co = None;
+    }
+
+    /// Recomputes co-contact counts of unguarded identifiers (replay of `update_hubs`).
+    pub(crate) fn restore_co_contacts(&mut self) {
+        for a in 0..self.ads.len() {
+            let contacts: Vec<u32> = self.ads[a]
+                .idents
+                .iter()
+                .copied()
+                .filter(|&x| self.idents[x as usize].kind.is_contact())
+                .collect();
+            if contacts.len() < 2 {
+                continue;
+            }
+            for &x in &contacts {
+                let e = &mut self.idents[x as usize];
+                if e.hub.is_none() {
+                    e.co.get_or_insert_with(Default::default)
+                        .extend(contacts.iter().copied().filter(|&y| y != x));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn template_index_mut(&mut self) -> &mut TemplateIndex {
+        &mut self.text
+    }
+
+    pub(crate) fn ident_index(&self, kind: IdentKind, value: &str) -> Option<u32> {
+        self.ident_ids[kind_slot(kind)].get(value).copied()
+    }
+}
+
+fn dedup(it: impl Iterator<Item = u32>) -> Box<[u32]> {
+    let mut v: Vec<u32> = Vec::new();
+    for x in it {
+        if !v.contains(&x) {
+            v.push(x);
+        }
+    }
+    v.into_boxed_slice()
+}
+
+/// `city, region` lower-cased and trimmed; `None` without a city.
+fn place_key(city: Option<&str>, region: Option<&str>) -> Option<String> {
+    let city = city.map(str::trim).filter(|c| !c.is_empty())?;
+    let mut k = city.to_lowercase();
+    if let Some(r) = region.map(str::trim).filter(|r| !r.is_empty()) {
+        k.push_str(", ");
+        k.push_str(&r.to_lowercase());
+    }
+    Some(k)
+}
+
+/// Identifier values compared case-insensitively where the kind is case-insensitive.
+fn normalize_value(kind: IdentKind, v: &str) -> String {
+    let v = v.trim();
+    match kind {
+        IdentKind::Email | IdentKind::Handle | IdentKind::Image => v.to_lowercase(),
+        _ => v.to_owned(),
+    }
+}
