@@ -22,7 +22,10 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Link ads into networks (shared identifiers and templates) and list them with evidence.
+    Networks(commands::networks::Args),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use crate::Command;
 
+pub mod networks;
+mod pairs;
+
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Networks(args) => networks::run(args),
+    }
 }
