@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod progress;
 
 #[derive(Parser)]
 #[command(
@@ -22,7 +23,10 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Write a synthetic marketplace corpus (ads.jsonl) with ground truth (truth.jsonl).
+    Synth(commands::synth::SynthArgs),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use crate::Command;
 
+pub mod synth;
+
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
+    }
 }
