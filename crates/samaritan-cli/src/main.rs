@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod progress;
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +26,8 @@ struct Cli {
 enum Command {
     /// Link ads into networks (shared identifiers and templates) and list them with evidence.
     Networks(commands::networks::Args),
+    /// Write a synthetic marketplace corpus (ads.jsonl) with ground truth (truth.jsonl).
+    Synth(commands::synth::SynthArgs),
 }
 
 fn main() -> std::process::ExitCode {
