@@ -22,6 +22,9 @@ pub struct HubGuard {
     pub min_contacts: u32,
     /// Distinct other contacts per ad carrying it, at or above which it is a hub.
     pub min_ratio: f64,
+    /// Posters that each use a template for two or more ads, at or above which the template
+    /// is shared wording rather than one author's.
+    pub template_established: u32,
 }
 
 impl Default for HubGuard {
@@ -29,6 +32,7 @@ impl Default for HubGuard {
         HubGuard {
             min_contacts: 10,
             min_ratio: 0.5,
+            template_established: 4,
         }
     }
 }
@@ -59,6 +63,42 @@ impl HubGuard {
     }
 }
 
+impl HubGuard {
+    /// Judges a template shared by `ads` ads. `posters` is the larger of its distinct accounts
+    /// and distinct contacts (images aside); `established` the larger of the accounts and of the
+    /// contacts that carry two or more of its ads. Wording is not the mark of one author when
+    /// many one-off posters use it (`posters` at least `min_contacts` and `min_ratio` per ad:
+    /// a platform's boilerplate, a common phrasing), nor when several posters with identities
+    /// of their own each use it repeatedly (`established` at least `template_established`: a
+    /// staffing firm's text reused by its client companies). A business (one account, one
+    /// phone) or an operator with a few rotating phones and accounts stays linked.
+    pub fn judge_template(&self, id: &str, ads: u32, posters: u32, established: u32) -> Option<HubNote> {
+        let crowd = posters >= self.min_contacts && f64::from(posters) >= self.min_ratio * f64::from(ads);
+        let several = established >= self.template_established;
+        if !crowd && !several {
+            return None;
+        }
+        let why = if crowd {
+            format!(
+                "used by {ads} ads of {posters} different posters (guard: at least {} and {:.2} per ad)",
+                self.min_contacts, self.min_ratio
+            )
+        } else {
+            format!(
+                "used repeatedly by {established} posters with identities of their own (guard: {})",
+                self.template_established
+            )
+        };
+        Some(HubNote {
+            kind: IdentKind::Template,
+            value: id.to_owned(),
+            ads,
+            co_contacts: posters,
+            reason: format!("template {why}: wording shared by many posters, so it links nothing"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +116,16 @@ mod tests {
         assert!(g.judge(IdentKind::Phone, "5550143", 200, 12).is_none());
         // Accounts are the poster.
         assert!(g.judge(IdentKind::Account, "u1", 30, 30).is_none());
+    }
+
+    #[test]
+    fn boilerplate_template_is_guarded_and_an_operator_template_is_not() {
+        let g = HubGuard::default();
+        assert!(g.judge_template("t-1", 900, 800, 30).is_some());
+        assert!(g.judge_template("t-2", 13, 3, 3).is_none());
+        assert!(g.judge_template("t-3", 40, 1, 1).is_none());
+        assert!(g.judge_template("t-4", 8, 8, 0).is_none(), "too few to judge");
+        let n = g.judge_template("t-5", 600, 20, 20).unwrap();
+        assert!(n.reason.contains("20 posters"), "{}", n.reason);
     }
 }

@@ -16,6 +16,9 @@ pub enum IdentKind {
     Payment,
     Account,
     Image,
+    /// Not an identifier an ad carries: a shared template. Used where links of every kind are
+    /// named (hub-guard notes).
+    Template,
 }
 
 impl IdentKind {
@@ -36,13 +39,14 @@ impl IdentKind {
             IdentKind::Payment => "payment",
             IdentKind::Account => "account",
             IdentKind::Image => "image",
+            IdentKind::Template => "template",
         }
     }
 
     /// Contact-like identifiers: the ones an ad shows to be reached or paid through (and the
     /// images it shows). Accounts are not: an account is the poster itself.
     pub fn is_contact(self) -> bool {
-        !matches!(self, IdentKind::Account)
+        !matches!(self, IdentKind::Account | IdentKind::Template)
     }
 }
 

@@ -147,12 +147,23 @@ pub struct Linker {
     pub(crate) ads: Vec<AdEntry>,
     ad_ids: FxHashMap<Box<str>, u32>,
     pub(crate) idents: Vec<Ident>,
-    ident_ids: [FxHashMap<Box<str>, u32>; 6],
+    ident_ids: [FxHashMap<Box<str>, u32>; 7],
     pub(crate) places: Interner,
     pub(crate) names: Interner,
     net: Dsu,
     owner: Vec<Owner>,
     template_node: FxHashMap<u32, u32>,
+    template_stats: FxHashMap<u32, TemplateStats>,
+}
+
+/// Who uses a template: the distinct accounts and contacts of its ads, and the guard's verdict.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TemplateStats {
+    /// Ads per account among the template's ads.
+    accounts: FxHashMap<u32, u32>,
+    /// Ads per contact (images aside) among the template's ads.
+    contacts: FxHashMap<u32, u32>,
+    pub guard: Option<Box<HubNote>>,
 }
 
 impl Default for Linker {
@@ -184,6 +195,7 @@ impl Linker {
             net: Dsu::default(),
             owner: Vec::new(),
             template_node: FxHashMap::default(),
+            template_stats: FxHashMap::default(),
         }
     }
 
@@ -298,26 +310,41 @@ impl Linker {
         x
     }
 
-    /// Counts co-contacts for the contacts of a new ad; returns identifiers that just became hubs.
-    fn update_hubs(&mut self, idents: &[u32]) -> Vec<u32> {
-        let contacts: Vec<u32> = idents
+    /// Adds to `x`'s co-contacts the other identities of an ad carrying `idents`: its other
+    /// phones, emails, handles and payment ids, and — for an image, which is copied rather than
+    /// chosen — its account too.
+    fn note_co_contacts(&mut self, x: u32, idents: &[u32]) {
+        let kind = self.idents[x as usize].kind;
+        let others: Vec<u32> = idents
             .iter()
             .copied()
-            .filter(|&x| self.idents[x as usize].kind.is_contact())
+            .filter(|&y| y != x)
+            .filter(|&y| match self.idents[y as usize].kind {
+                IdentKind::Phone | IdentKind::Email | IdentKind::Handle | IdentKind::Payment => true,
+                IdentKind::Account => kind == IdentKind::Image,
+                IdentKind::Image | IdentKind::Template => false,
+            })
             .collect();
+        if !others.is_empty() {
+            self.idents[x as usize]
+                .co
+                .get_or_insert_with(Default::default)
+                .extend(others);
+        }
+    }
+
+    /// Counts co-contacts for the contacts of a new ad; returns identifiers that just became hubs.
+    fn update_hubs(&mut self, idents: &[u32]) -> Vec<u32> {
         let mut flipped = Vec::new();
-        for &x in &contacts {
-            let guard = self.cfg.hub;
-            let e = &mut self.idents[x as usize];
-            if e.hub.is_some() {
+        for &x in idents {
+            let e = &self.idents[x as usize];
+            if e.hub.is_some() || !e.kind.is_contact() {
                 continue;
             }
-            if contacts.len() > 1 {
-                let co = e.co.get_or_insert_with(Default::default);
-                co.extend(contacts.iter().copied().filter(|&y| y != x));
-            }
+            self.note_co_contacts(x, idents);
+            let e = &mut self.idents[x as usize];
             let co_n = e.co.as_ref().map_or(0, |c| c.len() as u32);
-            if let Some(note) = guard.judge(e.kind, &e.value, e.ads, co_n) {
+            if let Some(note) = self.cfg.hub.judge(e.kind, &e.value, e.ads, co_n) {
                 e.hub = Some(Box::new(note));
                 e.co = None;
                 flipped.push(x);
@@ -330,18 +357,75 @@ impl Linker {
         self.text.tokens(ad).len() >= self.cfg.min_template_link_tokens as usize
     }
 
+    fn add_ad_to_stats(&self, st: &mut TemplateStats, a: u32) {
+        for &x in self.ads[a as usize].idents.iter() {
+            match self.idents[x as usize].kind {
+                IdentKind::Account => *st.accounts.entry(x).or_insert(0) += 1,
+                IdentKind::Image | IdentKind::Template => {}
+                _ => *st.contacts.entry(x).or_insert(0) += 1,
+            }
+        }
+    }
+
+    /// Whether the template cluster rooted at `root` is withdrawn by the guard.
+    fn template_guarded(&self, root: u32) -> bool {
+        self.template_stats
+            .get(&root)
+            .is_some_and(|s| s.guard.is_some())
+    }
+
     fn link_template(&mut self, ad: u32, joined: &Joined) {
         if joined.absorbed.is_empty() {
             return;
         }
-        let mut nodes = Vec::new();
+        // Who uses the (possibly merged) template now.
+        let mut parts: Vec<TemplateStats> = Vec::new();
         let mut fresh = vec![ad];
+        let mut nodes = Vec::new();
         for &r in &joined.absorbed {
-            match self.template_node.remove(&r) {
-                Some(n) => nodes.push(n),
+            match self.template_stats.remove(&r) {
+                Some(st) => parts.push(st),
                 None => fresh.push(r),
             }
+            if let Some(n) = self.template_node.remove(&r) {
+                nodes.push(n);
+            }
         }
+        parts.sort_by_key(|p| std::cmp::Reverse(p.accounts.len() + p.contacts.len()));
+        let mut st = if parts.is_empty() {
+            TemplateStats::default()
+        } else {
+            parts.remove(0)
+        };
+        let was_linking = st.guard.is_none() && !nodes.is_empty();
+        for p in parts {
+            for (k, n) in p.accounts {
+                *st.accounts.entry(k).or_insert(0) += n;
+            }
+            for (k, n) in p.contacts {
+                *st.contacts.entry(k).or_insert(0) += n;
+            }
+            if st.guard.is_none() {
+                st.guard = p.guard;
+            }
+        }
+        for &a in &fresh {
+            self.add_ad_to_stats(&mut st, a);
+        }
+        if st.guard.is_none() {
+            let members = self.text.cluster_size(ad);
+            let id = stable_id("t", &self.template_seed_id(ad));
+            let posters = st.accounts.len().max(st.contacts.len()) as u32;
+            let repeat = |m: &FxHashMap<u32, u32>| m.values().filter(|&&n| n >= 2).count();
+            let established = repeat(&st.accounts).max(repeat(&st.contacts)) as u32;
+            st.guard = self
+                .cfg
+                .hub
+                .judge_template(&id, members, posters, established)
+                .map(Box::new);
+        }
+        let guarded = st.guard.is_some();
+        self.template_stats.insert(joined.root, st);
         let tnode = match nodes.first() {
             Some(&n) => n,
             None => self.push_node(Owner::Template),
@@ -350,11 +434,24 @@ impl Linker {
         for &n in nodes.iter().skip(1) {
             self.net.union(tnode, n);
         }
+        if guarded {
+            if was_linking || nodes.len() > 1 {
+                self.rebuild(tnode);
+            }
+            return;
+        }
         for a in fresh {
             if self.template_linked(a) {
                 self.net.union(self.ads[a as usize].node, tnode);
             }
         }
+    }
+
+    fn template_seed_id(&self, ad: u32) -> String {
+        self.text
+            .template_of(ad)
+            .map(|t| self.ads[t.seed as usize].id.to_string())
+            .unwrap_or_default()
     }
 
     /// Takes apart the group of `node` and joins it again from its ads' current links.
@@ -378,8 +475,8 @@ impl Linker {
                 self.net.union(node, self.idents[x].node);
             }
         }
-        if self.text.cluster_size(a) >= 2 && self.template_linked(a) {
-            let root = self.text.root(a);
+        let root = self.text.root(a);
+        if self.text.cluster_size(a) >= 2 && self.template_linked(a) && !self.template_guarded(root) {
             let tnode = match self.template_node.get(&root) {
                 Some(&n) => n,
                 None => {
@@ -450,6 +547,8 @@ impl Linker {
         let mut builder = FeatureBuilder::default();
         let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
         let mut templates: FxHashMap<u32, u32> = FxHashMap::default();
+        let mut guarded_templates: FxHashSet<u32> = FxHashSet::default();
+        let mut guarded_notes: Vec<HubNote> = Vec::new();
         for &a in &members {
             let e = &self.ads[a as usize];
             let mut account = None;
@@ -467,10 +566,14 @@ impl Linker {
                 }
             }
             let template = (self.text.cluster_size(a) >= 2).then(|| self.text.root(a));
-            if let Some(t) = template
-                && self.template_linked(a)
-            {
-                *templates.entry(t).or_insert(0) += 1;
+            if let Some(t) = template {
+                if let Some(note) = self.template_stats.get(&t).and_then(|s| s.guard.as_deref()) {
+                    if guarded_templates.insert(t) {
+                        guarded_notes.push(note.clone());
+                    }
+                } else if self.template_linked(a) {
+                    *templates.entry(t).or_insert(0) += 1;
+                }
             }
             builder.add(MemberFacts {
                 posted_at: e.posted_at,
@@ -533,6 +636,7 @@ impl Linker {
                 });
             }
         }
+        guarded.extend(guarded_notes);
         Some(Network {
             id: stable_id("n", &self.ads[members[0] as usize].id),
             members: members
@@ -579,23 +683,34 @@ impl Linker {
     /// Recomputes co-contact counts of unguarded identifiers (replay of `update_hubs`).
     pub(crate) fn restore_co_contacts(&mut self) {
         for a in 0..self.ads.len() {
-            let contacts: Vec<u32> = self.ads[a]
-                .idents
-                .iter()
-                .copied()
-                .filter(|&x| self.idents[x as usize].kind.is_contact())
-                .collect();
-            if contacts.len() < 2 {
-                continue;
-            }
-            for &x in &contacts {
-                let e = &mut self.idents[x as usize];
-                if e.hub.is_none() {
-                    e.co.get_or_insert_with(Default::default)
-                        .extend(contacts.iter().copied().filter(|&y| y != x));
+            let idents = self.ads[a].idents.clone();
+            for &x in idents.iter() {
+                let e = &self.idents[x as usize];
+                if e.hub.is_none() && e.kind.is_contact() {
+                    self.note_co_contacts(x, &idents);
                 }
             }
         }
+    }
+
+    /// Recomputes who uses each template and restores the guard's verdicts.
+    pub(crate) fn restore_template_stats(&mut self, guards: Vec<(u32, HubNote)>) {
+        for a in 0..self.ads.len() as u32 {
+            if self.text.cluster_size(a) < 2 {
+                continue;
+            }
+            let root = self.text.root(a);
+            let mut st = self.template_stats.remove(&root).unwrap_or_default();
+            self.add_ad_to_stats(&mut st, a);
+            self.template_stats.insert(root, st);
+        }
+        for (root, note) in guards {
+            self.template_stats.entry(root).or_default().guard = Some(Box::new(note));
+        }
+    }
+
+    pub(crate) fn template_guard(&self, root: u32) -> Option<&HubNote> {
+        self.template_stats.get(&root).and_then(|s| s.guard.as_deref())
     }
 
     pub(crate) fn template_index_mut(&mut self) -> &mut TemplateIndex {

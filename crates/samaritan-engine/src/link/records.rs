@@ -52,7 +52,7 @@ pub struct BandRecord {
     pub ad: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TemplateRecord {
     /// Cluster root (an ad index).
     pub root: u32,
@@ -61,6 +61,9 @@ pub struct TemplateRecord {
     pub columns: Vec<u32>,
     pub support: Vec<u32>,
     pub gap_fill: Vec<u32>,
+    /// Set when the hub guard withdrew the template from linking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<HubNote>,
 }
 
 /// The whole state of a [`Linker`] as plain records.
@@ -138,6 +141,7 @@ impl Linker {
                 columns: s.columns.clone(),
                 support: s.support.clone(),
                 gap_fill: s.gap_fill.clone(),
+                guard: self.template_guard(root).cloned(),
             })
             .collect();
         templates.sort_unstable_by_key(|t| t.root);
@@ -223,6 +227,7 @@ impl Linker {
             }
         }
         let mut with_template = 0usize;
+        let mut guards = Vec::new();
         for t in &rec.templates {
             let ok = (t.root as usize) < n_ads
                 && text.is_root(t.root)
@@ -248,6 +253,9 @@ impl Linker {
                 return Err(bad("duplicate template record"));
             }
             with_template += 1;
+            if let Some(g) = &t.guard {
+                guards.push((t.root, g.clone()));
+            }
         }
         let clusters = (0..n_ads as u32)
             .filter(|&a| text.is_root(a) && text.cluster_size(a) >= 2)
@@ -262,6 +270,7 @@ impl Linker {
             linker.restore_hub(x, h);
         }
         linker.restore_co_contacts();
+        linker.restore_template_stats(guards);
         for a in 0..n_ads as u32 {
             linker.relink(a);
         }
