@@ -78,6 +78,8 @@ pub enum LinkError {
     BandCount { got: usize, want: usize },
     #[error("fingerprint has {got} tokens; this linker keeps at most {max}")]
     TooManyTokens { got: usize, max: usize },
+    #[error("fingerprint has {tokens} tokens but {hashes} token hashes")]
+    TokenHashes { tokens: usize, hashes: usize },
     #[error("saved state is inconsistent: {0}")]
     BadState(String),
 }
@@ -133,6 +135,12 @@ pub(crate) fn check(input: &LinkInput, bands: usize, max_tokens: usize) -> Resul
         });
     }
     let tokens = fp.words.split(' ').filter(|w| !w.is_empty()).count();
+    if tokens != fp.hashes.len() {
+        return Err(LinkError::TokenHashes {
+            tokens,
+            hashes: fp.hashes.len(),
+        });
+    }
     if tokens > max_tokens {
         return Err(LinkError::TooManyTokens {
             got: tokens,

@@ -449,8 +449,8 @@ impl Linker {
 
     fn template_seed_id(&self, ad: u32) -> String {
         self.text
-            .template_of(ad)
-            .map(|t| self.ads[t.seed as usize].id.to_string())
+            .seed_of(ad)
+            .map(|s| self.ads[s as usize].id.to_string())
             .unwrap_or_default()
     }
 

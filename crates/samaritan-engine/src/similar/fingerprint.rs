@@ -6,7 +6,7 @@
 //! reviewer how it differs).
 
 use super::minhash::{LshConfig, band_keys, signature};
-use super::tokens::{ShingleConfig, shingles, words};
+use super::tokens::{ShingleConfig, shingles_hashed, token_hash, words};
 
 /// Settings of the text side of linking. Stored with the index: fingerprints made with other
 /// settings are refused.
@@ -38,6 +38,8 @@ pub struct Fingerprint {
     pub words: String,
     /// Number of tokens in `words`.
     pub tokens: u32,
+    /// Token hash of each word of `words` (see [`super::tokens::token_hash`]).
+    pub hashes: Vec<u64>,
     /// One LSH key per band; empty when the text has nothing to compare.
     pub bands: Vec<u32>,
 }
@@ -50,7 +52,8 @@ pub fn fingerprint(text: &str) -> Fingerprint {
 /// Fingerprint of a normalized document text.
 pub fn fingerprint_with(text: &str, cfg: &SimilarConfig) -> Fingerprint {
     let (all, count) = words(text, cfg.shingles.max_tokens);
-    let sh = shingles(&all, count, &cfg.shingles);
+    let mut hashes: Vec<u64> = all.split(' ').filter(|w| !w.is_empty()).map(token_hash).collect();
+    let sh = shingles_hashed(&all, &hashes, count, &cfg.shingles);
     let sig = signature(&sh, cfg.lsh.bands * cfg.lsh.rows);
     let bands = band_keys(&sig, &cfg.lsh);
     let (words, tokens) = if count > cfg.align_max_tokens {
@@ -62,9 +65,11 @@ pub fn fingerprint_with(text: &str, cfg: &SimilarConfig) -> Fingerprint {
     } else {
         (all, count)
     };
+    hashes.truncate(tokens);
     Fingerprint {
         words,
         tokens: tokens as u32,
+        hashes,
         bands,
     }
 }
@@ -103,6 +108,7 @@ mod tests {
         let f = fingerprint(&huge);
         assert_eq!(f.tokens as usize, SimilarConfig::default().align_max_tokens);
         assert_eq!(f.words.split(' ').count(), f.tokens as usize);
+        assert_eq!(f.hashes.len(), f.tokens as usize);
     }
 
     #[test]

@@ -119,8 +119,8 @@ impl TemplateIndex {
     /// Files the fingerprint of the next ad (its index is `self.len()`).
     pub fn insert(&mut self, fp: &Fingerprint) -> Joined {
         let ad = self.parent.len() as u32;
-        for w in fp.words.split(' ').filter(|w| !w.is_empty()) {
-            let id = self.vocab.observe(w);
+        for (w, &h) in fp.words.split(' ').filter(|w| !w.is_empty()).zip(&fp.hashes) {
+            let id = self.vocab.observe_hashed(h, w);
             self.tokens.push(id);
         }
         self.offsets.push(self.tokens.len() as u64);
@@ -223,6 +223,11 @@ impl TemplateIndex {
             slots,
             constant_words: TemplateState::constant_len(&layout) as u32,
         })
+    }
+
+    /// Internal index of the oldest ad of `ad`'s cluster, when the cluster has two or more ads.
+    pub fn seed_of(&self, ad: u32) -> Option<u32> {
+        self.templates.get(&self.root(ad)).map(|s| s.seed)
     }
 
     /// How `ad` differs from its template.

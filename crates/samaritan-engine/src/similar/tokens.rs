@@ -96,6 +96,12 @@ pub fn token_hash(token: &str) -> u64 {
 
 /// The shingle hashes of a tokenised text (as returned by [`words`]); unsorted, may repeat.
 pub fn shingles(words: &str, count: usize, cfg: &ShingleConfig) -> Vec<u64> {
+    let hashes: Vec<u64> = words.split(' ').filter(|w| !w.is_empty()).map(token_hash).collect();
+    shingles_hashed(words, &hashes, count, cfg)
+}
+
+/// [`shingles`] for a text whose token hashes are already known.
+pub fn shingles_hashed(words: &str, hashes: &[u64], count: usize, cfg: &ShingleConfig) -> Vec<u64> {
     if words.is_empty() {
         return Vec::new();
     }
@@ -103,7 +109,6 @@ pub fn shingles(words: &str, count: usize, cfg: &ShingleConfig) -> Vec<u64> {
     if count < cfg.short_below.max(k) {
         return char_shingles(words, cfg.char_k.max(1));
     }
-    let hashes: Vec<u64> = words.split(' ').map(token_hash).collect();
     hashes
         .windows(k)
         .map(|w| {

@@ -7,10 +7,16 @@
 
 use rustc_hash::FxHashMap;
 
+use super::tokens::token_hash;
+
 /// Interned words and how often each was seen.
+///
+/// Words are found by their 64-bit token hash (computed in parallel with the fingerprint), so
+/// the serial insert path never hashes or compares strings. Two different words with one hash
+/// (odds about 1 in 10^12 for a million distinct words) would share an id.
 #[derive(Debug, Default, Clone)]
 pub struct Vocab {
-    ids: FxHashMap<Box<str>, u32>,
+    ids: FxHashMap<u64, u32>,
     words: Vec<Box<str>>,
     counts: Vec<u32>,
     total: u64,
@@ -19,11 +25,16 @@ pub struct Vocab {
 impl Vocab {
     /// The id of `word`, adding it if new, and counting one occurrence.
     pub fn observe(&mut self, word: &str) -> u32 {
-        let id = match self.ids.get(word) {
+        self.observe_hashed(token_hash(word), word)
+    }
+
+    /// [`Vocab::observe`] for a word whose [`token_hash`] is already known.
+    pub fn observe_hashed(&mut self, hash: u64, word: &str) -> u32 {
+        let id = match self.ids.get(&hash) {
             Some(&id) => id,
             None => {
                 let id = self.words.len() as u32;
-                self.ids.insert(word.into(), id);
+                self.ids.insert(hash, id);
                 self.words.push(word.into());
                 self.counts.push(0);
                 id
@@ -36,11 +47,12 @@ impl Vocab {
 
     /// Restores one word with its count (used when loading saved state).
     pub(crate) fn restore(&mut self, word: &str, count: u32) -> Result<u32, String> {
-        if self.ids.contains_key(word) {
+        let hash = token_hash(word);
+        if self.ids.contains_key(&hash) {
             return Err(format!("duplicate vocabulary word #{}", self.words.len()));
         }
         let id = self.words.len() as u32;
-        self.ids.insert(word.into(), id);
+        self.ids.insert(hash, id);
         self.words.push(word.into());
         self.counts.push(count);
         self.total += u64::from(count);
