@@ -43,10 +43,17 @@ impl IdentKind {
         }
     }
 
-    /// Contact-like identifiers: the ones an ad shows to be reached or paid through (and the
-    /// images it shows). Accounts are not: an account is the poster itself.
+    /// Contacts: what an ad is reached or paid through, chosen by whoever posts it.
     pub fn is_contact(self) -> bool {
-        !matches!(self, IdentKind::Account | IdentKind::Template)
+        matches!(
+            self,
+            IdentKind::Phone | IdentKind::Email | IdentKind::Handle | IdentKind::Payment
+        )
+    }
+
+    /// Content: what can be copied by strangers (images; templates).
+    pub fn is_content(self) -> bool {
+        matches!(self, IdentKind::Image | IdentKind::Template)
     }
 }
 
@@ -57,8 +64,8 @@ pub struct HubNote {
     pub value: String,
     /// Ads carrying the identifier when it was judged.
     pub ads: u32,
-    /// Distinct other contacts seen beside it then.
-    pub co_contacts: u32,
+    /// Distinct other contacts (for a contact) or posters (for content) seen with it then.
+    pub others: u32,
     /// Why it links nothing, for a reviewer.
     pub reason: String,
 }

@@ -13,7 +13,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::dsu::Dsu;
 use super::features::{FeatureBuilder, MemberFacts, NetworkFeatures};
-use super::hub::HubGuard;
+use super::hub::{HubGuard, Usage};
 use super::ident::{HubNote, IdentKind};
 use super::input::{LinkError, LinkInput, check};
 use crate::model::{NetworkRef, TemplateRef};
@@ -106,7 +106,7 @@ pub(crate) struct Ident {
     pub node: u32,
     pub ads: u32,
     pub hub: Option<Box<HubNote>>,
-    co: Option<Box<FxHashSet<u32>>>,
+    usage: Option<Box<Usage>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -159,10 +159,7 @@ pub struct Linker {
 /// Who uses a template: the distinct accounts and contacts of its ads, and the guard's verdict.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TemplateStats {
-    /// Ads per account among the template's ads.
-    accounts: FxHashMap<u32, u32>,
-    /// Ads per contact (images aside) among the template's ads.
-    contacts: FxHashMap<u32, u32>,
+    usage: Usage,
     pub guard: Option<Box<HubNote>>,
 }
 
@@ -305,48 +302,50 @@ impl Linker {
             node,
             ads: 0,
             hub: None,
-            co: None,
+            usage: None,
         });
         x
     }
 
-    /// Adds to `x`'s co-contacts the other identities of an ad carrying `idents`: its other
-    /// phones, emails, handles and payment ids, and — for an image, which is copied rather than
-    /// chosen — its account too.
-    fn note_co_contacts(&mut self, x: u32, idents: &[u32]) {
+    /// Records, for identifier `x` of an ad carrying `idents`, who else the ad names: other
+    /// contacts for a contact; account and contacts for an image (see [`HubGuard`]).
+    fn note_usage(&mut self, x: u32, idents: &[u32]) {
         let kind = self.idents[x as usize].kind;
-        let others: Vec<u32> = idents
-            .iter()
-            .copied()
-            .filter(|&y| y != x)
-            .filter(|&y| match self.idents[y as usize].kind {
-                IdentKind::Phone | IdentKind::Email | IdentKind::Handle | IdentKind::Payment => true,
-                IdentKind::Account => kind == IdentKind::Image,
-                IdentKind::Image | IdentKind::Template => false,
-            })
-            .collect();
-        if !others.is_empty() {
-            self.idents[x as usize]
-                .co
-                .get_or_insert_with(Default::default)
-                .extend(others);
+        let mut usage = self.idents[x as usize].usage.take().unwrap_or_default();
+        for &y in idents {
+            if y == x {
+                continue;
+            }
+            match self.idents[y as usize].kind {
+                k if k.is_contact() => usage.add_contact(y),
+                IdentKind::Account if kind.is_content() => usage.add_account(y),
+                _ => {}
+            }
         }
+        self.idents[x as usize].usage = Some(usage);
     }
 
-    /// Counts co-contacts for the contacts of a new ad; returns identifiers that just became hubs.
+    /// Updates the usage of a new ad's identifiers; returns those the guard just withdrew.
     fn update_hubs(&mut self, idents: &[u32]) -> Vec<u32> {
         let mut flipped = Vec::new();
         for &x in idents {
             let e = &self.idents[x as usize];
-            if e.hub.is_some() || !e.kind.is_contact() {
+            if e.hub.is_some() || e.kind == IdentKind::Account {
                 continue;
             }
-            self.note_co_contacts(x, idents);
-            let e = &mut self.idents[x as usize];
-            let co_n = e.co.as_ref().map_or(0, |c| c.len() as u32);
-            if let Some(note) = self.cfg.hub.judge(e.kind, &e.value, e.ads, co_n) {
+            self.note_usage(x, idents);
+            let e = &self.idents[x as usize];
+            let empty = Usage::default();
+            let usage = e.usage.as_deref().unwrap_or(&empty);
+            let note = if e.kind.is_content() {
+                self.cfg.hub.judge_content(e.kind, &e.value, e.ads, usage)
+            } else {
+                self.cfg.hub.judge_contact(e.kind, &e.value, e.ads, usage)
+            };
+            if let Some(note) = note {
+                let e = &mut self.idents[x as usize];
                 e.hub = Some(Box::new(note));
-                e.co = None;
+                e.usage = None;
                 flipped.push(x);
             }
         }
@@ -360,9 +359,9 @@ impl Linker {
     fn add_ad_to_stats(&self, st: &mut TemplateStats, a: u32) {
         for &x in self.ads[a as usize].idents.iter() {
             match self.idents[x as usize].kind {
-                IdentKind::Account => *st.accounts.entry(x).or_insert(0) += 1,
-                IdentKind::Image | IdentKind::Template => {}
-                _ => *st.contacts.entry(x).or_insert(0) += 1,
+                IdentKind::Account => st.usage.add_account(x),
+                k if k.is_contact() => st.usage.add_contact(x),
+                _ => {}
             }
         }
     }
@@ -391,7 +390,7 @@ impl Linker {
                 nodes.push(n);
             }
         }
-        parts.sort_by_key(|p| std::cmp::Reverse(p.accounts.len() + p.contacts.len()));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.usage.size()));
         let mut st = if parts.is_empty() {
             TemplateStats::default()
         } else {
@@ -399,12 +398,7 @@ impl Linker {
         };
         let was_linking = st.guard.is_none() && !nodes.is_empty();
         for p in parts {
-            for (k, n) in p.accounts {
-                *st.accounts.entry(k).or_insert(0) += n;
-            }
-            for (k, n) in p.contacts {
-                *st.contacts.entry(k).or_insert(0) += n;
-            }
+            st.usage.absorb(p.usage);
             if st.guard.is_none() {
                 st.guard = p.guard;
             }
@@ -415,13 +409,10 @@ impl Linker {
         if st.guard.is_none() {
             let members = self.text.cluster_size(ad);
             let id = stable_id("t", &self.template_seed_id(ad));
-            let posters = st.accounts.len().max(st.contacts.len()) as u32;
-            let repeat = |m: &FxHashMap<u32, u32>| m.values().filter(|&&n| n >= 2).count();
-            let established = repeat(&st.accounts).max(repeat(&st.contacts)) as u32;
             st.guard = self
                 .cfg
                 .hub
-                .judge_template(&id, members, posters, established)
+                .judge_content(IdentKind::Template, &id, members, &st.usage)
                 .map(Box::new);
         }
         let guarded = st.guard.is_some();
@@ -677,7 +668,7 @@ impl Linker {
     pub(crate) fn restore_hub(&mut self, x: u32, note: HubNote) {
         let e = &mut self.idents[x as usize];
         e.hub = Some(Box::new(note));
-        e.co = None;
+        e.usage = None;
     }
 
     /// Recomputes co-contact counts of unguarded identifiers (replay of `update_hubs`).
@@ -686,8 +677,8 @@ impl Linker {
             let idents = self.ads[a].idents.clone();
             for &x in idents.iter() {
                 let e = &self.idents[x as usize];
-                if e.hub.is_none() && e.kind.is_contact() {
-                    self.note_co_contacts(x, &idents);
+                if e.hub.is_none() && e.kind != IdentKind::Account {
+                    self.note_usage(x, &idents);
                 }
             }
         }
