@@ -5,5 +5,7 @@
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
 pub mod model;
+pub mod normalize;
 
 pub use model::{Ad, Analysis, Verdict};
+pub use normalize::{Normalized, normalize};
