@@ -5,7 +5,9 @@
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
 pub mod model;
+pub mod extract;
 pub mod normalize;
 
 pub use model::{Ad, Analysis, Verdict};
+pub use extract::{ExtractOptions, Extraction, extract};
 pub use normalize::{Normalized, normalize};
