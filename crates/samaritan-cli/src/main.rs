@@ -6,6 +6,8 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod input;
+mod ordered;
 mod progress;
 
 #[derive(Parser)]
@@ -28,6 +30,9 @@ enum Command {
     Networks(commands::networks::Args),
     /// Write a synthetic marketplace corpus (ads.jsonl) with ground truth (truth.jsonl).
     Synth(commands::synth::SynthArgs),
+    /// Measure analyses against ground truth: extraction precision/recall, verdict rates per
+    /// label, ROC AUC, network agreement.
+    Eval(commands::eval::EvalArgs),
 }
 
 fn main() -> std::process::ExitCode {

@@ -7,5 +7,10 @@
 pub mod link;
 pub mod model;
 pub mod similar;
+pub mod extract;
+pub mod normalize;
+pub mod policy;
 
 pub use model::{Ad, Analysis, Verdict};
+pub use extract::{ExtractOptions, Extraction, extract};
+pub use normalize::{Normalized, normalize};
