@@ -11,7 +11,6 @@ use crate::Command;
 
 pub mod eval;
 pub mod networks;
-mod pairs;
 pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {

@@ -480,6 +480,11 @@ impl Linker {
         }
     }
 
+    /// The id of the ad with internal index `index`.
+    pub fn id_at(&self, index: u32) -> Option<&str> {
+        self.ads.get(index as usize).map(|a| &*a.id)
+    }
+
     /// Internal index of an ad id.
     pub fn index_of(&self, id: &str) -> Option<u32> {
         self.ad_ids.get(id).copied()
