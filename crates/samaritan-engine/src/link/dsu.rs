@@ -5,22 +5,36 @@
 //! listed without scanning every node and lets one group be reset and rebuilt alone when the hub
 //! guard withdraws an identifier.
 
-/// Disjoint sets over nodes `0..len`.
+/// Disjoint sets over nodes `0..len`, each node with a weight (summed per group).
 #[derive(Debug, Clone, Default)]
 pub struct Dsu {
     parent: Vec<u32>,
     size: Vec<u32>,
     next: Vec<u32>,
+    weight: Vec<u32>,
+    total: Vec<u32>,
 }
 
 impl Dsu {
-    /// Adds a node in a group of its own and returns it.
+    /// Adds a node of weight 1 in a group of its own and returns it.
     pub fn push(&mut self) -> u32 {
+        self.push_weighted(1)
+    }
+
+    /// Adds a node of weight `w` in a group of its own and returns it.
+    pub fn push_weighted(&mut self, w: u32) -> u32 {
         let n = self.parent.len() as u32;
         self.parent.push(n);
         self.size.push(1);
         self.next.push(n);
+        self.weight.push(w);
+        self.total.push(w);
         n
+    }
+
+    /// Sum of the weights in `x`'s group.
+    pub fn group_weight(&self, x: u32) -> u32 {
+        self.total.get(self.root(x) as usize).copied().unwrap_or(0)
     }
 
     pub fn len(&self) -> usize {
@@ -65,6 +79,7 @@ impl Dsu {
         };
         self.parent[small as usize] = big;
         self.size[big as usize] += self.size[small as usize];
+        self.total[big as usize] += self.total[small as usize];
         self.next.swap(big as usize, small as usize);
         big
     }
@@ -91,6 +106,7 @@ impl Dsu {
             self.parent[n as usize] = n;
             self.size[n as usize] = 1;
             self.next[n as usize] = n;
+            self.total[n as usize] = self.weight[n as usize];
         }
     }
 }
@@ -117,5 +133,9 @@ mod tests {
         assert_ne!(d.root(n[0]), d.root(n[1]));
         d.union(n[0], n[5]);
         assert_eq!(d.group_size(n[5]), 2);
+        let z = d.push_weighted(0);
+        d.union(z, n[0]);
+        assert_eq!(d.group_size(z), 3);
+        assert_eq!(d.group_weight(z), 2);
     }
 }

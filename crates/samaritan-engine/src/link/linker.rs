@@ -13,7 +13,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::dsu::Dsu;
 use super::features::{FeatureBuilder, MemberFacts, NetworkFeatures};
-use super::hub::{HubGuard, Usage};
+use super::hub::HubGuard;
 use super::ident::{HubNote, IdentKind};
 use super::input::{LinkError, LinkInput, check};
 use crate::model::{NetworkRef, TemplateRef};
@@ -106,7 +106,10 @@ pub(crate) struct Ident {
     pub node: u32,
     pub ads: u32,
     pub hub: Option<Box<HubNote>>,
-    usage: Option<Box<Usage>>,
+    /// Distinct other contacts seen beside a contact (until it is judged a hub).
+    co: Option<Box<FxHashSet<u32>>>,
+    /// Ads carrying a piece of content (images), for the content guard.
+    members: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -151,6 +154,9 @@ pub struct Linker {
     pub(crate) places: Interner,
     pub(crate) names: Interner,
     net: Dsu,
+    /// The same nodes joined by accounts and contacts only: who is one poster, for the content
+    /// guard.
+    idn: Dsu,
     owner: Vec<Owner>,
     template_node: FxHashMap<u32, u32>,
     template_stats: FxHashMap<u32, TemplateStats>,
@@ -159,7 +165,8 @@ pub struct Linker {
 /// Who uses a template: the distinct accounts and contacts of its ads, and the guard's verdict.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TemplateStats {
-    usage: Usage,
+    /// Ads of the template (any order).
+    members: Vec<u32>,
     pub guard: Option<Box<HubNote>>,
 }
 
@@ -190,6 +197,7 @@ impl Linker {
             places: Interner::default(),
             names: Interner::default(),
             net: Dsu::default(),
+            idn: Dsu::default(),
             owner: Vec::new(),
             template_node: FxHashMap::default(),
             template_stats: FxHashMap::default(),
@@ -241,15 +249,34 @@ impl Linker {
             idents: idents.clone(),
             names,
         });
-        let flipped = self.update_hubs(&idents);
+        // Contacts first: they decide who is one poster, which the content guard needs.
+        let mut split = Vec::new();
+        for &x in idents.iter() {
+            if self.idents[x as usize].kind.is_contact() && self.judge_contact(x, &idents) {
+                split.push(self.idents[x as usize].node);
+            }
+        }
+        self.link_identity(ad);
+        for &n in &split {
+            self.rebuild_identity(n);
+        }
+        for &x in idents.iter() {
+            if self.idents[x as usize].kind == IdentKind::Image {
+                self.idents[x as usize].members.push(ad);
+                if self.judge_image(x) {
+                    split.push(self.idents[x as usize].node);
+                }
+            }
+        }
         for &x in idents.iter() {
             if self.idents[x as usize].hub.is_none() {
                 self.net.union(node, self.idents[x as usize].node);
             }
         }
-        self.link_template(ad, &joined);
-        for x in flipped {
-            let n = self.idents[x as usize].node;
+        if let Some(n) = self.link_template(ad, &joined) {
+            split.push(n);
+        }
+        for n in split {
             self.rebuild(n);
         }
         Ok(Inserted {
@@ -259,6 +286,8 @@ impl Linker {
     }
 
     fn push_node(&mut self, owner: Owner) -> u32 {
+        // In the poster graph only ads weigh: a group's weight is its number of ads.
+        self.idn.push_weighted(u32::from(matches!(owner, Owner::Ad(_))));
         self.owner.push(owner);
         self.net.push()
     }
@@ -302,68 +331,94 @@ impl Linker {
             node,
             ads: 0,
             hub: None,
-            usage: None,
+            co: None,
+            members: Vec::new(),
         });
         x
     }
 
-    /// Records, for identifier `x` of an ad carrying `idents`, who else the ad names: other
-    /// contacts for a contact; account and contacts for an image (see [`HubGuard`]).
-    fn note_usage(&mut self, x: u32, idents: &[u32]) {
-        let kind = self.idents[x as usize].kind;
-        let mut usage = self.idents[x as usize].usage.take().unwrap_or_default();
-        for &y in idents {
-            if y == x {
-                continue;
-            }
-            match self.idents[y as usize].kind {
-                k if k.is_contact() => usage.add_contact(y),
-                IdentKind::Account if kind.is_content() => usage.add_account(y),
-                _ => {}
-            }
+    /// Counts the other contacts beside contact `x` in an ad carrying `idents`.
+    fn note_co_contacts(&mut self, x: u32, idents: &[u32]) {
+        let others: Vec<u32> = idents
+            .iter()
+            .copied()
+            .filter(|&y| y != x && self.idents[y as usize].kind.is_contact())
+            .collect();
+        if !others.is_empty() {
+            self.idents[x as usize]
+                .co
+                .get_or_insert_with(Default::default)
+                .extend(others);
         }
-        self.idents[x as usize].usage = Some(usage);
     }
 
-    /// Updates the usage of a new ad's identifiers; returns those the guard just withdrew.
-    fn update_hubs(&mut self, idents: &[u32]) -> Vec<u32> {
-        let mut flipped = Vec::new();
-        for &x in idents {
-            let e = &self.idents[x as usize];
-            if e.hub.is_some() || e.kind == IdentKind::Account {
-                continue;
-            }
-            self.note_usage(x, idents);
-            let e = &self.idents[x as usize];
-            let empty = Usage::default();
-            let usage = e.usage.as_deref().unwrap_or(&empty);
-            let note = if e.kind.is_content() {
-                self.cfg.hub.judge_content(e.kind, &e.value, e.ads, usage)
-            } else {
-                self.cfg.hub.judge_contact(e.kind, &e.value, e.ads, usage)
-            };
-            if let Some(note) = note {
+    /// Updates contact `x` for a new ad; true when the guard withdraws it now.
+    fn judge_contact(&mut self, x: u32, idents: &[u32]) -> bool {
+        if self.idents[x as usize].hub.is_some() {
+            return false;
+        }
+        self.note_co_contacts(x, idents);
+        let e = &self.idents[x as usize];
+        let co = e.co.as_ref().map_or(0, |c| c.len() as u32);
+        match self.cfg.hub.judge_contact(e.kind, &e.value, e.ads, co) {
+            Some(note) => {
                 let e = &mut self.idents[x as usize];
                 e.hub = Some(Box::new(note));
-                e.usage = None;
-                flipped.push(x);
+                e.co = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Content is judged at every use while small, then at each doubling (the cost of judging
+    /// grows with the uses, so this keeps it linear overall).
+    fn judge_now(uses: usize) -> bool {
+        uses <= 64 || uses.is_power_of_two()
+    }
+
+    /// The identified posters (groups of ads joined by accounts and contacts) that `ads` fall
+    /// in, each as the number of ads it has posted in all.
+    fn poster_groups(&self, ads: &[u32]) -> Vec<u32> {
+        let mut groups: Vec<u32> = Vec::new();
+        for &a in ads {
+            let e = &self.ads[a as usize];
+            let identified = e.idents.iter().any(|&x| {
+                let i = &self.idents[x as usize];
+                i.hub.is_none() && (i.kind.is_contact() || i.kind == IdentKind::Account)
+            });
+            if !identified {
+                continue;
+            }
+            let root = self.idn.root(e.node);
+            if !groups.contains(&root) {
+                groups.push(root);
             }
         }
-        flipped
+        groups.into_iter().map(|r| self.idn.group_weight(r)).collect()
+    }
+
+    /// Judges image `x` after a new use; true when the guard withdraws it now.
+    fn judge_image(&mut self, x: u32) -> bool {
+        let e = &self.idents[x as usize];
+        if e.hub.is_some() || !Self::judge_now(e.members.len()) {
+            return false;
+        }
+        let groups = self.poster_groups(&e.members);
+        let note = self.cfg.hub.judge_content(e.kind, &e.value, e.ads, &groups);
+        match note {
+            Some(note) => {
+                let e = &mut self.idents[x as usize];
+                e.hub = Some(Box::new(note));
+                e.members = Vec::new();
+                true
+            }
+            None => false,
+        }
     }
 
     fn template_linked(&self, ad: u32) -> bool {
         self.text.tokens(ad).len() >= self.cfg.min_template_link_tokens as usize
-    }
-
-    fn add_ad_to_stats(&self, st: &mut TemplateStats, a: u32) {
-        for &x in self.ads[a as usize].idents.iter() {
-            match self.idents[x as usize].kind {
-                IdentKind::Account => st.usage.add_account(x),
-                k if k.is_contact() => st.usage.add_contact(x),
-                _ => {}
-            }
-        }
     }
 
     /// Whether the template cluster rooted at `root` is withdrawn by the guard.
@@ -373,11 +428,12 @@ impl Linker {
             .is_some_and(|s| s.guard.is_some())
     }
 
-    fn link_template(&mut self, ad: u32, joined: &Joined) {
+    /// Files the template side of a new ad; returns a node whose group must be rebuilt when
+    /// the template was just withdrawn.
+    fn link_template(&mut self, ad: u32, joined: &Joined) -> Option<u32> {
         if joined.absorbed.is_empty() {
-            return;
+            return None;
         }
-        // Who uses the (possibly merged) template now.
         let mut parts: Vec<TemplateStats> = Vec::new();
         let mut fresh = vec![ad];
         let mut nodes = Vec::new();
@@ -390,30 +446,33 @@ impl Linker {
                 nodes.push(n);
             }
         }
-        parts.sort_by_key(|p| std::cmp::Reverse(p.usage.size()));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.members.len()));
         let mut st = if parts.is_empty() {
             TemplateStats::default()
         } else {
             parts.remove(0)
         };
-        let was_linking = st.guard.is_none() && !nodes.is_empty();
+        let was_guarded = st.guard.is_some();
         for p in parts {
-            st.usage.absorb(p.usage);
+            st.members.extend(p.members);
             if st.guard.is_none() {
                 st.guard = p.guard;
             }
         }
-        for &a in &fresh {
-            self.add_ad_to_stats(&mut st, a);
-        }
-        if st.guard.is_none() {
-            let members = self.text.cluster_size(ad);
+        st.members.extend(&fresh);
+        let mut just_guarded = st.guard.is_some() && !was_guarded;
+        if st.guard.is_none() && Self::judge_now(st.members.len()) {
+            let groups = self.poster_groups(&st.members);
             let id = stable_id("t", &self.template_seed_id(ad));
             st.guard = self
                 .cfg
                 .hub
-                .judge_content(IdentKind::Template, &id, members, &st.usage)
+                .judge_content(IdentKind::Template, &id, st.members.len() as u32, &groups)
                 .map(Box::new);
+            if st.guard.is_some() {
+                st.members = Vec::new();
+                just_guarded = true;
+            }
         }
         let guarded = st.guard.is_some();
         self.template_stats.insert(joined.root, st);
@@ -426,16 +485,14 @@ impl Linker {
             self.net.union(tnode, n);
         }
         if guarded {
-            if was_linking || nodes.len() > 1 {
-                self.rebuild(tnode);
-            }
-            return;
+            return (just_guarded || nodes.len() > 1).then_some(tnode);
         }
         for a in fresh {
             if self.template_linked(a) {
                 self.net.union(self.ads[a as usize].node, tnode);
             }
         }
+        None
     }
 
     fn template_seed_id(&self, ad: u32) -> String {
@@ -445,7 +502,30 @@ impl Linker {
             .unwrap_or_default()
     }
 
-    /// Takes apart the group of `node` and joins it again from its ads' current links.
+    /// Joins ad `a` to its unguarded accounts and contacts in the poster graph.
+    fn link_identity(&mut self, a: u32) {
+        let node = self.ads[a as usize].node;
+        for i in 0..self.ads[a as usize].idents.len() {
+            let x = &self.idents[self.ads[a as usize].idents[i] as usize];
+            if x.hub.is_none() && (x.kind.is_contact() || x.kind == IdentKind::Account) {
+                let n = x.node;
+                self.idn.union(node, n);
+            }
+        }
+    }
+
+    /// Takes apart the poster group of `node` and joins it again without withdrawn contacts.
+    fn rebuild_identity(&mut self, node: u32) {
+        let nodes = self.idn.members(node);
+        self.idn.reset(&nodes);
+        for n in nodes {
+            if let Owner::Ad(a) = self.owner[n as usize] {
+                self.link_identity(a);
+            }
+        }
+    }
+
+    /// Takes apart the network of `node` and joins it again from its ads' current links.
     fn rebuild(&mut self, node: u32) {
         let nodes = self.net.members(node);
         self.net.reset(&nodes);
@@ -457,7 +537,7 @@ impl Linker {
         }
     }
 
-    /// Joins ad `a` to its unguarded identifiers and its template.
+    /// Joins ad `a` to its unguarded identifiers and its template (network graph only).
     pub(crate) fn relink(&mut self, a: u32) {
         let node = self.ads[a as usize].node;
         for i in 0..self.ads[a as usize].idents.len() {
@@ -673,35 +753,35 @@ impl Linker {
     pub(crate) fn restore_hub(&mut self, x: u32, note: HubNote) {
         let e = &mut self.idents[x as usize];
         e.hub = Some(Box::new(note));
-        e.usage = None;
     }
 
     /// Recomputes co-contact counts of unguarded identifiers (replay of `update_hubs`).
-    pub(crate) fn restore_co_contacts(&mut self) {
-        for a in 0..self.ads.len() {
-            let idents = self.ads[a].idents.clone();
+    /// Rebuilds what the guard counts (co-contacts, content uses, template members) and the
+    /// poster graph, after ads and guard verdicts are restored.
+    pub(crate) fn restore_usage(&mut self, template_guards: Vec<(u32, HubNote)>) {
+        for a in 0..self.ads.len() as u32 {
+            let idents = self.ads[a as usize].idents.clone();
             for &x in idents.iter() {
                 let e = &self.idents[x as usize];
-                if e.hub.is_none() && e.kind != IdentKind::Account {
-                    self.note_usage(x, &idents);
+                if e.hub.is_some() {
+                    continue;
+                }
+                if e.kind.is_contact() {
+                    self.note_co_contacts(x, &idents);
+                } else if e.kind == IdentKind::Image {
+                    self.idents[x as usize].members.push(a);
                 }
             }
-        }
-    }
-
-    /// Recomputes who uses each template and restores the guard's verdicts.
-    pub(crate) fn restore_template_stats(&mut self, guards: Vec<(u32, HubNote)>) {
-        for a in 0..self.ads.len() as u32 {
-            if self.text.cluster_size(a) < 2 {
-                continue;
+            self.link_identity(a);
+            if self.text.cluster_size(a) >= 2 {
+                let root = self.text.root(a);
+                self.template_stats.entry(root).or_default().members.push(a);
             }
-            let root = self.text.root(a);
-            let mut st = self.template_stats.remove(&root).unwrap_or_default();
-            self.add_ad_to_stats(&mut st, a);
-            self.template_stats.insert(root, st);
         }
-        for (root, note) in guards {
-            self.template_stats.entry(root).or_default().guard = Some(Box::new(note));
+        for (root, note) in template_guards {
+            let st = self.template_stats.entry(root).or_default();
+            st.guard = Some(Box::new(note));
+            st.members = Vec::new();
         }
     }
 

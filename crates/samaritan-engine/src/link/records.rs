@@ -269,8 +269,7 @@ impl Linker {
             };
             linker.restore_hub(x, h);
         }
-        linker.restore_co_contacts();
-        linker.restore_template_stats(guards);
+        linker.restore_usage(guards);
         for a in 0..n_ads as u32 {
             linker.relink(a);
         }
