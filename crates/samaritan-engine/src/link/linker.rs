@@ -256,9 +256,15 @@ impl Linker {
                 split.push(self.idents[x as usize].node);
             }
         }
+        // Posters of one ad that this ad now joins become established: what they had shared
+        // with others is judged again (a young poster's photo may now bridge two posters).
+        let lone = self.lone_posters(ad);
         self.link_identity(ad);
         for &n in &split {
             self.rebuild_identity(n);
+        }
+        for a in lone {
+            split.extend(self.rejudge_content_of(a));
         }
         for &x in idents.iter() {
             if self.idents[x as usize].kind == IdentKind::Image {
@@ -398,6 +404,76 @@ impl Linker {
         groups.into_iter().map(|r| self.idn.group_weight(r)).collect()
     }
 
+    /// Older ads that are posters of one ad alone and that ad `a` is about to join.
+    fn lone_posters(&self, a: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        for &x in self.ads[a as usize].idents.iter() {
+            let i = &self.idents[x as usize];
+            if i.hub.is_some() || !(i.kind.is_contact() || i.kind == IdentKind::Account) {
+                continue;
+            }
+            if self.idn.group_weight(i.node) == 1 {
+                let root = self.idn.root(i.node);
+                for n in self.idn.members(root) {
+                    if let Owner::Ad(b) = self.owner[n as usize]
+                        && b != a
+                        && !out.contains(&b)
+                    {
+                        out.push(b);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Judges again the images and template of ad `a`; returns nodes to rebuild.
+    fn rejudge_content_of(&mut self, a: u32) -> Vec<u32> {
+        let mut nodes = Vec::new();
+        for i in 0..self.ads[a as usize].idents.len() {
+            let x = self.ads[a as usize].idents[i];
+            if self.idents[x as usize].kind == IdentKind::Image && self.judge_image(x) {
+                nodes.push(self.idents[x as usize].node);
+            }
+        }
+        if self.text.cluster_size(a) >= 2 {
+            let root = self.text.root(a);
+            if self.judge_template(root, a) {
+                if let Some(&n) = self.template_node.get(&root) {
+                    nodes.push(n);
+                }
+            }
+        }
+        nodes
+    }
+
+    /// Judges the template cluster at `root` (`ad` is one of its ads); true when the guard
+    /// withdraws it now.
+    fn judge_template(&mut self, root: u32, ad: u32) -> bool {
+        let Some(st) = self.template_stats.get(&root) else {
+            return false;
+        };
+        if st.guard.is_some() || !Self::judge_now(st.members.len()) {
+            return false;
+        }
+        let groups = self.poster_groups(&st.members);
+        let id = stable_id("t", &self.template_seed_id(ad));
+        let note = self.cfg.hub.judge_content(
+            IdentKind::Template,
+            &id,
+            st.members.len() as u32,
+            &groups,
+        );
+        match (note, self.template_stats.get_mut(&root)) {
+            (Some(note), Some(st)) => {
+                st.guard = Some(Box::new(note));
+                st.members = Vec::new();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Judges image `x` after a new use; true when the guard withdraws it now.
     fn judge_image(&mut self, x: u32) -> bool {
         let e = &self.idents[x as usize];
@@ -460,22 +536,13 @@ impl Linker {
             }
         }
         st.members.extend(&fresh);
-        let mut just_guarded = st.guard.is_some() && !was_guarded;
-        if st.guard.is_none() && Self::judge_now(st.members.len()) {
-            let groups = self.poster_groups(&st.members);
-            let id = stable_id("t", &self.template_seed_id(ad));
-            st.guard = self
-                .cfg
-                .hub
-                .judge_content(IdentKind::Template, &id, st.members.len() as u32, &groups)
-                .map(Box::new);
-            if st.guard.is_some() {
-                st.members = Vec::new();
-                just_guarded = true;
-            }
-        }
-        let guarded = st.guard.is_some();
+        let inherited = st.guard.is_some() && !was_guarded;
         self.template_stats.insert(joined.root, st);
+        let just_guarded = inherited || self.judge_template(joined.root, ad);
+        let Some(st) = self.template_stats.get(&joined.root) else {
+            return None;
+        };
+        let guarded = st.guard.is_some();
         let tnode = match nodes.first() {
             Some(&n) => n,
             None => self.push_node(Owner::Template),
