@@ -97,6 +97,9 @@ pub(crate) struct AdEntry {
     pub node: u32,
     pub idents: Box<[u32]>,
     pub names: Box<[u32]>,
+    /// Copied content (images, template) of this ad links nothing: the ad, a poster of its own,
+    /// would otherwise bridge two established posters through it.
+    pub content_off: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -248,6 +251,7 @@ impl Linker {
             node,
             idents: idents.clone(),
             names,
+            content_off: false,
         });
         // Contacts first: they decide who is one poster, which the content guard needs.
         let mut split = Vec::new();
@@ -274,9 +278,20 @@ impl Linker {
                 }
             }
         }
+        self.bridge_check(ad);
         for &x in idents.iter() {
-            if self.idents[x as usize].hub.is_none() {
-                self.net.union(node, self.idents[x as usize].node);
+            let e = &self.idents[x as usize];
+            if e.hub.is_some() || (e.kind.is_content() && self.ads[ad as usize].content_off) {
+                continue;
+            }
+            self.net.union(node, e.node);
+            if e.kind == IdentKind::Image {
+                // Its other one-off users may now bridge two posters through it.
+                for u in self.idents[x as usize].members.clone() {
+                    if u != ad && self.bridge_check(u) {
+                        split.push(self.ads[u as usize].node);
+                    }
+                }
             }
         }
         if let Some(n) = self.link_template(ad, &joined) {
@@ -432,8 +447,20 @@ impl Linker {
         let mut nodes = Vec::new();
         for i in 0..self.ads[a as usize].idents.len() {
             let x = self.ads[a as usize].idents[i];
-            if self.idents[x as usize].kind == IdentKind::Image && self.judge_image(x) {
+            if self.idents[x as usize].kind != IdentKind::Image {
+                continue;
+            }
+            if self.judge_image(x) {
                 nodes.push(self.idents[x as usize].node);
+                continue;
+            }
+            // One-off users of the image may now bridge this poster and another.
+            if self.idents[x as usize].members.len() <= 64 {
+                for u in self.idents[x as usize].members.clone() {
+                    if u != a && self.bridge_check(u) {
+                        nodes.push(self.ads[u as usize].node);
+                    }
+                }
             }
         }
         if self.text.cluster_size(a) >= 2 {
@@ -555,7 +582,7 @@ impl Linker {
             return (just_guarded || nodes.len() > 1).then_some(tnode);
         }
         for a in fresh {
-            if self.template_linked(a) {
+            if self.template_linked(a) && !self.ads[a as usize].content_off {
                 self.net.union(self.ads[a as usize].node, tnode);
             }
         }
@@ -604,17 +631,60 @@ impl Linker {
         }
     }
 
+    /// Marks ad `a` as a bridge when it is a poster of one ad (or none) whose copied content
+    /// reaches two or more established posters; true when it was just marked.
+    fn bridge_check(&mut self, a: u32) -> bool {
+        const SCAN: usize = 64;
+        let e = &self.ads[a as usize];
+        if e.content_off || self.idn.group_weight(e.node) >= 2 {
+            return false;
+        }
+        let own = self.idn.root(e.node);
+        let mut targets: Vec<u32> = Vec::new();
+        let mut consider = |b: u32, targets: &mut Vec<u32>| {
+            let r = self.idn.root(self.ads[b as usize].node);
+            if r != own && self.idn.group_weight(r) >= 2 && !targets.contains(&r) {
+                targets.push(r);
+            }
+        };
+        for &x in e.idents.iter() {
+            let i = &self.idents[x as usize];
+            if i.kind == IdentKind::Image && i.hub.is_none() && i.members.len() <= SCAN {
+                for &b in &i.members {
+                    consider(b, &mut targets);
+                }
+            }
+        }
+        if self.text.cluster_size(a) >= 2 && self.template_linked(a) {
+            let root = self.text.root(a);
+            if let Some(st) = self.template_stats.get(&root)
+                && st.guard.is_none()
+                && st.members.len() <= SCAN
+            {
+                for &b in &st.members {
+                    consider(b, &mut targets);
+                }
+            }
+        }
+        if targets.len() >= 2 {
+            self.ads[a as usize].content_off = true;
+            return true;
+        }
+        false
+    }
+
     /// Joins ad `a` to its unguarded identifiers and its template (network graph only).
     pub(crate) fn relink(&mut self, a: u32) {
         let node = self.ads[a as usize].node;
+        let off = self.ads[a as usize].content_off;
         for i in 0..self.ads[a as usize].idents.len() {
             let x = self.ads[a as usize].idents[i] as usize;
-            if self.idents[x].hub.is_none() {
+            if self.idents[x].hub.is_none() && !(off && self.idents[x].kind.is_content()) {
                 self.net.union(node, self.idents[x].node);
             }
         }
         let root = self.text.root(a);
-        if self.text.cluster_size(a) >= 2 && self.template_linked(a) && !self.template_guarded(root) {
+        if !off && self.text.cluster_size(a) >= 2 && self.template_linked(a) && !self.template_guarded(root) {
             let tnode = match self.template_node.get(&root) {
                 Some(&n) => n,
                 None => {
@@ -795,7 +865,7 @@ impl Linker {
 
     // ---- used by records ----
 
-    pub(crate) fn restore_ad(&mut self, entry_id: &str, posted_at: Option<i64>, city: Option<u32>, idents: Box<[u32]>, names: Box<[u32]>) -> Result<u32, LinkError> {
+    pub(crate) fn restore_ad(&mut self, entry_id: &str, posted_at: Option<i64>, city: Option<u32>, idents: Box<[u32]>, names: Box<[u32]>, content_off: bool) -> Result<u32, LinkError> {
         if self.ad_ids.contains_key(entry_id) {
             return Err(LinkError::BadState(format!("duplicate ad id {entry_id:?}")));
         }
@@ -813,6 +883,7 @@ impl Linker {
             node,
             idents,
             names,
+            content_off,
         });
         Ok(ad)
     }

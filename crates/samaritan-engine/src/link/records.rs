@@ -42,6 +42,9 @@ pub struct AdRecord {
     pub tokens: Vec<u32>,
     /// Index of the ad whose cluster this ad belongs to (its own index when alone).
     pub cluster: u32,
+    /// The ad's copied content links nothing (it would bridge two posters).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub content_off: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +119,7 @@ impl Linker {
                 names: a.names.iter().map(|&n| self.names.get(n).to_owned()).collect(),
                 tokens: text.tokens(i as u32).to_vec(),
                 cluster: text.root(i as u32),
+                content_off: a.content_off,
             })
             .collect();
         let hubs = self
@@ -207,7 +211,7 @@ impl Linker {
             }
             let city = a.place.as_deref().map(|p| linker.places.intern(p));
             let names: Vec<u32> = a.names.iter().map(|n| linker.names.intern(n)).collect();
-            linker.restore_ad(&a.id, a.posted_at, city, idents.into(), names.into())?;
+            linker.restore_ad(&a.id, a.posted_at, city, idents.into(), names.into(), a.content_off)?;
             linker.template_index_mut().restore_ad(&a.tokens, a.cluster);
         }
         let text = linker.template_index_mut();
