@@ -641,7 +641,7 @@ impl Linker {
         }
         let own = self.idn.root(e.node);
         let mut targets: Vec<u32> = Vec::new();
-        let mut consider = |b: u32, targets: &mut Vec<u32>| {
+        let consider = |b: u32, targets: &mut Vec<u32>| {
             let r = self.idn.root(self.ads[b as usize].node);
             if r != own && self.idn.group_weight(r) >= 2 && !targets.contains(&r) {
                 targets.push(r);
