@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::spec::{FeatureSpec, PolicySpec, TestSpec};
 
 /// A policy that failed to load, with the place in the file.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum PolicyError {
     #[error("policy does not parse (line {line}, column {column}): {message}")]
     Parse {

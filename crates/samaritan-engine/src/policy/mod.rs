@@ -12,6 +12,8 @@ mod decide;
 mod matcher;
 pub mod spec;
 mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use compile::{Context, Indicator, Policy, PolicyError};
 pub use decide::{BankMatch, Decision, Facts, Hit, NetworkView, combine};
