@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::Command;
 
+pub mod demo;
 pub mod eval;
 pub mod policy;
 pub mod scan;
@@ -16,6 +17,7 @@ pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),
         Command::Scan(args) => scan::run(args),

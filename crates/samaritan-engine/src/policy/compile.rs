@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use toml::Spanned;
 
@@ -273,6 +273,7 @@ impl Policy {
                 let re = regex::RegexBuilder::new(&source)
                     .case_insensitive(true)
                     .size_limit(1 << 22)
+                    .dfa_size_limit(1 << 24)
                     .build()
                     .map_err(|e| {
                         invalid(
@@ -354,6 +355,7 @@ impl Policy {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&phrase_list)
                     .map_err(|e| PolicyError::Invalid {
                         line: 0,
@@ -368,6 +370,9 @@ impl Policy {
                 RegexSetBuilder::new(&pattern_sources)
                     .case_insensitive(true)
                     .size_limit(1 << 26)
+                    // A roomy lazy-DFA cache: with a small one the set re-determinizes states on
+                    // every ad (measured: most of the matching time).
+                    .dfa_size_limit(1 << 26)
                     .build()
                     .map_err(|e| PolicyError::Invalid {
                         line: 0,
