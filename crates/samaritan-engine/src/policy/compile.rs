@@ -75,6 +75,7 @@ pub struct Policy {
     pub indicators: Vec<Indicator>,
     pub(crate) phrases: Option<AhoCorasick>,
     pub(crate) phrase_owner: Vec<(usize, PhraseRole)>,
+    pub(crate) phrase_text: Vec<String>,
     pub(crate) pattern_set: Option<RegexSet>,
     pub(crate) patterns: Vec<(Regex, usize)>,
     pub(crate) tests: Vec<TestSpec>,
@@ -380,7 +381,10 @@ impl Policy {
                     })?,
             )
         };
-        let phrase_count = phrase_list.len();
+        let phrase_count = phrase_owner
+            .iter()
+            .filter(|(_, r)| *r == PhraseRole::Match)
+            .count();
         let pattern_count = patterns.len();
         Ok(Policy {
             name: spec.policy.name,
@@ -398,6 +402,7 @@ impl Policy {
             indicators,
             phrases,
             phrase_owner,
+            phrase_text: phrase_list,
             pattern_set,
             patterns,
             tests: spec.tests,
@@ -410,6 +415,15 @@ impl Policy {
     /// `name@version`, as written into every analysis.
     pub fn label(&self) -> String {
         format!("{}@{}", self.name, self.version)
+    }
+
+    /// Every indicator phrase (not exceptions), in file order.
+    pub fn phrases(&self) -> impl Iterator<Item = &str> {
+        self.phrase_text
+            .iter()
+            .zip(&self.phrase_owner)
+            .filter(|(_, (_, r))| *r == PhraseRole::Match)
+            .map(|(p, _)| p.as_str())
     }
 
     /// Index of an indicator by id.
