@@ -15,9 +15,11 @@ pub mod hash;
 pub mod hasher;
 pub mod index;
 pub mod jarosz;
+pub mod signal;
 
 pub use bank::{Bank, BankEntry, BankMatch, BankSet, MatchOptions};
 pub use dihedral::Dihedral;
 pub use hash::{HashParseError, PdqHash};
 pub use hasher::{PdqError, PdqHasher, PdqOutput, PixelFormat};
 pub use index::{EntryId, MihIndex};
+pub use signal::{HASH_BANK_MATCH, bank_match_signal};
