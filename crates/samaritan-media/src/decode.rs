@@ -88,6 +88,18 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, MediaError
     let decoder = reader.into_decoder().map_err(map_error)?;
     let (width, height) = decoder.dimensions();
     check_dimensions(width, height, limits)?;
+    // The decoded buffer, plus the 8-bit copy a conversion may need, must fit the allocation
+    // limit; checked here because not every decoder enforces `max_alloc` itself.
+    let needed = decoder
+        .total_bytes()
+        .saturating_add(u64::from(width) * u64::from(height) * 3);
+    if needed > limits.max_alloc {
+        return Err(MediaError::MemoryLimit(format!(
+            "{width}x{height} {:?} needs about {needed} bytes; the limit is {}",
+            decoder.color_type(),
+            limits.max_alloc
+        )));
+    }
     let color = format!("{:?}", decoder.original_color_type());
     let image = DynamicImage::from_decoder(decoder).map_err(map_error)?;
     let (pixel_format, pixels) = to_hashable(image);

@@ -171,6 +171,15 @@ pub fn fetch_with(url: &str, cfg: &FetchConfig, resolver: GuardedResolver) -> Re
     if !cfg.enabled {
         return Err(MediaError::UrlsDisabled);
     }
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !lower.starts_with("http://") && !lower.starts_with("https://") {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        return Err(MediaError::BadUrl(if scheme.is_empty() {
+            "no scheme; only http and https URLs are fetched".to_owned()
+        } else {
+            format!("scheme {scheme:?} is not fetched; only http and https are")
+        }));
+    }
     let uri: Uri = url
         .parse()
         .map_err(|e| MediaError::BadUrl(format!("{e}")))?;
