@@ -22,7 +22,14 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// PDQ, quality, MD5 and SHA-256 of image files, one JSON line each.
+    Hash(commands::hash::HashArgs),
+    /// Hash banks: import, export, list, remove, match.
+    Bank(commands::bank::BankArgs),
+    /// Measure speed (figures for BENCHMARKS.md).
+    Bench(commands::bench::BenchArgs),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

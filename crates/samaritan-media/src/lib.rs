@@ -8,12 +8,14 @@
 //! The pure algorithms (PDQ, banks, index) live in `samaritan_engine::pdq`.
 
 pub mod address;
+pub mod bank_dir;
 pub mod decode;
 pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod intake;
 
+pub use bank_dir::{BankDir, BankDirError};
 pub use decode::{DecodeLimits, Decoded, decode};
 pub use error::MediaError;
 pub use fetch::{FetchConfig, fetch};
