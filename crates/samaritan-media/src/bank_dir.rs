@@ -8,9 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
+use samaritan_engine::pdq::BankSet;
 use samaritan_engine::pdq::bank::{Bank, BankEntry, validate_bank_name};
 use samaritan_engine::pdq::bank_format::{self, ExportFormat};
-use samaritan_engine::pdq::BankSet;
 
 /// Why a bank could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +178,8 @@ mod tests {
         e.quality = Some(90);
         e.meta.insert("case".into(), "c 1".into());
         dir.import("alpha", vec![e.clone()], false).unwrap();
-        dir.import("alpha", vec![BankEntry::new(PdqHash::ZERO)], false).unwrap();
+        dir.import("alpha", vec![BankEntry::new(PdqHash::ZERO)], false)
+            .unwrap();
         assert_eq!(dir.load("alpha").unwrap().entries.len(), 2);
         assert_eq!(dir.load("alpha").unwrap().entries[0], e);
         dir.import("alpha", vec![e.clone()], true).unwrap();
@@ -186,13 +187,19 @@ mod tests {
         dir.import("beta", vec![], false).unwrap();
         assert_eq!(dir.names().unwrap(), ["alpha", "beta"]);
         assert_eq!(dir.load_all().unwrap().len(), 1);
-        assert!(matches!(dir.load("gamma"), Err(BankDirError::NoSuchBank(_))));
+        assert!(matches!(
+            dir.load("gamma"),
+            Err(BankDirError::NoSuchBank(_))
+        ));
         assert!(matches!(dir.load("../x"), Err(BankDirError::Name(_))));
         std::fs::write(dir.path_of("broken"), "zz\n").unwrap();
         let err = dir.load("broken").unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
         dir.remove("beta").unwrap();
-        assert!(matches!(dir.remove("beta"), Err(BankDirError::NoSuchBank(_))));
+        assert!(matches!(
+            dir.remove("beta"),
+            Err(BankDirError::NoSuchBank(_))
+        ));
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

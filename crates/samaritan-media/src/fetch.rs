@@ -108,7 +108,11 @@ impl GuardedResolver {
         GuardedResolver {
             allow_private,
             lookup: Arc::new(move |uri, config, timeout| {
-                Ok(inner.resolve(uri, config, timeout)?.iter().copied().collect())
+                Ok(inner
+                    .resolve(uri, config, timeout)?
+                    .iter()
+                    .copied()
+                    .collect())
             }),
         }
     }
@@ -122,7 +126,11 @@ impl GuardedResolver {
     }
 
     /// The addresses to connect to: all of them, or an error if any is forbidden.
-    pub fn checked(&self, uri: &Uri, addrs: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, ureq::Error> {
+    pub fn checked(
+        &self,
+        uri: &Uri,
+        addrs: Vec<SocketAddr>,
+    ) -> Result<Vec<SocketAddr>, ureq::Error> {
         if !self.allow_private {
             for a in &addrs {
                 if let Some(kind) = forbidden_kind(a.ip()) {
@@ -167,7 +175,11 @@ pub fn fetch(url: &str, cfg: &FetchConfig) -> Result<Vec<u8>, MediaError> {
 }
 
 /// Fetches `url` through a given resolver (tests pass one with a substitute lookup).
-pub fn fetch_with(url: &str, cfg: &FetchConfig, resolver: GuardedResolver) -> Result<Vec<u8>, MediaError> {
+pub fn fetch_with(
+    url: &str,
+    cfg: &FetchConfig,
+    resolver: GuardedResolver,
+) -> Result<Vec<u8>, MediaError> {
     if !cfg.enabled {
         return Err(MediaError::UrlsDisabled);
     }
@@ -190,13 +202,19 @@ pub fn fetch_with(url: &str, cfg: &FetchConfig, resolver: GuardedResolver) -> Re
                 "scheme {other:?} is not fetched; use http or https"
             )));
         }
-        None => return Err(MediaError::BadUrl("no scheme; use http or https".to_owned())),
+        None => {
+            return Err(MediaError::BadUrl(
+                "no scheme; use http or https".to_owned(),
+            ));
+        }
     }
     if uri.host().is_none_or(str::is_empty) {
         return Err(MediaError::BadUrl("no host".to_owned()));
     }
     if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
-        return Err(MediaError::BadUrl("credentials in URLs are not sent".to_owned()));
+        return Err(MediaError::BadUrl(
+            "credentials in URLs are not sent".to_owned(),
+        ));
     }
     let config = ureq::Agent::config_builder()
         .proxy(None)
@@ -261,7 +279,10 @@ fn map_error(e: ureq::Error) -> MediaError {
                     kind: r.kind,
                 };
             }
-            if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
                 return MediaError::Timeout(io.to_string());
             }
             MediaError::Fetch(io.to_string())

@@ -193,10 +193,12 @@ fn precomputed(sha256: Option<&str>, pdq: Option<&str>) -> Result<ImageFacts, Me
         None => None,
     };
     let pdq = match pdq {
-        Some(p) => Some(PdqHash::from_hex(p.trim()).map_err(|e| MediaError::BadHashes {
-            field: "pdq",
-            reason: e.to_string(),
-        })?),
+        Some(p) => Some(
+            PdqHash::from_hex(p.trim()).map_err(|e| MediaError::BadHashes {
+                field: "pdq",
+                reason: e.to_string(),
+            })?,
+        ),
         None => None,
     };
     Ok(ImageFacts {

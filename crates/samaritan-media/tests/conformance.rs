@@ -69,7 +69,8 @@ fn cpp_reference_images_within_10_bits() {
 
 #[test]
 fn dihedral_variants_match_the_transformed_files() {
-    let Some(shared) = samaritan_testkit::shared_dir("dihedral_variants_match_the_transformed_files")
+    let Some(shared) =
+        samaritan_testkit::shared_dir("dihedral_variants_match_the_transformed_files")
     else {
         return;
     };
@@ -117,7 +118,10 @@ fn every_colour_mode_hashes_like_the_original() {
     for name in names {
         let (h, q, facts) = hash_file(&modes.join(&name));
         let d = h.distance(&orig);
-        println!("{name:>12}: {d:3} bits from original, q {q}, {:?}", facts.format);
+        println!(
+            "{name:>12}: {d:3} bits from original, q {q}, {:?}",
+            facts.format
+        );
         assert!(d <= 10, "{name}: {d} bits from the original");
         assert_eq!(q, 100, "{name}");
     }
@@ -131,6 +135,9 @@ fn pytx_examples() {
     let dir = shared.join("conformance/pdq");
     for (image, want, want_q) in expected(&dir, "pytx_test") {
         let (got, q, _) = hash_file(&dir.join(&image));
-        println!("{:3} bits q {q} (pytx {want_q:?}) {image}", got.distance(&want));
+        println!(
+            "{:3} bits q {q} (pytx {want_q:?}) {image}",
+            got.distance(&want)
+        );
     }
 }

@@ -8,7 +8,9 @@ use samaritan_engine::pdq::PdqHash;
 use samaritan_media::{DecodeLimits, ImageFacts, hash_bytes};
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn facts(name: &str) -> ImageFacts {
@@ -22,15 +24,51 @@ fn hex(s: &str) -> PdqHash {
 
 /// `cpp_int64` rows of `expected_hashes.tsv` for the copied images.
 const CPP_REFERENCE: [(&str, &str, u8); 9] = [
-    ("wee.jpg", "6227401f601ff4ccafccdfad4b0d95d371a2cb7265a3285234d228ca94deeb2d", 100),
-    ("small.jpg", "0007001f003f003f007f00ff00ff00ff01ff01ff01ff03ff03ff03ff03ff03ff", 0),
-    ("labelme/q1050.jpg", "489db672e9190276d452aeab41eba20f02375fe4092d88defdf491a5c55c5f70", 100),
-    ("labelme/q0004.jpg", "992d44af36d69e6ca6b812485928bac11def254ef539ac6d07466c9abcc65b92", 4),
-    ("labelme/q2821.jpg", "b150231ffae4710ffcf4f18bb574b109a576f14bb8543189f8743289f174b109", 100),
-    ("labelme/q0003.jpg", "54a977c221d14c1c43ba5e4e21d4a13989a3553f1462611cbb87fda7be83b677", 3),
-    ("labelme/q0746.jpg", "3049d96239e24d4dca2c55512b8b9b77425f4dbcf575a0a95555aaab5554aaaa", 100),
-    ("labelme/q0291.jpg", "a0fe94f1e5cc1cc8dd855948498dc9243f7ca27336f036d7f212b74bc103c9a7", 100),
-    ("labelme/q0122.jpg", "cfb2009ddd21c6dab0846a7745b5984757a8a4535b3377aea2591d32b33ff840", 100),
+    (
+        "wee.jpg",
+        "6227401f601ff4ccafccdfad4b0d95d371a2cb7265a3285234d228ca94deeb2d",
+        100,
+    ),
+    (
+        "small.jpg",
+        "0007001f003f003f007f00ff00ff00ff01ff01ff01ff03ff03ff03ff03ff03ff",
+        0,
+    ),
+    (
+        "labelme/q1050.jpg",
+        "489db672e9190276d452aeab41eba20f02375fe4092d88defdf491a5c55c5f70",
+        100,
+    ),
+    (
+        "labelme/q0004.jpg",
+        "992d44af36d69e6ca6b812485928bac11def254ef539ac6d07466c9abcc65b92",
+        4,
+    ),
+    (
+        "labelme/q2821.jpg",
+        "b150231ffae4710ffcf4f18bb574b109a576f14bb8543189f8743289f174b109",
+        100,
+    ),
+    (
+        "labelme/q0003.jpg",
+        "54a977c221d14c1c43ba5e4e21d4a13989a3553f1462611cbb87fda7be83b677",
+        3,
+    ),
+    (
+        "labelme/q0746.jpg",
+        "3049d96239e24d4dca2c55512b8b9b77425f4dbcf575a0a95555aaab5554aaaa",
+        100,
+    ),
+    (
+        "labelme/q0291.jpg",
+        "a0fe94f1e5cc1cc8dd855948498dc9243f7ca27336f036d7f212b74bc103c9a7",
+        100,
+    ),
+    (
+        "labelme/q0122.jpg",
+        "cfb2009ddd21c6dab0846a7745b5984757a8a4535b3377aea2591d32b33ff840",
+        100,
+    ),
 ];
 
 #[test]
@@ -65,7 +103,10 @@ fn file_hashes_are_of_the_bytes() {
         f.sha256.unwrap(),
         samaritan_media::digest::sha256_hex(&bytes)
     );
-    assert_eq!((f.width, f.height, f.format), (Some(34), Some(42), Some("jpeg")));
+    assert_eq!(
+        (f.width, f.height, f.format),
+        (Some(34), Some(42), Some("jpeg"))
+    );
 }
 
 #[test]

@@ -6,7 +6,12 @@ use proptest::prelude::*;
 use samaritan_media::{DecodeLimits, MediaError, decode, hash_bytes};
 
 fn data(name: &str) -> Vec<u8> {
-    std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).unwrap()
+    std::fs::read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn crc32(bytes: &[u8]) -> u32 {
@@ -14,7 +19,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -60,7 +69,16 @@ fn dimension_bombs_are_refused_before_allocation() {
         "{e}"
     );
     let e = decode(&png_declaring(16_000, 16_000), &DecodeLimits::default()).unwrap_err();
-    assert!(matches!(e, MediaError::TooManyPixels { pixels: 256_000_000, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            MediaError::TooManyPixels {
+                pixels: 256_000_000,
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = decode(&gif_declaring(65_535, 65_535), &DecodeLimits::default()).unwrap_err();
     assert!(
         matches!(e, MediaError::TooLarge { .. } | MediaError::MemoryLimit(_)),
@@ -73,18 +91,34 @@ fn a_real_decompression_bomb_hits_the_pixel_and_memory_limits() {
     // 3000 x 3000 black: 9 MB of pixels in a few kilobytes of PNG.
     let img = image::GrayImage::new(3000, 3000);
     let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
     assert!(png.len() < 100_000, "{}", png.len());
-    let small = DecodeLimits { max_pixels: 1_000_000, ..DecodeLimits::default() };
-    assert!(matches!(decode(&png, &small), Err(MediaError::TooManyPixels { .. })));
-    let tight = DecodeLimits { max_alloc: 1 << 20, ..DecodeLimits::default() };
-    assert!(matches!(decode(&png, &tight), Err(MediaError::MemoryLimit(_))));
+    let small = DecodeLimits {
+        max_pixels: 1_000_000,
+        ..DecodeLimits::default()
+    };
+    assert!(matches!(
+        decode(&png, &small),
+        Err(MediaError::TooManyPixels { .. })
+    ));
+    let tight = DecodeLimits {
+        max_alloc: 1 << 20,
+        ..DecodeLimits::default()
+    };
+    assert!(matches!(
+        decode(&png, &tight),
+        Err(MediaError::MemoryLimit(_))
+    ));
     assert!(decode(&png, &DecodeLimits::default()).is_ok());
 }
 
 #[test]
 fn byte_limit_is_checked_first() {
-    let limits = DecodeLimits { max_bytes: 100, ..DecodeLimits::default() };
+    let limits = DecodeLimits {
+        max_bytes: 100,
+        ..DecodeLimits::default()
+    };
     assert!(matches!(
         decode(&data("wee.jpg"), &limits),
         Err(MediaError::TooManyBytes { limit: 100, .. })
@@ -96,11 +130,17 @@ fn truncated_files_are_errors_not_grey_images() {
     let jpg = data("wee.jpg");
     for cut in [jpg.len() / 2, jpg.len() - 2, 200] {
         let e = hash_bytes(&jpg[..cut], &DecodeLimits::default()).unwrap_err();
-        assert!(matches!(e, MediaError::Truncated(_) | MediaError::Decode(_)), "cut {cut}: {e}");
+        assert!(
+            matches!(e, MediaError::Truncated(_) | MediaError::Decode(_)),
+            "cut {cut}: {e}"
+        );
     }
     let png = data("modes/rgb.png");
     let e = hash_bytes(&png[..png.len() / 2], &DecodeLimits::default()).unwrap_err();
-    assert!(matches!(e, MediaError::Truncated(_) | MediaError::Decode(_)), "{e}");
+    assert!(
+        matches!(e, MediaError::Truncated(_) | MediaError::Decode(_)),
+        "{e}"
+    );
     let webp = data("modes/rgb.webp");
     assert!(hash_bytes(&webp[..webp.len() / 2], &DecodeLimits::default()).is_err());
     let gif = data("modes/pa.gif");
@@ -123,7 +163,10 @@ fn things_that_are_not_images() {
         println!("{what}: {e}");
         assert!(!e.to_string().is_empty());
     }
-    assert!(matches!(decode(b"hello", &limits), Err(MediaError::UnknownFormat)));
+    assert!(matches!(
+        decode(b"hello", &limits),
+        Err(MediaError::UnknownFormat)
+    ));
 }
 
 proptest! {

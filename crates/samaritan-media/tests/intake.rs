@@ -15,7 +15,9 @@ use samaritan_media::fetch::{FetchConfig, GuardedResolver, fetch_with};
 use samaritan_media::{IntakeConfig, MediaError, analyse_images, intake};
 
 fn data_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn data(name: &str) -> Vec<u8> {
@@ -40,7 +42,13 @@ fn base64_and_data_urls() {
     .unwrap();
     assert_eq!(a, b);
     assert_eq!(a.width, Some(160));
-    let e = intake(&ImageRef::Base64 { base64: "not base64!".into() }, &cfg).unwrap_err();
+    let e = intake(
+        &ImageRef::Base64 {
+            base64: "not base64!".into(),
+        },
+        &cfg,
+    )
+    .unwrap_err();
     assert!(matches!(e, MediaError::Base64(_)), "{e}");
     let mut small = IntakeConfig::default();
     small.limits.max_bytes = 1000;
@@ -55,13 +63,33 @@ fn paths_are_confined_when_a_root_is_set() {
         root: Some(root.clone()),
         ..IntakeConfig::default()
     };
-    assert!(intake(&ImageRef::Path { path: "rgb.png".into() }, &cfg).is_ok());
-    let e = intake(&ImageRef::Path { path: "../wee.jpg".into() }, &cfg).unwrap_err();
+    assert!(
+        intake(
+            &ImageRef::Path {
+                path: "rgb.png".into()
+            },
+            &cfg
+        )
+        .is_ok()
+    );
+    let e = intake(
+        &ImageRef::Path {
+            path: "../wee.jpg".into(),
+        },
+        &cfg,
+    )
+    .unwrap_err();
     assert!(matches!(e, MediaError::PathOutsideRoot(_)), "{e}");
     let abs = data_path("wee.jpg").display().to_string();
     let e = intake(&ImageRef::Path { path: abs.clone() }, &cfg).unwrap_err();
     assert!(matches!(e, MediaError::PathOutsideRoot(_)), "{e}");
-    let e = intake(&ImageRef::Path { path: "missing.png".into() }, &cfg).unwrap_err();
+    let e = intake(
+        &ImageRef::Path {
+            path: "missing.png".into(),
+        },
+        &cfg,
+    )
+    .unwrap_err();
     assert!(matches!(e, MediaError::Read { .. }), "{e}");
     let e = intake(&ImageRef::Path { path: ".".into() }, &cfg).unwrap_err();
     assert!(matches!(e, MediaError::Read { .. }), "{e}");
@@ -95,38 +123,69 @@ fn precomputed_hashes_are_validated() {
         (None, None, "sha256"),
     ] {
         let e = intake(&ImageRef::Hashes { sha256, pdq }, &cfg).unwrap_err();
-        assert!(matches!(e, MediaError::BadHashes { field: f, .. } if f == field), "{e}");
+        assert!(
+            matches!(e, MediaError::BadHashes { field: f, .. } if f == field),
+            "{e}"
+        );
     }
 }
 
 #[test]
 fn one_bad_image_never_fails_the_ad() {
     let png = data("modes/rgb.png");
-    let good = intake(&ImageRef::Base64 { base64: b64(&png) }, &IntakeConfig::default()).unwrap();
+    let good = intake(
+        &ImageRef::Base64 { base64: b64(&png) },
+        &IntakeConfig::default(),
+    )
+    .unwrap();
     let mut banks = BankSet::new();
     let mut bank = Bank::new("known").unwrap();
     bank.entries.push(BankEntry::new(good.pdq.unwrap()));
     banks.insert_bank(bank);
     let images = vec![
-        ImageRef::Base64 { base64: "%%%".into() },
+        ImageRef::Base64 {
+            base64: "%%%".into(),
+        },
         ImageRef::Base64 { base64: b64(&png) },
-        ImageRef::Url { url: "http://127.0.0.1:9/x.png".into() },
-        ImageRef::Hashes { sha256: None, pdq: Some(good.pdq.unwrap().to_hex()) },
+        ImageRef::Url {
+            url: "http://127.0.0.1:9/x.png".into(),
+        },
+        ImageRef::Hashes {
+            sha256: None,
+            pdq: Some(good.pdq.unwrap().to_hex()),
+        },
     ];
-    let (out, matches) =
-        analyse_images(&images, &IntakeConfig::default(), &banks, &MatchOptions::default());
+    let (out, matches) = analyse_images(
+        &images,
+        &IntakeConfig::default(),
+        &banks,
+        &MatchOptions::default(),
+    );
     assert_eq!(out.len(), 4);
     assert!(out[0].error.is_some() && out[0].pdq.is_none() && out[0].sha256.is_none());
     assert_eq!(out[1].pdq, good.pdq.map(|h| h.to_hex()));
     assert_eq!(out[1].quality, Some(100));
-    assert!(out[2].error.as_deref().unwrap().contains("loopback"), "{:?}", out[2]);
-    assert_eq!(out.iter().map(|i| i.index).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    assert!(
+        out[2].error.as_deref().unwrap().contains("loopback"),
+        "{:?}",
+        out[2]
+    );
     assert_eq!(
-        matches.iter().map(|(i, m)| (*i, m.distance)).collect::<Vec<_>>(),
+        out.iter().map(|i| i.index).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+    assert_eq!(
+        matches
+            .iter()
+            .map(|(i, m)| (*i, m.distance))
+            .collect::<Vec<_>>(),
         [(1, 0), (3, 0)]
     );
     let json = serde_json::to_value(&out[0]).unwrap();
-    assert!(json.get("pdq").is_none(), "no fake hash on a failed image: {json}");
+    assert!(
+        json.get("pdq").is_none(),
+        "no fake hash on a failed image: {json}"
+    );
 }
 
 /// A local HTTP server with canned answers; counts connections.
@@ -160,7 +219,9 @@ fn serve() -> Server {
                 }
                 let path = first.split_whitespace().nth(1).unwrap_or("/").to_owned();
                 let head = |status: &str, ctype: &str, len: usize| {
-                    format!("HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n")
+                    format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+                    )
                 };
                 let _ = match path.as_str() {
                     "/img.png" => stream
@@ -204,7 +265,10 @@ fn local_resolver(server: SocketAddr, asked: Arc<Mutex<Vec<String>>>) -> Guarded
     GuardedResolver::with_lookup(
         true,
         Arc::new(move |uri, _, _| {
-            asked.lock().unwrap().push(uri.host().unwrap_or("").to_owned());
+            asked
+                .lock()
+                .unwrap()
+                .push(uri.host().unwrap_or("").to_owned());
             Ok(vec![server])
         }),
     )
@@ -226,14 +290,24 @@ fn fetches_images_and_refuses_everything_else() {
     let base = format!("http://{}", server.addr);
     let cfg = local_cfg();
     let get = |path: &str| {
-        fetch_with(&format!("{base}{path}"), &cfg, GuardedResolver::system(true))
+        fetch_with(
+            &format!("{base}{path}"),
+            &cfg,
+            GuardedResolver::system(true),
+        )
     };
     assert_eq!(get("/img.png").unwrap(), data("modes/rgb.png"));
     assert!(get("/octet").is_ok());
     assert!(matches!(get("/html"), Err(MediaError::ContentType(t)) if t == "text/html"));
     assert!(matches!(get("/nothing"), Err(MediaError::HttpStatus(404))));
-    assert!(matches!(get("/declared-huge"), Err(MediaError::TooManyBytes { .. })));
-    assert!(matches!(get("/endless"), Err(MediaError::TooManyBytes { .. })));
+    assert!(matches!(
+        get("/declared-huge"),
+        Err(MediaError::TooManyBytes { .. })
+    ));
+    assert!(matches!(
+        get("/endless"),
+        Err(MediaError::TooManyBytes { .. })
+    ));
     let slow = get("/slow").unwrap_err();
     assert!(matches!(slow, MediaError::Timeout(_)), "{slow}");
 
@@ -242,7 +316,13 @@ fn fetches_images_and_refuses_everything_else() {
         fetch: cfg.clone(),
         ..IntakeConfig::default()
     };
-    let f = intake(&ImageRef::Url { url: format!("{base}/img.png") }, &icfg).unwrap();
+    let f = intake(
+        &ImageRef::Url {
+            url: format!("{base}/img.png"),
+        },
+        &icfg,
+    )
+    .unwrap();
     assert_eq!(f.width, Some(160));
 }
 
@@ -268,7 +348,10 @@ fn redirects_go_through_the_guard_again() {
         local_resolver(server.addr, Arc::new(Mutex::new(Vec::new()))),
     )
     .unwrap_err();
-    assert!(matches!(e, MediaError::Fetch(_) | MediaError::HttpStatus(302)), "{e}");
+    assert!(
+        matches!(e, MediaError::Fetch(_) | MediaError::HttpStatus(302)),
+        "{e}"
+    );
 }
 
 #[test]
@@ -285,7 +368,10 @@ fn loopback_and_private_addresses_are_refused_without_connecting() {
         let e = fetch_with(&url, &cfg, GuardedResolver::system(false)).unwrap_err();
         println!("{url}: {e}");
         assert!(
-            matches!(e, MediaError::ForbiddenAddress { .. } | MediaError::BadUrl(_) | MediaError::Fetch(_)),
+            matches!(
+                e,
+                MediaError::ForbiddenAddress { .. } | MediaError::BadUrl(_) | MediaError::Fetch(_)
+            ),
             "{url}: {e}"
         );
     }
@@ -295,8 +381,21 @@ fn loopback_and_private_addresses_are_refused_without_connecting() {
         GuardedResolver::system(false),
     )
     .unwrap_err();
-    assert!(matches!(e, MediaError::ForbiddenAddress { kind: "loopback", .. }), "{e}");
-    assert_eq!(server.connections.load(Ordering::SeqCst), 0, "nothing reached the server");
+    assert!(
+        matches!(
+            e,
+            MediaError::ForbiddenAddress {
+                kind: "loopback",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        server.connections.load(Ordering::SeqCst),
+        0,
+        "nothing reached the server"
+    );
 }
 
 #[test]
@@ -315,28 +414,65 @@ fn dns_rebinding_cannot_slip_a_private_address_through() {
             ])
         }),
     );
-    let e = fetch_with("http://rebind.test/x.png", &FetchConfig::default(), resolver).unwrap_err();
-    assert!(matches!(e, MediaError::ForbiddenAddress { kind: "private", .. }), "{e}");
+    let e = fetch_with(
+        "http://rebind.test/x.png",
+        &FetchConfig::default(),
+        resolver,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            MediaError::ForbiddenAddress {
+                kind: "private",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    for addr in ["169.254.169.254:80", "[fe80::1]:80", "[fd00::1]:80", "0.0.0.0:80", "224.0.0.1:80"] {
+    for addr in [
+        "169.254.169.254:80",
+        "[fe80::1]:80",
+        "[fd00::1]:80",
+        "0.0.0.0:80",
+        "224.0.0.1:80",
+    ] {
         let a: SocketAddr = addr.parse().unwrap();
         let r = GuardedResolver::with_lookup(false, Arc::new(move |_, _, _| Ok(vec![a])));
         let e = fetch_with("http://meta.test/", &FetchConfig::default(), r).unwrap_err();
-        assert!(matches!(e, MediaError::ForbiddenAddress { .. }), "{addr}: {e}");
+        assert!(
+            matches!(e, MediaError::ForbiddenAddress { .. }),
+            "{addr}: {e}"
+        );
     }
 }
 
 #[test]
 fn bad_urls_are_refused_with_the_reason() {
     let cfg = FetchConfig::default();
-    for url in ["ftp://example.org/x.png", "file:///etc/passwd", "example.org/x.png", "http://", "http://user:pw@example.org/x.png", "not a url"] {
+    for url in [
+        "ftp://example.org/x.png",
+        "file:///etc/passwd",
+        "example.org/x.png",
+        "http://",
+        "http://user:pw@example.org/x.png",
+        "not a url",
+    ] {
         let e = fetch_with(url, &cfg, GuardedResolver::system(false)).unwrap_err();
         println!("{url}: {e}");
         assert!(matches!(e, MediaError::BadUrl(_)), "{url}: {e}");
     }
-    let off = FetchConfig { enabled: false, ..FetchConfig::default() };
+    let off = FetchConfig {
+        enabled: false,
+        ..FetchConfig::default()
+    };
     assert!(matches!(
-        fetch_with("http://example.org/x.png", &off, GuardedResolver::system(false)),
+        fetch_with(
+            "http://example.org/x.png",
+            &off,
+            GuardedResolver::system(false)
+        ),
         Err(MediaError::UrlsDisabled)
     ));
 }

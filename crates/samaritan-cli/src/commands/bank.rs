@@ -18,7 +18,12 @@ use serde_json::json;
 #[derive(Args)]
 pub struct BankArgs {
     /// Where banks live (`<data-dir>/banks/<name>.pdq`).
-    #[arg(long, global = true, default_value = "./samaritan-data", env = "SAMARITAN_DATA_DIR")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "./samaritan-data",
+        env = "SAMARITAN_DATA_DIR"
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     action: BankAction,

@@ -82,7 +82,12 @@ fn p99(v: &mut [f64]) -> f64 {
     v.get((v.len() * 99) / 100).copied().unwrap_or(f64::NAN)
 }
 
-fn pdq_index(sizes: &[usize], queries: usize, distance: u32, seed: u64) -> anyhow::Result<ExitCode> {
+fn pdq_index(
+    sizes: &[usize],
+    queries: usize,
+    distance: u32,
+    seed: u64,
+) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     eprintln!(
         "{:>10} {:>9} {:>8} {:>12} {:>12} {:>8}",

@@ -60,7 +60,11 @@ fn hash_file(
     if meta.len() > limits.max_bytes {
         return Err((
             "too_many_bytes",
-            format!("file is {} bytes; the limit is {}", meta.len(), limits.max_bytes),
+            format!(
+                "file is {} bytes; the limit is {}",
+                meta.len(),
+                limits.max_bytes
+            ),
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| ("read", e.to_string()))?;

@@ -273,9 +273,9 @@ fn sample_index(i: usize, n: usize) -> usize {
 /// The reference's image-domain quality: the sum of quantised gradients, scaled and capped.
 pub fn quality(a: &[[f32; 64]; 64]) -> u8 {
     let mut sum: i64 = 0;
-    for i in 0..63 {
-        for j in 0..64 {
-            let d = ((a[i][j] - a[i + 1][j]) * 100.0) / 255.0;
+    for (upper, lower) in a.iter().zip(a.iter().skip(1)) {
+        for (&u, &v) in upper.iter().zip(lower.iter()) {
+            let d = ((u - v) * 100.0) / 255.0;
             sum += i64::from((d as i32).abs());
         }
     }

@@ -20,7 +20,7 @@
 /// Window size of the box filter that takes a dimension of `old` samples towards `new`
 /// (PDQ uses `new = 64`): `ceil(old / (2 * new))`.
 pub fn window_size(old: usize, new: usize) -> usize {
-    (old + 2 * new - 1) / (2 * new)
+    old.div_ceil(2 * new)
 }
 
 /// `(w + 2) / 2`: how far the window reaches ahead of the output (7 -> 4, 8 -> 5).
@@ -187,8 +187,8 @@ impl ColumnBox {
     /// After the last row: emits the final `half - 1` rows with the shrinking window.
     pub fn finish(&mut self, mut emit: impl FnMut(usize, &[f32])) {
         let w = self.width;
-        let mut li = self.rows - self.window;
-        for _ in 0..self.half - 1 {
+        let first = self.rows - self.window;
+        for li in first..first + self.half - 1 {
             let slot = (li % self.window) * w;
             self.count -= 1;
             let c = self.count as f32;
@@ -199,7 +199,6 @@ impl ColumnBox {
             }
             emit(self.emitted, &self.out);
             self.emitted += 1;
-            li += 1;
         }
     }
 }
