@@ -6,6 +6,9 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod input;
+mod ordered;
+mod progress;
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +26,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write a synthetic marketplace corpus (ads.jsonl) with ground truth (truth.jsonl).
+    Synth(commands::synth::SynthArgs),
+    /// Measure analyses against ground truth: extraction precision/recall, verdict rates per
+    /// label, ROC AUC, network agreement.
+    Eval(commands::eval::EvalArgs),
     /// PDQ, quality, MD5 and SHA-256 of image files, one JSON line each.
     Hash(commands::hash::HashArgs),
     /// Hash banks: import, export, list, remove, match.
