@@ -7,6 +7,12 @@
 //! A candidate is reported only from the first slot where it qualifies, so results need no
 //! de-duplication set and equal a brute-force scan exactly (property-tested below).
 //!
+//! Each bucket entry carries, besides the id, a 96-bit *fold* of the whole hash (its 16 words
+//! XORed into 6). The popcount of two folds' XOR never exceeds the two hashes' distance, so an
+//! entry whose fold is already too far is dropped without touching the hash itself: lossless,
+//! and it turns ~40,000 random memory reads per query at 10M hashes into a sequential scan of
+//! the probed buckets plus a handful of reads. It costs 12 bytes per entry per slot.
+//!
 //! Inserts and deletes are incremental: an entry is added to, or swapped out of, its 16 buckets;
 //! nothing is ever rebuilt. Deleted ids are reused. For radii whose probe count would exceed a
 //! scan's cost (`d >= 64`) the query scans instead — same results, less work.
@@ -18,6 +24,30 @@ const VALUES: usize = 1 << 16;
 /// Largest per-slot radius probed through the tables; above it a scan is cheaper.
 const MAX_PROBE_RADIUS: u32 = 3;
 
+/// One bucket entry: the id and the fold of its hash (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slotted {
+    id: u32,
+    fold_hi: u32,
+    fold_lo: u64,
+}
+
+/// The 16 words XORed into 6 (word `j` into group `j % 6`), packed into 96 bits.
+#[inline]
+fn fold(h: &PdqHash) -> (u64, u32) {
+    let w = h.words();
+    let mut g = [0u16; 6];
+    for (j, &x) in w.iter().enumerate() {
+        g[j % 6] ^= x;
+    }
+    let lo = u64::from(g[0])
+        | u64::from(g[1]) << 16
+        | u64::from(g[2]) << 32
+        | u64::from(g[3]) << 48;
+    let hi = u32::from(g[4]) | u32::from(g[5]) << 16;
+    (lo, hi)
+}
+
 /// Identifies one entry in a [`MihIndex`]. Ids of deleted entries are reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EntryId(pub u32);
@@ -28,8 +58,8 @@ pub struct MihIndex {
     live: Vec<bool>,
     free: Vec<u32>,
     len: usize,
-    /// `buckets[slot * 65536 + word]` lists the ids whose word `slot` equals `word`.
-    buckets: Vec<Vec<u32>>,
+    /// `buckets[slot * 65536 + word]` lists the entries whose word `slot` equals `word`.
+    buckets: Vec<Vec<Slotted>>,
     /// Every 16-bit mask of popcount <= `MAX_PROBE_RADIUS`, by popcount.
     masks: Vec<u16>,
     /// `masks[..mask_end[r]]` are the masks of popcount <= r.
@@ -88,8 +118,14 @@ impl MihIndex {
             *b = Vec::with_capacity(c as usize);
         }
         for (id, h) in index.hashes.iter().enumerate() {
+            let (fold_lo, fold_hi) = fold(h);
+            let e = Slotted {
+                id: id as u32,
+                fold_hi,
+                fold_lo,
+            };
             for s in 0..SLOTS {
-                index.buckets[s * VALUES + usize::from(h.word(s))].push(id as u32);
+                index.buckets[s * VALUES + usize::from(h.word(s))].push(e);
             }
         }
         index
@@ -125,8 +161,14 @@ impl MihIndex {
                 id
             }
         };
+        let (fold_lo, fold_hi) = fold(&hash);
+        let e = Slotted {
+            id,
+            fold_hi,
+            fold_lo,
+        };
         for s in 0..SLOTS {
-            self.buckets[s * VALUES + usize::from(hash.word(s))].push(id);
+            self.buckets[s * VALUES + usize::from(hash.word(s))].push(e);
         }
         self.len += 1;
         EntryId(id)
@@ -137,7 +179,7 @@ impl MihIndex {
         let hash = self.get(id)?;
         for s in 0..SLOTS {
             let bucket = &mut self.buckets[s * VALUES + usize::from(hash.word(s))];
-            if let Some(pos) = bucket.iter().position(|&x| x == id.0) {
+            if let Some(pos) = bucket.iter().position(|x| x.id == id.0) {
                 bucket.swap_remove(pos);
             }
         }
@@ -163,11 +205,19 @@ impl MihIndex {
             return;
         }
         let words = query.words();
+        let (q_lo, q_hi) = fold(query);
         let masks = &self.masks[..self.mask_end[r as usize]];
         for (s, &qw) in words.iter().enumerate() {
             let base = s * VALUES;
             for &m in masks {
-                for &id in &self.buckets[base + usize::from(qw ^ m)] {
+                for e in &self.buckets[base + usize::from(qw ^ m)] {
+                    // Lower bound from the folds: no hash read when it already exceeds.
+                    if (e.fold_lo ^ q_lo).count_ones() + (e.fold_hi ^ q_hi).count_ones()
+                        > max_distance
+                    {
+                        continue;
+                    }
+                    let id = e.id;
                     let h = &self.hashes[id as usize];
                     let d = h.distance(query);
                     if d > max_distance {
@@ -206,11 +256,15 @@ impl MihIndex {
 
     /// Heap bytes held by the index (hashes, liveness, bucket tables and their contents).
     pub fn heap_bytes(&self) -> usize {
-        let buckets: usize = self.buckets.iter().map(|b| b.capacity() * 4).sum();
+        let buckets: usize = self
+            .buckets
+            .iter()
+            .map(|b| b.capacity() * std::mem::size_of::<Slotted>())
+            .sum();
         self.hashes.capacity() * std::mem::size_of::<PdqHash>()
             + self.live.capacity()
             + self.free.capacity() * 4
-            + self.buckets.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.buckets.capacity() * std::mem::size_of::<Vec<Slotted>>()
             + buckets
             + self.masks.capacity() * 2
     }
@@ -303,6 +357,16 @@ mod tests {
             if let Some(h) = hs.first() {
                 prop_assert_eq!(bulk.query(h, 31), bulk.scan(h, 31));
             }
+        }
+    }
+
+    proptest! {
+        /// The fold is a lower bound of the distance, which is what makes skipping lossless.
+        #[test]
+        fn fold_distance_never_exceeds_hash_distance(a: [u64; 4], b: [u64; 4]) {
+            let (a, b) = (PdqHash::from_limbs(a), PdqHash::from_limbs(b));
+            let ((al, ah), (bl, bh)) = (fold(&a), fold(&b));
+            prop_assert!((al ^ bl).count_ones() + (ah ^ bh).count_ones() <= a.distance(&b));
         }
     }
 
