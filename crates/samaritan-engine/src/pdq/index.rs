@@ -40,10 +40,8 @@ fn fold(h: &PdqHash) -> (u64, u32) {
     for (j, &x) in w.iter().enumerate() {
         g[j % 6] ^= x;
     }
-    let lo = u64::from(g[0])
-        | u64::from(g[1]) << 16
-        | u64::from(g[2]) << 32
-        | u64::from(g[3]) << 48;
+    let lo =
+        u64::from(g[0]) | u64::from(g[1]) << 16 | u64::from(g[2]) << 32 | u64::from(g[3]) << 48;
     let hi = u32::from(g[4]) | u32::from(g[5]) << 16;
     (lo, hi)
 }
