@@ -8,8 +8,11 @@ pub mod extract;
 pub mod model;
 pub mod normalize;
 pub mod pdq;
+pub mod pipeline;
 pub mod policy;
 
 pub use extract::{ExtractOptions, Extraction, extract};
 pub use model::{Ad, Analysis, Verdict};
 pub use normalize::{Normalized, normalize};
+pub use pipeline::{Engine, Prepared};
+pub use policy::Policy;

@@ -13,6 +13,8 @@ pub mod bank;
 pub mod bench;
 pub mod eval;
 pub mod hash;
+pub mod policy;
+pub mod scan;
 pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {
@@ -22,6 +24,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Hash(args) => hash::run(args),
         Command::Bank(args) => bank::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Policy(args) => policy::run(args),
     }
 }
 

@@ -11,15 +11,15 @@ pub mod bank;
 pub mod bank_format;
 pub mod dct;
 pub mod dihedral;
+pub mod evidence;
 pub mod hash;
 pub mod hasher;
 pub mod index;
 pub mod jarosz;
-pub mod signal;
 
 pub use bank::{Bank, BankEntry, BankMatch, BankSet, MatchOptions};
 pub use dihedral::Dihedral;
+pub use evidence::policy_match;
 pub use hash::{HashParseError, PdqHash};
 pub use hasher::{PdqError, PdqHasher, PdqOutput, PixelFormat};
 pub use index::{EntryId, MihIndex};
-pub use signal::{HASH_BANK_MATCH, bank_match_signal};
