@@ -1,5 +1,7 @@
 //! `samaritan hash` and `samaritan bank …` end to end, on the media crate's fixtures.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -4,6 +4,8 @@
 //! `SAMARITAN_BENCH_10M=1` to add 10M (about 1.3 GB). `samaritan bench pdq-index` prints the
 //! same comparison plus build time and bytes per hash as JSON.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use samaritan_engine::pdq::index::linear_scan;
 use samaritan_engine::pdq::{MihIndex, PdqHash};

@@ -5,6 +5,8 @@
 //! dihedral set and the colour-mode set. Skips visibly when `../shared` is absent; the same
 //! checks on the fixtures copied into `tests/data` run in `fixtures.rs` regardless.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::path::Path;
 
 use samaritan_engine::pdq::{Dihedral, PdqHash};

@@ -2,6 +2,8 @@
 //! `tests/data` (see its NOTICE) and synthetic colour-mode files with hashes from the Python
 //! `pdqhash` package (C++ reference core) on Pillow's decoding.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::path::PathBuf;
 
 use samaritan_engine::pdq::PdqHash;

@@ -1,5 +1,7 @@
 //! Hostile and broken input: every case is a clear error, never a panic, never a huge allocation.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::path::PathBuf;
 
 use proptest::prelude::*;

@@ -1,6 +1,8 @@
 //! Intake of an ad's images: paths, base64, precomputed hashes, URLs (against a local server),
 //! and the address guard that keeps fetches off loopback and private networks.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
 //! An ad's images through intake, bank matching and the engine's pipeline: the analysis lists
 //! every image (or its error) and a bank match becomes the policy's `known_image_match` signal.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::sync::Arc;
 
 use base64::Engine as _;

@@ -331,11 +331,11 @@ mod tests {
             }
         }
         let mut a = [[0.0f32; 64]; 64];
-        for i in 0..64 {
+        for (i, row) in a.iter_mut().enumerate() {
             let ii = (((i as f64 + 0.5) * h as f64) / 64.0) as usize;
-            for j in 0..64 {
+            for (j, x) in row.iter_mut().enumerate() {
                 let jj = (((j as f64 + 0.5) * w as f64) / 64.0) as usize;
-                a[i][j] = b1[ii * w + jj];
+                *x = b1[ii * w + jj];
             }
         }
         a
