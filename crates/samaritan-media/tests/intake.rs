@@ -478,3 +478,28 @@ fn bad_urls_are_refused_with_the_reason() {
         Err(MediaError::UrlsDisabled)
     ));
 }
+
+mod hostile_refs {
+    use proptest::prelude::*;
+    use samaritan_engine::model::ImageRef;
+    use samaritan_media::{IntakeConfig, intake};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// Whatever an ad puts in `images`, intake answers with facts or an error, never a panic.
+        #[test]
+        fn arbitrary_image_refs_never_panic(s in "\\PC{0,120}", bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let cfg = IntakeConfig { allow_paths: false, ..IntakeConfig::default() };
+            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &bytes);
+            for r in [
+                ImageRef::Base64 { base64: s.clone() },
+                ImageRef::Base64 { base64: b64 },
+                ImageRef::Hashes { sha256: Some(s.clone()), pdq: Some(s.clone()) },
+                ImageRef::Path { path: s.clone() },
+                ImageRef::Url { url: format!("ftp://{s}") },
+            ] {
+                let _ = intake(&r, &cfg);
+            }
+        }
+    }
+}

@@ -54,6 +54,8 @@ pub fn box_1d_sampled(
     if n == 0 || w == 0 {
         return;
     }
+    // PDQ's windows never exceed the length; clamp so that no caller can index past the end.
+    let w = w.min(n);
     let half = half_window(w);
     let phase1 = half - 1;
     let phase2 = w - half + 1;
@@ -227,6 +229,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn oversized_windows_do_not_panic() {
+        let input = [1.0f32, 2.0, 3.0];
+        let mut out = [0.0f32; 3];
+        box_1d(&input, &mut out, 10);
+        assert!(out.iter().all(|x| x.is_finite()));
     }
 
     #[test]
