@@ -27,6 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole engine on a generated demo marketplace and print what it found.
+    Demo(commands::demo::DemoArgs),
     /// Analyse ads (JSON Lines) and write one analysis per ad (JSON Lines), in input order.
     Scan(commands::scan::ScanArgs),
     /// Test a policy file, or backtest a policy change over a corpus.

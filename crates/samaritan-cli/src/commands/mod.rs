@@ -11,6 +11,7 @@ use crate::Command;
 
 pub mod bank;
 pub mod bench;
+pub mod demo;
 pub mod eval;
 pub mod hash;
 pub mod policy;
@@ -19,6 +20,7 @@ pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),
         Command::Hash(args) => hash::run(args),

@@ -80,10 +80,12 @@ impl Policy {
                 None => by_category.push((&s.category, vec![s.weight])),
             }
         }
-        combine(by_category.into_iter().map(|(c, ws)| {
+        let score = combine(by_category.into_iter().map(|(c, ws)| {
             let w = combine(ws);
             self.caps.get(c).map_or(w, |&cap| w.min(cap))
-        }))
+        }));
+        // Six decimals: enough to rank, and free of float noise such as 0.30000000000000004.
+        (score * 1e6).round() / 1e6
     }
 
     /// Hits produced by built-in features.
