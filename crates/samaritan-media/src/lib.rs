@@ -19,4 +19,4 @@ pub use bank_dir::{BankDir, BankDirError};
 pub use decode::{DecodeLimits, Decoded, decode};
 pub use error::MediaError;
 pub use fetch::{FetchConfig, fetch};
-pub use intake::{ImageFacts, IntakeConfig, analyse_images, hash_bytes, intake};
+pub use intake::{ImageFacts, IntakeConfig, analyse_images, hash_bytes, image_context, intake};

@@ -69,6 +69,20 @@ fn bank_match_reaches_the_analysis_as_a_weighed_signal() {
     assert!(signal.note.contains("known-test"), "{}", signal.note);
     assert!(signal.note.contains("image 1"), "{}", signal.note);
 
+    // The one-call form gives the same context.
+    let (images, bank_matches) =
+        samaritan_media::image_context(&ad.images, &cfg, &banks, &MatchOptions::default());
+    let again = engine.finish(
+        &ad,
+        &prepared,
+        Context {
+            images,
+            bank_matches,
+            ..Context::default()
+        },
+    );
+    assert_eq!(again, analysis);
+
     // Without images the same ad has neither.
     let plain = engine.analyze(&Ad::text(
         "a2",
