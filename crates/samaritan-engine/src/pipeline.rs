@@ -15,7 +15,9 @@ use std::sync::Arc;
 use crate::extract::{ExtractOptions, Extraction, Kind, extract};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ANALYSIS_SCHEMA, Ad, Analysis, Extracted, Mention, NetworkRef, TemplateRef};
+use crate::model::{
+    ANALYSIS_SCHEMA, Ad, Analysis, Extracted, ImageAnalysis, Mention, NetworkRef, TemplateRef,
+};
 use crate::normalize::{Normalized, normalize};
 use crate::policy::{BankMatch, Facts, Hit, NetworkView, Policy};
 
@@ -57,6 +59,8 @@ pub struct Context<'a> {
     pub network: Option<(NetworkRef, &'a dyn NetworkView)>,
     pub template: Option<TemplateRef>,
     pub bank_matches: Vec<BankMatch>,
+    /// One entry per input image (see `samaritan_media::analyse_images`).
+    pub images: Vec<ImageAnalysis>,
 }
 
 impl Engine {
@@ -176,6 +180,7 @@ impl Engine {
             network: context.network.map(|(n, _)| n),
             template: context.template,
             policy: self.policy.label(),
+            images: context.images,
         }
     }
 
