@@ -18,6 +18,11 @@ while read -r tag n args; do
       "$bin" networks "$csv" --eval --no-output --metrics "$out/$tag.metrics.json" 2>>"$out/$tag.log"
   done
   tail -n 2 "$out/$tag.log"
+  # The same task as InfoShield (text only: no identifier extraction), for the speed ratio.
+  for run in 1 2 3 4 5; do
+    /usr/bin/time -f "$tag text-only run $run: %e s wall, %U s user, %S s sys, %M KB max RSS" \
+      "$bin" networks "$csv" --eval --text-only --no-output 2>>"$out/$tag.text-only.log"
+  done
 done <<'CONFIGS'
 s0e0 1000 --slots 0 --slotlen 1 --edit 0
 s1l1e0 1000 --slots 1 --slotlen 1 --edit 0

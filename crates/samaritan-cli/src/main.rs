@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod engine_args;
 mod input;
 mod ordered;
 mod progress;
@@ -28,11 +29,23 @@ struct Cli {
 enum Command {
     /// Link ads into networks (shared identifiers and templates) and list them with evidence.
     Networks(commands::networks::Args),
+    /// Run the whole engine on a generated demo marketplace and print what it found.
+    Demo(commands::demo::DemoArgs),
+    /// Analyse ads (JSON Lines) and write one analysis per ad (JSON Lines), in input order.
+    Scan(commands::scan::ScanArgs),
+    /// Test a policy file, or backtest a policy change over a corpus.
+    Policy(commands::policy::PolicyArgs),
     /// Write a synthetic marketplace corpus (ads.jsonl) with ground truth (truth.jsonl).
     Synth(commands::synth::SynthArgs),
     /// Measure analyses against ground truth: extraction precision/recall, verdict rates per
     /// label, ROC AUC, network agreement.
     Eval(commands::eval::EvalArgs),
+    /// PDQ, quality, MD5 and SHA-256 of image files, one JSON line each.
+    Hash(commands::hash::HashArgs),
+    /// Hash banks: import, export, list, remove, match.
+    Bank(commands::bank::BankArgs),
+    /// Measure speed (figures for BENCHMARKS.md).
+    Bench(commands::bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {

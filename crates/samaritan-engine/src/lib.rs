@@ -4,13 +4,17 @@
 //! thin layers around it (see `ARCHITECTURE.md`). The modules follow the data flow of
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
+pub mod extract;
 pub mod link;
 pub mod model;
-pub mod similar;
-pub mod extract;
 pub mod normalize;
+pub mod pdq;
+pub mod pipeline;
 pub mod policy;
+pub mod similar;
 
-pub use model::{Ad, Analysis, Verdict};
 pub use extract::{ExtractOptions, Extraction, extract};
+pub use model::{Ad, Analysis, Verdict};
 pub use normalize::{Normalized, normalize};
+pub use pipeline::{Engine, Prepared};
+pub use policy::Policy;

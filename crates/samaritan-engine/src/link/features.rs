@@ -120,6 +120,21 @@ impl NetworkFeatures {
     }
 }
 
+/// What the policy reads of a network (see [`crate::policy`]).
+impl crate::policy::NetworkView for NetworkFeatures {
+    fn size(&self) -> u32 {
+        self.size
+    }
+
+    fn names(&self) -> u32 {
+        self.names
+    }
+
+    fn max_phone_cities_within(&self, days: u32) -> u32 {
+        self.phone_max_cities_within(f64::from(days))
+    }
+}
+
 /// Facts about one member ad, as the linker knows them.
 pub struct MemberFacts<'a> {
     pub posted_at: Option<i64>,

@@ -6,17 +6,21 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use toml::Spanned;
 
 use super::spec::{FeatureSpec, PolicySpec, TestSpec};
 
 /// A policy that failed to load, with the place in the file.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum PolicyError {
     #[error("policy does not parse (line {line}, column {column}): {message}")]
-    Parse { line: usize, column: usize, message: String },
+    Parse {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("policy is invalid (line {line}): {message}")]
     Invalid { line: usize, message: String },
 }
@@ -61,6 +65,9 @@ pub struct Policy {
     pub review_at: f64,
     pub block_at: f64,
     pub near_window: usize,
+    pub block_requires: Vec<String>,
+    /// Category → cap on its combined weight.
+    pub caps: HashMap<String, f64>,
     pub report_categories: Vec<String>,
     pub top_priority: u32,
     pub priority_scale: u32,
@@ -68,6 +75,7 @@ pub struct Policy {
     pub indicators: Vec<Indicator>,
     pub(crate) phrases: Option<AhoCorasick>,
     pub(crate) phrase_owner: Vec<(usize, PhraseRole)>,
+    pub(crate) phrase_text: Vec<String>,
     pub(crate) pattern_set: Option<RegexSet>,
     pub(crate) patterns: Vec<(Regex, usize)>,
     pub(crate) tests: Vec<TestSpec>,
@@ -79,11 +87,18 @@ pub struct Policy {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn invalid<T>(text: &str, span: &Spanned<T>, message: String) -> PolicyError {
-    PolicyError::Invalid { line: line_of(text, span.span().start), message }
+    PolicyError::Invalid {
+        line: line_of(text, span.span().start),
+        message,
+    }
 }
 
 impl Policy {
@@ -93,12 +108,18 @@ impl Policy {
             let (line, column) = match e.span() {
                 Some(span) => {
                     let line = line_of(text, span.start);
-                    let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+                    let line_start = text[..span.start.min(text.len())]
+                        .rfind('\n')
+                        .map_or(0, |i| i + 1);
                     (line, span.start - line_start + 1)
                 }
                 None => (0, 0),
             };
-            PolicyError::Parse { line, column, message: e.message().to_owned() }
+            PolicyError::Parse {
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
         })?;
         Self::compile(spec, text)
     }
@@ -106,13 +127,20 @@ impl Policy {
     fn compile(spec: PolicySpec, text: &str) -> Result<Policy, PolicyError> {
         let sc = &spec.scoring;
         if sc.combine.get_ref() != "noisy-or" {
-            return Err(invalid(text, &sc.combine, format!(
-                "unknown combination rule `{}`; the supported rule is `noisy-or`",
-                sc.combine.get_ref()
-            )));
+            return Err(invalid(
+                text,
+                &sc.combine,
+                format!(
+                    "unknown combination rule `{}`; the supported rule is `noisy-or`",
+                    sc.combine.get_ref()
+                ),
+            ));
         }
         let threshold_line = line_of(text, sc.combine.span().start);
-        if !(0.0..=1.0).contains(&sc.review_at) || !(0.0..=1.0).contains(&sc.block_at) || sc.review_at > sc.block_at {
+        if !(0.0..=1.0).contains(&sc.review_at)
+            || !(0.0..=1.0).contains(&sc.block_at)
+            || sc.review_at > sc.block_at
+        {
             return Err(PolicyError::Invalid {
                 line: threshold_line,
                 message: format!(
@@ -122,19 +150,57 @@ impl Policy {
             });
         }
 
+        let mut caps = HashMap::new();
+        for c in &spec.categories {
+            if !(0.0..=1.0).contains(&c.cap) {
+                return Err(invalid(
+                    text,
+                    &c.name,
+                    format!(
+                        "category `{}`: cap {} is outside 0..=1",
+                        c.name.get_ref(),
+                        c.cap
+                    ),
+                ));
+            }
+            if caps.insert(c.name.get_ref().clone(), c.cap).is_some() {
+                return Err(invalid(
+                    text,
+                    &c.name,
+                    format!("category `{}` is defined twice", c.name.get_ref()),
+                ));
+            }
+        }
         let mut context_index: HashMap<String, usize> = HashMap::new();
         let mut contexts = Vec::new();
         let mut context_categories: Vec<Vec<String>> = Vec::new();
         for c in &spec.contexts {
-            if context_index.insert(c.name.get_ref().clone(), contexts.len()).is_some() {
-                return Err(invalid(text, &c.name, format!("context `{}` is defined twice", c.name.get_ref())));
+            if context_index
+                .insert(c.name.get_ref().clone(), contexts.len())
+                .is_some()
+            {
+                return Err(invalid(
+                    text,
+                    &c.name,
+                    format!("context `{}` is defined twice", c.name.get_ref()),
+                ));
             }
-            contexts.push(Context { name: c.name.get_ref().clone(), description: c.description.clone() });
+            contexts.push(Context {
+                name: c.name.get_ref().clone(),
+                description: c.description.clone(),
+            });
             context_categories.push(c.categories.clone());
         }
         let find_context = |name: &Spanned<String>| -> Result<usize, PolicyError> {
             context_index.get(name.get_ref()).copied().ok_or_else(|| {
-                invalid(text, name, format!("unknown context `{}` (define it in a [[context]] table)", name.get_ref()))
+                invalid(
+                    text,
+                    name,
+                    format!(
+                        "unknown context `{}` (define it in a [[context]] table)",
+                        name.get_ref()
+                    ),
+                )
             })
         };
 
@@ -147,30 +213,54 @@ impl Policy {
         for (i, ind) in spec.indicators.iter().enumerate() {
             let id = ind.id.get_ref();
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(invalid(text, &ind.id, format!("indicator id `{id}` must be letters, digits and underscores")));
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!("indicator id `{id}` must be letters, digits and underscores"),
+                ));
             }
             if seen_ids.insert(id.clone(), ()).is_some() {
-                return Err(invalid(text, &ind.id, format!("indicator `{id}` is defined twice")));
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!("indicator `{id}` is defined twice"),
+                ));
             }
             let weight = *ind.weight.get_ref();
             if !(0.0..=1.0).contains(&weight) {
-                return Err(invalid(text, &ind.weight, format!("indicator `{id}`: weight {weight} is outside 0..=1")));
+                return Err(invalid(
+                    text,
+                    &ind.weight,
+                    format!("indicator `{id}`: weight {weight} is outside 0..=1"),
+                ));
             }
             let has_text = !ind.phrases.is_empty() || !ind.patterns.is_empty();
             if has_text == ind.feature.is_some() {
-                return Err(invalid(text, &ind.id, format!(
-                    "indicator `{id}` needs either phrases/patterns or a feature (exactly one of the two)"
-                )));
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!(
+                        "indicator `{id}` needs either phrases/patterns or a feature (exactly one of the two)"
+                    ),
+                ));
             }
             if ind.description.trim().is_empty() || ind.source.trim().is_empty() {
-                return Err(invalid(text, &ind.id, format!("indicator `{id}` needs a description and a source")));
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!("indicator `{id}` needs a description and a source"),
+                ));
             }
             if let Some(f) = &ind.feature {
                 check_feature(text, f, id)?;
             }
             for p in &ind.phrases {
                 if p.trim().is_empty() {
-                    return Err(invalid(text, &ind.id, format!("indicator `{id}` has an empty phrase")));
+                    return Err(invalid(
+                        text,
+                        &ind.id,
+                        format!("indicator `{id}` has an empty phrase"),
+                    ));
                 }
                 phrase_list.push(p.clone());
                 phrase_owner.push((i, PhraseRole::Match));
@@ -180,19 +270,34 @@ impl Policy {
                 phrase_owner.push((i, PhraseRole::Exception));
             }
             for p in &ind.patterns {
-                let re = regex::RegexBuilder::new(p.get_ref())
+                let source = ascii_word_boundaries(p.get_ref());
+                let re = regex::RegexBuilder::new(&source)
                     .case_insensitive(true)
                     .size_limit(1 << 22)
+                    .dfa_size_limit(1 << 24)
                     .build()
-                    .map_err(|e| invalid(text, p, format!("indicator `{id}`: pattern does not compile: {e}")))?;
-                pattern_sources.push(p.get_ref().clone());
+                    .map_err(|e| {
+                        invalid(
+                            text,
+                            p,
+                            format!("indicator `{id}`: pattern does not compile: {e}"),
+                        )
+                    })?;
+                pattern_sources.push(source);
                 patterns.push((re, i));
             }
             let requires = ind.requires.as_ref().map(find_context).transpose()?;
             let near = match &ind.near {
                 Some(n) => {
                     if !(0.0..=1.0).contains(&n.weight) {
-                        return Err(invalid(text, &n.context, format!("indicator `{id}`: near weight {} is outside 0..=1", n.weight)));
+                        return Err(invalid(
+                            text,
+                            &n.context,
+                            format!(
+                                "indicator `{id}`: near weight {} is outside 0..=1",
+                                n.weight
+                            ),
+                        ));
                     }
                     Some((find_context(&n.context)?, n.weight))
                 }
@@ -201,7 +306,9 @@ impl Policy {
             let establishes = if requires.is_some() {
                 Vec::new()
             } else {
-                (0..contexts.len()).filter(|&c| context_categories[c].contains(&ind.category)).collect()
+                (0..contexts.len())
+                    .filter(|&c| context_categories[c].contains(&ind.category))
+                    .collect()
             };
             indicators.push(super::compile::Indicator {
                 id: id.clone(),
@@ -218,13 +325,27 @@ impl Policy {
         for t in &spec.tests {
             for name in t.fires.iter().chain(&t.not_fires) {
                 if !seen_ids.contains_key(name) {
-                    return Err(invalid(text, &t.name, format!("test `{}` names unknown indicator `{name}`", t.name.get_ref())));
+                    return Err(invalid(
+                        text,
+                        &t.name,
+                        format!(
+                            "test `{}` names unknown indicator `{name}`",
+                            t.name.get_ref()
+                        ),
+                    ));
                 }
             }
             if let Some(v) = &t.verdict
                 && !matches!(v.as_str(), "allow" | "review" | "block")
             {
-                return Err(invalid(text, &t.name, format!("test `{}`: verdict `{v}` is not allow, review or block", t.name.get_ref())));
+                return Err(invalid(
+                    text,
+                    &t.name,
+                    format!(
+                        "test `{}`: verdict `{v}` is not allow, review or block",
+                        t.name.get_ref()
+                    ),
+                ));
             }
         }
 
@@ -235,8 +356,12 @@ impl Policy {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&phrase_list)
-                    .map_err(|e| PolicyError::Invalid { line: 0, message: format!("phrase automaton: {e}") })?,
+                    .map_err(|e| PolicyError::Invalid {
+                        line: 0,
+                        message: format!("phrase automaton: {e}"),
+                    })?,
             )
         };
         let pattern_set = if pattern_sources.is_empty() {
@@ -246,11 +371,20 @@ impl Policy {
                 RegexSetBuilder::new(&pattern_sources)
                     .case_insensitive(true)
                     .size_limit(1 << 26)
+                    // A roomy lazy-DFA cache: with a small one the set re-determinizes states on
+                    // every ad (measured: most of the matching time).
+                    .dfa_size_limit(1 << 26)
                     .build()
-                    .map_err(|e| PolicyError::Invalid { line: 0, message: format!("pattern set: {e}") })?,
+                    .map_err(|e| PolicyError::Invalid {
+                        line: 0,
+                        message: format!("pattern set: {e}"),
+                    })?,
             )
         };
-        let phrase_count = phrase_list.len();
+        let phrase_count = phrase_owner
+            .iter()
+            .filter(|(_, r)| *r == PhraseRole::Match)
+            .count();
         let pattern_count = patterns.len();
         Ok(Policy {
             name: spec.policy.name,
@@ -259,6 +393,8 @@ impl Policy {
             review_at: sc.review_at,
             block_at: sc.block_at,
             near_window: sc.near_window,
+            block_requires: sc.block_requires.clone(),
+            caps,
             report_categories: spec.priority.report_categories,
             top_priority: spec.priority.top,
             priority_scale: spec.priority.scale,
@@ -266,6 +402,7 @@ impl Policy {
             indicators,
             phrases,
             phrase_owner,
+            phrase_text: phrase_list,
             pattern_set,
             patterns,
             tests: spec.tests,
@@ -280,10 +417,48 @@ impl Policy {
         format!("{}@{}", self.name, self.version)
     }
 
+    /// Every indicator phrase (not exceptions), in file order.
+    pub fn phrases(&self) -> impl Iterator<Item = &str> {
+        self.phrase_text
+            .iter()
+            .zip(&self.phrase_owner)
+            .filter(|(_, (_, r))| *r == PhraseRole::Match)
+            .map(|(p, _)| p.as_str())
+    }
+
     /// Index of an indicator by id.
     pub fn indicator(&self, id: &str) -> Option<usize> {
         self.indicators.iter().position(|i| i.id == id)
     }
+}
+
+/// Rewrites `\b` and `\B` as ASCII word boundaries.
+///
+/// Unicode word boundaries make the regex crate's fast DFA give up on any non-ASCII text (every
+/// ad with an emoji) and fall back to a slower engine; normalized text has its look-alike
+/// letters folded to ASCII already, so ASCII boundaries are what policy authors mean.
+fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(b @ ('b' | 'B')) => {
+                out.push_str("(?-u:\\");
+                out.push(b);
+                out.push(')');
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 fn check_feature(text: &str, f: &Spanned<FeatureSpec>, id: &str) -> Result<(), PolicyError> {
@@ -294,5 +469,17 @@ fn check_feature(text: &str, f: &Spanned<FeatureSpec>, id: &str) -> Result<(), P
             bad("phone_cities needs cities >= 2 and days >= 1")
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_word_boundaries;
+
+    #[test]
+    fn word_boundaries_become_ascii_and_escapes_survive() {
+        assert_eq!(ascii_word_boundaries(r"\bhh\b"), r"(?-u:\b)hh(?-u:\b)");
+        assert_eq!(ascii_word_boundaries(r"\\b\d"), r"\\b\d");
+        assert_eq!(ascii_word_boundaries(r"a\Bb"), r"a(?-u:\B)b");
     }
 }

@@ -40,7 +40,7 @@ pub struct Facts<'a> {
 }
 
 /// A match in original-text coordinates, ready for explanation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     pub indicator: usize,
     pub span: Option<[usize; 2]>,
@@ -58,20 +58,36 @@ pub struct Decision {
 
 /// Noisy-OR: 1 − ∏(1 − wᵢ).
 pub fn combine(weights: impl IntoIterator<Item = f64>) -> f64 {
-    1.0 - weights.into_iter().fold(1.0, |acc, w| acc * (1.0 - w.clamp(0.0, 1.0)))
+    1.0 - weights
+        .into_iter()
+        .fold(1.0, |acc, w| acc * (1.0 - w.clamp(0.0, 1.0)))
 }
 
+/// Bytes between two spans (0 when they overlap).
 fn gap(a: [usize; 2], b: [usize; 2]) -> usize {
-    if a[1] <= b[0] {
-        b[0] - a[1]
-    } else if b[1] <= a[0] {
-        a[0] - b[1]
-    } else {
-        0
-    }
+    b[0].saturating_sub(a[1]).max(a[0].saturating_sub(b[1]))
 }
 
 impl Policy {
+    /// The score of a set of signals: noisy-OR within each category, capped at the category's
+    /// cap, then noisy-OR across categories. Without caps this is the plain noisy-OR of all
+    /// weights.
+    pub fn score(&self, signals: &[Signal]) -> f64 {
+        let mut by_category: Vec<(&str, Vec<f64>)> = Vec::new();
+        for s in signals {
+            match by_category.iter_mut().find(|(c, _)| *c == s.category) {
+                Some((_, ws)) => ws.push(s.weight),
+                None => by_category.push((&s.category, vec![s.weight])),
+            }
+        }
+        let score = combine(by_category.into_iter().map(|(c, ws)| {
+            let w = combine(ws);
+            self.caps.get(c).map_or(w, |&cap| w.min(cap))
+        }));
+        // Six decimals: enough to rank, and free of float noise such as 0.30000000000000004.
+        (score * 1e6).round() / 1e6
+    }
+
     /// Hits produced by built-in features.
     fn feature_hits(&self, facts: &Facts) -> Vec<(Hit, String)> {
         let mut out = Vec::new();
@@ -80,17 +96,37 @@ impl Policy {
             match f {
                 FeatureSpec::ObscuredPhone => {
                     if let Some(&span) = facts.obscured_phones.first() {
-                        out.push((Hit { indicator: i, span: Some(span) }, String::new()));
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: Some(span),
+                            },
+                            String::new(),
+                        ));
                     }
                 }
                 FeatureSpec::AgeBelow { age } => {
                     if let Some((a, span)) = facts.ages.iter().find(|(a, _)| a < age) {
-                        out.push((Hit { indicator: i, span: Some(*span) }, format!("stated age {a}")));
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: Some(*span),
+                            },
+                            format!("stated age {a}"),
+                        ));
                     }
                 }
                 FeatureSpec::AgeBetween { min, max } => {
-                    if let Some((a, span)) = facts.ages.iter().find(|(a, _)| (min..=max).contains(&a)) {
-                        out.push((Hit { indicator: i, span: Some(*span) }, format!("stated age {a}")));
+                    if let Some((a, span)) =
+                        facts.ages.iter().find(|(a, _)| (min..=max).contains(&a))
+                    {
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: Some(*span),
+                            },
+                            format!("stated age {a}"),
+                        ));
                     }
                 }
                 FeatureSpec::PhoneCities { cities, days } => {
@@ -98,7 +134,10 @@ impl Policy {
                         let seen = n.max_phone_cities_within(*days);
                         if seen >= *cities {
                             out.push((
-                                Hit { indicator: i, span: None },
+                                Hit {
+                                    indicator: i,
+                                    span: None,
+                                },
                                 format!("one phone in {seen} cities within {days} days"),
                             ));
                         }
@@ -108,21 +147,39 @@ impl Policy {
                     if let Some(n) = facts.network
                         && n.size() >= *ads
                     {
-                        out.push((Hit { indicator: i, span: None }, format!("network of {} ads", n.size())));
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: None,
+                            },
+                            format!("network of {} ads", n.size()),
+                        ));
                     }
                 }
                 FeatureSpec::NetworkNames { names } => {
                     if let Some(n) = facts.network
                         && n.names() >= *names
                     {
-                        out.push((Hit { indicator: i, span: None }, format!("{} persona names in the network", n.names())));
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: None,
+                            },
+                            format!("{} persona names in the network", n.names()),
+                        ));
                     }
                 }
                 FeatureSpec::HashBankMatch => {
                     if let Some(m) = facts.bank_matches.iter().min_by_key(|m| m.distance) {
                         out.push((
-                            Hit { indicator: i, span: None },
-                            format!("image {} matched bank `{}` at distance {}", m.image, m.bank, m.distance),
+                            Hit {
+                                indicator: i,
+                                span: None,
+                            },
+                            format!(
+                                "image {} matched bank `{}` at distance {}",
+                                m.image, m.bank, m.distance
+                            ),
                         ));
                     }
                 }
@@ -134,7 +191,23 @@ impl Policy {
     /// Decides an ad from its text hits (original spans) and facts. `original` is the ad's
     /// document, for quoting matched text.
     pub fn decide(&self, text_hits: &[Hit], facts: &Facts, original: &str) -> Decision {
-        let mut hits: Vec<(Hit, String)> = text_hits.iter().map(|h| (h.clone(), String::new())).collect();
+        self.decide_quoting(text_hits, facts, &|[s, e]| {
+            original.get(s..e).unwrap_or("").to_owned()
+        })
+    }
+
+    /// [`Policy::decide`] with the original text given as a function from span to text (for
+    /// callers that keep quotes instead of whole documents).
+    pub fn decide_quoting(
+        &self,
+        text_hits: &[Hit],
+        facts: &Facts,
+        quote: &dyn Fn([usize; 2]) -> String,
+    ) -> Decision {
+        let mut hits: Vec<(Hit, String)> = text_hits
+            .iter()
+            .map(|h| (h.clone(), String::new()))
+            .collect();
         hits.extend(self.feature_hits(facts));
 
         // Contexts present, and where their evidence sits.
@@ -157,7 +230,10 @@ impl Policy {
             let mut weight = ind.weight;
             let mut near_note = None;
             if let (Some((c, w)), Some(span)) = (ind.near, h.span) {
-                let near = context_spans[c].iter().flatten().any(|&s| gap(s, span) <= self.near_window);
+                let near = context_spans[c]
+                    .iter()
+                    .flatten()
+                    .any(|&s| gap(s, span) <= self.near_window);
                 if near {
                     weight = w;
                     near_note = Some(c);
@@ -185,13 +261,11 @@ impl Policy {
 
         let mut signals = Vec::new();
         for (i, b) in best.into_iter().enumerate() {
-            let Some((weight, hit, detail, count)) = b else { continue };
+            let Some((weight, hit, detail, count)) = b else {
+                continue;
+            };
             let ind = &self.indicators[i];
-            let text = hit
-                .span
-                .and_then(|[s, e]| original.get(s..e))
-                .unwrap_or("")
-                .to_owned();
+            let text = hit.span.map(quote).unwrap_or_default();
             let mut note = ind.description.clone();
             if !detail.is_empty() {
                 note.push_str(" (");
@@ -212,22 +286,38 @@ impl Policy {
         }
         signals.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.span.cmp(&b.span)));
 
-        let score = combine(signals.iter().map(|s| s.weight));
-        let verdict = if score >= self.block_at {
+        let score = self.score(&signals);
+        let may_block = self.block_requires.is_empty()
+            || signals
+                .iter()
+                .any(|s| self.block_requires.contains(&s.category));
+        let verdict = if score >= self.block_at && may_block {
             Verdict::Block
         } else if score >= self.review_at {
             Verdict::Review
         } else {
             Verdict::Allow
         };
-        let report_candidate = signals.iter().any(|s| self.report_categories.contains(&s.category));
+        let report_candidate = signals
+            .iter()
+            .any(|s| self.report_categories.contains(&s.category));
         let priority = if report_candidate {
             self.top_priority
         } else {
             (score * f64::from(self.priority_scale)).round() as u32
         };
         // A report candidate is always in front of a person, whatever its score.
-        let verdict = if report_candidate && verdict == Verdict::Allow { Verdict::Review } else { verdict };
-        Decision { verdict, score, priority, report_candidate, signals }
+        let verdict = if report_candidate && verdict == Verdict::Allow {
+            Verdict::Review
+        } else {
+            verdict
+        };
+        Decision {
+            verdict,
+            score,
+            priority,
+            report_candidate,
+            signals,
+        }
     }
 }
