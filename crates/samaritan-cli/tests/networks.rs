@@ -126,8 +126,14 @@ fn gen_synth_configurations_reach_the_bar() {
     let script = shared.join("bench/gen_synth.py");
     let dir = tempfile::tempdir().unwrap();
     for (tag, args) in [
-        ("s2l2e2", ["--slots", "2", "--slotlen", "2", "--edit", "0.02"]),
-        ("s3l3e5", ["--slots", "3", "--slotlen", "3", "--edit", "0.05"]),
+        (
+            "s2l2e2",
+            ["--slots", "2", "--slotlen", "2", "--edit", "0.02"],
+        ),
+        (
+            "s3l3e5",
+            ["--slots", "3", "--slotlen", "3", "--edit", "0.05"],
+        ),
     ] {
         let csv = dir.path().join(format!("{tag}.csv"));
         let status = Command::new("python3")
@@ -139,7 +145,9 @@ fn gen_synth_configurations_reach_the_bar() {
             .status();
         match status {
             Ok(s) if s.success() => {}
-            other => panic!("gen_synth.py did not run ({other:?}); python3 is needed with ../shared"),
+            other => {
+                panic!("gen_synth.py did not run ({other:?}); python3 is needed with ../shared")
+            }
         }
         let metrics = dir.path().join(format!("{tag}.json"));
         let out = samaritan(&[

@@ -56,7 +56,11 @@ fn corpus(n: usize, seed: u64) -> Vec<(String, String, Option<String>)> {
                 let mut doc = tpl.clone();
                 doc[3] = word(&mut rng);
                 doc[len / 2] = format!("{} {}", word(&mut rng), word(&mut rng));
-                out.push((format!("t{t}-{}", out.len()), doc.join(" "), Some(phone.clone())));
+                out.push((
+                    format!("t{t}-{}", out.len()),
+                    doc.join(" "),
+                    Some(phone.clone()),
+                ));
             }
             t += 1;
         } else {
@@ -93,7 +97,9 @@ fn bench(c: &mut Criterion) {
         .map(|(_, text, phone)| (fingerprint(&text), phone))
         .collect();
     let sample = corpus(1, 3).remove(0).1;
-    c.bench_function("fingerprint/one_ad", |b| b.iter(|| fingerprint(black_box(&sample))));
+    c.bench_function("fingerprint/one_ad", |b| {
+        b.iter(|| fingerprint(black_box(&sample)))
+    });
 
     let mut g = c.benchmark_group("insert");
     g.sample_size(30);

@@ -26,12 +26,18 @@ fn network_ids(l: &Linker) -> Vec<Vec<String>> {
 #[test]
 fn shared_phone_links_and_unrelated_ads_stay_apart() {
     let mut l = Linker::default();
-    l.insert(with(ad("a", "quiet room for rent near campus"), |a| a.phones = vec!["2025550143".into()]))
-        .unwrap();
-    l.insert(with(ad("b", "used bicycle for sale, good tires"), |a| a.phones = vec!["2025550143".into()]))
-        .unwrap();
-    l.insert(with(ad("c", "piano lessons for beginners"), |a| a.phones = vec!["2025550199".into()]))
-        .unwrap();
+    l.insert(with(ad("a", "quiet room for rent near campus"), |a| {
+        a.phones = vec!["2025550143".into()]
+    }))
+    .unwrap();
+    l.insert(with(ad("b", "used bicycle for sale, good tires"), |a| {
+        a.phones = vec!["2025550143".into()]
+    }))
+    .unwrap();
+    l.insert(with(ad("c", "piano lessons for beginners"), |a| {
+        a.phones = vec!["2025550199".into()]
+    }))
+    .unwrap();
     let nets = network_ids(&l);
     assert_eq!(nets, vec![vec!["a".to_string(), "b".to_string()]]);
     let n = l.network_of("b").unwrap();
@@ -47,7 +53,8 @@ fn template_links_long_near_duplicates_but_not_short_ones() {
     let mut l = Linker::default();
     let long = "Warehouse team hiring now in {}, day and night shifts, weekly pay, benefits after ninety days, apply at the front desk";
     for (i, c) in ["Reno", "Boise", "Tulsa"].iter().enumerate() {
-        l.insert(ad(&format!("w{i}"), &long.replace("{}", c))).unwrap();
+        l.insert(ad(&format!("w{i}"), &long.replace("{}", c)))
+            .unwrap();
     }
     l.insert(ad("s1", "call me now")).unwrap();
     l.insert(ad("s2", "call me now")).unwrap();
@@ -58,7 +65,10 @@ fn template_links_long_near_duplicates_but_not_short_ones() {
     let t = l.template_of("w1").unwrap();
     assert_eq!(t.slots, 1);
     assert!(t.text.contains("hiring now in {} day"), "{}", t.text);
-    assert!(l.template_of("s1").is_some(), "short ads still get a template");
+    assert!(
+        l.template_of("s1").is_some(),
+        "short ads still get a template"
+    );
     assert!(l.network_of("s1").is_none(), "but no network");
     let diff = l.template_diff("w2").unwrap();
     assert!(format!("{diff:?}").contains("tulsa"));
@@ -69,32 +79,61 @@ fn hub_guard_splits_a_shared_support_line() {
     let mut l = Linker::default();
     // Twelve unrelated posters, each with an own phone, all listing the platform's line too.
     for i in 0..12 {
-        l.insert(with(ad(&format!("p{i}"), &format!("item number {i} for sale")), |a| {
-            a.phones = vec![format!("20255501{i:02}"), "8005550100".into()];
-        }))
+        l.insert(with(
+            ad(&format!("p{i}"), &format!("item number {i} for sale")),
+            |a| {
+                a.phones = vec![format!("20255501{i:02}"), "8005550100".into()];
+            },
+        ))
         .unwrap();
     }
     // One poster with two ads (own phone shared).
-    l.insert(with(ad("p0b", "another item"), |a| a.phones = vec!["2025550100".into()]))
-        .unwrap();
+    l.insert(with(ad("p0b", "another item"), |a| {
+        a.phones = vec!["2025550100".into()]
+    }))
+    .unwrap();
     let nets: Vec<_> = l.networks().collect();
-    assert_eq!(nets.len(), 1, "{:?}", nets.iter().map(|n| (&n.members, &n.reasons)).collect::<Vec<_>>());
+    assert_eq!(
+        nets.len(),
+        1,
+        "{:?}",
+        nets.iter()
+            .map(|n| (&n.members, &n.reasons))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(nets[0].members, vec!["p0", "p0b"]);
-    let phone = nets[0].guarded.iter().find(|g| g.kind == IdentKind::Phone).unwrap();
+    let phone = nets[0]
+        .guarded
+        .iter()
+        .find(|g| g.kind == IdentKind::Phone)
+        .unwrap();
     assert_eq!(phone.value, "8005550100");
     assert!(phone.reason.contains("shared by many posters"));
     // The short shared wording is also withdrawn (twelve posters with phones of their own).
-    assert!(nets[0].guarded.iter().any(|g| g.kind == IdentKind::Template));
+    assert!(
+        nets[0]
+            .guarded
+            .iter()
+            .any(|g| g.kind == IdentKind::Template)
+    );
     // After the guard, new ads with the line do not join anything.
-    l.insert(with(ad("late", "late ad"), |a| a.phones = vec!["2025559999".into(), "8005550100".into()]))
-        .unwrap();
+    l.insert(with(ad("late", "late ad"), |a| {
+        a.phones = vec!["2025559999".into(), "8005550100".into()]
+    }))
+    .unwrap();
     assert!(l.network_of("late").is_none());
 }
 
 #[test]
 fn rotating_phones_across_cities_make_one_moving_network() {
     let mut l = Linker::default();
-    let phones = ["3125550101", "3125550102", "3125550101", "3125550102", "3125550103"];
+    let phones = [
+        "3125550101",
+        "3125550102",
+        "3125550101",
+        "3125550102",
+        "3125550103",
+    ];
     let cities = ["Reno", "Boise", "Tulsa", "Omaha", "Fresno"];
     for i in 0..5 {
         let p = phones[i].to_string();
@@ -123,7 +162,10 @@ fn rotating_phones_across_cities_make_one_moving_network() {
 fn benign_company_has_the_single_poster_shape() {
     let mut l = Linker::default();
     let text = "Acme Movers is hiring drivers and helpers in {}, paid training, apply online at our careers page or call the recruiting line";
-    for (i, c) in ["Reno", "Boise", "Tulsa", "Omaha", "Fresno", "Austin"].iter().enumerate() {
+    for (i, c) in ["Reno", "Boise", "Tulsa", "Omaha", "Fresno", "Austin"]
+        .iter()
+        .enumerate()
+    {
         l.insert(with(ad(&format!("c{i}"), &text.replace("{}", c)), |a| {
             a.phones = vec!["8005550123".into()];
             a.account = Some("acme".into());
@@ -142,7 +184,9 @@ fn benign_company_has_the_single_poster_shape() {
 #[test]
 fn duplicates_are_idempotent() {
     let mut l = Linker::default();
-    let a = l.insert(ad("x", "hello there friends of the park")).unwrap();
+    let a = l
+        .insert(ad("x", "hello there friends of the park"))
+        .unwrap();
     let b = l.insert(ad("x", "different text")).unwrap();
     assert!(!a.duplicate);
     assert!(b.duplicate);
@@ -157,13 +201,34 @@ fn hostile_input_is_refused_and_changes_nothing() {
         (ad("", "x"), "empty"),
         (ad(&"x".repeat(300), "x"), "limit"),
         (ad("a\u{0}b", "x"), "control"),
-        (with(ad("p", "x"), |a| a.phones = vec!["555-0100".into()]), "digits"),
-        (with(ad("p", "x"), |a| a.emails = vec!["".into()]), "empty value"),
-        (with(ad("p", "x"), |a| a.account = Some("a".repeat(600))), "bytes"),
-        (with(ad("p", "x"), |a| a.handles = vec!["h".into(); 300]), "values"),
-        (with(ad("p", "x"), |a| a.fingerprint.bands = vec![1, 2, 3]), "band keys"),
-        (with(ad("p", "x"), |a| a.fingerprint.words = "w ".repeat(1000)), "tokens"),
-        (with(ad("p", "x"), |a| a.fingerprint.hashes.clear()), "token hashes"),
+        (
+            with(ad("p", "x"), |a| a.phones = vec!["555-0100".into()]),
+            "digits",
+        ),
+        (
+            with(ad("p", "x"), |a| a.emails = vec!["".into()]),
+            "empty value",
+        ),
+        (
+            with(ad("p", "x"), |a| a.account = Some("a".repeat(600))),
+            "bytes",
+        ),
+        (
+            with(ad("p", "x"), |a| a.handles = vec!["h".into(); 300]),
+            "values",
+        ),
+        (
+            with(ad("p", "x"), |a| a.fingerprint.bands = vec![1, 2, 3]),
+            "band keys",
+        ),
+        (
+            with(ad("p", "x"), |a| a.fingerprint.words = "w ".repeat(1000)),
+            "tokens",
+        ),
+        (
+            with(ad("p", "x"), |a| a.fingerprint.hashes.clear()),
+            "token hashes",
+        ),
     ];
     for (input, want) in cases {
         let err = l.insert(input).unwrap_err().to_string();

@@ -93,7 +93,12 @@ const BATCH: usize = 1024;
 
 pub fn run(args: Args) -> Result<ExitCode> {
     let format = match args.format {
-        Format::Auto if args.input.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) => {
+        Format::Auto
+            if args
+                .input
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
+        {
             Format::Csv
         }
         Format::Auto => Format::Jsonl,
@@ -142,7 +147,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         |prepared: Result<Prepared>| -> Result<()> {
             let p = prepared?;
             read += 1;
-            match p.input.and_then(|i| linker.insert(i).map_err(|e| e.to_string())) {
+            match p
+                .input
+                .and_then(|i| linker.insert(i).map_err(|e| e.to_string()))
+            {
                 Ok(ins) if ins.duplicate => duplicates += 1,
                 Ok(_) => labels.push(p.label),
                 Err(e) => {
@@ -167,7 +175,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let scoring = args.eval || args.truth.is_some();
     // Network of each ad (by insertion index), for scoring.
-    let mut network_of: Vec<Option<u32>> = if scoring { vec![None; linker.len()] } else { Vec::new() };
+    let mut network_of: Vec<Option<u32>> = if scoring {
+        vec![None; linker.len()]
+    } else {
+        Vec::new()
+    };
     let (mut networks, mut in_networks, mut largest) = (0usize, 0usize, 0usize);
     for n in linker.networks() {
         if scoring {
@@ -206,14 +218,31 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }
             None => labels,
         };
-        let score = pair_agreement(network_of.iter().zip(&truth).enumerate().map(|(i, (p, t))| {
-            let p: Result<u32, usize> = p.ok_or(i);
-            let t: Result<&str, usize> = t.as_deref().ok_or(i);
-            (p, t)
-        }));
-        report(&score, args.metrics.as_deref(), read, failed, networks, secs)?;
+        let score = pair_agreement(
+            network_of
+                .iter()
+                .zip(&truth)
+                .enumerate()
+                .map(|(i, (p, t))| {
+                    let p: Result<u32, usize> = p.ok_or(i);
+                    let t: Result<&str, usize> = t.as_deref().ok_or(i);
+                    (p, t)
+                }),
+        );
+        report(
+            &score,
+            args.metrics.as_deref(),
+            read,
+            failed,
+            networks,
+            secs,
+        )?;
     }
-    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The parallel part: normalize, extract (unless text only), fingerprint.
@@ -258,7 +287,8 @@ fn report(
             "records": read, "failed": failed, "networks": networks, "seconds": secs,
             "pairwise": s,
         });
-        std::fs::write(p, format!("{json}\n")).with_context(|| format!("cannot write {}", p.display()))?;
+        std::fs::write(p, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(())
 }
@@ -269,7 +299,9 @@ fn csv_records(
     reader: Box<dyn std::io::BufRead + Send>,
     want_labels: bool,
 ) -> Result<Box<dyn Iterator<Item = Result<Record>> + Send>> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
     let headers = rdr.headers().context("cannot read the CSV header")?.clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let (Some(id_col), Some(text_col)) = (col("id"), col("text")) else {
@@ -279,28 +311,34 @@ fn csv_records(
     if want_labels && label_col.is_none() {
         bail!("--eval needs a `label` column in the CSV header");
     }
-    Ok(Box::new(rdr.into_records().enumerate().map(move |(i, row)| {
-        let line = i as u64 + 2;
-        let row = match row {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(Record { line, ad: Err(format!("malformed CSV: {e}")), label: None });
-            }
-        };
-        let label = label_col
-            .and_then(|c| row.get(c))
-            .map(str::trim)
-            .filter(|l| want_labels && !l.is_empty() && *l != "-1")
-            .map(str::to_owned);
-        let ad = match (row.get(id_col), row.get(text_col)) {
-            (Some(id), Some(text)) => {
-                let v = serde_json::json!({ "id": id.trim(), "body": text });
-                serde_json::from_value::<Ad>(v).map_err(|e| format!("not a valid record: {e}"))
-            }
-            _ => Err("missing `id` or `text` field".to_owned()),
-        };
-        Ok(Record { line, ad, label })
-    })))
+    Ok(Box::new(rdr.into_records().enumerate().map(
+        move |(i, row)| {
+            let line = i as u64 + 2;
+            let row = match row {
+                Ok(r) => r,
+                Err(e) => {
+                    return Ok(Record {
+                        line,
+                        ad: Err(format!("malformed CSV: {e}")),
+                        label: None,
+                    });
+                }
+            };
+            let label = label_col
+                .and_then(|c| row.get(c))
+                .map(str::trim)
+                .filter(|l| want_labels && !l.is_empty() && *l != "-1")
+                .map(str::to_owned);
+            let ad = match (row.get(id_col), row.get(text_col)) {
+                (Some(id), Some(text)) => {
+                    let v = serde_json::json!({ "id": id.trim(), "body": text });
+                    serde_json::from_value::<Ad>(v).map_err(|e| format!("not a valid record: {e}"))
+                }
+                _ => Err("missing `id` or `text` field".to_owned()),
+            };
+            Ok(Record { line, ad, label })
+        },
+    )))
 }
 
 /// Reads `{"id": .., "network": <string, number or null>}` lines (other fields ignored).

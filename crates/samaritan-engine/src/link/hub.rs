@@ -51,8 +51,17 @@ impl Default for HubGuard {
 
 impl HubGuard {
     /// Judges a contact seen in `ads` ads beside `co` distinct other contacts.
-    pub fn judge_contact(&self, kind: IdentKind, value: &str, ads: u32, co: u32) -> Option<HubNote> {
-        if !kind.is_contact() || co < self.min_contacts || f64::from(co) < self.min_ratio * f64::from(ads) {
+    pub fn judge_contact(
+        &self,
+        kind: IdentKind,
+        value: &str,
+        ads: u32,
+        co: u32,
+    ) -> Option<HubNote> {
+        if !kind.is_contact()
+            || co < self.min_contacts
+            || f64::from(co) < self.min_ratio * f64::from(ads)
+        {
             return None;
         }
         Some(HubNote {
@@ -73,10 +82,17 @@ impl HubGuard {
     /// Judges a piece of content (an image or a template) used in `ads` ads, given the
     /// identified posters among them (`groups`: per group of ads joined by accounts and
     /// contacts, the ads it has posted in all; ads with neither are not counted).
-    pub fn judge_content(&self, kind: IdentKind, value: &str, ads: u32, groups: &[u32]) -> Option<HubNote> {
+    pub fn judge_content(
+        &self,
+        kind: IdentKind,
+        value: &str,
+        ads: u32,
+        groups: &[u32],
+    ) -> Option<HubNote> {
         let posters = groups.len() as u32;
         let established = groups.iter().filter(|&&n| n >= 2).count() as u32;
-        let crowd = posters >= self.min_copies && f64::from(posters) >= self.min_ratio * f64::from(ads);
+        let crowd =
+            posters >= self.min_copies && f64::from(posters) >= self.min_ratio * f64::from(ads);
         let bridge = established >= self.min_established;
         if !crowd && !bridge {
             return None;
@@ -98,7 +114,10 @@ impl HubGuard {
             value: value.to_owned(),
             ads,
             others: posters,
-            reason: format!("{} {why}: content shared by separate posters, so it links nothing", kind.as_str()),
+            reason: format!(
+                "{} {why}: content shared by separate posters, so it links nothing",
+                kind.as_str()
+            ),
         })
     }
 }
@@ -110,14 +129,25 @@ mod tests {
     #[test]
     fn shared_line_is_guarded_and_a_sole_contact_is_not() {
         let g = HubGuard::default();
-        let hub = g.judge_contact(IdentKind::Phone, "5550100", 30, 28).unwrap();
+        let hub = g
+            .judge_contact(IdentKind::Phone, "5550100", 30, 28)
+            .unwrap();
         assert!(hub.reason.contains("30 ads beside 28"), "{}", hub.reason);
         // A recruiting line used alone in 500 ads.
-        assert!(g.judge_contact(IdentKind::Phone, "5550199", 500, 0).is_none());
+        assert!(
+            g.judge_contact(IdentKind::Phone, "5550199", 500, 0)
+                .is_none()
+        );
         // Rotating phones of one operator.
-        assert!(g.judge_contact(IdentKind::Phone, "5550142", 40, 2).is_none());
+        assert!(
+            g.judge_contact(IdentKind::Phone, "5550142", 40, 2)
+                .is_none()
+        );
         // Many co-contacts but far fewer than the ads.
-        assert!(g.judge_contact(IdentKind::Phone, "5550143", 200, 12).is_none());
+        assert!(
+            g.judge_contact(IdentKind::Phone, "5550143", 200, 12)
+                .is_none()
+        );
         // Accounts are the poster; content is judged elsewhere.
         assert!(g.judge_contact(IdentKind::Account, "u1", 30, 30).is_none());
         assert!(g.judge_contact(IdentKind::Template, "t", 30, 30).is_none());
@@ -127,16 +157,33 @@ mod tests {
     fn shared_content_is_guarded_and_an_operators_content_is_not() {
         let g = HubGuard::default();
         // A stock photo posted once each by eight posters.
-        let n = g.judge_content(IdentKind::Image, "sha256:ab", 8, &[1; 8]).unwrap();
+        let n = g
+            .judge_content(IdentKind::Image, "sha256:ab", 8, &[1; 8])
+            .unwrap();
         assert!(n.reason.contains("8 different posters"), "{}", n.reason);
         // Two separate operations (five and four ads) sharing one stolen photo.
-        let n = g.judge_content(IdentKind::Image, "sha256:cd", 2, &[5, 4]).unwrap();
-        assert!(n.reason.contains("share no account or contact"), "{}", n.reason);
+        let n = g
+            .judge_content(IdentKind::Image, "sha256:cd", 2, &[5, 4])
+            .unwrap();
+        assert!(
+            n.reason.contains("share no account or contact"),
+            "{}",
+            n.reason
+        );
         // One operator (its accounts and phones joined): one poster.
-        assert!(g.judge_content(IdentKind::Template, "t-2", 13, &[13]).is_none());
+        assert!(
+            g.judge_content(IdentKind::Template, "t-2", 13, &[13])
+                .is_none()
+        );
         // One operator, and a one-off poster who copied a photo: attaches, no bridge.
-        assert!(g.judge_content(IdentKind::Image, "sha256:ef", 14, &[13, 1]).is_none());
+        assert!(
+            g.judge_content(IdentKind::Image, "sha256:ef", 14, &[13, 1])
+                .is_none()
+        );
         // Text alone (no identified posters): links.
-        assert!(g.judge_content(IdentKind::Template, "t-4", 30, &[]).is_none());
+        assert!(
+            g.judge_content(IdentKind::Template, "t-4", 30, &[])
+                .is_none()
+        );
     }
 }

@@ -124,7 +124,11 @@ pub(crate) fn check(input: &LinkInput, bands: usize, max_tokens: usize) -> Resul
             check_value(field, v)?;
         }
     }
-    if let Some(p) = input.phones.iter().find(|p| !p.bytes().all(|b| b.is_ascii_digit())) {
+    if let Some(p) = input
+        .phones
+        .iter()
+        .find(|p| !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(LinkError::PhoneNotDigits(p.clone()));
     }
     let fp = &input.fingerprint;

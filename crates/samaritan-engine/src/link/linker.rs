@@ -308,7 +308,8 @@ impl Linker {
 
     fn push_node(&mut self, owner: Owner) -> u32 {
         // In the poster graph only ads weigh: a group's weight is its number of ads.
-        self.idn.push_weighted(u32::from(matches!(owner, Owner::Ad(_))));
+        self.idn
+            .push_weighted(u32::from(matches!(owner, Owner::Ad(_))));
         self.owner.push(owner);
         self.net.push()
     }
@@ -322,7 +323,10 @@ impl Linker {
             (IdentKind::Image, &input.images),
         ];
         let mut out: Vec<u32> = Vec::new();
-        let account = input.account.iter().map(|a| (IdentKind::Account, a.as_str()));
+        let account = input
+            .account
+            .iter()
+            .map(|a| (IdentKind::Account, a.as_str()));
         let all = lists
             .iter()
             .flat_map(|(k, vs)| vs.iter().map(move |v| (*k, v.as_str())))
@@ -416,7 +420,10 @@ impl Linker {
                 groups.push(root);
             }
         }
-        groups.into_iter().map(|r| self.idn.group_weight(r)).collect()
+        groups
+            .into_iter()
+            .map(|r| self.idn.group_weight(r))
+            .collect()
     }
 
     /// Older ads that are posters of one ad alone and that ad `a` is about to join.
@@ -485,12 +492,10 @@ impl Linker {
         }
         let groups = self.poster_groups(&st.members);
         let id = stable_id("t", &self.template_seed_id(ad));
-        let note = self.cfg.hub.judge_content(
-            IdentKind::Template,
-            &id,
-            st.members.len() as u32,
-            &groups,
-        );
+        let note =
+            self.cfg
+                .hub
+                .judge_content(IdentKind::Template, &id, st.members.len() as u32, &groups);
         match (note, self.template_stats.get_mut(&root)) {
             (Some(note), Some(st)) => {
                 st.guard = Some(Box::new(note));
@@ -684,7 +689,11 @@ impl Linker {
             }
         }
         let root = self.text.root(a);
-        if !off && self.text.cluster_size(a) >= 2 && self.template_linked(a) && !self.template_guarded(root) {
+        if !off
+            && self.text.cluster_size(a) >= 2
+            && self.template_linked(a)
+            && !self.template_guarded(root)
+        {
             let tnode = match self.template_node.get(&root) {
                 Some(&n) => n,
                 None => {
@@ -817,7 +826,11 @@ impl Linker {
                 ));
             }
         }
-        evidence.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.ads.cmp(&a.1.ads)).then(a.1.value.cmp(&b.1.value)));
+        evidence.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then(b.1.ads.cmp(&a.1.ads))
+                .then(a.1.value.cmp(&b.1.value))
+        });
         let mut tlist: Vec<(u32, u32)> = templates.into_iter().filter(|&(_, n)| n >= 2).collect();
         tlist.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let has = |k: IdentKind| evidence.iter().any(|(kind, _)| *kind == k);
@@ -865,7 +878,15 @@ impl Linker {
 
     // ---- used by records ----
 
-    pub(crate) fn restore_ad(&mut self, entry_id: &str, posted_at: Option<i64>, city: Option<u32>, idents: Box<[u32]>, names: Box<[u32]>, content_off: bool) -> Result<u32, LinkError> {
+    pub(crate) fn restore_ad(
+        &mut self,
+        entry_id: &str,
+        posted_at: Option<i64>,
+        city: Option<u32>,
+        idents: Box<[u32]>,
+        names: Box<[u32]>,
+        content_off: bool,
+    ) -> Result<u32, LinkError> {
         if self.ad_ids.contains_key(entry_id) {
             return Err(LinkError::BadState(format!("duplicate ad id {entry_id:?}")));
         }
@@ -924,7 +945,9 @@ impl Linker {
     }
 
     pub(crate) fn template_guard(&self, root: u32) -> Option<&HubNote> {
-        self.template_stats.get(&root).and_then(|s| s.guard.as_deref())
+        self.template_stats
+            .get(&root)
+            .and_then(|s| s.guard.as_deref())
     }
 
     pub(crate) fn template_index_mut(&mut self) -> &mut TemplateIndex {

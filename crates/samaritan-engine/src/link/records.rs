@@ -116,7 +116,11 @@ impl Linker {
                         }
                     })
                     .collect(),
-                names: a.names.iter().map(|&n| self.names.get(n).to_owned()).collect(),
+                names: a
+                    .names
+                    .iter()
+                    .map(|&n| self.names.get(n).to_owned())
+                    .collect(),
                 tokens: text.tokens(i as u32).to_vec(),
                 cluster: text.root(i as u32),
                 content_off: a.content_off,
@@ -176,7 +180,9 @@ impl Linker {
             let vocab = linker.template_index_mut().vocab_mut();
             for w in &rec.vocab {
                 if w.word.is_empty() || w.word.contains(' ') || w.word.len() > MAX_VALUE_BYTES {
-                    return Err(bad("vocabulary word is empty, too long or contains a space"));
+                    return Err(bad(
+                        "vocabulary word is empty, too long or contains a space",
+                    ));
                 }
                 vocab.restore(&w.word, w.count).map_err(bad)?;
             }
@@ -184,7 +190,10 @@ impl Linker {
         let vocab_len = rec.vocab.len();
         for (i, a) in rec.ads.iter().enumerate() {
             let at = |m: &str| bad(format!("ad #{i}: {m}"));
-            if a.id.trim().is_empty() || a.id.len() > MAX_ID_BYTES || a.id.chars().any(char::is_control) {
+            if a.id.trim().is_empty()
+                || a.id.len() > MAX_ID_BYTES
+                || a.id.chars().any(char::is_control)
+            {
                 return Err(at("invalid id"));
             }
             if a.tokens.len() > max_tokens || a.tokens.iter().any(|&t| t as usize >= vocab_len) {
@@ -196,7 +205,12 @@ impl Linker {
             if a.identifiers.len() > 6 * MAX_VALUES || a.names.len() > MAX_VALUES {
                 return Err(at("too many identifiers or names"));
             }
-            let values = a.identifiers.iter().map(|x| &x.value).chain(&a.names).chain(&a.place);
+            let values = a
+                .identifiers
+                .iter()
+                .map(|x| &x.value)
+                .chain(&a.names)
+                .chain(&a.place);
             for v in values {
                 if v.trim().is_empty() || v.len() > MAX_VALUE_BYTES {
                     return Err(at("empty or over-long value"));
@@ -211,13 +225,23 @@ impl Linker {
             }
             let city = a.place.as_deref().map(|p| linker.places.intern(p));
             let names: Vec<u32> = a.names.iter().map(|n| linker.names.intern(n)).collect();
-            linker.restore_ad(&a.id, a.posted_at, city, idents.into(), names.into(), a.content_off)?;
+            linker.restore_ad(
+                &a.id,
+                a.posted_at,
+                city,
+                idents.into(),
+                names.into(),
+                a.content_off,
+            )?;
             linker.template_index_mut().restore_ad(&a.tokens, a.cluster);
         }
         let text = linker.template_index_mut();
         for a in &rec.ads {
             if rec.ads[a.cluster as usize].cluster != a.cluster {
-                return Err(bad(format!("ad {:?}: its cluster root is not a root", a.id)));
+                return Err(bad(format!(
+                    "ad {:?}: its cluster root is not a root",
+                    a.id
+                )));
             }
         }
         text.restore_sizes();
@@ -244,7 +268,10 @@ impl Linker {
                 && t.members >= 2
                 && t.support.iter().chain(&t.gap_fill).all(|&v| v <= t.members);
             if !ok {
-                return Err(bad(format!("template of cluster {} is inconsistent", t.root)));
+                return Err(bad(format!(
+                    "template of cluster {} is inconsistent",
+                    t.root
+                )));
             }
             let state = TemplateState {
                 seed: t.seed,
@@ -269,7 +296,10 @@ impl Linker {
         }
         for h in rec.hubs {
             let Some(x) = linker.ident_index(h.kind, &h.value) else {
-                return Err(bad(format!("guarded {} is carried by no ad", h.kind.as_str())));
+                return Err(bad(format!(
+                    "guarded {} is carried by no ad",
+                    h.kind.as_str()
+                )));
             };
             linker.restore_hub(x, h);
         }
@@ -291,5 +321,9 @@ fn check_config(c: &LinkConfig) -> Result<(), LinkError> {
         && (1..=64).contains(&s.shingles.char_k)
         && s.shingles.max_tokens >= 1
         && c.hub.min_ratio.is_finite();
-    if ok { Ok(()) } else { Err(bad("configuration out of range")) }
+    if ok {
+        Ok(())
+    } else {
+        Err(bad("configuration out of range"))
+    }
 }

@@ -80,7 +80,9 @@ pub fn align(cols: &[u32], ad: &[u32]) -> Vec<Op> {
                 j -= 1;
             }
             UP => {
-                ops.push(Op::Del { col: (i - 1) as u32 });
+                ops.push(Op::Del {
+                    col: (i - 1) as u32,
+                });
                 i -= 1;
             }
             _ => {
@@ -118,11 +120,11 @@ mod tests {
     #[test]
     fn empty_sides() {
         assert!(align(&[], &[]).is_empty());
-        assert_eq!(align(&[1, 2], &[]), vec![Op::Del { col: 0 }, Op::Del { col: 1 }]);
         assert_eq!(
-            align(&[], &[5]),
-            vec![Op::Ins { tok: 0, before: 0 }]
+            align(&[1, 2], &[]),
+            vec![Op::Del { col: 0 }, Op::Del { col: 1 }]
         );
+        assert_eq!(align(&[], &[5]), vec![Op::Ins { tok: 0, before: 0 }]);
     }
 
     #[test]

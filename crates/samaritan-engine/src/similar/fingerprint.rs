@@ -52,7 +52,11 @@ pub fn fingerprint(text: &str) -> Fingerprint {
 /// Fingerprint of a normalized document text.
 pub fn fingerprint_with(text: &str, cfg: &SimilarConfig) -> Fingerprint {
     let (all, count) = words(text, cfg.shingles.max_tokens);
-    let mut hashes: Vec<u64> = all.split(' ').filter(|w| !w.is_empty()).map(token_hash).collect();
+    let mut hashes: Vec<u64> = all
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(token_hash)
+        .collect();
     let sh = shingles_hashed(&all, &hashes, count, &cfg.shingles);
     let sig = signature(&sh, cfg.lsh.bands * cfg.lsh.rows);
     let bands = band_keys(&sig, &cfg.lsh);
@@ -88,7 +92,8 @@ mod tests {
             "Now hiring delivery drivers in Tulsa, flexible hours, weekly pay, apply online today \
              with your license and two references",
         );
-        let c = fingerprint("Vintage oak dresser for sale, six drawers, minor scratches, pickup only");
+        let c =
+            fingerprint("Vintage oak dresser for sale, six drawers, minor scratches, pickup only");
         let shared = |x: &Fingerprint, y: &Fingerprint| {
             x.bands.iter().zip(&y.bands).filter(|(p, q)| p == q).count()
         };

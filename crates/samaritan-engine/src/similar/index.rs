@@ -119,7 +119,12 @@ impl TemplateIndex {
     /// Files the fingerprint of the next ad (its index is `self.len()`).
     pub fn insert(&mut self, fp: &Fingerprint) -> Joined {
         let ad = self.parent.len() as u32;
-        for (w, &h) in fp.words.split(' ').filter(|w| !w.is_empty()).zip(&fp.hashes) {
+        for (w, &h) in fp
+            .words
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .zip(&fp.hashes)
+        {
             let id = self.vocab.observe_hashed(h, w);
             self.tokens.push(id);
         }
@@ -184,11 +189,12 @@ impl TemplateIndex {
         let mut absorbed = vec![best];
         for (_, other, _) in iter {
             let other_state = self.take_state(other);
-            let (big, small, mut keep, give) = if self.size[root as usize] >= self.size[other as usize] {
-                (root, other, state, other_state)
-            } else {
-                (other, root, other_state, state)
-            };
+            let (big, small, mut keep, give) =
+                if self.size[root as usize] >= self.size[other as usize] {
+                    (root, other, state, other_state)
+                } else {
+                    (other, root, other_state, state)
+                };
             keep.absorb(&give);
             self.parent[small as usize] = big;
             self.size[big as usize] += self.size[small as usize];
@@ -299,7 +305,10 @@ mod tests {
             "Now hiring delivery drivers in Tulsa, flexible hours, weekly pay, apply online today with your license and two references",
             "Now hiring delivery drivers in Boise, flexible hours, weekly pay, apply online today with your license and two references",
         ];
-        let roots: Vec<u32> = texts.iter().map(|t| idx.insert(&fingerprint(t)).root).collect();
+        let roots: Vec<u32> = texts
+            .iter()
+            .map(|t| idx.insert(&fingerprint(t)).root)
+            .collect();
         assert_eq!(roots[0], 0);
         assert_eq!(roots[1], 1);
         assert_eq!(idx.root(2), 0);
@@ -308,7 +317,12 @@ mod tests {
         let t = idx.template_of(3).unwrap();
         assert_eq!(t.members, 3);
         assert_eq!(t.slots, 1);
-        assert!(t.text.starts_with("now hiring delivery drivers in {} flexible"), "{}", t.text);
+        assert!(
+            t.text
+                .starts_with("now hiring delivery drivers in {} flexible"),
+            "{}",
+            t.text
+        );
         assert!(idx.template_of(1).is_none());
         let d = idx.diff_of(2).unwrap();
         assert!(d.contains(&DiffPart::Slot("tulsa".into())), "{d:?}");

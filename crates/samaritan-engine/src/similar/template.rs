@@ -153,7 +153,8 @@ impl TemplateState {
     /// Bits of the ad (`tokens`, aligned as `ops`) with and without this template.
     pub fn fit(&self, layout: &Layout, tokens: &[u32], ops: &[Op], vocab: &Vocab) -> Fit {
         let m = self.members;
-        let raw = int_bits(tokens.len() as u64) + tokens.iter().map(|&t| vocab.bits(t)).sum::<f64>();
+        let raw =
+            int_bits(tokens.len() as u64) + tokens.iter().map(|&t| vocab.bits(t)).sum::<f64>();
         let mut present = vec![false; layout.n_const];
         let mut words = vec![0u32; layout.n_const + 1];
         let mut word_bits = vec![0f64; layout.n_const + 1];
@@ -292,7 +293,9 @@ impl TemplateState {
             match *op {
                 Op::Match { col, tok } => match layout.constant[col as usize] {
                     Some(k) => present[k as usize] = true,
-                    None => fills[layout.col_region[col as usize] as usize].push(tokens[tok as usize]),
+                    None => {
+                        fills[layout.col_region[col as usize] as usize].push(tokens[tok as usize])
+                    }
                 },
                 Op::Sub { col, tok } => {
                     fills[layout.gap_region[col as usize + 1] as usize].push(tokens[tok as usize])
@@ -393,8 +396,14 @@ mod tests {
     #[test]
     fn unrelated_text_is_not_admitted() {
         let mut v = vocab_with_background();
-        let a = ids(&mut v, "quiet two bedroom apartment near the park with parking and laundry");
-        let b = ids(&mut v, "selling a used mountain bike with new tires and the original receipt");
+        let a = ids(
+            &mut v,
+            "quiet two bedroom apartment near the park with parking and laundry",
+        );
+        let b = ids(
+            &mut v,
+            "selling a used mountain bike with new tires and the original receipt",
+        );
         let t = TemplateState::seed(0, &a);
         let ops = t.align(&b);
         assert!(!t.fit(&t.layout(&v), &b, &ops, &v).admits());
@@ -403,13 +412,25 @@ mod tests {
     #[test]
     fn diff_names_missing_and_added_words() {
         let mut v = vocab_with_background();
-        let a = ids(&mut v, "fresh eggs from our farm every saturday morning at the market");
-        let b = ids(&mut v, "fresh eggs from our farm every saturday at the market bring bags");
+        let a = ids(
+            &mut v,
+            "fresh eggs from our farm every saturday morning at the market",
+        );
+        let b = ids(
+            &mut v,
+            "fresh eggs from our farm every saturday at the market bring bags",
+        );
         let t = TemplateState::seed(0, &a);
         let lay = t.layout(&v);
         let diff = t.diff(&lay, &b, &v);
-        assert!(diff.contains(&DiffPart::Missing("morning".into())), "{diff:?}");
-        assert!(diff.contains(&DiffPart::Added("bring bags".into())), "{diff:?}");
+        assert!(
+            diff.contains(&DiffPart::Missing("morning".into())),
+            "{diff:?}"
+        );
+        assert!(
+            diff.contains(&DiffPart::Added("bring bags".into())),
+            "{diff:?}"
+        );
     }
 
     #[test]

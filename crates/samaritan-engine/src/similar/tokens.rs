@@ -96,7 +96,11 @@ pub fn token_hash(token: &str) -> u64 {
 
 /// The shingle hashes of a tokenised text (as returned by [`words`]); unsorted, may repeat.
 pub fn shingles(words: &str, count: usize, cfg: &ShingleConfig) -> Vec<u64> {
-    let hashes: Vec<u64> = words.split(' ').filter(|w| !w.is_empty()).map(token_hash).collect();
+    let hashes: Vec<u64> = words
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(token_hash)
+        .collect();
     shingles_hashed(words, &hashes, count, cfg)
 }
 
@@ -129,7 +133,12 @@ fn char_shingles(words: &str, k: usize) -> Vec<u64> {
         return vec![xxh3_64_with_seed(words.as_bytes(), SHINGLE_SEED ^ 1)];
     }
     (0..=chars - k)
-        .map(|i| xxh3_64_with_seed(&words.as_bytes()[bounds[i]..bounds[i + k]], SHINGLE_SEED ^ 1))
+        .map(|i| {
+            xxh3_64_with_seed(
+                &words.as_bytes()[bounds[i]..bounds[i + k]],
+                SHINGLE_SEED ^ 1,
+            )
+        })
         .collect()
 }
 
@@ -190,6 +199,9 @@ mod tests {
         assert_eq!(sa.len(), 6);
         assert!(sa.iter().all(|h| !sb.contains(h)));
         // Pinned: signatures are persisted, so the hash must never drift across versions.
-        assert_eq!(token_hash("phone"), xxh3_64_with_seed(b"phone", SHINGLE_SEED));
+        assert_eq!(
+            token_hash("phone"),
+            xxh3_64_with_seed(b"phone", SHINGLE_SEED)
+        );
     }
 }

@@ -82,7 +82,10 @@ impl Vocab {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.words.iter().map(|w| &**w).zip(self.counts.iter().copied())
+        self.words
+            .iter()
+            .map(|w| &**w)
+            .zip(self.counts.iter().copied())
     }
 }
 
