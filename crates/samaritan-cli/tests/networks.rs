@@ -1,6 +1,8 @@
 //! `samaritan networks` end to end: hostile input, CSV mode, scoring, and the quality bars on
 //! gen_synth.py configurations and on the synth corpus.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p samaritan-engine --bench link` (the 1M store takes about a minute to build).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};

@@ -1,6 +1,8 @@
 //! Linker behaviour end to end: identifiers, templates, the hub guard, features, saved state
 //! and hostile input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use samaritan_engine::link::{IdentKind, LinkError, LinkInput, Linker, LinkerRecords};
 use samaritan_engine::similar::fingerprint;
 

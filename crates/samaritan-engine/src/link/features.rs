@@ -146,6 +146,9 @@ pub struct MemberFacts<'a> {
     pub template: Option<u32>,
 }
 
+/// One phone as seen so far: ads carrying it, dated visits `(time, city)`, cities.
+type PhoneSeen<'a> = (u32, Vec<(i64, &'a str)>, BTreeSet<&'a str>);
+
 /// Accumulates member facts into [`NetworkFeatures`].
 #[derive(Default)]
 pub struct FeatureBuilder<'a> {
@@ -157,7 +160,7 @@ pub struct FeatureBuilder<'a> {
     untemplated: u32,
     first: Option<i64>,
     last: Option<i64>,
-    phones: BTreeMap<&'a str, (u32, Vec<(i64, &'a str)>, BTreeSet<&'a str>)>,
+    phones: BTreeMap<&'a str, PhoneSeen<'a>>,
 }
 
 impl<'a> FeatureBuilder<'a> {

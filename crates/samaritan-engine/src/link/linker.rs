@@ -472,10 +472,10 @@ impl Linker {
         }
         if self.text.cluster_size(a) >= 2 {
             let root = self.text.root(a);
-            if self.judge_template(root, a) {
-                if let Some(&n) = self.template_node.get(&root) {
-                    nodes.push(n);
-                }
+            if self.judge_template(root, a)
+                && let Some(&n) = self.template_node.get(&root)
+            {
+                nodes.push(n);
             }
         }
         nodes
@@ -571,9 +571,7 @@ impl Linker {
         let inherited = st.guard.is_some() && !was_guarded;
         self.template_stats.insert(joined.root, st);
         let just_guarded = inherited || self.judge_template(joined.root, ad);
-        let Some(st) = self.template_stats.get(&joined.root) else {
-            return None;
-        };
+        let st = self.template_stats.get(&joined.root)?;
         let guarded = st.guard.is_some();
         let tnode = match nodes.first() {
             Some(&n) => n,

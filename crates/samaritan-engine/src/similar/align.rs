@@ -35,9 +35,7 @@ pub fn align(cols: &[u32], ad: &[u32]) -> Vec<Op> {
     let mut trace = vec![0u8; (n + 1) * width];
     let mut prev: Vec<i32> = (0..=m as i32).map(|j| j * GAP).collect();
     let mut cur = vec![0i32; m + 1];
-    for j in 1..=m {
-        trace[j] = LEFT;
-    }
+    trace[1..=m].fill(LEFT);
     for i in 1..=n {
         cur[0] = i as i32 * GAP;
         trace[i * width] = UP;
