@@ -15,6 +15,7 @@ pub mod hub;
 pub mod ident;
 pub mod input;
 pub mod linker;
+pub mod photos;
 pub mod records;
 
 pub use features::{NetworkFeatures, PhoneTimeline, Stay};
