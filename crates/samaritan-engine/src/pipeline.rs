@@ -57,6 +57,9 @@ pub struct Staged {
 #[derive(Default)]
 pub struct Context<'a> {
     pub network: Option<(NetworkRef, &'a dyn NetworkView)>,
+    /// Per policy context, the share of the network's ads that show it by their own wording
+    /// (see [`crate::policy::Policy::contexts_of`]); empty outside a network.
+    pub network_context_share: Vec<f64>,
     pub template: Option<TemplateRef>,
     pub bank_matches: Vec<BankMatch>,
     /// One entry per input image (see `samaritan_media::analyse_images`).
@@ -154,6 +157,7 @@ impl Engine {
             obscured_phones: staged.obscured_phones,
             ages: staged.ages,
             network: context.network.as_ref().map(|(_, view)| *view),
+            network_context_share: context.network_context_share,
             bank_matches: context.bank_matches,
         };
         let quotes = &staged.quotes;

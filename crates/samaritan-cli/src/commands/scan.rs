@@ -82,7 +82,11 @@ pub struct Summary {
 
 impl Summary {
     pub fn print(&self, secs: f64) {
-        let rate = if secs > 0.0 { self.ads as f64 / secs } else { 0.0 };
+        let rate = if secs > 0.0 {
+            self.ads as f64 / secs
+        } else {
+            0.0
+        };
         let networks = match self.networks {
             Some((n, ads)) => format!("; {n} networks holding {ads} ads"),
             None => String::new(),
@@ -114,11 +118,19 @@ struct Failures {
 }
 
 impl Failures {
-    fn report(&mut self, e: &LineError, pb: &indicatif::ProgressBar, summary: &mut Summary) -> Result<()> {
+    fn report(
+        &mut self,
+        e: &LineError,
+        pb: &indicatif::ProgressBar,
+        summary: &mut Summary,
+    ) -> Result<()> {
         summary.failed += 1;
         pb.suspend(|| eprintln!("error: {e}"));
         if let Some(w) = self.file.as_mut() {
-            serde_json::to_writer(&mut *w, &serde_json::json!({"line": e.line, "error": e.reason}))?;
+            serde_json::to_writer(
+                &mut *w,
+                &serde_json::json!({"line": e.line, "error": e.reason}),
+            )?;
             w.write_all(b"\n")?;
         }
         if self.strict {
@@ -132,6 +144,8 @@ impl Failures {
 struct Linked {
     spill: Spill,
     link: LinkInput,
+    /// Policy contexts the ad shows by its own wording (bit set).
+    contexts: u64,
     bytes: usize,
 }
 
@@ -147,9 +161,15 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let engine = args.engine.engine()?;
     let media = args.media.load()?;
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let reader = crate::commands::open_input(&args.input)?;
-    let total = if args.input.as_os_str() == "-" { None } else { std::fs::metadata(&args.input).ok().map(|m| m.len()) };
+    let total = if args.input.as_os_str() == "-" {
+        None
+    } else {
+        std::fs::metadata(&args.input).ok().map(|m| m.len())
+    };
 
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(BufWriter::with_capacity(
@@ -160,7 +180,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     };
     let mut failures = Failures {
         file: match &args.errors {
-            Some(p) => Some(BufWriter::new(File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+            Some(p) => Some(BufWriter::new(
+                File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+            )),
             None => None,
         },
         strict: args.strict,
@@ -189,7 +211,10 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     let ad = input::parse_ad(&l)?;
                     let prepared = engine.prepare(&ad);
                     let analysis = engine.finish(&ad, &prepared, media.context(&ad));
-                    let mut json = serde_json::to_vec(&analysis).map_err(|e| LineError { line: l.number, reason: e.to_string() })?;
+                    let mut json = serde_json::to_vec(&analysis).map_err(|e| LineError {
+                        line: l.number,
+                        reason: e.to_string(),
+                    })?;
                     json.push(b'\n');
                     Ok((json, analysis.verdict))
                 });
@@ -222,6 +247,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         .context("cannot create the temporary file of a linked scan (see --tmp-dir)")?;
         let mut spill = BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?);
         let mut spilled = 0u64;
+        let mut own_contexts: HashMap<String, u64> = HashMap::new();
         let pb = crate::progress::bytes_bar(total, "analysing and linking");
         let first = ordered_map(
             lines,
@@ -234,9 +260,20 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     let prepared = engine.prepare(&ad);
                     let context = media.context(&ad);
                     let staged = engine.stage(&ad, &prepared);
-                    let fingerprint = fingerprint_with(&prepared.normalized.text, &link_config.similar);
+                    let fingerprint =
+                        fingerprint_with(&prepared.normalized.text, &link_config.similar);
                     let link = LinkInput::from_ad(&ad, &staged.extracted, fingerprint);
-                    Ok(Linked { spill: Spill { staged, images: context.images, bank_matches: context.bank_matches }, link, bytes })
+                    let contexts = engine.policy().contexts_of(&staged.text_hits);
+                    Ok(Linked {
+                        spill: Spill {
+                            staged,
+                            images: context.images,
+                            bank_matches: context.bank_matches,
+                        },
+                        link,
+                        contexts,
+                        bytes,
+                    })
                 })
                 .map_err(|e| (e, bytes))
             },
@@ -246,6 +283,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                         summary.bytes += linked.bytes as u64;
                         pb.inc(linked.bytes as u64);
                         linked.link.images = photos.identifiers(&linked.spill.images);
+                        if linked.contexts != 0 {
+                            own_contexts.insert(linked.link.id.clone(), linked.contexts);
+                        }
                         // A refused link input (an id seen before, an oversized value) leaves the
                         // linker unchanged; the ad is still analysed on its own.
                         let _ = linker.insert(linked.link);
@@ -277,6 +317,24 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     }
                 }
                 summary.networks = Some((networks.len() as u64, member_of.len() as u64));
+                // Per network and policy context, the share of members that show it themselves.
+                let n_contexts = engine.policy().contexts.len().min(64);
+                let shares: Vec<Vec<f64>> = networks
+                    .iter()
+                    .map(|n| {
+                        let bits: Vec<u64> = n
+                            .members
+                            .iter()
+                            .map(|m| own_contexts.get(m).copied().unwrap_or(0))
+                            .collect();
+                        (0..n_contexts)
+                            .map(|c| {
+                                bits.iter().filter(|b| *b & (1 << c) != 0).count() as f64
+                                    / bits.len().max(1) as f64
+                            })
+                            .collect()
+                    })
+                    .collect();
                 // Pass 2: finish every ad with its network and template, in input order.
                 let pb = crate::progress::bar(Some(spilled), "finishing");
                 let reader = BufReader::with_capacity(1 << 20, tmp.reopen()?);
@@ -287,14 +345,22 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     BATCH,
                     |line| -> Result<(Vec<u8>, Verdict)> {
                         let line = line.map_err(|e| anyhow::anyhow!("temporary state: {e}"))?;
-                        let s: Spill = serde_json::from_slice(&line.bytes).context("temporary state is damaged")?;
+                        let s: Spill = serde_json::from_slice(&line.bytes)
+                            .context("temporary state is damaged")?;
                         let id = s.staged.id.clone();
-                        let network = member_of.get(id.as_str()).map(|&i| {
+                        let which = member_of.get(id.as_str()).copied();
+                        let network = which.map(|i| {
                             let n = &networks[i];
-                            (n.reference(), &n.features as &dyn samaritan_engine::policy::NetworkView)
+                            (
+                                n.reference(),
+                                &n.features as &dyn samaritan_engine::policy::NetworkView,
+                            )
                         });
                         let context = Context {
                             network,
+                            network_context_share: which
+                                .map(|i| shares[i].clone())
+                                .unwrap_or_default(),
                             template: linker.template_of(&id),
                             bank_matches: s.bank_matches,
                             images: s.images,
@@ -326,5 +392,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     if let Some(e) = io_error {
         return Err(e).context(format!("reading {}", args.input.display()));
     }
-    Ok(if summary.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -24,7 +24,11 @@ pub struct PhotoIdentities {
 
 impl PhotoIdentities {
     pub fn new(max_distance: u32) -> Self {
-        PhotoIdentities { index: MihIndex::new(), canonical: Vec::new(), max_distance }
+        PhotoIdentities {
+            index: MihIndex::new(),
+            canonical: Vec::new(),
+            max_distance,
+        }
     }
 
     /// The identity of a photo: the first PDQ hash seen within the distance, or this one.
@@ -97,7 +101,11 @@ mod tests {
         let b = hash(2);
         assert_eq!(ids.identity(&a), a);
         assert_eq!(ids.identity(&flip(&a, &[3, 70, 200])), a);
-        assert_eq!(ids.identity(&b), b, "an unrelated photo is its own identity");
+        assert_eq!(
+            ids.identity(&b),
+            b,
+            "an unrelated photo is its own identity"
+        );
         let far = flip(&a, &(0..40).map(|i| i * 6).collect::<Vec<_>>());
         assert_eq!(ids.identity(&far), far, "40 bits away is another picture");
     }
@@ -107,11 +115,34 @@ mod tests {
         let mut ids = PhotoIdentities::new(DEFAULT_LINK_DISTANCE);
         let a = hash(5);
         let images = vec![
-            ImageAnalysis { index: 0, sha256: Some("ab".into()), pdq: Some(a.to_hex()), quality: Some(90), ..Default::default() },
-            ImageAnalysis { index: 1, sha256: Some("cd".into()), pdq: Some(hash(6).to_hex()), quality: Some(10), ..Default::default() },
-            ImageAnalysis { index: 2, error: Some("not an image".into()), ..Default::default() },
+            ImageAnalysis {
+                index: 0,
+                sha256: Some("ab".into()),
+                pdq: Some(a.to_hex()),
+                quality: Some(90),
+                ..Default::default()
+            },
+            ImageAnalysis {
+                index: 1,
+                sha256: Some("cd".into()),
+                pdq: Some(hash(6).to_hex()),
+                quality: Some(10),
+                ..Default::default()
+            },
+            ImageAnalysis {
+                index: 2,
+                error: Some("not an image".into()),
+                ..Default::default()
+            },
         ];
         let got = ids.identifiers(&images);
-        assert_eq!(got, vec![format!("pdq:{}", a.to_hex()), "sha256:ab".into(), "sha256:cd".into()]);
+        assert_eq!(
+            got,
+            vec![
+                format!("pdq:{}", a.to_hex()),
+                "sha256:ab".into(),
+                "sha256:cd".into()
+            ]
+        );
     }
 }

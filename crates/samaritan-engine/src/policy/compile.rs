@@ -253,6 +253,15 @@ impl Policy {
             }
             if let Some(f) = &ind.feature {
                 check_feature(text, f, id)?;
+                if let FeatureSpec::NetworkContext { context, .. } = f.get_ref()
+                    && !context_index.contains_key(context)
+                {
+                    return Err(invalid(
+                        text,
+                        f,
+                        format!("indicator `{id}`: unknown context `{context}`"),
+                    ));
+                }
             }
             for p in &ind.phrases {
                 if p.trim().is_empty() {
@@ -426,6 +435,25 @@ impl Policy {
             .map(|(p, _)| p.as_str())
     }
 
+    /// Index of a context by name.
+    pub fn context(&self, name: &str) -> Option<usize> {
+        self.contexts.iter().position(|c| c.name == name)
+    }
+
+    /// The contexts an ad establishes by its own text hits, as a bit set (bit `i` = context `i`;
+    /// policies have far fewer than 64 contexts, more are ignored).
+    pub fn contexts_of(&self, text_hits: &[super::Hit]) -> u64 {
+        let mut bits = 0u64;
+        for h in text_hits {
+            for &c in &self.indicators[h.indicator].establishes {
+                if c < 64 {
+                    bits |= 1 << c;
+                }
+            }
+        }
+        bits
+    }
+
     /// Index of an indicator by id.
     pub fn indicator(&self, id: &str) -> Option<usize> {
         self.indicators.iter().position(|i| i.id == id)
@@ -467,6 +495,9 @@ fn check_feature(text: &str, f: &Spanned<FeatureSpec>, id: &str) -> Result<(), P
         FeatureSpec::AgeBetween { min, max } if min > max => bad("age_between needs min <= max"),
         FeatureSpec::PhoneCities { cities, days } if *cities < 2 || *days == 0 => {
             bad("phone_cities needs cities >= 2 and days >= 1")
+        }
+        FeatureSpec::NetworkContext { share, .. } if !(*share > 0.0 && *share <= 1.0) => {
+            bad("network_context needs 0 < share <= 1")
         }
         _ => Ok(()),
     }

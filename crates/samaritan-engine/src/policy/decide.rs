@@ -36,6 +36,9 @@ pub struct Facts<'a> {
     /// Stated ages with their original spans.
     pub ages: Vec<(u32, [usize; 2])>,
     pub network: Option<&'a dyn NetworkView>,
+    /// Per context (policy order), the share of the ad's network whose own wording shows it;
+    /// empty when the ad is in no network.
+    pub network_context_share: Vec<f64>,
     pub bank_matches: Vec<BankMatch>,
 }
 
@@ -166,6 +169,25 @@ impl Policy {
                                 span: None,
                             },
                             format!("{} persona names in the network", n.names()),
+                        ));
+                    }
+                }
+                FeatureSpec::NetworkContext { context, share } => {
+                    let seen = self
+                        .context(context)
+                        .and_then(|c| facts.network_context_share.get(c))
+                        .copied()
+                        .unwrap_or(0.0);
+                    if seen >= *share {
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: None,
+                            },
+                            format!(
+                                "{:.0}% of its network's ads show {context} wording",
+                                seen * 100.0
+                            ),
                         ));
                     }
                 }

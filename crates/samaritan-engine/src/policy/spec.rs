@@ -169,6 +169,9 @@ pub enum FeatureSpec {
     NetworkSize { ads: u32 },
     /// The ad's network advertises at least `names` distinct persona names.
     NetworkNames { names: u32 },
+    /// At least `share` (0..1) of the ad's network shows `context` by its own wording: the
+    /// network vouches for what one terse ad does not say.
+    NetworkContext { context: String, share: f64 },
     /// An image of the ad matched a hash bank.
     HashBankMatch,
 }

@@ -4,6 +4,7 @@ use super::*;
 use crate::extract::ExtractOptions;
 use crate::model::{Ad, Verdict};
 use crate::pipeline::Engine;
+use crate::policy::{Facts, Hit};
 
 const HEAD: &str = r#"
 [policy]
@@ -321,4 +322,48 @@ fn hard_negatives_of_the_default_policy_stay_allowed() {
         assert_eq!(a.verdict, Verdict::Allow, "{body}: {:?}", a.signals);
         assert!(!a.report_candidate);
     }
+}
+
+#[test]
+fn a_terse_ad_is_read_with_its_network() {
+    let p = Policy::from_toml(DEFAULT_POLICY).unwrap();
+    let ctx = p.context("commercial_sex").unwrap();
+    let terse = [Hit {
+        indicator: p.indicator("youth_language").unwrap(),
+        span: Some([0, 5]),
+    }];
+    // On its own, youth wording needs commercial-sex context and does not count.
+    let alone = p.decide(&terse, &Facts::default(), "young");
+    assert!(alone.signals.is_empty(), "{:?}", alone.signals);
+    // In a network whose ads mostly offer commercial sex, the context holds and both count.
+    let mut share = vec![0.0; p.contexts.len()];
+    share[ctx] = 0.75;
+    let facts = Facts {
+        network_context_share: share,
+        ..Facts::default()
+    };
+    let d = p.decide(&terse, &facts, "young");
+    let ids: Vec<&str> = d.signals.iter().map(|s| s.indicator.as_str()).collect();
+    assert!(
+        ids.contains(&"network_commercial") && ids.contains(&"youth_language"),
+        "{ids:?}"
+    );
+    assert!(
+        d.signals
+            .iter()
+            .any(|s| s.note.contains("75% of its network"))
+    );
+    assert_ne!(d.verdict, Verdict::Allow);
+    // Below the share, nothing.
+    let mut low = vec![0.0; p.contexts.len()];
+    low[ctx] = 0.4;
+    let d = p.decide(
+        &terse,
+        &Facts {
+            network_context_share: low,
+            ..Facts::default()
+        },
+        "young",
+    );
+    assert!(d.signals.is_empty());
 }
