@@ -41,6 +41,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 const DOMAIN: &[u8] = b"samaritan-audit-v1";
 
 /// One entry of the audit log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEntry {
     /// Position in the chain, from 1 without gaps.
@@ -134,6 +135,7 @@ fn canonical_json(v: serde_json::Value) -> serde_json::Value {
 }
 
 /// One thing wrong with the chain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditProblem {
     /// The entry where the problem shows.
@@ -144,6 +146,7 @@ pub struct AuditProblem {
 }
 
 /// The outcome of verifying the whole chain.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditReport {
     /// Entries read.

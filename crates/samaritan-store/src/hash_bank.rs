@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::{Result, Store, StoreError};
 
 /// One known hash.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HashBankEntry {
     pub bank: String,

@@ -39,6 +39,7 @@ impl IngestItem {
 }
 
 /// What ingest did with one ad.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IngestStatus {

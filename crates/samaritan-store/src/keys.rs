@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 use crate::{Result, Store, StoreError, hex, sha256_hex};
 
 /// What a key may do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
@@ -66,6 +67,7 @@ impl Scope {
 }
 
 /// A stored key (never the secret).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyRecord {
     pub id: String,

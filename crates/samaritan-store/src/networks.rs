@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::{Result, Store};
 
 /// One member ad of a network.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NetworkMember {
     pub ad_id: String,
@@ -17,6 +18,7 @@ pub struct NetworkMember {
 }
 
 /// A network and its members.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NetworkRecord {
     pub id: String,

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::{Result, Store};
 
 /// A stored policy.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicyVersion {
     /// 1, 2, 3… in the order they were put in force.

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::{Result, Store, StoreError};
 
 /// Where a queue item is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueState {
@@ -37,6 +38,7 @@ impl QueueState {
 }
 
 /// One ad in the queue.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QueueItem {
     pub ad_id: String,
@@ -51,6 +53,7 @@ pub struct QueueItem {
 }
 
 /// What a reviewer decided.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DecisionAction {
@@ -93,6 +96,7 @@ pub struct DecisionInput {
 }
 
 /// A recorded decision.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision {
     pub seq: i64,

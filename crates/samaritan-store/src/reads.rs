@@ -90,6 +90,32 @@ impl Store {
         })
     }
 
+    /// The stored revision and latest analysis of those of `ids` that exist.
+    pub async fn latest_analyses(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, (i64, Analysis)>> {
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(crate::ingest::CHUNK) {
+            let rows: Vec<(String, i64, String)> = on_read!(self, |pool| {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "SELECT id, revision, analysis FROM ads WHERE id IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                sep.push_unseparated(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            for (id, revision, text) in rows {
+                let a = parse_analysis(&id, &text)?;
+                out.insert(id, (revision, a));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every analysis of the ad, oldest first, with the time it was made.
     pub async fn analysis_history(&self, id: &str) -> Result<Vec<(i64, Analysis)>> {
         let rows: Vec<(i64, String)> = on_read!(self, |pool| {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::{Result, Store, StoreError};
 
 /// The kinds of identifier ads are indexed by.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IdentifierKind {
@@ -91,6 +92,7 @@ impl IdentifierKind {
 }
 
 /// One ad found by a search.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
     pub ad_id: String,
