@@ -62,6 +62,18 @@ pub(crate) fn json<'de, T: Deserialize<'de>>(text: &'de str, prefix: &str) -> Re
         } else {
             "invalid_field"
         };
+        // serde names missing and unknown fields in the message, at the parent's path.
+        let message = inner.to_string();
+        let named = ["missing field `", "unknown field `"]
+            .iter()
+            .find_map(|p| message.strip_prefix(p))
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned);
+        let path = match (named, path == ".") {
+            (Some(name), true) => name,
+            (Some(name), false) if !path.ends_with(&name) => format!("{path}.{name}"),
+            _ => path,
+        };
         // A syntax error has a line and column in its message, not a field.
         let field = match (prefix.is_empty(), path == "." || code == "invalid_json") {
             (true, true) => None,
@@ -69,7 +81,7 @@ pub(crate) fn json<'de, T: Deserialize<'de>>(text: &'de str, prefix: &str) -> Re
             (false, true) => Some(prefix.to_owned()),
             (false, false) => Some(format!("{prefix}.{path}")),
         };
-        let mut err = ApiError::bad_request(code, inner.to_string());
+        let mut err = ApiError::bad_request(code, message);
         err.field = field;
         err
     })?;

@@ -329,7 +329,7 @@ async fn hostile_and_malformed_input_is_refused_clearly_and_stores_nothing() {
         (r#"{"action":"delete","reason":"x"}"#, Some("action")),
         (r#"{"action":"remove"}"#, Some("reason")),
         (r#"{"action":"remove","reason":""}"#, Some("reason")),
-        (r#"{"action":"remove","reason":"x","colour":1}"#, None),
+        (r#"{"action":"remove","reason":"x","colour":1}"#, Some("colour")),
         (r#"not json"#, None),
     ] {
         let r = api.call("POST", "/v1/ads/d1/decision", Some(&api.review), body.to_owned()).await;
