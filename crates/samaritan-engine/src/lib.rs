@@ -5,5 +5,6 @@
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
 pub mod model;
+pub mod policy;
 
 pub use model::{Ad, Analysis, Verdict};
