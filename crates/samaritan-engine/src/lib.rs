@@ -5,6 +5,10 @@
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
 pub mod model;
+pub mod extract;
+pub mod normalize;
 pub mod policy;
 
 pub use model::{Ad, Analysis, Verdict};
+pub use extract::{ExtractOptions, Extraction, extract};
+pub use normalize::{Normalized, normalize};

@@ -212,6 +212,9 @@ pub struct Price {
     pub currency: Option<String>,
     /// Duration the price is for, in minutes, when stated.
     pub duration_min: Option<u32>,
+    /// A named service the price is for when no duration is given, e.g. `quick_visit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// One occurrence of an extracted value in the original text.

@@ -1,0 +1,142 @@
+//! Stated ages: "19yo", "age: 21", "22 y/o", "I'm 22", "twenty one years young" (already "21"
+//! in normalized text), "18-35 years of age", "tengo 22 años", and the classified-site title
+//! convention "Sweet girl - 19 - Click…".
+//!
+//! Only numbers with an age cue count, so prices ("$200"), dates, heights ("5'4"), measurements
+//! ("34D-24-36"), weights and durations are never read as ages, and numbers inside phones are
+//! skipped.
+
+use std::ops::Range;
+
+use super::{Pattern, overlaps, re};
+
+#[derive(Debug)]
+pub(crate) struct AgeHit {
+    pub age: u32,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// "age: 21", "Age 25-29", "aged 19", "age of 18", "edad: 21", "Poster's age: 26".
+static CUE_BEFORE: Pattern = Pattern::new(|| {
+    re(r"(?i)\b(?:age|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*(\d{1,2})\b(?:\s*(?:-|to)\s*(\d{1,2})\b)?")
+});
+
+/// "19yo", "22 y/o", "20yrs", "50 YEARS OLD", "18-35 years of age", "21 years young", "22 años".
+static CUE_AFTER: Pattern = Pattern::new(|| {
+    re(r"(?i)\b(\d{1,2})(?:\s*(?:-|to)\s*(\d{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b)")
+});
+
+/// "I'm 22", "i am 19", "im 20", "tengo 22".
+static SELF: Pattern =
+    Pattern::new(|| re(r"(?i)\b(?:i'?m|i\s+am|tengo)\s+(?:only\s+|just\s+)?(\d{2})\b"));
+
+/// "… - 19 - …" / "… - 19 Hello": a two-digit number set off by " - " in a title.
+static TITLE: Pattern = Pattern::new(|| re(r"(?:^|[^\S\n]+)-[^\S\n]+(\d{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})"));
+
+/// What may follow a bare number that makes it something other than an age.
+fn quantity_after(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    let lower: String = rest.chars().take(6).flat_map(char::to_lowercase).collect();
+    rest.starts_with(['\'', '"', '’', '$', '%', '/', '.', ','])
+        && !rest.starts_with(", ")
+        && !rest.starts_with(". ")
+        || ["ft", "lb", "cm", "kg", "min", "hr", "hh", "h ", "rose", "inch", "k ", "usd", "euro", "dollar", "$"]
+            .iter()
+            .any(|u| lower.starts_with(u))
+}
+
+fn push(out: &mut Vec<AgeHit>, text: &str, m: regex::Captures<'_>, lo: u32, phones: &[Range<usize>]) {
+    let Some(whole) = m.get(0) else { return };
+    for g in [m.get(1), m.get(2)].into_iter().flatten() {
+        let Ok(age) = g.as_str().parse::<u32>() else { continue };
+        if !(lo..=99).contains(&age) || overlaps(&(g.start()..g.end()), phones) {
+            continue;
+        }
+        let _ = text;
+        out.push(AgeHit { age, start: whole.start(), end: whole.end() });
+    }
+}
+
+/// Every stated age in the normalized `text`, skipping numbers inside `phones`.
+pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
+    let mut out = Vec::new();
+    for m in CUE_BEFORE.captures_iter(text) {
+        if let Some(g) = m.get(1)
+            && quantity_after(&text[g.end()..])
+            && m.get(2).is_none()
+        {
+            continue;
+        }
+        push(&mut out, text, m, 10, phones);
+    }
+    for m in CUE_AFTER.captures_iter(text) {
+        push(&mut out, text, m, 10, phones);
+    }
+    for m in SELF.captures_iter(text) {
+        if let Some(g) = m.get(1)
+            && quantity_after(&text[g.end()..])
+        {
+            continue;
+        }
+        push(&mut out, text, m, 10, phones);
+    }
+    for m in TITLE.captures_iter(text) {
+        let Some(g) = m.get(1) else { continue };
+        let before = text[..m.get(0).map_or(0, |w| w.start())].trim_end();
+        if before.is_empty() || before.ends_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(age) = g.as_str().parse::<u32>() else { continue };
+        if (12..=69).contains(&age) && !overlaps(&(g.start()..g.end()), phones) {
+            out.push(AgeHit { age, start: g.start(), end: g.end() });
+        }
+    }
+    out.sort_by_key(|a| (a.start, a.age));
+    out.dedup_by(|a, b| a.start == b.start && a.age == b.age);
+    // one mention per number even when two patterns matched it
+    let mut seen: Vec<(usize, u32)> = Vec::new();
+    out.retain(|a| {
+        let key = (a.end, a.age);
+        if seen.contains(&key) {
+            return false;
+        }
+        seen.push(key);
+        true
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ages(t: &str) -> Vec<u32> {
+        let mut v: Vec<u32> = find(t, &[]).into_iter().map(|a| a.age).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    #[test]
+    fn finds_stated_ages() {
+        assert_eq!(ages("19yo blonde"), [19]);
+        assert_eq!(ages("Age: 21 Height: 5'4"), [21]);
+        assert_eq!(ages("I'm 22 and sweet"), [22]);
+        assert_eq!(ages("22 y/o"), [22]);
+        assert_eq!(ages("21 years young"), [21]);
+        assert_eq!(ages("ladies between 18-35 years of age"), [18, 35]);
+        assert_eq!(ages("Ethnicity Korean Age 25-29 Height"), [25, 29]);
+        assert_eq!(ages("tengo 22 años"), [22]);
+        assert_eq!(ages("Sexy Face Young - 19 - Click"), [19]);
+        assert_eq!(ages("under the age of 18 (or 21 in some countries)"), [18]);
+    }
+
+    #[test]
+    fn ignores_quantities() {
+        assert!(ages("I'm 5'6 140 lbs").is_empty());
+        assert!(ages("$200 for 30 min, 34D-24-36").is_empty());
+        assert!(ages("Hotter 430 - 219 - 0201 - 24").is_empty());
+        assert!(ages("open 24/7, 100% real").is_empty());
+    }
+}

@@ -1,0 +1,290 @@
+//! Extraction: the identifiers and facts an ad states, each pointing at the original text.
+//!
+//! One extractor per file: `phone`, `email`, `url`, `handle` (social platforms), `payment`,
+//! `age`, `price`, `location`. Numbers, ages, prices and places are read from the normalized
+//! text (spelled digits already digits); identifiers that must keep their characters as written
+//! (e-mails, URLs, handles, payment tags) are read from the character-cleaned text. Every result
+//! carries its span in the original document and whether it was written to evade filters.
+
+mod age;
+mod email;
+mod gazetteer;
+mod handle;
+mod location;
+mod payment;
+mod phone;
+mod price;
+mod region;
+mod url;
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use phonenumber::country::Id;
+use regex::Regex;
+
+use crate::model::{Extracted, Mention, Price};
+use crate::normalize::Normalized;
+
+pub use region::is_known_region;
+
+/// Compiles a constant pattern. The patterns are literals exercised by the unit tests, so a
+/// failure is a programming error found before release, never a reaction to input.
+#[allow(clippy::expect_used)]
+pub(crate) fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("constant pattern compiles")
+}
+
+/// A lazily compiled constant pattern.
+pub(crate) type Pattern = LazyLock<Regex>;
+
+/// How to read an ad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// ISO 3166 alpha-2 region for numbers written in national format (e.g. `"US"`, `"GB"`).
+    /// North American numbers are always recognised; an unknown code is treated as `"US"`.
+    pub default_region: String,
+    /// Also try the regions the ad itself hints at (place names, ccTLDs, other `+CC` numbers)
+    /// for national-format numbers.
+    pub infer_region: bool,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions { default_region: "US".to_owned(), infer_region: true }
+    }
+}
+
+/// A configuration error.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ExtractError {
+    #[error("unknown region {0:?}: expected an ISO 3166 alpha-2 code such as \"US\" or \"GB\"")]
+    UnknownRegion(String),
+}
+
+impl ExtractOptions {
+    /// Options with `default_region` checked against libphonenumber's metadata.
+    pub fn with_region(code: &str) -> Result<Self, ExtractError> {
+        let up = code.trim().to_ascii_uppercase();
+        if !is_known_region(&up) {
+            return Err(ExtractError::UnknownRegion(code.to_owned()));
+        }
+        Ok(ExtractOptions { default_region: up, ..ExtractOptions::default() })
+    }
+
+    fn region_id(&self) -> Id {
+        self.default_region.trim().to_ascii_uppercase().parse().unwrap_or(Id::US)
+    }
+}
+
+/// What an extractor found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Phone,
+    Email,
+    Url,
+    Handle,
+    Payment,
+    Age,
+    Price,
+    Location,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Phone => "phone",
+            Kind::Email => "email",
+            Kind::Url => "url",
+            Kind::Handle => "handle",
+            Kind::Payment => "payment",
+            Kind::Age => "age",
+            Kind::Price => "price",
+            Kind::Location => "location",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Text(String),
+    Age(u32),
+    Price(Price),
+}
+
+/// One occurrence.
+#[derive(Debug, Clone, PartialEq)]
+struct Item {
+    kind: Kind,
+    value: Value,
+    span: Range<usize>,
+    obfuscated: bool,
+}
+
+/// Everything extracted from one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    items: Vec<Item>,
+    /// The original text at each item's span.
+    texts: Vec<String>,
+}
+
+impl Extraction {
+    /// Distinct normalized values, in order of first occurrence (DESIGN.md output schema).
+    pub fn extracted(&self) -> Extracted {
+        let mut e = Extracted::default();
+        for it in &self.items {
+            match (&it.value, it.kind) {
+                (Value::Age(a), _) => push_unique(&mut e.ages, *a),
+                (Value::Price(p), _) => push_unique(&mut e.prices, p.clone()),
+                (Value::Text(t), k) => {
+                    let list = match k {
+                        Kind::Phone => &mut e.phones,
+                        Kind::Email => &mut e.emails,
+                        Kind::Url => &mut e.urls,
+                        Kind::Handle => &mut e.handles,
+                        Kind::Payment => &mut e.payments,
+                        Kind::Location => &mut e.locations,
+                        Kind::Age | Kind::Price => continue,
+                    };
+                    push_unique(list, t.clone());
+                }
+            }
+        }
+        e
+    }
+
+    /// Every occurrence: kind, value, original span, original text, obfuscated.
+    pub fn mentions(&self) -> Vec<Mention> {
+        self.items
+            .iter()
+            .zip(&self.texts)
+            .map(|(it, text)| Mention {
+                kind: it.kind.as_str().to_owned(),
+                value: match &it.value {
+                    Value::Text(t) => t.clone(),
+                    Value::Age(a) => a.to_string(),
+                    Value::Price(p) => price::label(p),
+                },
+                span: [it.span.start, it.span.end],
+                text: text.clone(),
+                obfuscated: it.obfuscated,
+            })
+            .collect()
+    }
+
+    /// Occurrences of one kind: (value as in [`Mention::value`], original span, obfuscated).
+    pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (String, Range<usize>, bool)> + '_ {
+        self.items.iter().filter(move |it| it.kind == kind).map(|it| {
+            let v = match &it.value {
+                Value::Text(t) => t.clone(),
+                Value::Age(a) => a.to_string(),
+                Value::Price(p) => price::label(p),
+            };
+            (v, it.span.clone(), it.obfuscated)
+        })
+    }
+
+    /// Ages found, in order (with repeats).
+    pub fn ages(&self) -> impl Iterator<Item = u32> + '_ {
+        self.items.iter().filter_map(|it| match it.value {
+            Value::Age(a) => Some(a),
+            _ => None,
+        })
+    }
+
+    /// Prices found, in order (with repeats).
+    pub fn prices(&self) -> impl Iterator<Item = &Price> + '_ {
+        self.items.iter().filter_map(|it| match &it.value {
+            Value::Price(p) => Some(p),
+            _ => None,
+        })
+    }
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
+}
+
+/// Where extractors read from and how spans get back to the original.
+pub(crate) struct Texts<'a> {
+    /// Normalized text (numbers as digits, leetspeak undone).
+    pub norm: &'a str,
+    /// Character-cleaned text (identifiers keep their characters).
+    pub clean: &'a str,
+}
+
+/// Extracts everything from an ad's document. `original` must be the string `norm` was made
+/// from (`title + "\n" + body`).
+pub fn extract(original: &str, norm: &Normalized, opts: &ExtractOptions) -> Extraction {
+    let texts = Texts { norm: &norm.text, clean: norm.clean().unwrap_or(original) };
+    let mut items: Vec<Item> = Vec::new();
+    let from_norm = |r: Range<usize>, odd: bool| -> (Range<usize>, bool) {
+        let obf = odd || norm.is_obfuscated(r.clone());
+        (norm.original_span(r), obf)
+    };
+    let from_clean = |r: Range<usize>, odd: bool| -> (Range<usize>, bool) {
+        if norm.clean().is_none() {
+            return (r, odd);
+        }
+        let obf = odd || norm.clean_obfuscated(r.clone());
+        (norm.clean_span(r), obf)
+    };
+
+    // places first: they are also hints of the country national-format phones belong to
+    let places = gazetteer::find(texts.norm);
+    let hints = if opts.infer_region {
+        region::hints(texts.clean, &gazetteer::find(texts.clean))
+    } else {
+        region::Hints::default()
+    };
+    let phones = phone::find(texts.norm, &hints, Some(opts.region_id()));
+    let phone_spans: Vec<Range<usize>> = phones.iter().map(|p| p.start..p.end).collect();
+    for p in &phones {
+        let (span, obf) = from_norm(p.start..p.end, p.odd);
+        items.push(Item { kind: Kind::Phone, value: Value::Text(p.value.clone()), span, obfuscated: obf });
+    }
+    for e in email::find(texts.clean) {
+        let (span, obf) = from_clean(e.start..e.end, e.obfuscated);
+        items.push(Item { kind: Kind::Email, value: Value::Text(e.value), span, obfuscated: obf });
+    }
+    for u in url::find(texts.clean) {
+        let (span, obf) = from_clean(u.start..u.end, false);
+        items.push(Item { kind: Kind::Url, value: Value::Text(u.value), span, obfuscated: obf });
+    }
+    let clean_phones = if texts.clean == texts.norm {
+        phones.clone()
+    } else {
+        phone::find(texts.clean, &hints, Some(opts.region_id()))
+    };
+    for h in handle::find(texts.clean, &clean_phones) {
+        let (span, obf) = from_clean(h.start..h.end, false);
+        items.push(Item { kind: Kind::Handle, value: Value::Text(h.value), span, obfuscated: obf });
+    }
+    for p in payment::find(texts.clean) {
+        let (span, obf) = from_clean(p.start..p.end, false);
+        items.push(Item { kind: Kind::Payment, value: Value::Text(p.value), span, obfuscated: obf });
+    }
+    for a in age::find(texts.norm, &phone_spans) {
+        let (span, obf) = from_norm(a.start..a.end, false);
+        items.push(Item { kind: Kind::Age, value: Value::Age(a.age), span, obfuscated: obf });
+    }
+    for p in price::find(texts.norm, &phone_spans) {
+        let (span, obf) = from_norm(p.start..p.end, false);
+        items.push(Item { kind: Kind::Price, value: Value::Price(p.price), span, obfuscated: obf });
+    }
+    for l in location::find(texts.norm, &places) {
+        let (span, obf) = from_norm(l.start..l.end, false);
+        items.push(Item { kind: Kind::Location, value: Value::Text(l.value), span, obfuscated: obf });
+    }
+    items.sort_by_key(|it| (it.span.start, it.kind));
+    let texts = items.iter().map(|it| original.get(it.span.clone()).unwrap_or("").to_owned()).collect();
+    Extraction { items, texts }
+}
+
+/// Does `span` overlap any of `taken`?
+pub(crate) fn overlaps(span: &Range<usize>, taken: &[Range<usize>]) -> bool {
+    taken.iter().any(|t| t.start < span.end && span.start < t.end)
+}

@@ -1,0 +1,587 @@
+//! Word- and number-level rewriting: the second normalization phase (rules in the parent module
+//! doc). Works on tokens (maximal runs of letters, digits and combining marks); everything
+//! between tokens is copied verbatim, so separators never move.
+
+use super::numbers::{self, Part, Word};
+use super::offsets::{OffsetMap, TextBuilder};
+
+/// Most separator characters allowed between two tokens of one number run.
+const MAX_GAP_CHARS: usize = 6;
+/// A run worth this many digits is a number written out (a phone), converted whole.
+const PHONE_DIGITS: usize = 8;
+
+#[derive(Debug)]
+struct Tok {
+    start: usize,
+    end: usize,
+    /// Letters of a spaced-out word ("y o u n g"), joined.
+    joined: Option<String>,
+    class: Class,
+}
+
+#[derive(Debug)]
+enum Class {
+    Plain,
+    /// A word written in leetspeak, with its letters restored.
+    Leet(String),
+    Num(Num),
+}
+
+#[derive(Debug)]
+struct Num {
+    /// `None` for a token of ASCII digits only (kept verbatim unless multiplied).
+    parts: Option<Vec<Part>>,
+    /// Digits it renders to.
+    digits: usize,
+    /// Holds a real number word (not a homophone or a look-alike letter).
+    real: bool,
+    /// Holds a word naming two or more digits by itself (teen, tens, hundred, thousand).
+    compound: bool,
+    /// Neither digits nor real words: a lone homophone or letter ("for", "o", "once").
+    weak: bool,
+    /// The leetspeak form it was read from, if any (emitted when the number is not converted).
+    leet: Option<String>,
+    /// "and"/"y" joining tens and units.
+    connector: bool,
+}
+
+impl Num {
+    fn first_word(&self) -> Option<Word> {
+        match self.parts.as_ref()?.first()? {
+            Part::Word(w) => Some(*w),
+            _ => None,
+        }
+    }
+    fn last_word(&self) -> Option<Word> {
+        match self.parts.as_ref()?.last()? {
+            Part::Word(w) => Some(*w),
+            _ => None,
+        }
+    }
+}
+
+/// Rewrites `s`; returns the new text and its map back to `s`.
+pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
+    let mut toks = tokenize(s);
+    join_spaced_letters(s, &mut toks);
+    for t in &mut toks {
+        let text = t.joined.as_deref().unwrap_or(&s[t.start..t.end]);
+        t.class = classify(text);
+    }
+    let mut reps: Vec<(usize, usize, String)> = Vec::new();
+    let mut converted = vec![false; toks.len()];
+    convert_runs(s, &toks, &mut reps, &mut converted);
+    for (i, t) in toks.iter().enumerate() {
+        if converted[i] {
+            continue;
+        }
+        let rep = match &t.class {
+            Class::Leet(w) => Some(w.clone()),
+            Class::Num(n) if n.leet.is_some() => n.leet.clone(),
+            _ => t.joined.clone(),
+        };
+        if let Some(r) = rep {
+            reps.push((t.start, t.end, r));
+        }
+    }
+    if reps.is_empty() {
+        return (s.to_owned(), OffsetMap::default());
+    }
+    reps.sort_by_key(|r| r.0);
+    let mut b = TextBuilder::with_capacity(s.len());
+    let mut pos = 0;
+    for (start, end, text) in reps {
+        if start < pos {
+            continue;
+        }
+        b.verbatim(&s[pos..start]);
+        if s[start..end] == text {
+            b.verbatim(&text);
+        } else {
+            b.replace(&text, start..end, true);
+        }
+        pos = end;
+    }
+    b.verbatim(&s[pos..]);
+    b.finish()
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_alphanumeric()
+        || (!c.is_ascii() && unicode_normalization::char::canonical_combining_class(c) != 0)
+}
+
+fn tokenize(s: &str) -> Vec<Tok> {
+    let mut toks = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if !b.is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+        } else {
+            let c = s[i..].chars().next().unwrap_or(' ');
+            if !is_token_char(c) {
+                i += c.len_utf8();
+                continue;
+            }
+        }
+        let start = i;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii() {
+                if !b.is_ascii_alphanumeric() {
+                    break;
+                }
+                i += 1;
+            } else {
+                let c = s[i..].chars().next().unwrap_or(' ');
+                if !is_token_char(c) {
+                    break;
+                }
+                i += c.len_utf8();
+            }
+        }
+        toks.push(Tok { start, end: i, joined: None, class: Class::Plain });
+    }
+    toks
+}
+
+/// Joins four or more single letters separated by one repeated separator ("y o u n g").
+fn join_spaced_letters(s: &str, toks: &mut Vec<Tok>) {
+    let single = |t: &Tok| t.end == t.start + 1 && s.as_bytes()[t.start].is_ascii_alphabetic();
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    let n = toks.len();
+    let old = std::mem::take(toks);
+    let mut old: Vec<Option<Tok>> = old.into_iter().map(Some).collect();
+    while i < n {
+        let mut j = i;
+        if old[i].as_ref().is_some_and(single) {
+            let sep = old
+                .get(i + 1)
+                .and_then(|t| t.as_ref())
+                .map(|t| &s[old[i].as_ref().map_or(0, |x| x.end)..t.start]);
+            if let Some(sep) = sep.filter(|g| g.chars().count() == 1 && !g.contains('\n')) {
+                while j + 1 < n {
+                    let (a, b) = (old[j].as_ref(), old[j + 1].as_ref());
+                    match (a, b) {
+                        (Some(a), Some(b)) if single(b) && &s[a.end..b.start] == sep => j += 1,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        if j - i + 1 >= 4 {
+            let start = old[i].as_ref().map_or(0, |t| t.start);
+            let end = old[j].as_ref().map_or(0, |t| t.end);
+            let letters: String = (i..=j)
+                .filter_map(|k| old[k].as_ref().map(|t| &s[t.start..t.end]))
+                .collect();
+            out.push(Tok { start, end, joined: Some(letters), class: Class::Plain });
+            i = j + 1;
+        } else {
+            if let Some(t) = old[i].take() {
+                out.push(t);
+            }
+            i += 1;
+        }
+    }
+    *toks = out;
+}
+
+/// Could this lower-case pair start a number word (or is it a look-alike letter)?
+fn may_start_number(a: u8, b: Option<u8>) -> bool {
+    let Some(b) = b else {
+        return matches!(a, b'o' | b'l' | b'i');
+    };
+    matches!(
+        (a, b),
+        (b'z', b'e')
+            | (b'o', _)
+            | (b't', b'w' | b'h' | b'e' | b'o' | b'r')
+            | (b'f', b'o' | b'i')
+            | (b's', b'i' | b'e')
+            | (b'e', b'i' | b'l')
+            | (b'n', b'i' | b'u' | b'o')
+            | (b'h', b'u')
+            | (b'a', b't')
+            | (b'c', b'e' | b'u' | b'i' | b'a')
+            | (b'u', b'n')
+            | (b'd', b'o' | b'i')
+            | (b'q', b'u')
+            | (b'v', b'e')
+            | (b'm', b'i')
+            | (b'l' | b'i', _)
+    )
+}
+
+fn classify(text: &str) -> Class {
+    let bytes = text.as_bytes();
+    let has_digit = bytes.iter().any(u8::is_ascii_digit);
+    if has_digit && bytes.iter().all(u8::is_ascii_digit) {
+        return Class::Num(Num {
+            parts: None,
+            digits: bytes.len(),
+            real: false,
+            compound: false,
+            weak: false,
+            leet: None,
+            connector: false,
+        });
+    }
+    if !has_digit {
+        if matches!(text, "y" | "Y" | "and" | "AND" | "And") {
+            return Class::Num(Num {
+                parts: Some(vec![Part::And]),
+                digits: 0,
+                real: false,
+                compound: false,
+                weak: true,
+                leet: None,
+                connector: true,
+            });
+        }
+        let a = bytes.first().map(u8::to_ascii_lowercase).unwrap_or(0);
+        let b = bytes.get(1).map(u8::to_ascii_lowercase);
+        let accented = !text.is_ascii();
+        if !accented && !may_start_number(a, b) {
+            return Class::Plain;
+        }
+    }
+    if let Some(num) = numeric(text, None) {
+        return Class::Num(num);
+    }
+    if has_digit && let Some(word) = leet(text) {
+        if let Some(num) = numeric(&word, Some(&word)) {
+            return Class::Num(num);
+        }
+        return Class::Leet(word);
+    }
+    Class::Plain
+}
+
+/// Reads `text` as digits and number words; `None` if any letter run is not number words.
+fn numeric(text: &str, leet: Option<&str>) -> Option<Num> {
+    let mut parts: Vec<Part> = Vec::new();
+    let mut words: Vec<Word> = Vec::new();
+    let mut chars: Vec<char> = Vec::new();
+    let mut folded: Vec<u8> = Vec::new();
+    let mut digits = String::new();
+    let flush_letters = |chars: &mut Vec<char>, folded: &mut Vec<u8>, words: &mut Vec<Word>, parts: &mut Vec<Part>| {
+        if chars.is_empty() {
+            return true;
+        }
+        words.clear();
+        let ok = numbers::segment(chars, folded, words);
+        parts.extend(words.iter().map(|&w| Part::Word(w)));
+        chars.clear();
+        folded.clear();
+        ok
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
+                return None;
+            }
+            digits.push(c);
+        } else {
+            let f = numbers::fold(c)?;
+            if !digits.is_empty() {
+                parts.push(Part::Digits(std::mem::take(&mut digits)));
+            }
+            chars.push(c);
+            folded.push(f);
+            if chars.len() > numbers::MAX_RUN {
+                return None;
+            }
+        }
+    }
+    if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
+        return None;
+    }
+    if !digits.is_empty() {
+        parts.push(Part::Digits(digits));
+    }
+    let has_digits = parts.iter().any(|p| matches!(p, Part::Digits(_)));
+    let real = parts.iter().any(|p| matches!(p, Part::Word(w) if w.is_real()));
+    let compound = parts.iter().any(|p| matches!(p, Part::Word(w) if w.is_compound()));
+    let digits = numbers::render(&parts).len();
+    Some(Num {
+        real,
+        compound,
+        weak: !has_digits && !real,
+        digits,
+        parts: Some(parts),
+        leet: leet.map(str::to_owned),
+        connector: false,
+    })
+}
+
+/// Restores the letters of a leetspeak word (rules in the module doc of `normalize`).
+fn leet(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    if !text.is_ascii() || b.iter().filter(|c| c.is_ascii_alphabetic()).count() < 2 {
+        return None;
+    }
+    let mut out = String::with_capacity(b.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_digit() {
+            out.push(b[i] as char);
+            i += 1;
+            continue;
+        }
+        let j = (i..b.len()).find(|&j| !b[j].is_ascii_digit()).unwrap_or(b.len());
+        let interior = i > 0 && j < b.len() && b[i - 1].is_ascii_alphabetic() && b[j].is_ascii_alphabetic();
+        let letters: Option<String> = (interior && j - i <= 2)
+            .then(|| {
+                let upper = b[i - 1].is_ascii_uppercase() && b[j].is_ascii_uppercase();
+                b[i..j]
+                    .iter()
+                    .map(|d| {
+                        let l = match d {
+                            b'0' => 'o',
+                            b'1' => 'i',
+                            b'3' => 'e',
+                            b'4' => 'a',
+                            b'5' => 's',
+                            b'7' => 't',
+                            _ => return None,
+                        };
+                        Some(if upper { l.to_ascii_uppercase() } else { l })
+                    })
+                    .collect()
+            })
+            .flatten();
+        match letters {
+            Some(l) => {
+                out.push_str(&l);
+                changed = true;
+            }
+            None => out.push_str(&text[i..j]),
+        }
+        i = j;
+    }
+    changed.then_some(out)
+}
+
+/// Is the gap between two tokens short and free of paragraph breaks?
+fn number_gap(gap: &str) -> bool {
+    if gap.len() > 40 {
+        return false;
+    }
+    let mut chars = 0;
+    let mut newlines = 0;
+    for c in gap.chars() {
+        chars += 1;
+        if c == '\n' {
+            newlines += 1;
+        }
+    }
+    chars <= MAX_GAP_CHARS && newlines <= 2
+}
+
+/// Is the text at `pos` a unit that makes a lone number word a quantity ("five years")?
+fn followed_by_unit(s: &str, pos: usize) -> bool {
+    let rest = &s[pos..];
+    let rest = rest.trim_start_matches([' ', '-']);
+    if rest.len() + 2 < s.len() - pos {
+        return false; // more than two separators
+    }
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .take(12)
+        .flat_map(char::to_lowercase)
+        .collect();
+    if word == "y" {
+        return rest[1..].starts_with("/o") || rest[1..].starts_with(".o");
+    }
+    matches!(
+        word.as_str(),
+        "year" | "years" | "yr" | "yrs" | "yo" | "yrsold" | "yearsold" | "hour" | "hours" | "hr"
+            | "hrs" | "min" | "mins" | "minute" | "minutes" | "año" | "años" | "ano" | "anos"
+            | "hora" | "horas" | "minutos"
+    )
+}
+
+fn num(t: &Tok) -> Option<&Num> {
+    match &t.class {
+        Class::Num(n) => Some(n),
+        _ => None,
+    }
+}
+
+/// Finds number runs and converts what the rules say (see the `normalize` module doc).
+fn convert_runs(s: &str, toks: &[Tok], reps: &mut Vec<(usize, usize, String)>, converted: &mut [bool]) {
+    let mut i = 0;
+    while i < toks.len() {
+        let Some(first) = num(&toks[i]) else {
+            i += 1;
+            continue;
+        };
+        // extend the run
+        let mut j = i;
+        let _ = first;
+        while j + 1 < toks.len() {
+            let Some(next) = num(&toks[j + 1]) else { break };
+            if !number_gap(&s[toks[j].end..toks[j + 1].start]) {
+                break;
+            }
+            if next.connector {
+                // "y"/"and" only between tens (or hundreds) and a following number word
+                let prev_ok = num(&toks[j])
+                    .and_then(Num::last_word)
+                    .is_some_and(|w| matches!(w, Word::Tens(_) | Word::Hundred | Word::Hundreds(_) | Word::Thousand));
+                let next_ok = toks
+                    .get(j + 2)
+                    .and_then(num)
+                    .and_then(Num::first_word)
+                    .is_some_and(|w| matches!(w, Word::Unit(_) | Word::Teen(_) | Word::Tens(_)))
+                    && number_gap(&s[toks[j + 1].end..toks.get(j + 2).map_or(toks[j + 1].end, |t| t.start)]);
+                if !(prev_ok && next_ok) {
+                    break;
+                }
+            }
+            j += 1;
+        }
+        // drop weak tokens at both ends
+        let (mut a, mut z) = (i, j);
+        while a <= z && num(&toks[a]).is_some_and(|n| n.weak) {
+            a += 1;
+        }
+        while z > a && num(&toks[z]).is_some_and(|n| n.weak) {
+            z -= 1;
+        }
+        if a <= z {
+            convert_run(s, toks, a, z, reps, converted);
+        }
+        i = j + 1;
+    }
+}
+
+fn convert_run(
+    s: &str,
+    toks: &[Tok],
+    a: usize,
+    z: usize,
+    reps: &mut Vec<(usize, usize, String)>,
+    converted: &mut [bool],
+) {
+    let total: usize = (a..=z).filter_map(|k| num(&toks[k])).map(|n| n.digits).sum();
+    let phone_like = total >= PHONE_DIGITS;
+    // split into phrases: tokens that together spell one number
+    let mut k = a;
+    while k <= z {
+        let mut e = k;
+        while e < z {
+            let (Some(cur), Some(next)) = (num(&toks[e]), num(&toks[e + 1])) else { break };
+            let joins = next.connector
+                || cur.connector
+                || matches!(
+                    (cur.last_word(), next.first_word()),
+                    (Some(Word::Tens(_)), Some(Word::Unit(1..=9)))
+                        | (_, Some(Word::Hundred | Word::Thousand))
+                        | (
+                            Some(Word::Hundred | Word::Hundreds(_) | Word::Thousand),
+                            Some(Word::Unit(_) | Word::Teen(_) | Word::Tens(_) | Word::Hundreds(_))
+                        )
+                );
+            if !joins {
+                break;
+            }
+            e += 1;
+        }
+        let nums: Vec<&Num> = (k..=e).filter_map(|x| num(&toks[x])).collect();
+        let all_digits = nums.iter().all(|n| n.parts.is_none());
+        if !all_digits {
+            let mut parts: Vec<Part> = Vec::new();
+            for x in k..=e {
+                let Some(n) = num(&toks[x]) else { continue };
+                match &n.parts {
+                    Some(p) => parts.extend(p.iter().cloned()),
+                    None => parts.push(Part::Digits(s[toks[x].start..toks[x].end].to_owned())),
+                }
+            }
+            let real = nums.iter().any(|n| n.real);
+            let strong = real
+                && (parts.iter().filter(|p| !matches!(p, Part::And)).count() >= 2
+                    || nums.iter().any(|n| n.compound)
+                    || followed_by_unit(s, toks[e].end));
+            if phone_like || strong {
+                let rendered = numbers::render(&parts);
+                if !rendered.is_empty() {
+                    reps.push((toks[k].start, toks[e].end, rendered));
+                    for c in converted.iter_mut().take(e + 1).skip(k) {
+                        *c = true;
+                    }
+                }
+            }
+        }
+        k = e + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw(s: &str) -> String {
+        rewrite(s).0
+    }
+
+    #[test]
+    fn phones_written_out() {
+        assert_eq!(rw("for80 2sixseven one9zerofor"), "480 267 1904");
+        assert_eq!(rw("4ONE7-SEVEN4FOUR-3SIX3EIGHT"), "417-744-3638");
+        assert_eq!(rw("FoUr/7/zERo-EigHt/0/SiX-8/tWo/1/One"), "4/7/0-8/0/6-8/2/1/1");
+        assert_eq!(rw("4 seven 6 two 9 o 3 three 7 eight"), "4 7 6 2 9 0 3 3 7 8");
+        assert_eq!(rw("im at 7fortyseven-8ohnine-o7oo call me"), "im at 747-809-0700 call me");
+        assert_eq!(rw("910 eighteighttwo 4th0usand"), "910 882 4000");
+        assert_eq!(rw("5forty2ten9922"), "5402109922");
+        assert_eq!(rw("call 404 five five five 0142"), "call 404 5 5 5 0142");
+        assert_eq!(rw("2O2 555 O173"), "202 555 0173");
+        assert_eq!(rw("(8 four 8) seven 3 four - 0 6 nine 1"), "(8 4 8) 7 3 4 - 0 6 9 1");
+    }
+
+    #[test]
+    fn prose_stays_prose() {
+        for s in [
+            "looking for fun",
+            "one of a kind",
+            "two girls available",
+            "for one to",
+            "24/7 for 200 roses",
+            "not a 9to5 girl",
+            "call me once",
+            "me tooo",
+            "una chica",
+        ] {
+            assert_eq!(rw(s), s);
+        }
+    }
+
+    #[test]
+    fn ages_and_quantities() {
+        assert_eq!(rw("twenty one years young"), "21 years young");
+        assert_eq!(rw("I'm nineteen"), "I'm 19");
+        assert_eq!(rw("five years old"), "5 years old");
+        assert_eq!(rw("tengo veintidós años"), "tengo 22 años");
+        assert_eq!(rw("treinta y dos"), "32");
+        assert_eq!(rw("one hundred fifty roses"), "150 roses");
+        assert_eq!(rw("Hh one00 roses hr two0O roses"), "Hh 100 roses hr 200 roses");
+        assert_eq!(rw("one hour"), "1 hour");
+    }
+
+    #[test]
+    fn leet_and_spacing() {
+        assert_eq!(rw("y0ung fr3sh h0t Y0UNG"), "young fresh hot YOUNG");
+        assert_eq!(rw("b2b mp3 sexy18"), "b2b mp3 sexy18");
+        assert_eq!(rw("so y o u n g and s-w-e-e-t"), "so young and sweet");
+    }
+}

@@ -1,0 +1,296 @@
+//! Character-level clean-up: the first normalization phase.
+//!
+//! Undoes what changes how text *looks* without changing what it *says*: invisible and format
+//! characters are dropped, keycap digits lose their keycap, NFKC folds full-width, circled,
+//! superscript and mathematical letters and digits to ASCII, and Latin look-alikes from other
+//! scripts are folded inside Latin context (see `confusables`). Plain ASCII input is returned
+//! untouched without any work.
+
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is_nfkc_quick};
+
+use super::confusables::{self, Script};
+use super::offsets::{OffsetMap, TextBuilder};
+
+/// Characters that render as nothing: zero-width spaces and joiners, soft hyphen, bidi and other
+/// format controls, variation selectors, tag characters, invisible fillers.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// The combining enclosing keycap (`1️⃣` = `1` U+FE0F U+20E3).
+const KEYCAP: char = '\u{20E3}';
+
+/// Blocks whose NFKC folding undoes a disguise (full-width, enclosed, mathematical, super- and
+/// subscript forms), as opposed to ordinary compatibility forms (ligatures, `™`, `½`).
+fn is_disguise_block(c: char) -> bool {
+    matches!(c as u32,
+        0xFF01..=0xFF5E | 0x2460..=0x24FF | 0x1D400..=0x1D7FF | 0x2070..=0x209F | 0xB2 | 0xB3 | 0xB9
+        | 0x1F100..=0x1F1FF | 0x3251..=0x325F | 0x32B1..=0x32BF | 0x2100..=0x214F)
+}
+
+/// One character of the cleaned stream and where it came from. `c == None` is a removal.
+#[derive(Debug, Clone, Copy)]
+struct Item {
+    c: Option<char>,
+    start: usize,
+    end: usize,
+    obf: bool,
+}
+
+/// Cleans `original`; `None` when nothing changes (always for ASCII).
+pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
+    if original.is_ascii() {
+        return None;
+    }
+    let items = remove_invisibles(original);
+    let mut items = nfkc(original, &items);
+    fold_lookalikes(&mut items);
+    let mut b = TextBuilder::with_capacity(original.len());
+    let mut changed = false;
+    for it in &items {
+        let src = &original[it.start..it.end];
+        match it.c {
+            Some(c) if !it.obf && src.len() == c.len_utf8() && src.starts_with(c) => b.verbatim(src),
+            Some(c) => {
+                changed = true;
+                b.replace_char(c, it.start..it.end, it.obf);
+            }
+            None => {
+                changed = true;
+                b.replace("", it.start..it.end, it.obf);
+            }
+        }
+    }
+    changed.then(|| b.finish())
+}
+
+fn remove_invisibles(original: &str) -> Vec<Item> {
+    let mut items: Vec<Item> = Vec::with_capacity(original.len());
+    let mut iter = original.char_indices().peekable();
+    let mut prev_alnum = false;
+    while let Some((i, c)) = iter.next() {
+        let end = i + c.len_utf8();
+        if c == KEYCAP {
+            // attach to the digit (or #/*) it caps, across a variation selector already removed
+            if let Some(k) = items.iter().rposition(|it| it.c.is_some())
+                && items[k].c.is_some_and(|d| d.is_ascii_digit() || d == '#' || d == '*')
+            {
+                let tail = items.split_off(k + 1);
+                let digit = &mut items[k];
+                digit.end = tail.last().map_or(end, |t| t.end).max(end);
+                digit.obf = true;
+                continue;
+            }
+            items.push(Item { c: None, start: i, end, obf: false });
+            continue;
+        }
+        if is_invisible(c) {
+            let next_alnum = iter
+                .clone()
+                .find(|&(_, n)| !is_invisible(n))
+                .is_some_and(|(_, n)| n.is_alphanumeric());
+            items.push(Item { c: None, start: i, end, obf: prev_alnum && next_alnum });
+            continue;
+        }
+        prev_alnum = c.is_alphanumeric();
+        items.push(Item { c: Some(c), start: i, end, obf: false });
+    }
+    // merge the removal of a keycap's variation selector into the keycapped digit: handled above
+    // by split_off; nothing else to do.
+    items
+}
+
+/// True if `c` attaches to the character before it under normalization (combining marks,
+/// Hangul vowel/trailing jamo, starters that compose with what precedes them).
+fn continues_segment(c: char) -> bool {
+    canonical_combining_class(c) != 0
+        || matches!(c as u32, 0x1161..=0x1175 | 0x11A8..=0x11C2)
+        || is_nfc_quick(std::iter::once(c)) != IsNormalized::Yes
+}
+
+/// NFKC, one normalization segment (a starter and what attaches to it) at a time, so that each
+/// output character knows the original bytes it came from.
+fn nfkc(original: &str, items: &[Item]) -> Vec<Item> {
+    let mut out = Vec::with_capacity(items.len());
+    let mut seg = String::new();
+    let mut i = 0;
+    while i < items.len() {
+        let it = items[i];
+        let Some(c) = it.c else {
+            out.push(it);
+            i += 1;
+            continue;
+        };
+        // the segment: this char, then removals and continuing chars (a removal only if a
+        // continuing char follows it)
+        let mut j = i + 1;
+        let mut last = i;
+        while j < items.len() {
+            match items[j].c {
+                Some(n) if continues_segment(n) => {
+                    last = j;
+                    j += 1;
+                }
+                None => j += 1,
+                Some(_) => break,
+            }
+        }
+        let seg_items = &items[i..=last];
+        if seg_items.len() == 1 && c.is_ascii() {
+            out.push(it);
+            i = last + 1;
+            continue;
+        }
+        seg.clear();
+        seg.extend(seg_items.iter().filter_map(|x| x.c));
+        let obf_in = seg_items.iter().any(|x| x.obf);
+        let (start, end) = (it.start, seg_items[last - i].end);
+        let has_removal = seg_items.iter().any(|x| x.c.is_none());
+        if is_nfkc_quick(seg.chars()) == IsNormalized::Yes {
+            if has_removal {
+                // removals inside a segment: keep chars, they attach to the neighbours
+                out.extend(seg_items.iter().copied());
+            } else {
+                out.extend(seg_items.iter().copied());
+            }
+        } else {
+            let folded: String = seg.nfkc().collect();
+            if folded == seg && !has_removal {
+                out.extend(seg_items.iter().copied());
+            } else {
+                let obf = obf_in || (is_disguise_block(c) && folded.chars().all(char::is_alphanumeric));
+                for f in folded.chars() {
+                    out.push(Item { c: Some(f), start, end, obf });
+                }
+                if folded.is_empty() {
+                    out.push(Item { c: None, start, end, obf });
+                }
+            }
+        }
+        let _ = original;
+        i = last + 1;
+    }
+    out
+}
+
+/// Folds style look-alikes always, and script look-alikes inside Latin context (see the
+/// `confusables` module doc).
+fn fold_lookalikes(items: &mut [Item]) {
+    // words: runs of alphanumerics and marks (removals are transparent)
+    let is_word_char = |c: char| c.is_alphanumeric() || canonical_combining_class(c) != 0;
+    let mut words: Vec<(usize, usize, Script)> = Vec::new(); // item range and decided script
+    let mut i = 0;
+    while i < items.len() {
+        match items[i].c {
+            Some(c) if is_word_char(c) => {
+                let start = i;
+                let mut latin = false;
+                let mut other = false;
+                while i < items.len() {
+                    match items[i].c {
+                        Some(c) if is_word_char(c) => {
+                            match confusables::script_of(c) {
+                                Script::Latin => latin = true,
+                                Script::Other => other = true,
+                                _ => {}
+                            }
+                            if confusables::style(c).is_some() {
+                                latin = true;
+                            }
+                        }
+                        None => {}
+                        Some(_) => break,
+                    }
+                    i += 1;
+                }
+                let decided = match (latin, other) {
+                    (_, true) => Script::Other,
+                    (true, false) => Script::Latin,
+                    (false, false) => Script::LookAlike,
+                };
+                words.push((start, i, decided));
+            }
+            _ => i += 1,
+        }
+    }
+    for w in 0..words.len() {
+        let (start, end, decided) = words[w];
+        let fold_script = match decided {
+            Script::Latin => true,
+            Script::Other | Script::Neutral => false,
+            Script::LookAlike => {
+                let before = words[..w].iter().rev().map(|x| x.2).find(|&s| s != Script::LookAlike);
+                let after = words[w + 1..].iter().map(|x| x.2).find(|&s| s != Script::LookAlike);
+                let latin_side = before == Some(Script::Latin) || after == Some(Script::Latin);
+                let other_side = before == Some(Script::Other) || after == Some(Script::Other);
+                latin_side && !other_side
+            }
+        };
+        for k in start..end {
+            let Some(c) = items[k].c else { continue };
+            let folded = confusables::style(c).or_else(|| {
+                if fold_script && c.is_alphabetic() { confusables::script(c) } else { None }
+            });
+            let Some(f) = folded else { continue };
+            // a following combining mark would compose differently with the folded letter
+            let next_is_mark = items[k + 1..end]
+                .iter()
+                .find_map(|x| x.c)
+                .is_some_and(|n| canonical_combining_class(n) != 0);
+            if next_is_mark {
+                continue;
+            }
+            items[k].c = Some(f);
+            items[k].obf = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(s: &str) -> String {
+        clean(s).map_or_else(|| s.to_owned(), |(t, _)| t)
+    }
+
+    #[test]
+    fn ascii_is_untouched() {
+        assert!(clean("call me at 404-555-0142").is_none());
+    }
+
+    #[test]
+    fn folds_disguises() {
+        assert_eq!(run("ｙｏｕｎｇ １２３"), "young 123");
+        assert_eq!(run("𝟏𝟐𝟑 𝟙𝟚 ① ¹"), "123 12 1 1");
+        assert_eq!(run("4\u{FE0F}\u{20E3}0\u{20E3}4\u{FE0F}\u{20E3}"), "404");
+        assert_eq!(run("yo\u{200B}ung"), "young");
+        assert_eq!(run("ʏᴏᴜɴɢ 🅨🅞🅤🅝🅖"), "young YOUNG");
+        assert_eq!(run("e\u{200B}\u{0301}"), "é");
+    }
+
+    #[test]
+    fn folds_lookalikes_only_in_latin_context() {
+        assert_eq!(run("hot уоung girl"), "hot young girl");
+        assert_eq!(run("сосо hot"), "coco hot");
+        assert_eq!(run("Привет, как дела? сок"), "Привет, как дела? сок");
+        assert_eq!(run("Ελληνικά κείμενα"), "Ελληνικά κείμενα");
+    }
+
+    #[test]
+    fn spans_point_at_the_original() {
+        let s = "a１b\u{200B}c";
+        let (t, m) = clean(s).unwrap();
+        assert_eq!(t, "a1bc");
+        assert_eq!(&s[m.start(1)..m.end(2)], "１");
+        assert!(m.obfuscated(&(1..2)));
+        assert!(m.obfuscated(&(2..4)));
+        assert!(!m.obfuscated(&(0..1)));
+    }
+}
