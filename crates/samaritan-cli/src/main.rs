@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod service_engine;
 mod input;
 mod ordered;
 mod progress;
@@ -31,6 +32,14 @@ enum Command {
     /// Measure analyses against ground truth: extraction precision/recall, verdict rates per
     /// label, ROC AUC, network agreement.
     Eval(commands::eval::EvalArgs),
+    /// Run the HTTP service: ingest, review queue, search, policy, audit (see /openapi.json).
+    Serve(commands::serve::ServeArgs),
+    /// Make, list and revoke API keys.
+    Keys(commands::keys::KeysArgs),
+    /// Verify the hash-chained audit log.
+    Audit(commands::audit::AuditArgs),
+    /// Load-test a running service's ingest over HTTP.
+    BenchHttp(commands::bench_http::BenchHttpArgs),
 }
 
 fn main() -> std::process::ExitCode {

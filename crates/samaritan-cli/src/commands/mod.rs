@@ -9,13 +9,22 @@ use anyhow::{Context, Result};
 
 use crate::Command;
 
+pub mod audit;
+pub mod bench_http;
 pub mod eval;
+pub mod keys;
+pub mod serve;
+pub mod store_args;
 pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Audit(args) => audit::run(args),
+        Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),
     }
 }
 
