@@ -6,10 +6,10 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
-mod service_engine;
 mod input;
 mod ordered;
 mod progress;
+mod service_engine;
 
 #[derive(Parser)]
 #[command(

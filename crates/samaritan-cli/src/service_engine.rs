@@ -113,7 +113,9 @@ impl Analyzer for EngineAnalyzer {
         if ads.len() < 64 {
             ads.iter().map(|ad| self.analyze_one(&active, ad)).collect()
         } else {
-            ads.par_iter().map(|ad| self.analyze_one(&active, ad)).collect()
+            ads.par_iter()
+                .map(|ad| self.analyze_one(&active, ad))
+                .collect()
         }
     }
 

@@ -1,6 +1,8 @@
 //! Nothing acknowledged is lost: SIGKILL the real server in the middle of a 10 000-ad load,
 //! restart it, and show that every ad it answered 2xx for is there, and no ad is there twice.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
 mod common;
 
 use std::collections::HashSet;
@@ -29,7 +31,13 @@ fn body(ids: &[usize]) -> String {
     if ids.len() == 1 {
         ad_json(ids[0])
     } else {
-        format!("[{}]", ids.iter().map(|&i| ad_json(i)).collect::<Vec<_>>().join(","))
+        format!(
+            "[{}]",
+            ids.iter()
+                .map(|&i| ad_json(i))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
     }
 }
 
@@ -48,11 +56,18 @@ async fn acknowledged_ads_survive_sigkill_and_none_is_stored_twice() {
 
     let mut workers = Vec::new();
     for _ in 0..16 {
-        let (reqs, next, acked, killed, server) =
-            (reqs.clone(), next.clone(), acked.clone(), killed.clone(), server.clone());
+        let (reqs, next, acked, killed, server) = (
+            reqs.clone(),
+            next.clone(),
+            acked.clone(),
+            killed.clone(),
+            server.clone(),
+        );
         let (addr, key) = (addr.clone(), key.clone());
         workers.push(tokio::spawn(async move {
-            let Ok(mut client) = Client::connect(&addr, &key).await else { return };
+            let Ok(mut client) = Client::connect(&addr, &key).await else {
+                return;
+            };
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(ids) = reqs.get(i) else { return };
@@ -79,9 +94,16 @@ async fn acknowledged_ads_survive_sigkill_and_none_is_stored_twice() {
     for w in workers {
         w.await.unwrap();
     }
-    assert!(killed.load(Ordering::SeqCst), "the load finished before the kill");
+    assert!(
+        killed.load(Ordering::SeqCst),
+        "the load finished before the kill"
+    );
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= kill_at && acked.len() < ADS, "killed mid-load: {} acknowledged", acked.len());
+    assert!(
+        acked.len() >= kill_at && acked.len() < ADS,
+        "killed mid-load: {} acknowledged",
+        acked.len()
+    );
 
     // Restart on the same data and send everything again: every acknowledged ad must already
     // be there with the same content (`unchanged`), never created a second time.
@@ -103,10 +125,15 @@ async fn acknowledged_ads_survive_sigkill_and_none_is_stored_twice() {
     assert_eq!(statuses.get("updated"), None, "{statuses:?}");
     server2.stop();
 
-    let store = samaritan_store::Store::open_sqlite(dir.path()).await.unwrap();
+    let store = samaritan_store::Store::open_sqlite(dir.path())
+        .await
+        .unwrap();
     let stats = store.stats().await.unwrap();
     assert_eq!(stats.ads as usize, ADS, "every ad once");
-    assert_eq!(stats.analyses as usize, ADS, "no ad analysed and stored twice");
+    assert_eq!(
+        stats.analyses as usize, ADS,
+        "no ad analysed and stored twice"
+    );
     let report = store.audit_verify().await.unwrap();
     assert!(report.ok(), "{report:?}");
     eprintln!(

@@ -1,6 +1,8 @@
 //! The service commands through the real binary: keys, serve (with demo data), audit verify
 //! catching a tampered database, and the load generator.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
 mod common;
 
 use std::process::Command;
@@ -18,10 +20,17 @@ fn keys_are_made_once_listed_without_secrets_and_revoked() {
     let key = make_key(dir.path(), "review,ingest");
     let listed = run(&["keys", "list", "--data-dir", d]);
     let text = String::from_utf8_lossy(&listed.stdout);
-    assert!(text.contains("\"scopes\":[\"ingest\",\"review\"]"), "{text}");
+    assert!(
+        text.contains("\"scopes\":[\"ingest\",\"review\"]"),
+        "{text}"
+    );
     assert!(!text.contains(&key[17..]), "the secret is never listed");
     let id = &key[4..16];
-    assert!(run(&["keys", "revoke", id, "--data-dir", d]).status.success());
+    assert!(
+        run(&["keys", "revoke", id, "--data-dir", d])
+            .status
+            .success()
+    );
     let again = run(&["keys", "revoke", id, "--data-dir", d]);
     assert!(!again.status.success());
     let bad = run(&["keys", "create", "--scopes", "ingest,root", "--data-dir", d]);
@@ -40,15 +49,25 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
     assert!(ok.status.success());
     let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(report["entries"], 3);
-    let head = format!("{}:{}", report["head_seq"], report["head_hash"].as_str().unwrap());
-    assert!(run(&["audit", "verify", "--data-dir", d, "--expect-head", &head]).status.success());
+    let head = format!(
+        "{}:{}",
+        report["head_seq"],
+        report["head_hash"].as_str().unwrap()
+    );
+    assert!(
+        run(&["audit", "verify", "--data-dir", d, "--expect-head", &head])
+            .status
+            .success()
+    );
 
     // Edit the log behind the store's back with the sqlite3 file format's own tools: here,
     // through a second store connection issuing raw SQL.
     let db = dir.path().join(samaritan_store::SQLITE_FILE);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = samaritan_store::Store::open_sqlite(dir.path()).await.unwrap();
+        let store = samaritan_store::Store::open_sqlite(dir.path())
+            .await
+            .unwrap();
         store.close().await;
     });
     let status = Command::new("python3")
@@ -56,7 +75,9 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
         .arg(&db)
         .status();
     if !status.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED: audit_verify_exits_non_zero_on_a_tampered_database: python3 with sqlite3 is not available");
+        eprintln!(
+            "SKIPPED: audit_verify_exits_non_zero_on_a_tampered_database: python3 with sqlite3 is not available"
+        );
         return;
     }
     let bad = run(&["audit", "verify", "--data-dir", d]);
@@ -70,14 +91,32 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
 #[test]
 fn serve_refuses_to_start_without_a_policy_and_names_the_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&["serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap()]);
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--policy"));
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[policy]\nname = 1\n").unwrap();
-    let out = run(&["serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path().to_str().unwrap(), "--policy", bad.to_str().unwrap()]);
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--policy",
+        bad.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("line"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("line"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,38 +125,73 @@ async fn serve_analyses_with_the_engine_and_everything_is_back_after_a_restart()
     let key = make_key(dir.path(), "ingest,review,admin,audit");
     let mut server = Server::start(dir.path());
     let mut c = Client::connect(&server.addr, &key).await.unwrap();
-    let (status, text) = c.send("POST", "/v1/ads", format!("[{},{},{}]", ad_json(0), ad_json(1), ad_json(2))).await.unwrap();
+    let (status, text) = c
+        .send(
+            "POST",
+            "/v1/ads",
+            format!("[{},{},{}]", ad_json(0), ad_json(1), ad_json(2)),
+        )
+        .await
+        .unwrap();
     assert_eq!(status, 200, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let a0 = &v["results"][0]["analysis"];
     assert_eq!(a0["policy"], "service-test@1");
     assert_eq!(a0["signals"][0]["indicator"], "itinerant_wording");
-    assert_eq!(a0["extracted"]["phones"][0], "7755550100", "the engine's extractor ran");
+    assert_eq!(
+        a0["extracted"]["phones"][0], "7755550100",
+        "the engine's extractor ran"
+    );
     assert_eq!(v["results"][2]["analysis"]["verdict"], "block");
-    let (_, claimed) = c.send("POST", "/v1/queue/claim", String::new()).await.unwrap();
+    let (_, claimed) = c
+        .send("POST", "/v1/queue/claim", String::new())
+        .await
+        .unwrap();
     assert!(claimed.contains("dur-00002"), "{claimed}");
-    let new_policy = std::fs::read_to_string(policy_file()).unwrap().replace("version = \"1\"", "version = \"2\"");
+    let new_policy = std::fs::read_to_string(policy_file())
+        .unwrap()
+        .replace("version = \"1\"", "version = \"2\"");
     let (status, text) = c.send("PUT", "/v1/policy", new_policy).await.unwrap();
     assert_eq!(status, 200, "{text}");
     server.stop();
 
     let server = Server::start(dir.path());
     let mut c = Client::connect(&server.addr, &key).await.unwrap();
-    let (status, text) = c.send("GET", "/v1/ads/dur-00002", String::new()).await.unwrap();
+    let (status, text) = c
+        .send("GET", "/v1/ads/dur-00002", String::new())
+        .await
+        .unwrap();
     assert_eq!(status, 200, "{text}");
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert!(v["queue"]["claimed_by"].as_str().is_some(), "the claim survived: {v}");
-    let (_, text) = c.send("GET", "/v1/search?phone=775-555-0101", String::new()).await.unwrap();
+    assert!(
+        v["queue"]["claimed_by"].as_str().is_some(),
+        "the claim survived: {v}"
+    );
+    let (_, text) = c
+        .send("GET", "/v1/search?phone=775-555-0101", String::new())
+        .await
+        .unwrap();
     assert!(text.contains("dur-00001"), "{text}");
     let (_, text) = c.send("POST", "/v1/ads", ad_json(3)).await.unwrap();
-    assert!(text.contains("service-test@2"), "the stored policy is back in force: {text}");
+    assert!(
+        text.contains("service-test@2"),
+        "the stored policy is back in force: {text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_mode_fills_an_empty_store_and_makes_a_key() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--demo-ads", "300", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--demo-ads",
+            "300",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .arg("--policy")
         .arg(policy_file())
@@ -126,7 +200,11 @@ async fn demo_mode_fills_an_empty_store_and_makes_a_key() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert!(v["ads"].as_i64().unwrap() >= 300, "{v}");
     let _ = Command::new("kill").arg(child.id().to_string()).status();
@@ -144,13 +222,28 @@ fn bench_http_reports_latency_and_throughput() {
     let ads = dir.path().join("ads.jsonl");
     std::fs::write(&ads, (0..200).map(ad_json).collect::<Vec<_>>().join("\n")).unwrap();
     let out = Command::new(BIN)
-        .args(["bench-http", "--url", &format!("http://{}", server.addr), "--key", &key, "--concurrency", "4", "--batch", "10", "--ads"])
+        .args([
+            "bench-http",
+            "--url",
+            &format!("http://{}", server.addr),
+            "--key",
+            &key,
+            "--concurrency",
+            "4",
+            "--batch",
+            "10",
+            "--ads",
+        ])
         .arg(&ads)
         .arg("--policy")
         .arg(policy_file())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ads_acknowledged"], 200);
     assert_eq!(v["requests"], 20);

@@ -24,10 +24,9 @@ pub(crate) async fn read(body: Body, headers: &HeaderMap, limit: usize) -> Resul
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
+        && len > limit as u64
     {
-        if len > limit as u64 {
-            return Err(too_large(limit));
-        }
+        return Err(too_large(limit));
     }
     axum::body::to_bytes(body, limit).await.map_err(|e| {
         let length_error = std::error::Error::source(&e)
@@ -36,7 +35,10 @@ pub(crate) async fn read(body: Body, headers: &HeaderMap, limit: usize) -> Resul
         if length_error {
             too_large(limit)
         } else {
-            ApiError::bad_request("unreadable_body", format!("the request body could not be read: {e}"))
+            ApiError::bad_request(
+                "unreadable_body",
+                format!("the request body could not be read: {e}"),
+            )
         }
     })
 }
@@ -85,7 +87,8 @@ pub(crate) fn json<'de, T: Deserialize<'de>>(text: &'de str, prefix: &str) -> Re
         err.field = field;
         err
     })?;
-    de.end().map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
+    de.end()
+        .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?;
     Ok(value)
 }
 
@@ -117,14 +120,21 @@ pub(crate) fn ads(text: &str, max_batch: usize) -> Result<(Vec<IncomingAd>, bool
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "batch_too_large",
-            format!("{} ads in one request; the limit is {max_batch}", raws.len()),
+            format!(
+                "{} ads in one request; the limit is {max_batch}",
+                raws.len()
+            ),
         )
         .field("ads"));
     }
     let mut seen = std::collections::HashSet::with_capacity(raws.len());
     let mut out = Vec::with_capacity(raws.len());
     for (i, raw) in raws.into_iter().enumerate() {
-        let prefix = if batch { format!("ads[{i}]") } else { String::new() };
+        let prefix = if batch {
+            format!("ads[{i}]")
+        } else {
+            String::new()
+        };
         let ad: Ad = json(raw.get(), &prefix)?;
         if !seen.insert(ad.id.clone()) {
             return Err(ApiError::bad_request(
@@ -165,7 +175,10 @@ mod tests {
     #[test]
     fn hostile_and_malformed_bodies_name_the_fault() {
         let e = err(r#"[{"id":"a"},{"id":"b","boddy":"x"}]"#);
-        assert_eq!((e.code, e.field.as_deref()), ("invalid_field", Some("ads[1].boddy")));
+        assert_eq!(
+            (e.code, e.field.as_deref()),
+            ("invalid_field", Some("ads[1].boddy"))
+        );
         assert!(e.message.contains("boddy"), "{}", e.message);
         let e = err(r#"[{"id":"a"},{"id":"b","location":{"city":5}}]"#);
         assert_eq!(e.field.as_deref(), Some("ads[1].location.city"));
@@ -180,7 +193,10 @@ mod tests {
         assert_eq!(err("42").code, "invalid_json");
         assert_eq!(err(r#"{"id":"a"} {"id":"b"}"#).code, "invalid_json");
         let e = err(r#"[{"id":"a"},{"id":"b"},{"id":"c"},{"id":"d"}]"#);
-        assert_eq!((e.status, e.code), (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"));
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large")
+        );
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         // An error, not a stack overflow.
         assert!(matches!(err(&deep).code, "invalid_json" | "invalid_field"));

@@ -34,10 +34,22 @@ impl Histogram {
     fn render(&self, out: &mut String, name: &str, labels: &str) {
         let sep = if labels.is_empty() { "" } else { "," };
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}", self.counts[i]);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}",
+                self.counts[i]
+            );
         }
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", self.count);
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
         let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
         let _ = writeln!(out, "{name}_count{braces} {}", self.count);
     }
@@ -117,11 +129,31 @@ impl Metrics {
         });
         for (name, help, v) in [
             ("samaritan_ads", "Ads stored.", stats.ads),
-            ("samaritan_analyses", "Analyses stored (all revisions).", stats.analyses),
-            ("samaritan_queue_open", "Ads waiting for review.", stats.queue_open),
-            ("samaritan_queue_escalated", "Ads escalated to a lead.", stats.queue_escalated),
-            ("samaritan_decisions", "Decisions recorded.", stats.decisions),
-            ("samaritan_audit_entries", "Entries in the audit chain.", stats.audit_entries),
+            (
+                "samaritan_analyses",
+                "Analyses stored (all revisions).",
+                stats.analyses,
+            ),
+            (
+                "samaritan_queue_open",
+                "Ads waiting for review.",
+                stats.queue_open,
+            ),
+            (
+                "samaritan_queue_escalated",
+                "Ads escalated to a lead.",
+                stats.queue_escalated,
+            ),
+            (
+                "samaritan_decisions",
+                "Decisions recorded.",
+                stats.decisions,
+            ),
+            (
+                "samaritan_audit_entries",
+                "Entries in the audit chain.",
+                stats.audit_entries,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         }
@@ -130,7 +162,9 @@ impl Metrics {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -153,7 +187,10 @@ mod tests {
         assert!(text.contains("samaritan_ingested_ads_total{status=\"created\"} 5"));
         assert!(text.contains("samaritan_ads 0"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
-            assert_eq!(line.rsplit(' ').next().unwrap().parse::<f64>().is_ok(), true, "{line}");
+            assert!(
+                line.rsplit(' ').next().unwrap().parse::<f64>().is_ok(),
+                "{line}"
+            );
         }
     }
 }

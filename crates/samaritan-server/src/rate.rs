@@ -31,9 +31,7 @@ impl RateLimiter {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        let (tokens, last) = buckets
-            .entry(key.to_owned())
-            .or_insert((self.burst, now));
+        let (tokens, last) = buckets.entry(key.to_owned()).or_insert((self.burst, now));
         let elapsed = now.saturating_duration_since(*last).as_secs_f64();
         *tokens = (*tokens + elapsed * self.rate).min(self.burst);
         *last = now;

@@ -290,21 +290,23 @@ impl Store {
             .await?
         });
         rows.into_iter()
-            .map(|(seq, ts, actor, action, subject, detail, prev_hash, hash)| {
-                let detail = serde_json::from_str(&detail).map_err(|e| {
-                    StoreError::Corrupt(format!("audit entry {seq} detail is not JSON: {e}"))
-                })?;
-                Ok(AuditEntry {
-                    seq,
-                    ts,
-                    actor,
-                    action,
-                    subject,
-                    detail,
-                    prev_hash,
-                    hash,
-                })
-            })
+            .map(
+                |(seq, ts, actor, action, subject, detail, prev_hash, hash)| {
+                    let detail = serde_json::from_str(&detail).map_err(|e| {
+                        StoreError::Corrupt(format!("audit entry {seq} detail is not JSON: {e}"))
+                    })?;
+                    Ok(AuditEntry {
+                        seq,
+                        ts,
+                        actor,
+                        action,
+                        subject,
+                        detail,
+                        prev_hash,
+                        hash,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -354,12 +356,30 @@ mod tests {
         assert_eq!(base.detail_json(), r#"{"a":[2,{"y":1,"z":0}],"b":1}"#);
         assert_eq!(base.hash, base.compute_hash(&base.detail_json()));
         let variants = [
-            AuditEntry { seq: 2, ..base.clone() },
-            AuditEntry { ts: 11, ..base.clone() },
-            AuditEntry { actor: "clj".into(), ..base.clone() },
-            AuditEntry { action: "key.revoke".into(), ..base.clone() },
-            AuditEntry { subject: "k2".into(), ..base.clone() },
-            AuditEntry { prev_hash: "1".repeat(64), ..base.clone() },
+            AuditEntry {
+                seq: 2,
+                ..base.clone()
+            },
+            AuditEntry {
+                ts: 11,
+                ..base.clone()
+            },
+            AuditEntry {
+                actor: "clj".into(),
+                ..base.clone()
+            },
+            AuditEntry {
+                action: "key.revoke".into(),
+                ..base.clone()
+            },
+            AuditEntry {
+                subject: "k2".into(),
+                ..base.clone()
+            },
+            AuditEntry {
+                prev_hash: "1".repeat(64),
+                ..base.clone()
+            },
         ];
         for v in variants {
             assert_ne!(v.compute_hash(&v.detail_json()), base.hash, "{v:?}");
@@ -369,8 +389,24 @@ mod tests {
 
     #[test]
     fn length_prefixes_make_field_boundaries_unambiguous() {
-        let a = AuditEntry::new(1, 1, "ab", "c", "", serde_json::json!({}), GENESIS_HASH.into());
-        let b = AuditEntry::new(1, 1, "a", "bc", "", serde_json::json!({}), GENESIS_HASH.into());
+        let a = AuditEntry::new(
+            1,
+            1,
+            "ab",
+            "c",
+            "",
+            serde_json::json!({}),
+            GENESIS_HASH.into(),
+        );
+        let b = AuditEntry::new(
+            1,
+            1,
+            "a",
+            "bc",
+            "",
+            serde_json::json!({}),
+            GENESIS_HASH.into(),
+        );
         assert_ne!(a.hash, b.hash);
     }
 

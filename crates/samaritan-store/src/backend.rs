@@ -20,8 +20,13 @@ pub(crate) enum Backend {
     /// One writer connection (SQLite has one writer at a time; a single connection makes that
     /// explicit and avoids busy retries inside the process) and a pool of read-only readers,
     /// which WAL lets run beside the writer.
-    Sqlite { write: SqlitePool, read: SqlitePool },
-    Postgres { pool: PgPool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
+    Postgres {
+        pool: PgPool,
+    },
 }
 
 /// The SQL dialect of a backend, for the few statements that differ.

@@ -95,13 +95,14 @@ impl Store {
         let hash = check(kind, hash)?;
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
-            let n = sqlx::query("DELETE FROM hash_bank WHERE bank = $1 AND kind = $2 AND hash = $3")
-                .bind(bank)
-                .bind(kind)
-                .bind(hash.as_str())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let n =
+                sqlx::query("DELETE FROM hash_bank WHERE bank = $1 AND kind = $2 AND hash = $3")
+                    .bind(bank)
+                    .bind(kind)
+                    .bind(hash.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             tx.commit().await?;
             Ok(n > 0)
         })

@@ -73,9 +73,21 @@ pub fn identifiers_of(ad: &Ad, analysis: &Analysis) -> Vec<(IdentifierKind, Stri
     let mut out = Vec::new();
     let x = &analysis.extracted;
     out.extend(x.phones.iter().map(|v| (IdentifierKind::Phone, v.clone())));
-    out.extend(x.emails.iter().map(|v| (IdentifierKind::Email, v.to_lowercase())));
-    out.extend(x.handles.iter().map(|v| (IdentifierKind::Handle, v.to_lowercase())));
-    out.extend(x.payments.iter().map(|v| (IdentifierKind::Payment, v.clone())));
+    out.extend(
+        x.emails
+            .iter()
+            .map(|v| (IdentifierKind::Email, v.to_lowercase())),
+    );
+    out.extend(
+        x.handles
+            .iter()
+            .map(|v| (IdentifierKind::Handle, v.to_lowercase())),
+    );
+    out.extend(
+        x.payments
+            .iter()
+            .map(|v| (IdentifierKind::Payment, v.clone())),
+    );
     if let Some(account) = &ad.account {
         out.push((IdentifierKind::Account, account.clone()));
     }
@@ -429,7 +441,8 @@ impl Store {
         let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
             let rows: Vec<(String, String)> = on_read!(self, |pool| {
-                let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT id, digest FROM ads WHERE id IN (");
+                let mut qb =
+                    sqlx::QueryBuilder::<DB>::new("SELECT id, digest FROM ads WHERE id IN (");
                 let mut sep = qb.separated(", ");
                 for id in chunk {
                     sep.push_bind(*id);

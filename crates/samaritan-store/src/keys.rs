@@ -62,7 +62,11 @@ impl Scope {
     }
 
     fn join(scopes: &[Scope]) -> String {
-        scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+        scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
     }
 }
 
@@ -109,7 +113,10 @@ pub fn key_id(presented: &str) -> Option<&str> {
     let (id, secret) = rest.split_once('_')?;
     let ok = id.len() == 12
         && secret.len() == 64
-        && id.bytes().chain(secret.bytes()).all(|b| b.is_ascii_hexdigit());
+        && id
+            .bytes()
+            .chain(secret.bytes())
+            .all(|b| b.is_ascii_hexdigit());
     ok.then_some(id)
 }
 
@@ -200,7 +207,15 @@ impl Store {
             if done.rows_affected() == 0 {
                 return Err(StoreError::NotFound(format!("active key `{id}`")));
             }
-            append_audit!(tx, dialect, actor, "key.revoke", id, serde_json::json!({}), now);
+            append_audit!(
+                tx,
+                dialect,
+                actor,
+                "key.revoke",
+                id,
+                serde_json::json!({}),
+                now
+            );
             tx.commit().await?;
             Ok(())
         })
@@ -261,7 +276,14 @@ mod tests {
     fn key_shape() {
         let good = format!("sam_{}_{}", "a1".repeat(6), "0f".repeat(32));
         assert_eq!(key_id(&good), Some("a1a1a1a1a1a1"));
-        for bad in ["", "sam_", "sam_x_y", "Bearer", &good[..good.len() - 1], &format!("{good}0")] {
+        for bad in [
+            "",
+            "sam_",
+            "sam_x_y",
+            "Bearer",
+            &good[..good.len() - 1],
+            &format!("{good}0"),
+        ] {
             assert_eq!(key_id(bad), None, "{bad}");
         }
     }

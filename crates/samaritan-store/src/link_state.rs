@@ -12,10 +12,14 @@ impl Store {
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
             for chunk in records.chunks(crate::ingest::CHUNK) {
-                let mut qb =
-                    sqlx::QueryBuilder::<DB>::new("INSERT INTO link_state (kind, key, value, updated_at) ");
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "INSERT INTO link_state (kind, key, value, updated_at) ",
+                );
                 qb.push_values(chunk, |mut b, (kind, key, value)| {
-                    b.push_bind(*kind).push_bind(*key).push_bind(*value).push_bind(now);
+                    b.push_bind(*kind)
+                        .push_bind(*key)
+                        .push_bind(*value)
+                        .push_bind(now);
                 });
                 qb.push(
                     " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

@@ -57,8 +57,7 @@ macro_rules! append_audit {
             sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *$tx)
                 .await?;
-        let (prev_seq, prev_hash) =
-            head.unwrap_or((0, $crate::audit::GENESIS_HASH.to_owned()));
+        let (prev_seq, prev_hash) = head.unwrap_or((0, $crate::audit::GENESIS_HASH.to_owned()));
         let entry = $crate::audit::AuditEntry::new(
             prev_seq + 1,
             $now,

@@ -109,7 +109,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             for chunk in members.chunks(crate::ingest::CHUNK) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO network_members (ad_id, network_id) ");
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "INSERT INTO network_members (ad_id, network_id) ",
+                );
                 qb.push_values(chunk, |mut b, ad| {
                     b.push_bind(*ad).push_bind(id);
                 });

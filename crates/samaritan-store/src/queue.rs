@@ -110,7 +110,16 @@ pub struct Decision {
     pub audit_seq: i64,
 }
 
-pub(crate) type QueueRow = (String, i64, String, Option<String>, Option<i64>, i64, String, f64);
+pub(crate) type QueueRow = (
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+    String,
+    f64,
+);
 
 pub(crate) fn queue_item(row: QueueRow, now: i64) -> Result<QueueItem> {
     let (ad_id, priority, state, claimed_by, lease_until, enqueued_at, verdict, score) = row;
@@ -169,7 +178,9 @@ impl Store {
         now: i64,
     ) -> Result<Vec<QueueItem>> {
         if state == QueueState::Decided {
-            return Err(StoreError::Invalid("decided items cannot be claimed".into()));
+            return Err(StoreError::Invalid(
+                "decided items cannot be claimed".into(),
+            ));
         }
         let until = now.saturating_add(lease_ms);
         let rows: Vec<QueueRow> = on_write!(&self.backend, |pool, dialect| {
@@ -273,27 +284,35 @@ impl Store {
             } else {
                 ""
             };
-            let claim: Option<(Option<String>, Option<i64>)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT claimed_by, lease_until FROM queue WHERE ad_id = $1{lock}"
-                )))
-                .bind(input.ad_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some((Some(holder), Some(until))) = claim {
-                if holder != actor && until > now {
-                    return Err(StoreError::Conflict(format!(
-                        "`{}` is claimed by {holder} until {until} (ms since epoch)",
-                        input.ad_id
-                    )));
-                }
+            let claim: Option<(Option<String>, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(
+                format!("SELECT claimed_by, lease_until FROM queue WHERE ad_id = $1{lock}"),
+            ))
+            .bind(input.ad_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((Some(holder), Some(until))) = claim
+                && holder != actor
+                && until > now
+            {
+                return Err(StoreError::Conflict(format!(
+                    "`{}` is claimed by {holder} until {until} (ms since epoch)",
+                    input.ad_id
+                )));
             }
             let detail = serde_json::json!({
                 "action": input.action.as_str(),
                 "reason": input.reason,
                 "note_sha256": crate::sha256_hex(input.note.as_bytes()),
             });
-            let entry = append_audit!(tx, dialect, actor, "decision", input.ad_id.as_str(), detail, now);
+            let entry = append_audit!(
+                tx,
+                dialect,
+                actor,
+                "decision",
+                input.ad_id.as_str(),
+                detail,
+                now
+            );
             let (seq,): (i64,) = sqlx::query_as(
                 "INSERT INTO decisions (ad_id, action, reason, note, actor, created_at, audit_seq) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",

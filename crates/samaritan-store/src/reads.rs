@@ -48,7 +48,8 @@ impl Store {
             .bind(id)
             .fetch_optional(pool)
             .await?;
-            let Some((id, raw, revision, received_at, updated_at, analysis, network_id)) = row else {
+            let Some((id, raw, revision, received_at, updated_at, analysis, network_id)) = row
+            else {
                 return Ok(None);
             };
             let decisions: Vec<DecisionRow> = sqlx::query_as(
@@ -119,10 +120,12 @@ impl Store {
     /// Every analysis of the ad, oldest first, with the time it was made.
     pub async fn analysis_history(&self, id: &str) -> Result<Vec<(i64, Analysis)>> {
         let rows: Vec<(i64, String)> = on_read!(self, |pool| {
-            sqlx::query_as("SELECT created_at, analysis FROM analyses WHERE ad_id = $1 ORDER BY seq")
-                .bind(id)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as(
+                "SELECT created_at, analysis FROM analyses WHERE ad_id = $1 ORDER BY seq",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
         });
         rows.into_iter()
             .map(|(t, a)| Ok((t, parse_analysis(id, &a)?)))
@@ -132,10 +135,12 @@ impl Store {
     /// Earlier revisions of the ad (raw JSON), oldest first.
     pub async fn ad_history(&self, id: &str) -> Result<Vec<(i64, String)>> {
         let rows: Vec<(i64, String)> = on_read!(self, |pool| {
-            sqlx::query_as("SELECT revision, raw FROM ad_history WHERE ad_id = $1 ORDER BY revision")
-                .bind(id)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as(
+                "SELECT revision, raw FROM ad_history WHERE ad_id = $1 ORDER BY revision",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?
         });
         Ok(rows)
     }

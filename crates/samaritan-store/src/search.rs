@@ -142,7 +142,11 @@ impl Store {
             .into_iter()
             .filter_map(|(v,)| {
                 let h = parse_hash256(&v).ok()?;
-                let d: u32 = h.iter().zip(&wanted).map(|(a, b)| (a ^ b).count_ones()).sum();
+                let d: u32 = h
+                    .iter()
+                    .zip(&wanted)
+                    .map(|(a, b)| (a ^ b).count_ones())
+                    .sum();
                 (d <= max_distance).then_some((d, v))
             })
             .collect();
@@ -205,7 +209,9 @@ fn hit(r: HitRow, distance: Option<u32>) -> SearchHit {
 fn parse_hash256(hex: &str) -> Result<[u8; 32]> {
     let bytes = hex.as_bytes();
     if bytes.len() != 64 {
-        return Err(StoreError::Invalid("a 256-bit hash has 64 hex digits".into()));
+        return Err(StoreError::Invalid(
+            "a 256-bit hash has 64 hex digits".into(),
+        ));
     }
     let mut out = [0u8; 32];
     for (i, pair) in bytes.chunks(2).enumerate() {

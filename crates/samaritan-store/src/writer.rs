@@ -63,9 +63,8 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
                 }
             }
             Err(e) if jobs.len() == 1 => {
-                for job in jobs {
+                if let Some(job) = jobs.into_iter().next() {
                     let _ = job.reply.send(Err(e));
-                    break;
                 }
             }
             Err(e) => {

@@ -36,7 +36,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             let Some((seq, hash)) = s.split_once(':') else {
                 bail!("--expect-head takes SEQ:HASH, e.g. 42:9f86d0…");
             };
-            let seq: i64 = seq.parse().map_err(|_| anyhow::anyhow!("--expect-head: `{seq}` is not a number"))?;
+            let seq: i64 = seq
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--expect-head: `{seq}` is not a number"))?;
             Some((seq, hash.to_ascii_lowercase()))
         }
     };
@@ -47,7 +49,9 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         let mut anchor = serde_json::Value::Null;
         if let Some((seq, hash)) = &expected {
             let found = s.audit_list(seq - 1, 1).await?;
-            let matches = found.first().is_some_and(|e| e.seq == *seq && &e.hash == hash);
+            let matches = found
+                .first()
+                .is_some_and(|e| e.seq == *seq && &e.hash == hash);
             anchor = serde_json::json!({"seq": seq, "hash": hash, "matches": matches});
             ok &= matches;
         }
@@ -68,7 +72,10 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 eprintln!("  entry {}: {}", p.seq, p.message);
             }
             if let Some((seq, _)) = expected {
-                eprintln!("  expected head {seq} matches: {}", out["expected_head"]["matches"]);
+                eprintln!(
+                    "  expected head {seq} matches: {}",
+                    out["expected_head"]["matches"]
+                );
             }
             Ok(ExitCode::from(1))
         }

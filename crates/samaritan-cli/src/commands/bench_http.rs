@@ -55,9 +55,9 @@ struct Target {
 }
 
 fn target(url: &str) -> Result<Target> {
-    let rest = url
-        .strip_prefix("http://")
-        .context("--url must start with http:// (put TLS in front of the service, not in the benchmark)")?;
+    let rest = url.strip_prefix("http://").context(
+        "--url must start with http:// (put TLS in front of the service, not in the benchmark)",
+    )?;
     let (authority, base) = match rest.find('/') {
         Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
         None => (rest, ""),
@@ -126,7 +126,9 @@ pub fn run(args: BenchHttpArgs) -> Result<()> {
         for _ in 0..args.concurrency {
             let (target, bodies, next, bearer) =
                 (target.clone(), bodies.clone(), next.clone(), bearer.clone());
-            tasks.push(tokio::spawn(async move { worker(&target, &bodies, &next, &bearer).await }));
+            tasks.push(tokio::spawn(async move {
+                worker(&target, &bodies, &next, &bearer).await
+            }));
         }
         let mut all = Vec::new();
         for t in tasks {
@@ -136,10 +138,17 @@ pub fn run(args: BenchHttpArgs) -> Result<()> {
     })?;
     let elapsed = started.elapsed().as_secs_f64();
 
-    let mut lat: Vec<f64> = samples.iter().map(|s| s.took.as_secs_f64() * 1000.0).collect();
+    let mut lat: Vec<f64> = samples
+        .iter()
+        .map(|s| s.took.as_secs_f64() * 1000.0)
+        .collect();
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-    let ok_ads: usize = samples.iter().filter(|s| (200..300).contains(&s.status)).map(|s| s.ads).sum();
+    let ok_ads: usize = samples
+        .iter()
+        .filter(|s| (200..300).contains(&s.status))
+        .map(|s| s.ads)
+        .sum();
     let mut statuses = std::collections::BTreeMap::new();
     for s in &samples {
         *statuses.entry(s.status.to_string()).or_insert(0u64) += 1;

@@ -62,7 +62,11 @@ pub fn run(args: KeysArgs) -> Result<()> {
                 eprintln!(
                     "key {} made ({}); this is the only time it is shown: keep it secret",
                     k.record.id,
-                    scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")
+                    scopes
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 );
                 s.close().await;
             }

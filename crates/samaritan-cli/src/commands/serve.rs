@@ -144,11 +144,7 @@ async fn shutdown() {
 
 /// Fills an empty store with a synthetic corpus (analysed by the engine like any ingest) and
 /// makes a key when there is none. Returns the new key, if one was made.
-async fn load_demo(
-    store: &Store,
-    analyzer: &EngineAnalyzer,
-    n: u64,
-) -> Result<Option<String>> {
+async fn load_demo(store: &Store, analyzer: &EngineAnalyzer, n: u64) -> Result<Option<String>> {
     let mut key = None;
     if store.list_keys().await?.is_empty() {
         let k = store

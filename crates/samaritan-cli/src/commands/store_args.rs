@@ -23,9 +23,9 @@ impl StoreArgs {
             Some(url) => Store::open_postgres(url)
                 .await
                 .context("cannot open the PostgreSQL store"),
-            None => Store::open_sqlite(&self.data_dir).await.with_context(|| {
-                format!("cannot open the store in {}", self.data_dir.display())
-            }),
+            None => Store::open_sqlite(&self.data_dir)
+                .await
+                .with_context(|| format!("cannot open the store in {}", self.data_dir.display())),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Running the real `samaritan` binary as a service, and a small HTTP client for it.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -24,7 +24,11 @@ pub fn make_key(dir: &Path, scopes: &str) -> String {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v["key"].as_str().unwrap().to_owned()
 }
@@ -38,7 +42,14 @@ pub struct Server {
 impl Server {
     pub fn start(dir: &Path) -> Server {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0", "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--rate-limit",
+                "0",
+                "--data-dir",
+            ])
             .arg(dir)
             .arg("--policy")
             .arg(policy_file())
@@ -47,11 +58,16 @@ impl Server {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let v: serde_json::Value = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("serve did not announce itself ({e}): {line:?}"));
         let url = v["listening"].as_str().unwrap();
-        Server { child, addr: url.trim_start_matches("http://").to_owned() }
+        Server {
+            child,
+            addr: url.trim_start_matches("http://").to_owned(),
+        }
     }
 
     /// SIGKILL: no shutdown, no flush, nothing.
@@ -62,7 +78,9 @@ impl Server {
 
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let status = self.child.wait().unwrap();
         assert!(status.success(), "serve exited with {status}");
     }
@@ -91,11 +109,20 @@ impl Client {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        Ok(Client { sender, addr: addr.to_owned(), key: key.to_owned() })
+        Ok(Client {
+            sender,
+            addr: addr.to_owned(),
+            key: key.to_owned(),
+        })
     }
 
     /// Sends a request; `Err` when the connection fails (the server died).
-    pub async fn send(&mut self, method: &str, path: &str, body: String) -> Result<(u16, String), String> {
+    pub async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: String,
+    ) -> Result<(u16, String), String> {
         let req = Request::builder()
             .method(method)
             .uri(path)
@@ -105,9 +132,18 @@ impl Client {
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| e.to_string())?;
         self.sender.ready().await.map_err(|e| e.to_string())?;
-        let resp = self.sender.send_request(req).await.map_err(|e| e.to_string())?;
+        let resp = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 }

@@ -19,12 +19,16 @@ pub(crate) struct AgeHit {
 
 /// "age: 21", "Age 25-29", "aged 19", "age of 18", "edad: 21", "Poster's age: 26".
 static CUE_BEFORE: Pattern = Pattern::new(|| {
-    re(r"(?i)\b(?:age|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*(\d{1,2})\b(?:\s*(?:-|to)\s*(\d{1,2})\b)?")
+    re(
+        r"(?i)\b(?:age|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*(\d{1,2})\b(?:\s*(?:-|to)\s*(\d{1,2})\b)?",
+    )
 });
 
 /// "19yo", "22 y/o", "20yrs", "50 YEARS OLD", "18-35 years of age", "21 years young", "22 años".
 static CUE_AFTER: Pattern = Pattern::new(|| {
-    re(r"(?i)\b(\d{1,2})(?:\s*(?:-|to)\s*(\d{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b)")
+    re(
+        r"(?i)\b(\d{1,2})(?:\s*(?:-|to)\s*(\d{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b)",
+    )
 });
 
 /// "I'm 22", "i am 19", "im 20", "tengo 22".
@@ -32,7 +36,9 @@ static SELF: Pattern =
     Pattern::new(|| re(r"(?i)\b(?:i'?m|i\s+am|tengo)\s+(?:only\s+|just\s+)?(\d{2})\b"));
 
 /// "… - 19 - …" / "… - 19 Hello": a two-digit number set off by " - " in a title.
-static TITLE: Pattern = Pattern::new(|| re(r"(?:^|[^\S\n]+)-[^\S\n]+(\d{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})"));
+static TITLE: Pattern = Pattern::new(|| {
+    re(r"(?:^|[^\S\n]+)-[^\S\n]+(\d{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})")
+});
 
 /// What may follow a bare number that makes it something other than an age.
 fn quantity_after(rest: &str) -> bool {
@@ -41,20 +47,35 @@ fn quantity_after(rest: &str) -> bool {
     rest.starts_with(['\'', '"', '’', '$', '%', '/', '.', ','])
         && !rest.starts_with(", ")
         && !rest.starts_with(". ")
-        || ["ft", "lb", "cm", "kg", "min", "hr", "hh", "h ", "rose", "inch", "k ", "usd", "euro", "dollar", "$"]
-            .iter()
-            .any(|u| lower.starts_with(u))
+        || [
+            "ft", "lb", "cm", "kg", "min", "hr", "hh", "h ", "rose", "inch", "k ", "usd", "euro",
+            "dollar", "$",
+        ]
+        .iter()
+        .any(|u| lower.starts_with(u))
 }
 
-fn push(out: &mut Vec<AgeHit>, text: &str, m: regex::Captures<'_>, lo: u32, phones: &[Range<usize>]) {
+fn push(
+    out: &mut Vec<AgeHit>,
+    text: &str,
+    m: regex::Captures<'_>,
+    lo: u32,
+    phones: &[Range<usize>],
+) {
     let Some(whole) = m.get(0) else { return };
     for g in [m.get(1), m.get(2)].into_iter().flatten() {
-        let Ok(age) = g.as_str().parse::<u32>() else { continue };
+        let Ok(age) = g.as_str().parse::<u32>() else {
+            continue;
+        };
         if !(lo..=99).contains(&age) || overlaps(&(g.start()..g.end()), phones) {
             continue;
         }
         let _ = text;
-        out.push(AgeHit { age, start: whole.start(), end: whole.end() });
+        out.push(AgeHit {
+            age,
+            start: whole.start(),
+            end: whole.end(),
+        });
     }
 }
 
@@ -87,9 +108,15 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         if before.is_empty() || before.ends_with(|c: char| c.is_ascii_digit()) {
             continue;
         }
-        let Ok(age) = g.as_str().parse::<u32>() else { continue };
+        let Ok(age) = g.as_str().parse::<u32>() else {
+            continue;
+        };
         if (12..=69).contains(&age) && !overlaps(&(g.start()..g.end()), phones) {
-            out.push(AgeHit { age, start: g.start(), end: g.end() });
+            out.push(AgeHit {
+                age,
+                start: g.start(),
+                end: g.end(),
+            });
         }
     }
     out.sort_by_key(|a| (a.start, a.age));

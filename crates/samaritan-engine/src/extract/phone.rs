@@ -46,10 +46,57 @@ const MAX_GROUPS: usize = 12;
 
 /// Units and markers that make the number before them a quantity, not part of a phone.
 const UNITS: &[&str] = &[
-    "h", "hh", "hhr", "hr", "hrs", "hour", "hours", "min", "mins", "minute", "minutes", "qv", "qk",
-    "ss", "fh", "hf", "roses", "rose", "usd", "eur", "euro", "euros", "k", "lbs", "lb", "kg", "cm",
-    "mm", "ft", "yo", "yr", "yrs", "year", "years", "am", "pm", "st", "nd", "rd", "th", "dollars",
-    "bucks", "donation", "donations", "inch", "inches", "miles", "mi", "mins", "candies", "percent",
+    "h",
+    "hh",
+    "hhr",
+    "hr",
+    "hrs",
+    "hour",
+    "hours",
+    "min",
+    "mins",
+    "minute",
+    "minutes",
+    "qv",
+    "qk",
+    "ss",
+    "fh",
+    "hf",
+    "roses",
+    "rose",
+    "usd",
+    "eur",
+    "euro",
+    "euros",
+    "k",
+    "lbs",
+    "lb",
+    "kg",
+    "cm",
+    "mm",
+    "ft",
+    "yo",
+    "yr",
+    "yrs",
+    "year",
+    "years",
+    "am",
+    "pm",
+    "st",
+    "nd",
+    "rd",
+    "th",
+    "dollars",
+    "bucks",
+    "donation",
+    "donations",
+    "inch",
+    "inches",
+    "miles",
+    "mi",
+    "mins",
+    "candies",
+    "percent",
 ];
 
 fn blocked_after(text: &str, end: usize) -> bool {
@@ -206,7 +253,11 @@ impl Context<'_> {
         if nanp.is_some() && default_nanp && (self.hints.nanp || self.hints.foreign.is_empty()) {
             return nanp;
         }
-        let foreign = self.default.filter(|&r| !is_nanp(r)).into_iter().chain(self.hints.foreign.iter().copied());
+        let foreign = self
+            .default
+            .filter(|&r| !is_nanp(r))
+            .into_iter()
+            .chain(self.hints.foreign.iter().copied());
         for region in foreign {
             if let Some(v) = national(digits, region) {
                 return Some(v);
@@ -228,7 +279,8 @@ pub(crate) fn find(text: &str, hints: &Hints, default: Option<Id>) -> Vec<PhoneH
             continue;
         }
         let mut j = i;
-        while j + 1 < gs.len() && !gs[j + 1].blocked && chain_gap(&text[gs[j].end..gs[j + 1].start]) {
+        while j + 1 < gs.len() && !gs[j + 1].blocked && chain_gap(&text[gs[j].end..gs[j + 1].start])
+        {
             j += 1;
         }
         cut_chain(text, &gs[i..=j], &ctx, &mut hits);
@@ -277,7 +329,13 @@ fn cut_chain(text: &str, chain: &[Group], ctx: &Context<'_>, hits: &mut Vec<Phon
             || text[chain[i].start..end]
                 .chars()
                 .any(|c| !(c.is_ascii_digit() || " -.()+/\n\r\t".contains(c)));
-        hits.push(PhoneHit { value, written, start, end, odd });
+        hits.push(PhoneHit {
+            value,
+            written,
+            start,
+            end,
+            odd,
+        });
         i = j + 1;
     }
 }
@@ -287,7 +345,10 @@ mod tests {
     use super::*;
 
     fn phones(t: &str) -> Vec<String> {
-        find(t, &Hints::default(), Some(Id::US)).into_iter().map(|h| h.value).collect()
+        find(t, &Hints::default(), Some(Id::US))
+            .into_iter()
+            .map(|h| h.value)
+            .collect()
     }
 
     #[test]
@@ -317,8 +378,14 @@ mod tests {
     fn international_forms() {
         assert_eq!(phones("+44 7911 123456"), ["447911123456"]);
         assert_eq!(phones("0044 7911 123456"), ["447911123456"]);
-        let hints = Hints { foreign: vec![Id::GB], nanp: false };
-        let v: Vec<String> = find("07911 123456", &hints, Some(Id::US)).into_iter().map(|h| h.value).collect();
+        let hints = Hints {
+            foreign: vec![Id::GB],
+            nanp: false,
+        };
+        let v: Vec<String> = find("07911 123456", &hints, Some(Id::US))
+            .into_iter()
+            .map(|h| h.value)
+            .collect();
         assert_eq!(v, ["447911123456"]);
     }
 

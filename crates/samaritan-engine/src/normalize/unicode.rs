@@ -56,7 +56,9 @@ pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
     for it in &items {
         let src = &original[it.start..it.end];
         match it.c {
-            Some(c) if !it.obf && src.len() == c.len_utf8() && src.starts_with(c) => b.verbatim(src),
+            Some(c) if !it.obf && src.len() == c.len_utf8() && src.starts_with(c) => {
+                b.verbatim(src)
+            }
             Some(c) => {
                 changed = true;
                 b.replace_char(c, it.start..it.end, it.obf);
@@ -79,7 +81,9 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
         if c == KEYCAP {
             // attach to the digit (or #/*) it caps, across a variation selector already removed
             if let Some(k) = items.iter().rposition(|it| it.c.is_some())
-                && items[k].c.is_some_and(|d| d.is_ascii_digit() || d == '#' || d == '*')
+                && items[k]
+                    .c
+                    .is_some_and(|d| d.is_ascii_digit() || d == '#' || d == '*')
             {
                 let tail = items.split_off(k + 1);
                 let digit = &mut items[k];
@@ -87,7 +91,12 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
                 digit.obf = true;
                 continue;
             }
-            items.push(Item { c: None, start: i, end, obf: false });
+            items.push(Item {
+                c: None,
+                start: i,
+                end,
+                obf: false,
+            });
             continue;
         }
         if is_invisible(c) {
@@ -95,11 +104,21 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
                 .clone()
                 .find(|&(_, n)| !is_invisible(n))
                 .is_some_and(|(_, n)| n.is_alphanumeric());
-            items.push(Item { c: None, start: i, end, obf: prev_alnum && next_alnum });
+            items.push(Item {
+                c: None,
+                start: i,
+                end,
+                obf: prev_alnum && next_alnum,
+            });
             continue;
         }
         prev_alnum = c.is_alphanumeric();
-        items.push(Item { c: Some(c), start: i, end, obf: false });
+        items.push(Item {
+            c: Some(c),
+            start: i,
+            end,
+            obf: false,
+        });
     }
     // merge the removal of a keycap's variation selector into the keycapped digit: handled above
     // by split_off; nothing else to do.
@@ -164,12 +183,23 @@ fn nfkc(original: &str, items: &[Item]) -> Vec<Item> {
             if folded == seg && !has_removal {
                 out.extend(seg_items.iter().copied());
             } else {
-                let obf = obf_in || (is_disguise_block(c) && folded.chars().all(char::is_alphanumeric));
+                let obf =
+                    obf_in || (is_disguise_block(c) && folded.chars().all(char::is_alphanumeric));
                 for f in folded.chars() {
-                    out.push(Item { c: Some(f), start, end, obf });
+                    out.push(Item {
+                        c: Some(f),
+                        start,
+                        end,
+                        obf,
+                    });
                 }
                 if folded.is_empty() {
-                    out.push(Item { c: None, start, end, obf });
+                    out.push(Item {
+                        c: None,
+                        start,
+                        end,
+                        obf,
+                    });
                 }
             }
         }
@@ -225,8 +255,15 @@ fn fold_lookalikes(items: &mut [Item]) {
             Script::Latin => true,
             Script::Other | Script::Neutral => false,
             Script::LookAlike => {
-                let before = words[..w].iter().rev().map(|x| x.2).find(|&s| s != Script::LookAlike);
-                let after = words[w + 1..].iter().map(|x| x.2).find(|&s| s != Script::LookAlike);
+                let before = words[..w]
+                    .iter()
+                    .rev()
+                    .map(|x| x.2)
+                    .find(|&s| s != Script::LookAlike);
+                let after = words[w + 1..]
+                    .iter()
+                    .map(|x| x.2)
+                    .find(|&s| s != Script::LookAlike);
                 let latin_side = before == Some(Script::Latin) || after == Some(Script::Latin);
                 let other_side = before == Some(Script::Other) || after == Some(Script::Other);
                 latin_side && !other_side
@@ -235,7 +272,11 @@ fn fold_lookalikes(items: &mut [Item]) {
         for k in start..end {
             let Some(c) = items[k].c else { continue };
             let folded = confusables::style(c).or_else(|| {
-                if fold_script && c.is_alphabetic() { confusables::script(c) } else { None }
+                if fold_script && c.is_alphabetic() {
+                    confusables::script(c)
+                } else {
+                    None
+                }
             });
             let Some(f) = folded else { continue };
             // a following combining mark would compose differently with the folded letter

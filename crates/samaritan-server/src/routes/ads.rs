@@ -98,7 +98,10 @@ pub(crate) async fn post_ads(
             .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))?;
         state.inner.metrics.analysis(started.elapsed());
         if analyses.len() != fresh.len()
-            || analyses.iter().zip(&fresh).any(|(a, (ad, _, _))| a.id != ad.id)
+            || analyses
+                .iter()
+                .zip(&fresh)
+                .any(|(a, (ad, _, _))| a.id != ad.id)
         {
             return Err(ApiError::internal(format!(
                 "the engine returned {} analyses for {} ads",
@@ -197,9 +200,8 @@ pub(crate) async fn get_ad(
             serde_json::json!({"revision": rec.revision}),
         )
         .await?;
-    let ad = serde_json::value::RawValue::from_string(rec.raw).map_err(|e| {
-        ApiError::internal(format!("the stored ad `{}` is not JSON: {e}", rec.id))
-    })?;
+    let ad = serde_json::value::RawValue::from_string(rec.raw)
+        .map_err(|e| ApiError::internal(format!("the stored ad `{}` is not JSON: {e}", rec.id)))?;
     Ok(Json(AdResponse {
         id: rec.id,
         ad,

@@ -41,7 +41,10 @@ pub(crate) async fn list(
     caller.require(Scope::Audit)?;
     let Query(q) = q.map_err(super::query_error)?;
     let limit = super::limit(q.limit, 100, 1000)?;
-    let entries = state.store().audit_list(q.after.unwrap_or(0), limit).await?;
+    let entries = state
+        .store()
+        .audit_list(q.after.unwrap_or(0), limit)
+        .await?;
     let next_after = (entries.len() as i64 == limit)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();

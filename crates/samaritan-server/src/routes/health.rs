@@ -16,16 +16,27 @@ pub(crate) async fn healthz() -> Json<serde_json::Value> {
 }
 
 /// Ready: the store answers. No key needed.
-pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+pub(crate) async fn readyz(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     state.store().ping().await.map_err(|e| {
         tracing::warn!(error = %e, "store not ready");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the store does not answer")
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "the store does not answer",
+        )
     })?;
-    Ok(Json(json!({"status": "ready", "store": state.store().dialect().name()})))
+    Ok(Json(
+        json!({"status": "ready", "store": state.store().dialect().name()}),
+    ))
 }
 
 /// Prometheus text exposition; needs a key with `admin` or `audit`.
-pub(crate) async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     if !caller.key.has(Scope::Audit) {
         caller.require(Scope::Admin)?;
     }
@@ -43,10 +54,13 @@ pub(crate) async fn openapi() -> Response {
     match crate::openapi::json() {
         Ok(text) => {
             let mut resp = text.into_response();
-            resp.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             resp
         }
-        Err(e) => ApiError::internal(format!("the OpenAPI document failed to render: {e}")).into_response(),
+        Err(e) => ApiError::internal(format!("the OpenAPI document failed to render: {e}"))
+            .into_response(),
     }
 }

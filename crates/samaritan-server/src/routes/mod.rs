@@ -17,7 +17,6 @@ use axum::routing::{get, post};
 
 use crate::{ApiError, AppState};
 
-
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/ads", post(ads::post_ads))
@@ -30,7 +29,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/networks/{id}", get(networks::get_network))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
-        .route("/v1/policy", get(policy::get_policy).put(policy::put_policy))
+        .route(
+            "/v1/policy",
+            get(policy::get_policy).put(policy::put_policy),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -65,7 +65,11 @@ pub(crate) async fn put_policy(
     let bytes = body::read(body, &headers, state.limits().max_body_bytes).await?;
     let text = body::text(&bytes)?.to_owned();
     let rejected = |e: crate::PolicyRejection| {
-        let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy", e.message);
+        let mut err = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_policy",
+            e.message,
+        );
         err.field = e.line.map(|l| format!("line {l}"));
         err
     };

@@ -105,7 +105,9 @@ pub(crate) async fn claim(
         );
     }
     let limit = super::limit(req.limit, 10, 100)?;
-    let lease = req.lease_seconds.unwrap_or(state.limits().default_lease_secs);
+    let lease = req
+        .lease_seconds
+        .unwrap_or(state.limits().default_lease_secs);
     if !(10..=86_400).contains(&lease) {
         return Err(ApiError::bad_request(
             "invalid_field",

@@ -87,9 +87,17 @@ pub(crate) async fn search(
                     .field("max_distance"),
             );
         }
-        state.store().search_pdq(&value, d, limit).await.map_err(invalid)?
+        state
+            .store()
+            .search_pdq(&value, d, limit)
+            .await
+            .map_err(invalid)?
     } else {
-        state.store().search(kind, &value, limit).await.map_err(invalid)?
+        state
+            .store()
+            .search(kind, &value, limit)
+            .await
+            .map_err(invalid)?
     };
     Ok(Json(SearchResults { kind, hits }))
 }

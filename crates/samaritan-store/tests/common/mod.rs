@@ -1,7 +1,7 @@
 //! Stores for the shared suite: a fresh SQLite directory, or a fresh PostgreSQL schema that is
 //! dropped afterwards (so runs can go in parallel and leave nothing behind).
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,9 +24,9 @@ impl Fixture {
     pub async fn reopen(&self) -> Store {
         match &self.location {
             Location::Sqlite(dir) => Store::open_sqlite(dir).await.unwrap(),
-            Location::Postgres { url, schema } => {
-                Store::open_postgres_in_schema(url, Some(schema)).await.unwrap()
-            }
+            Location::Postgres { url, schema } => Store::open_postgres_in_schema(url, Some(schema))
+                .await
+                .unwrap(),
         }
     }
 
@@ -34,7 +34,10 @@ impl Fixture {
     pub async fn raw(&self, sql: &str) {
         match &self.location {
             Location::Sqlite(dir) => {
-                let url = format!("sqlite://{}", dir.join(samaritan_store::SQLITE_FILE).display());
+                let url = format!(
+                    "sqlite://{}",
+                    dir.join(samaritan_store::SQLITE_FILE).display()
+                );
                 let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
                     .execute(&pool)
@@ -45,7 +48,10 @@ impl Fixture {
             Location::Postgres { url, schema } => {
                 let pool = sqlx::PgPool::connect(url).await.unwrap();
                 let sql = format!("SET search_path TO \"{schema}\"; {sql}");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
                 pool.close().await;
             }
         }
@@ -102,7 +108,9 @@ pub async fn postgres(test: &str) -> Option<Fixture> {
         COUNTER.fetch_add(1, Ordering::Relaxed),
         nanos
     );
-    let store = Store::open_postgres_in_schema(&url, Some(&schema)).await.unwrap();
+    let store = Store::open_postgres_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
     Some(Fixture {
         store,
         location: Location::Postgres { url, schema },
