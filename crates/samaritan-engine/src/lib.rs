@@ -7,8 +7,11 @@
 pub mod extract;
 pub mod model;
 pub mod normalize;
+pub mod pipeline;
 pub mod policy;
 
 pub use extract::{ExtractOptions, Extraction, extract};
 pub use model::{Ad, Analysis, Verdict};
 pub use normalize::{Normalized, normalize};
+pub use pipeline::{Engine, Prepared};
+pub use policy::Policy;

@@ -13,6 +13,8 @@ pub mod audit;
 pub mod bench_http;
 pub mod eval;
 pub mod keys;
+pub mod policy;
+pub mod scan;
 pub mod serve;
 pub mod store_args;
 pub mod synth;
@@ -21,6 +23,8 @@ pub fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),
