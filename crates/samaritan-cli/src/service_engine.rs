@@ -1,21 +1,22 @@
 //! The engine behind `samaritan serve`: the [`Analyzer`] the HTTP service calls.
 //!
-//! It runs the engine stages that exist today, in the order of `DESIGN.md`: normalize → extract →
-//! policy (text indicators on the normalized text, spans mapped back to the original, plus the
-//! obscured-phone and stated-age features). Linking (networks, templates) and images are not
-//! part of the engine yet, so `network` and `template` are null: the service does not invent
-//! them. When the engine exposes its whole pipeline, `analyze_one` becomes a call to it.
+//! Runs the engine's pipeline ([`Engine::analyze`]: normalize → extract → policy → decide) with
+//! a policy that can be swapped while requests run. A policy is put in force only when it
+//! compiles and its own `[[test]]` examples pass. Linking and images are not in the engine's
+//! pipeline yet, so `network` and `template` stay null until they are: the service does not
+//! invent them.
 
 use std::sync::{Arc, RwLock};
 
 use rayon::prelude::*;
-use samaritan_engine::extract::{ExtractOptions, Kind};
-use samaritan_engine::model::{ANALYSIS_SCHEMA, Ad, Analysis};
-use samaritan_engine::policy::{Facts, Hit, Policy, PolicyError};
+use samaritan_engine::Engine;
+use samaritan_engine::extract::ExtractOptions;
+use samaritan_engine::model::{Ad, Analysis};
+use samaritan_engine::policy::{Policy, PolicyError, run_tests};
 use samaritan_server::{Analyzer, PolicyInfo, PolicyRejection};
 
 struct Active {
-    policy: Policy,
+    engine: Engine,
     info: PolicyInfo,
 }
 
@@ -35,21 +36,42 @@ fn rejection(e: PolicyError) -> PolicyRejection {
     }
 }
 
-fn compile(text: &str) -> Result<Active, PolicyRejection> {
-    let policy = Policy::from_toml(text).map_err(rejection)?;
+/// Compiles `text` and runs its own tests; the first failing test is the rejection.
+fn compile(text: &str, extract: &ExtractOptions) -> Result<Active, PolicyRejection> {
+    let policy = Arc::new(Policy::from_toml(text).map_err(rejection)?);
+    if let Some(failed) = run_tests(&policy, extract)
+        .into_iter()
+        .find(|t| !t.passed())
+    {
+        return Err(PolicyRejection {
+            message: format!(
+                "policy test `{}` (line {}) fails: {}",
+                failed.name,
+                failed.line,
+                failed.failures.join("; ")
+            ),
+            line: Some(failed.line),
+        });
+    }
     let info = PolicyInfo {
         label: policy.label(),
         text: text.to_owned(),
     };
-    Ok(Active { policy, info })
+    Ok(Active {
+        engine: Engine::new(policy, extract.clone()),
+        info,
+    })
 }
 
 impl EngineAnalyzer {
     /// An analyzer running `policy_text`, or why the text is refused.
-    pub fn new(policy_text: &str) -> Result<EngineAnalyzer, PolicyRejection> {
+    pub fn new(
+        policy_text: &str,
+        extract: ExtractOptions,
+    ) -> Result<EngineAnalyzer, PolicyRejection> {
         Ok(EngineAnalyzer {
-            active: RwLock::new(Arc::new(compile(policy_text)?)),
-            extract: ExtractOptions::default(),
+            active: RwLock::new(Arc::new(compile(policy_text, &extract)?)),
+            extract,
         })
     }
 
@@ -59,63 +81,15 @@ impl EngineAnalyzer {
             Err(p) => p.into_inner().clone(),
         }
     }
-
-    fn analyze_one(&self, active: &Active, ad: &Ad) -> Analysis {
-        let doc = ad.document();
-        let norm = samaritan_engine::normalize(&doc);
-        let found = samaritan_engine::extract(&doc, &norm, &self.extract);
-        let hits: Vec<Hit> = active
-            .policy
-            .match_text(&norm.text)
-            .into_iter()
-            .map(|h| {
-                let span = norm.original_span(h.range);
-                Hit {
-                    indicator: h.indicator,
-                    span: Some([span.start, span.end]),
-                }
-            })
-            .collect();
-        let facts = Facts {
-            obscured_phones: found
-                .of_kind(Kind::Phone)
-                .filter(|(_, _, obfuscated)| *obfuscated)
-                .map(|(_, span, _)| [span.start, span.end])
-                .collect(),
-            ages: found
-                .of_kind(Kind::Age)
-                .filter_map(|(v, span, _)| Some((v.parse().ok()?, [span.start, span.end])))
-                .collect(),
-            network: None,
-            bank_matches: Vec::new(),
-        };
-        let decision = active.policy.decide(&hits, &facts, &doc);
-        Analysis {
-            schema: ANALYSIS_SCHEMA,
-            id: ad.id.clone(),
-            verdict: decision.verdict,
-            score: decision.score,
-            priority: decision.priority,
-            report_candidate: decision.report_candidate,
-            signals: decision.signals,
-            extracted: found.extracted(),
-            mentions: found.mentions(),
-            network: None,
-            template: None,
-            policy: active.info.label.clone(),
-        }
-    }
 }
 
 impl Analyzer for EngineAnalyzer {
     fn analyze(&self, ads: &[Ad]) -> Vec<Analysis> {
         let active = self.current();
-        if ads.len() < 64 {
-            ads.iter().map(|ad| self.analyze_one(&active, ad)).collect()
+        if ads.len() < 16 {
+            ads.iter().map(|ad| active.engine.analyze(ad)).collect()
         } else {
-            ads.par_iter()
-                .map(|ad| self.analyze_one(&active, ad))
-                .collect()
+            ads.par_iter().map(|ad| active.engine.analyze(ad)).collect()
         }
     }
 
@@ -124,11 +98,11 @@ impl Analyzer for EngineAnalyzer {
     }
 
     fn check_policy(&self, text: &str) -> Result<String, PolicyRejection> {
-        Ok(compile(text)?.info.label)
+        Ok(compile(text, &self.extract)?.info.label)
     }
 
     fn set_policy(&self, text: &str) -> Result<String, PolicyRejection> {
-        let next = Arc::new(compile(text)?);
+        let next = Arc::new(compile(text, &self.extract)?);
         let label = next.info.label.clone();
         match self.active.write() {
             Ok(mut g) => *g = next,

@@ -89,17 +89,9 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
 }
 
 #[test]
-fn serve_refuses_to_start_without_a_policy_and_names_the_fix() {
+fn serve_refuses_a_broken_policy_and_names_the_line() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--policy"));
+    let d = dir.path().to_str().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[policy]\nname = 1\n").unwrap();
     let out = run(&[
@@ -107,16 +99,40 @@ fn serve_refuses_to_start_without_a_policy_and_names_the_fix() {
         "--listen",
         "127.0.0.1:0",
         "--data-dir",
-        dir.path().to_str().unwrap(),
+        d,
         "--policy",
         bad.to_str().unwrap(),
     ]);
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("line"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line"), "{err}");
+    // A policy whose own examples fail is refused too.
+    let failing = dir.path().join("failing.toml");
+    let text = std::fs::read_to_string(policy_file()).unwrap()
+        + "\n[[test]]\nname = \"bicycle is benign\"\nbody = \"Road bicycle, new in town\"\nnot_fires = [\"itinerant_wording\"]\n";
+    std::fs::write(&failing, text).unwrap();
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d,
+        "--policy",
+        failing.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bicycle is benign"), "{err}");
+    let bad_region = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d,
+        "--region",
+        "XX",
+    ]);
+    assert!(!bad_region.status.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

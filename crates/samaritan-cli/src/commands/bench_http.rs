@@ -23,7 +23,7 @@ use samaritan_engine::model::Ad;
 use super::store_args::runtime;
 use crate::service_engine::EngineAnalyzer;
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct BenchHttpArgs {
     /// Base URL of a running `samaritan serve` (http only).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -43,9 +43,10 @@ pub struct BenchHttpArgs {
     /// Send at most this many ads.
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Also analyse the same ads in process with this policy, for the ratio.
-    #[arg(long)]
-    pub policy: Option<PathBuf>,
+    /// The policy and region of the in-process run the service is compared with (use the
+    /// server's).
+    #[command(flatten)]
+    pub engine: crate::engine_args::EngineArgs,
 }
 
 struct Target {
@@ -166,10 +167,14 @@ pub fn run(args: BenchHttpArgs) -> Result<()> {
         "latency_ms": {"p50": pct(0.50), "p90": pct(0.90), "p99": pct(0.99), "max": pct(1.0)},
         "statuses": statuses,
     });
-    if let Some(policy) = &args.policy {
-        let text = std::fs::read_to_string(policy)
-            .with_context(|| format!("cannot read {}", policy.display()))?;
-        let engine = EngineAnalyzer::new(&text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    {
+        let text = match &args.engine.policy {
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?,
+            None => samaritan_engine::policy::DEFAULT_POLICY.to_owned(),
+        };
+        let extract = samaritan_engine::extract::ExtractOptions::with_region(&args.engine.region)?;
+        let engine = EngineAnalyzer::new(&text, extract).map_err(|e| anyhow::anyhow!("{e}"))?;
         let ads: Vec<Ad> = lines
             .iter()
             .enumerate()

@@ -4,28 +4,29 @@
 //! and tests can find it when `--listen` asks for port 0; a human summary goes to stderr.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use samaritan_server::{AppState, Limits};
 use samaritan_store::{IngestItem, Scope, Store};
 
 use super::store_args::{StoreArgs, runtime};
+use crate::engine_args::EngineArgs;
 use crate::service_engine::EngineAnalyzer;
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "SAMARITAN_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Policy file (TOML) to start with when the store holds none yet; afterwards the stored
-    /// policy wins and changes go through `PUT /v1/policy`.
-    #[arg(long, env = "SAMARITAN_POLICY")]
-    pub policy: Option<PathBuf>,
+    /// Policy and region. Without `--policy` the service runs the policy stored by the last run
+    /// (or `PUT /v1/policy`), else the built-in default; with `--policy` that file is put in
+    /// force and recorded as a new version when it differs from the stored one.
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Load a synthetic demo corpus when the store is empty, and make a key for it if there is
     /// none (printed once).
     #[arg(long)]
@@ -53,20 +54,26 @@ pub fn run(args: ServeArgs) -> Result<()> {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let store = args.store.open().await?;
+    let extract = samaritan_engine::extract::ExtractOptions::with_region(&args.engine.region)?;
     let stored = store.current_policy().await?;
-    let initial = match (&stored, &args.policy) {
-        (Some(p), _) => p.text.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the policy {}", path.display()))?,
-        (None, None) => bail!(
-            "the store holds no policy yet: start with --policy FILE (for example policies/default.toml)"
+    let (initial, source) = match (&args.engine.policy, &stored) {
+        (Some(path), _) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the policy {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        (None, Some(p)) => (p.text.clone(), format!("the store (version {})", p.version)),
+        (None, None) => (
+            samaritan_engine::policy::DEFAULT_POLICY.to_owned(),
+            "the built-in default".to_owned(),
         ),
     };
-    let analyzer = EngineAnalyzer::new(&initial).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if stored.is_none() {
-        // Record the starting policy so restarts and auditors see what ran.
+    let analyzer = EngineAnalyzer::new(&initial, extract)
+        .map_err(|e| anyhow::anyhow!("policy from {source} refused: {e}"))?;
+    if stored.as_ref().map(|p| p.text.as_str()) != Some(initial.as_str()) {
+        // Record the policy in force so restarts and auditors see what ran.
         let label = samaritan_server::Analyzer::policy(&analyzer).label;
-        store.save_policy(&label, &initial, "cli").await?;
+        store.save_policy(&label, &initial, "cli:serve").await?;
     }
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
