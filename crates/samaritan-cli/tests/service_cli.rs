@@ -171,7 +171,7 @@ async fn serve_analyses_with_the_engine_and_everything_is_back_after_a_restart()
     assert_eq!(status, 200, "{text}");
     server.stop();
 
-    let server = Server::start(dir.path());
+    let server = Server::start_with(dir.path(), None);
     let mut c = Client::connect(&server.addr, &key).await.unwrap();
     let (status, text) = c
         .send("GET", "/v1/ads/dur-00002", String::new())

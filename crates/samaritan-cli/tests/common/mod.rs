@@ -40,19 +40,27 @@ pub struct Server {
 }
 
 impl Server {
+    /// With the fixture policy put in force.
     pub fn start(dir: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--rate-limit",
-                "0",
-                "--data-dir",
-            ])
-            .arg(dir)
-            .arg("--policy")
-            .arg(policy_file())
+        Server::start_with(dir, Some(&policy_file()))
+    }
+
+    /// With `policy`, or without `--policy` (the stored one, else the built-in default).
+    pub fn start_with(dir: &Path, policy: Option<&Path>) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "0",
+            "--data-dir",
+        ])
+        .arg(dir);
+        if let Some(p) = policy {
+            cmd.arg("--policy").arg(p);
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
