@@ -35,6 +35,9 @@ pub struct Limits {
     pub burst: f64,
     /// Lease a claim gets when the request does not say.
     pub default_lease_secs: i64,
+    /// How long a checked key is remembered before the store is asked again (0: every request).
+    /// A key revoked from another process stops working within this time.
+    pub key_cache_ms: u64,
 }
 
 impl Default for Limits {
@@ -45,6 +48,7 @@ impl Default for Limits {
             rate_per_sec: 200.0,
             burst: 400.0,
             default_lease_secs: 600,
+            key_cache_ms: 1000,
         }
     }
 }
@@ -61,6 +65,8 @@ struct Inner {
     limits: Limits,
     rate: rate::RateLimiter,
     metrics: metrics::Metrics,
+    /// Recently checked keys: id → (record, SHA-256 of the presented key, checked at).
+    keys: std::sync::Mutex<std::collections::HashMap<String, auth::CachedKey>>,
     /// Serialises policy updates so the stored order and the order put in force agree.
     policy_lock: tokio::sync::Mutex<()>,
 }
@@ -75,6 +81,7 @@ impl AppState {
                 limits,
                 metrics: metrics::Metrics::default(),
                 policy_lock: tokio::sync::Mutex::new(()),
+                keys: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }

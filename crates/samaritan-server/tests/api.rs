@@ -348,6 +348,8 @@ async fn every_v1_endpoint_needs_the_right_key() {
         StatusCode::OK
     );
     api.store.revoke_key(&k.record.id, "test").await.unwrap();
+    // Revocation reaches a running server within the key cache time (1 s by default).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     api.call("GET", "/v1/queue", Some(&k.secret), Body::empty())
         .await
         .error(StatusCode::UNAUTHORIZED);

@@ -85,11 +85,26 @@ async fn commit(
     batches: &[&[IngestItem]],
     now: i64,
 ) -> Result<Vec<Vec<IngestResult>>> {
+    // Requests whose ids do not collide are stored as one batch (a handful of multi-row
+    // statements for the whole group); a request that shares an id with an earlier one in the
+    // group is stored after it, in order, so "created" then "unchanged" stays exact.
+    let mut seen = std::collections::HashSet::new();
+    let disjoint = batches
+        .iter()
+        .all(|b| b.iter().all(|i| seen.insert(i.ad.id.as_str())));
     on_write!(backend, |pool, dialect| {
         let mut tx = pool.begin_with(dialect.begin()).await?;
         let mut out = Vec::with_capacity(batches.len());
-        for items in batches {
-            out.push(ingest_in_tx!(tx, items, now));
+        if disjoint && batches.len() > 1 {
+            let all: Vec<IngestItem> = batches.iter().flat_map(|b| b.iter().cloned()).collect();
+            let mut results = ingest_in_tx!(tx, &all, now).into_iter();
+            for b in batches {
+                out.push(results.by_ref().take(b.len()).collect());
+            }
+        } else {
+            for items in batches {
+                out.push(ingest_in_tx!(tx, items, now));
+            }
         }
         tx.commit().await?;
         Ok(out)
