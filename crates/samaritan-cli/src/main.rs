@@ -28,6 +28,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole engine on a generated demo marketplace and print what it found.
+    Demo(commands::demo::DemoArgs),
     /// Analyse ads (JSON Lines) and write one analysis per ad (JSON Lines), in input order.
     Scan(commands::scan::ScanArgs),
     /// Test a policy file, or backtest a policy change over a corpus.
@@ -37,6 +39,12 @@ enum Command {
     /// Measure analyses against ground truth: extraction precision/recall, verdict rates per
     /// label, ROC AUC, network agreement.
     Eval(commands::eval::EvalArgs),
+    /// PDQ, quality, MD5 and SHA-256 of image files, one JSON line each.
+    Hash(commands::hash::HashArgs),
+    /// Hash banks: import, export, list, remove, match.
+    Bank(commands::bank::BankArgs),
+    /// Measure speed (figures for BENCHMARKS.md).
+    Bench(commands::bench::BenchArgs),
     /// Run the HTTP service: ingest, review queue, search, policy, audit (see /openapi.json).
     Serve(commands::serve::ServeArgs),
     /// Make, list and revoke API keys.

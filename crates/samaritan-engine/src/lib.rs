@@ -7,6 +7,7 @@
 pub mod extract;
 pub mod model;
 pub mod normalize;
+pub mod pdq;
 pub mod pipeline;
 pub mod policy;
 

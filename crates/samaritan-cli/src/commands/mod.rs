@@ -10,8 +10,12 @@ use anyhow::{Context, Result};
 use crate::Command;
 
 pub mod audit;
+pub mod bank;
+pub mod bench;
 pub mod bench_http;
+pub mod demo;
 pub mod eval;
+pub mod hash;
 pub mod keys;
 pub mod policy;
 pub mod scan;
@@ -21,8 +25,12 @@ pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),
+        Command::Hash(args) => hash::run(args),
+        Command::Bank(args) => bank::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),

@@ -30,6 +30,12 @@ pub enum PolicyCommand {
         /// Policy file (TOML).
         file: PathBuf,
     },
+    /// Print every phrase of a policy, one per line (exceptions excluded): for inspection, and as
+    /// the pattern file of a plain multi-pattern search baseline (`rg -F -f`).
+    Phrases {
+        /// Policy file (TOML); the built-in default when absent.
+        file: Option<PathBuf>,
+    },
     /// Backtest: run two policies over a corpus and list the ads whose verdict changes (JSON
     /// Lines on stdout, with the signals that made the difference), with summary counts on
     /// stderr.
@@ -51,6 +57,13 @@ pub enum PolicyCommand {
 pub fn run(args: PolicyArgs) -> Result<ExitCode> {
     match args.command {
         PolicyCommand::Test { file } => test(file),
+        PolicyCommand::Phrases { file } => {
+            let policy = load_policy(file.as_deref())?;
+            for p in policy.phrases() {
+                println!("{p}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         PolicyCommand::Diff {
             old,
             new,

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use toml::Spanned;
 
@@ -75,6 +75,7 @@ pub struct Policy {
     pub indicators: Vec<Indicator>,
     pub(crate) phrases: Option<AhoCorasick>,
     pub(crate) phrase_owner: Vec<(usize, PhraseRole)>,
+    pub(crate) phrase_text: Vec<String>,
     pub(crate) pattern_set: Option<RegexSet>,
     pub(crate) patterns: Vec<(Regex, usize)>,
     pub(crate) tests: Vec<TestSpec>,
@@ -273,6 +274,7 @@ impl Policy {
                 let re = regex::RegexBuilder::new(&source)
                     .case_insensitive(true)
                     .size_limit(1 << 22)
+                    .dfa_size_limit(1 << 24)
                     .build()
                     .map_err(|e| {
                         invalid(
@@ -354,6 +356,7 @@ impl Policy {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&phrase_list)
                     .map_err(|e| PolicyError::Invalid {
                         line: 0,
@@ -368,6 +371,9 @@ impl Policy {
                 RegexSetBuilder::new(&pattern_sources)
                     .case_insensitive(true)
                     .size_limit(1 << 26)
+                    // A roomy lazy-DFA cache: with a small one the set re-determinizes states on
+                    // every ad (measured: most of the matching time).
+                    .dfa_size_limit(1 << 26)
                     .build()
                     .map_err(|e| PolicyError::Invalid {
                         line: 0,
@@ -375,7 +381,10 @@ impl Policy {
                     })?,
             )
         };
-        let phrase_count = phrase_list.len();
+        let phrase_count = phrase_owner
+            .iter()
+            .filter(|(_, r)| *r == PhraseRole::Match)
+            .count();
         let pattern_count = patterns.len();
         Ok(Policy {
             name: spec.policy.name,
@@ -393,6 +402,7 @@ impl Policy {
             indicators,
             phrases,
             phrase_owner,
+            phrase_text: phrase_list,
             pattern_set,
             patterns,
             tests: spec.tests,
@@ -405,6 +415,15 @@ impl Policy {
     /// `name@version`, as written into every analysis.
     pub fn label(&self) -> String {
         format!("{}@{}", self.name, self.version)
+    }
+
+    /// Every indicator phrase (not exceptions), in file order.
+    pub fn phrases(&self) -> impl Iterator<Item = &str> {
+        self.phrase_text
+            .iter()
+            .zip(&self.phrase_owner)
+            .filter(|(_, (_, r))| *r == PhraseRole::Match)
+            .map(|(p, _)| p.as_str())
     }
 
     /// Index of an indicator by id.
