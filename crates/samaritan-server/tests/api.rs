@@ -99,6 +99,7 @@ impl Analyzer for TestAnalyzer {
                         }),
                     template: None,
                     policy: label.clone(),
+                    images: Vec::new(),
                 }
             })
             .collect()

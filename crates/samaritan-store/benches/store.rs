@@ -42,6 +42,7 @@ fn items(round: u64) -> Vec<IngestItem> {
                 network: None,
                 template: None,
                 policy: "bench@1".into(),
+                images: Vec::new(),
             };
             let raw = serde_json::to_string(&ad).unwrap();
             IngestItem::new(ad, raw, analysis)

@@ -67,8 +67,8 @@ pub fn ad_digest(ad: &Ad) -> String {
     sha256_hex(&canonical)
 }
 
-/// The identifiers an ad is searchable by: what the engine extracted, the poster account and the
-/// image hashes the platform supplied. Distinct `(kind, value)` pairs.
+/// The identifiers an ad is searchable by: what the engine extracted, the poster account, and the
+/// image hashes the platform supplied or the engine computed. Distinct `(kind, value)` pairs.
 pub fn identifiers_of(ad: &Ad, analysis: &Analysis) -> Vec<(IdentifierKind, String)> {
     let mut out = Vec::new();
     let x = &analysis.extracted;
@@ -99,6 +99,15 @@ pub fn identifiers_of(ad: &Ad, analysis: &Analysis) -> Vec<(IdentifierKind, Stri
             if let Some(h) = pdq {
                 out.push((IdentifierKind::Pdq, h.to_ascii_lowercase()));
             }
+        }
+    }
+    // Hashes the engine computed from the image files themselves.
+    for image in &analysis.images {
+        if let Some(h) = &image.sha256 {
+            out.push((IdentifierKind::Sha256, h.to_ascii_lowercase()));
+        }
+        if let Some(h) = &image.pdq {
+            out.push((IdentifierKind::Pdq, h.to_ascii_lowercase()));
         }
     }
     let mut seen = HashSet::new();

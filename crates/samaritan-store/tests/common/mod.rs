@@ -147,6 +147,7 @@ pub fn analysis(id: &str, verdict: Verdict, priority: u32, phones: &[&str]) -> A
         network: None,
         template: None,
         policy: "test@1".to_owned(),
+        images: Vec::new(),
     }
 }
 
