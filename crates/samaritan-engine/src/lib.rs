@@ -5,11 +5,13 @@
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
 pub mod extract;
+pub mod link;
 pub mod model;
 pub mod normalize;
 pub mod pdq;
 pub mod pipeline;
 pub mod policy;
+pub mod similar;
 
 pub use extract::{ExtractOptions, Extraction, extract};
 pub use model::{Ad, Analysis, Verdict};

@@ -211,13 +211,9 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
                 && !gap.contains("\n\n")
                 && !gap.chars().any(|c| c.is_ascii_digit())
         };
-        let before = markers
-            .iter()
-            .enumerate()
-            .filter(|(k, m)| {
-                !used[*k] && m.start >= lo && m.end <= a.start && near(&text[m.end..a.start])
-            })
-            .last();
+        let before = markers.iter().enumerate().rfind(|(k, m)| {
+            !used[*k] && m.start >= lo && m.end <= a.start && near(&text[m.end..a.start])
+        });
         let after = markers.iter().enumerate().find(|(k, m)| {
             !used[*k] && m.start >= a.end && m.end <= hi && near(&text[a.end..m.start])
         });
