@@ -10,6 +10,7 @@ mod engine_args;
 mod input;
 mod ordered;
 mod progress;
+mod service_engine;
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +47,14 @@ enum Command {
     Bank(commands::bank::BankArgs),
     /// Measure speed (figures for BENCHMARKS.md).
     Bench(commands::bench::BenchArgs),
+    /// Run the HTTP service: ingest, review queue, search, policy, audit (see /openapi.json).
+    Serve(commands::serve::ServeArgs),
+    /// Make, list and revoke API keys.
+    Keys(commands::keys::KeysArgs),
+    /// Verify the hash-chained audit log.
+    Audit(commands::audit::AuditArgs),
+    /// Load-test a running service's ingest over HTTP.
+    BenchHttp(commands::bench_http::BenchHttpArgs),
 }
 
 fn main() -> std::process::ExitCode {

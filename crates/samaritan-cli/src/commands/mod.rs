@@ -9,14 +9,19 @@ use anyhow::{Context, Result};
 
 use crate::Command;
 
+pub mod audit;
 pub mod bank;
 pub mod bench;
+pub mod bench_http;
 pub mod demo;
 pub mod eval;
 pub mod hash;
+pub mod keys;
 pub mod networks;
 pub mod policy;
 pub mod scan;
+pub mod serve;
+pub mod store_args;
 pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {
@@ -30,6 +35,10 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Policy(args) => policy::run(args),
+        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Audit(args) => audit::run(args),
+        Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),
     }
 }
 

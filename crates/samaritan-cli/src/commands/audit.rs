@@ -1,0 +1,83 @@
+//! `samaritan audit verify`: recompute the audit chain from the database and say whether it is
+//! intact. Exit code 0 when intact, 1 when an entry was altered, deleted, inserted or reordered
+//! (or the head differs from `--expect-head`).
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+
+use super::store_args::{StoreArgs, runtime};
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: AuditAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditAction {
+    /// Verify the whole chain; the report is JSON on stdout.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// `SEQ:HASH` recorded earlier: also fail if the chain no longer contains that entry
+        /// with that hash (catches a cut or rewritten tail).
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
+}
+
+pub fn run(args: AuditArgs) -> Result<ExitCode> {
+    let AuditAction::Verify { store, expect_head } = args.action;
+    let expected = match expect_head.as_deref() {
+        None => None,
+        Some(s) => {
+            let Some((seq, hash)) = s.split_once(':') else {
+                bail!("--expect-head takes SEQ:HASH, e.g. 42:9f86d0…");
+            };
+            let seq: i64 = seq
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--expect-head: `{seq}` is not a number"))?;
+            Some((seq, hash.to_ascii_lowercase()))
+        }
+    };
+    runtime()?.block_on(async {
+        let s = store.open().await?;
+        let report = s.audit_verify().await?;
+        let mut ok = report.ok();
+        let mut anchor = serde_json::Value::Null;
+        if let Some((seq, hash)) = &expected {
+            let found = s.audit_list(seq - 1, 1).await?;
+            let matches = found
+                .first()
+                .is_some_and(|e| e.seq == *seq && &e.hash == hash);
+            anchor = serde_json::json!({"seq": seq, "hash": hash, "matches": matches});
+            ok &= matches;
+        }
+        s.close().await;
+        let mut out = serde_json::to_value(&report)?;
+        out["ok"] = serde_json::Value::Bool(ok);
+        out["expected_head"] = anchor;
+        println!("{out}");
+        if ok {
+            eprintln!(
+                "audit chain intact: {} entries; head {}:{}",
+                report.entries, report.head_seq, report.head_hash
+            );
+            Ok(ExitCode::SUCCESS)
+        } else {
+            eprintln!("AUDIT CHAIN BROKEN:");
+            for p in &report.problems {
+                eprintln!("  entry {}: {}", p.seq, p.message);
+            }
+            if let Some((seq, _)) = expected {
+                eprintln!(
+                    "  expected head {seq} matches: {}",
+                    out["expected_head"]["matches"]
+                );
+            }
+            Ok(ExitCode::from(1))
+        }
+    })
+}

@@ -1,0 +1,92 @@
+//! `samaritan keys`: make, list and revoke API keys. A new key is printed once and stored only
+//! as a hash; every change is in the audit log.
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use samaritan_store::Scope;
+
+use super::store_args::{StoreArgs, runtime};
+
+#[derive(Args, Debug)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub action: KeysAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysAction {
+    /// Make a key; prints it once as JSON on stdout.
+    Create {
+        /// Comma-separated: ingest, review, admin, audit.
+        #[arg(long)]
+        scopes: String,
+        /// A name to recognise the key by (who or what uses it).
+        #[arg(long, default_value = "")]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List keys (never their secrets), one JSON line each.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key by id; it stops working at once.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+pub fn run(args: KeysArgs) -> Result<()> {
+    runtime()?.block_on(async {
+        match args.action {
+            KeysAction::Create {
+                scopes,
+                name,
+                store,
+            } => {
+                let scopes = Scope::parse_list(&scopes)?;
+                let s = store.open().await?;
+                let k = s.create_key(&name, &scopes, "cli").await?;
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "id": k.record.id,
+                        "name": k.record.name,
+                        "scopes": k.record.scopes,
+                        "key": k.secret,
+                    })
+                );
+                eprintln!(
+                    "key {} made ({}); this is the only time it is shown: keep it secret",
+                    k.record.id,
+                    scopes
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
+                s.close().await;
+            }
+            KeysAction::List { store } => {
+                let s = store.open().await?;
+                for k in s.list_keys().await? {
+                    println!("{}", serde_json::to_string(&k)?);
+                }
+                s.close().await;
+            }
+            KeysAction::Revoke { id, store } => {
+                if id.is_empty() {
+                    bail!("give the id of the key to revoke");
+                }
+                let s = store.open().await?;
+                s.revoke_key(&id, "cli").await?;
+                eprintln!("key {id} revoked");
+                s.close().await;
+            }
+        }
+        Ok(())
+    })
+}

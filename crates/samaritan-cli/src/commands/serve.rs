@@ -1,0 +1,185 @@
+//! `samaritan serve`: the HTTP service over the store, with the engine behind it.
+//!
+//! Prints one JSON line on stdout once it listens (`{"listening": "http://…", …}`), so scripts
+//! and tests can find it when `--listen` asks for port 0; a human summary goes to stderr.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use samaritan_server::{AppState, Limits};
+use samaritan_store::{IngestItem, Scope, Store};
+
+use super::store_args::{StoreArgs, runtime};
+use crate::engine_args::EngineArgs;
+use crate::service_engine::EngineAnalyzer;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "SAMARITAN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Policy and region. Without `--policy` the service runs the policy stored by the last run
+    /// (or `PUT /v1/policy`), else the built-in default; with `--policy` that file is put in
+    /// force and recorded as a new version when it differs from the stored one.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Load a synthetic demo corpus when the store is empty, and make a key for it if there is
+    /// none (printed once).
+    #[arg(long)]
+    pub demo: bool,
+    /// Ads in the demo corpus.
+    #[arg(long, default_value_t = 2000)]
+    pub demo_ads: u64,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most ads in one POST /v1/ads.
+    #[arg(long, default_value_t = 1000)]
+    pub max_batch: usize,
+    /// Requests per second per key, sustained (0: no limit).
+    #[arg(long, default_value_t = 200.0)]
+    pub rate_limit: f64,
+    /// Requests per key allowed in a burst above the rate.
+    #[arg(long, default_value_t = 400.0)]
+    pub burst: f64,
+}
+
+pub fn run(args: ServeArgs) -> Result<()> {
+    runtime()?.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let store = args.store.open().await?;
+    let extract = samaritan_engine::extract::ExtractOptions::with_region(&args.engine.region)?;
+    let stored = store.current_policy().await?;
+    let (initial, source) = match (&args.engine.policy, &stored) {
+        (Some(path), _) => (
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the policy {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        (None, Some(p)) => (p.text.clone(), format!("the store (version {})", p.version)),
+        (None, None) => (
+            samaritan_engine::policy::DEFAULT_POLICY.to_owned(),
+            "the built-in default".to_owned(),
+        ),
+    };
+    let analyzer = EngineAnalyzer::new(&initial, extract)
+        .map_err(|e| anyhow::anyhow!("policy from {source} refused: {e}"))?;
+    if stored.as_ref().map(|p| p.text.as_str()) != Some(initial.as_str()) {
+        // Record the policy in force so restarts and auditors see what ran.
+        let label = samaritan_server::Analyzer::policy(&analyzer).label;
+        store.save_policy(&label, &initial, "cli:serve").await?;
+    }
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_batch: args.max_batch,
+        rate_per_sec: args.rate_limit,
+        burst: args.burst,
+        ..Limits::default()
+    };
+    let analyzer = Arc::new(analyzer);
+    let state = AppState::new(store.clone(), analyzer.clone(), limits);
+
+    let mut demo_key = None;
+    if args.demo {
+        demo_key = load_demo(&store, analyzer.as_ref(), args.demo_ads).await?;
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let stats = store.stats().await?;
+    let url = format!("http://{addr}");
+    println!(
+        "{}",
+        serde_json::json!({
+            "listening": url,
+            "store": args.store.describe(),
+            "ads": stats.ads,
+            "queue_open": stats.queue_open,
+            "policy": samaritan_server::Analyzer::policy(analyzer.as_ref()).label,
+        })
+    );
+    eprintln!(
+        "samaritan: serving {url} (store: {}, {} ads, {} waiting for review)",
+        args.store.describe(),
+        stats.ads,
+        stats.queue_open
+    );
+    eprintln!("  API description: {url}/openapi.json   health: {url}/healthz");
+    if let Some(key) = demo_key {
+        eprintln!("  demo key (shown once; scopes ingest,review,admin,audit):\n    {key}");
+        eprintln!("  try: curl -H 'Authorization: Bearer {key}' {url}/v1/queue?limit=5");
+    } else {
+        eprintln!("  make a key with: samaritan keys create --scopes ingest,review");
+    }
+    axum::serve(listener, samaritan_server::router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("the server failed")?;
+    store.close().await;
+    eprintln!("samaritan: stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// Fills an empty store with a synthetic corpus (analysed by the engine like any ingest) and
+/// makes a key when there is none. Returns the new key, if one was made.
+async fn load_demo(store: &Store, analyzer: &EngineAnalyzer, n: u64) -> Result<Option<String>> {
+    let mut key = None;
+    if store.list_keys().await?.is_empty() {
+        let k = store
+            .create_key("demo", &Scope::ALL, "cli:serve --demo")
+            .await?;
+        key = Some(k.secret);
+    }
+    if store.stats().await?.ads > 0 {
+        return Ok(key);
+    }
+    eprintln!("samaritan: empty store; loading a {n}-ad synthetic demo corpus");
+    let corpus = samaritan_synth::Corpus::new(samaritan_synth::Config {
+        ads: n,
+        ..samaritan_synth::Config::default()
+    });
+    let ads: Vec<_> = corpus.iter().map(|(ad, _)| ad).collect();
+    for chunk in ads.chunks(1000) {
+        let analyses = samaritan_server::Analyzer::analyze(analyzer, chunk);
+        let items = chunk
+            .iter()
+            .cloned()
+            .zip(analyses)
+            .map(|(ad, analysis)| {
+                let raw = serde_json::to_string(&ad)?;
+                Ok(IngestItem::new(ad, raw, analysis))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        store.ingest(items).await?;
+    }
+    Ok(key)
+}

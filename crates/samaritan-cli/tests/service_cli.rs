@@ -1,0 +1,268 @@
+//! The service commands through the real binary: keys, serve (with demo data), audit verify
+//! catching a tampered database, and the load generator.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+mod common;
+
+use std::process::Command;
+
+use common::{BIN, Client, Server, ad_json, make_key, policy_file};
+
+fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+#[test]
+fn keys_are_made_once_listed_without_secrets_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let key = make_key(dir.path(), "review,ingest");
+    let listed = run(&["keys", "list", "--data-dir", d]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("\"scopes\":[\"ingest\",\"review\"]"),
+        "{text}"
+    );
+    assert!(!text.contains(&key[17..]), "the secret is never listed");
+    let id = &key[4..16];
+    assert!(
+        run(&["keys", "revoke", id, "--data-dir", d])
+            .status
+            .success()
+    );
+    let again = run(&["keys", "revoke", id, "--data-dir", d]);
+    assert!(!again.status.success());
+    let bad = run(&["keys", "create", "--scopes", "ingest,root", "--data-dir", d]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`root`"));
+}
+
+#[test]
+fn audit_verify_exits_non_zero_on_a_tampered_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for _ in 0..3 {
+        make_key(dir.path(), "admin");
+    }
+    let ok = run(&["audit", "verify", "--data-dir", d]);
+    assert!(ok.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(report["entries"], 3);
+    let head = format!(
+        "{}:{}",
+        report["head_seq"],
+        report["head_hash"].as_str().unwrap()
+    );
+    assert!(
+        run(&["audit", "verify", "--data-dir", d, "--expect-head", &head])
+            .status
+            .success()
+    );
+
+    // Edit the log behind the store's back with the sqlite3 file format's own tools: here,
+    // through a second store connection issuing raw SQL.
+    let db = dir.path().join(samaritan_store::SQLITE_FILE);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = samaritan_store::Store::open_sqlite(dir.path())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let status = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit_log SET actor='cli:someone-else' WHERE seq=2\"); c.commit()"])
+        .arg(&db)
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!(
+            "SKIPPED: audit_verify_exits_non_zero_on_a_tampered_database: python3 with sqlite3 is not available"
+        );
+        return;
+    }
+    let bad = run(&["audit", "verify", "--data-dir", d]);
+    assert_eq!(bad.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(report["problems"][0]["seq"], 2);
+    assert_eq!(report["problems"][0]["kind"], "altered");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("BROKEN"));
+}
+
+#[test]
+fn serve_refuses_a_broken_policy_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[policy]\nname = 1\n").unwrap();
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d,
+        "--policy",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line"), "{err}");
+    // A policy whose own examples fail is refused too.
+    let failing = dir.path().join("failing.toml");
+    let text = std::fs::read_to_string(policy_file()).unwrap()
+        + "\n[[test]]\nname = \"bicycle is benign\"\nbody = \"Road bicycle, new in town\"\nnot_fires = [\"itinerant_wording\"]\n";
+    std::fs::write(&failing, text).unwrap();
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d,
+        "--policy",
+        failing.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bicycle is benign"), "{err}");
+    let bad_region = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d,
+        "--region",
+        "XX",
+    ]);
+    assert!(!bad_region.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_analyses_with_the_engine_and_everything_is_back_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "ingest,review,admin,audit");
+    let mut server = Server::start(dir.path());
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let (status, text) = c
+        .send(
+            "POST",
+            "/v1/ads",
+            format!("[{},{},{}]", ad_json(0), ad_json(1), ad_json(2)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let a0 = &v["results"][0]["analysis"];
+    assert_eq!(a0["policy"], "service-test@1");
+    assert_eq!(a0["signals"][0]["indicator"], "itinerant_wording");
+    assert_eq!(
+        a0["extracted"]["phones"][0], "7755550100",
+        "the engine's extractor ran"
+    );
+    assert_eq!(v["results"][2]["analysis"]["verdict"], "block");
+    let (_, claimed) = c
+        .send("POST", "/v1/queue/claim", String::new())
+        .await
+        .unwrap();
+    assert!(claimed.contains("dur-00002"), "{claimed}");
+    let new_policy = std::fs::read_to_string(policy_file())
+        .unwrap()
+        .replace("version = \"1\"", "version = \"2\"");
+    let (status, text) = c.send("PUT", "/v1/policy", new_policy).await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    server.stop();
+
+    let server = Server::start_with(dir.path(), None);
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let (status, text) = c
+        .send("GET", "/v1/ads/dur-00002", String::new())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        v["queue"]["claimed_by"].as_str().is_some(),
+        "the claim survived: {v}"
+    );
+    let (_, text) = c
+        .send("GET", "/v1/search?phone=775-555-0101", String::new())
+        .await
+        .unwrap();
+    assert!(text.contains("dur-00001"), "{text}");
+    let (_, text) = c.send("POST", "/v1/ads", ad_json(3)).await.unwrap();
+    assert!(
+        text.contains("service-test@2"),
+        "the stored policy is back in force: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_fills_an_empty_store_and_makes_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--demo-ads",
+            "300",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .arg("--policy")
+        .arg(policy_file())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert!(v["ads"].as_i64().unwrap() >= 300, "{v}");
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("demo key"), "{err}");
+    assert!(err.contains("sam_"), "{err}");
+}
+
+#[test]
+fn bench_http_reports_latency_and_throughput() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "ingest");
+    let server = Server::start(dir.path());
+    let ads = dir.path().join("ads.jsonl");
+    std::fs::write(&ads, (0..200).map(ad_json).collect::<Vec<_>>().join("\n")).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "bench-http",
+            "--url",
+            &format!("http://{}", server.addr),
+            "--key",
+            &key,
+            "--concurrency",
+            "4",
+            "--batch",
+            "10",
+            "--ads",
+        ])
+        .arg(&ads)
+        .arg("--policy")
+        .arg(policy_file())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ads_acknowledged"], 200);
+    assert_eq!(v["requests"], 20);
+    assert!(v["latency_ms"]["p99"].as_f64().unwrap() >= v["latency_ms"]["p50"].as_f64().unwrap());
+    assert!(v["service_over_in_process"].as_f64().unwrap() > 0.0);
+}

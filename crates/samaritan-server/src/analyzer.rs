@@ -1,0 +1,43 @@
+//! The seam between the service and the engine.
+//!
+//! The server never decides what an ad means; it asks an [`Analyzer`]. The binary wires the real
+//! engine pipeline behind this trait; tests use small deterministic analyzers of their own. The
+//! trait is synchronous (the engine is pure and CPU-bound): the server calls it on the blocking
+//! thread pool.
+
+use samaritan_engine::model::{Ad, Analysis};
+
+/// A policy text rejected by the engine's parser or its own tests.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct PolicyRejection {
+    /// What is wrong, in words a policy author reads (naming the line when there is one).
+    pub message: String,
+    /// 1-based line of the problem, when known.
+    pub line: Option<usize>,
+}
+
+/// The policy in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyInfo {
+    /// `name@version`.
+    pub label: String,
+    /// The TOML text.
+    pub text: String,
+}
+
+/// Turns ads into analyses under a policy that can be swapped while running.
+pub trait Analyzer: Send + Sync + 'static {
+    /// One analysis per ad, in input order, each with `id` equal to its ad's.
+    fn analyze(&self, ads: &[Ad]) -> Vec<Analysis>;
+
+    /// The policy in force.
+    fn policy(&self) -> PolicyInfo;
+
+    /// Parses and tests a policy text without putting it in force; returns its label.
+    fn check_policy(&self, text: &str) -> Result<String, PolicyRejection>;
+
+    /// Puts a policy text in force atomically (analyses already running finish under the old
+    /// one); returns its label. Fails, changing nothing, when the text does not check.
+    fn set_policy(&self, text: &str) -> Result<String, PolicyRejection>;
+}

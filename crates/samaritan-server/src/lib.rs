@@ -1,0 +1,118 @@
+//! Samaritan's HTTP API: platforms post ads, reviewers work the queue, auditors verify the log.
+//!
+//! Handlers are thin: they authenticate, parse and bound the input, hand ads to the engine through
+//! the [`Analyzer`] seam, and hand storage to [`samaritan_store::Store`]. Everything under `/v1`
+//! needs `Authorization: Bearer <key>` with the right scope; `/healthz`, `/readyz` and
+//! `/openapi.json` do not. Every error is JSON: `{"error": {"code", "message", "field"}}`.
+
+pub mod analyzer;
+mod auth;
+mod body;
+pub mod error;
+mod metrics;
+pub mod openapi;
+mod rate;
+pub(crate) mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use samaritan_store::Store;
+
+pub use analyzer::{Analyzer, PolicyInfo, PolicyRejection};
+pub use error::ApiError;
+
+/// Bounds on what one caller may send.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most ads in one `POST /v1/ads`.
+    pub max_batch: usize,
+    /// Requests per second allowed per key (sustained); 0 turns rate limiting off.
+    pub rate_per_sec: f64,
+    /// Requests a key may make at once before the rate applies.
+    pub burst: f64,
+    /// Lease a claim gets when the request does not say.
+    pub default_lease_secs: i64,
+    /// How long a checked key is remembered before the store is asked again (0: every request).
+    /// A key revoked from another process stops working within this time.
+    pub key_cache_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch: 1000,
+            rate_per_sec: 200.0,
+            burst: 400.0,
+            default_lease_secs: 600,
+            key_cache_ms: 1000,
+        }
+    }
+}
+
+/// Shared state of the server.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    analyzer: Arc<dyn Analyzer>,
+    limits: Limits,
+    rate: rate::RateLimiter,
+    metrics: metrics::Metrics,
+    /// Recently checked keys: id → (record, SHA-256 of the presented key, checked at).
+    keys: std::sync::Mutex<std::collections::HashMap<String, auth::CachedKey>>,
+    /// Serialises policy updates so the stored order and the order put in force agree.
+    policy_lock: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    pub fn new(store: Store, analyzer: Arc<dyn Analyzer>, limits: Limits) -> AppState {
+        AppState {
+            inner: Arc::new(Inner {
+                rate: rate::RateLimiter::new(limits.rate_per_sec, limits.burst),
+                store,
+                analyzer,
+                limits,
+                metrics: metrics::Metrics::default(),
+                policy_lock: tokio::sync::Mutex::new(()),
+                keys: std::sync::Mutex::new(std::collections::HashMap::new()),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn analyzer(&self) -> &Arc<dyn Analyzer> {
+        &self.inner.analyzer
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+}
+
+/// Puts the stored policy (if any) in force in the analyzer, so a restart comes back with the
+/// policy that was running. Returns the label in force.
+pub async fn restore_policy(state: &AppState) -> Result<Option<String>, ApiError> {
+    let Some(stored) = state.store().current_policy().await? else {
+        return Ok(None);
+    };
+    let label = state
+        .analyzer()
+        .set_policy(&stored.text)
+        .map_err(|e| ApiError::internal(format!("the stored policy no longer parses: {e}")))?;
+    Ok(Some(label))
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    routes::router(state)
+}

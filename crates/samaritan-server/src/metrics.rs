@@ -1,0 +1,196 @@
+//! Prometheus metrics: request counts and latencies per route, ingest outcomes, analysis time,
+//! and store gauges read at scrape time. Hand-rolled text exposition (format 0.0.4): a few
+//! counters and histograms do not justify a metrics framework.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use samaritan_store::Stats;
+
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, secs: f64) {
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += secs;
+        self.count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {}",
+                self.counts[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braces} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{braces} {}", self.count);
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(String, String, u16), u64>,
+    latency: BTreeMap<String, Histogram>,
+    ingested: BTreeMap<&'static str, u64>,
+    analysis: Histogram,
+}
+
+#[derive(Default)]
+pub(crate) struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+impl Metrics {
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let mut g = match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut g)
+    }
+
+    pub(crate) fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        self.with(|m| {
+            *m.requests
+                .entry((route.to_owned(), method.to_owned(), status))
+                .or_default() += 1;
+            m.latency
+                .entry(route.to_owned())
+                .or_default()
+                .observe(took.as_secs_f64());
+        });
+    }
+
+    pub(crate) fn ingested(&self, status: &'static str, n: u64) {
+        self.with(|m| *m.ingested.entry(status).or_default() += n);
+    }
+
+    pub(crate) fn analysis(&self, took: Duration) {
+        self.with(|m| m.analysis.observe(took.as_secs_f64()));
+    }
+
+    pub(crate) fn render(&self, stats: &Stats) -> String {
+        let mut out = String::new();
+        self.with(|m| {
+            out.push_str("# HELP samaritan_http_requests_total HTTP requests by route, method and status.\n");
+            out.push_str("# TYPE samaritan_http_requests_total counter\n");
+            for ((route, method, status), n) in &m.requests {
+                let _ = writeln!(
+                    out,
+                    "samaritan_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}",
+                    escape(route)
+                );
+            }
+            out.push_str("# HELP samaritan_http_request_duration_seconds Time to answer a request, by route.\n");
+            out.push_str("# TYPE samaritan_http_request_duration_seconds histogram\n");
+            for (route, h) in &m.latency {
+                h.render(
+                    &mut out,
+                    "samaritan_http_request_duration_seconds",
+                    &format!("route=\"{}\"", escape(route)),
+                );
+            }
+            out.push_str("# HELP samaritan_ingested_ads_total Ads received, by what ingest did with them.\n");
+            out.push_str("# TYPE samaritan_ingested_ads_total counter\n");
+            for (status, n) in &m.ingested {
+                let _ = writeln!(out, "samaritan_ingested_ads_total{{status=\"{status}\"}} {n}");
+            }
+            out.push_str("# HELP samaritan_analysis_duration_seconds Engine time per ingest request.\n");
+            out.push_str("# TYPE samaritan_analysis_duration_seconds histogram\n");
+            m.analysis.render(&mut out, "samaritan_analysis_duration_seconds", "");
+        });
+        for (name, help, v) in [
+            ("samaritan_ads", "Ads stored.", stats.ads),
+            (
+                "samaritan_analyses",
+                "Analyses stored (all revisions).",
+                stats.analyses,
+            ),
+            (
+                "samaritan_queue_open",
+                "Ads waiting for review.",
+                stats.queue_open,
+            ),
+            (
+                "samaritan_queue_escalated",
+                "Ads escalated to a lead.",
+                stats.queue_escalated,
+            ),
+            (
+                "samaritan_decisions",
+                "Decisions recorded.",
+                stats.decisions,
+            ),
+            (
+                "samaritan_audit_entries",
+                "Entries in the audit chain.",
+                stats.audit_entries,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        }
+        out
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_is_well_formed() {
+        let m = Metrics::default();
+        m.request("/v1/ads", "POST", 200, Duration::from_millis(3));
+        m.request("/v1/ads", "POST", 200, Duration::from_millis(30));
+        m.ingested("created", 5);
+        let text = m.render(&Stats::default());
+        assert!(text.contains(
+            "samaritan_http_requests_total{route=\"/v1/ads\",method=\"POST\",status=\"200\"} 2"
+        ));
+        assert!(text.contains(
+            "samaritan_http_request_duration_seconds_bucket{route=\"/v1/ads\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains("samaritan_ingested_ads_total{status=\"created\"} 5"));
+        assert!(text.contains("samaritan_ads 0"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            assert!(
+                line.rsplit(' ').next().unwrap().parse::<f64>().is_ok(),
+                "{line}"
+            );
+        }
+    }
+}

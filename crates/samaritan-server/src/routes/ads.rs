@@ -1,0 +1,285 @@
+//! `POST /v1/ads` (ingest), `GET /v1/ads/{id}` (evidence, audited) and
+//! `POST /v1/ads/{id}/decision`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use samaritan_engine::model::{Ad, Analysis};
+use samaritan_store::{
+    Decision, DecisionAction, DecisionInput, IngestItem, IngestStatus, QueueItem, Scope, now_ms,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState, body};
+
+/// What happened to one posted ad.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct IngestOutcome {
+    pub id: String,
+    /// `created`, `updated` (same id, changed content: new revision) or `unchanged`.
+    pub status: IngestStatus,
+    pub revision: i64,
+    /// The analysis now stored for the ad (output schema 1, see DESIGN.md).
+    #[schema(value_type = Object)]
+    pub analysis: Analysis,
+}
+
+/// Answer to `POST /v1/ads`: one outcome per posted ad, in order. Sent only after the ads are
+/// committed to disk.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct IngestResponse {
+    pub results: Vec<IngestOutcome>,
+}
+
+#[utoipa::path(
+    post, path = "/v1/ads", tag = "ads",
+    request_body(content = crate::openapi::AdInput, description = "One ad object, or a JSON array of ad objects (at most the server's batch limit)."),
+    responses(
+        (status = 200, description = "Committed to disk; one analysis per ad", body = IngestResponse),
+        (status = 400, description = "Malformed JSON or ad (the field is named)", body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 413, description = "Body or batch too large", body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = ["ingest"]))
+)]
+pub(crate) async fn post_ads(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestResponse>, ApiError> {
+    caller.require(Scope::Ingest)?;
+    let limits = *state.limits();
+    let bytes = body::read(body, &headers, limits.max_body_bytes).await?;
+    let text = body::text(&bytes)?;
+    let (incoming, _) = body::ads(text, limits.max_batch)?;
+
+    // Re-sends with the same content are answered from the store without analysing again.
+    let ids: Vec<&str> = incoming.iter().map(|i| i.ad.id.as_str()).collect();
+    let stored = state.store().digests(&ids).await?;
+    let mut fresh = Vec::new();
+    let mut resent = Vec::new();
+    for inc in incoming.iter() {
+        let digest = samaritan_store::ad_digest(&inc.ad);
+        if stored.get(&inc.ad.id) == Some(&digest) {
+            resent.push(inc.ad.id.as_str());
+        } else {
+            fresh.push((inc.ad.clone(), inc.raw.clone(), digest));
+        }
+    }
+
+    let mut outcomes: HashMap<String, IngestOutcome> = HashMap::with_capacity(incoming.len());
+    if !resent.is_empty() {
+        for (id, (revision, analysis)) in state.store().latest_analyses(&resent).await? {
+            outcomes.insert(
+                id.clone(),
+                IngestOutcome {
+                    id,
+                    status: IngestStatus::Unchanged,
+                    revision,
+                    analysis,
+                },
+            );
+        }
+    }
+    if !fresh.is_empty() {
+        let analyzer = state.analyzer().clone();
+        let started = std::time::Instant::now();
+        let ads: Vec<Ad> = fresh.iter().map(|(ad, _, _)| ad.clone()).collect();
+        let analyses = tokio::task::spawn_blocking(move || analyzer.analyze(&ads))
+            .await
+            .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))?;
+        state.inner.metrics.analysis(started.elapsed());
+        if analyses.len() != fresh.len()
+            || analyses
+                .iter()
+                .zip(&fresh)
+                .any(|(a, (ad, _, _))| a.id != ad.id)
+        {
+            return Err(ApiError::internal(format!(
+                "the engine returned {} analyses for {} ads",
+                analyses.len(),
+                fresh.len()
+            )));
+        }
+        let items: Vec<IngestItem> = fresh
+            .into_iter()
+            .zip(analyses)
+            .map(|((ad, raw, digest), analysis)| IngestItem {
+                ad,
+                raw,
+                digest,
+                analysis,
+            })
+            .collect();
+        for r in state.store().ingest(items).await? {
+            outcomes.insert(
+                r.id.clone(),
+                IngestOutcome {
+                    id: r.id,
+                    status: r.status,
+                    revision: r.revision,
+                    analysis: r.analysis,
+                },
+            );
+        }
+    }
+    let mut results = Vec::with_capacity(incoming.len());
+    for inc in &incoming {
+        let outcome = outcomes.remove(&inc.ad.id).ok_or_else(|| {
+            ApiError::internal(format!("ad `{}` has no outcome after ingest", inc.ad.id))
+        })?;
+        results.push(outcome);
+    }
+    for (status, name) in [
+        (IngestStatus::Created, "created"),
+        (IngestStatus::Updated, "updated"),
+        (IngestStatus::Unchanged, "unchanged"),
+    ] {
+        let n = results.iter().filter(|r| r.status == status).count() as u64;
+        if n > 0 {
+            state.inner.metrics.ingested(name, n);
+        }
+    }
+    Ok(Json(IngestResponse { results }))
+}
+
+/// Everything stored about an ad. Reading it is recorded in the audit log.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AdResponse {
+    pub id: String,
+    /// The ad exactly as the platform last sent it.
+    #[schema(value_type = Object)]
+    pub ad: Box<serde_json::value::RawValue>,
+    pub revision: i64,
+    pub received_at: i64,
+    pub updated_at: i64,
+    #[schema(value_type = Object)]
+    pub analysis: Analysis,
+    pub decisions: Vec<Decision>,
+    pub queue: Option<QueueItem>,
+    pub network_id: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/v1/ads/{id}", tag = "ads",
+    params(("id" = String, Path, description = "Ad id")),
+    responses(
+        (status = 200, body = AdResponse),
+        (status = 404, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = ["review"]))
+)]
+pub(crate) async fn get_ad(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<AdResponse>, ApiError> {
+    caller.require(Scope::Review)?;
+    let Path(id) = id.map_err(super::path_error)?;
+    super::path_id(&id)?;
+    let rec = state
+        .store()
+        .get_ad(&id, now_ms())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("ad `{id}` not found")))?;
+    // Evidence is read only once the read is on the record.
+    state
+        .store()
+        .audit_append(
+            &caller.actor(),
+            "ad.read",
+            &rec.id,
+            serde_json::json!({"revision": rec.revision}),
+        )
+        .await?;
+    let ad = serde_json::value::RawValue::from_string(rec.raw)
+        .map_err(|e| ApiError::internal(format!("the stored ad `{}` is not JSON: {e}", rec.id)))?;
+    Ok(Json(AdResponse {
+        id: rec.id,
+        ad,
+        revision: rec.revision,
+        received_at: rec.received_at,
+        updated_at: rec.updated_at,
+        analysis: rec.analysis,
+        decisions: rec.decisions,
+        queue: rec.queue,
+        network_id: rec.network_id,
+    }))
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DecisionRequest {
+    /// `remove`, `allow`, `report` or `escalate`.
+    pub action: String,
+    /// Reason code from the platform's list, e.g. `minor_indicators`.
+    pub reason: String,
+    /// Free text for the record (stored with the decision; the audit entry keeps its hash).
+    #[serde(default)]
+    pub note: String,
+}
+
+#[utoipa::path(
+    post, path = "/v1/ads/{id}/decision", tag = "review",
+    params(("id" = String, Path, description = "Ad id")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 201, description = "Recorded and audited", body = Decision),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "Another reviewer holds the claim", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = ["review"]))
+)]
+pub(crate) async fn post_decision(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Decision>), ApiError> {
+    caller.require(Scope::Review)?;
+    let Path(id) = id.map_err(super::path_error)?;
+    super::path_id(&id)?;
+    let bytes = body::read(body, &headers, state.limits().max_body_bytes).await?;
+    let req: DecisionRequest = body::json(body::text(&bytes)?, "")?;
+    let action = DecisionAction::parse(&req.action).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_field",
+            format!(
+                "unknown action `{}`; actions are remove, allow, report, escalate",
+                req.action
+            ),
+        )
+        .field("action")
+    })?;
+    let input = DecisionInput {
+        ad_id: id,
+        action,
+        reason: req.reason,
+        note: req.note,
+    };
+    let decision = state
+        .store()
+        .decide(&input, &caller.actor(), now_ms())
+        .await
+        .map_err(|e| match e {
+            samaritan_store::StoreError::Conflict(m) => {
+                ApiError::new(StatusCode::CONFLICT, "claimed", m)
+            }
+            samaritan_store::StoreError::Invalid(m) => {
+                let field = if m.contains("note") { "note" } else { "reason" };
+                ApiError::bad_request("invalid_field", m).field(field)
+            }
+            other => other.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(decision)))
+}

@@ -1,0 +1,1033 @@
+//! The HTTP API end to end (in process, through the router), with a small deterministic analyzer
+//! standing in for the engine: every status, error shape, limit and the review flow.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use samaritan_engine::model::{Ad, Analysis, Extracted, NetworkRef, Verdict};
+use samaritan_server::{Analyzer, AppState, Limits, PolicyInfo, PolicyRejection};
+use samaritan_store::{Scope, Store};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Verdict by marker words, phones as 10-digit runs, network by `net-` accounts; policy texts
+/// are `name = "…"` lines, and a line containing `broken` fails the check on that line.
+struct TestAnalyzer {
+    policy: RwLock<PolicyInfo>,
+}
+
+impl TestAnalyzer {
+    fn new() -> TestAnalyzer {
+        TestAnalyzer {
+            policy: RwLock::new(PolicyInfo {
+                label: "test@1".into(),
+                text: "name = \"test\"\nversion = 1\n".into(),
+            }),
+        }
+    }
+
+    fn label(text: &str) -> Result<String, PolicyRejection> {
+        for (i, line) in text.lines().enumerate() {
+            if line.contains("broken") {
+                return Err(PolicyRejection {
+                    message: format!("line {}: `broken` is not a rule", i + 1),
+                    line: Some(i + 1),
+                });
+            }
+        }
+        let name = text
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .and_then(|r| r.strip_suffix('"'))
+            .ok_or(PolicyRejection {
+                message: "no name".into(),
+                line: None,
+            })?;
+        let version = text
+            .lines()
+            .find_map(|l| l.strip_prefix("version = "))
+            .unwrap_or("0");
+        Ok(format!("{name}@{version}"))
+    }
+}
+
+impl Analyzer for TestAnalyzer {
+    fn analyze(&self, ads: &[Ad]) -> Vec<Analysis> {
+        let label = self.policy.read().unwrap().label.clone();
+        ads.iter()
+            .map(|ad| {
+                let doc = ad.document();
+                let (verdict, priority) = if doc.contains("urgent") {
+                    (Verdict::Block, 90)
+                } else if doc.contains("review") {
+                    (Verdict::Review, 10)
+                } else {
+                    (Verdict::Allow, 0)
+                };
+                let digits: Vec<String> = doc
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter(|d| d.len() == 10)
+                    .map(str::to_owned)
+                    .collect();
+                Analysis {
+                    schema: 1,
+                    id: ad.id.clone(),
+                    verdict,
+                    score: f64::from(priority) / 100.0,
+                    priority,
+                    report_candidate: false,
+                    signals: Vec::new(),
+                    extracted: Extracted {
+                        phones: digits,
+                        ..Extracted::default()
+                    },
+                    mentions: Vec::new(),
+                    network: ad
+                        .account
+                        .as_deref()
+                        .filter(|a| a.starts_with("net-"))
+                        .map(|a| NetworkRef {
+                            id: a.to_owned(),
+                            size: 2,
+                            cities: 1,
+                            reasons: vec!["account".into()],
+                        }),
+                    template: None,
+                    policy: label.clone(),
+                    images: Vec::new(),
+                }
+            })
+            .collect()
+    }
+
+    fn policy(&self) -> PolicyInfo {
+        self.policy.read().unwrap().clone()
+    }
+
+    fn check_policy(&self, text: &str) -> Result<String, PolicyRejection> {
+        TestAnalyzer::label(text)
+    }
+
+    fn set_policy(&self, text: &str) -> Result<String, PolicyRejection> {
+        let label = TestAnalyzer::label(text)?;
+        *self.policy.write().unwrap() = PolicyInfo {
+            label: label.clone(),
+            text: text.to_owned(),
+        };
+        Ok(label)
+    }
+}
+
+struct Api {
+    app: Router,
+    state: AppState,
+    store: Store,
+    ingest: String,
+    review: String,
+    review2: String,
+    admin: String,
+    audit: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn api_on(store: Store, limits: Limits, dir: Option<tempfile::TempDir>) -> Api {
+    let key = |scopes: &'static [Scope], name: &'static str| {
+        let store = store.clone();
+        async move { store.create_key(name, scopes, "test").await.unwrap().secret }
+    };
+    let ingest = key(&[Scope::Ingest], "ingest").await;
+    let review = key(&[Scope::Review], "alice").await;
+    let review2 = key(&[Scope::Review], "bob").await;
+    let admin = key(&[Scope::Admin], "admin").await;
+    let audit = key(&[Scope::Audit], "auditor").await;
+    let state = AppState::new(store.clone(), Arc::new(TestAnalyzer::new()), limits);
+    Api {
+        app: samaritan_server::router(state.clone()),
+        state,
+        store,
+        ingest,
+        review,
+        review2,
+        admin,
+        audit,
+        _dir: dir,
+    }
+}
+
+async fn api_with(limits: Limits) -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    api_on(store, limits, Some(dir)).await
+}
+
+async fn api() -> Api {
+    api_with(Limits {
+        rate_per_sec: 0.0,
+        ..Limits::default()
+    })
+    .await
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    /// Asserts the error shape and returns (code, field).
+    fn error(&self, status: StatusCode) -> (String, Option<String>) {
+        assert_eq!(self.status, status, "{}", self.text);
+        let v = self.json();
+        let e = &v["error"];
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        (
+            e["code"].as_str().unwrap().to_owned(),
+            e["field"].as_str().map(str::to_owned),
+        )
+    }
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(k) = key {
+            req = req.header("authorization", format!("Bearer {k}"));
+        }
+        let resp = self
+            .app
+            .clone()
+            .oneshot(req.body(body.into()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn post_ads(&self, body: &str) -> Resp {
+        self.call("POST", "/v1/ads", Some(&self.ingest), body.to_owned())
+            .await
+    }
+}
+
+#[tokio::test]
+async fn ingest_is_idempotent_and_evidence_reads_are_audited() {
+    let api = api().await;
+    let r = api
+        .post_ads(r#"{"id":"a1","title":"Bike","body":"call 7755550101 review"}"#)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["results"][0]["status"], "created");
+    assert_eq!(v["results"][0]["analysis"]["verdict"], "review");
+    assert_eq!(
+        v["results"][0]["analysis"]["extracted"]["phones"][0],
+        "7755550101"
+    );
+
+    // Same content, different whitespace: unchanged, not analysed again.
+    let r = api
+        .post_ads(r#"{ "body":"call 7755550101 review", "title":"Bike", "id":"a1" }"#)
+        .await;
+    assert_eq!(r.json()["results"][0]["status"], "unchanged");
+    let r = api
+        .post_ads(r#"[{"id":"a1","body":"changed"},{"id":"a2","body":"urgent"},{"id":"a3"}]"#)
+        .await;
+    let v = r.json();
+    let statuses: Vec<_> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        [json!("updated"), json!("created"), json!("created")]
+    );
+    assert_eq!(v["results"][0]["revision"], 2);
+
+    let r = api
+        .call("GET", "/v1/ads/a2", Some(&api.review), Body::empty())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["ad"], json!({"id":"a2","body":"urgent"}));
+    assert_eq!(v["analysis"]["verdict"], "block");
+    assert_eq!(v["queue"]["state"], "open");
+    let audit = api
+        .call("GET", "/v1/audit", Some(&api.audit), Body::empty())
+        .await
+        .json();
+    let reads: Vec<_> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "ad.read")
+        .collect();
+    assert_eq!(reads.len(), 1);
+    assert_eq!(reads[0]["subject"], "a2");
+    assert!(reads[0]["actor"].as_str().unwrap().starts_with("key:"));
+    let (code, _) = api
+        .call("GET", "/v1/ads/nope", Some(&api.review), Body::empty())
+        .await
+        .error(StatusCode::NOT_FOUND);
+    assert_eq!(code, "not_found");
+}
+
+#[tokio::test]
+async fn every_v1_endpoint_needs_the_right_key() {
+    let api = api().await;
+    for (method, path) in [
+        ("POST", "/v1/ads"),
+        ("GET", "/v1/ads/x"),
+        ("POST", "/v1/ads/x/decision"),
+        ("GET", "/v1/queue"),
+        ("POST", "/v1/queue/claim"),
+        ("POST", "/v1/queue/x/release"),
+        ("GET", "/v1/search?phone=7755550101"),
+        ("GET", "/v1/networks/x"),
+        ("GET", "/v1/audit"),
+        ("GET", "/v1/audit/verify"),
+        ("GET", "/v1/policy"),
+        ("PUT", "/v1/policy"),
+        ("GET", "/metrics"),
+    ] {
+        let r = api.call(method, path, None, Body::empty()).await;
+        let (code, _) = r.error(StatusCode::UNAUTHORIZED);
+        assert_eq!(code, "unauthorized", "{method} {path}");
+        assert_eq!(r.headers["www-authenticate"], "Bearer");
+        let bogus = format!("sam_{}_{}", "0".repeat(12), "0".repeat(64));
+        api.call(method, path, Some(&bogus), Body::empty())
+            .await
+            .error(StatusCode::UNAUTHORIZED);
+    }
+    // Wrong scope: 403 naming the scope.
+    for (method, path, key) in [
+        ("POST", "/v1/ads", &api.review),
+        ("GET", "/v1/ads/x", &api.ingest),
+        ("GET", "/v1/queue", &api.ingest),
+        ("GET", "/v1/audit", &api.review),
+        ("PUT", "/v1/policy", &api.review),
+        ("GET", "/metrics", &api.review),
+    ] {
+        let r = api.call(method, path, Some(key), Body::empty()).await;
+        let (code, _) = r.error(StatusCode::FORBIDDEN);
+        assert_eq!(code, "forbidden");
+        assert!(r.text.contains("scope"), "{}", r.text);
+    }
+    // Revoked keys stop working.
+    let k = api
+        .store
+        .create_key("tmp", &[Scope::Review], "test")
+        .await
+        .unwrap();
+    assert_eq!(
+        api.call("GET", "/v1/queue", Some(&k.secret), Body::empty())
+            .await
+            .status,
+        StatusCode::OK
+    );
+    api.store.revoke_key(&k.record.id, "test").await.unwrap();
+    // Revocation reaches a running server within the key cache time (1 s by default).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    api.call("GET", "/v1/queue", Some(&k.secret), Body::empty())
+        .await
+        .error(StatusCode::UNAUTHORIZED);
+    // Health and the document need none.
+    assert_eq!(
+        api.call("GET", "/healthz", None, Body::empty())
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = api.call("GET", "/readyz", None, Body::empty()).await;
+    assert_eq!(r.json()["store"], "sqlite");
+    let doc = api
+        .call("GET", "/openapi.json", None, Body::empty())
+        .await
+        .json();
+    for p in [
+        "/v1/ads",
+        "/v1/ads/{id}",
+        "/v1/ads/{id}/decision",
+        "/v1/queue",
+        "/v1/queue/claim",
+        "/v1/search",
+        "/v1/networks/{id}",
+        "/v1/audit",
+        "/v1/policy",
+    ] {
+        assert!(
+            doc["paths"].get(p).is_some(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("ErrorBody").is_some());
+    assert!(doc["components"]["securitySchemes"].get("bearer").is_some());
+}
+
+#[tokio::test]
+async fn hostile_and_malformed_input_is_refused_clearly_and_stores_nothing() {
+    let api = api_with(Limits {
+        rate_per_sec: 0.0,
+        max_body_bytes: 4096,
+        max_batch: 5,
+        ..Limits::default()
+    })
+    .await;
+    let cases: Vec<(Body, StatusCode, &str, Option<&str>)> = vec![
+        (
+            Body::from("{\"id\":\"a\""),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            None,
+        ),
+        (
+            Body::from("[{\"id\":\"a\"},{\"id\":\"b\",\"boddy\":\"x\"}]"),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("ads[1].boddy"),
+        ),
+        (
+            Body::from("[{\"id\":\"a\"},{\"id\":\"b\",\"posted_at\":\"soon\"}]"),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("ads[1].posted_at"),
+        ),
+        (
+            Body::from("{\"id\":\"\"}"),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("id"),
+        ),
+        (
+            Body::from("{\"id\":7}"),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("id"),
+        ),
+        (
+            Body::from(format!("{{\"id\":\"{}\"}}", "x".repeat(300))),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("id"),
+        ),
+        (
+            Body::from(b"{\"id\":\"a\",\"body\":\"\xff\xfe\"}".to_vec()),
+            StatusCode::BAD_REQUEST,
+            "invalid_utf8",
+            None,
+        ),
+        (
+            Body::from("[{\"id\":\"a\"},{\"id\":\"a\"}]"),
+            StatusCode::BAD_REQUEST,
+            "duplicate_id",
+            Some("ads[1].id"),
+        ),
+        (
+            Body::from("[]"),
+            StatusCode::BAD_REQUEST,
+            "empty_batch",
+            Some("ads"),
+        ),
+        (Body::from(""), StatusCode::BAD_REQUEST, "empty_body", None),
+        (
+            Body::from("\"just a string\""),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            None,
+        ),
+        (
+            Body::from(
+                format!("{}{}", "[".repeat(5000), "]".repeat(5000))
+                    .chars()
+                    .take(4000)
+                    .collect::<String>(),
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            None,
+        ),
+        (
+            Body::from(format!(
+                "{{\"id\":\"a\",\"body\":\"{}\"}}",
+                "x".repeat(5000)
+            )),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            None,
+        ),
+        (
+            Body::from(
+                serde_json::to_string(
+                    &(0..6)
+                        .map(|i| json!({"id": format!("b{i}")}))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap(),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            Some("ads"),
+        ),
+    ];
+    for (body, status, want_code, want_field) in cases {
+        let r = api.call("POST", "/v1/ads", Some(&api.ingest), body).await;
+        let (code, field) = r.error(status);
+        assert_eq!(code, want_code, "{}", r.text);
+        assert_eq!(field.as_deref(), want_field, "{}", r.text);
+    }
+    // A streamed body without a length is cut at the limit too.
+    let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = (0..10)
+        .map(|_| Ok(bytes::Bytes::from(vec![b' '; 1000])))
+        .collect();
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads",
+            Some(&api.ingest),
+            Body::from_stream(futures_stream(chunks)),
+        )
+        .await;
+    assert_eq!(r.error(StatusCode::PAYLOAD_TOO_LARGE).0, "body_too_large");
+    assert_eq!(
+        api.store.stats().await.unwrap().ads,
+        0,
+        "nothing of a refused request is stored"
+    );
+
+    // Paths, methods, queries.
+    assert_eq!(
+        api.call("GET", "/v2/nothing", Some(&api.review), Body::empty())
+            .await
+            .error(StatusCode::NOT_FOUND)
+            .0,
+        "not_found"
+    );
+    assert_eq!(
+        api.call("DELETE", "/v1/ads", Some(&api.ingest), Body::empty())
+            .await
+            .error(StatusCode::METHOD_NOT_ALLOWED)
+            .0,
+        "method_not_allowed"
+    );
+    let bad_queries = [
+        ("/v1/queue?limit=0", "limit"),
+        ("/v1/queue?limit=abc", "query"),
+        ("/v1/queue?state=done", "state"),
+        ("/v1/queue?colour=red", "query"),
+        ("/v1/search", "query"),
+        ("/v1/search?phone=1&email=a@b.c", "query"),
+        ("/v1/search?phone=12", "phone"),
+        ("/v1/search?pdq=zz", "pdq"),
+        ("/v1/search?pdq=00&max_distance=999", "max_distance"),
+    ];
+    for (path, field) in bad_queries {
+        let (_, f) = api
+            .call("GET", path, Some(&api.review), Body::empty())
+            .await
+            .error(StatusCode::BAD_REQUEST);
+        assert_eq!(f.as_deref(), Some(field), "{path}");
+    }
+    let long = format!("/v1/ads/{}", "x".repeat(300));
+    assert_eq!(
+        api.call("GET", &long, Some(&api.review), Body::empty())
+            .await
+            .error(StatusCode::BAD_REQUEST)
+            .1
+            .as_deref(),
+        Some("id")
+    );
+    // Decisions.
+    api.post_ads(r#"{"id":"d1","body":"review"}"#).await;
+    for (body, field) in [
+        (r#"{"action":"delete","reason":"x"}"#, Some("action")),
+        (r#"{"action":"remove"}"#, Some("reason")),
+        (r#"{"action":"remove","reason":""}"#, Some("reason")),
+        (
+            r#"{"action":"remove","reason":"x","colour":1}"#,
+            Some("colour"),
+        ),
+        (r#"not json"#, None),
+    ] {
+        let r = api
+            .call(
+                "POST",
+                "/v1/ads/d1/decision",
+                Some(&api.review),
+                body.to_owned(),
+            )
+            .await;
+        let (_, f) = r.error(StatusCode::BAD_REQUEST);
+        if field.is_some() {
+            assert_eq!(f.as_deref(), field, "{body}: {}", r.text);
+        }
+    }
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/d1/decision",
+            Some(&api.review),
+            format!(
+                r#"{{"action":"allow","reason":"x","note":"{}"}}"#,
+                "n".repeat(3000)
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+}
+
+fn futures_stream(
+    items: Vec<Result<bytes::Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+    futures_util::stream::iter(items)
+}
+
+#[tokio::test]
+async fn each_key_has_its_own_rate() {
+    let api = api_with(Limits {
+        rate_per_sec: 0.5,
+        burst: 2.0,
+        ..Limits::default()
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            api.call("GET", "/v1/queue", Some(&api.review), Body::empty())
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let r = api
+        .call("GET", "/v1/queue", Some(&api.review), Body::empty())
+        .await;
+    assert_eq!(r.error(StatusCode::TOO_MANY_REQUESTS).0, "rate_limited");
+    assert_eq!(r.headers["retry-after"], "2");
+    assert_eq!(
+        api.call("GET", "/v1/queue", Some(&api.review2), Body::empty())
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn review_queue_leases_and_decisions() {
+    let api = api().await;
+    let r = api
+        .post_ads(r#"[{"id":"q1","body":"review"},{"id":"q2","body":"urgent"},{"id":"q3","body":"review"},{"id":"q4","body":"fine"}]"#)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let q = api
+        .call("GET", "/v1/queue", Some(&api.review), Body::empty())
+        .await
+        .json();
+    let ids: Vec<_> = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["ad_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["q2", "q1", "q3"]);
+
+    let a = api
+        .call(
+            "POST",
+            "/v1/queue/claim",
+            Some(&api.review),
+            r#"{"limit":2}"#,
+        )
+        .await
+        .json();
+    let alice: Vec<_> = a["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["ad_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(alice, ["q2", "q1"]);
+    let b = api
+        .call("POST", "/v1/queue/claim", Some(&api.review2), Body::empty())
+        .await
+        .json();
+    let bob: Vec<_> = b["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["ad_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bob, ["q3"], "never an item another reviewer holds");
+
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/q2/decision",
+            Some(&api.review2),
+            r#"{"action":"remove","reason":"trafficking"}"#,
+        )
+        .await;
+    assert_eq!(r.error(StatusCode::CONFLICT).0, "claimed");
+    let r = api
+        .call(
+            "POST",
+            "/v1/queue/q2/release",
+            Some(&api.review2),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.error(StatusCode::CONFLICT).0, "conflict");
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/q2/decision",
+            Some(&api.review),
+            r#"{"action":"report","reason":"minor_indicators","note":"see photo 2"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["action"], "report");
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/q1/decision",
+            Some(&api.review),
+            r#"{"action":"escalate","reason":"unsure"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let esc = api
+        .call(
+            "GET",
+            "/v1/queue?state=escalated",
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await
+        .json();
+    assert_eq!(esc["items"][0]["ad_id"], "q1");
+    assert_eq!(
+        api.call(
+            "POST",
+            "/v1/queue/q3/release",
+            Some(&api.review2),
+            Body::empty()
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    let (_, f) = api
+        .call(
+            "POST",
+            "/v1/queue/claim",
+            Some(&api.review),
+            r#"{"lease_seconds":1}"#,
+        )
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert_eq!(f.as_deref(), Some("lease_seconds"));
+    let (_, f) = api
+        .call(
+            "POST",
+            "/v1/queue/claim",
+            Some(&api.review),
+            r#"{"state":"decided"}"#,
+        )
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    assert_eq!(f.as_deref(), Some("state"));
+    let ad = api
+        .call("GET", "/v1/ads/q2", Some(&api.review), Body::empty())
+        .await
+        .json();
+    assert_eq!(ad["decisions"][0]["reason"], "minor_indicators");
+    assert_eq!(ad["queue"]["state"], "decided");
+    let report = api
+        .call("GET", "/v1/audit/verify", Some(&api.audit), Body::empty())
+        .await
+        .json();
+    assert_eq!(report["problems"], json!([]));
+    assert!(report["entries"].as_u64().unwrap() >= 8);
+}
+
+#[tokio::test]
+async fn search_and_networks() {
+    let api = api().await;
+    api.post_ads(&format!(
+        r#"[{{"id":"s1","body":"review 7755550123","account":"net-9"}},
+            {{"id":"s2","body":"urgent 7755550123","account":"net-9","images":[{{"sha256":"{}","pdq":"{}"}}]}},
+            {{"id":"s3","body":"7755550199"}}]"#,
+        "ab".repeat(32),
+        "f0".repeat(32)
+    ))
+    .await;
+    let v = api
+        .call(
+            "GET",
+            "/v1/search?phone=%2B1%20775-555-0123",
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await
+        .json();
+    let hits: Vec<_> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["ad_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(hits, ["s2", "s1"]);
+    assert_eq!(v["hits"][0]["network_id"], "net-9");
+    let v = api
+        .call(
+            "GET",
+            &format!("/v1/search?pdq={}f1&max_distance=1", "f0".repeat(31)),
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await
+        .json();
+    assert_eq!(v["hits"][0]["distance"], 1);
+    let v = api
+        .call(
+            "GET",
+            &format!("/v1/search?sha256={}", "AB".repeat(32)),
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await
+        .json();
+    assert_eq!(v["hits"][0]["ad_id"], "s2");
+    let v = api
+        .call(
+            "GET",
+            "/v1/search?account=net-9&limit=1",
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await
+        .json();
+    assert_eq!(v["hits"].as_array().unwrap().len(), 1);
+    let n = api
+        .call(
+            "GET",
+            "/v1/networks/net-9",
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await
+        .json();
+    assert_eq!(n["members"].as_array().unwrap().len(), 2);
+    assert_eq!(n["reasons"], json!(["account"]));
+    api.call("GET", "/v1/networks/none", Some(&api.review), Body::empty())
+        .await
+        .error(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn policy_is_checked_before_the_swap_and_survives_a_restart() {
+    let api = api().await;
+    let r = api
+        .call("GET", "/v1/policy", Some(&api.admin), Body::empty())
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["samaritan-policy"], "test@1");
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/toml")
+    );
+    assert!(r.text.contains("name = \"test\""));
+
+    let r = api
+        .call(
+            "PUT",
+            "/v1/policy",
+            Some(&api.admin),
+            "name = \"strict\"\nbroken rule\n",
+        )
+        .await;
+    let (code, field) = r.error(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("invalid_policy", Some("line 2"))
+    );
+    assert_eq!(
+        api.state.analyzer().policy().label,
+        "test@1",
+        "a rejected policy changes nothing"
+    );
+    assert!(api.store.current_policy().await.unwrap().is_none());
+
+    let r = api
+        .call(
+            "PUT",
+            "/v1/policy",
+            Some(&api.admin),
+            "name = \"strict\"\nversion = 2\n",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json(), json!({"label": "strict@2", "version": 1}));
+    let v = api.post_ads(r#"{"id":"p1","body":"x"}"#).await.json();
+    assert_eq!(
+        v["results"][0]["analysis"]["policy"], "strict@2",
+        "in force without a restart"
+    );
+    let audit = api
+        .call("GET", "/v1/audit", Some(&api.audit), Body::empty())
+        .await
+        .json();
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "policy.update")
+    );
+
+    // A new process over the same store comes back with the stored policy.
+    let fresh = AppState::new(
+        api.store.clone(),
+        Arc::new(TestAnalyzer::new()),
+        Limits::default(),
+    );
+    assert_eq!(
+        samaritan_server::restore_policy(&fresh)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("strict@2")
+    );
+    assert_eq!(fresh.analyzer().policy().label, "strict@2");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_and_store_state() {
+    let api = api().await;
+    api.post_ads(r#"[{"id":"m1","body":"review"},{"id":"m2"}]"#)
+        .await;
+    let r = api
+        .call("GET", "/metrics", Some(&api.audit), Body::empty())
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    assert!(
+        r.text.contains(
+            "samaritan_http_requests_total{route=\"/v1/ads\",method=\"POST\",status=\"200\"} 1"
+        ),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text
+            .contains("samaritan_ingested_ads_total{status=\"created\"} 2")
+    );
+    assert!(r.text.contains("samaritan_ads 2"));
+    assert!(r.text.contains("samaritan_queue_open 1"));
+    assert!(!r.text.contains("m1"), "ad ids never become metric labels");
+}
+
+#[tokio::test]
+async fn the_api_works_the_same_on_postgres() {
+    let Some(url) = samaritan_testkit::postgres_url("api::the_api_works_the_same_on_postgres")
+    else {
+        return;
+    };
+    let schema = format!("samaritan_api_test_{}", std::process::id());
+    let store = Store::open_postgres_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    let api = api_on(
+        store,
+        Limits {
+            rate_per_sec: 0.0,
+            ..Limits::default()
+        },
+        None,
+    )
+    .await;
+    let r = api
+        .post_ads(r#"[{"id":"g1","body":"urgent 7755550142"},{"id":"g2","body":"review"}]"#)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let claimed = api
+        .call("POST", "/v1/queue/claim", Some(&api.review), Body::empty())
+        .await
+        .json();
+    assert_eq!(claimed["items"].as_array().unwrap().len(), 2);
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/g1/decision",
+            Some(&api.review2),
+            r#"{"action":"remove","reason":"x"}"#,
+        )
+        .await;
+    r.error(StatusCode::CONFLICT);
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/g1/decision",
+            Some(&api.review),
+            r#"{"action":"remove","reason":"x"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let v = api
+        .call(
+            "GET",
+            "/v1/search?phone=7755550142",
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await
+        .json();
+    assert_eq!(v["hits"][0]["ad_id"], "g1");
+    let report = api
+        .call("GET", "/v1/audit/verify", Some(&api.audit), Body::empty())
+        .await
+        .json();
+    assert_eq!(report["problems"], json!([]));
+    assert_eq!(
+        api.call("GET", "/readyz", None, Body::empty()).await.json()["store"],
+        "postgres"
+    );
+    api.store.close().await;
+    // Leave nothing behind.
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+}

@@ -1,0 +1,505 @@
+//! Ingest: ads and their analyses into the store in one transaction, idempotent by ad id.
+//!
+//! Re-sending an ad with the same content (same canonical digest) changes nothing and returns the
+//! stored analysis; re-sending it with changed content keeps the earlier revision in `ad_history`
+//! and stores the new one with its new analysis. In the same transaction the analysis is appended
+//! to the history, the identifiers are indexed for search, the ad enters (or leaves) the review
+//! queue, and its network membership is recorded. A caller that got `Ok` has its ads on disk.
+
+use std::collections::{HashMap, HashSet};
+
+use samaritan_engine::model::{Ad, Analysis, ImageRef, Verdict};
+use serde::Serialize;
+
+use crate::search::IdentifierKind;
+use crate::{Result, Store, StoreError, sha256_hex};
+
+/// One ad to store with the analysis the engine made of it.
+#[derive(Debug, Clone)]
+pub struct IngestItem {
+    pub ad: Ad,
+    /// The ad's JSON exactly as the platform sent it.
+    pub raw: String,
+    /// [`ad_digest`] of `ad`.
+    pub digest: String,
+    pub analysis: Analysis,
+}
+
+impl IngestItem {
+    /// Builds an item, computing the digest.
+    pub fn new(ad: Ad, raw: String, analysis: Analysis) -> IngestItem {
+        let digest = ad_digest(&ad);
+        IngestItem {
+            ad,
+            raw,
+            digest,
+            analysis,
+        }
+    }
+}
+
+/// What ingest did with one ad.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IngestStatus {
+    /// First time this id was seen.
+    Created,
+    /// The id was known with different content; the new revision is stored.
+    Updated,
+    /// The id was known with the same content; nothing changed.
+    Unchanged,
+}
+
+/// The outcome for one ad: what happened and the analysis now stored for it.
+#[derive(Debug, Clone)]
+pub struct IngestResult {
+    pub id: String,
+    pub status: IngestStatus,
+    pub revision: i64,
+    pub analysis: Analysis,
+}
+
+/// SHA-256 (hex) of the ad's canonical JSON: the parsed ad serialised again, so whitespace and
+/// key order in what the platform sent do not make a re-send look like a change.
+pub fn ad_digest(ad: &Ad) -> String {
+    let canonical = serde_json::to_vec(ad).unwrap_or_default();
+    sha256_hex(&canonical)
+}
+
+/// The identifiers an ad is searchable by: what the engine extracted, the poster account, and the
+/// image hashes the platform supplied or the engine computed. Distinct `(kind, value)` pairs.
+pub fn identifiers_of(ad: &Ad, analysis: &Analysis) -> Vec<(IdentifierKind, String)> {
+    let mut out = Vec::new();
+    let x = &analysis.extracted;
+    out.extend(x.phones.iter().map(|v| (IdentifierKind::Phone, v.clone())));
+    out.extend(
+        x.emails
+            .iter()
+            .map(|v| (IdentifierKind::Email, v.to_lowercase())),
+    );
+    out.extend(
+        x.handles
+            .iter()
+            .map(|v| (IdentifierKind::Handle, v.to_lowercase())),
+    );
+    out.extend(
+        x.payments
+            .iter()
+            .map(|v| (IdentifierKind::Payment, v.clone())),
+    );
+    if let Some(account) = &ad.account {
+        out.push((IdentifierKind::Account, account.clone()));
+    }
+    for image in &ad.images {
+        if let ImageRef::Hashes { sha256, pdq } = image {
+            if let Some(h) = sha256 {
+                out.push((IdentifierKind::Sha256, h.to_ascii_lowercase()));
+            }
+            if let Some(h) = pdq {
+                out.push((IdentifierKind::Pdq, h.to_ascii_lowercase()));
+            }
+        }
+    }
+    // Hashes the engine computed from the image files themselves.
+    for image in &analysis.images {
+        if let Some(h) = &image.sha256 {
+            out.push((IdentifierKind::Sha256, h.to_ascii_lowercase()));
+        }
+        if let Some(h) = &image.pdq {
+            out.push((IdentifierKind::Pdq, h.to_ascii_lowercase()));
+        }
+    }
+    let mut seen = HashSet::new();
+    out.retain(|(k, v)| !v.is_empty() && seen.insert((*k, v.clone())));
+    out
+}
+
+/// Rows per multi-row statement: well under SQLite's 32 766 bound parameters.
+pub(crate) const CHUNK: usize = 400;
+
+pub(crate) fn check_batch(items: &[IngestItem]) -> Result<()> {
+    let mut ids = HashSet::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        if item.analysis.id != item.ad.id {
+            return Err(StoreError::Invalid(format!(
+                "item {i}: analysis is for `{}` but the ad is `{}`",
+                item.analysis.id, item.ad.id
+            )));
+        }
+        if !ids.insert(item.ad.id.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "item {i}: ad id `{}` appears twice in one batch",
+                item.ad.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn analysis_json(a: &Analysis) -> Result<String> {
+    serde_json::to_string(a)
+        .map_err(|e| StoreError::Invalid(format!("analysis of `{}` does not serialise: {e}", a.id)))
+}
+
+pub(crate) fn parse_analysis(id: &str, text: &str) -> Result<Analysis> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Corrupt(format!("stored analysis of `{id}` does not parse: {e}")))
+}
+
+/// Whether a verdict puts the ad in front of a reviewer.
+pub(crate) fn needs_review(v: Verdict) -> bool {
+    !matches!(v, Verdict::Allow)
+}
+
+/// Everything `apply_analyses!` writes for one analysed ad.
+pub(crate) struct Applied<'a> {
+    pub id: &'a str,
+    pub revision: i64,
+    pub analysis: &'a Analysis,
+    pub json: String,
+    pub identifiers: Vec<(IdentifierKind, String)>,
+    /// True when the ad was already stored before this transaction (old rows must be replaced).
+    pub existed: bool,
+}
+
+/// Writes analyses history, identifiers, queue state and network membership for `$applied`
+/// (a `&[Applied]`) inside transaction `$tx`.
+macro_rules! apply_analyses {
+    ($tx:ident, $applied:expr, $now:expr) => {{
+        let applied: &[$crate::ingest::Applied<'_>] = $applied;
+        let now: i64 = $now;
+        for chunk in applied.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO analyses (ad_id, revision, created_at, verdict, score, priority, policy, analysis) ",
+            );
+            qb.push_values(chunk, |mut b, a| {
+                b.push_bind(a.id)
+                    .push_bind(a.revision)
+                    .push_bind(now)
+                    .push_bind(a.analysis.verdict.as_str())
+                    .push_bind(a.analysis.score)
+                    .push_bind(i64::from(a.analysis.priority))
+                    .push_bind(a.analysis.policy.as_str())
+                    .push_bind(a.json.as_str());
+            });
+            qb.build().execute(&mut *$tx).await?;
+
+            let replaced: Vec<&str> = chunk.iter().filter(|a| a.existed).map(|a| a.id).collect();
+            if !replaced.is_empty() {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("DELETE FROM identifiers WHERE ad_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in &replaced {
+                    sep.push_bind(*id);
+                }
+                sep.push_unseparated(")");
+                qb.build().execute(&mut *$tx).await?;
+            }
+            let idents: Vec<(&str, &str, &str)> = chunk
+                .iter()
+                .flat_map(|a| a.identifiers.iter().map(move |(k, v)| (k.as_str(), v.as_str(), a.id)))
+                .collect();
+            for part in idents.chunks($crate::ingest::CHUNK) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO identifiers (kind, value, ad_id) ");
+                qb.push_values(part, |mut b, (k, v, id)| {
+                    b.push_bind(*k).push_bind(*v).push_bind(*id);
+                });
+                qb.push(" ON CONFLICT DO NOTHING");
+                qb.build().execute(&mut *$tx).await?;
+            }
+
+            let review: Vec<&$crate::ingest::Applied<'_>> = chunk
+                .iter()
+                .filter(|a| $crate::ingest::needs_review(a.analysis.verdict))
+                .collect();
+            if !review.is_empty() {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "INSERT INTO queue (ad_id, priority, state, claimed_by, lease_until, enqueued_at, updated_at) ",
+                );
+                qb.push_values(&review, |mut b, a| {
+                    b.push_bind(a.id)
+                        .push_bind(i64::from(a.analysis.priority))
+                        .push_bind("open")
+                        .push_bind(Option::<String>::None)
+                        .push_bind(Option::<i64>::None)
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                // A changed ad that was already decided needs a human again.
+                qb.push(
+                    " ON CONFLICT (ad_id) DO UPDATE SET priority = excluded.priority, \
+                     state = CASE WHEN queue.state = 'decided' THEN 'open' ELSE queue.state END, \
+                     updated_at = excluded.updated_at",
+                );
+                qb.build().execute(&mut *$tx).await?;
+            }
+            let cleared: Vec<&str> = chunk
+                .iter()
+                .filter(|a| a.existed && !$crate::ingest::needs_review(a.analysis.verdict))
+                .map(|a| a.id)
+                .collect();
+            if !cleared.is_empty() {
+                // Nothing left to review: drop it unless a reviewer holds it or decided it.
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "DELETE FROM queue WHERE state = 'open' AND claimed_by IS NULL AND ad_id IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for id in &cleared {
+                    sep.push_bind(*id);
+                }
+                sep.push_unseparated(")");
+                qb.build().execute(&mut *$tx).await?;
+            }
+
+            let mut networks: std::collections::BTreeMap<&str, &samaritan_engine::model::NetworkRef> =
+                std::collections::BTreeMap::new();
+            let mut members: Vec<(&str, &str)> = Vec::new();
+            for a in chunk {
+                if let Some(n) = &a.analysis.network {
+                    networks.insert(n.id.as_str(), n);
+                    members.push((a.id, n.id.as_str()));
+                }
+            }
+            if !networks.is_empty() {
+                let rows: Vec<(&str, &samaritan_engine::model::NetworkRef, String)> = networks
+                    .into_iter()
+                    .map(|(id, n)| (id, n, serde_json::to_string(&n.reasons).unwrap_or_else(|_| "[]".into())))
+                    .collect();
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "INSERT INTO networks (id, size, cities, reasons, detail, updated_at) ",
+                );
+                qb.push_values(&rows, |mut b, (id, n, reasons)| {
+                    b.push_bind(*id)
+                        .push_bind(i64::from(n.size))
+                        .push_bind(i64::from(n.cities))
+                        .push_bind(reasons.as_str())
+                        .push_bind("{}")
+                        .push_bind(now);
+                });
+                qb.push(
+                    " ON CONFLICT (id) DO UPDATE SET size = excluded.size, cities = excluded.cities, \
+                     reasons = excluded.reasons, updated_at = excluded.updated_at",
+                );
+                qb.build().execute(&mut *$tx).await?;
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO network_members (ad_id, network_id) ");
+                qb.push_values(&members, |mut b, (ad, net)| {
+                    b.push_bind(*ad).push_bind(*net);
+                });
+                qb.push(" ON CONFLICT (ad_id) DO UPDATE SET network_id = excluded.network_id");
+                qb.build().execute(&mut *$tx).await?;
+            }
+            let unlinked: Vec<&str> = chunk
+                .iter()
+                .filter(|a| a.existed && a.analysis.network.is_none())
+                .map(|a| a.id)
+                .collect();
+            if !unlinked.is_empty() {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("DELETE FROM network_members WHERE ad_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in &unlinked {
+                    sep.push_bind(*id);
+                }
+                sep.push_unseparated(")");
+                qb.build().execute(&mut *$tx).await?;
+            }
+        }
+    }};
+}
+
+/// Stores one request's items inside transaction `$tx`; evaluates to `Vec<IngestResult>` in
+/// input order.
+macro_rules! ingest_in_tx {
+    ($tx:ident, $items:expr, $now:expr) => {{
+        let items: &[$crate::ingest::IngestItem] = $items;
+        let now: i64 = $now;
+        // What is stored already: id -> (digest, revision).
+        let mut existing: std::collections::HashMap<String, (String, i64)> =
+            std::collections::HashMap::new();
+        for chunk in items.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT id, digest, revision FROM ads WHERE id IN (");
+            let mut sep = qb.separated(", ");
+            for item in chunk {
+                sep.push_bind(item.ad.id.as_str());
+            }
+            sep.push_unseparated(")");
+            let rows: Vec<(String, String, i64)> = qb.build_query_as().fetch_all(&mut *$tx).await?;
+            for (id, digest, revision) in rows {
+                existing.insert(id, (digest, revision));
+            }
+        }
+        let mut plan: Vec<($crate::ingest::IngestStatus, i64)> = Vec::with_capacity(items.len());
+        for item in items {
+            plan.push(match existing.get(&item.ad.id) {
+                Some((digest, rev)) if *digest == item.digest => {
+                    ($crate::ingest::IngestStatus::Unchanged, *rev)
+                }
+                Some((_, rev)) => ($crate::ingest::IngestStatus::Updated, rev + 1),
+                None => ($crate::ingest::IngestStatus::Created, 1),
+            });
+        }
+        // Keep earlier revisions as evidence before overwriting them.
+        for (item, (status, _)) in items.iter().zip(&plan) {
+            if *status == $crate::ingest::IngestStatus::Updated {
+                sqlx::query(
+                    "INSERT INTO ad_history (ad_id, revision, raw, digest, received_at) \
+                     SELECT id, revision, raw, digest, updated_at FROM ads WHERE id = $1",
+                )
+                .bind(item.ad.id.as_str())
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+        let mut applied: Vec<$crate::ingest::Applied<'_>> = Vec::new();
+        for (item, (status, revision)) in items.iter().zip(&plan) {
+            if *status != $crate::ingest::IngestStatus::Unchanged {
+                applied.push($crate::ingest::Applied {
+                    id: item.ad.id.as_str(),
+                    revision: *revision,
+                    analysis: &item.analysis,
+                    json: $crate::ingest::analysis_json(&item.analysis)?,
+                    identifiers: $crate::ingest::identifiers_of(&item.ad, &item.analysis),
+                    existed: *status == $crate::ingest::IngestStatus::Updated,
+                });
+            }
+        }
+        let by_id: std::collections::HashMap<&str, &$crate::ingest::IngestItem> =
+            items.iter().map(|i| (i.ad.id.as_str(), i)).collect();
+        for chunk in applied.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO ads (id, raw, digest, revision, received_at, updated_at, verdict, score, priority, policy, analysis) ",
+            );
+            qb.push_values(chunk, |mut b, a| {
+                let item = by_id.get(a.id).copied();
+                b.push_bind(a.id)
+                    .push_bind(item.map(|i| i.raw.as_str()).unwrap_or(""))
+                    .push_bind(item.map(|i| i.digest.as_str()).unwrap_or(""))
+                    .push_bind(a.revision)
+                    .push_bind(now)
+                    .push_bind(now)
+                    .push_bind(a.analysis.verdict.as_str())
+                    .push_bind(a.analysis.score)
+                    .push_bind(i64::from(a.analysis.priority))
+                    .push_bind(a.analysis.policy.as_str())
+                    .push_bind(a.json.as_str());
+            });
+            qb.push(
+                " ON CONFLICT (id) DO UPDATE SET raw = excluded.raw, digest = excluded.digest, \
+                 revision = excluded.revision, updated_at = excluded.updated_at, \
+                 verdict = excluded.verdict, score = excluded.score, priority = excluded.priority, \
+                 policy = excluded.policy, analysis = excluded.analysis",
+            );
+            qb.build().execute(&mut *$tx).await?;
+        }
+        apply_analyses!($tx, &applied, now);
+
+        // Unchanged ads answer with what is stored.
+        let unchanged: Vec<&str> = items
+            .iter()
+            .zip(&plan)
+            .filter(|(_, (s, _))| *s == $crate::ingest::IngestStatus::Unchanged)
+            .map(|(i, _)| i.ad.id.as_str())
+            .collect();
+        let mut stored: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for chunk in unchanged.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new("SELECT id, analysis FROM ads WHERE id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+            let rows: Vec<(String, String)> = qb.build_query_as().fetch_all(&mut *$tx).await?;
+            stored.extend(rows);
+        }
+        let mut results = Vec::with_capacity(items.len());
+        for (item, (status, revision)) in items.iter().zip(plan) {
+            let analysis = if status == $crate::ingest::IngestStatus::Unchanged {
+                let text = stored.get(&item.ad.id).ok_or_else(|| {
+                    $crate::StoreError::Corrupt(format!("ad `{}` vanished during ingest", item.ad.id))
+                })?;
+                $crate::ingest::parse_analysis(&item.ad.id, text)?
+            } else {
+                item.analysis.clone()
+            };
+            results.push($crate::ingest::IngestResult {
+                id: item.ad.id.clone(),
+                status,
+                revision,
+                analysis,
+            });
+        }
+        results
+    }};
+}
+
+impl Store {
+    /// Stores ads with their analyses; returns one result per item, in order, once committed.
+    ///
+    /// Concurrent calls are committed together (group commit: one transaction and one fsync for
+    /// all requests waiting at that moment), and each caller still gets only its own results. A
+    /// batch may not contain the same id twice.
+    pub async fn ingest(&self, items: Vec<IngestItem>) -> Result<Vec<IngestResult>> {
+        check_batch(&items)?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.writer.submit(items).await
+    }
+
+    /// The stored content digests of those of `ids` that exist (to skip analysing re-sends).
+    pub async fn digests(&self, ids: &[&str]) -> Result<HashMap<String, String>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let rows: Vec<(String, String)> = on_read!(self, |pool| {
+                let mut qb =
+                    sqlx::QueryBuilder::<DB>::new("SELECT id, digest FROM ads WHERE id IN (");
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                sep.push_unseparated(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Replaces the latest analyses of stored ads (re-analysis after a policy change or when the
+    /// linker grew a network), keeping the history. Each ad must exist.
+    pub async fn record_analyses(&self, items: &[(Ad, Analysis)]) -> Result<()> {
+        let now = crate::now_ms();
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            let mut applied = Vec::with_capacity(items.len());
+            for (ad, analysis) in items {
+                let json = analysis_json(analysis)?;
+                let rev: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE ads SET verdict = $2, score = $3, priority = $4, policy = $5, analysis = $6 \
+                     WHERE id = $1 RETURNING revision",
+                )
+                .bind(ad.id.as_str())
+                .bind(analysis.verdict.as_str())
+                .bind(analysis.score)
+                .bind(i64::from(analysis.priority))
+                .bind(analysis.policy.as_str())
+                .bind(json.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((revision,)) = rev else {
+                    return Err(StoreError::NotFound(format!("ad `{}`", ad.id)));
+                };
+                applied.push(Applied {
+                    id: ad.id.as_str(),
+                    revision,
+                    analysis,
+                    json,
+                    identifiers: identifiers_of(ad, analysis),
+                    existed: true,
+                });
+            }
+            apply_analyses!(tx, &applied, now);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}

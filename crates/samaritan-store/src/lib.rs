@@ -1,0 +1,139 @@
+//! Samaritan's durable state, on embedded SQLite (one machine) or PostgreSQL (many machines).
+//!
+//! Why one type with two backends instead of two unrelated implementations: the SQL is shared
+//! verbatim (`$1` placeholders, `ON CONFLICT`, `RETURNING` work in both), so the two stores cannot
+//! drift apart; the few places where the dialects differ (transaction start, row locking, the
+//! audit lock) are named in [`backend::Dialect`]. The same test suite runs against both
+//! (`tests/store_suite.rs`).
+//!
+//! What lives here: ads exactly as received (with earlier revisions), every analysis (latest and
+//! history), identifiers for search, the review queue with claim leases, decisions, networks and
+//! their members, opaque link state for the linker, hash banks, API keys (hashed), policy
+//! versions and the hash-chained audit log. The store stores; it never decides what an ad means.
+
+#[macro_use]
+mod macros;
+
+pub mod audit;
+mod backend;
+pub mod error;
+pub mod hash_bank;
+#[macro_use]
+pub mod ingest;
+pub mod keys;
+pub mod link_state;
+pub mod networks;
+pub mod policy;
+pub mod queue;
+pub mod reads;
+pub mod search;
+mod writer;
+
+use std::path::Path;
+
+pub use audit::{AuditEntry, AuditProblem, AuditReport};
+pub use backend::Dialect;
+pub use error::StoreError;
+pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_of};
+pub use keys::{ApiKey, KeyRecord, Scope};
+pub use networks::{NetworkMember, NetworkRecord};
+pub use policy::PolicyVersion;
+pub use queue::{Decision, DecisionAction, DecisionInput, QueueItem, QueueState};
+pub use reads::{AdRecord, Stats};
+pub use search::{IdentifierKind, SearchHit};
+
+use backend::Backend;
+
+/// Result of every store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The file name of the SQLite database inside a data directory.
+pub const SQLITE_FILE: &str = "samaritan.db";
+
+/// A handle to the store. Cheap to clone; all clones share the pools and the ingest writer.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    writer: writer::Writer,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite store in `dir` and runs its migrations.
+    ///
+    /// Durability: WAL journal with `synchronous=FULL`, so a transaction that has returned is in
+    /// the fsynced WAL and survives a process kill and a power loss.
+    pub async fn open_sqlite(dir: &Path) -> Result<Store> {
+        let backend = Backend::open_sqlite(dir).await?;
+        Ok(Store::with_backend(backend))
+    }
+
+    /// Connects to PostgreSQL at `url` and runs the migrations.
+    pub async fn open_postgres(url: &str) -> Result<Store> {
+        Store::open_postgres_in_schema(url, None).await
+    }
+
+    /// Like [`Store::open_postgres`], but keeps every table in `schema` (created if missing).
+    /// Lets several stores (tests, tenants) share one database without seeing each other.
+    pub async fn open_postgres_in_schema(url: &str, schema: Option<&str>) -> Result<Store> {
+        let backend = Backend::open_postgres(url, schema).await?;
+        Ok(Store::with_backend(backend))
+    }
+
+    /// Opens a store from a location string: `postgres://…`/`postgresql://…` connects to
+    /// PostgreSQL, anything else is a data directory for SQLite.
+    pub async fn open(location: &str) -> Result<Store> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            Store::open_postgres(location).await
+        } else {
+            Store::open_sqlite(Path::new(location)).await
+        }
+    }
+
+    fn with_backend(backend: Backend) -> Store {
+        let writer = writer::Writer::spawn(backend.clone());
+        Store { backend, writer }
+    }
+
+    /// Which SQL dialect this store speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.backend.dialect()
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        on_read!(self, |pool| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    /// Closes the pools after pending work finished.
+    pub async fn close(&self) {
+        self.backend.close().await;
+    }
+}
+
+/// Milliseconds since the Unix epoch, the store's unit of time.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Lowercase hex of bytes (hashes are stored and shown this way).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// SHA-256 of `data` as lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&sha2::Sha256::digest(data))
+}

@@ -1,0 +1,125 @@
+//! Networks: the groups of ads the linker joined, with their members, for `/v1/networks/{id}`.
+//!
+//! Ingest records each ad's `network` from its analysis; the linker may also save a network
+//! directly with richer detail (features, evidence) when it recomputes one.
+
+use serde::Serialize;
+
+use crate::{Result, Store};
+
+/// One member ad of a network.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkMember {
+    pub ad_id: String,
+    pub verdict: String,
+    pub score: f64,
+    pub priority: i64,
+}
+
+/// A network and its members.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkRecord {
+    pub id: String,
+    pub size: i64,
+    pub cities: i64,
+    pub reasons: Vec<String>,
+    /// Whatever the linker keeps about the network (features, evidence); `{}` when nothing.
+    pub detail: serde_json::Value,
+    pub updated_at: i64,
+    pub members: Vec<NetworkMember>,
+}
+
+impl Store {
+    /// The network with up to `member_limit` members, highest priority first.
+    pub async fn network(&self, id: &str, member_limit: i64) -> Result<Option<NetworkRecord>> {
+        on_read!(self, |pool| {
+            let row: Option<(String, i64, i64, String, String, i64)> = sqlx::query_as(
+                "SELECT id, size, cities, reasons, detail, updated_at FROM networks WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            let Some((id, size, cities, reasons, detail, updated_at)) = row else {
+                return Ok(None);
+            };
+            let members: Vec<(String, String, f64, i64)> = sqlx::query_as(
+                "SELECT a.id, a.verdict, a.score, a.priority FROM network_members m \
+                 JOIN ads a ON a.id = m.ad_id WHERE m.network_id = $1 \
+                 ORDER BY a.priority DESC, a.id LIMIT $2",
+            )
+            .bind(id.as_str())
+            .bind(member_limit)
+            .fetch_all(pool)
+            .await?;
+            Ok(Some(NetworkRecord {
+                reasons: serde_json::from_str(&reasons).map_err(|e| {
+                    crate::StoreError::Corrupt(format!("network `{id}` reasons: {e}"))
+                })?,
+                detail: serde_json::from_str(&detail).map_err(|e| {
+                    crate::StoreError::Corrupt(format!("network `{id}` detail: {e}"))
+                })?,
+                id,
+                size,
+                cities,
+                updated_at,
+                members: members
+                    .into_iter()
+                    .map(|(ad_id, verdict, score, priority)| NetworkMember {
+                        ad_id,
+                        verdict,
+                        score,
+                        priority,
+                    })
+                    .collect(),
+            }))
+        })
+    }
+
+    /// Saves a network as the linker computed it and sets the membership of `members` (ads that
+    /// were in another network move to this one).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn save_network(
+        &self,
+        id: &str,
+        size: i64,
+        cities: i64,
+        reasons: &[String],
+        detail: &serde_json::Value,
+        members: &[&str],
+    ) -> Result<()> {
+        let now = crate::now_ms();
+        let reasons = serde_json::to_string(reasons).unwrap_or_else(|_| "[]".into());
+        let detail = serde_json::to_string(detail).unwrap_or_else(|_| "{}".into());
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            sqlx::query(
+                "INSERT INTO networks (id, size, cities, reasons, detail, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET size = excluded.size, \
+                 cities = excluded.cities, reasons = excluded.reasons, detail = excluded.detail, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(id)
+            .bind(size)
+            .bind(cities)
+            .bind(reasons.as_str())
+            .bind(detail.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            for chunk in members.chunks(crate::ingest::CHUNK) {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "INSERT INTO network_members (ad_id, network_id) ",
+                );
+                qb.push_values(chunk, |mut b, ad| {
+                    b.push_bind(*ad).push_bind(id);
+                });
+                qb.push(" ON CONFLICT (ad_id) DO UPDATE SET network_id = excluded.network_id");
+                qb.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,811 @@
+//! One suite, two backends: every test here runs on SQLite and on PostgreSQL.
+//!
+//! PostgreSQL tests skip visibly (`SKIPPED:`) when no server answers, and fail when
+//! `SAMARITAN_REQUIRE_POSTGRES=1`. Each PostgreSQL test gets its own schema, dropped afterwards.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+mod common;
+
+use common::{Fixture, ad, analysis, item, with_network};
+use samaritan_engine::model::Verdict;
+use samaritan_store::{
+    DecisionAction, DecisionInput, IdentifierKind, IngestStatus, QueueState, Scope, StoreError,
+    now_ms,
+};
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let f = crate::common::sqlite().await;
+                    super::$name(&f).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(f) = crate::common::postgres(concat!("store_suite::postgres::", stringify!($name))).await else {
+                        return;
+                    };
+                    super::$name(&f).await;
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    ingest_is_idempotent_and_keeps_revisions,
+    ingest_rejects_inconsistent_batches,
+    concurrent_ingest_commits_everything_once,
+    queue_orders_by_priority_and_leases_are_exclusive,
+    concurrent_claims_never_overlap,
+    decisions_are_recorded_audited_and_move_the_queue,
+    search_finds_ads_sharing_identifiers,
+    networks_come_from_analyses_and_the_linker,
+    link_state_and_hash_banks_round_trip,
+    keys_are_hashed_scoped_and_revocable,
+    policy_versions_are_kept,
+    everything_is_back_after_reopen,
+    audit_detects_altered_entries,
+    audit_detects_deleted_entries,
+    audit_detects_inserted_entries,
+    audit_detects_reordered_entries,
+    reanalysis_replaces_latest_and_keeps_history,
+);
+
+async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
+    let s = &f.store;
+    let a1 = ad("a1", "Tutoring in algebra, call 775-555-0101");
+    let r = s
+        .ingest(vec![item(
+            a1.clone(),
+            analysis("a1", Verdict::Review, 3, &["7755550101"]),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(r[0].status, IngestStatus::Created);
+    assert_eq!(r[0].revision, 1);
+
+    // Same content again: nothing changes, the stored analysis comes back (not the new one).
+    let r = s
+        .ingest(vec![item(
+            a1.clone(),
+            analysis("a1", Verdict::Allow, 0, &[]),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(r[0].status, IngestStatus::Unchanged);
+    assert_eq!(r[0].analysis.verdict, Verdict::Review);
+
+    // Changed content: new revision, old one kept as evidence.
+    let a1b = ad("a1", "Tutoring in geometry, call 775-555-0102");
+    let r = s
+        .ingest(vec![item(
+            a1b,
+            analysis("a1", Verdict::Allow, 0, &["7755550102"]),
+        )])
+        .await
+        .unwrap();
+    assert_eq!(r[0].status, IngestStatus::Updated);
+    assert_eq!(r[0].revision, 2);
+    let rec = s.get_ad("a1", now_ms()).await.unwrap().unwrap();
+    assert_eq!(rec.revision, 2);
+    assert!(rec.raw.contains("geometry"));
+    assert_eq!(rec.analysis.verdict, Verdict::Allow);
+    let history = s.ad_history("a1").await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert!(history[0].1.contains("algebra"));
+    assert_eq!(s.analysis_history("a1").await.unwrap().len(), 2);
+    // The old phone no longer finds it; the new one does.
+    assert!(
+        s.search(IdentifierKind::Phone, "7755550101", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.search(IdentifierKind::Phone, "7755550102", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Allowed now and never claimed: out of the queue.
+    assert!(rec.queue.is_none());
+    let st = s.stats().await.unwrap();
+    assert_eq!((st.ads, st.analyses), (1, 2));
+    assert!(s.get_ad("nope", now_ms()).await.unwrap().is_none());
+}
+
+async fn ingest_rejects_inconsistent_batches(f: &Fixture) {
+    let s = &f.store;
+    let twice = vec![
+        item(ad("d1", "x"), analysis("d1", Verdict::Allow, 0, &[])),
+        item(ad("d1", "y"), analysis("d1", Verdict::Allow, 0, &[])),
+    ];
+    let e = s.ingest(twice).await.unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(ref m) if m.contains("twice")),
+        "{e}"
+    );
+    let wrong = vec![item(
+        ad("d2", "x"),
+        analysis("other", Verdict::Allow, 0, &[]),
+    )];
+    assert!(matches!(s.ingest(wrong).await, Err(StoreError::Invalid(_))));
+    assert_eq!(
+        s.stats().await.unwrap().ads,
+        0,
+        "nothing of a rejected batch is stored"
+    );
+    assert!(s.ingest(Vec::new()).await.unwrap().is_empty());
+}
+
+async fn concurrent_ingest_commits_everything_once(f: &Fixture) {
+    let s = &f.store;
+    let mut tasks = Vec::new();
+    for t in 0..24 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for k in 0..5 {
+                // Overlapping ids across tasks: the same ad sent by several at once.
+                let batch: Vec<_> = (0..10)
+                    .map(|i| {
+                        let id = format!("c{}", (t * 7 + k * 10 + i) % 300);
+                        item(
+                            ad(&id, "Bicycle for sale"),
+                            analysis(&id, Verdict::Allow, 0, &[]),
+                        )
+                    })
+                    .collect();
+                out.extend(s.ingest(batch).await.unwrap());
+            }
+            out
+        }));
+    }
+    let mut created = std::collections::HashSet::new();
+    let mut total = 0;
+    for t in tasks {
+        for r in t.await.unwrap() {
+            total += 1;
+            if r.status == IngestStatus::Created {
+                assert!(created.insert(r.id.clone()), "{} created twice", r.id);
+            } else {
+                assert_eq!(r.status, IngestStatus::Unchanged);
+            }
+        }
+    }
+    assert_eq!(total, 24 * 5 * 10);
+    assert_eq!(s.stats().await.unwrap().ads as usize, created.len());
+}
+
+async fn queue_orders_by_priority_and_leases_are_exclusive(f: &Fixture) {
+    let s = &f.store;
+    let items = vec![
+        item(ad("q1", "a"), analysis("q1", Verdict::Review, 10, &[])),
+        item(ad("q2", "b"), analysis("q2", Verdict::Block, 90, &[])),
+        item(ad("q3", "c"), analysis("q3", Verdict::Review, 50, &[])),
+        item(ad("q4", "d"), analysis("q4", Verdict::Allow, 0, &[])),
+    ];
+    s.ingest(items).await.unwrap();
+    let t0 = now_ms();
+    let open = s.queue_list(QueueState::Open, 10, t0).await.unwrap();
+    let ids: Vec<_> = open.iter().map(|q| q.ad_id.as_str()).collect();
+    assert_eq!(ids, ["q2", "q3", "q1"], "allowed ads never enter the queue");
+
+    let alice = s
+        .queue_claim("key:alice", QueueState::Open, 2, 60_000, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        alice.iter().map(|q| q.ad_id.as_str()).collect::<Vec<_>>(),
+        ["q2", "q3"]
+    );
+    assert!(
+        alice
+            .iter()
+            .all(|q| q.claimed_by.as_deref() == Some("key:alice"))
+    );
+    let bob = s
+        .queue_claim("key:bob", QueueState::Open, 5, 60_000, t0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.iter().map(|q| q.ad_id.as_str()).collect::<Vec<_>>(),
+        ["q1"]
+    );
+
+    // Bob cannot decide Alice's ad while her lease lives…
+    let input = DecisionInput {
+        ad_id: "q2".into(),
+        action: DecisionAction::Remove,
+        reason: "trafficking_indicators".into(),
+        note: String::new(),
+    };
+    let e = s.decide(&input, "key:bob", t0 + 2).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    // …nor release it…
+    assert!(matches!(
+        s.queue_release("q2", "key:bob", t0 + 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // …but after it expires he can claim and decide it.
+    let later = t0 + 60_001;
+    let bob2 = s
+        .queue_claim("key:bob", QueueState::Open, 5, 60_000, later)
+        .await
+        .unwrap();
+    let got: Vec<_> = bob2.iter().map(|q| q.ad_id.as_str()).collect();
+    assert_eq!(
+        got,
+        ["q2", "q3", "q1"],
+        "own claim renewed plus the expired ones"
+    );
+    s.decide(&input, "key:bob", later + 1).await.unwrap();
+    // Releasing gives it back to everyone.
+    s.queue_release("q3", "key:bob", later + 2).await.unwrap();
+    let carol = s
+        .queue_claim("key:carol", QueueState::Open, 5, 1000, later + 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        carol.iter().map(|q| q.ad_id.as_str()).collect::<Vec<_>>(),
+        ["q3"]
+    );
+    assert!(matches!(
+        s.queue_claim("key:x", QueueState::Decided, 1, 1, 0).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn concurrent_claims_never_overlap(f: &Fixture) {
+    let s = &f.store;
+    let items: Vec<_> = (0..60)
+        .map(|i| {
+            let id = format!("cc{i:03}");
+            item(
+                ad(&id, "x"),
+                analysis(&id, Verdict::Review, (i % 7) as u32, &[]),
+            )
+        })
+        .collect();
+    s.ingest(items).await.unwrap();
+    let now = now_ms();
+    let mut tasks = Vec::new();
+    for r in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let actor = format!("key:r{r}");
+            let mut mine = Vec::new();
+            for _ in 0..4 {
+                let got = s
+                    .queue_claim(&actor, QueueState::Open, 3, 600_000, now)
+                    .await
+                    .unwrap();
+                mine.extend(got.into_iter().map(|q| q.ad_id));
+            }
+            mine.sort();
+            mine.dedup();
+            (actor, mine)
+        }));
+    }
+    let mut owner = std::collections::HashMap::new();
+    for t in tasks {
+        let (actor, mine) = t.await.unwrap();
+        for id in mine {
+            if let Some(prev) = owner.insert(id.clone(), actor.clone()) {
+                panic!("{id} claimed by both {prev} and {actor}");
+            }
+        }
+    }
+    assert!(owner.len() >= 24, "claims were made: {}", owner.len());
+}
+
+async fn decisions_are_recorded_audited_and_move_the_queue(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![
+        item(ad("e1", "x"), analysis("e1", Verdict::Block, 80, &[])),
+        item(ad("e2", "y"), analysis("e2", Verdict::Review, 20, &[])),
+    ])
+    .await
+    .unwrap();
+    let now = now_ms();
+    let d = s
+        .decide(
+            &DecisionInput {
+                ad_id: "e1".into(),
+                action: DecisionAction::Escalate,
+                reason: "possible_minor".into(),
+                note: "needs a lead".into(),
+            },
+            "key:alice",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(d.action, "escalate");
+    let rec = s.get_ad("e1", now).await.unwrap().unwrap();
+    assert_eq!(rec.decisions.len(), 1);
+    assert_eq!(rec.decisions[0].note, "needs a lead");
+    assert_eq!(rec.queue.unwrap().state, QueueState::Escalated);
+    let esc = s.queue_list(QueueState::Escalated, 10, now).await.unwrap();
+    assert_eq!(esc.len(), 1);
+    let lead = s
+        .queue_claim("key:lead", QueueState::Escalated, 5, 1000, now)
+        .await
+        .unwrap();
+    assert_eq!(lead[0].ad_id, "e1");
+    s.decide(
+        &DecisionInput {
+            ad_id: "e1".into(),
+            action: DecisionAction::Report,
+            reason: "minor_indicators".into(),
+            note: String::new(),
+        },
+        "key:lead",
+        now + 1,
+    )
+    .await
+    .unwrap();
+    let rec = s.get_ad("e1", now + 2).await.unwrap().unwrap();
+    assert_eq!(rec.decisions.len(), 2);
+    assert_eq!(rec.queue.unwrap().state, QueueState::Decided);
+    assert_eq!(
+        s.queue_list(QueueState::Open, 10, now).await.unwrap().len(),
+        1
+    );
+
+    let audit = s.audit_list(0, 100).await.unwrap();
+    let decisions: Vec<_> = audit.iter().filter(|e| e.action == "decision").collect();
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(decisions[0].subject, "e1");
+    assert_eq!(decisions[0].detail["action"], "escalate");
+    assert!(
+        decisions[0].detail.get("note").is_none(),
+        "notes are hashed, not copied"
+    );
+    assert_eq!(rec.decisions[1].audit_seq, decisions[1].seq);
+
+    for (input, want) in [(("nope", "r"), "not found"), (("e2", ""), "reason")] {
+        let e = s
+            .decide(
+                &DecisionInput {
+                    ad_id: input.0.into(),
+                    action: DecisionAction::Allow,
+                    reason: input.1.into(),
+                    note: String::new(),
+                },
+                "key:a",
+                now,
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    assert!(s.audit_verify().await.unwrap().ok());
+}
+
+async fn search_finds_ads_sharing_identifiers(f: &Fixture) {
+    let s = &f.store;
+    let mut a = analysis("s1", Verdict::Review, 5, &["7755550123"]);
+    a.extracted.emails = vec!["Someone@Example.org".into()];
+    a.extracted.handles = vec!["instagram:some.name".into()];
+    let mut ad1 = ad("s1", "x");
+    let pdq1 = format!("{}{}", "f".repeat(62), "00");
+    ad1.images = vec![samaritan_engine::model::ImageRef::Hashes {
+        sha256: None,
+        pdq: Some(pdq1.clone()),
+    }];
+    let mut ad2 = ad("s2", "y");
+    let pdq2 = format!("{}{}", "f".repeat(62), "0f");
+    ad2.images = vec![samaritan_engine::model::ImageRef::Hashes {
+        sha256: None,
+        pdq: Some(pdq2),
+    }];
+    s.ingest(vec![
+        item(ad1, a),
+        item(ad2, analysis("s2", Verdict::Block, 9, &["7755550123"])),
+        item(
+            ad("s3", "z"),
+            analysis("s3", Verdict::Allow, 0, &["7755550199"]),
+        ),
+    ])
+    .await
+    .unwrap();
+    let hits = s
+        .search(IdentifierKind::Phone, "+1 (775) 555-0123", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.ad_id.as_str()).collect::<Vec<_>>(),
+        ["s2", "s1"]
+    );
+    assert_eq!(
+        s.search(IdentifierKind::Email, "someone@example.ORG", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.search(IdentifierKind::Handle, "instagram:some.name", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.search(IdentifierKind::Account, "acct-2", 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        s.search(IdentifierKind::Phone, "7755550123", 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let near = s.search_pdq(&pdq1, 4, 10).await.unwrap();
+    assert_eq!(
+        near.iter()
+            .map(|h| (h.ad_id.as_str(), h.distance))
+            .collect::<Vec<_>>(),
+        [("s1", Some(0)), ("s2", Some(4))]
+    );
+    assert_eq!(s.search_pdq(&pdq1, 3, 10).await.unwrap().len(), 1);
+    assert!(matches!(
+        s.search(IdentifierKind::Pdq, "xyz", 10).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn networks_come_from_analyses_and_the_linker(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![
+        item(
+            ad("n1", "x"),
+            with_network(analysis("n1", Verdict::Review, 5, &[]), "n-7", 2),
+        ),
+        item(
+            ad("n2", "y"),
+            with_network(analysis("n2", Verdict::Block, 9, &[]), "n-7", 2),
+        ),
+        item(ad("n3", "z"), analysis("n3", Verdict::Allow, 0, &[])),
+    ])
+    .await
+    .unwrap();
+    let n = s.network("n-7", 100).await.unwrap().unwrap();
+    assert_eq!(n.size, 2);
+    assert_eq!(
+        n.members
+            .iter()
+            .map(|m| m.ad_id.as_str())
+            .collect::<Vec<_>>(),
+        ["n2", "n1"]
+    );
+    assert_eq!(n.reasons, ["phone"]);
+    let detail = serde_json::json!({"phones": {"7755550100": ["Reno", "Boise"]}});
+    s.save_network(
+        "n-7",
+        3,
+        2,
+        &["phone".into(), "template".into()],
+        &detail,
+        &["n1", "n2", "n3"],
+    )
+    .await
+    .unwrap();
+    let n = s.network("n-7", 100).await.unwrap().unwrap();
+    assert_eq!(n.members.len(), 3);
+    assert_eq!(n.detail, detail);
+    assert_eq!(
+        s.get_ad("n3", now_ms())
+            .await
+            .unwrap()
+            .unwrap()
+            .network_id
+            .as_deref(),
+        Some("n-7")
+    );
+    assert!(s.network("n-404", 10).await.unwrap().is_none());
+}
+
+async fn link_state_and_hash_banks_round_trip(f: &Fixture) {
+    let s = &f.store;
+    let blob: Vec<u8> = (0..=255).collect();
+    s.put_link_state(&[
+        ("band", "3:abc", &blob),
+        ("band", "1:xyz", b"\x00\x01"),
+        ("dsu", "a", b"b"),
+    ])
+    .await
+    .unwrap();
+    s.put_link_state(&[("band", "1:xyz", b"\x02")])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_link_state("band", "3:abc").await.unwrap().unwrap(),
+        blob
+    );
+    let page = s.scan_link_state("band", "", 10).await.unwrap();
+    assert_eq!(
+        page.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["1:xyz", "3:abc"]
+    );
+    assert_eq!(page[0].1, b"\x02");
+    assert_eq!(
+        s.scan_link_state("band", "1:xyz", 10).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        s.delete_link_state("band", &["1:xyz", "nope"])
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(s.get_link_state("band", "1:xyz").await.unwrap().is_none());
+
+    let md5 = "0123456789abcdef0123456789ABCDEF";
+    s.add_hash_bank_entries(&[
+        ("partner", "md5", md5, "known"),
+        ("own", "pdq", &"a".repeat(64), "seen"),
+    ])
+    .await
+    .unwrap();
+    let all = s.hash_bank_entries(None).await.unwrap();
+    assert_eq!(all.len(), 2);
+    let partner = s.hash_bank_entries(Some("partner")).await.unwrap();
+    assert_eq!(partner[0].hash, md5.to_ascii_lowercase());
+    assert!(
+        s.remove_hash_bank_entry("partner", "md5", md5)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        s.add_hash_bank_entries(&[("b", "md5", "xyz", "")]).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        s.add_hash_bank_entries(&[("b", "crc", "00", "")]).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn keys_are_hashed_scoped_and_revocable(f: &Fixture) {
+    let s = &f.store;
+    let k = s
+        .create_key("ingest bot", &[Scope::Ingest, Scope::Review], "cli")
+        .await
+        .unwrap();
+    assert!(k.secret.starts_with("sam_"));
+    let found = s.authenticate(&k.secret).await.unwrap().unwrap();
+    assert_eq!(found.id, k.record.id);
+    assert!(found.has(Scope::Review) && !found.has(Scope::Admin));
+    // A key with the right id but a wrong secret is refused.
+    let mut forged = k.secret.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    assert!(s.authenticate(&forged).await.unwrap().is_none());
+    assert!(s.authenticate("garbage").await.unwrap().is_none());
+    // The secret is nowhere in the database.
+    let listed = s.list_keys().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(!format!("{listed:?}").contains(&k.secret[17..]));
+    s.revoke_key(&k.record.id, "cli").await.unwrap();
+    assert!(s.authenticate(&k.secret).await.unwrap().is_none());
+    assert!(matches!(
+        s.revoke_key(&k.record.id, "cli").await,
+        Err(StoreError::NotFound(_))
+    ));
+    let actions: Vec<_> = s
+        .audit_list(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["key.create", "key.revoke"]);
+}
+
+async fn policy_versions_are_kept(f: &Fixture) {
+    let s = &f.store;
+    assert!(s.current_policy().await.unwrap().is_none());
+    s.save_policy("default@1", "name = \"default\"\n", "key:admin")
+        .await
+        .unwrap();
+    let v2 = s
+        .save_policy("default@2", "name = \"default\"\n# v2\n", "key:admin")
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    let cur = s.current_policy().await.unwrap().unwrap();
+    assert_eq!((cur.version, cur.label.as_str()), (2, "default@2"));
+    assert_eq!(s.policy_history().await.unwrap().len(), 2);
+    let audit = s.audit_list(0, 10).await.unwrap();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[1].action, "policy.update");
+}
+
+async fn everything_is_back_after_reopen(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![item(
+        ad("r1", "x"),
+        with_network(
+            analysis("r1", Verdict::Review, 5, &["7755550111"]),
+            "n-1",
+            1,
+        ),
+    )])
+    .await
+    .unwrap();
+    let now = now_ms();
+    s.queue_claim("key:a", QueueState::Open, 1, 600_000, now)
+        .await
+        .unwrap();
+    let key = s.create_key("k", &[Scope::Admin], "cli").await.unwrap();
+    s.save_policy("p@1", "text", "cli").await.unwrap();
+    s.put_link_state(&[("band", "k", b"v")]).await.unwrap();
+    s.add_hash_bank_entries(&[("b", "sha256", &"c".repeat(64), "l")])
+        .await
+        .unwrap();
+    s.audit_append("key:a", "ad.read", "r1", serde_json::json!({}))
+        .await
+        .unwrap();
+    s.close().await;
+
+    let s = f.reopen().await;
+    let rec = s.get_ad("r1", now).await.unwrap().unwrap();
+    assert_eq!(rec.queue.unwrap().claimed_by.as_deref(), Some("key:a"));
+    assert_eq!(rec.network_id.as_deref(), Some("n-1"));
+    assert_eq!(
+        s.search(IdentifierKind::Phone, "7755550111", 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s.authenticate(&key.secret).await.unwrap().is_some());
+    assert_eq!(s.current_policy().await.unwrap().unwrap().text, "text");
+    assert_eq!(s.get_link_state("band", "k").await.unwrap().unwrap(), b"v");
+    assert_eq!(s.hash_bank_entries(None).await.unwrap().len(), 1);
+    let report = s.audit_verify().await.unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.entries, 3);
+}
+
+/// Three audit entries to tamper with.
+async fn chain(f: &Fixture) {
+    for i in 1..=4 {
+        f.store
+            .audit_append(
+                "key:a",
+                "ad.read",
+                &format!("ad{i}"),
+                serde_json::json!({"i": i}),
+            )
+            .await
+            .unwrap();
+    }
+    let r = f.store.audit_verify().await.unwrap();
+    assert!(r.ok(), "{r:?}");
+    assert_eq!((r.entries, r.head_seq), (4, 4));
+}
+
+async fn audit_detects_altered_entries(f: &Fixture) {
+    chain(f).await;
+    f.raw("UPDATE audit_log SET subject = 'other' WHERE seq = 2")
+        .await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert_eq!(r.problems.len(), 1, "{r:?}");
+    assert_eq!(
+        (r.problems[0].seq, r.problems[0].kind.as_str()),
+        (2, "altered")
+    );
+    f.raw("UPDATE audit_log SET subject = 'ad2', detail = '{\"i\":9}' WHERE seq = 2")
+        .await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert_eq!(
+        (r.problems[0].seq, r.problems[0].kind.as_str()),
+        (2, "altered")
+    );
+}
+
+async fn audit_detects_deleted_entries(f: &Fixture) {
+    chain(f).await;
+    f.raw("DELETE FROM audit_log WHERE seq = 2").await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert!(!r.ok());
+    assert!(
+        r.problems.iter().any(|p| p.seq == 3 && p.kind == "missing"),
+        "{r:?}"
+    );
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.seq == 3 && p.kind == "broken_link"),
+        "{r:?}"
+    );
+}
+
+async fn audit_detects_inserted_entries(f: &Fixture) {
+    chain(f).await;
+    // Make room and insert a well-formed entry that claims to follow entry 2.
+    let head = f.store.audit_list(1, 1).await.unwrap().remove(0);
+    f.raw("UPDATE audit_log SET seq = seq + 100 WHERE seq >= 3")
+        .await;
+    f.raw("UPDATE audit_log SET seq = seq - 99 WHERE seq >= 103")
+        .await;
+    let forged = samaritan_store::AuditEntry::new(
+        3,
+        head.ts,
+        "key:mallory",
+        "decision",
+        "ad9",
+        serde_json::json!({}),
+        head.hash.clone(),
+    );
+    f.raw(&format!(
+        "INSERT INTO audit_log (seq, ts, actor, action, subject, detail, prev_hash, hash) \
+         VALUES (3, {}, 'key:mallory', 'decision', 'ad9', '{{}}', '{}', '{}')",
+        forged.ts, forged.prev_hash, forged.hash
+    ))
+    .await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert!(!r.ok(), "{r:?}");
+    // The forged entry itself is consistent; what follows it no longer is.
+    assert!(r.problems.iter().all(|p| p.seq >= 4), "{r:?}");
+    assert!(r.problems.iter().any(|p| p.seq == 4), "{r:?}");
+}
+
+async fn audit_detects_reordered_entries(f: &Fixture) {
+    chain(f).await;
+    f.raw("UPDATE audit_log SET seq = 100 WHERE seq = 2").await;
+    f.raw("UPDATE audit_log SET seq = 2 WHERE seq = 3").await;
+    f.raw("UPDATE audit_log SET seq = 3 WHERE seq = 100").await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert!(!r.ok());
+    assert!(r.problems.iter().any(|p| p.seq == 2), "{r:?}");
+}
+
+async fn reanalysis_replaces_latest_and_keeps_history(f: &Fixture) {
+    let s = &f.store;
+    let a = ad("ra", "x");
+    s.ingest(vec![item(
+        a.clone(),
+        analysis("ra", Verdict::Allow, 0, &[]),
+    )])
+    .await
+    .unwrap();
+    s.record_analyses(&[(
+        a.clone(),
+        with_network(
+            analysis("ra", Verdict::Review, 7, &["7755550177"]),
+            "n-2",
+            4,
+        ),
+    )])
+    .await
+    .unwrap();
+    let rec = s.get_ad("ra", now_ms()).await.unwrap().unwrap();
+    assert_eq!(rec.analysis.verdict, Verdict::Review);
+    assert_eq!(rec.queue.unwrap().priority, 7);
+    assert_eq!(rec.network_id.as_deref(), Some("n-2"));
+    assert_eq!(s.analysis_history("ra").await.unwrap().len(), 2);
+    let missing = ad("zz", "x");
+    assert!(matches!(
+        s.record_analyses(&[(missing, analysis("zz", Verdict::Allow, 0, &[]))])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
