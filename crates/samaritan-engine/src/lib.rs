@@ -5,6 +5,7 @@
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
 pub mod model;
+pub mod conformance;
 pub mod extract;
 pub mod normalize;
 

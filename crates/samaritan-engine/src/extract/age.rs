@@ -28,8 +28,12 @@ static CUE_AFTER: Pattern = Pattern::new(|| {
 });
 
 /// "I'm 22", "i am 19", "im 20", "tengo 22".
-static SELF: Pattern =
-    Pattern::new(|| re(r"(?i)\b(?:i'?m|i\s+am|tengo)\s+(?:only\s+|just\s+)?(\d{2})\b"));
+static SELF: Pattern = Pattern::new(|| {
+    re(r"(?i)\b(?:i'?m|i\s+am|i\s+was|tengo)\s+(?:only\s+|just\s+|about\s+|almost\s+|barely\s+|turning\s+)?(\d{2})\b")
+});
+
+/// Plural nouns after a title number that make it a count ("- 52 Ads", "- 6 Pictures").
+const COUNTED: &[&str] = &["ads", "pictures", "pics", "photos", "reviews", "posts", "girls", "ladies", "hours", "days", "min", "mins", "minutes", "new", "now"];
 
 /// "… - 19 - …" / "… - 19 Hello": a two-digit number set off by " - " in a title.
 static TITLE: Pattern = Pattern::new(|| re(r"(?:^|[^\S\n]+)-[^\S\n]+(\d{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})"));
@@ -85,6 +89,15 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         let Some(g) = m.get(1) else { continue };
         let before = text[..m.get(0).map_or(0, |w| w.start())].trim_end();
         if before.is_empty() || before.ends_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let next: String = text[g.end()..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .flat_map(char::to_lowercase)
+            .collect();
+        if COUNTED.contains(&next.as_str()) {
             continue;
         }
         let Ok(age) = g.as_str().parse::<u32>() else { continue };

@@ -41,7 +41,7 @@ struct Group {
     plus: bool,
 }
 
-const MAX_GAP_CHARS: usize = 5;
+const MAX_GAP_CHARS: usize = 6;
 const MAX_GROUPS: usize = 12;
 
 /// Units and markers that make the number before them a quantity, not part of a phone.
@@ -55,8 +55,10 @@ const UNITS: &[&str] = &[
 fn blocked_after(text: &str, end: usize) -> bool {
     let post = &text[end..];
     let post = post.strip_prefix(' ').unwrap_or(post);
+    let short = text[..end].bytes().rev().take_while(u8::is_ascii_digit).count() <= 2;
     match post.chars().next() {
-        Some('%' | '\'' | '"' | '€' | '£' | '’' | '”') => return true,
+        Some('%' | '€' | '£') => return true,
+        Some('\'' | '"' | '’' | '”') if short => return true,
         Some('$') => return !post[1..].starts_with(|c: char| c.is_ascii_digit()),
         _ => {}
     }
@@ -101,20 +103,19 @@ fn groups(text: &str) -> Vec<Group> {
             plus,
         });
     }
-    // dates (11-17-2015, 11/28/15) and times (9:30)
+    // dates (11-17-2015, 11/28/15, 2016 06 17) and times (9:30)
     for k in 0..out.len() {
         let len = |g: &Group| g.end - g.start;
+        let val = |g: &Group| text[g.start..g.end].parse::<u32>().unwrap_or(u32::MAX);
+        let year = |g: &Group| len(g) >= 4 && (text[g.start..].starts_with("19") || text[g.start..].starts_with("20"));
         let gap = |a: &Group, b: &Group| &text[a.end..b.start];
         if k + 2 < out.len() {
             let (a, m, c) = (&out[k], &out[k + 1], &out[k + 2]);
             let g1 = gap(a, m);
-            if (g1 == "/" || g1 == "-" || g1 == ".")
-                && g1 == gap(m, c)
-                && len(a) <= 2
-                && len(m) <= 2
-                && (len(c) == 2 || len(c) == 4)
-                && (g1 != "-" || len(c) == 4)
-            {
+            let day_month = len(a) <= 2 && len(m) <= 2 && val(a) <= 31 && val(m) <= 31 && (val(a) <= 12 || val(m) <= 12);
+            let dmy = ["/", "-", "."].contains(&g1) && g1 == gap(m, c) && day_month && (year(c) || (g1 == "/" && len(c) == 2));
+            let ymd = year(a) && len(a) == 4 && len(m) <= 2 && len(c) <= 2 && val(m) <= 12 && val(c) <= 31 && gap(a, m).len() <= 2 && gap(m, c).len() <= 2;
+            if dmy || ymd {
                 for g in &mut out[k..k + 3] {
                     g.blocked = true;
                 }
@@ -131,7 +132,15 @@ fn groups(text: &str) -> Vec<Group> {
     out
 }
 
-fn chain_gap(gap: &str) -> bool {
+fn chain_gap(gap: &str, a: &Group, b: &Group) -> bool {
+    // a slash joins short groups only (404/555/0142), not a path before an ID (50/32467609)
+    if gap == "/" && (a.end - a.start > 4 || b.end - b.start > 4) {
+        return false;
+    }
+    // a comma and a space separate list items ("22, 25, 30"), not the pieces of a number
+    if gap.contains(", ") || gap.contains(",\n") {
+        return false;
+    }
     if gap.len() > 24 {
         return false;
     }
@@ -207,6 +216,10 @@ impl Context<'_> {
             return nanp;
         }
         let foreign = self.default.filter(|&r| !is_nanp(r)).into_iter().chain(self.hints.foreign.iter().copied());
+        // without a trunk 0, only a full-length national number may be read in a hinted region
+        if !digits.starts_with('0') && digits.len() < 9 {
+            return nanp;
+        }
         for region in foreign {
             if let Some(v) = national(digits, region) {
                 return Some(v);
@@ -228,7 +241,7 @@ pub(crate) fn find(text: &str, hints: &Hints, default: Option<Id>) -> Vec<PhoneH
             continue;
         }
         let mut j = i;
-        while j + 1 < gs.len() && !gs[j + 1].blocked && chain_gap(&text[gs[j].end..gs[j + 1].start]) {
+        while j + 1 < gs.len() && !gs[j + 1].blocked && chain_gap(&text[gs[j].end..gs[j + 1].start], &gs[j], &gs[j + 1]) {
             j += 1;
         }
         cut_chain(text, &gs[i..=j], &ctx, &mut hits);
@@ -247,14 +260,22 @@ fn cut_chain(text: &str, chain: &[Group], ctx: &Context<'_>, hits: &mut Vec<Phon
         best[i] = best[i + 1];
         choice[i] = None;
         let mut digits = String::new();
+        let first = &text[chain[i].start..chain[i].end];
+        let mut same = true;
         for j in i..n.min(i + MAX_GROUPS) {
-            digits.push_str(&text[chain[j].start..chain[j].end]);
+            let g = &text[chain[j].start..chain[j].end];
+            digits.push_str(g);
+            same &= g == first;
             if digits.len() > 16 {
                 break;
             }
+            if same && j >= i + 2 {
+                continue; // one group repeated ("23 23 23 23 23") is not a number
+            }
             if let Some(v) = ctx.classify(&digits, chain[i].plus) {
                 let cand = (best[j + 1].0 + digits.len(), best[j + 1].1 - 1);
-                if cand > best[i] {
+                // ties go to the number starting earlier
+                if cand >= best[i] {
                     best[i] = cand;
                     choice[i] = Some((j, v));
                 }

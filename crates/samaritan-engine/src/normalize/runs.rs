@@ -68,6 +68,7 @@ pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
         let text = t.joined.as_deref().unwrap_or(&s[t.start..t.end]);
         t.class = classify(text);
     }
+    split_glued_prefixes(s, &mut toks);
     let mut reps: Vec<(usize, usize, String)> = Vec::new();
     let mut converted = vec![false; toks.len()];
     convert_runs(s, &toks, &mut reps, &mut converted);
@@ -191,6 +192,41 @@ fn join_spaced_letters(s: &str, toks: &mut Vec<Tok>) {
         }
     }
     *toks = out;
+}
+
+/// A word glued in front of a written-out number ("useven04", "callfive5five"): split off the
+/// letters so the number is read as one.
+fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
+    let needs = |t: &Tok| {
+        t.joined.is_none()
+            && !matches!(t.class, Class::Num(_))
+            && s[t.start..t.end].bytes().any(|b| b.is_ascii_digit())
+            && s[t.start..t.end].bytes().any(|b| b.is_ascii_alphabetic())
+            && s[t.start..t.end].is_ascii()
+    };
+    if !toks.iter().any(needs) {
+        return;
+    }
+    let old = std::mem::take(toks);
+    for t in old {
+        if !needs(&t) {
+            toks.push(t);
+            continue;
+        }
+        let text = &s[t.start..t.end];
+        let letters = text.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let split = (1..letters).find_map(|i| {
+            let num = numeric(&text[i..], None)?;
+            (num.real && text[i..].bytes().next().is_some_and(|b| b.is_ascii_alphabetic())).then_some((i, num))
+        });
+        match split {
+            Some((i, num)) => {
+                toks.push(Tok { start: t.start, end: t.start + i, joined: None, class: Class::Plain });
+                toks.push(Tok { start: t.start + i, end: t.end, joined: None, class: Class::Num(num) });
+            }
+            None => toks.push(t),
+        }
+    }
 }
 
 /// Could this lower-case pair start a number word (or is it a look-alike letter)?
@@ -546,6 +582,7 @@ mod tests {
         assert_eq!(rw("5forty2ten9922"), "5402109922");
         assert_eq!(rw("call 404 five five five 0142"), "call 404 5 5 5 0142");
         assert_eq!(rw("2O2 555 O173"), "202 555 0173");
+        assert_eq!(rw("with useven04 four42 8164"), "with u704 442 8164");
         assert_eq!(rw("(8 four 8) seven 3 four - 0 6 nine 1"), "(8 4 8) 7 3 4 - 0 6 9 1");
     }
 
