@@ -6,6 +6,9 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod input;
+mod ordered;
+mod progress;
 
 #[derive(Parser)]
 #[command(
@@ -22,7 +25,13 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Write a synthetic marketplace corpus (ads.jsonl) with ground truth (truth.jsonl).
+    Synth(commands::synth::SynthArgs),
+    /// Measure analyses against ground truth: extraction precision/recall, verdict rates per
+    /// label, ROC AUC, network agreement.
+    Eval(commands::eval::EvalArgs),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

@@ -8,6 +8,7 @@ pub mod model;
 pub mod conformance;
 pub mod extract;
 pub mod normalize;
+pub mod policy;
 
 pub use model::{Ad, Analysis, Verdict};
 pub use extract::{ExtractOptions, Extraction, extract};

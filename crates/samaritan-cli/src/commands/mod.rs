@@ -1,9 +1,32 @@
 //! One file per subcommand; `run` dispatches.
 
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::ExitCode;
+
+use anyhow::{Context, Result};
 
 use crate::Command;
 
-pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+pub mod eval;
+pub mod synth;
+
+pub fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Eval(args) => eval::run(args),
+    }
+}
+
+/// A buffered reader over a file, or stdin for `-`.
+pub fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(BufReader::with_capacity(
+            1 << 20,
+            std::io::stdin(),
+        )));
+    }
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
 }

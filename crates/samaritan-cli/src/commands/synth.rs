@@ -1,0 +1,107 @@
+//! `samaritan synth`: write a synthetic marketplace corpus with ground truth.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use samaritan_synth::{Config, Corpus, Phrasing};
+
+#[derive(Args)]
+pub struct SynthArgs {
+    /// Number of ads to generate.
+    #[arg(long, default_value_t = 10_000)]
+    pub ads: u64,
+    /// Seed: the same seed always gives the same corpus.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory to write `ads.jsonl` and `truth.jsonl` into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Wording bank of the commercial ads: `holdout` is never used to write policies, only to
+    /// check that they generalise.
+    #[arg(long, value_enum, default_value_t = PhrasingArg::Main)]
+    pub phrasing: PhrasingArg,
+    /// Days the corpus spans.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Leave out image hashes.
+    #[arg(long)]
+    pub no_images: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PhrasingArg {
+    Main,
+    Holdout,
+}
+
+/// Ads are generated and serialised in parallel, in chunks, and written in order.
+const CHUNK: usize = 4096;
+
+pub fn run(args: SynthArgs) -> Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let corpus = Corpus::new(Config {
+        ads: args.ads,
+        seed: args.seed,
+        phrasing: match args.phrasing {
+            PhrasingArg::Main => Phrasing::Main,
+            PhrasingArg::Holdout => Phrasing::Holdout,
+        },
+        days: args.days,
+        images: !args.no_images,
+        ..Config::default()
+    });
+    let ads_path = args.out.join("ads.jsonl");
+    let truth_path = args.out.join("truth.jsonl");
+    let open = |p: &PathBuf| -> Result<BufWriter<File>> {
+        Ok(BufWriter::with_capacity(
+            1 << 20,
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ))
+    };
+    let (mut ads_out, mut truth_out) = (open(&ads_path)?, open(&truth_path)?);
+    let pb = crate::progress::bar(Some(corpus.len() as u64), "generating");
+    let mut labels = [0u64; 3];
+    let mut bytes = 0u64;
+    for start in (0..corpus.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(corpus.len());
+        let chunk: Vec<(Vec<u8>, Vec<u8>, u8)> = (start..end)
+            .into_par_iter()
+            .map(|i| {
+                let (ad, truth) = corpus.ad(i);
+                let mut a = serde_json::to_vec(&ad)?;
+                a.push(b'\n');
+                let mut t = serde_json::to_vec(&truth)?;
+                t.push(b'\n');
+                Ok((a, t, truth.label))
+            })
+            .collect::<Result<_>>()?;
+        for (a, t, label) in chunk {
+            bytes += a.len() as u64;
+            ads_out.write_all(&a)?;
+            truth_out.write_all(&t)?;
+            labels[usize::from(label)] += 1;
+        }
+        pb.set_position(end as u64);
+    }
+    ads_out.flush()?;
+    truth_out.flush()?;
+    pb.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "synth: {} ads ({:.1} MB) in {secs:.1}s to {}: {} benign, {} commercial, {} with trafficking or minor indicators",
+        corpus.len(),
+        bytes as f64 / 1e6,
+        args.out.display(),
+        labels[0],
+        labels[1],
+        labels[2],
+    );
+    Ok(())
+}

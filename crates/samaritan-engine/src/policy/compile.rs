@@ -1,0 +1,298 @@
+//! Checking a policy file and compiling it once into matchers.
+//!
+//! Every phrase and exception of every indicator goes into one Aho-Corasick automaton, and every
+//! pattern into one `RegexSet`, so the cost per ad hardly grows with the number of indicators.
+//! Errors name the line of the policy file they come from.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexSet, RegexSetBuilder};
+use toml::Spanned;
+
+use super::spec::{FeatureSpec, PolicySpec, TestSpec};
+
+/// A policy that failed to load, with the place in the file.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PolicyError {
+    #[error("policy does not parse (line {line}, column {column}): {message}")]
+    Parse { line: usize, column: usize, message: String },
+    #[error("policy is invalid (line {line}): {message}")]
+    Invalid { line: usize, message: String },
+}
+
+/// A phrase, exception or pattern in the automaton belongs to one indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PhraseRole {
+    Match,
+    Exception,
+}
+
+/// A compiled indicator.
+#[derive(Debug, Clone)]
+pub struct Indicator {
+    pub id: String,
+    pub category: String,
+    pub description: String,
+    pub source: String,
+    pub weight: f64,
+    pub feature: Option<FeatureSpec>,
+    /// Context index required for the indicator to count.
+    pub requires: Option<usize>,
+    /// Context index and the weight used when a match is near it.
+    pub near: Option<(usize, f64)>,
+    /// Contexts this indicator establishes when it fires (none if it has `requires`).
+    pub establishes: Vec<usize>,
+}
+
+/// A compiled context.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub name: String,
+    pub description: String,
+}
+
+/// A checked, compiled policy, immutable and shared between threads.
+#[derive(Debug)]
+pub struct Policy {
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub review_at: f64,
+    pub block_at: f64,
+    pub near_window: usize,
+    pub report_categories: Vec<String>,
+    pub top_priority: u32,
+    pub priority_scale: u32,
+    pub contexts: Vec<Context>,
+    pub indicators: Vec<Indicator>,
+    pub(crate) phrases: Option<AhoCorasick>,
+    pub(crate) phrase_owner: Vec<(usize, PhraseRole)>,
+    pub(crate) pattern_set: Option<RegexSet>,
+    pub(crate) patterns: Vec<(Regex, usize)>,
+    pub(crate) tests: Vec<TestSpec>,
+    /// The policy file as loaded (what `GET /v1/policy` returns).
+    pub source: String,
+    /// Number of phrases and patterns compiled (for benchmarks and `policy test` output).
+    pub phrase_count: usize,
+    pub pattern_count: usize,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+fn invalid<T>(text: &str, span: &Spanned<T>, message: String) -> PolicyError {
+    PolicyError::Invalid { line: line_of(text, span.span().start), message }
+}
+
+impl Policy {
+    /// Parses, checks and compiles a policy file.
+    pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+        let spec: PolicySpec = toml::from_str(text).map_err(|e| {
+            let (line, column) = match e.span() {
+                Some(span) => {
+                    let line = line_of(text, span.start);
+                    let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+                    (line, span.start - line_start + 1)
+                }
+                None => (0, 0),
+            };
+            PolicyError::Parse { line, column, message: e.message().to_owned() }
+        })?;
+        Self::compile(spec, text)
+    }
+
+    fn compile(spec: PolicySpec, text: &str) -> Result<Policy, PolicyError> {
+        let sc = &spec.scoring;
+        if sc.combine.get_ref() != "noisy-or" {
+            return Err(invalid(text, &sc.combine, format!(
+                "unknown combination rule `{}`; the supported rule is `noisy-or`",
+                sc.combine.get_ref()
+            )));
+        }
+        let threshold_line = line_of(text, sc.combine.span().start);
+        if !(0.0..=1.0).contains(&sc.review_at) || !(0.0..=1.0).contains(&sc.block_at) || sc.review_at > sc.block_at {
+            return Err(PolicyError::Invalid {
+                line: threshold_line,
+                message: format!(
+                    "thresholds must satisfy 0 <= review_at <= block_at <= 1 (got review_at {}, block_at {})",
+                    sc.review_at, sc.block_at
+                ),
+            });
+        }
+
+        let mut context_index: HashMap<String, usize> = HashMap::new();
+        let mut contexts = Vec::new();
+        let mut context_categories: Vec<Vec<String>> = Vec::new();
+        for c in &spec.contexts {
+            if context_index.insert(c.name.get_ref().clone(), contexts.len()).is_some() {
+                return Err(invalid(text, &c.name, format!("context `{}` is defined twice", c.name.get_ref())));
+            }
+            contexts.push(Context { name: c.name.get_ref().clone(), description: c.description.clone() });
+            context_categories.push(c.categories.clone());
+        }
+        let find_context = |name: &Spanned<String>| -> Result<usize, PolicyError> {
+            context_index.get(name.get_ref()).copied().ok_or_else(|| {
+                invalid(text, name, format!("unknown context `{}` (define it in a [[context]] table)", name.get_ref()))
+            })
+        };
+
+        let mut indicators = Vec::new();
+        let mut seen_ids: HashMap<String, ()> = HashMap::new();
+        let mut phrase_list: Vec<String> = Vec::new();
+        let mut phrase_owner = Vec::new();
+        let mut pattern_sources = Vec::new();
+        let mut patterns = Vec::new();
+        for (i, ind) in spec.indicators.iter().enumerate() {
+            let id = ind.id.get_ref();
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(invalid(text, &ind.id, format!("indicator id `{id}` must be letters, digits and underscores")));
+            }
+            if seen_ids.insert(id.clone(), ()).is_some() {
+                return Err(invalid(text, &ind.id, format!("indicator `{id}` is defined twice")));
+            }
+            let weight = *ind.weight.get_ref();
+            if !(0.0..=1.0).contains(&weight) {
+                return Err(invalid(text, &ind.weight, format!("indicator `{id}`: weight {weight} is outside 0..=1")));
+            }
+            let has_text = !ind.phrases.is_empty() || !ind.patterns.is_empty();
+            if has_text == ind.feature.is_some() {
+                return Err(invalid(text, &ind.id, format!(
+                    "indicator `{id}` needs either phrases/patterns or a feature (exactly one of the two)"
+                )));
+            }
+            if ind.description.trim().is_empty() || ind.source.trim().is_empty() {
+                return Err(invalid(text, &ind.id, format!("indicator `{id}` needs a description and a source")));
+            }
+            if let Some(f) = &ind.feature {
+                check_feature(text, f, id)?;
+            }
+            for p in &ind.phrases {
+                if p.trim().is_empty() {
+                    return Err(invalid(text, &ind.id, format!("indicator `{id}` has an empty phrase")));
+                }
+                phrase_list.push(p.clone());
+                phrase_owner.push((i, PhraseRole::Match));
+            }
+            for p in &ind.exceptions {
+                phrase_list.push(p.clone());
+                phrase_owner.push((i, PhraseRole::Exception));
+            }
+            for p in &ind.patterns {
+                let re = regex::RegexBuilder::new(p.get_ref())
+                    .case_insensitive(true)
+                    .size_limit(1 << 22)
+                    .build()
+                    .map_err(|e| invalid(text, p, format!("indicator `{id}`: pattern does not compile: {e}")))?;
+                pattern_sources.push(p.get_ref().clone());
+                patterns.push((re, i));
+            }
+            let requires = ind.requires.as_ref().map(find_context).transpose()?;
+            let near = match &ind.near {
+                Some(n) => {
+                    if !(0.0..=1.0).contains(&n.weight) {
+                        return Err(invalid(text, &n.context, format!("indicator `{id}`: near weight {} is outside 0..=1", n.weight)));
+                    }
+                    Some((find_context(&n.context)?, n.weight))
+                }
+                None => None,
+            };
+            let establishes = if requires.is_some() {
+                Vec::new()
+            } else {
+                (0..contexts.len()).filter(|&c| context_categories[c].contains(&ind.category)).collect()
+            };
+            indicators.push(super::compile::Indicator {
+                id: id.clone(),
+                category: ind.category.clone(),
+                description: ind.description.clone(),
+                source: ind.source.clone(),
+                weight,
+                feature: ind.feature.as_ref().map(|f| f.get_ref().clone()),
+                requires,
+                near,
+                establishes,
+            });
+        }
+        for t in &spec.tests {
+            for name in t.fires.iter().chain(&t.not_fires) {
+                if !seen_ids.contains_key(name) {
+                    return Err(invalid(text, &t.name, format!("test `{}` names unknown indicator `{name}`", t.name.get_ref())));
+                }
+            }
+            if let Some(v) = &t.verdict
+                && !matches!(v.as_str(), "allow" | "review" | "block")
+            {
+                return Err(invalid(text, &t.name, format!("test `{}`: verdict `{v}` is not allow, review or block", t.name.get_ref())));
+            }
+        }
+
+        let phrases = if phrase_list.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&phrase_list)
+                    .map_err(|e| PolicyError::Invalid { line: 0, message: format!("phrase automaton: {e}") })?,
+            )
+        };
+        let pattern_set = if pattern_sources.is_empty() {
+            None
+        } else {
+            Some(
+                RegexSetBuilder::new(&pattern_sources)
+                    .case_insensitive(true)
+                    .size_limit(1 << 26)
+                    .build()
+                    .map_err(|e| PolicyError::Invalid { line: 0, message: format!("pattern set: {e}") })?,
+            )
+        };
+        let phrase_count = phrase_list.len();
+        let pattern_count = patterns.len();
+        Ok(Policy {
+            name: spec.policy.name,
+            version: spec.policy.version,
+            description: spec.policy.description,
+            review_at: sc.review_at,
+            block_at: sc.block_at,
+            near_window: sc.near_window,
+            report_categories: spec.priority.report_categories,
+            top_priority: spec.priority.top,
+            priority_scale: spec.priority.scale,
+            contexts,
+            indicators,
+            phrases,
+            phrase_owner,
+            pattern_set,
+            patterns,
+            tests: spec.tests,
+            source: text.to_owned(),
+            phrase_count,
+            pattern_count,
+        })
+    }
+
+    /// `name@version`, as written into every analysis.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// Index of an indicator by id.
+    pub fn indicator(&self, id: &str) -> Option<usize> {
+        self.indicators.iter().position(|i| i.id == id)
+    }
+}
+
+fn check_feature(text: &str, f: &Spanned<FeatureSpec>, id: &str) -> Result<(), PolicyError> {
+    let bad = |m: &str| Err(invalid(text, f, format!("indicator `{id}`: {m}")));
+    match f.get_ref() {
+        FeatureSpec::AgeBetween { min, max } if min > max => bad("age_between needs min <= max"),
+        FeatureSpec::PhoneCities { cities, days } if *cities < 2 || *days == 0 => {
+            bad("phone_cities needs cities >= 2 and days >= 1")
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,17 @@
+//! Policy: declarative indicators, explainable scores and verdicts.
+//!
+//! A policy is a TOML file the trust & safety team owns (`policies/default.toml`): indicators
+//! with their evidence and weights, phrase lists and patterns matched on normalized text,
+//! exceptions for benign uses, context and proximity rules, built-in features over extracted
+//! identifiers and networks, thresholds, and tests. `compile` checks and compiles it once;
+//! `matcher` finds phrases and patterns; `decide` turns hits into signals, a score, a verdict and
+//! a priority.
+
+mod compile;
+mod decide;
+mod matcher;
+pub mod spec;
+
+pub use compile::{Context, Indicator, Policy, PolicyError};
+pub use decide::{BankMatch, Decision, Facts, Hit, NetworkView, combine};
+pub use matcher::TextHit;
