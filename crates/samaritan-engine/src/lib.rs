@@ -4,12 +4,12 @@
 //! thin layers around it (see `ARCHITECTURE.md`). The modules follow the data flow of
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
-pub mod model;
 pub mod conformance;
 pub mod extract;
+pub mod model;
 pub mod normalize;
 pub mod policy;
 
-pub use model::{Ad, Analysis, Verdict};
 pub use extract::{ExtractOptions, Extraction, extract};
+pub use model::{Ad, Analysis, Verdict};
 pub use normalize::{Normalized, normalize};

@@ -13,23 +13,40 @@ fn scores() -> Option<Vec<Score>> {
     for x in &s {
         eprintln!(
             "{:9} {:26} cases {:4} tp {:4} fp {:4} fn {:4}  P {:.3}  R {:.3}",
-            x.kind, x.variant, x.cases, x.tp, x.fp, x.fn_, x.precision(), x.recall()
+            x.kind,
+            x.variant,
+            x.cases,
+            x.tp,
+            x.fp,
+            x.fn_,
+            x.precision(),
+            x.recall()
         );
     }
     Some(s)
 }
 
 fn find<'a>(s: &'a [Score], kind: &str, variant: &str) -> &'a Score {
-    s.iter().find(|x| x.kind == kind && x.variant == variant).unwrap()
+    s.iter()
+        .find(|x| x.kind == kind && x.variant == variant)
+        .unwrap()
 }
 
 #[test]
 fn memex_bars() {
     let Some(s) = scores() else { return };
     let phone = find(&s, "phone", "valid_after_sanitizing");
-    assert!(phone.precision() >= 0.97, "phone precision {:.3}", phone.precision());
+    assert!(
+        phone.precision() >= 0.97,
+        "phone precision {:.3}",
+        phone.precision()
+    );
     assert!(phone.recall() >= 0.97, "phone recall {:.3}", phone.recall());
     let age = find(&s, "age", "all");
-    assert!(age.precision() >= 0.90, "age precision {:.3}", age.precision());
+    assert!(
+        age.precision() >= 0.90,
+        "age precision {:.3}",
+        age.precision()
+    );
     assert!(age.recall() >= 0.90, "age recall {:.3}", age.recall());
 }

@@ -32,7 +32,10 @@ pub struct Case {
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
     #[error("line {line}: not a JSON object: {source}")]
-    Json { line: usize, source: serde_json::Error },
+    Json {
+        line: usize,
+        source: serde_json::Error,
+    },
     #[error("line {line}: field `{field}` is missing or has the wrong type")]
     Field { line: usize, field: &'static str },
 }
@@ -46,23 +49,41 @@ pub fn parse_cases(jsonl: &str) -> Result<Vec<Case>, CaseError> {
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(line).map_err(|source| CaseError::Json { line: line_no, source })?;
+        let v: Value = serde_json::from_str(line).map_err(|source| CaseError::Json {
+            line: line_no,
+            source,
+        })?;
         let s = |field: &'static str| -> Result<String, CaseError> {
-            v.get(field).and_then(Value::as_str).map(str::to_owned).ok_or(CaseError::Field { line: line_no, field })
+            v.get(field)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or(CaseError::Field {
+                    line: line_no,
+                    field,
+                })
         };
-        let expected = v
-            .get("expected")
-            .and_then(Value::as_array)
-            .cloned()
-            .ok_or(CaseError::Field { line: line_no, field: "expected" })?;
+        let expected =
+            v.get("expected")
+                .and_then(Value::as_array)
+                .cloned()
+                .ok_or(CaseError::Field {
+                    line: line_no,
+                    field: "expected",
+                })?;
         out.push(Case {
             id: s("id")?,
             kind: s("kind")?,
             text: s("text")?,
             expected,
             subkind: v.get("subkind").and_then(Value::as_str).map(str::to_owned),
-            valid_after_sanitizing: v.get("valid_after_sanitizing").and_then(Value::as_bool).unwrap_or(true),
-            durations_labelled: v.get("durations_labelled").and_then(Value::as_bool).unwrap_or(true),
+            valid_after_sanitizing: v
+                .get("valid_after_sanitizing")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            durations_labelled: v
+                .get("durations_labelled")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
         });
     }
     Ok(out)
@@ -135,7 +156,13 @@ fn predict(case: &Case, opts: &ExtractOptions) -> HashMap<Kind, Vec<(String, Opt
     let norm = normalize(&case.text);
     let ex = extract(&case.text, &norm, opts);
     let mut out: HashMap<Kind, Vec<(String, Option<u32>)>> = HashMap::new();
-    for k in [Kind::Phone, Kind::Email, Kind::Handle, Kind::Age, Kind::Location] {
+    for k in [
+        Kind::Phone,
+        Kind::Email,
+        Kind::Handle,
+        Kind::Age,
+        Kind::Location,
+    ] {
         out.insert(k, ex.of_kind(k).map(|(v, _, _)| (v, None)).collect());
     }
     out.insert(
@@ -151,16 +178,27 @@ fn predict(case: &Case, opts: &ExtractOptions) -> HashMap<Kind, Vec<(String, Opt
 pub fn score(cases: &[Case], opts: &ExtractOptions) -> Vec<Score> {
     let mut scores: Vec<Score> = Vec::new();
     let mut get = |kind: &str, variant: &str| -> usize {
-        if let Some(i) = scores.iter().position(|s| s.kind == kind && s.variant == variant) {
+        if let Some(i) = scores
+            .iter()
+            .position(|s| s.kind == kind && s.variant == variant)
+        {
             return i;
         }
-        scores.push(Score { kind: kind.to_owned(), variant: variant.to_owned(), ..Score::default() });
+        scores.push(Score {
+            kind: kind.to_owned(),
+            variant: variant.to_owned(),
+            ..Score::default()
+        });
         scores.len() - 1
     };
     let mut results: Vec<(usize, Vec<String>, Vec<String>)> = Vec::new();
     for case in cases {
         let pred = predict(case, opts);
-        let values = |k: Kind| -> Vec<String> { pred.get(&k).map(|v| v.iter().map(|x| x.0.clone()).collect()).unwrap_or_default() };
+        let values = |k: Kind| -> Vec<String> {
+            pred.get(&k)
+                .map(|v| v.iter().map(|x| x.0.clone()).collect())
+                .unwrap_or_default()
+        };
         match case.kind.as_str() {
             "phone" => {
                 let exp = dedup(strings(&case.expected));
@@ -176,13 +214,28 @@ pub fn score(cases: &[Case], opts: &ExtractOptions) -> Vec<Score> {
                 results.push((get("age", "all"), exp, got));
             }
             "email" => {
-                let exp = dedup(strings(&case.expected).into_iter().map(|s| s.to_lowercase()).collect());
+                let exp = dedup(
+                    strings(&case.expected)
+                        .into_iter()
+                        .map(|s| s.to_lowercase())
+                        .collect(),
+                );
                 let got = dedup(values(Kind::Email));
                 results.push((get("email", "all"), exp, got));
             }
             "social" => {
-                let exp = dedup(strings(&case.expected).into_iter().map(|s| s.to_lowercase()).collect());
-                let got = dedup(values(Kind::Handle).into_iter().map(|s| s.to_lowercase()).collect());
+                let exp = dedup(
+                    strings(&case.expected)
+                        .into_iter()
+                        .map(|s| s.to_lowercase())
+                        .collect(),
+                );
+                let got = dedup(
+                    values(Kind::Handle)
+                        .into_iter()
+                        .map(|s| s.to_lowercase())
+                        .collect(),
+                );
                 results.push((get("social", "all"), exp, got));
             }
             "price" => {
@@ -205,13 +258,19 @@ pub fn score(cases: &[Case], opts: &ExtractOptions) -> Vec<Score> {
                             Some(format!("{}/{:?}", a.round() as i64, d))
                         })
                         .collect();
-                    let got: Vec<String> = prices.iter().map(|p| format!("{}/{:?}", p.0, p.1.map(u64::from))).collect();
+                    let got: Vec<String> = prices
+                        .iter()
+                        .map(|p| format!("{}/{:?}", p.0, p.1.map(u64::from)))
+                        .collect();
                     results.push((get("price", "amount+duration"), exp, got));
                 }
             }
             "location" => {
                 let sub = case.subkind.as_deref().unwrap_or("");
-                let exp: Vec<String> = strings(&case.expected).into_iter().map(|s| s.to_lowercase()).collect();
+                let exp: Vec<String> = strings(&case.expected)
+                    .into_iter()
+                    .map(|s| s.to_lowercase())
+                    .collect();
                 let got: Vec<String> = values(Kind::Location)
                     .into_iter()
                     .map(|v| v.split(',').next().unwrap_or("").trim().to_lowercase())
@@ -222,7 +281,9 @@ pub fn score(cases: &[Case], opts: &ExtractOptions) -> Vec<Score> {
                         let first: Vec<String> = got.into_iter().take(1).collect();
                         results.push((get("location", "first_city_or_state"), exp, first));
                     }
-                    "street_address" => results.push((get("location", "street_address"), exp, Vec::new())),
+                    "street_address" => {
+                        results.push((get("location", "street_address"), exp, Vec::new()))
+                    }
                     _ => {}
                 }
             }
@@ -241,7 +302,10 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        let err = parse_cases("{\"id\":\"a\",\"kind\":\"phone\",\"text\":\"x\",\"expected\":[]}\nnot json\n").unwrap_err();
+        let err = parse_cases(
+            "{\"id\":\"a\",\"kind\":\"phone\",\"text\":\"x\",\"expected\":[]}\nnot json\n",
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("line 2:"), "{err}");
         let err = parse_cases("{\"id\":\"a\",\"kind\":\"phone\",\"expected\":[]}").unwrap_err();
         assert!(err.to_string().contains("`text`"), "{err}");
@@ -256,7 +320,10 @@ mod tests {
         ))
         .unwrap();
         let s = score(&cases, &ExtractOptions::default());
-        let phone = s.iter().find(|x| x.kind == "phone" && x.variant == "all").unwrap();
+        let phone = s
+            .iter()
+            .find(|x| x.kind == "phone" && x.variant == "all")
+            .unwrap();
         assert_eq!((phone.tp, phone.fp, phone.fn_), (1, 0, 0));
         let age = s.iter().find(|x| x.kind == "age").unwrap();
         assert_eq!((age.tp, age.fp, age.fn_), (1, 0, 0));

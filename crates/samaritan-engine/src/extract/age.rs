@@ -17,26 +17,47 @@ pub(crate) struct AgeHit {
     pub end: usize,
 }
 
-/// "age: 21", "Age 25-29", "aged 19", "age of 18", "edad: 21", "Poster's age: 26".
+/// "age: 21", "Age 25-29", "aged 19", "ages 1 and 4", "age of 18", "edad: 21",
+/// "Poster's age: 26".
 static CUE_BEFORE: Pattern = Pattern::new(|| {
-    re(r"(?i)\b(?:age|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*(\d{1,2})\b(?:\s*(?:-|to)\s*(\d{1,2})\b)?")
+    re(
+        r"(?i)\b(?:ages?|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*(\d{1,2})\b(?:\s*(?:-|to|and|&)\s*(\d{1,2})\b)?",
+    )
 });
 
-/// "19yo", "22 y/o", "20yrs", "50 YEARS OLD", "18-35 years of age", "21 years young", "22 años".
+/// "19yo", "22 y/o", "20yrs", "50 YEARS OLD", "a 6 year old", "18-35 years of age",
+/// "21 years young", "22 años". Group 3 is set when the cue names an age outright (old, young,
+/// of age, años), which lets one-digit ages count.
 static CUE_AFTER: Pattern = Pattern::new(|| {
-    re(r"(?i)\b(\d{1,2})(?:\s*(?:-|to)\s*(\d{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b)")
+    re(
+        r"(?i)\b(\d{1,2})(?:\s*(?:-|to)\s*(\d{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|(years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b))",
+    )
+});
+
+/// "18 or older", "18 and over", "must be 18", "at least 21".
+static MINIMUM: Pattern = Pattern::new(|| {
+    re(
+        r"(?i)(?:\b(\d{2})\s*(?:or\s+(?:older|over|above)|and\s+(?:over|up|older|above))\b|\b(?:must\s+be|at\s+least|minimum\s+age(?:\s+is)?|over\s+the\s+age\s+of)\s+(\d{2})\b)",
+    )
 });
 
 /// "I'm 22", "i am 19", "im 20", "tengo 22".
 static SELF: Pattern = Pattern::new(|| {
-    re(r"(?i)\b(?:i'?m|i\s+am|i\s+was|tengo)\s+(?:only\s+|just\s+|about\s+|almost\s+|barely\s+|turning\s+)?(\d{2})\b")
+    re(
+        r"(?i)\b(?:i'?m|i\s+am|i\s+was|tengo)\s+(?:only\s+|just\s+|about\s+|almost\s+|barely\s+|turning\s+)?(\d{2})\b",
+    )
 });
 
 /// Plural nouns after a title number that make it a count ("- 52 Ads", "- 6 Pictures").
-const COUNTED: &[&str] = &["ads", "pictures", "pics", "photos", "reviews", "posts", "girls", "ladies", "hours", "days", "min", "mins", "minutes", "new", "now"];
+const COUNTED: &[&str] = &[
+    "ads", "pictures", "pics", "photos", "reviews", "posts", "girls", "ladies", "hours", "days",
+    "min", "mins", "minutes", "new", "now",
+];
 
 /// "… - 19 - …" / "… - 19 Hello": a two-digit number set off by " - " in a title.
-static TITLE: Pattern = Pattern::new(|| re(r"(?:^|[^\S\n]+)-[^\S\n]+(\d{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})"));
+static TITLE: Pattern = Pattern::new(|| {
+    re(r"(?:^|[^\S\n]+)-[^\S\n]+(\d{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})")
+});
 
 /// What may follow a bare number that makes it something other than an age.
 fn quantity_after(rest: &str) -> bool {
@@ -45,20 +66,35 @@ fn quantity_after(rest: &str) -> bool {
     rest.starts_with(['\'', '"', '’', '$', '%', '/', '.', ','])
         && !rest.starts_with(", ")
         && !rest.starts_with(". ")
-        || ["ft", "lb", "cm", "kg", "min", "hr", "hh", "h ", "rose", "inch", "k ", "usd", "euro", "dollar", "$"]
-            .iter()
-            .any(|u| lower.starts_with(u))
+        || [
+            "ft", "lb", "cm", "kg", "min", "hr", "hh", "h ", "rose", "inch", "k ", "usd", "euro",
+            "dollar", "$",
+        ]
+        .iter()
+        .any(|u| lower.starts_with(u))
 }
 
-fn push(out: &mut Vec<AgeHit>, text: &str, m: regex::Captures<'_>, lo: u32, phones: &[Range<usize>]) {
+fn push(
+    out: &mut Vec<AgeHit>,
+    text: &str,
+    m: regex::Captures<'_>,
+    lo: u32,
+    phones: &[Range<usize>],
+) {
     let Some(whole) = m.get(0) else { return };
     for g in [m.get(1), m.get(2)].into_iter().flatten() {
-        let Ok(age) = g.as_str().parse::<u32>() else { continue };
+        let Ok(age) = g.as_str().parse::<u32>() else {
+            continue;
+        };
         if !(lo..=99).contains(&age) || overlaps(&(g.start()..g.end()), phones) {
             continue;
         }
         let _ = text;
-        out.push(AgeHit { age, start: whole.start(), end: whole.end() });
+        out.push(AgeHit {
+            age,
+            start: whole.start(),
+            end: whole.end(),
+        });
     }
 }
 
@@ -72,9 +108,19 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         {
             continue;
         }
-        push(&mut out, text, m, 10, phones);
+        push(&mut out, text, m, 1, phones);
     }
     for m in CUE_AFTER.captures_iter(text) {
+        let lo = if m.get(3).is_some() { 1 } else { 10 };
+        push(&mut out, text, m, lo, phones);
+    }
+    for m in MINIMUM.captures_iter(text) {
+        let Some(g) = m.get(1).or_else(|| m.get(2)) else {
+            continue;
+        };
+        if quantity_after(&text[g.end()..]) {
+            continue;
+        }
         push(&mut out, text, m, 10, phones);
     }
     for m in SELF.captures_iter(text) {
@@ -100,9 +146,15 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         if COUNTED.contains(&next.as_str()) {
             continue;
         }
-        let Ok(age) = g.as_str().parse::<u32>() else { continue };
+        let Ok(age) = g.as_str().parse::<u32>() else {
+            continue;
+        };
         if (12..=69).contains(&age) && !overlaps(&(g.start()..g.end()), phones) {
-            out.push(AgeHit { age, start: g.start(), end: g.end() });
+            out.push(AgeHit {
+                age,
+                start: g.start(),
+                end: g.end(),
+            });
         }
     }
     out.sort_by_key(|a| (a.start, a.age));
@@ -143,6 +195,9 @@ mod tests {
         assert_eq!(ages("tengo 22 años"), [22]);
         assert_eq!(ages("Sexy Face Young - 19 - Click"), [19]);
         assert_eq!(ages("under the age of 18 (or 21 in some countries)"), [18]);
+        assert_eq!(ages("kids ages 1 and 4"), [1, 4]);
+        assert_eq!(ages("a 6 year old and a 12 year old"), [6, 12]);
+        assert_eq!(ages("Must be 18 or older"), [18]);
     }
 
     #[test]

@@ -13,17 +13,23 @@ pub(crate) struct EmailHit {
 }
 
 static PLAIN: Pattern = Pattern::new(|| {
-    re(r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}\b")
+    re(
+        r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}\b",
+    )
 });
 
 /// "name at gmail dot com" and bracketed forms.
 static SPELLED: Pattern = Pattern::new(|| {
-    re(r"(?i)\b([a-z0-9][a-z0-9._\-]{0,63})\s*(?:[(\[{<]\s*at\s*[)\]}>]|\s+at\s+|\s@\s*|@\s+)\s*([a-z0-9][a-z0-9\-]{0,62})\s*(?:[(\[{<]\s*dot\s*[)\]}>]|\s+dot\s+|\s*\.\s*)\s*(com|net|org|edu|info|biz|us|ca|co\.uk|uk|de|fr|ru|in|au)\b")
+    re(
+        r"(?i)\b([a-z0-9][a-z0-9._\-]{0,63})\s*(?:[(\[{<]\s*at\s*[)\]}>]|\s+at\s+|\s@\s*|@\s+)\s*([a-z0-9][a-z0-9\-]{0,62})\s*(?:[(\[{<]\s*dot\s*[)\]}>]|\s+dot\s+|\s*\.\s*)\s*(com|net|org|edu|info|biz|us|ca|co\.uk|uk|de|fr|ru|in|au)\b",
+    )
 });
 
 /// A big provider, possibly misspelled, with no top-level domain: "name@gml".
 static BARE_PROVIDER: Pattern = Pattern::new(|| {
-    re(r"(?i)\b([a-z0-9][a-z0-9._\-]{0,63})@(gmail|gmal|gmial|gml|gnail|gmai|yahoo|yaho|yahooo|yhoo|hotmail|hotmial|hotmal|hotmai|outlook|aol|icloud)\b")
+    re(
+        r"(?i)\b([a-z0-9][a-z0-9._\-]{0,63})@(gmail|gmal|gmial|gml|gnail|gmai|yahoo|yaho|yahooo|yhoo|hotmail|hotmial|hotmal|hotmai|outlook|aol|icloud)\b",
+    )
 });
 
 const PROVIDERS: &[(&str, &str)] = &[
@@ -48,19 +54,40 @@ const PROVIDERS: &[(&str, &str)] = &[
 
 /// Providers whose addresses a spelled-out "name at X dot com" may name (plain English "at"
 /// needs a provider we know; bracketed "(at)" takes any domain).
-const KNOWN: &[&str] = &["gmail", "yahoo", "hotmail", "outlook", "aol", "icloud", "live", "msn", "protonmail", "ymail", "mail", "gmx"];
+const KNOWN: &[&str] = &[
+    "gmail",
+    "yahoo",
+    "hotmail",
+    "outlook",
+    "aol",
+    "icloud",
+    "live",
+    "msn",
+    "protonmail",
+    "ymail",
+    "mail",
+    "gmx",
+];
 
 pub(crate) fn find(text: &str) -> Vec<EmailHit> {
     let mut out: Vec<EmailHit> = Vec::new();
     for m in PLAIN.find_iter(text) {
-        out.push(EmailHit { value: m.as_str().to_ascii_lowercase(), start: m.start(), end: m.end(), obfuscated: false });
+        out.push(EmailHit {
+            value: m.as_str().to_ascii_lowercase(),
+            start: m.start(),
+            end: m.end(),
+            obfuscated: false,
+        });
     }
     let taken = |out: &Vec<EmailHit>, s: usize, e: usize| {
         let spans: Vec<_> = out.iter().map(|h| h.start..h.end).collect();
         overlaps(&(s..e), &spans)
     };
     for c in SPELLED.captures_iter(text) {
-        let (Some(w), Some(user), Some(dom), Some(tld)) = (c.get(0), c.get(1), c.get(2), c.get(3)) else { continue };
+        let (Some(w), Some(user), Some(dom), Some(tld)) = (c.get(0), c.get(1), c.get(2), c.get(3))
+        else {
+            continue;
+        };
         if taken(&out, w.start(), w.end()) {
             continue;
         }
@@ -70,17 +97,31 @@ pub(crate) fn find(text: &str) -> Vec<EmailHit> {
             continue;
         }
         let value = format!("{}@{}.{}", user.as_str(), dom_l, tld.as_str()).to_ascii_lowercase();
-        out.push(EmailHit { value, start: w.start(), end: w.end(), obfuscated: true });
+        out.push(EmailHit {
+            value,
+            start: w.start(),
+            end: w.end(),
+            obfuscated: true,
+        });
     }
     for c in BARE_PROVIDER.captures_iter(text) {
-        let (Some(w), Some(user), Some(p)) = (c.get(0), c.get(1), c.get(2)) else { continue };
+        let (Some(w), Some(user), Some(p)) = (c.get(0), c.get(1), c.get(2)) else {
+            continue;
+        };
         if taken(&out, w.start(), w.end()) || text[w.end()..].starts_with('.') {
             continue;
         }
         let key = p.as_str().to_ascii_lowercase();
-        let Some((_, domain)) = PROVIDERS.iter().find(|(k, _)| *k == key) else { continue };
+        let Some((_, domain)) = PROVIDERS.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
         let value = format!("{}@{domain}", user.as_str()).to_ascii_lowercase();
-        out.push(EmailHit { value, start: w.start(), end: w.end(), obfuscated: true });
+        out.push(EmailHit {
+            value,
+            start: w.start(),
+            end: w.end(),
+            obfuscated: true,
+        });
     }
     out.sort_by_key(|h| h.start);
     out
@@ -91,15 +132,30 @@ mod tests {
     use super::*;
 
     fn emails(t: &str) -> Vec<(String, bool)> {
-        find(t).into_iter().map(|h| (h.value, h.obfuscated)).collect()
+        find(t)
+            .into_iter()
+            .map(|h| (h.value, h.obfuscated))
+            .collect()
     }
 
     #[test]
     fn plain_and_disguised() {
-        assert_eq!(emails("E-mail:Jane.Doe@Example.org today"), [("jane.doe@example.org".into(), false)]);
-        assert_eq!(emails("write jane at gmail dot com"), [("jane@gmail.com".into(), true)]);
-        assert_eq!(emails("jane(at)example(dot)net"), [("jane@example.net".into(), true)]);
-        assert_eq!(emails("OTHER: jane@gml "), [("jane@gmail.com".into(), true)]);
+        assert_eq!(
+            emails("E-mail:Jane.Doe@Example.org today"),
+            [("jane.doe@example.org".into(), false)]
+        );
+        assert_eq!(
+            emails("write jane at gmail dot com"),
+            [("jane@gmail.com".into(), true)]
+        );
+        assert_eq!(
+            emails("jane(at)example(dot)net"),
+            [("jane@example.net".into(), true)]
+        );
+        assert_eq!(
+            emails("OTHER: jane@gml "),
+            [("jane@gmail.com".into(), true)]
+        );
         assert!(emails("3233@no.s and meet at home dot com").is_empty());
     }
 }

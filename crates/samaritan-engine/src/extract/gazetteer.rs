@@ -61,7 +61,14 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
             _ => PlaceKind::Country,
         };
         let words = split_words(name).map(str::to_ascii_lowercase).collect();
-        places.push(Place { name, kind, country, region, ambiguous: flags.contains('a'), words });
+        places.push(Place {
+            name,
+            kind,
+            country,
+            region,
+            ambiguous: flags.contains('a'),
+            words,
+        });
     }
     let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, p) in places.iter().enumerate() {
@@ -76,7 +83,8 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
 });
 
 fn split_words(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty())
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
 }
 
 /// A place named in a text, with the byte range of its name.
@@ -87,7 +95,10 @@ pub(crate) struct PlaceHit {
     pub end: usize,
 }
 
-const CUES_BEFORE: &[&str] = &["in", "near", "from", "visiting", "around", "downtown", "location", "city", "area", "located", "outcalls", "incalls"];
+const CUES_BEFORE: &[&str] = &[
+    "in", "near", "from", "visiting", "around", "downtown", "location", "city", "area", "located",
+    "outcalls", "incalls",
+];
 const CUES_AFTER: &[&str] = &["area", "escorts", "escort", "city", "downtown"];
 
 /// Every known place named in `text` (ASCII-case-insensitive, whole words).
@@ -150,7 +161,11 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
             before || after
         };
         if ok {
-            hits.push(PlaceHit { place: p, start: words[k].0, end: words[k + n - 1].1 });
+            hits.push(PlaceHit {
+                place: p,
+                start: words[k].0,
+                end: words[k + n - 1].1,
+            });
         }
         k += n;
     }
@@ -161,7 +176,10 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
 pub(crate) fn is_state_code(s: &str) -> bool {
     s.len() == 2
         && s.bytes().all(|b| b.is_ascii_uppercase())
-        && GAZETTEER.places.iter().any(|p| p.kind == PlaceKind::State && p.region == s)
+        && GAZETTEER
+            .places
+            .iter()
+            .any(|p| p.kind == PlaceKind::State && p.region == s)
 }
 
 #[cfg(test)]
@@ -174,9 +192,15 @@ mod tests {
 
     #[test]
     fn finds_places() {
-        assert_eq!(names("New in town: Salt Lake City, Utah"), ["Salt Lake City, UT", "Utah"]);
+        assert_eq!(
+            names("New in town: Salt Lake City, Utah"),
+            ["Salt Lake City, UT", "Utah"]
+        );
         assert_eq!(names("London escorts"), ["London, GB"]);
-        assert_eq!(names("Ask for Charlotte, she is sweet"), Vec::<String>::new());
+        assert_eq!(
+            names("Ask for Charlotte, she is sweet"),
+            Vec::<String>::new()
+        );
         assert_eq!(names("visiting Charlotte this week"), ["Charlotte, NC"]);
         assert_eq!(names("Madison, WI"), ["Madison, WI"]);
         assert_eq!(names("orlando Teacher"), ["Orlando, FL"]);

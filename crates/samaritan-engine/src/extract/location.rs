@@ -16,6 +16,10 @@ pub(crate) struct LocationHit {
 pub(crate) fn find(_text: &str, places: &[PlaceHit]) -> Vec<LocationHit> {
     places
         .iter()
-        .map(|p| LocationHit { value: p.place.label(), start: p.start, end: p.end })
+        .map(|p| LocationHit {
+            value: p.place.label(),
+            start: p.start,
+            end: p.end,
+        })
         .collect()
 }

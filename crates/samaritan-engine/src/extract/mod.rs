@@ -47,11 +47,20 @@ pub struct ExtractOptions {
     /// Also try the regions the ad itself hints at (place names, ccTLDs, other `+CC` numbers)
     /// for national-format numbers.
     pub infer_region: bool,
+    /// Regions tried last for a number written with a trunk `0` that neither the default region
+    /// nor the ad's hints claim (a leading 0 can never start a North American number). Default
+    /// `["GB"]`: UK mobiles ("07700 900123") are the foreign numbers North American ads carry
+    /// most. Unknown codes are ignored.
+    pub fallback_regions: Vec<String>,
 }
 
 impl Default for ExtractOptions {
     fn default() -> Self {
-        ExtractOptions { default_region: "US".to_owned(), infer_region: true }
+        ExtractOptions {
+            default_region: "US".to_owned(),
+            infer_region: true,
+            fallback_regions: vec!["GB".to_owned()],
+        }
     }
 }
 
@@ -69,11 +78,25 @@ impl ExtractOptions {
         if !is_known_region(&up) {
             return Err(ExtractError::UnknownRegion(code.to_owned()));
         }
-        Ok(ExtractOptions { default_region: up, ..ExtractOptions::default() })
+        Ok(ExtractOptions {
+            default_region: up,
+            ..ExtractOptions::default()
+        })
+    }
+
+    fn fallback_ids(&self) -> Vec<Id> {
+        self.fallback_regions
+            .iter()
+            .filter_map(|r| r.trim().to_ascii_uppercase().parse().ok())
+            .collect()
     }
 
     fn region_id(&self) -> Id {
-        self.default_region.trim().to_ascii_uppercase().parse().unwrap_or(Id::US)
+        self.default_region
+            .trim()
+            .to_ascii_uppercase()
+            .parse()
+            .unwrap_or(Id::US)
     }
 }
 
@@ -175,14 +198,17 @@ impl Extraction {
 
     /// Occurrences of one kind: (value as in [`Mention::value`], original span, obfuscated).
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (String, Range<usize>, bool)> + '_ {
-        self.items.iter().filter(move |it| it.kind == kind).map(|it| {
-            let v = match &it.value {
-                Value::Text(t) => t.clone(),
-                Value::Age(a) => a.to_string(),
-                Value::Price(p) => price::label(p),
-            };
-            (v, it.span.clone(), it.obfuscated)
-        })
+        self.items
+            .iter()
+            .filter(move |it| it.kind == kind)
+            .map(|it| {
+                let v = match &it.value {
+                    Value::Text(t) => t.clone(),
+                    Value::Age(a) => a.to_string(),
+                    Value::Price(p) => price::label(p),
+                };
+                (v, it.span.clone(), it.obfuscated)
+            })
     }
 
     /// Ages found, in order (with repeats).
@@ -219,7 +245,10 @@ pub(crate) struct Texts<'a> {
 /// Extracts everything from an ad's document. `original` must be the string `norm` was made
 /// from (`title + "\n" + body`).
 pub fn extract(original: &str, norm: &Normalized, opts: &ExtractOptions) -> Extraction {
-    let texts = Texts { norm: &norm.text, clean: norm.clean().unwrap_or(original) };
+    let texts = Texts {
+        norm: &norm.text,
+        clean: norm.clean().unwrap_or(original),
+    };
     let mut items: Vec<Item> = Vec::new();
     let from_norm = |r: Range<usize>, odd: bool| -> (Range<usize>, bool) {
         let obf = odd || norm.is_obfuscated(r.clone());
@@ -240,51 +269,97 @@ pub fn extract(original: &str, norm: &Normalized, opts: &ExtractOptions) -> Extr
     } else {
         region::Hints::default()
     };
-    let phones = phone::find(texts.norm, &hints, Some(opts.region_id()));
+    let fallback = opts.fallback_ids();
+    let phones = phone::find(texts.norm, &hints, Some(opts.region_id()), &fallback);
     let phone_spans: Vec<Range<usize>> = phones.iter().map(|p| p.start..p.end).collect();
     for p in &phones {
         let (span, obf) = from_norm(p.start..p.end, p.odd);
-        items.push(Item { kind: Kind::Phone, value: Value::Text(p.value.clone()), span, obfuscated: obf });
+        items.push(Item {
+            kind: Kind::Phone,
+            value: Value::Text(p.value.clone()),
+            span,
+            obfuscated: obf,
+        });
     }
     for e in email::find(texts.clean) {
         let (span, obf) = from_clean(e.start..e.end, e.obfuscated);
-        items.push(Item { kind: Kind::Email, value: Value::Text(e.value), span, obfuscated: obf });
+        items.push(Item {
+            kind: Kind::Email,
+            value: Value::Text(e.value),
+            span,
+            obfuscated: obf,
+        });
     }
     for u in url::find(texts.clean) {
         let (span, obf) = from_clean(u.start..u.end, false);
-        items.push(Item { kind: Kind::Url, value: Value::Text(u.value), span, obfuscated: obf });
+        items.push(Item {
+            kind: Kind::Url,
+            value: Value::Text(u.value),
+            span,
+            obfuscated: obf,
+        });
     }
     let clean_phones = if texts.clean == texts.norm {
         phones.clone()
     } else {
-        phone::find(texts.clean, &hints, Some(opts.region_id()))
+        phone::find(texts.clean, &hints, Some(opts.region_id()), &fallback)
     };
     for h in handle::find(texts.clean, &clean_phones) {
         let (span, obf) = from_clean(h.start..h.end, false);
-        items.push(Item { kind: Kind::Handle, value: Value::Text(h.value), span, obfuscated: obf });
+        items.push(Item {
+            kind: Kind::Handle,
+            value: Value::Text(h.value),
+            span,
+            obfuscated: obf,
+        });
     }
     for p in payment::find(texts.clean) {
         let (span, obf) = from_clean(p.start..p.end, false);
-        items.push(Item { kind: Kind::Payment, value: Value::Text(p.value), span, obfuscated: obf });
+        items.push(Item {
+            kind: Kind::Payment,
+            value: Value::Text(p.value),
+            span,
+            obfuscated: obf,
+        });
     }
     for a in age::find(texts.norm, &phone_spans) {
         let (span, obf) = from_norm(a.start..a.end, false);
-        items.push(Item { kind: Kind::Age, value: Value::Age(a.age), span, obfuscated: obf });
+        items.push(Item {
+            kind: Kind::Age,
+            value: Value::Age(a.age),
+            span,
+            obfuscated: obf,
+        });
     }
     for p in price::find(texts.norm, &phone_spans) {
         let (span, obf) = from_norm(p.start..p.end, false);
-        items.push(Item { kind: Kind::Price, value: Value::Price(p.price), span, obfuscated: obf });
+        items.push(Item {
+            kind: Kind::Price,
+            value: Value::Price(p.price),
+            span,
+            obfuscated: obf,
+        });
     }
     for l in location::find(texts.norm, &places) {
         let (span, obf) = from_norm(l.start..l.end, false);
-        items.push(Item { kind: Kind::Location, value: Value::Text(l.value), span, obfuscated: obf });
+        items.push(Item {
+            kind: Kind::Location,
+            value: Value::Text(l.value),
+            span,
+            obfuscated: obf,
+        });
     }
     items.sort_by_key(|it| (it.span.start, it.kind));
-    let texts = items.iter().map(|it| original.get(it.span.clone()).unwrap_or("").to_owned()).collect();
+    let texts = items
+        .iter()
+        .map(|it| original.get(it.span.clone()).unwrap_or("").to_owned())
+        .collect();
     Extraction { items, texts }
 }
 
 /// Does `span` overlap any of `taken`?
 pub(crate) fn overlaps(span: &Range<usize>, taken: &[Range<usize>]) -> bool {
-    taken.iter().any(|t| t.start < span.end && span.start < t.end)
+    taken
+        .iter()
+        .any(|t| t.start < span.end && span.start < t.end)
 }

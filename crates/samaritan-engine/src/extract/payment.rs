@@ -15,10 +15,14 @@ pub(crate) struct PaymentHit {
 }
 
 static CASHTAG: Pattern = Pattern::new(|| {
-    re(r"(?i)(?:\bcash\s?app\b|\bcashapp\b|\bcash\.app/)[^\S\n]*[:\-@]?[^\S\n]*(?:me[^\S\n]*)?(?:at[^\S\n]*)?(\$[a-z][a-z0-9_\-]{0,19})\b")
+    re(
+        r"(?i)(?:\bcash\s?app\b|\bcashapp\b|\bcash\.app/)[^\S\n]*[:\-@]?[^\S\n]*(?:me[^\S\n]*)?(?:at[^\S\n]*)?(\$[a-z][a-z0-9_\-]{0,19})\b",
+    )
 });
 static VENMO: Pattern = Pattern::new(|| {
-    re(r"(?i)(?:\bvenmo\.com/(?:u/)?|\bvenmo\b[^\S\n]*[:\-]?[^\S\n]*(?:me[^\S\n]*)?)@?([a-z0-9][a-z0-9_\-]{4,29})\b")
+    re(
+        r"(?i)(?:\bvenmo\.com/(?:u/)?|\bvenmo\b[^\S\n]*[:\-]?[^\S\n]*(?:me[^\S\n]*)?)@?([a-z0-9][a-z0-9_\-]{4,29})\b",
+    )
 });
 static PAYPAL: Pattern = Pattern::new(|| re(r"(?i)\bpaypal\.me/([a-z0-9][a-z0-9_.\-]{2,39})"));
 static BASE58: Pattern = Pattern::new(|| re(r"\b([13LM][1-9A-HJ-NP-Za-km-z]{25,34})\b"));
@@ -28,7 +32,11 @@ static ETH: Pattern = Pattern::new(|| re(r"\b(0x[0-9a-fA-F]{40})\b"));
 pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
     let mut out = Vec::new();
     let mut push = |kind: &str, m: regex::Match<'_>, value: &str| {
-        out.push(PaymentHit { value: format!("{kind}:{value}"), start: m.start(), end: m.end() });
+        out.push(PaymentHit {
+            value: format!("{kind}:{value}"),
+            start: m.start(),
+            end: m.end(),
+        });
     };
     for c in CASHTAG.captures_iter(text) {
         if let Some(m) = c.get(1) {
@@ -66,7 +74,11 @@ pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
             continue; // mixed case is invalid Bech32
         }
         if bech32_valid(&lower) {
-            let kind = if lower.starts_with("bc1") { "btc" } else { "ltc" };
+            let kind = if lower.starts_with("bc1") {
+                "btc"
+            } else {
+                "ltc"
+            };
             push(kind, m, &lower);
         }
     }
@@ -110,7 +122,9 @@ fn base58check(s: &str) -> Option<u8> {
 /// Verifies a lower-case Bech32 or Bech32m string's checksum (BIP 173 / BIP 350).
 fn bech32_valid(s: &str) -> bool {
     const CHARSET: &[u8] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
-    let Some(sep) = s.rfind('1') else { return false };
+    let Some(sep) = s.rfind('1') else {
+        return false;
+    };
     let (hrp, data) = (&s[..sep], &s[sep + 1..]);
     if hrp.is_empty() || data.len() < 6 {
         return false;
@@ -120,10 +134,18 @@ fn bech32_valid(s: &str) -> bool {
     values.push(0);
     values.extend(hrp.bytes().map(|b| b & 31));
     for c in data.bytes() {
-        let Some(v) = CHARSET.iter().position(|&x| x == c) else { return false };
+        let Some(v) = CHARSET.iter().position(|&x| x == c) else {
+            return false;
+        };
         values.push(v as u8);
     }
-    let generator = [0x3b6a_57b2u32, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3];
+    let generator = [
+        0x3b6a_57b2u32,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
     let mut chk: u32 = 1;
     for v in values {
         let top = chk >> 25;
@@ -152,10 +174,16 @@ mod tests {
         assert_eq!(pays("venmo @jane-doe-7"), ["venmo:jane-doe-7"]);
         assert_eq!(pays("paypal.me/janedoe"), ["paypal:janedoe"]);
         // the genesis-block address (valid checksum) and a one-character corruption of it
-        assert_eq!(pays("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"), ["btc:1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"]);
+        assert_eq!(
+            pays("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
+            ["btc:1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"]
+        );
         assert!(pays("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb").is_empty());
         // BIP 173 test vector
-        assert_eq!(pays("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"), ["btc:bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"]);
+        assert_eq!(
+            pays("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
+            ["btc:bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"]
+        );
         assert!(pays("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5").is_empty());
         assert_eq!(pays("0x52908400098527886E0F7030069857D2E4169EE7").len(), 1);
     }

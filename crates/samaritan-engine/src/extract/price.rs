@@ -23,13 +23,17 @@ pub(crate) struct PriceHit {
 /// Duration and service markers. Group 1: minutes count; 2: hours count; 3: half hour;
 /// 4: one hour; 5: quick visit; 6: overnight.
 static MARKER: Pattern = Pattern::new(|| {
-    re(r"(?i)(?:\b(\d{1,3})[^\S\n]*(?:min|mins|minutes?|minutos|mn)\b|\b(\d{1,2})[^\S\n]*(?:hours?|hrs?|h|horas?)\b|(\b(?:half|hlf|hf)[^\S\n]*(?:an?[^\S\n]+)?(?:hour|hr|h)\b|\b1/2[^\S\n]*(?:hour|hr|h)\b|\bhhr?\b|\bhf\b|\bhalf\b)|(\b(?:full|one|per|an?)[^\S\n]*(?:hour|hr|h)\b|\bhourly\b|\bhour\b|\bhrs?\b|\bh\b|\bfh\b)|(\b(?:qv|qk|qs|ss|quickie|quick[^\S\n]*visit|short[^\S\n]*stay|hummer)\b)|(\b(?:overnight|night)\b))")
+    re(
+        r"(?i)(?:\b(\d{1,3})[^\S\n]*(?:min|mins|minutes?|minutos|mn)\b|\b(\d{1,2})[^\S\n]*(?:hours?|hrs?|h|horas?)\b|(\b(?:half|hlf|hf)[^\S\n]*(?:an?[^\S\n]+)?(?:hour|hr|h)\b|\b1/2[^\S\n]*(?:hour|hr|h)\b|\bhhr?\b|\bhf\b|\bhalf\b)|(\b(?:full|one|per|an?)[^\S\n]*(?:hour|hr|h)\b|\bhourly\b|\bhour\b|\bhrs?\b|\bh\b|\bfh\b)|(\b(?:qv|qk|qs|ss|quickie|quick[^\S\n]*visit|short[^\S\n]*stay|hummer)\b)|(\b(?:overnight|night)\b))",
+    )
 });
 
 /// An amount with an optional currency before or after it. Group 1: symbol/code before;
 /// 2: digits; 3: cents; 4: `k`; 5: symbol after; 6: word after.
 static AMOUNT: Pattern = Pattern::new(|| {
-    re(r"(?i)(?:([$€£¥₹]|\b(?:usd|eur|rm|thb)\b)[^\S\n]?)?\b(\d{1,3}(?:,\d{3})+|\d{1,6})(?:\.(\d{1,2}))?(k\b)?(?:[^\S\n]?([$€£])|[^\S\n]?(usd|eur|euros?|dollars|bucks|gbp|thb|roses?|donations?|candies)\b)?")
+    re(
+        r"(?i)(?:([$€£¥₹]|\b(?:usd|eur|rm|thb)\b)[^\S\n]?)?\b(\d{1,3}(?:,\d{3})+|\d{1,6})(?:\.(\d{1,2}))?(k\b)?(?:[^\S\n]?([$€£])|[^\S\n]?(usd|eur|euros?|dollars|bucks|gbp|thb|roses?|donations?|candies)\b)?",
+    )
 });
 
 /// What may follow a number that makes it a measure, not money.
@@ -37,12 +41,45 @@ fn measure_after(rest: &str) -> bool {
     if rest.starts_with(['\'', '"', '%', ':', '’', '”']) || rest.starts_with("/7") {
         return true;
     }
-    let word: String = rest.chars().take_while(char::is_ascii_alphabetic).take(8).collect::<String>().to_ascii_lowercase();
+    let word: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
     matches!(
         word.as_str(),
-        "lbs" | "lb" | "kg" | "kgs" | "cm" | "ft" | "in" | "inch" | "yo" | "yrs" | "yr" | "years" | "y"
-            | "am" | "pm" | "st" | "nd" | "rd" | "th" | "a" | "b" | "c" | "d" | "dd" | "ddd" | "x"
-            | "miles" | "mi" | "pics" | "photos" | "reviews"
+        "lbs"
+            | "lb"
+            | "kg"
+            | "kgs"
+            | "cm"
+            | "ft"
+            | "in"
+            | "inch"
+            | "yo"
+            | "yrs"
+            | "yr"
+            | "years"
+            | "y"
+            | "am"
+            | "pm"
+            | "st"
+            | "nd"
+            | "rd"
+            | "th"
+            | "a"
+            | "b"
+            | "c"
+            | "d"
+            | "dd"
+            | "ddd"
+            | "x"
+            | "miles"
+            | "mi"
+            | "pics"
+            | "photos"
+            | "reviews"
     )
 }
 
@@ -103,28 +140,42 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
         } else {
             (Some(480), None)
         };
-        markers.push(Marker { start: w.start(), end: w.end(), minutes, service });
+        markers.push(Marker {
+            start: w.start(),
+            end: w.end(),
+            minutes,
+            service,
+        });
     }
     let in_marker = |r: &Range<usize>| markers.iter().any(|m| m.start < r.end && r.start < m.end);
     let mut amounts: Vec<Amount> = Vec::new();
     for c in AMOUNT.captures_iter(text) {
-        let (Some(w), Some(d)) = (c.get(0), c.get(2)) else { continue };
+        let (Some(w), Some(d)) = (c.get(0), c.get(2)) else {
+            continue;
+        };
         let dr = d.start()..d.end();
         if overlaps(&dr, phones) || in_marker(&dr) {
             continue;
         }
         let before = &text[..d.start()];
-        if before.ends_with(['\'', ':', '/', '.', '#']) || before.ends_with(|c: char| c.is_ascii_digit()) {
+        if before.ends_with(['\'', ':', '/', '.', '#'])
+            || before.ends_with(|c: char| c.is_ascii_digit())
+        {
             continue;
         }
         let after = &text[w.end()..];
         if c.get(5).is_none() && c.get(6).is_none() && c.get(4).is_none() && measure_after(after) {
             continue;
         }
-        if after.starts_with('-') && after[1..].starts_with(|c: char| c.is_ascii_digit()) && before.ends_with('-') {
+        if after.starts_with('-')
+            && after[1..].starts_with(|c: char| c.is_ascii_digit())
+            && before.ends_with('-')
+        {
             continue; // middle of 34-24-36
         }
-        let Ok(mut value) = d.as_str().replace(',', "").parse::<f64>() else { continue };
+        let Ok(mut value) = d.as_str().replace(',', "").parse::<f64>() else {
+            continue;
+        };
         if let Some(cents) = c.get(3).and_then(|m| m.as_str().parse::<f64>().ok()) {
             value += cents / 100.0;
         }
@@ -134,8 +185,16 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
         if !(10.0..=100_000.0).contains(&value) {
             continue;
         }
-        let cur = [c.get(1), c.get(5), c.get(6)].into_iter().flatten().find_map(|m| currency(m.as_str()));
-        amounts.push(Amount { start: w.start(), end: w.end(), value, currency: cur });
+        let cur = [c.get(1), c.get(5), c.get(6)]
+            .into_iter()
+            .flatten()
+            .find_map(|m| currency(m.as_str()));
+        amounts.push(Amount {
+            start: w.start(),
+            end: w.end(),
+            value,
+            currency: cur,
+        });
     }
     // pair amounts with markers
     let marker_first = match (markers.first(), amounts.first()) {
@@ -147,16 +206,21 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
     for (i, a) in amounts.iter().enumerate() {
         let lo = if i > 0 { amounts[i - 1].end } else { 0 };
         let hi = amounts.get(i + 1).map_or(text.len(), |n| n.start);
-        let near = |gap: &str| gap.chars().count() <= 24 && !gap.contains("\n\n") && !gap.chars().any(|c| c.is_ascii_digit());
+        let near = |gap: &str| {
+            gap.chars().count() <= 24
+                && !gap.contains("\n\n")
+                && !gap.chars().any(|c| c.is_ascii_digit())
+        };
         let before = markers
             .iter()
             .enumerate()
-            .filter(|(k, m)| !used[*k] && m.start >= lo && m.end <= a.start && near(&text[m.end..a.start]))
+            .filter(|(k, m)| {
+                !used[*k] && m.start >= lo && m.end <= a.start && near(&text[m.end..a.start])
+            })
             .last();
-        let after = markers
-            .iter()
-            .enumerate()
-            .find(|(k, m)| !used[*k] && m.start >= a.end && m.end <= hi && near(&text[a.end..m.start]));
+        let after = markers.iter().enumerate().find(|(k, m)| {
+            !used[*k] && m.start >= a.end && m.end <= hi && near(&text[a.end..m.start])
+        });
         let pick = match (before, after) {
             (Some(b), Some(f)) => Some(if marker_first { b } else { f }),
             (b, f) => b.or(f),
@@ -167,12 +231,21 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
         let (minutes, service, span) = match pick {
             Some((k, m)) => {
                 used[k] = true;
-                (m.minutes, m.service.map(str::to_owned), a.start.min(m.start)..a.end.max(m.end))
+                (
+                    m.minutes,
+                    m.service.map(str::to_owned),
+                    a.start.min(m.start)..a.end.max(m.end),
+                )
             }
             None => (None, None, a.start..a.end),
         };
         out.push(PriceHit {
-            price: Price { amount: a.value, currency: a.currency.clone(), duration_min: minutes, service },
+            price: Price {
+                amount: a.value,
+                currency: a.currency.clone(),
+                duration_min: minutes,
+                service,
+            },
             start: span.start,
             end: span.end,
         });
@@ -182,7 +255,11 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
 
 /// A short label for a price: `120 USD/30min`, `80 roses (quick_visit)`.
 pub(crate) fn label(p: &Price) -> String {
-    let mut s = if p.amount.fract() == 0.0 { format!("{}", p.amount as i64) } else { format!("{:.2}", p.amount) };
+    let mut s = if p.amount.fract() == 0.0 {
+        format!("{}", p.amount as i64)
+    } else {
+        format!("{:.2}", p.amount)
+    };
     if let Some(c) = &p.currency {
         s.push(' ');
         s.push_str(c);
@@ -201,19 +278,34 @@ mod tests {
     use super::*;
 
     fn prices(t: &str) -> Vec<(f64, Option<u32>, Option<String>)> {
-        find(t, &[]).into_iter().map(|h| (h.price.amount, h.price.duration_min, h.price.currency)).collect()
+        find(t, &[])
+            .into_iter()
+            .map(|h| (h.price.amount, h.price.duration_min, h.price.currency))
+            .collect()
     }
 
     #[test]
     fn rates() {
-        assert_eq!(prices("120 hh 200 hr"), [(120.0, Some(30), None), (200.0, Some(60), None)]);
+        assert_eq!(
+            prices("120 hh 200 hr"),
+            [(120.0, Some(30), None), (200.0, Some(60), None)]
+        );
         assert_eq!(
             prices("30 min - 200 roses 90 min - 450 roses"),
-            [(200.0, Some(30), Some("roses".into())), (450.0, Some(90), Some("roses".into()))]
+            [
+                (200.0, Some(30), Some("roses".into())),
+                (450.0, Some(90), Some("roses".into()))
+            ]
         );
         assert_eq!(prices("$300/hr"), [(300.0, Some(60), Some("USD".into()))]);
-        assert_eq!(prices("Hr 140 half 100"), [(140.0, Some(60), None), (100.0, Some(30), None)]);
-        assert_eq!(prices("1 HOUR 250 EURO"), [(250.0, Some(60), Some("EUR".into()))]);
+        assert_eq!(
+            prices("Hr 140 half 100"),
+            [(140.0, Some(60), None), (100.0, Some(30), None)]
+        );
+        assert_eq!(
+            prices("1 HOUR 250 EURO"),
+            [(250.0, Some(60), Some("EUR".into()))]
+        );
         let q = find("Qv 80", &[]);
         assert_eq!(q[0].price.service.as_deref(), Some("quick_visit"));
     }

@@ -31,13 +31,17 @@ pub(crate) fn is_nanp(id: Id) -> bool {
 
 static CC_TLD: LazyLock<Regex> = LazyLock::new(|| {
     // a ccTLD after a second-level label (harem.com.au, x.co.uk) or ending a URL's host
-    re(r"(?i)(?:\.(?:com|co|net|org|gov|ac|edu)\.([a-z]{2})\b|(?:https?://|www\.)[a-z0-9.-]+\.([a-z]{2})\b)")
+    re(
+        r"(?i)(?:\.(?:com|co|net|org|gov|ac|edu)\.([a-z]{2})\b|(?:https?://|www\.)[a-z0-9.-]+\.([a-z]{2})\b)",
+    )
 });
 
 static PLUS_CC: LazyLock<Regex> = LazyLock::new(|| re(r"\+\s?(\d{1,3})"));
 
 /// Vanity ccTLDs used worldwide: no hint of a country.
-const VANITY: &[&str] = &["me", "tv", "io", "co", "ly", "cc", "ws", "fm", "to", "gg", "ai", "am", "la", "nu", "tk", "xxx"];
+const VANITY: &[&str] = &[
+    "me", "tv", "io", "co", "ly", "cc", "ws", "fm", "to", "gg", "ai", "am", "la", "nu", "tk", "xxx",
+];
 
 /// Collects hints from `clean` (the character-cleaned text) and the places already found in it.
 pub(crate) fn hints(clean: &str, places: &[gazetteer::PlaceHit]) -> Hints {
@@ -71,7 +75,9 @@ pub(crate) fn hints(clean: &str, places: &[gazetteer::PlaceHit]) -> Hints {
         // try the 1-, 2- and 3-digit prefixes: only one is a country code
         let digits = d.as_str();
         for n in 1..=digits.len() {
-            let Ok(code) = digits[..n].parse::<u16>() else { continue };
+            let Ok(code) = digits[..n].parse::<u16>() else {
+                continue;
+            };
             if let Some(regions) = phonenumber::metadata::DATABASE.region(&code) {
                 if let Some(r) = regions.first() {
                     let r = (*r).to_owned();
@@ -83,7 +89,10 @@ pub(crate) fn hints(clean: &str, places: &[gazetteer::PlaceHit]) -> Hints {
     }
     let mut foreign: Vec<(Id, usize)> = counts.into_iter().collect();
     foreign.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_ref().cmp(b.0.as_ref())));
-    Hints { foreign: foreign.into_iter().map(|(id, _)| id).collect(), nanp }
+    Hints {
+        foreign: foreign.into_iter().map(|(id, _)| id).collect(),
+        nanp,
+    }
 }
 
 #[cfg(test)]

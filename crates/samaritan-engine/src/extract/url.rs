@@ -12,7 +12,9 @@ pub(crate) struct UrlHit {
 }
 
 static URL: Pattern = Pattern::new(|| {
-    re(r#"(?i)\b(?:https?://[^\s<>"']+|www\.[^\s<>"']+|[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?)*\.(?:com|net|org|info|biz|xxx|us|uk|ca|au|in|io|me|tv|de|fr|es|it|nl|ru|ly|gl|be|ch|at|pl|mx|br|jp|cn|hk|sg|ae|club|site|online|xyz|top|link|escort|sex|porn|adult)\b(?:/[^\s<>"']*)?)"#)
+    re(
+        r#"(?i)\b(?:https?://[^\s<>"']+|www\.[^\s<>"']+|[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?)*\.(?:com|net|org|info|biz|xxx|us|uk|ca|au|in|io|me|tv|de|fr|es|it|nl|ru|ly|gl|be|ch|at|pl|mx|br|jp|cn|hk|sg|ae|club|site|online|xyz|top|link|escort|sex|porn|adult)\b(?:/[^\s<>"']*)?)"#,
+    )
 });
 
 pub(crate) fn find(text: &str) -> Vec<UrlHit> {
@@ -20,14 +22,21 @@ pub(crate) fn find(text: &str) -> Vec<UrlHit> {
     for m in URL.find_iter(text) {
         // part of an e-mail address?
         let before = &text[..m.start()];
-        if before.ends_with(['@', '.', '-', '_']) || before.ends_with(|c: char| c.is_alphanumeric()) {
+        if before.ends_with(['@', '.', '-', '_']) || before.ends_with(|c: char| c.is_alphanumeric())
+        {
             continue;
         }
-        let raw = m.as_str().trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'', '"']);
+        let raw = m
+            .as_str()
+            .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'', '"']);
         if raw.is_empty() || text[m.start() + raw.len()..].starts_with('@') {
             continue;
         }
-        out.push(UrlHit { value: canonical(raw), start: m.start(), end: m.start() + raw.len() });
+        out.push(UrlHit {
+            value: canonical(raw),
+            start: m.start(),
+            end: m.start() + raw.len(),
+        });
     }
     out
 }
@@ -39,7 +48,11 @@ fn canonical(raw: &str) -> String {
         None => (String::new(), raw),
     };
     let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    format!("{scheme}{}{}", rest[..host_end].to_ascii_lowercase(), &rest[host_end..])
+    format!(
+        "{scheme}{}{}",
+        rest[..host_end].to_ascii_lowercase(),
+        &rest[host_end..]
+    )
 }
 
 #[cfg(test)]
@@ -52,7 +65,10 @@ mod tests {
 
     #[test]
     fn finds_urls_not_emails() {
-        assert_eq!(urls("see http://WWW.Example.com/Pics, ok"), ["http://www.example.com/Pics"]);
+        assert_eq!(
+            urls("see http://WWW.Example.com/Pics, ok"),
+            ["http://www.example.com/Pics"]
+        );
         assert_eq!(urls("visit www.example.org."), ["www.example.org"]);
         assert_eq!(urls("my site: example-site.com/a"), ["example-site.com/a"]);
         assert!(urls("mail jane@example.com").is_empty());

@@ -102,12 +102,22 @@ pub fn normalize(original: &str) -> Normalized {
     match unicode::clean(original) {
         None => {
             let (text, map) = runs::rewrite(original);
-            Normalized { text, map, clean: None, clean_map: OffsetMap::default() }
+            Normalized {
+                text,
+                map,
+                clean: None,
+                clean_map: OffsetMap::default(),
+            }
         }
         Some((clean, clean_map)) => {
             let (text, map2) = runs::rewrite(&clean);
             let map = map2.compose(&clean_map);
-            Normalized { text, map, clean: Some(clean), clean_map }
+            Normalized {
+                text,
+                map,
+                clean: Some(clean),
+                clean_map,
+            }
         }
     }
 }

@@ -269,7 +269,11 @@ pub(crate) fn render(parts: &[Part]) -> String {
 /// The value at `i`, the verbatim digits if it was written in digits, and the next index.
 fn atom(parts: &[Part], i: usize) -> (u64, Option<&str>, usize) {
     match &parts[i] {
-        Part::Digits(d) => (d.parse().unwrap_or(u64::MAX / 10_000), Some(d.as_str()), i + 1),
+        Part::Digits(d) => (
+            d.parse().unwrap_or(u64::MAX / 10_000),
+            Some(d.as_str()),
+            i + 1,
+        ),
         Part::And => (0, Some(""), i + 1),
         Part::Word(w) => match *w {
             Word::Unit(u) | Word::Homophone(u) | Word::Letter(u) => (u64::from(u), None, i + 1),
@@ -307,7 +311,11 @@ fn unit_after_tens(parts: &[Part], i: usize) -> (u64, usize) {
 
 /// Tens/teens/units words after "hundred" (optionally after "and").
 fn below_hundred(parts: &[Part], i: usize) -> (u64, usize) {
-    let j = if matches!(parts.get(i), Some(Part::And)) { i + 1 } else { i };
+    let j = if matches!(parts.get(i), Some(Part::And)) {
+        i + 1
+    } else {
+        i
+    };
     match parts.get(j) {
         Some(Part::Word(Word::Tens(t))) => {
             let (u, n) = unit_after_tens(parts, j + 1);
@@ -373,7 +381,10 @@ mod tests {
             words("fourfourtwo"),
             Some(vec![Word::Unit(4), Word::Unit(4), Word::Unit(2)])
         );
-        assert_eq!(words("ohnine"), Some(vec![Word::Homophone(0), Word::Unit(9)]));
+        assert_eq!(
+            words("ohnine"),
+            Some(vec![Word::Homophone(0), Word::Unit(9)])
+        );
         assert_eq!(words("eighteen"), Some(vec![Word::Teen(18)]));
         assert_eq!(words("TwO"), Some(vec![Word::Unit(2)]));
         assert_eq!(words("veintidós"), Some(vec![Word::Teen(22)]));

@@ -99,7 +99,13 @@ impl OffsetMap {
             let src_start = outer.start(s.src_start);
             let src_end = outer.end(s.src_end).max(src_start);
             let obf = s.obf || outer.obfuscated(&(s.src_start..s.src_end));
-            b.push(Seg { out_start: s.out_start, out_end: s.out_end, src_start, src_end, obf });
+            b.push(Seg {
+                out_start: s.out_start,
+                out_end: s.out_end,
+                src_start,
+                src_end,
+                obf,
+            });
             // outer stretches wholly inside the replaced mid range are accounted for
             while let Some(o) = outer.segs.get(oi) {
                 let inside = if o.out_start == o.out_end {
@@ -122,7 +128,15 @@ impl OffsetMap {
     /// Carry this map's stretches lying in mid range `[c, d)` into `b`, shifted so that mid `c`
     /// lands at text `a` (the gap was copied verbatim). A stretch cut by the range keeps its
     /// whole source range.
-    fn copy_gap(&self, b: &mut MapBuilder, oi: &mut usize, a: usize, c: usize, d: usize, last: bool) {
+    fn copy_gap(
+        &self,
+        b: &mut MapBuilder,
+        oi: &mut usize,
+        a: usize,
+        c: usize,
+        d: usize,
+        last: bool,
+    ) {
         while let Some(s) = self.segs.get(*oi).copied() {
             let empty = s.out_start == s.out_end;
             if s.out_start > d || (s.out_start == d && !(empty && last)) {
@@ -134,7 +148,13 @@ impl OffsetMap {
             }
             let os = s.out_start.max(c) - c + a;
             let oe = s.out_end.min(d) - c + a;
-            b.push(Seg { out_start: os, out_end: oe, src_start: s.src_start, src_end: s.src_end, obf: s.obf });
+            b.push(Seg {
+                out_start: os,
+                out_end: oe,
+                src_start: s.src_start,
+                src_end: s.src_end,
+                obf: s.obf,
+            });
             if s.out_end > d {
                 break;
             }
@@ -153,7 +173,10 @@ impl MapBuilder {
     pub fn push(&mut self, seg: Seg) {
         if let Some(last) = self.segs.last_mut() {
             // Several output pieces from one source stretch (e.g. an NFKC expansion) merge.
-            if last.src_start == seg.src_start && last.src_end == seg.src_end && last.out_end == seg.out_start {
+            if last.src_start == seg.src_start
+                && last.src_end == seg.src_end
+                && last.out_end == seg.out_start
+            {
                 last.out_end = seg.out_end;
                 last.obf |= seg.obf;
                 return;
@@ -176,7 +199,10 @@ pub(crate) struct TextBuilder {
 
 impl TextBuilder {
     pub fn with_capacity(n: usize) -> Self {
-        TextBuilder { text: String::with_capacity(n), map: MapBuilder::default() }
+        TextBuilder {
+            text: String::with_capacity(n),
+            map: MapBuilder::default(),
+        }
     }
 
     /// Copy `s` verbatim (it is the source text itself).
@@ -188,14 +214,26 @@ impl TextBuilder {
     pub fn replace(&mut self, out: &str, src: Range<usize>, obf: bool) {
         let out_start = self.text.len();
         self.text.push_str(out);
-        self.map.push(Seg { out_start, out_end: self.text.len(), src_start: src.start, src_end: src.end, obf });
+        self.map.push(Seg {
+            out_start,
+            out_end: self.text.len(),
+            src_start: src.start,
+            src_end: src.end,
+            obf,
+        });
     }
 
     /// Emit the char `c` in place of the source bytes `src`.
     pub fn replace_char(&mut self, c: char, src: Range<usize>, obf: bool) {
         let out_start = self.text.len();
         self.text.push(c);
-        self.map.push(Seg { out_start, out_end: self.text.len(), src_start: src.start, src_end: src.end, obf });
+        self.map.push(Seg {
+            out_start,
+            out_end: self.text.len(),
+            src_start: src.start,
+            src_end: src.end,
+            obf,
+        });
     }
 
     pub fn finish(self) -> (String, OffsetMap) {

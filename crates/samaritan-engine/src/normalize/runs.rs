@@ -112,6 +112,21 @@ fn is_token_char(c: char) -> bool {
         || (!c.is_ascii() && unicode_normalization::char::canonical_combining_class(c) != 0)
 }
 
+/// A `|` drawn for a 1 ("90|5554966", "458|"): next to a digit, and not a separator between two
+/// groups of three or more digits ("404|555|0142").
+fn pipe_is_one(b: &[u8], i: usize) -> bool {
+    if b.get(i) != Some(&b'|') {
+        return false;
+    }
+    let left = b[..i]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let right = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+    (left > 0 || right > 0) && !(left >= 3 && right >= 3)
+}
+
 fn tokenize(s: &str) -> Vec<Tok> {
     let mut toks = Vec::new();
     let bytes = s.as_bytes();
@@ -119,7 +134,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii() {
-            if !b.is_ascii_alphanumeric() {
+            if !b.is_ascii_alphanumeric() && !pipe_is_one(bytes, i) {
                 i += 1;
                 continue;
             }
@@ -134,7 +149,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii() {
-                if !b.is_ascii_alphanumeric() {
+                if !b.is_ascii_alphanumeric() && !pipe_is_one(bytes, i) {
                     break;
                 }
                 i += 1;
@@ -146,7 +161,12 @@ fn tokenize(s: &str) -> Vec<Tok> {
                 i += c.len_utf8();
             }
         }
-        toks.push(Tok { start, end: i, joined: None, class: Class::Plain });
+        toks.push(Tok {
+            start,
+            end: i,
+            joined: None,
+            class: Class::Plain,
+        });
     }
     toks
 }
@@ -182,7 +202,12 @@ fn join_spaced_letters(s: &str, toks: &mut Vec<Tok>) {
             let letters: String = (i..=j)
                 .filter_map(|k| old[k].as_ref().map(|t| &s[t.start..t.end]))
                 .collect();
-            out.push(Tok { start, end, joined: Some(letters), class: Class::Plain });
+            out.push(Tok {
+                start,
+                end,
+                joined: Some(letters),
+                class: Class::Plain,
+            });
             i = j + 1;
         } else {
             if let Some(t) = old[i].take() {
@@ -217,12 +242,27 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
         let letters = text.bytes().take_while(u8::is_ascii_alphabetic).count();
         let split = (1..letters).find_map(|i| {
             let num = numeric(&text[i..], None)?;
-            (num.real && text[i..].bytes().next().is_some_and(|b| b.is_ascii_alphabetic())).then_some((i, num))
+            (num.real
+                && text[i..]
+                    .bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_alphabetic()))
+            .then_some((i, num))
         });
         match split {
             Some((i, num)) => {
-                toks.push(Tok { start: t.start, end: t.start + i, joined: None, class: Class::Plain });
-                toks.push(Tok { start: t.start + i, end: t.end, joined: None, class: Class::Num(num) });
+                toks.push(Tok {
+                    start: t.start,
+                    end: t.start + i,
+                    joined: None,
+                    class: Class::Plain,
+                });
+                toks.push(Tok {
+                    start: t.start + i,
+                    end: t.end,
+                    joined: None,
+                    class: Class::Num(num),
+                });
             }
             None => toks.push(t),
         }
@@ -307,7 +347,10 @@ fn numeric(text: &str, leet: Option<&str>) -> Option<Num> {
     let mut chars: Vec<char> = Vec::new();
     let mut folded: Vec<u8> = Vec::new();
     let mut digits = String::new();
-    let flush_letters = |chars: &mut Vec<char>, folded: &mut Vec<u8>, words: &mut Vec<Word>, parts: &mut Vec<Part>| {
+    let flush_letters = |chars: &mut Vec<char>,
+                         folded: &mut Vec<u8>,
+                         words: &mut Vec<Word>,
+                         parts: &mut Vec<Part>| {
         if chars.is_empty() {
             return true;
         }
@@ -319,6 +362,13 @@ fn numeric(text: &str, leet: Option<&str>) -> Option<Num> {
         ok
     };
     for c in text.chars() {
+        if c == '|' {
+            if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
+                return None;
+            }
+            digits.push('1');
+            continue;
+        }
         if c.is_ascii_digit() {
             if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
                 return None;
@@ -343,8 +393,12 @@ fn numeric(text: &str, leet: Option<&str>) -> Option<Num> {
         parts.push(Part::Digits(digits));
     }
     let has_digits = parts.iter().any(|p| matches!(p, Part::Digits(_)));
-    let real = parts.iter().any(|p| matches!(p, Part::Word(w) if w.is_real()));
-    let compound = parts.iter().any(|p| matches!(p, Part::Word(w) if w.is_compound()));
+    let real = parts
+        .iter()
+        .any(|p| matches!(p, Part::Word(w) if w.is_real()));
+    let compound = parts
+        .iter()
+        .any(|p| matches!(p, Part::Word(w) if w.is_compound()));
     let digits = numbers::render(&parts).len();
     Some(Num {
         real,
@@ -372,8 +426,11 @@ fn leet(text: &str) -> Option<String> {
             i += 1;
             continue;
         }
-        let j = (i..b.len()).find(|&j| !b[j].is_ascii_digit()).unwrap_or(b.len());
-        let interior = i > 0 && j < b.len() && b[i - 1].is_ascii_alphabetic() && b[j].is_ascii_alphabetic();
+        let j = (i..b.len())
+            .find(|&j| !b[j].is_ascii_digit())
+            .unwrap_or(b.len());
+        let interior =
+            i > 0 && j < b.len() && b[i - 1].is_ascii_alphabetic() && b[j].is_ascii_alphabetic();
         let letters: Option<String> = (interior && j - i <= 2)
             .then(|| {
                 let upper = b[i - 1].is_ascii_uppercase() && b[j].is_ascii_uppercase();
@@ -440,9 +497,28 @@ fn followed_by_unit(s: &str, pos: usize) -> bool {
     }
     matches!(
         word.as_str(),
-        "year" | "years" | "yr" | "yrs" | "yo" | "yrsold" | "yearsold" | "hour" | "hours" | "hr"
-            | "hrs" | "min" | "mins" | "minute" | "minutes" | "año" | "años" | "ano" | "anos"
-            | "hora" | "horas" | "minutos"
+        "year"
+            | "years"
+            | "yr"
+            | "yrs"
+            | "yo"
+            | "yrsold"
+            | "yearsold"
+            | "hour"
+            | "hours"
+            | "hr"
+            | "hrs"
+            | "min"
+            | "mins"
+            | "minute"
+            | "minutes"
+            | "año"
+            | "años"
+            | "ano"
+            | "anos"
+            | "hora"
+            | "horas"
+            | "minutos"
     )
 }
 
@@ -454,7 +530,12 @@ fn num(t: &Tok) -> Option<&Num> {
 }
 
 /// Finds number runs and converts what the rules say (see the `normalize` module doc).
-fn convert_runs(s: &str, toks: &[Tok], reps: &mut Vec<(usize, usize, String)>, converted: &mut [bool]) {
+fn convert_runs(
+    s: &str,
+    toks: &[Tok],
+    reps: &mut Vec<(usize, usize, String)>,
+    converted: &mut [bool],
+) {
     let mut i = 0;
     while i < toks.len() {
         let Some(first) = num(&toks[i]) else {
@@ -471,15 +552,20 @@ fn convert_runs(s: &str, toks: &[Tok], reps: &mut Vec<(usize, usize, String)>, c
             }
             if next.connector {
                 // "y"/"and" only between tens (or hundreds) and a following number word
-                let prev_ok = num(&toks[j])
-                    .and_then(Num::last_word)
-                    .is_some_and(|w| matches!(w, Word::Tens(_) | Word::Hundred | Word::Hundreds(_) | Word::Thousand));
+                let prev_ok = num(&toks[j]).and_then(Num::last_word).is_some_and(|w| {
+                    matches!(
+                        w,
+                        Word::Tens(_) | Word::Hundred | Word::Hundreds(_) | Word::Thousand
+                    )
+                });
                 let next_ok = toks
                     .get(j + 2)
                     .and_then(num)
                     .and_then(Num::first_word)
                     .is_some_and(|w| matches!(w, Word::Unit(_) | Word::Teen(_) | Word::Tens(_)))
-                    && number_gap(&s[toks[j + 1].end..toks.get(j + 2).map_or(toks[j + 1].end, |t| t.start)]);
+                    && number_gap(
+                        &s[toks[j + 1].end..toks.get(j + 2).map_or(toks[j + 1].end, |t| t.start)],
+                    );
                 if !(prev_ok && next_ok) {
                     break;
                 }
@@ -509,14 +595,19 @@ fn convert_run(
     reps: &mut Vec<(usize, usize, String)>,
     converted: &mut [bool],
 ) {
-    let total: usize = (a..=z).filter_map(|k| num(&toks[k])).map(|n| n.digits).sum();
+    let total: usize = (a..=z)
+        .filter_map(|k| num(&toks[k]))
+        .map(|n| n.digits)
+        .sum();
     let phone_like = total >= PHONE_DIGITS;
     // split into phrases: tokens that together spell one number
     let mut k = a;
     while k <= z {
         let mut e = k;
         while e < z {
-            let (Some(cur), Some(next)) = (num(&toks[e]), num(&toks[e + 1])) else { break };
+            let (Some(cur), Some(next)) = (num(&toks[e]), num(&toks[e + 1])) else {
+                break;
+            };
             let joins = next.connector
                 || cur.connector
                 || matches!(
@@ -575,15 +666,31 @@ mod tests {
     fn phones_written_out() {
         assert_eq!(rw("for80 2sixseven one9zerofor"), "480 267 1904");
         assert_eq!(rw("4ONE7-SEVEN4FOUR-3SIX3EIGHT"), "417-744-3638");
-        assert_eq!(rw("FoUr/7/zERo-EigHt/0/SiX-8/tWo/1/One"), "4/7/0-8/0/6-8/2/1/1");
-        assert_eq!(rw("4 seven 6 two 9 o 3 three 7 eight"), "4 7 6 2 9 0 3 3 7 8");
-        assert_eq!(rw("im at 7fortyseven-8ohnine-o7oo call me"), "im at 747-809-0700 call me");
+        assert_eq!(
+            rw("FoUr/7/zERo-EigHt/0/SiX-8/tWo/1/One"),
+            "4/7/0-8/0/6-8/2/1/1"
+        );
+        assert_eq!(
+            rw("4 seven 6 two 9 o 3 three 7 eight"),
+            "4 7 6 2 9 0 3 3 7 8"
+        );
+        assert_eq!(
+            rw("im at 7fortyseven-8ohnine-o7oo call me"),
+            "im at 747-809-0700 call me"
+        );
         assert_eq!(rw("910 eighteighttwo 4th0usand"), "910 882 4000");
         assert_eq!(rw("5forty2ten9922"), "5402109922");
         assert_eq!(rw("call 404 five five five 0142"), "call 404 5 5 5 0142");
         assert_eq!(rw("2O2 555 O173"), "202 555 0173");
+        assert_eq!(
+            rw("call 90|5554966 or 302 555 458| or 404|555|0142"),
+            "call 9015554966 or 302 555 4581 or 404|555|0142"
+        );
         assert_eq!(rw("with useven04 four42 8164"), "with u704 442 8164");
-        assert_eq!(rw("(8 four 8) seven 3 four - 0 6 nine 1"), "(8 4 8) 7 3 4 - 0 6 9 1");
+        assert_eq!(
+            rw("(8 four 8) seven 3 four - 0 6 nine 1"),
+            "(8 4 8) 7 3 4 - 0 6 9 1"
+        );
     }
 
     #[test]
@@ -611,7 +718,10 @@ mod tests {
         assert_eq!(rw("tengo veintidós años"), "tengo 22 años");
         assert_eq!(rw("treinta y dos"), "32");
         assert_eq!(rw("one hundred fifty roses"), "150 roses");
-        assert_eq!(rw("Hh one00 roses hr two0O roses"), "Hh 100 roses hr 200 roses");
+        assert_eq!(
+            rw("Hh one00 roses hr two0O roses"),
+            "Hh 100 roses hr 200 roses"
+        );
         assert_eq!(rw("one hour"), "1 hour");
     }
 

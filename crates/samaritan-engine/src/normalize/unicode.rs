@@ -51,12 +51,15 @@ pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
     let items = remove_invisibles(original);
     let mut items = nfkc(original, &items);
     fold_lookalikes(&mut items);
+    fold_dashes_between_digits(&mut items);
     let mut b = TextBuilder::with_capacity(original.len());
     let mut changed = false;
     for it in &items {
         let src = &original[it.start..it.end];
         match it.c {
-            Some(c) if !it.obf && src.len() == c.len_utf8() && src.starts_with(c) => b.verbatim(src),
+            Some(c) if !it.obf && src.len() == c.len_utf8() && src.starts_with(c) => {
+                b.verbatim(src)
+            }
             Some(c) => {
                 changed = true;
                 b.replace_char(c, it.start..it.end, it.obf);
@@ -79,7 +82,9 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
         if c == KEYCAP {
             // attach to the digit (or #/*) it caps, across a variation selector already removed
             if let Some(k) = items.iter().rposition(|it| it.c.is_some())
-                && items[k].c.is_some_and(|d| d.is_ascii_digit() || d == '#' || d == '*')
+                && items[k]
+                    .c
+                    .is_some_and(|d| d.is_ascii_digit() || d == '#' || d == '*')
             {
                 let tail = items.split_off(k + 1);
                 let digit = &mut items[k];
@@ -87,7 +92,12 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
                 digit.obf = true;
                 continue;
             }
-            items.push(Item { c: None, start: i, end, obf: false });
+            items.push(Item {
+                c: None,
+                start: i,
+                end,
+                obf: false,
+            });
             continue;
         }
         if is_invisible(c) {
@@ -95,11 +105,21 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
                 .clone()
                 .find(|&(_, n)| !is_invisible(n))
                 .is_some_and(|(_, n)| n.is_alphanumeric());
-            items.push(Item { c: None, start: i, end, obf: prev_alnum && next_alnum });
+            items.push(Item {
+                c: None,
+                start: i,
+                end,
+                obf: prev_alnum && next_alnum,
+            });
             continue;
         }
         prev_alnum = c.is_alphanumeric();
-        items.push(Item { c: Some(c), start: i, end, obf: false });
+        items.push(Item {
+            c: Some(c),
+            start: i,
+            end,
+            obf: false,
+        });
     }
     // merge the removal of a keycap's variation selector into the keycapped digit: handled above
     // by split_off; nothing else to do.
@@ -164,12 +184,23 @@ fn nfkc(original: &str, items: &[Item]) -> Vec<Item> {
             if folded == seg && !has_removal {
                 out.extend(seg_items.iter().copied());
             } else {
-                let obf = obf_in || (is_disguise_block(c) && folded.chars().all(char::is_alphanumeric));
+                let obf =
+                    obf_in || (is_disguise_block(c) && folded.chars().all(char::is_alphanumeric));
                 for f in folded.chars() {
-                    out.push(Item { c: Some(f), start, end, obf });
+                    out.push(Item {
+                        c: Some(f),
+                        start,
+                        end,
+                        obf,
+                    });
                 }
                 if folded.is_empty() {
-                    out.push(Item { c: None, start, end, obf });
+                    out.push(Item {
+                        c: None,
+                        start,
+                        end,
+                        obf,
+                    });
                 }
             }
         }
@@ -225,8 +256,15 @@ fn fold_lookalikes(items: &mut [Item]) {
             Script::Latin => true,
             Script::Other | Script::Neutral => false,
             Script::LookAlike => {
-                let before = words[..w].iter().rev().map(|x| x.2).find(|&s| s != Script::LookAlike);
-                let after = words[w + 1..].iter().map(|x| x.2).find(|&s| s != Script::LookAlike);
+                let before = words[..w]
+                    .iter()
+                    .rev()
+                    .map(|x| x.2)
+                    .find(|&s| s != Script::LookAlike);
+                let after = words[w + 1..]
+                    .iter()
+                    .map(|x| x.2)
+                    .find(|&s| s != Script::LookAlike);
                 let latin_side = before == Some(Script::Latin) || after == Some(Script::Latin);
                 let other_side = before == Some(Script::Other) || after == Some(Script::Other);
                 latin_side && !other_side
@@ -235,7 +273,11 @@ fn fold_lookalikes(items: &mut [Item]) {
         for k in start..end {
             let Some(c) = items[k].c else { continue };
             let folded = confusables::style(c).or_else(|| {
-                if fold_script && c.is_alphabetic() { confusables::script(c) } else { None }
+                if fold_script && c.is_alphabetic() {
+                    confusables::script(c)
+                } else {
+                    None
+                }
             });
             let Some(f) = folded else { continue };
             // a following combining mark would compose differently with the folded letter
@@ -248,6 +290,27 @@ fn fold_lookalikes(items: &mut [Item]) {
             }
             items[k].c = Some(f);
             items[k].obf = true;
+        }
+    }
+}
+
+/// Dash-like characters between two digits ("207ー555ー9922", "404–555–0142") become `-`.
+fn fold_dashes_between_digits(items: &mut [Item]) {
+    let is_dash = |c: char| {
+        matches!(
+            c,
+            '\u{30FC}' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}'
+        )
+    };
+    for k in 0..items.len() {
+        let Some(c) = items[k].c else { continue };
+        if !is_dash(c) {
+            continue;
+        }
+        let prev = items[..k].iter().rev().find_map(|x| x.c);
+        let next = items[k + 1..].iter().find_map(|x| x.c);
+        if prev.is_some_and(|p| p.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit()) {
+            items[k].c = Some('-');
         }
     }
 }
@@ -273,6 +336,10 @@ mod tests {
         assert_eq!(run("yo\u{200B}ung"), "young");
         assert_eq!(run("ʏᴏᴜɴɢ 🅨🅞🅤🅝🅖"), "young YOUNG");
         assert_eq!(run("e\u{200B}\u{0301}"), "é");
+        assert_eq!(
+            run("２０７ー５５５ー９９２２ コーヒー"),
+            "207-555-9922 コーヒー"
+        );
     }
 
     #[test]

@@ -16,7 +16,11 @@ use super::spec::{FeatureSpec, PolicySpec, TestSpec};
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PolicyError {
     #[error("policy does not parse (line {line}, column {column}): {message}")]
-    Parse { line: usize, column: usize, message: String },
+    Parse {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("policy is invalid (line {line}): {message}")]
     Invalid { line: usize, message: String },
 }
@@ -79,11 +83,18 @@ pub struct Policy {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn invalid<T>(text: &str, span: &Spanned<T>, message: String) -> PolicyError {
-    PolicyError::Invalid { line: line_of(text, span.span().start), message }
+    PolicyError::Invalid {
+        line: line_of(text, span.span().start),
+        message,
+    }
 }
 
 impl Policy {
@@ -93,12 +104,18 @@ impl Policy {
             let (line, column) = match e.span() {
                 Some(span) => {
                     let line = line_of(text, span.start);
-                    let line_start = text[..span.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+                    let line_start = text[..span.start.min(text.len())]
+                        .rfind('\n')
+                        .map_or(0, |i| i + 1);
                     (line, span.start - line_start + 1)
                 }
                 None => (0, 0),
             };
-            PolicyError::Parse { line, column, message: e.message().to_owned() }
+            PolicyError::Parse {
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
         })?;
         Self::compile(spec, text)
     }
@@ -106,13 +123,20 @@ impl Policy {
     fn compile(spec: PolicySpec, text: &str) -> Result<Policy, PolicyError> {
         let sc = &spec.scoring;
         if sc.combine.get_ref() != "noisy-or" {
-            return Err(invalid(text, &sc.combine, format!(
-                "unknown combination rule `{}`; the supported rule is `noisy-or`",
-                sc.combine.get_ref()
-            )));
+            return Err(invalid(
+                text,
+                &sc.combine,
+                format!(
+                    "unknown combination rule `{}`; the supported rule is `noisy-or`",
+                    sc.combine.get_ref()
+                ),
+            ));
         }
         let threshold_line = line_of(text, sc.combine.span().start);
-        if !(0.0..=1.0).contains(&sc.review_at) || !(0.0..=1.0).contains(&sc.block_at) || sc.review_at > sc.block_at {
+        if !(0.0..=1.0).contains(&sc.review_at)
+            || !(0.0..=1.0).contains(&sc.block_at)
+            || sc.review_at > sc.block_at
+        {
             return Err(PolicyError::Invalid {
                 line: threshold_line,
                 message: format!(
@@ -126,15 +150,32 @@ impl Policy {
         let mut contexts = Vec::new();
         let mut context_categories: Vec<Vec<String>> = Vec::new();
         for c in &spec.contexts {
-            if context_index.insert(c.name.get_ref().clone(), contexts.len()).is_some() {
-                return Err(invalid(text, &c.name, format!("context `{}` is defined twice", c.name.get_ref())));
+            if context_index
+                .insert(c.name.get_ref().clone(), contexts.len())
+                .is_some()
+            {
+                return Err(invalid(
+                    text,
+                    &c.name,
+                    format!("context `{}` is defined twice", c.name.get_ref()),
+                ));
             }
-            contexts.push(Context { name: c.name.get_ref().clone(), description: c.description.clone() });
+            contexts.push(Context {
+                name: c.name.get_ref().clone(),
+                description: c.description.clone(),
+            });
             context_categories.push(c.categories.clone());
         }
         let find_context = |name: &Spanned<String>| -> Result<usize, PolicyError> {
             context_index.get(name.get_ref()).copied().ok_or_else(|| {
-                invalid(text, name, format!("unknown context `{}` (define it in a [[context]] table)", name.get_ref()))
+                invalid(
+                    text,
+                    name,
+                    format!(
+                        "unknown context `{}` (define it in a [[context]] table)",
+                        name.get_ref()
+                    ),
+                )
             })
         };
 
@@ -147,30 +188,54 @@ impl Policy {
         for (i, ind) in spec.indicators.iter().enumerate() {
             let id = ind.id.get_ref();
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(invalid(text, &ind.id, format!("indicator id `{id}` must be letters, digits and underscores")));
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!("indicator id `{id}` must be letters, digits and underscores"),
+                ));
             }
             if seen_ids.insert(id.clone(), ()).is_some() {
-                return Err(invalid(text, &ind.id, format!("indicator `{id}` is defined twice")));
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!("indicator `{id}` is defined twice"),
+                ));
             }
             let weight = *ind.weight.get_ref();
             if !(0.0..=1.0).contains(&weight) {
-                return Err(invalid(text, &ind.weight, format!("indicator `{id}`: weight {weight} is outside 0..=1")));
+                return Err(invalid(
+                    text,
+                    &ind.weight,
+                    format!("indicator `{id}`: weight {weight} is outside 0..=1"),
+                ));
             }
             let has_text = !ind.phrases.is_empty() || !ind.patterns.is_empty();
             if has_text == ind.feature.is_some() {
-                return Err(invalid(text, &ind.id, format!(
-                    "indicator `{id}` needs either phrases/patterns or a feature (exactly one of the two)"
-                )));
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!(
+                        "indicator `{id}` needs either phrases/patterns or a feature (exactly one of the two)"
+                    ),
+                ));
             }
             if ind.description.trim().is_empty() || ind.source.trim().is_empty() {
-                return Err(invalid(text, &ind.id, format!("indicator `{id}` needs a description and a source")));
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!("indicator `{id}` needs a description and a source"),
+                ));
             }
             if let Some(f) = &ind.feature {
                 check_feature(text, f, id)?;
             }
             for p in &ind.phrases {
                 if p.trim().is_empty() {
-                    return Err(invalid(text, &ind.id, format!("indicator `{id}` has an empty phrase")));
+                    return Err(invalid(
+                        text,
+                        &ind.id,
+                        format!("indicator `{id}` has an empty phrase"),
+                    ));
                 }
                 phrase_list.push(p.clone());
                 phrase_owner.push((i, PhraseRole::Match));
@@ -184,7 +249,13 @@ impl Policy {
                     .case_insensitive(true)
                     .size_limit(1 << 22)
                     .build()
-                    .map_err(|e| invalid(text, p, format!("indicator `{id}`: pattern does not compile: {e}")))?;
+                    .map_err(|e| {
+                        invalid(
+                            text,
+                            p,
+                            format!("indicator `{id}`: pattern does not compile: {e}"),
+                        )
+                    })?;
                 pattern_sources.push(p.get_ref().clone());
                 patterns.push((re, i));
             }
@@ -192,7 +263,14 @@ impl Policy {
             let near = match &ind.near {
                 Some(n) => {
                     if !(0.0..=1.0).contains(&n.weight) {
-                        return Err(invalid(text, &n.context, format!("indicator `{id}`: near weight {} is outside 0..=1", n.weight)));
+                        return Err(invalid(
+                            text,
+                            &n.context,
+                            format!(
+                                "indicator `{id}`: near weight {} is outside 0..=1",
+                                n.weight
+                            ),
+                        ));
                     }
                     Some((find_context(&n.context)?, n.weight))
                 }
@@ -201,7 +279,9 @@ impl Policy {
             let establishes = if requires.is_some() {
                 Vec::new()
             } else {
-                (0..contexts.len()).filter(|&c| context_categories[c].contains(&ind.category)).collect()
+                (0..contexts.len())
+                    .filter(|&c| context_categories[c].contains(&ind.category))
+                    .collect()
             };
             indicators.push(super::compile::Indicator {
                 id: id.clone(),
@@ -218,13 +298,27 @@ impl Policy {
         for t in &spec.tests {
             for name in t.fires.iter().chain(&t.not_fires) {
                 if !seen_ids.contains_key(name) {
-                    return Err(invalid(text, &t.name, format!("test `{}` names unknown indicator `{name}`", t.name.get_ref())));
+                    return Err(invalid(
+                        text,
+                        &t.name,
+                        format!(
+                            "test `{}` names unknown indicator `{name}`",
+                            t.name.get_ref()
+                        ),
+                    ));
                 }
             }
             if let Some(v) = &t.verdict
                 && !matches!(v.as_str(), "allow" | "review" | "block")
             {
-                return Err(invalid(text, &t.name, format!("test `{}`: verdict `{v}` is not allow, review or block", t.name.get_ref())));
+                return Err(invalid(
+                    text,
+                    &t.name,
+                    format!(
+                        "test `{}`: verdict `{v}` is not allow, review or block",
+                        t.name.get_ref()
+                    ),
+                ));
             }
         }
 
@@ -236,7 +330,10 @@ impl Policy {
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
                     .build(&phrase_list)
-                    .map_err(|e| PolicyError::Invalid { line: 0, message: format!("phrase automaton: {e}") })?,
+                    .map_err(|e| PolicyError::Invalid {
+                        line: 0,
+                        message: format!("phrase automaton: {e}"),
+                    })?,
             )
         };
         let pattern_set = if pattern_sources.is_empty() {
@@ -247,7 +344,10 @@ impl Policy {
                     .case_insensitive(true)
                     .size_limit(1 << 26)
                     .build()
-                    .map_err(|e| PolicyError::Invalid { line: 0, message: format!("pattern set: {e}") })?,
+                    .map_err(|e| PolicyError::Invalid {
+                        line: 0,
+                        message: format!("pattern set: {e}"),
+                    })?,
             )
         };
         let phrase_count = phrase_list.len();

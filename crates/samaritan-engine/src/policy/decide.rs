@@ -58,7 +58,9 @@ pub struct Decision {
 
 /// Noisy-OR: 1 − ∏(1 − wᵢ).
 pub fn combine(weights: impl IntoIterator<Item = f64>) -> f64 {
-    1.0 - weights.into_iter().fold(1.0, |acc, w| acc * (1.0 - w.clamp(0.0, 1.0)))
+    1.0 - weights
+        .into_iter()
+        .fold(1.0, |acc, w| acc * (1.0 - w.clamp(0.0, 1.0)))
 }
 
 fn gap(a: [usize; 2], b: [usize; 2]) -> usize {
@@ -80,17 +82,37 @@ impl Policy {
             match f {
                 FeatureSpec::ObscuredPhone => {
                     if let Some(&span) = facts.obscured_phones.first() {
-                        out.push((Hit { indicator: i, span: Some(span) }, String::new()));
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: Some(span),
+                            },
+                            String::new(),
+                        ));
                     }
                 }
                 FeatureSpec::AgeBelow { age } => {
                     if let Some((a, span)) = facts.ages.iter().find(|(a, _)| a < age) {
-                        out.push((Hit { indicator: i, span: Some(*span) }, format!("stated age {a}")));
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: Some(*span),
+                            },
+                            format!("stated age {a}"),
+                        ));
                     }
                 }
                 FeatureSpec::AgeBetween { min, max } => {
-                    if let Some((a, span)) = facts.ages.iter().find(|(a, _)| (min..=max).contains(&a)) {
-                        out.push((Hit { indicator: i, span: Some(*span) }, format!("stated age {a}")));
+                    if let Some((a, span)) =
+                        facts.ages.iter().find(|(a, _)| (min..=max).contains(&a))
+                    {
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: Some(*span),
+                            },
+                            format!("stated age {a}"),
+                        ));
                     }
                 }
                 FeatureSpec::PhoneCities { cities, days } => {
@@ -98,7 +120,10 @@ impl Policy {
                         let seen = n.max_phone_cities_within(*days);
                         if seen >= *cities {
                             out.push((
-                                Hit { indicator: i, span: None },
+                                Hit {
+                                    indicator: i,
+                                    span: None,
+                                },
                                 format!("one phone in {seen} cities within {days} days"),
                             ));
                         }
@@ -108,21 +133,39 @@ impl Policy {
                     if let Some(n) = facts.network
                         && n.size() >= *ads
                     {
-                        out.push((Hit { indicator: i, span: None }, format!("network of {} ads", n.size())));
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: None,
+                            },
+                            format!("network of {} ads", n.size()),
+                        ));
                     }
                 }
                 FeatureSpec::NetworkNames { names } => {
                     if let Some(n) = facts.network
                         && n.names() >= *names
                     {
-                        out.push((Hit { indicator: i, span: None }, format!("{} persona names in the network", n.names())));
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: None,
+                            },
+                            format!("{} persona names in the network", n.names()),
+                        ));
                     }
                 }
                 FeatureSpec::HashBankMatch => {
                     if let Some(m) = facts.bank_matches.iter().min_by_key(|m| m.distance) {
                         out.push((
-                            Hit { indicator: i, span: None },
-                            format!("image {} matched bank `{}` at distance {}", m.image, m.bank, m.distance),
+                            Hit {
+                                indicator: i,
+                                span: None,
+                            },
+                            format!(
+                                "image {} matched bank `{}` at distance {}",
+                                m.image, m.bank, m.distance
+                            ),
                         ));
                     }
                 }
@@ -134,7 +177,10 @@ impl Policy {
     /// Decides an ad from its text hits (original spans) and facts. `original` is the ad's
     /// document, for quoting matched text.
     pub fn decide(&self, text_hits: &[Hit], facts: &Facts, original: &str) -> Decision {
-        let mut hits: Vec<(Hit, String)> = text_hits.iter().map(|h| (h.clone(), String::new())).collect();
+        let mut hits: Vec<(Hit, String)> = text_hits
+            .iter()
+            .map(|h| (h.clone(), String::new()))
+            .collect();
         hits.extend(self.feature_hits(facts));
 
         // Contexts present, and where their evidence sits.
@@ -157,7 +203,10 @@ impl Policy {
             let mut weight = ind.weight;
             let mut near_note = None;
             if let (Some((c, w)), Some(span)) = (ind.near, h.span) {
-                let near = context_spans[c].iter().flatten().any(|&s| gap(s, span) <= self.near_window);
+                let near = context_spans[c]
+                    .iter()
+                    .flatten()
+                    .any(|&s| gap(s, span) <= self.near_window);
                 if near {
                     weight = w;
                     near_note = Some(c);
@@ -185,7 +234,9 @@ impl Policy {
 
         let mut signals = Vec::new();
         for (i, b) in best.into_iter().enumerate() {
-            let Some((weight, hit, detail, count)) = b else { continue };
+            let Some((weight, hit, detail, count)) = b else {
+                continue;
+            };
             let ind = &self.indicators[i];
             let text = hit
                 .span
@@ -220,14 +271,26 @@ impl Policy {
         } else {
             Verdict::Allow
         };
-        let report_candidate = signals.iter().any(|s| self.report_categories.contains(&s.category));
+        let report_candidate = signals
+            .iter()
+            .any(|s| self.report_categories.contains(&s.category));
         let priority = if report_candidate {
             self.top_priority
         } else {
             (score * f64::from(self.priority_scale)).round() as u32
         };
         // A report candidate is always in front of a person, whatever its score.
-        let verdict = if report_candidate && verdict == Verdict::Allow { Verdict::Review } else { verdict };
-        Decision { verdict, score, priority, report_candidate, signals }
+        let verdict = if report_candidate && verdict == Verdict::Allow {
+            Verdict::Review
+        } else {
+            verdict
+        };
+        Decision {
+            verdict,
+            score,
+            priority,
+            report_candidate,
+            signals,
+        }
     }
 }

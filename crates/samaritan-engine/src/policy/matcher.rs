@@ -23,7 +23,11 @@ fn on_word_boundaries(text: &str, range: &Range<usize>) -> bool {
     let (Some(first), Some(last)) = (inner.chars().next(), inner.chars().next_back()) else {
         return false;
     };
-    let before_ok = !is_word(first) || text[..range.start].chars().next_back().is_none_or(|c| !is_word(c));
+    let before_ok = !is_word(first)
+        || text[..range.start]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_word(c));
     let after_ok = !is_word(last) || text[range.end..].chars().next().is_none_or(|c| !is_word(c));
     before_ok && after_ok
 }
@@ -55,16 +59,19 @@ impl Policy {
                 let (re, indicator) = &self.patterns[p];
                 for m in re.find_iter(text) {
                     if m.start() < m.end() {
-                        hits.push(TextHit { indicator: *indicator, range: m.range() });
+                        hits.push(TextHit {
+                            indicator: *indicator,
+                            range: m.range(),
+                        });
                     }
                 }
             }
         }
         if !exceptions.is_empty() {
             hits.retain(|h| {
-                !exceptions
-                    .iter()
-                    .any(|(i, r)| *i == h.indicator && r.start <= h.range.start && h.range.end <= r.end)
+                !exceptions.iter().any(|(i, r)| {
+                    *i == h.indicator && r.start <= h.range.start && h.range.end <= r.end
+                })
             });
         }
         hits.sort_by_key(|h| (h.indicator, h.range.start, h.range.end));

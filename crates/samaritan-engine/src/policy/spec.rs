@@ -76,7 +76,11 @@ fn default_scale() -> u32 {
 
 impl Default for Priority {
     fn default() -> Self {
-        Priority { report_categories: Vec::new(), top: default_top(), scale: default_scale() }
+        Priority {
+            report_categories: Vec::new(),
+            top: default_top(),
+            scale: default_scale(),
+        }
     }
 }
 
