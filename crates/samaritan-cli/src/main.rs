@@ -31,6 +31,8 @@ enum Command {
     /// Measure analyses against ground truth: extraction precision/recall, verdict rates per
     /// label, ROC AUC, network agreement.
     Eval(commands::eval::EvalArgs),
+    /// Extraction quality per kind on the Memex conformance cases or a synthetic corpus.
+    Conformance(commands::conformance::ConformanceArgs),
 }
 
 fn main() -> std::process::ExitCode {

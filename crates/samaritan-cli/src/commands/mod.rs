@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 
 use crate::Command;
 
+pub mod conformance;
 pub mod eval;
 pub mod synth;
 
@@ -16,6 +17,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
     match command {
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),
+        Command::Conformance(args) => conformance::run(args),
     }
 }
 

@@ -21,7 +21,7 @@ pub(crate) struct AgeHit {
 /// "Poster's age: 26".
 static CUE_BEFORE: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(?:ages?|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*(\d{1,2})\b(?:\s*(?:-|to|and|&)\s*(\d{1,2})\b)?",
+        r"(?i)\b(?:ages?|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*([0-9]{1,2})\b(?:\s*(?:-|to|and|&)\s*([0-9]{1,2})\b)?",
     )
 });
 
@@ -30,21 +30,21 @@ static CUE_BEFORE: Pattern = Pattern::new(|| {
 /// of age, años), which lets one-digit ages count.
 static CUE_AFTER: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(\d{1,2})(?:\s*(?:-|to)\s*(\d{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|(years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b))",
+        r"(?i)\b([0-9]{1,2})(?:\s*(?:-|to)\s*([0-9]{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|(years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b))",
     )
 });
 
 /// "18 or older", "18 and over", "must be 18", "at least 21".
 static MINIMUM: Pattern = Pattern::new(|| {
     re(
-        r"(?i)(?:\b(\d{2})\s*(?:or\s+(?:older|over|above)|and\s+(?:over|up|older|above))\b|\b(?:must\s+be|at\s+least|minimum\s+age(?:\s+is)?|over\s+the\s+age\s+of)\s+(\d{2})\b)",
+        r"(?i)(?:\b([0-9]{2})\s*(?:or\s+(?:older|over|above)|and\s+(?:over|up|older|above))\b|\b(?:must\s+be|at\s+least|minimum\s+age(?:\s+is)?|over\s+the\s+age\s+of)\s+([0-9]{2})\b)",
     )
 });
 
 /// "I'm 22", "i am 19", "im 20", "tengo 22".
 static SELF: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(?:i'?m|i\s+am|i\s+was|tengo)\s+(?:only\s+|just\s+|about\s+|almost\s+|barely\s+|turning\s+)?(\d{2})\b",
+        r"(?i)\b(?:i'?m|i\s+am|i\s+was|tengo)\s+(?:only\s+|just\s+|about\s+|almost\s+|barely\s+|turning\s+)?([0-9]{2})\b",
     )
 });
 
@@ -56,7 +56,7 @@ const COUNTED: &[&str] = &[
 
 /// "… - 19 - …" / "… - 19 Hello": a two-digit number set off by " - " in a title.
 static TITLE: Pattern = Pattern::new(|| {
-    re(r"(?:^|[^\S\n]+)-[^\S\n]+(\d{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})")
+    re(r"(?:^|[^\S\n]+)-[^\S\n]+([0-9]{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})")
 });
 
 /// What may follow a bare number that makes it something other than an age.

@@ -2,7 +2,7 @@
 //! "name(at)gmail(dot)com", "name @ gmail . com", and a big provider's name with a misspelling
 //! or no top-level domain ("name@gml", "name@gmail"). Values are lower-case.
 
-use super::{Pattern, overlaps, re};
+use super::{Pattern, re};
 
 #[derive(Debug)]
 pub(crate) struct EmailHit {
@@ -79,10 +79,8 @@ pub(crate) fn find(text: &str) -> Vec<EmailHit> {
             obfuscated: false,
         });
     }
-    let taken = |out: &Vec<EmailHit>, s: usize, e: usize| {
-        let spans: Vec<_> = out.iter().map(|h| h.start..h.end).collect();
-        overlaps(&(s..e), &spans)
-    };
+    let taken =
+        |out: &Vec<EmailHit>, s: usize, e: usize| out.iter().any(|h| h.start < e && s < h.end);
     for c in SPELLED.captures_iter(text) {
         let (Some(w), Some(user), Some(dom), Some(tld)) = (c.get(0), c.get(1), c.get(2), c.get(3))
         else {

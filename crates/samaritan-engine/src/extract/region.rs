@@ -36,7 +36,7 @@ static CC_TLD: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-static PLUS_CC: LazyLock<Regex> = LazyLock::new(|| re(r"\+\s?(\d{1,3})"));
+static PLUS_CC: LazyLock<Regex> = LazyLock::new(|| re(r"\+\s?([0-9]{1,3})"));
 
 /// Vanity ccTLDs used worldwide: no hint of a country.
 const VANITY: &[&str] = &[

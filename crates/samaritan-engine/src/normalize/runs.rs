@@ -112,19 +112,27 @@ fn is_token_char(c: char) -> bool {
         || (!c.is_ascii() && unicode_normalization::char::canonical_combining_class(c) != 0)
 }
 
-/// A `|` drawn for a 1 ("90|5554966", "458|"): next to a digit, and not a separator between two
-/// groups of three or more digits ("404|555|0142").
+/// A `|` that may stand for a 1 ("90|5554966", "458|"): glued to a letter or digit, and not a
+/// separator between two groups of three or more digits ("404|555|0142"). It becomes a 1 only
+/// where its token reads as a number.
 fn pipe_is_one(b: &[u8], i: usize) -> bool {
     if b.get(i) != Some(&b'|') {
         return false;
     }
-    let left = b[..i]
+    // decided on the immediate neighbours only, which later rewriting never turns into
+    // non-alphanumerics, so a second pass decides the same
+    // (a run of pipes is decided as a whole)
+    let p = i - b[..i].iter().rev().take_while(|&&c| c == b'|').count();
+    let q = i + 1 + b[i + 1..].iter().take_while(|&&c| c == b'|').count();
+    let glued = (p > 0 && b[p - 1].is_ascii_alphanumeric())
+        || b.get(q).is_some_and(u8::is_ascii_alphanumeric);
+    let left = b[..p]
         .iter()
         .rev()
         .take_while(|c| c.is_ascii_digit())
         .count();
-    let right = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
-    (left > 0 || right > 0) && !(left >= 3 && right >= 3)
+    let right = b[q..].iter().take_while(|c| c.is_ascii_digit()).count();
+    glued && !(left >= 3 && right >= 3)
 }
 
 fn tokenize(s: &str) -> Vec<Tok> {
@@ -238,24 +246,34 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
             toks.push(t);
             continue;
         }
-        let text = &s[t.start..t.end];
+        // leetspeak restores letters one for one, so its text lines up with the original bytes
+        let orig = &s[t.start..t.end];
+        let text = match &t.class {
+            Class::Leet(w) if w.len() == orig.len() => w.clone(),
+            _ => orig.to_owned(),
+        };
         let letters = text.bytes().take_while(u8::is_ascii_alphabetic).count();
         let split = (1..letters).find_map(|i| {
-            let num = numeric(&text[i..], None)?;
-            (num.real
-                && text[i..]
-                    .bytes()
-                    .next()
-                    .is_some_and(|b| b.is_ascii_alphabetic()))
-            .then_some((i, num))
+            let leet = (text[i..] != orig[i..]).then_some(&text[i..]);
+            let num = numeric(&text[i..], leet)?;
+            let starts_with_letter = text[i..]
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic());
+            (num.real && starts_with_letter).then_some((i, num))
         });
         match split {
             Some((i, num)) => {
+                let prefix = if text[..i] == orig[..i] {
+                    Class::Plain
+                } else {
+                    Class::Leet(text[..i].to_owned())
+                };
                 toks.push(Tok {
                     start: t.start,
                     end: t.start + i,
                     joined: None,
-                    class: Class::Plain,
+                    class: prefix,
                 });
                 toks.push(Tok {
                     start: t.start + i,
