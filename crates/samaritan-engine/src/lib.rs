@@ -10,6 +10,6 @@ pub mod model;
 pub mod normalize;
 pub mod policy;
 
-pub use extract::{ExtractOptions, Extraction, extract};
+pub use extract::{ExtractOptions, Extraction, extract, extract_kinds};
 pub use model::{Ad, Analysis, Verdict};
 pub use normalize::{Normalized, normalize};

@@ -112,6 +112,14 @@ fn needs_mark(word: &str) -> bool {
     )
 }
 
+/// Does the text name a platform whose IDs are phone numbers (so numbers must be located)?
+pub(crate) fn mentions_numbered_platform(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["whats", "watsap", "viber", "signal", "telegram", "line"]
+        .iter()
+        .any(|k| lower.contains(k))
+}
+
 pub(crate) fn find(text: &str, phones: &[PhoneHit]) -> Vec<HandleHit> {
     let mut out: Vec<HandleHit> = Vec::new();
     for c in PROFILE_URL.captures_iter(text) {
