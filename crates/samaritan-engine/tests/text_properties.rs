@@ -143,6 +143,15 @@ proptest! {
     }
 }
 
+/// Inputs the fuzzers found (kept as regressions).
+#[test]
+fn fuzz_regressions() {
+    // normalize: letters split off in front of a number were themselves digit-like letters
+    for s in ["j\u{0}\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO'OOOOOOOOOOOO0OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOdiezOOOOOOOOO\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO'OOOOOOOOOOOO0OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOdiez\u{a} h"] {
+        check(s).unwrap();
+    }
+}
+
 #[test]
 fn huge_and_degenerate_inputs() {
     for s in [

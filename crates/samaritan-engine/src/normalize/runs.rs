@@ -256,6 +256,11 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
         let split = (1..letters).find_map(|i| {
             let leet = (text[i..] != orig[i..]).then_some(&text[i..]);
             let num = numeric(&text[i..], leet)?;
+            // the letters left in front must not read as numbers themselves, or a second pass
+            // would glue them to the digits this one writes
+            if (0..i).any(|j| numeric(&text[j..i], None).is_some()) {
+                return None;
+            }
             let starts_with_letter = text[i..]
                 .bytes()
                 .next()
