@@ -1,6 +1,8 @@
 //! The quality bars of issue 3 on the Memex conformance cases in `../shared` (skipped, visibly,
 //! when `../shared` is absent; CI sets SAMARITAN_REQUIRE_SHARED=1 so it cannot skip there).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
 use samaritan_engine::conformance::memex::{Score, parse_cases, score};
 use samaritan_engine::extract::ExtractOptions;
 

@@ -2,6 +2,8 @@
 //! are written in every obfuscated form it knows: the bars of issue 3 (phones P and R ≥ 0.99,
 //! ages ≥ 0.97).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
 use samaritan_engine::extract::{ExtractOptions, extract};
 use samaritan_engine::normalize;
 use samaritan_synth::{Config, Corpus};

@@ -176,9 +176,7 @@ fn blocked_before(text: &str, start: usize) -> bool {
         .rev()
         .collect::<String>()
         .to_ascii_lowercase();
-    !word.is_empty()
-        && pre.len() - word.len() + 1 <= pre.len()
-        && PRICE_WORDS.contains(&word.as_str())
+    !word.is_empty() && PRICE_WORDS.contains(&word.as_str())
 }
 
 fn groups(text: &str) -> Vec<Group> {

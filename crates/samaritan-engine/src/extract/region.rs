@@ -95,6 +95,11 @@ pub(crate) fn hints(clean: &str, places: &[gazetteer::PlaceHit]) -> Hints {
     }
 }
 
+/// Is `code` an ISO 3166 alpha-2 region libphonenumber has metadata for?
+pub fn is_known_region(code: &str) -> bool {
+    code.parse::<Id>().is_ok() && phonenumber::metadata::DATABASE.by_id(code).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,9 +120,4 @@ mod tests {
         assert!(x.nanp);
         assert!(h("visit example.me today").foreign.is_empty());
     }
-}
-
-/// Is `code` an ISO 3166 alpha-2 region libphonenumber has metadata for?
-pub fn is_known_region(code: &str) -> bool {
-    code.parse::<Id>().is_ok() && phonenumber::metadata::DATABASE.by_id(code).is_some()
 }
