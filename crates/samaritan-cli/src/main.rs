@@ -6,6 +6,7 @@
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod engine_args;
 mod input;
 mod ordered;
 mod progress;
@@ -26,6 +27,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole engine on a generated demo marketplace and print what it found.
+    Demo(commands::demo::DemoArgs),
+    /// Analyse ads (JSON Lines) and write one analysis per ad (JSON Lines), in input order.
+    Scan(commands::scan::ScanArgs),
+    /// Test a policy file, or backtest a policy change over a corpus.
+    Policy(commands::policy::PolicyArgs),
     /// Write a synthetic marketplace corpus (ads.jsonl) with ground truth (truth.jsonl).
     Synth(commands::synth::SynthArgs),
     /// Measure analyses against ground truth: extraction precision/recall, verdict rates per

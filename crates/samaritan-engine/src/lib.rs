@@ -8,8 +8,11 @@ pub mod conformance;
 pub mod extract;
 pub mod model;
 pub mod normalize;
+pub mod pipeline;
 pub mod policy;
 
 pub use extract::{ExtractOptions, Extraction, extract, extract_kinds};
 pub use model::{Ad, Analysis, Verdict};
 pub use normalize::{Normalized, normalize};
+pub use pipeline::{Engine, Prepared};
+pub use policy::Policy;

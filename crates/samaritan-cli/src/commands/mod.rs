@@ -10,13 +10,19 @@ use anyhow::{Context, Result};
 use crate::Command;
 
 pub mod conformance;
+pub mod demo;
 pub mod eval;
+pub mod policy;
+pub mod scan;
 pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
+        Command::Demo(args) => demo::run(args),
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),
+        Command::Scan(args) => scan::run(args),
+        Command::Policy(args) => policy::run(args),
         Command::Conformance(args) => conformance::run(args),
     }
 }

@@ -6,14 +6,14 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use toml::Spanned;
 
 use super::spec::{FeatureSpec, PolicySpec, TestSpec};
 
 /// A policy that failed to load, with the place in the file.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum PolicyError {
     #[error("policy does not parse (line {line}, column {column}): {message}")]
     Parse {
@@ -65,6 +65,9 @@ pub struct Policy {
     pub review_at: f64,
     pub block_at: f64,
     pub near_window: usize,
+    pub block_requires: Vec<String>,
+    /// Category → cap on its combined weight.
+    pub caps: HashMap<String, f64>,
     pub report_categories: Vec<String>,
     pub top_priority: u32,
     pub priority_scale: u32,
@@ -72,6 +75,7 @@ pub struct Policy {
     pub indicators: Vec<Indicator>,
     pub(crate) phrases: Option<AhoCorasick>,
     pub(crate) phrase_owner: Vec<(usize, PhraseRole)>,
+    pub(crate) phrase_text: Vec<String>,
     pub(crate) pattern_set: Option<RegexSet>,
     pub(crate) patterns: Vec<(Regex, usize)>,
     pub(crate) tests: Vec<TestSpec>,
@@ -146,6 +150,27 @@ impl Policy {
             });
         }
 
+        let mut caps = HashMap::new();
+        for c in &spec.categories {
+            if !(0.0..=1.0).contains(&c.cap) {
+                return Err(invalid(
+                    text,
+                    &c.name,
+                    format!(
+                        "category `{}`: cap {} is outside 0..=1",
+                        c.name.get_ref(),
+                        c.cap
+                    ),
+                ));
+            }
+            if caps.insert(c.name.get_ref().clone(), c.cap).is_some() {
+                return Err(invalid(
+                    text,
+                    &c.name,
+                    format!("category `{}` is defined twice", c.name.get_ref()),
+                ));
+            }
+        }
         let mut context_index: HashMap<String, usize> = HashMap::new();
         let mut contexts = Vec::new();
         let mut context_categories: Vec<Vec<String>> = Vec::new();
@@ -245,9 +270,11 @@ impl Policy {
                 phrase_owner.push((i, PhraseRole::Exception));
             }
             for p in &ind.patterns {
-                let re = regex::RegexBuilder::new(p.get_ref())
+                let source = ascii_word_boundaries(p.get_ref());
+                let re = regex::RegexBuilder::new(&source)
                     .case_insensitive(true)
                     .size_limit(1 << 22)
+                    .dfa_size_limit(1 << 24)
                     .build()
                     .map_err(|e| {
                         invalid(
@@ -256,7 +283,7 @@ impl Policy {
                             format!("indicator `{id}`: pattern does not compile: {e}"),
                         )
                     })?;
-                pattern_sources.push(p.get_ref().clone());
+                pattern_sources.push(source);
                 patterns.push((re, i));
             }
             let requires = ind.requires.as_ref().map(find_context).transpose()?;
@@ -329,6 +356,7 @@ impl Policy {
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&phrase_list)
                     .map_err(|e| PolicyError::Invalid {
                         line: 0,
@@ -343,6 +371,9 @@ impl Policy {
                 RegexSetBuilder::new(&pattern_sources)
                     .case_insensitive(true)
                     .size_limit(1 << 26)
+                    // A roomy lazy-DFA cache: with a small one the set re-determinizes states on
+                    // every ad (measured: most of the matching time).
+                    .dfa_size_limit(1 << 26)
                     .build()
                     .map_err(|e| PolicyError::Invalid {
                         line: 0,
@@ -350,7 +381,10 @@ impl Policy {
                     })?,
             )
         };
-        let phrase_count = phrase_list.len();
+        let phrase_count = phrase_owner
+            .iter()
+            .filter(|(_, r)| *r == PhraseRole::Match)
+            .count();
         let pattern_count = patterns.len();
         Ok(Policy {
             name: spec.policy.name,
@@ -359,6 +393,8 @@ impl Policy {
             review_at: sc.review_at,
             block_at: sc.block_at,
             near_window: sc.near_window,
+            block_requires: sc.block_requires.clone(),
+            caps,
             report_categories: spec.priority.report_categories,
             top_priority: spec.priority.top,
             priority_scale: spec.priority.scale,
@@ -366,6 +402,7 @@ impl Policy {
             indicators,
             phrases,
             phrase_owner,
+            phrase_text: phrase_list,
             pattern_set,
             patterns,
             tests: spec.tests,
@@ -380,10 +417,48 @@ impl Policy {
         format!("{}@{}", self.name, self.version)
     }
 
+    /// Every indicator phrase (not exceptions), in file order.
+    pub fn phrases(&self) -> impl Iterator<Item = &str> {
+        self.phrase_text
+            .iter()
+            .zip(&self.phrase_owner)
+            .filter(|(_, (_, r))| *r == PhraseRole::Match)
+            .map(|(p, _)| p.as_str())
+    }
+
     /// Index of an indicator by id.
     pub fn indicator(&self, id: &str) -> Option<usize> {
         self.indicators.iter().position(|i| i.id == id)
     }
+}
+
+/// Rewrites `\b` and `\B` as ASCII word boundaries.
+///
+/// Unicode word boundaries make the regex crate's fast DFA give up on any non-ASCII text (every
+/// ad with an emoji) and fall back to a slower engine; normalized text has its look-alike
+/// letters folded to ASCII already, so ASCII boundaries are what policy authors mean.
+fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(b @ ('b' | 'B')) => {
+                out.push_str("(?-u:\\");
+                out.push(b);
+                out.push(')');
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 fn check_feature(text: &str, f: &Spanned<FeatureSpec>, id: &str) -> Result<(), PolicyError> {
@@ -394,5 +469,17 @@ fn check_feature(text: &str, f: &Spanned<FeatureSpec>, id: &str) -> Result<(), P
             bad("phone_cities needs cities >= 2 and days >= 1")
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_word_boundaries;
+
+    #[test]
+    fn word_boundaries_become_ascii_and_escapes_survive() {
+        assert_eq!(ascii_word_boundaries(r"\bhh\b"), r"(?-u:\b)hh(?-u:\b)");
+        assert_eq!(ascii_word_boundaries(r"\\b\d"), r"\\b\d");
+        assert_eq!(ascii_word_boundaries(r"a\Bb"), r"a(?-u:\B)b");
     }
 }

@@ -63,17 +63,31 @@ pub fn combine(weights: impl IntoIterator<Item = f64>) -> f64 {
         .fold(1.0, |acc, w| acc * (1.0 - w.clamp(0.0, 1.0)))
 }
 
+/// Bytes between two spans (0 when they overlap).
 fn gap(a: [usize; 2], b: [usize; 2]) -> usize {
-    if a[1] <= b[0] {
-        b[0] - a[1]
-    } else if b[1] <= a[0] {
-        a[0] - b[1]
-    } else {
-        0
-    }
+    b[0].saturating_sub(a[1]).max(a[0].saturating_sub(b[1]))
 }
 
 impl Policy {
+    /// The score of a set of signals: noisy-OR within each category, capped at the category's
+    /// cap, then noisy-OR across categories. Without caps this is the plain noisy-OR of all
+    /// weights.
+    pub fn score(&self, signals: &[Signal]) -> f64 {
+        let mut by_category: Vec<(&str, Vec<f64>)> = Vec::new();
+        for s in signals {
+            match by_category.iter_mut().find(|(c, _)| *c == s.category) {
+                Some((_, ws)) => ws.push(s.weight),
+                None => by_category.push((&s.category, vec![s.weight])),
+            }
+        }
+        let score = combine(by_category.into_iter().map(|(c, ws)| {
+            let w = combine(ws);
+            self.caps.get(c).map_or(w, |&cap| w.min(cap))
+        }));
+        // Six decimals: enough to rank, and free of float noise such as 0.30000000000000004.
+        (score * 1e6).round() / 1e6
+    }
+
     /// Hits produced by built-in features.
     fn feature_hits(&self, facts: &Facts) -> Vec<(Hit, String)> {
         let mut out = Vec::new();
@@ -263,8 +277,12 @@ impl Policy {
         }
         signals.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.span.cmp(&b.span)));
 
-        let score = combine(signals.iter().map(|s| s.weight));
-        let verdict = if score >= self.block_at {
+        let score = self.score(&signals);
+        let may_block = self.block_requires.is_empty()
+            || signals
+                .iter()
+                .any(|s| self.block_requires.contains(&s.category));
+        let verdict = if score >= self.block_at && may_block {
             Verdict::Block
         } else if score >= self.review_at {
             Verdict::Review

@@ -11,7 +11,15 @@ mod compile;
 mod decide;
 mod matcher;
 pub mod spec;
+mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use compile::{Context, Indicator, Policy, PolicyError};
 pub use decide::{BankMatch, Decision, Facts, Hit, NetworkView, combine};
 pub use matcher::TextHit;
+pub use testing::{TestOutcome, run_tests};
+
+/// The default policy shipped with Samaritan (`policies/default.toml`), compiled into the binary
+/// so that it runs with no files beside it.
+pub const DEFAULT_POLICY: &str = include_str!("../../../../policies/default.toml");

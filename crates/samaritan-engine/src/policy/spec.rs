@@ -16,6 +16,8 @@ pub struct PolicySpec {
     pub priority: Priority,
     #[serde(default, rename = "context")]
     pub contexts: Vec<ContextSpec>,
+    #[serde(default, rename = "category")]
+    pub categories: Vec<CategorySpec>,
     #[serde(default, rename = "indicator")]
     pub indicators: Vec<IndicatorSpec>,
     #[serde(default, rename = "test")]
@@ -46,6 +48,22 @@ pub struct Scoring {
     /// Bytes on either side of a match that count as "near" for proximity rules.
     #[serde(default = "default_window")]
     pub near_window: usize,
+    /// When not empty, `block` needs at least one signal of one of these categories; otherwise
+    /// the verdict stops at `review`. Keeps "commercial wording alone" from ever blocking.
+    #[serde(default)]
+    pub block_requires: Vec<String>,
+}
+
+/// Per-category settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategorySpec {
+    pub name: Spanned<String>,
+    /// The most the signals of this category can add together: their noisy-OR is capped here
+    /// before categories combine.
+    pub cap: f64,
+    #[serde(default)]
+    pub description: String,
 }
 
 fn default_window() -> usize {
