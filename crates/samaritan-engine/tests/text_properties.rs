@@ -151,6 +151,8 @@ fn fuzz_regressions() {
     // normalize: letters split off in front of a number were themselves digit-like letters
     let found = [
         "j\u{0}\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO'OOOOOOOOOOOO0OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOdiezOOOOOOOOO\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO'OOOOOOOOOOOO0OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOdiez\u{a} h",
+        // a dash next to a `|` that became a 1
+        "0twenty|\u{2013}a",
     ];
     for s in found {
         check(s).unwrap();

@@ -338,15 +338,16 @@ fn fold_lookalikes(items: &mut [Item]) {
 /// Dash-like characters inside words and numbers ("207ー555ー9922", "404–555–0142") become `-`.
 fn fold_dashes_between_digits(items: &mut [Item]) {
     // Decided on neighbours that stay what they are under later rewriting (alphanumerics stay
-    // alphanumerics), so a second pass decides the same.
-    let ascii_like = |c: char| c.is_ascii_alphanumeric() || confusables::style(c).is_some();
+    // alphanumerics; a `|` may become a 1), so a second pass decides the same.
+    let ascii_like =
+        |c: char| c.is_ascii_alphanumeric() || c == '|' || confusables::style(c).is_some();
     for k in 0..items.len() {
         let Some(c) = items[k].c else { continue };
         let (is_dash, neighbour_ok): (bool, &dyn Fn(char) -> bool) = match c {
             // the katakana length mark is a dash only between Latin letters or digits
             '\u{30FC}' => (true, &ascii_like),
             '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' => {
-                (true, &|c: char| c.is_alphanumeric())
+                (true, &|c: char| c.is_alphanumeric() || c == '|')
             }
             _ => (false, &|_| false),
         };
