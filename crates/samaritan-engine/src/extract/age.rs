@@ -21,7 +21,7 @@ pub(crate) struct AgeHit {
 /// "Poster's age: 26".
 static CUE_BEFORE: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(?:ages?|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*([0-9]{1,2})\b(?:\s*(?:-|to|and|&)\s*([0-9]{1,2})\b)?",
+        r"(?i)(?-u:\b)(?:ages?|aged|edad)(?-u:\b)[\s:=\-]*(?:is\s+|of\s+)?:?\s*([0-9]{1,2})(?-u:\b)(?:\s*(?:-|to|and|&)\s*([0-9]{1,2})(?-u:\b))?",
     )
 });
 
@@ -30,21 +30,21 @@ static CUE_BEFORE: Pattern = Pattern::new(|| {
 /// of age, años), which lets one-digit ages count.
 static CUE_AFTER: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b([0-9]{1,2})(?:\s*(?:-|to)\s*([0-9]{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|(years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b))",
+        r"(?i)(?-u:\b)([0-9]{1,2})(?:\s*(?:-|to)\s*([0-9]{1,2}))?\s*\+?\s*(?:yo(?-u:\b)|y/o(?-u:\b)|y\.o(?-u:\b)\.?|yrs?(?-u:\b)\.?(?:\s*old(?-u:\b))?|(years?[\s\-]*(?:old|young|of\s+age)(?-u:\b)|años(?-u:\b)|anos(?-u:\b)))",
     )
 });
 
 /// "18 or older", "18 and over", "must be 18", "at least 21".
 static MINIMUM: Pattern = Pattern::new(|| {
     re(
-        r"(?i)(?:\b([0-9]{2})\s*(?:or\s+(?:older|over|above)|and\s+(?:over|up|older|above))\b|\b(?:must\s+be|at\s+least|minimum\s+age(?:\s+is)?|over\s+the\s+age\s+of)\s+([0-9]{2})\b)",
+        r"(?i)(?:(?-u:\b)([0-9]{2})\s*(?:or\s+(?:older|over|above)|and\s+(?:over|up|older|above))(?-u:\b)|(?-u:\b)(?:must\s+be|at\s+least|minimum\s+age(?:\s+is)?|over\s+the\s+age\s+of)\s+([0-9]{2})(?-u:\b))",
     )
 });
 
 /// "I'm 22", "i am 19", "im 20", "tengo 22".
 static SELF: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(?:i'?m|i\s+am|i\s+was|tengo)\s+(?:only\s+|just\s+|about\s+|almost\s+|barely\s+|turning\s+)?([0-9]{2})\b",
+        r"(?i)(?-u:\b)(?:i'?m|i\s+am|i\s+was|tengo)\s+(?:only\s+|just\s+|about\s+|almost\s+|barely\s+|turning\s+)?([0-9]{2})(?-u:\b)",
     )
 });
 

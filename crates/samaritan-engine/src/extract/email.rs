@@ -14,21 +14,21 @@ pub(crate) struct EmailHit {
 
 static PLAIN: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}\b",
+        r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}(?-u:\b)",
     )
 });
 
 /// "name at gmail dot com" and bracketed forms.
 static SPELLED: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b([a-z0-9][a-z0-9._\-]{0,63})\s*(?:[(\[{<]\s*at\s*[)\]}>]|\s+at\s+|\s@\s*|@\s+)\s*([a-z0-9][a-z0-9\-]{0,62})\s*(?:[(\[{<]\s*dot\s*[)\]}>]|\s+dot\s+|\s*\.\s*)\s*(com|net|org|edu|info|biz|us|ca|co\.uk|uk|de|fr|ru|in|au)\b",
+        r"(?i)(?-u:\b)([a-z0-9][a-z0-9._\-]{0,63})\s*(?:[(\[{<]\s*at\s*[)\]}>]|\s+at\s+|\s@\s*|@\s+)\s*([a-z0-9][a-z0-9\-]{0,62})\s*(?:[(\[{<]\s*dot\s*[)\]}>]|\s+dot\s+|\s*\.\s*)\s*(com|net|org|edu|info|biz|us|ca|co\.uk|uk|de|fr|ru|in|au)(?-u:\b)",
     )
 });
 
 /// A big provider, possibly misspelled, with no top-level domain: "name@gml".
 static BARE_PROVIDER: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b([a-z0-9][a-z0-9._\-]{0,63})@(gmail|gmal|gmial|gml|gnail|gmai|yahoo|yaho|yahooo|yhoo|hotmail|hotmial|hotmal|hotmai|outlook|aol|icloud)\b",
+        r"(?i)(?-u:\b)([a-z0-9][a-z0-9._\-]{0,63})@(gmail|gmal|gmial|gml|gnail|gmai|yahoo|yaho|yahooo|yhoo|hotmail|hotmial|hotmal|hotmai|outlook|aol|icloud)(?-u:\b)",
     )
 });
 

@@ -16,13 +16,13 @@ pub(crate) struct HandleHit {
 
 static PROFILE_URL: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(?:https?://)?(?:www\.|m\.)?(instagram\.com|instagr\.am|twitter\.com|x\.com|facebook\.com|fb\.com|snapchat\.com/add|t\.me|telegram\.me|kik\.me|tiktok\.com|onlyfans\.com|wa\.me)/@?([A-Za-z0-9][A-Za-z0-9._\-]{1,39})",
+        r"(?i)(?-u:\b)(?:https?://)?(?:www\.|m\.)?(instagram\.com|instagr\.am|twitter\.com|x\.com|facebook\.com|fb\.com|snapchat\.com/add|t\.me|telegram\.me|kik\.me|tiktok\.com|onlyfans\.com|wa\.me)/@?([A-Za-z0-9][A-Za-z0-9._\-]{1,39})",
     )
 });
 
 static LABEL: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(instagram|insta|ig|snapchat|snap|sc|telegram|tg|whats\s?app|watsapp|whatsap|kik|twitter|x|facebook|fb|wechat|we\s?chat|viber|line|onlyfans|tiktok|skype|signal)\b",
+        r"(?i)(?-u:\b)(instagram|insta|ig|snapchat|snap|sc|telegram|tg|whats\s?app|watsapp|whatsap|kik|twitter|x|facebook|fb|wechat|we\s?chat|viber|line|onlyfans|tiktok|skype|signal)(?-u:\b)",
     )
 });
 

@@ -32,7 +32,7 @@ pub(crate) fn is_nanp(id: Id) -> bool {
 static CC_TLD: LazyLock<Regex> = LazyLock::new(|| {
     // a ccTLD after a second-level label (harem.com.au, x.co.uk) or ending a URL's host
     re(
-        r"(?i)(?:\.(?:com|co|net|org|gov|ac|edu)\.([a-z]{2})\b|(?:https?://|www\.)[a-z0-9.-]+\.([a-z]{2})\b)",
+        r"(?i)(?:\.(?:com|co|net|org|gov|ac|edu)\.([a-z]{2})(?-u:\b)|(?:https?://|www\.)[a-z0-9.-]+\.([a-z]{2})(?-u:\b))",
     )
 });
 

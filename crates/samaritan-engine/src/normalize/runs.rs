@@ -182,6 +182,10 @@ fn tokenize(s: &str) -> Vec<Tok> {
 /// Joins four or more single letters separated by one repeated separator ("y o u n g").
 fn join_spaced_letters(s: &str, toks: &mut Vec<Tok>) {
     let single = |t: &Tok| t.end == t.start + 1 && s.as_bytes()[t.start].is_ascii_alphabetic();
+    // nothing to join unless four single letters stand in a row
+    if !toks.windows(4).any(|w| w.iter().all(single)) {
+        return;
+    }
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;
     let n = toks.len();
@@ -351,7 +355,14 @@ fn classify(text: &str) -> Class {
             return Class::Plain;
         }
     }
-    if let Some(num) = numeric(text, None) {
+    // cheap rejection before the allocating reader: every ASCII letter run must be able to
+    // spell number words
+    let plausible = !text.is_ascii()
+        || text
+            .split(|c: char| c.is_ascii_digit() || c == '|')
+            .filter(|r| !r.is_empty())
+            .all(|r| numbers::could_be_words(r.as_bytes()));
+    if plausible && let Some(num) = numeric(text, None) {
         return Class::Num(num);
     }
     if has_digit && let Some(word) = leet(text) {
