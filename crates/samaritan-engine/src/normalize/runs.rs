@@ -136,7 +136,7 @@ fn pipe_is_one(b: &[u8], i: usize) -> bool {
 }
 
 fn tokenize(s: &str) -> Vec<Tok> {
-    let mut toks = Vec::new();
+    let mut toks = Vec::with_capacity(s.len() / 5 + 4);
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
