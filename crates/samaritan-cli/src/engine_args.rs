@@ -46,3 +46,66 @@ pub fn load_policy(path: Option<&std::path::Path>) -> Result<Arc<Policy>> {
     let policy = Policy::from_toml(&text).with_context(|| format!("in {name}"))?;
     Ok(Arc::new(policy))
 }
+
+/// Options for the images attached to ads: where hash banks live, and whether to fetch URLs.
+#[derive(Args, Clone)]
+pub struct MediaArgs {
+    /// Data directory holding hash banks (`<data-dir>/banks/<name>.pdq`); a missing directory
+    /// means no banks.
+    #[arg(long, default_value = "./samaritan-data", env = "SAMARITAN_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Do not take in images at all (text only; `images` in the output stays empty).
+    #[arg(long)]
+    pub no_images: bool,
+    /// Do not fetch `{url}` images (they get an error entry instead of hashes).
+    #[arg(long)]
+    pub no_fetch: bool,
+    /// Allow fetching from loopback, private and link-local addresses (off by default: a
+    /// URL in an ad must not reach the platform's internal network).
+    #[arg(long)]
+    pub allow_private_fetch: bool,
+}
+
+/// Everything needed to take in an ad's images, loaded once and shared by every worker.
+pub struct Media {
+    pub enabled: bool,
+    pub intake: samaritan_media::IntakeConfig,
+    pub banks: samaritan_engine::pdq::BankSet,
+    pub options: samaritan_engine::pdq::MatchOptions,
+}
+
+impl MediaArgs {
+    pub fn load(&self) -> Result<Media> {
+        let banks = samaritan_media::BankDir::new(&self.data_dir)
+            .load_all()
+            .with_context(|| format!("loading hash banks from {}", self.data_dir.display()))?;
+        let mut intake = samaritan_media::IntakeConfig::default();
+        intake.fetch.enabled = !self.no_fetch;
+        intake.fetch.allow_private = self.allow_private_fetch;
+        Ok(Media {
+            enabled: !self.no_images,
+            intake,
+            banks,
+            options: samaritan_engine::pdq::MatchOptions::default(),
+        })
+    }
+}
+
+impl Media {
+    /// The image part of an ad's analysis context.
+    pub fn context(
+        &self,
+        ad: &samaritan_engine::Ad,
+    ) -> samaritan_engine::pipeline::Context<'static> {
+        if !self.enabled || ad.images.is_empty() {
+            return samaritan_engine::pipeline::Context::default();
+        }
+        let (images, bank_matches) =
+            samaritan_media::image_context(&ad.images, &self.intake, &self.banks, &self.options);
+        samaritan_engine::pipeline::Context {
+            images,
+            bank_matches,
+            ..Default::default()
+        }
+    }
+}

@@ -38,6 +38,12 @@ enum Command {
     /// Measure analyses against ground truth: extraction precision/recall, verdict rates per
     /// label, ROC AUC, network agreement.
     Eval(commands::eval::EvalArgs),
+    /// PDQ, quality, MD5 and SHA-256 of image files, one JSON line each.
+    Hash(commands::hash::HashArgs),
+    /// Hash banks: import, export, list, remove, match.
+    Bank(commands::bank::BankArgs),
+    /// Measure speed (figures for BENCHMARKS.md).
+    Bench(commands::bench::BenchArgs),
     /// Extraction quality per kind on the Memex conformance cases or a synthetic corpus.
     Conformance(commands::conformance::ConformanceArgs),
 }

@@ -8,6 +8,7 @@ pub mod conformance;
 pub mod extract;
 pub mod model;
 pub mod normalize;
+pub mod pdq;
 pub mod pipeline;
 pub mod policy;
 

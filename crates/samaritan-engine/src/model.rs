@@ -271,6 +271,36 @@ pub struct Analysis {
     pub template: Option<TemplateRef>,
     /// `name@version` of the policy that produced this analysis.
     pub policy: String,
+    /// One entry per input image, in input order.
+    #[serde(default)]
+    pub images: Vec<ImageAnalysis>,
+}
+
+/// What was learnt from one of the ad's images. Hashes are present only when computed (or given);
+/// an image that could not be taken in has `error` and no hashes, never a made-up one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageAnalysis {
+    /// Position in the ad's `images`.
+    pub index: usize,
+    /// Hex SHA-256 of the file bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Hex MD5 of the file bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub md5: Option<String>,
+    /// PDQ hash, 64 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdq: Option<String>,
+    /// PDQ quality, 0..=100; matches below 50 are not trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    /// Why the image could not be taken in (too large, not an image, refused URL, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[cfg(test)]

@@ -7,12 +7,17 @@
 //! - [`Engine::finish`]: combine those hits with what linking and images add (network features,
 //!   hash-bank matches) into signals, a score, a verdict and the output record.
 //!
-//! [`Engine::analyze`] does both for one ad that is not linked to anything.
+//! [`Engine::analyze`] does both for one ad that is not linked to anything. [`Staged`] is the
+//! prepared half without the ad's text, small enough to keep or spill while a batch is linked.
 
 use std::sync::Arc;
 
 use crate::extract::{ExtractOptions, Extraction, Kind, extract};
-use crate::model::{ANALYSIS_SCHEMA, Ad, Analysis, NetworkRef, TemplateRef};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    ANALYSIS_SCHEMA, Ad, Analysis, Extracted, ImageAnalysis, Mention, NetworkRef, TemplateRef,
+};
 use crate::normalize::{Normalized, normalize};
 use crate::policy::{BankMatch, Facts, Hit, NetworkView, Policy};
 
@@ -34,12 +39,28 @@ pub struct Prepared {
     pub text_hits: Vec<Hit>,
 }
 
+/// Everything [`Engine::finish_staged`] needs from an ad, without its text: the policy's text hits,
+/// the facts built-in features read, what was extracted, and the original text of every span a
+/// signal may quote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Staged {
+    pub id: String,
+    pub text_hits: Vec<Hit>,
+    pub obscured_phones: Vec<[usize; 2]>,
+    pub ages: Vec<(u32, [usize; 2])>,
+    pub quotes: Vec<([usize; 2], String)>,
+    pub extracted: Extracted,
+    pub mentions: Vec<Mention>,
+}
+
 /// What linking and image matching add to an ad's analysis.
 #[derive(Default)]
 pub struct Context<'a> {
     pub network: Option<(NetworkRef, &'a dyn NetworkView)>,
     pub template: Option<TemplateRef>,
     pub bank_matches: Vec<BankMatch>,
+    /// One entry per input image (see `samaritan_media::analyse_images`).
+    pub images: Vec<ImageAnalysis>,
 }
 
 impl Engine {
@@ -88,37 +109,78 @@ impl Engine {
         }
     }
 
-    /// Decide and assemble the analysis of `ad` from its prepared half and its context.
-    pub fn finish(&self, ad: &Ad, prepared: &Prepared, context: Context) -> Analysis {
-        let mut facts = Facts::default();
+    /// The text-free summary of a prepared ad.
+    pub fn stage(&self, ad: &Ad, prepared: &Prepared) -> Staged {
+        let mut obscured_phones = Vec::new();
         for (_, span, obfuscated) in prepared.extraction.of_kind(Kind::Phone) {
             if obfuscated {
-                facts.obscured_phones.push([span.start, span.end]);
+                obscured_phones.push([span.start, span.end]);
             }
         }
+        let mut ages = Vec::new();
         for (value, span, _) in prepared.extraction.of_kind(Kind::Age) {
             if let Ok(age) = value.parse() {
-                facts.ages.push((age, [span.start, span.end]));
+                ages.push((age, [span.start, span.end]));
             }
         }
-        facts.network = context.network.as_ref().map(|(_, view)| *view);
-        facts.bank_matches = context.bank_matches;
+        let mut spans: Vec<[usize; 2]> = prepared.text_hits.iter().filter_map(|h| h.span).collect();
+        spans.extend(&obscured_phones);
+        spans.extend(ages.iter().map(|(_, s)| *s));
+        spans.sort_unstable();
+        spans.dedup();
+        let quotes = spans
+            .into_iter()
+            .map(|[s, e]| ([s, e], prepared.document.get(s..e).unwrap_or("").to_owned()))
+            .collect();
+        Staged {
+            id: ad.id.clone(),
+            text_hits: prepared.text_hits.clone(),
+            obscured_phones,
+            ages,
+            quotes,
+            extracted: prepared.extraction.extracted(),
+            mentions: prepared.extraction.mentions(),
+        }
+    }
+
+    /// Decide and assemble the analysis of `ad` from its prepared half and its context.
+    pub fn finish(&self, ad: &Ad, prepared: &Prepared, context: Context) -> Analysis {
+        self.finish_staged(self.stage(ad, prepared), context)
+    }
+
+    /// Decide and assemble an analysis from a staged ad and its context.
+    pub fn finish_staged(&self, staged: Staged, context: Context) -> Analysis {
+        let facts = Facts {
+            obscured_phones: staged.obscured_phones,
+            ages: staged.ages,
+            network: context.network.as_ref().map(|(_, view)| *view),
+            bank_matches: context.bank_matches,
+        };
+        let quotes = &staged.quotes;
+        let quote = |span: [usize; 2]| -> String {
+            quotes
+                .iter()
+                .find(|(s, _)| *s == span)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default()
+        };
         let decision = self
             .policy
-            .decide(&prepared.text_hits, &facts, &prepared.document);
+            .decide_quoting(&staged.text_hits, &facts, &quote);
         Analysis {
             schema: ANALYSIS_SCHEMA,
-            id: ad.id.clone(),
+            id: staged.id,
             verdict: decision.verdict,
             score: decision.score,
             priority: decision.priority,
             report_candidate: decision.report_candidate,
             signals: decision.signals,
-            extracted: prepared.extraction.extracted(),
-            mentions: prepared.extraction.mentions(),
+            extracted: staged.extracted,
+            mentions: staged.mentions,
             network: context.network.map(|(n, _)| n),
             template: context.template,
             policy: self.policy.label(),
+            images: context.images,
         }
     }
 

@@ -10,7 +10,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::commands::{eval, scan, synth};
-use crate::engine_args::EngineArgs;
+use crate::engine_args::{EngineArgs, MediaArgs};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -54,6 +54,12 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         engine: EngineArgs {
             policy: None,
             region: "US".to_owned(),
+        },
+        media: MediaArgs {
+            data_dir: args.dir.join("data"),
+            no_images: false,
+            no_fetch: true,
+            allow_private_fetch: false,
         },
     })?;
     eprintln!("demo: evaluation against the ground truth");

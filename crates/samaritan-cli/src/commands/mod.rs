@@ -9,9 +9,12 @@ use anyhow::{Context, Result};
 
 use crate::Command;
 
+pub mod bank;
+pub mod bench;
 pub mod conformance;
 pub mod demo;
 pub mod eval;
+pub mod hash;
 pub mod policy;
 pub mod scan;
 pub mod synth;
@@ -21,6 +24,9 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(args),
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),
+        Command::Hash(args) => hash::run(args),
+        Command::Bank(args) => bank::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Conformance(args) => conformance::run(args),

@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use samaritan_engine::model::Verdict;
 
-use crate::engine_args::EngineArgs;
+use crate::engine_args::{EngineArgs, MediaArgs};
 use crate::input::{self, LineError, Lines};
 use crate::ordered::ordered_map;
 
@@ -40,6 +40,8 @@ pub struct ScanArgs {
     pub max_line_bytes: usize,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub media: MediaArgs,
 }
 
 /// Lines per batch handed to a worker.
@@ -83,6 +85,7 @@ impl Summary {
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let engine = args.engine.engine()?;
+    let media = args.media.load()?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -126,7 +129,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             let bytes = line.as_ref().map_or(0, |l| l.bytes.len() + 1);
             let result = line.and_then(|l| {
                 let ad = input::parse_ad(&l)?;
-                let analysis = engine.analyze(&ad);
+                let prepared = engine.prepare(&ad);
+                let analysis = engine.finish(&ad, &prepared, media.context(&ad));
                 let mut json = serde_json::to_vec(&analysis).map_err(|e| LineError {
                     line: l.number,
                     reason: e.to_string(),

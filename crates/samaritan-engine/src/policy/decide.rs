@@ -40,7 +40,7 @@ pub struct Facts<'a> {
 }
 
 /// A match in original-text coordinates, ready for explanation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     pub indicator: usize,
     pub span: Option<[usize; 2]>,
@@ -191,6 +191,19 @@ impl Policy {
     /// Decides an ad from its text hits (original spans) and facts. `original` is the ad's
     /// document, for quoting matched text.
     pub fn decide(&self, text_hits: &[Hit], facts: &Facts, original: &str) -> Decision {
+        self.decide_quoting(text_hits, facts, &|[s, e]| {
+            original.get(s..e).unwrap_or("").to_owned()
+        })
+    }
+
+    /// [`Policy::decide`] with the original text given as a function from span to text (for
+    /// callers that keep quotes instead of whole documents).
+    pub fn decide_quoting(
+        &self,
+        text_hits: &[Hit],
+        facts: &Facts,
+        quote: &dyn Fn([usize; 2]) -> String,
+    ) -> Decision {
         let mut hits: Vec<(Hit, String)> = text_hits
             .iter()
             .map(|h| (h.clone(), String::new()))
@@ -252,11 +265,7 @@ impl Policy {
                 continue;
             };
             let ind = &self.indicators[i];
-            let text = hit
-                .span
-                .and_then(|[s, e]| original.get(s..e))
-                .unwrap_or("")
-                .to_owned();
+            let text = hit.span.map(quote).unwrap_or_default();
             let mut note = ind.description.clone();
             if !detail.is_empty() {
                 note.push_str(" (");
