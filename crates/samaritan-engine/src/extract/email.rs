@@ -71,6 +71,15 @@ const KNOWN: &[&str] = &[
 
 pub(crate) fn find(text: &str) -> Vec<EmailHit> {
     let mut out: Vec<EmailHit> = Vec::new();
+    // every form needs an "@" or a spelled-out "dot"
+    if !text.contains('@')
+        && !text
+            .as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"dot"))
+    {
+        return out;
+    }
     for m in PLAIN.find_iter(text) {
         out.push(EmailHit {
             value: m.as_str().to_ascii_lowercase(),

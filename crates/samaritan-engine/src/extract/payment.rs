@@ -34,6 +34,17 @@ static ETH: Pattern = Pattern::new(|| re(r"(?-u:\b)(0x[0-9a-fA-F]{40})(?-u:\b)")
 
 pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
     let mut out = Vec::new();
+    // cheap gates: a payment word, or a token long enough to be an address
+    let lower = text.to_ascii_lowercase();
+    let named = ["cash", "venmo", "paypal"]
+        .iter()
+        .any(|k| lower.contains(k));
+    let long_token = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|t| t.len() >= 26);
+    if !named && !long_token {
+        return out;
+    }
     let mut push = |kind: &str, m: regex::Match<'_>, value: &str| {
         out.push(PaymentHit {
             value: format!("{kind}:{value}"),
