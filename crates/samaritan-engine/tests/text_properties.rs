@@ -151,6 +151,15 @@ fn fuzz_regressions() {
     // normalize: letters split off in front of a number were themselves digit-like letters
     let found = [
         "j\u{0}\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO'OOOOOOOOOOOO0OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOdiezOOOOOOOOO\u{0}\u{0}91OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO'OOOOOOOOOOOO0OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOdiez\u{a} h",
+        // found by the property tests
+        "\u{1D00}\u{043E}",
+        "||000000seven\u{3347A}",
+        "\u{3141}\u{FFC2}",
+        "\u{043E}0\u{30FC}\u{FF11}A",
+        "0\u{30FC}\u{2778}",
+        "a3twenty0\u{3347A}",
+        "0\u{2013}twenty\u{E000}",
+        "+\u{0661}\u{0662}\u{0663} call",
         // a dash next to a `|` that became a 1
         "0twenty|\u{2013}a",
     ];
