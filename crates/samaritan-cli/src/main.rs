@@ -27,6 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Link ads into networks (shared identifiers and templates) and list them with evidence.
+    Networks(commands::networks::Args),
     /// Run the whole engine on a generated demo marketplace and print what it found.
     Demo(commands::demo::DemoArgs),
     /// Analyse ads (JSON Lines) and write one analysis per ad (JSON Lines), in input order.

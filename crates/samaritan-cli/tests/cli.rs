@@ -1,5 +1,7 @@
 //! End-to-end checks of the `samaritan` binary: hostile input, exit codes, determinism.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 

@@ -3,6 +3,8 @@
 //! All phrases live in one automaton and all patterns in one `RegexSet`, so the cost per ad should
 //! hardly grow with the number of indicators. Run: `cargo bench -p samaritan-engine --bench policy`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // benches may unwrap
+
 use std::hint::black_box;
 use std::sync::Arc;
 

@@ -6,11 +6,13 @@
 
 pub mod conformance;
 pub mod extract;
+pub mod link;
 pub mod model;
 pub mod normalize;
 pub mod pdq;
 pub mod pipeline;
 pub mod policy;
+pub mod similar;
 
 pub use extract::{ExtractOptions, Extraction, extract, extract_kinds};
 pub use model::{Ad, Analysis, Verdict};

@@ -106,9 +106,12 @@ pub struct Evaluator {
     /// (predicted network or unique key, true network or unique key)
     clusters: Vec<(String, String)>,
     /// true network -> (cities, predicted networks per ad, flagged ads)
-    benign_posters: HashMap<String, (HashSet<String>, Vec<Option<String>>, u64)>,
+    benign_posters: HashMap<String, BenignPoster>,
     unknown: u64,
 }
+
+/// Cities, predicted network per ad, and flagged ads of one benign multi-city poster.
+type BenignPoster = (HashSet<String>, Vec<Option<String>>, u64);
 
 impl Evaluator {
     pub fn new(truth: impl IntoIterator<Item = TruthRecord>) -> Evaluator {

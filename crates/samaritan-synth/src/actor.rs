@@ -167,14 +167,10 @@ impl Actor {
             Kind::Person => u32::from(!own.chance(0.12)),
             _ => 1,
         };
+        // Every actor gets numbers of its own: unrelated posters never share a phone by chance
+        // (only real hubs do), however large the corpus.
         let phones = (0..n_phones)
-            .map(|_| {
-                if own.chance(0.03) {
-                    Phone::uk(&mut own)
-                } else {
-                    Phone::nanp(&mut own)
-                }
-            })
+            .map(|j| Phone::numbered(seed, u64::from(index) * 4 + u64::from(j)))
             .collect();
         let span_days = match kind {
             Kind::Person => 0.0,

@@ -39,13 +39,32 @@ const AREA_CODES: &[u16] = &[
 ];
 
 impl Phone {
-    /// A fictional North American number (area code, 555, four digits).
-    pub fn nanp(rng: &mut Rng) -> Phone {
-        let area = rng.pick(AREA_CODES);
-        let mut line = rng.range(0, 9999);
-        // 555-1212 is directory assistance: the one 555 number that is in use everywhere.
-        if line == 1212 {
-            line = 1213;
+    /// The `n`-th fictional number of a corpus: distinct `n` give distinct numbers (up to the
+    /// size of the space, about 3.3 million). A few are UK numbers from Ofcom's drama range
+    /// (07700 900000–900999); the rest are North American numbers in the 555 exchange.
+    pub fn numbered(seed: u64, n: u64) -> Phone {
+        const UK_EVERY: u64 = 211;
+        const UK_SPACE: u64 = 1000;
+        if n % UK_EVERY == 7 && n / UK_EVERY < UK_SPACE {
+            let i = permute(seed ^ 0x44, n / UK_EVERY, UK_SPACE);
+            return Phone {
+                digits: format!("447700900{i:03}"),
+                country: 44,
+            };
+        }
+        Phone::nanp_numbered(seed, n)
+    }
+
+    /// The `n`-th North American number of the space: area code × line in the 555 exchange,
+    /// skipping 555-1212 (directory assistance).
+    fn nanp_numbered(seed: u64, n: u64) -> Phone {
+        let lines = 9_999u64;
+        let space = AREA_CODES.len() as u64 * lines;
+        let i = permute(seed, n % space, space);
+        let area = AREA_CODES[(i / lines) as usize];
+        let mut line = i % lines;
+        if line >= 1212 {
+            line += 1;
         }
         Phone {
             digits: format!("{area}555{line:04}"),
@@ -53,7 +72,12 @@ impl Phone {
         }
     }
 
-    /// A fictional UK mobile number from Ofcom's range for drama (07700 900000–900999).
+    /// A random fictional North American number (may repeat; tests only).
+    pub fn nanp(rng: &mut Rng) -> Phone {
+        Phone::nanp_numbered(rng.next_u64(), rng.next_u64() % 1_000_000)
+    }
+
+    /// A random fictional UK number (tests only).
     pub fn uk(rng: &mut Rng) -> Phone {
         Phone {
             digits: format!("447700900{:03}", rng.range(0, 999)),
@@ -174,6 +198,25 @@ fn groups(phone: &Phone) -> Vec<&str> {
     } else {
         vec![&n[0..4], &n[4..]]
     }
+}
+
+/// A bijection of `0..space` chosen by `seed` (an affine map with a multiplier coprime to the
+/// space), so distinct inputs give distinct numbers.
+fn permute(seed: u64, x: u64, space: u64) -> u64 {
+    let mut r = Rng::new(seed);
+    let mut a = 1 + r.next_u64() % (space - 1);
+    while gcd(a, space) != 1 {
+        a += 1;
+    }
+    let b = r.next_u64() % space;
+    ((u128::from(a) * u128::from(x) + u128::from(b)) % u128::from(space)) as u64
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// Writes `phone` in `style`.
@@ -497,6 +540,16 @@ pub(crate) mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn numbered_phones_are_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..300_000 {
+            let p = Phone::numbered(9, n);
+            assert!(seen.insert(p.digits.clone()), "{n} repeats {}", p.digits);
+        }
+        assert!(seen.iter().any(|d| d.starts_with("44")));
     }
 
     #[test]

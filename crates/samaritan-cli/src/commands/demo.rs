@@ -51,6 +51,8 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         threads: None,
         strict: true,
         max_line_bytes: crate::input::DEFAULT_MAX_LINE,
+        no_link: false,
+        tmp_dir: None,
         engine: EngineArgs {
             policy: None,
             region: "US".to_owned(),

@@ -15,12 +15,14 @@ pub mod conformance;
 pub mod demo;
 pub mod eval;
 pub mod hash;
+pub mod networks;
 pub mod policy;
 pub mod scan;
 pub mod synth;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
+        Command::Networks(args) => networks::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Synth(args) => synth::run(args).map(|()| ExitCode::SUCCESS),
         Command::Eval(args) => eval::run(args),

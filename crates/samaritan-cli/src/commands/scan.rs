@@ -1,21 +1,37 @@
 //! `samaritan scan`: analyse ads from JSON Lines, one analysis per ad, in input order.
 //!
-//! Source → transform → sink: a reader thread cuts the input into batches of lines, every core
-//! parses and analyses them, and this thread writes the analyses in input order. A bounded number
-//! of batches is in flight, so memory does not depend on the input size.
+//! Source → transform → sink. A reader thread cuts the input into batches of lines, every core
+//! parses, normalizes, extracts, matches and fingerprints them, and this thread takes the results
+//! in input order. A bounded number of batches is in flight, so memory does not depend on how
+//! large the input is.
+//!
+//! By default ads are also linked into networks, and every analysis carries its network and
+//! template as of the whole input (an ad posted first still learns about the network that grew
+//! after it). That needs the whole input linked before the first analysis is final, so the first
+//! pass keeps each ad's text-free analysis state in a temporary file (removed at the end; it
+//! holds quoted ad text, so it lives in `--tmp-dir`, by default the system's temporary
+//! directory) and the link state in memory; the second pass finishes and writes. `--no-link`
+//! writes each analysis as soon as its ad is read.
 
+use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use clap::Args;
-use samaritan_engine::model::Verdict;
+use samaritan_engine::link::photos::{DEFAULT_LINK_DISTANCE, PhotoIdentities};
+use samaritan_engine::link::{LinkConfig, LinkInput, Linker, Network};
+use samaritan_engine::model::{ImageAnalysis, Verdict};
+use samaritan_engine::pipeline::{Context, Staged};
+use samaritan_engine::policy::BankMatch;
+use samaritan_engine::similar::fingerprint_with;
+use serde::{Deserialize, Serialize};
 
 use crate::engine_args::{EngineArgs, MediaArgs};
-use crate::input::{self, LineError, Lines};
+use crate::input::{self, Line, LineError, Lines};
 use crate::ordered::ordered_map;
 
 #[derive(Args)]
@@ -38,6 +54,13 @@ pub struct ScanArgs {
     /// Longest input line accepted, in bytes.
     #[arg(long, default_value_t = input::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
+    /// Do not link ads into networks: each analysis is written as soon as its ad is read, and
+    /// `network`/`template` stay null.
+    #[arg(long)]
+    pub no_link: bool,
+    /// Directory for the temporary state of a linked scan.
+    #[arg(long)]
+    pub tmp_dir: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
@@ -47,11 +70,6 @@ pub struct ScanArgs {
 /// Lines per batch handed to a worker.
 const BATCH: usize = 256;
 
-struct Outcome {
-    result: Result<(Vec<u8>, Verdict), LineError>,
-    bytes: usize,
-}
-
 /// Counts for the human summary.
 #[derive(Default)]
 pub struct Summary {
@@ -59,6 +77,7 @@ pub struct Summary {
     pub failed: u64,
     pub verdicts: [u64; 3],
     pub bytes: u64,
+    pub networks: Option<(u64, u64)>,
 }
 
 impl Summary {
@@ -68,8 +87,12 @@ impl Summary {
         } else {
             0.0
         };
+        let networks = match self.networks {
+            Some((n, ads)) => format!("; {n} networks holding {ads} ads"),
+            None => String::new(),
+        };
         eprintln!(
-            "scan: {} ads analysed, {} failed lines; allow {}, review {}, block {}; {:.0} ads/s, {:.1} MB/s ({:.1}s)",
+            "scan: {} ads analysed, {} failed lines; allow {}, review {}, block {}{networks}; {:.0} ads/s, {:.1} MB/s ({:.1}s)",
             self.ads,
             self.failed,
             self.verdicts[0],
@@ -80,6 +103,56 @@ impl Summary {
             secs
         );
     }
+
+    fn verdict(&mut self, v: Verdict) {
+        self.ads += 1;
+        self.verdicts[v as usize] += 1;
+    }
+}
+
+/// Where failed lines go: stderr always, `--errors` when given; `--strict` turns the first into
+/// a stop.
+struct Failures {
+    file: Option<BufWriter<File>>,
+    strict: bool,
+}
+
+impl Failures {
+    fn report(
+        &mut self,
+        e: &LineError,
+        pb: &indicatif::ProgressBar,
+        summary: &mut Summary,
+    ) -> Result<()> {
+        summary.failed += 1;
+        pb.suspend(|| eprintln!("error: {e}"));
+        if let Some(w) = self.file.as_mut() {
+            serde_json::to_writer(
+                &mut *w,
+                &serde_json::json!({"line": e.line, "error": e.reason}),
+            )?;
+            w.write_all(b"\n")?;
+        }
+        if self.strict {
+            anyhow::bail!("stopped at the first malformed line (--strict)");
+        }
+        Ok(())
+    }
+}
+
+/// The first pass's result for one ad in a linked scan.
+struct Linked {
+    spill: Spill,
+    link: LinkInput,
+    bytes: usize,
+}
+
+/// What waits on disk for the second pass: everything but the network context.
+#[derive(Serialize, Deserialize)]
+struct Spill {
+    staged: Staged,
+    images: Vec<ImageAnalysis>,
+    bank_matches: Vec<BankMatch>,
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
@@ -95,7 +168,6 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     } else {
         std::fs::metadata(&args.input).ok().map(|m| m.len())
     };
-    let pb = crate::progress::bytes_bar(total, "scanning");
 
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(BufWriter::with_capacity(
@@ -104,11 +176,14 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         )),
         None => Box::new(BufWriter::with_capacity(1 << 20, std::io::stdout().lock())),
     };
-    let mut errors: Option<BufWriter<File>> = match &args.errors {
-        Some(p) => Some(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => None,
+    let mut failures = Failures {
+        file: match &args.errors {
+            Some(p) => Some(BufWriter::new(
+                File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+            )),
+            None => None,
+        },
+        strict: args.strict,
     };
 
     let mut summary = Summary::default();
@@ -120,56 +195,166 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             None
         }
     });
-    let strict = args.strict;
-    let result = ordered_map(
-        lines,
-        threads,
-        BATCH,
-        |line| {
-            let bytes = line.as_ref().map_or(0, |l| l.bytes.len() + 1);
-            let result = line.and_then(|l| {
-                let ad = input::parse_ad(&l)?;
-                let prepared = engine.prepare(&ad);
-                let analysis = engine.finish(&ad, &prepared, media.context(&ad));
-                let mut json = serde_json::to_vec(&analysis).map_err(|e| LineError {
-                    line: l.number,
-                    reason: e.to_string(),
-                })?;
-                json.push(b'\n');
-                Ok((json, analysis.verdict))
-            });
-            Outcome { result, bytes }
-        },
-        |o: Outcome| -> Result<()> {
-            summary.bytes += o.bytes as u64;
-            pb.inc(o.bytes as u64);
-            match o.result {
-                Ok((json, verdict)) => {
-                    out.write_all(&json)?;
-                    summary.ads += 1;
-                    summary.verdicts[verdict as usize] += 1;
-                }
-                Err(e) => {
-                    summary.failed += 1;
-                    pb.suspend(|| eprintln!("error: {e}"));
-                    if let Some(w) = errors.as_mut() {
-                        serde_json::to_writer(
-                            &mut *w,
-                            &serde_json::json!({"line": e.line, "error": e.reason}),
-                        )?;
-                        w.write_all(b"\n")?;
+    let bytes_of = |line: &Result<Line, LineError>| line.as_ref().map_or(0, |l| l.bytes.len() + 1);
+
+    let result = if args.no_link {
+        let pb = crate::progress::bytes_bar(total, "scanning");
+        let r = ordered_map(
+            lines,
+            threads,
+            BATCH,
+            |line| {
+                let bytes = bytes_of(&line);
+                let result = line.and_then(|l| {
+                    let ad = input::parse_ad(&l)?;
+                    let prepared = engine.prepare(&ad);
+                    let analysis = engine.finish(&ad, &prepared, media.context(&ad));
+                    let mut json = serde_json::to_vec(&analysis).map_err(|e| LineError {
+                        line: l.number,
+                        reason: e.to_string(),
+                    })?;
+                    json.push(b'\n');
+                    Ok((json, analysis.verdict))
+                });
+                (result, bytes)
+            },
+            |(result, bytes): (Result<(Vec<u8>, Verdict), LineError>, usize)| -> Result<()> {
+                summary.bytes += bytes as u64;
+                pb.inc(bytes as u64);
+                match result {
+                    Ok((json, verdict)) => {
+                        out.write_all(&json)?;
+                        summary.verdict(verdict);
+                        Ok(())
                     }
-                    if strict {
-                        anyhow::bail!("stopped at the first malformed line (--strict)");
+                    Err(e) => failures.report(&e, &pb, &mut summary),
+                }
+            },
+        );
+        pb.finish_and_clear();
+        r
+    } else {
+        // Pass 1: analyse in parallel, link in order, spill the text-free state.
+        let link_config = LinkConfig::default();
+        let mut linker = Linker::new(link_config.clone());
+        let mut photos = PhotoIdentities::new(DEFAULT_LINK_DISTANCE);
+        let tmp = match &args.tmp_dir {
+            Some(d) => tempfile::NamedTempFile::new_in(d),
+            None => tempfile::NamedTempFile::new(),
+        }
+        .context("cannot create the temporary file of a linked scan (see --tmp-dir)")?;
+        let mut spill = BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?);
+        let mut spilled = 0u64;
+        let pb = crate::progress::bytes_bar(total, "analysing and linking");
+        let first = ordered_map(
+            lines,
+            threads,
+            BATCH,
+            |line| {
+                let bytes = bytes_of(&line);
+                line.and_then(|l| {
+                    let ad = input::parse_ad(&l)?;
+                    let prepared = engine.prepare(&ad);
+                    let context = media.context(&ad);
+                    let staged = engine.stage(&ad, &prepared);
+                    let fingerprint =
+                        fingerprint_with(&prepared.normalized.text, &link_config.similar);
+                    let link = LinkInput::from_ad(&ad, &staged.extracted, fingerprint);
+                    Ok(Linked {
+                        spill: Spill {
+                            staged,
+                            images: context.images,
+                            bank_matches: context.bank_matches,
+                        },
+                        link,
+                        bytes,
+                    })
+                })
+                .map_err(|e| (e, bytes))
+            },
+            |r: Result<Linked, (LineError, usize)>| -> Result<()> {
+                match r {
+                    Ok(mut linked) => {
+                        summary.bytes += linked.bytes as u64;
+                        pb.inc(linked.bytes as u64);
+                        linked.link.images = photos.identifiers(&linked.spill.images);
+                        // A refused link input (an id seen before, an oversized value) leaves the
+                        // linker unchanged; the ad is still analysed on its own.
+                        let _ = linker.insert(linked.link);
+                        serde_json::to_writer(&mut spill, &linked.spill)?;
+                        spill.write_all(b"\n")?;
+                        spilled += 1;
+                        Ok(())
+                    }
+                    Err((e, bytes)) => {
+                        summary.bytes += bytes as u64;
+                        pb.inc(bytes as u64);
+                        failures.report(&e, &pb, &mut summary)
                     }
                 }
+            },
+        );
+        pb.finish_and_clear();
+        spill.flush()?;
+        drop(spill);
+        match first {
+            Err(e) => Err(e),
+            Ok(()) => {
+                // The networks as of the whole input, once.
+                let networks: Vec<Network> = linker.networks().collect();
+                let mut member_of: HashMap<&str, usize> = HashMap::new();
+                for (i, n) in networks.iter().enumerate() {
+                    for m in &n.members {
+                        member_of.insert(m.as_str(), i);
+                    }
+                }
+                summary.networks = Some((networks.len() as u64, member_of.len() as u64));
+                // Pass 2: finish every ad with its network and template, in input order.
+                let pb = crate::progress::bar(Some(spilled), "finishing");
+                let reader = BufReader::with_capacity(1 << 20, tmp.reopen()?);
+                let spilled_lines = Lines::new(reader, usize::MAX).map_while(|r| r.ok());
+                ordered_map(
+                    spilled_lines,
+                    threads,
+                    BATCH,
+                    |line| -> Result<(Vec<u8>, Verdict)> {
+                        let line = line.map_err(|e| anyhow::anyhow!("temporary state: {e}"))?;
+                        let s: Spill = serde_json::from_slice(&line.bytes)
+                            .context("temporary state is damaged")?;
+                        let id = s.staged.id.clone();
+                        let network = member_of.get(id.as_str()).map(|&i| {
+                            let n = &networks[i];
+                            (
+                                n.reference(),
+                                &n.features as &dyn samaritan_engine::policy::NetworkView,
+                            )
+                        });
+                        let context = Context {
+                            network,
+                            template: linker.template_of(&id),
+                            bank_matches: s.bank_matches,
+                            images: s.images,
+                        };
+                        let analysis = engine.finish_staged(s.staged, context);
+                        let mut json = serde_json::to_vec(&analysis)?;
+                        json.push(b'\n');
+                        Ok((json, analysis.verdict))
+                    },
+                    |r: Result<(Vec<u8>, Verdict)>| -> Result<()> {
+                        let (json, verdict) = r?;
+                        out.write_all(&json)?;
+                        summary.verdict(verdict);
+                        pb.inc(1);
+                        Ok(())
+                    },
+                )
+                .inspect(|()| pb.finish_and_clear())
             }
-            Ok(())
-        },
-    );
-    pb.finish_and_clear();
+        }
+    };
+
     out.flush()?;
-    if let Some(w) = errors.as_mut() {
+    if let Some(w) = failures.file.as_mut() {
         w.flush()?;
     }
     summary.print(started.elapsed().as_secs_f64());

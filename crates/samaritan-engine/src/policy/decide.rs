@@ -21,7 +21,7 @@ pub trait NetworkView {
 }
 
 /// An image of the ad that matched a hash bank.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BankMatch {
     pub bank: String,
     pub distance: u32,

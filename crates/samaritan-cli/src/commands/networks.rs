@@ -1,0 +1,368 @@
+//! `samaritan networks`: link a file of ads into networks and list them with their evidence.
+//!
+//! Reads ads (JSON Lines in the input schema, or CSV with `id,text[,label]` columns as written by
+//! `../shared/bench/gen_synth.py`), normalizes, extracts and fingerprints them on every core,
+//! links them in input order, and writes one JSON object per network (members, reasons,
+//! evidence, guarded links, features) to stdout. With `--truth` (the synth `truth.jsonl`) or
+//! `--eval` (the CSV `label` column) it also scores the networks against ground truth: pairwise
+//! precision, recall, F1 and adjusted Rand index, pairs counted only inside true clusters.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use samaritan_engine::link::{LinkConfig, LinkInput, Linker};
+use samaritan_engine::model::Ad;
+use samaritan_engine::similar::fingerprint_with;
+use samaritan_engine::{ExtractOptions, extract, normalize};
+use samaritan_eval::metrics::{PairScore, pair_agreement};
+
+use super::open_input;
+use crate::input::{DEFAULT_MAX_LINE, Lines, parse_ad};
+use crate::ordered::ordered_map;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Decide from the file name: `.csv` is CSV, anything else JSON Lines.
+    Auto,
+    /// One ad per line in the input schema of DESIGN.md.
+    Jsonl,
+    /// A header row with `id` and `text` columns (and optionally `label`), as gen_synth.py writes.
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Input file, or `-` for standard input.
+    #[arg(default_value = "-")]
+    input: PathBuf,
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    format: Format,
+    /// Write networks here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not write networks (summary and scores only; for benchmarks).
+    #[arg(long)]
+    no_output: bool,
+    /// Ground truth as JSON Lines `{"id": .., "network": <id or null>}` (the synth truth.jsonl).
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// Score against the CSV `label` column (label -1 or empty = in no cluster).
+    #[arg(long)]
+    eval: bool,
+    /// Also write the scores as JSON to this file.
+    #[arg(long)]
+    metrics: Option<PathBuf>,
+    /// Stop at the first malformed record.
+    #[arg(long)]
+    strict: bool,
+    /// Worker threads for normalize, extract and fingerprint (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Link by text alone: skip identifier extraction (phones, emails, handles, payments), as
+    /// template clustering benchmarks such as InfoShield's do. Accounts and image hashes given
+    /// in the ads still link.
+    #[arg(long)]
+    text_only: bool,
+    /// Longest JSON line accepted, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
+    max_line_bytes: usize,
+}
+
+/// One record as read, before the parallel stages.
+struct Record {
+    line: u64,
+    ad: Result<Ad, String>,
+    label: Option<String>,
+}
+
+/// One record after the parallel stages.
+struct Prepared {
+    line: u64,
+    input: Result<LinkInput, String>,
+    label: Option<String>,
+}
+
+const BATCH: usize = 1024;
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let format = match args.format {
+        Format::Auto
+            if args
+                .input
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
+        {
+            Format::Csv
+        }
+        Format::Auto => Format::Jsonl,
+        f => f,
+    };
+    if args.eval && format != Format::Csv {
+        bail!("--eval scores against the CSV `label` column; use --truth for JSON Lines input");
+    }
+    if args.eval && args.truth.is_some() {
+        bail!("give either --eval or --truth, not both");
+    }
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let cfg = LinkConfig::default();
+    let started = Instant::now();
+    let reader = open_input(&args.input)?;
+    let records: Box<dyn Iterator<Item = Result<Record>> + Send> = match format {
+        Format::Csv => csv_records(reader, args.eval)?,
+        _ => Box::new(Lines::new(reader, args.max_line_bytes).map(|r| {
+            let r = r.context("reading input")?;
+            Ok(match r {
+                Ok(line) => Record {
+                    line: line.number,
+                    ad: parse_ad(&line).map_err(|e| e.reason),
+                    label: None,
+                },
+                Err(e) => Record {
+                    line: e.line,
+                    ad: Err(e.reason),
+                    label: None,
+                },
+            })
+        })),
+    };
+
+    let mut linker = Linker::new(cfg);
+    let mut labels: Vec<Option<String>> = Vec::new();
+    let (mut read, mut failed, mut duplicates) = (0usize, 0usize, 0usize);
+    let opts = ExtractOptions::default();
+    ordered_map(
+        records,
+        threads,
+        BATCH,
+        |rec: Result<Record>| rec.map(|r| prepare(r, &cfg, (!args.text_only).then_some(&opts))),
+        |prepared: Result<Prepared>| -> Result<()> {
+            let p = prepared?;
+            read += 1;
+            match p
+                .input
+                .and_then(|i| linker.insert(i).map_err(|e| e.to_string()))
+            {
+                Ok(ins) if ins.duplicate => duplicates += 1,
+                Ok(_) => labels.push(p.label),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("line {}: {e}", p.line);
+                    if args.strict {
+                        bail!("stopping at line {} (--strict)", p.line);
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    let linked_at = started.elapsed();
+
+    let mut out: Option<Box<dyn Write>> = match (&args.out, args.no_output) {
+        (_, true) => None,
+        (Some(p), false) => Some(Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ))),
+        (None, false) => Some(Box::new(BufWriter::new(std::io::stdout().lock()))),
+    };
+    let scoring = args.eval || args.truth.is_some();
+    // Network of each ad (by insertion index), for scoring.
+    let mut network_of: Vec<Option<u32>> = if scoring {
+        vec![None; linker.len()]
+    } else {
+        Vec::new()
+    };
+    let (mut networks, mut in_networks, mut largest) = (0usize, 0usize, 0usize);
+    for n in linker.networks() {
+        if scoring {
+            for m in &n.members {
+                if let Some(i) = linker.index_of(m) {
+                    network_of[i as usize] = Some(networks as u32);
+                }
+            }
+        }
+        networks += 1;
+        in_networks += n.members.len();
+        largest = largest.max(n.members.len());
+        if let Some(w) = out.as_mut() {
+            serde_json::to_writer(&mut *w, &n)?;
+            w.write_all(b"\n")?;
+        }
+    }
+    if let Some(mut w) = out {
+        w.flush()?;
+    }
+    let secs = started.elapsed().as_secs_f64().max(1e-9);
+    eprintln!(
+        "samaritan networks: {read} records, {failed} failed, {duplicates} duplicate ids; \
+         {networks} networks holding {in_networks} ads (largest {largest}); \
+         linked in {:.2} s, total {secs:.2} s ({:.0} ads/s)",
+        linked_at.as_secs_f64(),
+        read as f64 / secs
+    );
+    if scoring {
+        let truth = match &args.truth {
+            Some(path) => {
+                let t = read_truth(path)?;
+                (0..linker.len() as u32)
+                    .map(|i| linker.id_at(i).and_then(|id| t.get(id).cloned()))
+                    .collect()
+            }
+            None => labels,
+        };
+        let score = pair_agreement(
+            network_of
+                .iter()
+                .zip(&truth)
+                .enumerate()
+                .map(|(i, (p, t))| {
+                    let p: Result<u32, usize> = p.ok_or(i);
+                    let t: Result<&str, usize> = t.as_deref().ok_or(i);
+                    (p, t)
+                }),
+        );
+        report(
+            &score,
+            args.metrics.as_deref(),
+            read,
+            failed,
+            networks,
+            secs,
+        )?;
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The parallel part: normalize, extract (unless text only), fingerprint.
+fn prepare(r: Record, cfg: &LinkConfig, opts: Option<&ExtractOptions>) -> Prepared {
+    let input = r.ad.map(|ad| {
+        let doc = ad.document();
+        let norm = normalize(&doc);
+        let extracted = opts
+            .map(|o| extract(&doc, &norm, o).extracted())
+            .unwrap_or_default();
+        let fp = fingerprint_with(&norm.text, &cfg.similar);
+        LinkInput::from_ad(&ad, &extracted, fp)
+    });
+    Prepared {
+        line: r.line,
+        input,
+        label: r.label,
+    }
+}
+
+fn report(
+    s: &PairScore,
+    metrics: Option<&Path>,
+    read: usize,
+    failed: usize,
+    networks: usize,
+    secs: f64,
+) -> Result<()> {
+    eprintln!(
+        "pairwise precision {:.4} recall {:.4} F1 {:.4} ARI {:.4} (true pairs {}, predicted \
+         pairs {}, correct {})",
+        s.precision,
+        s.recall,
+        s.f1,
+        s.adjusted_rand_index,
+        s.together_true,
+        s.together_predicted,
+        s.together_both
+    );
+    if let Some(p) = metrics {
+        let json = serde_json::json!({
+            "records": read, "failed": failed, "networks": networks, "seconds": secs,
+            "pairwise": s,
+        });
+        std::fs::write(p, format!("{json}\n"))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// CSV rows as records: the `text` column is the body; `label` (-1 or empty: no cluster) kept
+/// when scoring.
+fn csv_records(
+    reader: Box<dyn std::io::BufRead + Send>,
+    want_labels: bool,
+) -> Result<Box<dyn Iterator<Item = Result<Record>> + Send>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
+    let headers = rdr.headers().context("cannot read the CSV header")?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (Some(id_col), Some(text_col)) = (col("id"), col("text")) else {
+        bail!("the CSV header must name an `id` and a `text` column (found: {headers:?})");
+    };
+    let label_col = col("label");
+    if want_labels && label_col.is_none() {
+        bail!("--eval needs a `label` column in the CSV header");
+    }
+    Ok(Box::new(rdr.into_records().enumerate().map(
+        move |(i, row)| {
+            let line = i as u64 + 2;
+            let row = match row {
+                Ok(r) => r,
+                Err(e) => {
+                    return Ok(Record {
+                        line,
+                        ad: Err(format!("malformed CSV: {e}")),
+                        label: None,
+                    });
+                }
+            };
+            let label = label_col
+                .and_then(|c| row.get(c))
+                .map(str::trim)
+                .filter(|l| want_labels && !l.is_empty() && *l != "-1")
+                .map(str::to_owned);
+            let ad = match (row.get(id_col), row.get(text_col)) {
+                (Some(id), Some(text)) => {
+                    let v = serde_json::json!({ "id": id.trim(), "body": text });
+                    serde_json::from_value::<Ad>(v).map_err(|e| format!("not a valid record: {e}"))
+                }
+                _ => Err("missing `id` or `text` field".to_owned()),
+            };
+            Ok(Record { line, ad, label })
+        },
+    )))
+}
+
+/// Reads `{"id": .., "network": <string, number or null>}` lines (other fields ignored).
+fn read_truth(path: &Path) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for line in Lines::new(open_input(path)?, DEFAULT_MAX_LINE) {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        let line = line.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let v: serde_json::Value = crate::input::parse_line(&line)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let at = || format!("{}: line {}", path.display(), line.number);
+        let Some(id) = v.get("id").and_then(|x| x.as_str()) else {
+            bail!("{}: no string `id`", at());
+        };
+        match v.get("network") {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::String(s)) => {
+                out.insert(id.to_owned(), s.clone());
+            }
+            Some(serde_json::Value::Number(n)) => {
+                out.insert(id.to_owned(), n.to_string());
+            }
+            Some(_) => bail!("{}: `network` must be a string, a number or null", at()),
+        }
+    }
+    Ok(out)
+}

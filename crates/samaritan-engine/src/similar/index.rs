@@ -1,0 +1,341 @@
+//! The stateful half: LSH buckets, clusters of near-duplicates and their templates.
+//!
+//! Inserting an ad looks up its band keys (one hash look-up per band), ranks the clusters found
+//! there by how many bands point at them, and fits the ad to at most `max_candidates` of them by
+//! description length. It joins the cheapest cluster that explains it; clusters that both explain
+//! it are merged. Each bucket remembers only the first ad that filled it — every ad found
+//! through a bucket stands for its whole cluster — so a bucket shared by a million copies costs
+//! one entry and one look-up, and no step is quadratic in a bucket's size.
+
+use rustc_hash::FxHashMap;
+
+use super::align::Op;
+use super::fingerprint::{Fingerprint, SimilarConfig};
+use super::template::{DiffPart, Layout, TemplateState};
+use super::vocab::Vocab;
+
+/// A rendered template with its identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateView {
+    /// Internal index of the cluster's oldest ad (names the template).
+    pub seed: u32,
+    pub members: u32,
+    /// Constant words with `{}` at each slot.
+    pub text: String,
+    pub slots: u32,
+    /// Number of constant words.
+    pub constant_words: u32,
+}
+
+/// What inserting one ad did to the clusters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// Cluster root of the new ad after the insert.
+    pub root: u32,
+    /// Roots (before the insert) of every cluster now merged under `root`, the new ad's own
+    /// singleton excluded. Empty when the ad stayed alone.
+    pub absorbed: Vec<u32>,
+}
+
+/// Near-duplicate clusters over ads numbered 0, 1, 2, … in insertion order.
+#[derive(Debug, Clone)]
+pub struct TemplateIndex {
+    cfg: SimilarConfig,
+    vocab: Vocab,
+    /// Token ids of every ad, back to back; ad `i` owns `tokens[offsets[i]..offsets[i + 1]]`.
+    tokens: Vec<u32>,
+    offsets: Vec<u64>,
+    parent: Vec<u32>,
+    size: Vec<u32>,
+    templates: FxHashMap<u32, TemplateState>,
+    buckets: Vec<FxHashMap<u32, u32>>,
+}
+
+impl TemplateIndex {
+    pub fn new(cfg: SimilarConfig) -> Self {
+        TemplateIndex {
+            cfg,
+            vocab: Vocab::default(),
+            tokens: Vec::new(),
+            offsets: vec![0],
+            parent: Vec::new(),
+            size: Vec::new(),
+            templates: FxHashMap::default(),
+            buckets: (0..cfg.lsh.bands).map(|_| FxHashMap::default()).collect(),
+        }
+    }
+
+    pub fn config(&self) -> &SimilarConfig {
+        &self.cfg
+    }
+
+    pub fn len(&self) -> usize {
+        self.parent.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parent.is_empty()
+    }
+
+    pub fn vocab(&self) -> &Vocab {
+        &self.vocab
+    }
+
+    /// Token ids of ad `ad`.
+    pub fn tokens(&self, ad: u32) -> &[u32] {
+        let i = ad as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&s), Some(&e)) => &self.tokens[s as usize..e as usize],
+            _ => &[],
+        }
+    }
+
+    /// Cluster root of `ad` (read-only; paths are short thanks to union by size).
+    pub fn root(&self, ad: u32) -> u32 {
+        let mut x = ad;
+        while let Some(&p) = self.parent.get(x as usize) {
+            if p == x {
+                break;
+            }
+            x = p;
+        }
+        x
+    }
+
+    /// Number of ads in `ad`'s cluster.
+    pub fn cluster_size(&self, ad: u32) -> u32 {
+        self.size.get(self.root(ad) as usize).copied().unwrap_or(0)
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let gp = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = gp;
+            x = gp;
+        }
+        x
+    }
+
+    /// Files the fingerprint of the next ad (its index is `self.len()`).
+    pub fn insert(&mut self, fp: &Fingerprint) -> Joined {
+        let ad = self.parent.len() as u32;
+        for (w, &h) in fp
+            .words
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .zip(&fp.hashes)
+        {
+            let id = self.vocab.observe_hashed(h, w);
+            self.tokens.push(id);
+        }
+        self.offsets.push(self.tokens.len() as u64);
+        self.parent.push(ad);
+        self.size.push(1);
+
+        // Candidate clusters, most band votes first, then oldest first (deterministic).
+        let mut votes: Vec<(u32, u32)> = Vec::new();
+        for (b, key) in fp.bands.iter().enumerate().take(self.buckets.len()) {
+            if let Some(&other) = self.buckets[b].get(key) {
+                let r = self.find(other);
+                match votes.iter_mut().find(|(root, _)| *root == r) {
+                    Some((_, v)) => *v += 1,
+                    None => votes.push((r, 1)),
+                }
+            }
+        }
+        votes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        votes.truncate(self.cfg.max_candidates);
+
+        let mut admitted: Vec<(f64, u32, Vec<Op>)> = Vec::new();
+        let tokens = self.tokens(ad).to_vec();
+        for &(root, _) in &votes {
+            let seeded;
+            let state = match self.templates.get(&root) {
+                Some(s) => s,
+                None => {
+                    seeded = TemplateState::seed(root, self.tokens(root));
+                    &seeded
+                }
+            };
+            let layout = state.layout(&self.vocab);
+            let ops = state.align(&tokens);
+            let fit = state.fit(&layout, &tokens, &ops, &self.vocab);
+            if fit.admits() {
+                admitted.push((fit.given, root, ops));
+            }
+        }
+        for (b, &key) in fp.bands.iter().enumerate().take(self.buckets.len()) {
+            self.buckets[b].entry(key).or_insert(ad);
+        }
+        if admitted.is_empty() {
+            return Joined {
+                root: ad,
+                absorbed: Vec::new(),
+            };
+        }
+        admitted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut iter = admitted.into_iter();
+        let Some((_, best, ops)) = iter.next() else {
+            return Joined {
+                root: ad,
+                absorbed: Vec::new(),
+            };
+        };
+        let mut state = self.take_state(best);
+        state.add(&ops);
+        self.parent[ad as usize] = best;
+        self.size[best as usize] += 1;
+        let mut root = best;
+        let mut absorbed = vec![best];
+        for (_, other, _) in iter {
+            let other_state = self.take_state(other);
+            let (big, small, mut keep, give) =
+                if self.size[root as usize] >= self.size[other as usize] {
+                    (root, other, state, other_state)
+                } else {
+                    (other, root, other_state, state)
+                };
+            keep.absorb(&give);
+            self.parent[small as usize] = big;
+            self.size[big as usize] += self.size[small as usize];
+            state = keep;
+            root = big;
+            absorbed.push(other);
+        }
+        self.templates.insert(root, state);
+        Joined { root, absorbed }
+    }
+
+    fn take_state(&mut self, root: u32) -> TemplateState {
+        self.templates
+            .remove(&root)
+            .unwrap_or_else(|| TemplateState::seed(root, self.tokens(root)))
+    }
+
+    fn state_of(&self, ad: u32) -> Option<(&TemplateState, Layout)> {
+        let s = self.templates.get(&self.root(ad))?;
+        let layout = s.layout(&self.vocab);
+        Some((s, layout))
+    }
+
+    /// The template of `ad`'s cluster, if the cluster has two or more ads.
+    pub fn template_of(&self, ad: u32) -> Option<TemplateView> {
+        let (s, layout) = self.state_of(ad)?;
+        let (text, slots) = s.render(&layout, &self.vocab);
+        Some(TemplateView {
+            seed: s.seed,
+            members: s.members,
+            text,
+            slots,
+            constant_words: TemplateState::constant_len(&layout) as u32,
+        })
+    }
+
+    /// Internal index of the oldest ad of `ad`'s cluster, when the cluster has two or more ads.
+    pub fn seed_of(&self, ad: u32) -> Option<u32> {
+        self.templates.get(&self.root(ad)).map(|s| s.seed)
+    }
+
+    /// How `ad` differs from its template.
+    pub fn diff_of(&self, ad: u32) -> Option<Vec<DiffPart>> {
+        let (s, layout) = self.state_of(ad)?;
+        Some(s.diff(&layout, self.tokens(ad), &self.vocab))
+    }
+
+    // ---- persistence (see `link::records`) ----
+
+    pub(crate) fn vocab_mut(&mut self) -> &mut Vocab {
+        &mut self.vocab
+    }
+
+    pub(crate) fn bands(&self) -> impl Iterator<Item = (usize, u32, u32)> + '_ {
+        self.buckets
+            .iter()
+            .enumerate()
+            .flat_map(|(b, m)| m.iter().map(move |(&k, &ad)| (b, k, ad)))
+    }
+
+    pub(crate) fn templates(&self) -> impl Iterator<Item = (u32, &TemplateState)> {
+        self.templates.iter().map(|(&r, s)| (r, s))
+    }
+
+    /// Appends a restored ad: its token ids and its cluster root (already validated).
+    pub(crate) fn restore_ad(&mut self, tokens: &[u32], root: u32) {
+        self.tokens.extend_from_slice(tokens);
+        self.offsets.push(self.tokens.len() as u64);
+        self.parent.push(root);
+        self.size.push(0);
+    }
+
+    /// Recomputes cluster sizes after all ads are restored.
+    pub(crate) fn restore_sizes(&mut self) {
+        for i in 0..self.parent.len() {
+            let r = self.parent[i] as usize;
+            self.size[r] += 1;
+        }
+    }
+
+    pub(crate) fn restore_band(&mut self, band: usize, key: u32, ad: u32) -> bool {
+        match self.buckets.get_mut(band) {
+            Some(m) => m.insert(key, ad).is_none(),
+            None => false,
+        }
+    }
+
+    pub(crate) fn restore_template(&mut self, root: u32, state: TemplateState) -> bool {
+        self.templates.insert(root, state).is_none()
+    }
+
+    pub(crate) fn is_root(&self, ad: u32) -> bool {
+        self.parent.get(ad as usize) == Some(&ad)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::similar::fingerprint::fingerprint;
+
+    #[test]
+    fn clusters_near_duplicates_and_keeps_strangers_apart() {
+        let mut idx = TemplateIndex::new(SimilarConfig::default());
+        let texts = [
+            "Now hiring delivery drivers in Reno, flexible hours, weekly pay, apply online today with your license and two references",
+            "Vintage oak dresser for sale, six drawers, minor scratches, pickup only on weekends near the old mill",
+            "Now hiring delivery drivers in Tulsa, flexible hours, weekly pay, apply online today with your license and two references",
+            "Now hiring delivery drivers in Boise, flexible hours, weekly pay, apply online today with your license and two references",
+        ];
+        let roots: Vec<u32> = texts
+            .iter()
+            .map(|t| idx.insert(&fingerprint(t)).root)
+            .collect();
+        assert_eq!(roots[0], 0);
+        assert_eq!(roots[1], 1);
+        assert_eq!(idx.root(2), 0);
+        assert_eq!(idx.root(3), 0);
+        assert_eq!(idx.cluster_size(3), 3);
+        let t = idx.template_of(3).unwrap();
+        assert_eq!(t.members, 3);
+        assert_eq!(t.slots, 1);
+        assert!(
+            t.text
+                .starts_with("now hiring delivery drivers in {} flexible"),
+            "{}",
+            t.text
+        );
+        assert!(idx.template_of(1).is_none());
+        let d = idx.diff_of(2).unwrap();
+        assert!(d.contains(&DiffPart::Slot("tulsa".into())), "{d:?}");
+    }
+
+    #[test]
+    fn empty_text_never_links() {
+        let mut idx = TemplateIndex::new(SimilarConfig::default());
+        idx.insert(&fingerprint(""));
+        let j = idx.insert(&fingerprint(""));
+        assert_eq!(j.root, 1);
+        assert!(j.absorbed.is_empty());
+        assert_eq!(idx.tokens(1), &[] as &[u32]);
+        assert_eq!(idx.tokens(99), &[] as &[u32]);
+    }
+}

@@ -1,0 +1,110 @@
+//! The word list of the template index, with counts for a unigram code.
+//!
+//! Templates store token ids, not strings, and description lengths need the cost of a word:
+//! a word seen often is cheap to write (few bits), a rare one is dear. Matching a template on
+//! "the", "and" and "call" therefore proves little, matching it on rare words proves much —
+//! which is what keeps unrelated ads that share common words out of each other's templates.
+
+use rustc_hash::FxHashMap;
+
+use super::tokens::token_hash;
+
+/// Interned words and how often each was seen.
+///
+/// Words are found by their 64-bit token hash (computed in parallel with the fingerprint), so
+/// the serial insert path never hashes or compares strings. Two different words with one hash
+/// (odds about 1 in 10^12 for a million distinct words) would share an id.
+#[derive(Debug, Default, Clone)]
+pub struct Vocab {
+    ids: FxHashMap<u64, u32>,
+    words: Vec<Box<str>>,
+    counts: Vec<u32>,
+    total: u64,
+}
+
+impl Vocab {
+    /// The id of `word`, adding it if new, and counting one occurrence.
+    pub fn observe(&mut self, word: &str) -> u32 {
+        self.observe_hashed(token_hash(word), word)
+    }
+
+    /// [`Vocab::observe`] for a word whose [`token_hash`] is already known.
+    pub fn observe_hashed(&mut self, hash: u64, word: &str) -> u32 {
+        let id = match self.ids.get(&hash) {
+            Some(&id) => id,
+            None => {
+                let id = self.words.len() as u32;
+                self.ids.insert(hash, id);
+                self.words.push(word.into());
+                self.counts.push(0);
+                id
+            }
+        };
+        self.counts[id as usize] = self.counts[id as usize].saturating_add(1);
+        self.total += 1;
+        id
+    }
+
+    /// Restores one word with its count (used when loading saved state).
+    pub(crate) fn restore(&mut self, word: &str, count: u32) -> Result<u32, String> {
+        let hash = token_hash(word);
+        if self.ids.contains_key(&hash) {
+            return Err(format!("duplicate vocabulary word #{}", self.words.len()));
+        }
+        let id = self.words.len() as u32;
+        self.ids.insert(hash, id);
+        self.words.push(word.into());
+        self.counts.push(count);
+        self.total += u64::from(count);
+        Ok(id)
+    }
+
+    pub fn word(&self, id: u32) -> &str {
+        self.words.get(id as usize).map_or("", |w| w)
+    }
+
+    pub fn count(&self, id: u32) -> u32 {
+        self.counts.get(id as usize).copied().unwrap_or(0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Bits to write word `id` with a Laplace-smoothed unigram code.
+    pub fn bits(&self, id: u32) -> f64 {
+        let v = self.words.len() as f64 + 1.0;
+        ((self.total as f64 + v) / (self.count(id) as f64 + 1.0)).log2()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
+        self.words
+            .iter()
+            .map(|w| &**w)
+            .zip(self.counts.iter().copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frequent_words_are_cheap() {
+        let mut v = Vocab::default();
+        for _ in 0..100 {
+            v.observe("the");
+        }
+        let rare = v.observe("zebra");
+        let the = v.observe("the");
+        assert_eq!(v.word(rare), "zebra");
+        assert!(v.bits(the) < 1.0);
+        assert!(v.bits(rare) > 5.0);
+        assert_eq!(v.word(999), "");
+        assert!(v.restore("the", 3).is_err());
+    }
+}
