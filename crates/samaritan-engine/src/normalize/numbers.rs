@@ -216,15 +216,17 @@ pub(crate) fn segment(orig: &[char], folded: &[u8], out: &mut Vec<Word>) -> bool
 }
 
 /// [`WORDS`] grouped by first letter (`a`..=`z`), built once.
-static BY_FIRST: std::sync::LazyLock<[Vec<(&'static [u8], Word)>; 26]> =
-    std::sync::LazyLock::new(|| {
-        let mut t: [Vec<(&'static [u8], Word)>; 26] = Default::default();
-        for (w, k) in WORDS {
-            let b = w.as_bytes();
-            t[usize::from(b[0] - b'a')].push((b, *k));
-        }
-        t
-    });
+/// One first letter's words: spelling bytes and the word.
+type Bucket = Vec<(&'static [u8], Word)>;
+
+static BY_FIRST: std::sync::LazyLock<[Bucket; 26]> = std::sync::LazyLock::new(|| {
+    let mut t: [Bucket; 26] = Default::default();
+    for (w, k) in WORDS {
+        let b = w.as_bytes();
+        t[usize::from(b[0] - b'a')].push((b, *k));
+    }
+    t
+});
 
 fn bucket(first: u8) -> &'static [(&'static [u8], Word)] {
     if first.is_ascii_lowercase() {
