@@ -55,6 +55,8 @@ enum Command {
     Audit(commands::audit::AuditArgs),
     /// Load-test a running service's ingest over HTTP.
     BenchHttp(commands::bench_http::BenchHttpArgs),
+    /// Extraction quality per kind on the Memex conformance cases or a synthetic corpus.
+    Conformance(commands::conformance::ConformanceArgs),
 }
 
 fn main() -> std::process::ExitCode {

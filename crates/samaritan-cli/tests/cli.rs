@@ -82,10 +82,16 @@ fn scan_reports_every_bad_line_and_keeps_the_good_ones_in_order() {
 #[test]
 fn strict_stops_at_the_first_bad_line() {
     let input = b"{\"id\":\"a1\"}\nnot json\n{\"id\":\"a3\"}\n";
-    let out = samaritan(&["scan", "--strict", "--threads", "1"], input);
+    // Streaming: what came before the bad line is out already.
+    let out = samaritan(&["scan", "--strict", "--no-link", "--threads", "1"], input);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(ids(&out.stdout), vec!["a1"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--strict"));
+    // Linked: no analysis is final before the whole input is linked, so none is written.
+    let out = samaritan(&["scan", "--strict", "--threads", "1"], input);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2: malformed JSON"));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! thin layers around it (see `ARCHITECTURE.md`). The modules follow the data flow of
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
+pub mod conformance;
 pub mod extract;
 pub mod link;
 pub mod model;
@@ -13,7 +14,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod similar;
 
-pub use extract::{ExtractOptions, Extraction, extract};
+pub use extract::{ExtractOptions, Extraction, extract, extract_kinds};
 pub use model::{Ad, Analysis, Verdict};
 pub use normalize::{Normalized, normalize};
 pub use pipeline::{Engine, Prepared};

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod bank;
 pub mod bench;
 pub mod bench_http;
+pub mod conformance;
 pub mod demo;
 pub mod eval;
 pub mod hash;
@@ -39,6 +40,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),
         Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Conformance(args) => conformance::run(args),
     }
 }
 

@@ -238,7 +238,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     } else {
         // Pass 1: analyse in parallel, link in order, spill the text-free state.
         let link_config = LinkConfig::default();
-        let mut linker = Linker::new(link_config.clone());
+        let mut linker = Linker::new(link_config);
         let mut photos = PhotoIdentities::new(DEFAULT_LINK_DISTANCE);
         let tmp = match &args.tmp_dir {
             Some(d) => tempfile::NamedTempFile::new_in(d),

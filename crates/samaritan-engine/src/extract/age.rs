@@ -17,27 +17,46 @@ pub(crate) struct AgeHit {
     pub end: usize,
 }
 
-/// "age: 21", "Age 25-29", "aged 19", "age of 18", "edad: 21", "Poster's age: 26".
+/// "age: 21", "Age 25-29", "aged 19", "ages 1 and 4", "age of 18", "edad: 21",
+/// "Poster's age: 26".
 static CUE_BEFORE: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(?:age|aged|edad)\b[\s:=\-]*(?:is\s+|of\s+)?:?\s*(\d{1,2})\b(?:\s*(?:-|to)\s*(\d{1,2})\b)?",
+        r"(?i)(?-u:\b)(?:ages?|aged|edad)(?-u:\b)[\s:=\-]*(?:is\s+|of\s+)?:?\s*([0-9]{1,2})(?-u:\b)(?:\s*(?:-|to|and|&)\s*([0-9]{1,2})(?-u:\b))?",
     )
 });
 
-/// "19yo", "22 y/o", "20yrs", "50 YEARS OLD", "18-35 years of age", "21 years young", "22 años".
+/// "19yo", "22 y/o", "20yrs", "50 YEARS OLD", "a 6 year old", "18-35 years of age",
+/// "21 years young", "22 años". Group 3 is set when the cue names an age outright (old, young,
+/// of age, años), which lets one-digit ages count.
 static CUE_AFTER: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(\d{1,2})(?:\s*(?:-|to)\s*(\d{1,2}))?\s*\+?\s*(?:yo\b|y/o\b|y\.o\b\.?|yrs?\b\.?(?:\s*old\b)?|years?[\s\-]*(?:old|young|of\s+age)\b|años\b|anos\b)",
+        r"(?i)(?-u:\b)([0-9]{1,2})(?:\s*(?:-|to)\s*([0-9]{1,2}))?\s*\+?\s*(?:yo(?-u:\b)|y/o(?-u:\b)|y\.o(?-u:\b)\.?|yrs?(?-u:\b)\.?(?:\s*old(?-u:\b))?|(years?[\s\-]*(?:old|young|of\s+age)(?-u:\b)|años(?-u:\b)|anos(?-u:\b)))",
+    )
+});
+
+/// "18 or older", "18 and over", "must be 18", "at least 21".
+static MINIMUM: Pattern = Pattern::new(|| {
+    re(
+        r"(?i)(?:(?-u:\b)([0-9]{2})\s*(?:or\s+(?:older|over|above)|and\s+(?:over|up|older|above))(?-u:\b)|(?-u:\b)(?:must\s+be|at\s+least|minimum\s+age(?:\s+is)?|over\s+the\s+age\s+of)\s+([0-9]{2})(?-u:\b))",
     )
 });
 
 /// "I'm 22", "i am 19", "im 20", "tengo 22".
-static SELF: Pattern =
-    Pattern::new(|| re(r"(?i)\b(?:i'?m|i\s+am|tengo)\s+(?:only\s+|just\s+)?(\d{2})\b"));
+static SELF: Pattern = Pattern::new(|| {
+    re(
+        r"(?i)(?-u:\b)(?:i'?m|i\s+am|i\s+was|tengo)\s+(?:only\s+|just\s+|about\s+|almost\s+|barely\s+|turning\s+)?([0-9]{2})(?-u:\b)",
+    )
+});
+
+/// Plural nouns after a title number that make it a count ("- 52 Ads", "- 6 Pictures").
+const COUNTED: &[&str] = &[
+    "ads", "pictures", "pics", "photos", "reviews", "posts", "girls", "ladies", "hours", "days",
+    "min", "mins", "minutes", "new", "now",
+];
 
 /// "… - 19 - …" / "… - 19 Hello": a two-digit number set off by " - " in a title.
 static TITLE: Pattern = Pattern::new(|| {
-    re(r"(?:^|[^\S\n]+)-[^\S\n]+(\d{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})")
+    re(r"(?:^|[^\S\n]+)-[^\S\n]+([0-9]{2})(?:[^\S\n]+-[^\S\n]|[^\S\n]*(?:\n|$)|[^\S\n]+\p{L})")
 });
 
 /// What may follow a bare number that makes it something other than an age.
@@ -89,9 +108,19 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         {
             continue;
         }
-        push(&mut out, text, m, 10, phones);
+        push(&mut out, text, m, 1, phones);
     }
     for m in CUE_AFTER.captures_iter(text) {
+        let lo = if m.get(3).is_some() { 1 } else { 10 };
+        push(&mut out, text, m, lo, phones);
+    }
+    for m in MINIMUM.captures_iter(text) {
+        let Some(g) = m.get(1).or_else(|| m.get(2)) else {
+            continue;
+        };
+        if quantity_after(&text[g.end()..]) {
+            continue;
+        }
         push(&mut out, text, m, 10, phones);
     }
     for m in SELF.captures_iter(text) {
@@ -106,6 +135,15 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         let Some(g) = m.get(1) else { continue };
         let before = text[..m.get(0).map_or(0, |w| w.start())].trim_end();
         if before.is_empty() || before.ends_with(|c: char| c.is_ascii_digit()) {
+            continue;
+        }
+        let next: String = text[g.end()..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphabetic())
+            .flat_map(char::to_lowercase)
+            .collect();
+        if COUNTED.contains(&next.as_str()) {
             continue;
         }
         let Ok(age) = g.as_str().parse::<u32>() else {
@@ -157,6 +195,9 @@ mod tests {
         assert_eq!(ages("tengo 22 años"), [22]);
         assert_eq!(ages("Sexy Face Young - 19 - Click"), [19]);
         assert_eq!(ages("under the age of 18 (or 21 in some countries)"), [18]);
+        assert_eq!(ages("kids ages 1 and 4"), [1, 4]);
+        assert_eq!(ages("a 6 year old and a 12 year old"), [6, 12]);
+        assert_eq!(ages("Must be 18 or older"), [18]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! "name(at)gmail(dot)com", "name @ gmail . com", and a big provider's name with a misspelling
 //! or no top-level domain ("name@gml", "name@gmail"). Values are lower-case.
 
-use super::{Pattern, overlaps, re};
+use super::{Pattern, re};
 
 #[derive(Debug)]
 pub(crate) struct EmailHit {
@@ -14,21 +14,21 @@ pub(crate) struct EmailHit {
 
 static PLAIN: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}\b",
+        r"(?i)(?-u:\b)[a-z0-9][a-z0-9._%+\-]*@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,24}(?-u:\b)",
     )
 });
 
 /// "name at gmail dot com" and bracketed forms.
 static SPELLED: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b([a-z0-9][a-z0-9._\-]{0,63})\s*(?:[(\[{<]\s*at\s*[)\]}>]|\s+at\s+|\s@\s*|@\s+)\s*([a-z0-9][a-z0-9\-]{0,62})\s*(?:[(\[{<]\s*dot\s*[)\]}>]|\s+dot\s+|\s*\.\s*)\s*(com|net|org|edu|info|biz|us|ca|co\.uk|uk|de|fr|ru|in|au)\b",
+        r"(?i)(?-u:\b)([a-z0-9][a-z0-9._\-]{0,63})\s*(?:[(\[{<]\s*at\s*[)\]}>]|\s+at\s+|\s@\s*|@\s+)\s*([a-z0-9][a-z0-9\-]{0,62})\s*(?:[(\[{<]\s*dot\s*[)\]}>]|\s+dot\s+|\s*\.\s*)\s*(com|net|org|edu|info|biz|us|ca|co\.uk|uk|de|fr|ru|in|au)(?-u:\b)",
     )
 });
 
 /// A big provider, possibly misspelled, with no top-level domain: "name@gml".
 static BARE_PROVIDER: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b([a-z0-9][a-z0-9._\-]{0,63})@(gmail|gmal|gmial|gml|gnail|gmai|yahoo|yaho|yahooo|yhoo|hotmail|hotmial|hotmal|hotmai|outlook|aol|icloud)\b",
+        r"(?i)(?-u:\b)([a-z0-9][a-z0-9._\-]{0,63})@(gmail|gmal|gmial|gml|gnail|gmai|yahoo|yaho|yahooo|yhoo|hotmail|hotmial|hotmal|hotmai|outlook|aol|icloud)(?-u:\b)",
     )
 });
 
@@ -71,6 +71,15 @@ const KNOWN: &[&str] = &[
 
 pub(crate) fn find(text: &str) -> Vec<EmailHit> {
     let mut out: Vec<EmailHit> = Vec::new();
+    // every form needs an "@" or a spelled-out "dot"
+    if !text.contains('@')
+        && !text
+            .as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"dot"))
+    {
+        return out;
+    }
     for m in PLAIN.find_iter(text) {
         out.push(EmailHit {
             value: m.as_str().to_ascii_lowercase(),
@@ -79,10 +88,8 @@ pub(crate) fn find(text: &str) -> Vec<EmailHit> {
             obfuscated: false,
         });
     }
-    let taken = |out: &Vec<EmailHit>, s: usize, e: usize| {
-        let spans: Vec<_> = out.iter().map(|h| h.start..h.end).collect();
-        overlaps(&(s..e), &spans)
-    };
+    let taken =
+        |out: &Vec<EmailHit>, s: usize, e: usize| out.iter().any(|h| h.start < e && s < h.end);
     for c in SPELLED.captures_iter(text) {
         let (Some(w), Some(user), Some(dom), Some(tld)) = (c.get(0), c.get(1), c.get(2), c.get(3))
         else {

@@ -126,7 +126,12 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
             k += 1;
             continue;
         }
-        let Some(cands) = g.by_first.get(&w.to_ascii_lowercase()) else {
+        let mut buf = [0u8; 24];
+        for (d, b) in buf.iter_mut().zip(w.bytes()) {
+            *d = b.to_ascii_lowercase();
+        }
+        let key = std::str::from_utf8(&buf[..w.len()]).unwrap_or("");
+        let Some(cands) = g.by_first.get(key) else {
             k += 1;
             continue;
         };

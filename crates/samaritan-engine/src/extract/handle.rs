@@ -16,62 +16,257 @@ pub(crate) struct HandleHit {
 
 static PROFILE_URL: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(?:https?://)?(?:www\.|m\.)?(instagram\.com|instagr\.am|twitter\.com|x\.com|facebook\.com|fb\.com|snapchat\.com/add|t\.me|telegram\.me|kik\.me|tiktok\.com|onlyfans\.com|wa\.me)/@?([A-Za-z0-9][A-Za-z0-9._\-]{1,39})",
+        r"(?i)(?-u:\b)(?:https?://)?(?:www\.|m\.)?(instagram\.com|instagr\.am|twitter\.com|x\.com|facebook\.com|fb\.com|snapchat\.com/add|t\.me|telegram\.me|kik\.me|tiktok\.com|onlyfans\.com|wa\.me)/@?([A-Za-z0-9][A-Za-z0-9._\-]{1,39})",
     )
 });
 
 static LABEL: Pattern = Pattern::new(|| {
     re(
-        r"(?i)\b(instagram|insta|ig|snapchat|snap|sc|telegram|tg|whats\s?app|watsapp|whatsap|kik|twitter|x|facebook|fb|wechat|we\s?chat|viber|line|onlyfans|tiktok|skype|signal)\b",
+        r"(?i)(?-u:\b)(instagram|insta|ig|snapchat|snap|sc|telegram|tg|whats\s?app|watsapp|whatsap|kik|twitter|x|facebook|fb|wechat|we\s?chat|viber|line|onlyfans|tiktok|skype|signal)(?-u:\b)",
     )
 });
 
 /// Words and marks that may sit between a platform's name and the handle.
 const FILLERS: &[&str] = &[
     "me", "id", "is", "at", "on", "my", "username", "user", "name", "handle", "account", "page",
-    "add", "follow", "its", "it's", "to", "via", "or", "and", "me:", "number", "num", "no",
+    "add", "follow", "its", "it's", "to", "via", "or", "and", "me:", "number", "num", "no", "text",
+    "call", "mobile", "phone", "cell", "sms", "tel", "contact", "facetime", "us", "profile",
 ];
 
-/// Words that are never handles.
+/// Words that are never handles: common English words that follow a platform's name in prose
+/// ("follow me on twitter and get…", "snapchat fun").
 const STOP: &[&str] = &[
-    "me",
-    "and",
-    "or",
-    "for",
-    "the",
-    "you",
-    "only",
-    "with",
-    "text",
-    "call",
+    "a",
+    "about",
+    "add",
+    "after",
+    "again",
+    "all",
     "also",
+    "always",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "around",
+    "as",
+    "ask",
+    "at",
     "available",
-    "me.",
-    "too",
-    "please",
+    "away",
+    "back",
+    "be",
+    "because",
+    "been",
+    "before",
+    "best",
+    "better",
+    "big",
+    "book",
+    "booking",
+    "both",
+    "but",
+    "by",
+    "can",
+    "check",
+    "checkout",
+    "chat",
+    "come",
+    "company",
+    "contact",
+    "could",
+    "date",
+    "day",
+    "days",
+    "did",
+    "do",
+    "does",
+    "done",
+    "dont",
+    "down",
+    "each",
+    "email",
+    "enjoy",
+    "escort",
+    "escorts",
+    "even",
+    "ever",
+    "every",
+    "experience",
+    "extra",
+    "find",
+    "first",
+    "for",
+    "free",
+    "friend",
+    "friends",
+    "from",
+    "full",
+    "fun",
+    "get",
+    "girl",
+    "girls",
+    "give",
+    "go",
+    "going",
+    "good",
+    "got",
+    "great",
+    "guys",
+    "had",
+    "has",
+    "have",
+    "he",
+    "her",
     "here",
-    "now",
-    "this",
-    "that",
-    "more",
-    "pics",
-    "photos",
-    "us",
+    "hi",
+    "him",
+    "his",
+    "hot",
+    "how",
     "http",
     "https",
-    "www",
-    "com",
-    "a",
-    "an",
-    "in",
-    "of",
+    "i",
     "if",
-    "so",
-    "but",
-    "not",
+    "im",
+    "in",
+    "info",
+    "into",
+    "is",
+    "it",
+    "just",
+    "know",
+    "lady",
+    "last",
+    "let",
+    "like",
+    "link",
+    "live",
+    "look",
+    "looking",
+    "love",
+    "make",
+    "many",
+    "may",
+    "me",
+    "me.",
+    "meet",
+    "message",
+    "messages",
+    "more",
+    "most",
+    "much",
+    "must",
+    "my",
+    "need",
+    "never",
+    "new",
+    "next",
+    "nice",
+    "night",
     "no",
-    "yes",
+    "not",
+    "now",
+    "of",
+    "off",
+    "offers",
     "ok",
+    "on",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "out",
+    "over",
+    "page",
+    "people",
+    "photo",
+    "photos",
+    "pic",
+    "pics",
+    "picture",
+    "pictures",
+    "play",
+    "please",
+    "post",
+    "posts",
+    "private",
+    "real",
+    "right",
+    "see",
+    "send",
+    "series",
+    "service",
+    "services",
+    "sexy",
+    "she",
+    "show",
+    "so",
+    "some",
+    "soon",
+    "special",
+    "specials",
+    "still",
+    "story",
+    "sweet",
+    "take",
+    "text",
+    "than",
+    "thanks",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "time",
+    "to",
+    "today",
+    "tonight",
+    "too",
+    "true",
+    "up",
+    "updates",
+    "us",
+    "very",
+    "video",
+    "videos",
+    "want",
+    "was",
+    "way",
+    "we",
+    "week",
+    "weekly",
+    "well",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "why",
+    "will",
+    "with",
+    "would",
+    "www",
+    "yes",
+    "you",
+    "your",
+    "com",
+    "moment",
+    "if",
+    "of",
+    "yet",
+    "own",
+    "verify",
+    "verified",
+    "also",
 ];
 
 fn platform(name: &str) -> Option<&'static str> {
@@ -110,6 +305,14 @@ fn needs_mark(word: &str) -> bool {
         word.to_ascii_lowercase().as_str(),
         "ig" | "sc" | "x" | "line" | "snap" | "signal" | "tg" | "fb" | "insta"
     )
+}
+
+/// Does the text name a platform whose IDs are phone numbers (so numbers must be located)?
+pub(crate) fn mentions_numbered_platform(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["whats", "watsap", "viber", "signal", "telegram", "line"]
+        .iter()
+        .any(|k| lower.contains(k))
 }
 
 pub(crate) fn find(text: &str, phones: &[PhoneHit]) -> Vec<HandleHit> {
@@ -185,25 +388,55 @@ pub(crate) fn find(text: &str, phones: &[PhoneHit]) -> Vec<HandleHit> {
             {
                 continue;
             }
-            for p in &platforms {
-                if is_number && !numbered(p) {
-                    continue;
+            // "@one @two": further @-handles right after the first belong to the same platforms
+            let mut found = vec![(value_start, value_end, handle)];
+            if text[..value_start].ends_with('@') {
+                let mut pos = value_end;
+                while let Some(next) = next_at_handle(text, pos) {
+                    pos = next.1;
+                    found.push(next);
                 }
-                if !is_number && numbered(p) && *p != "telegram" && *p != "line" {
-                    // WhatsApp/Viber/Signal take numbers; a word after them is not their ID
-                    continue;
+            }
+            for (start, end, handle) in found {
+                for p in &platforms {
+                    if is_number && !numbered(p) {
+                        continue;
+                    }
+                    if !is_number && numbered(p) && *p != "telegram" && *p != "line" {
+                        // WhatsApp/Viber/Signal take numbers; a word after them is not their ID
+                        continue;
+                    }
+                    out.push(HandleHit {
+                        value: format!("{p}:{handle}"),
+                        start,
+                        end,
+                    });
                 }
-                out.push(HandleHit {
-                    value: format!("{p}:{handle}"),
-                    start: value_start,
-                    end: value_end,
-                });
             }
         }
     }
     out.sort_by_key(|h| h.start);
     out.dedup_by(|a, b| a.value == b.value && a.start == b.start);
     out
+}
+
+/// An `@handle` right after `pos` (whitespace between).
+fn next_at_handle(text: &str, pos: usize) -> Option<(usize, usize, String)> {
+    let rest = &text[pos..];
+    let trimmed = rest.trim_start_matches([' ', '\t']);
+    if rest.len() - trimmed.len() > 3 {
+        return None;
+    }
+    let after = trimmed.strip_prefix('@')?;
+    let len = after
+        .find(|c: char| !(c.is_alphanumeric() || "._".contains(c)))
+        .unwrap_or(after.len());
+    let h = after[..len].trim_end_matches(['.', '_']);
+    if h.len() < 2 || !h.chars().any(char::is_alphabetic) {
+        return None;
+    }
+    let start = pos + (rest.len() - after.len());
+    Some((start, start + h.len(), h.to_owned()))
 }
 
 /// The handle (or number) that follows a platform name ending at `pos`.
@@ -265,7 +498,9 @@ fn handle_after(
             i += word_len;
             continue;
         }
-        if STOP.contains(&lower.as_str())
+        if lower.starts_with("www.")
+            || lower.contains(".com")
+            || STOP.contains(&lower.as_str())
             || platform(word).is_some()
             || word.len() < 2
             || word.len() > 40

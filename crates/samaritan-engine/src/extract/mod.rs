@@ -47,6 +47,11 @@ pub struct ExtractOptions {
     /// Also try the regions the ad itself hints at (place names, ccTLDs, other `+CC` numbers)
     /// for national-format numbers.
     pub infer_region: bool,
+    /// Regions tried last for a number written with a trunk `0` that neither the default region
+    /// nor the ad's hints claim (a leading 0 can never start a North American number). Default
+    /// `["GB"]`: UK mobiles ("07700 900123") are the foreign numbers North American ads carry
+    /// most. Unknown codes are ignored.
+    pub fallback_regions: Vec<String>,
 }
 
 impl Default for ExtractOptions {
@@ -54,6 +59,7 @@ impl Default for ExtractOptions {
         ExtractOptions {
             default_region: "US".to_owned(),
             infer_region: true,
+            fallback_regions: vec!["GB".to_owned()],
         }
     }
 }
@@ -76,6 +82,13 @@ impl ExtractOptions {
             default_region: up,
             ..ExtractOptions::default()
         })
+    }
+
+    fn fallback_ids(&self) -> Vec<Id> {
+        self.fallback_regions
+            .iter()
+            .filter_map(|r| r.trim().to_ascii_uppercase().parse().ok())
+            .collect()
     }
 
     fn region_id(&self) -> Id {
@@ -101,6 +114,17 @@ pub enum Kind {
 }
 
 impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Phone,
+        Kind::Email,
+        Kind::Url,
+        Kind::Handle,
+        Kind::Payment,
+        Kind::Age,
+        Kind::Price,
+        Kind::Location,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Phone => "phone",
@@ -232,6 +256,18 @@ pub(crate) struct Texts<'a> {
 /// Extracts everything from an ad's document. `original` must be the string `norm` was made
 /// from (`title + "\n" + body`).
 pub fn extract(original: &str, norm: &Normalized, opts: &ExtractOptions) -> Extraction {
+    extract_kinds(original, norm, opts, &Kind::ALL)
+}
+
+/// Like [`extract`], running only the extractors for `kinds` (phones are still found, but not
+/// reported, when ages or prices need to skip them).
+pub fn extract_kinds(
+    original: &str,
+    norm: &Normalized,
+    opts: &ExtractOptions,
+    kinds: &[Kind],
+) -> Extraction {
+    let want = |k: Kind| kinds.contains(&k);
     let texts = Texts {
         norm: &norm.text,
         clean: norm.clean().unwrap_or(original),
@@ -248,92 +284,114 @@ pub fn extract(original: &str, norm: &Normalized, opts: &ExtractOptions) -> Extr
         let obf = odd || norm.clean_obfuscated(r.clone());
         (norm.clean_span(r), obf)
     };
+    let mut push = |kind: Kind, value: Value, (span, obfuscated): (Range<usize>, bool)| {
+        items.push(Item {
+            kind,
+            value,
+            span,
+            obfuscated,
+        });
+    };
 
     // places first: they are also hints of the country national-format phones belong to
-    let places = gazetteer::find(texts.norm);
-    let hints = if opts.infer_region {
-        region::hints(texts.clean, &gazetteer::find(texts.clean))
+    let need_phones =
+        want(Kind::Phone) || want(Kind::Age) || want(Kind::Price) || want(Kind::Handle);
+    let places = if want(Kind::Location) || (need_phones && opts.infer_region) {
+        gazetteer::find(texts.norm)
+    } else {
+        Vec::new()
+    };
+    let hints = if opts.infer_region && need_phones {
+        region::hints(texts.clean, &places)
     } else {
         region::Hints::default()
     };
-    let phones = phone::find(texts.norm, &hints, Some(opts.region_id()));
-    let phone_spans: Vec<Range<usize>> = phones.iter().map(|p| p.start..p.end).collect();
-    for p in &phones {
-        let (span, obf) = from_norm(p.start..p.end, p.odd);
-        items.push(Item {
-            kind: Kind::Phone,
-            value: Value::Text(p.value.clone()),
-            span,
-            obfuscated: obf,
-        });
-    }
-    for e in email::find(texts.clean) {
-        let (span, obf) = from_clean(e.start..e.end, e.obfuscated);
-        items.push(Item {
-            kind: Kind::Email,
-            value: Value::Text(e.value),
-            span,
-            obfuscated: obf,
-        });
-    }
-    for u in url::find(texts.clean) {
-        let (span, obf) = from_clean(u.start..u.end, false);
-        items.push(Item {
-            kind: Kind::Url,
-            value: Value::Text(u.value),
-            span,
-            obfuscated: obf,
-        });
-    }
-    let clean_phones = if texts.clean == texts.norm {
-        phones.clone()
+    let fallback = opts.fallback_ids();
+    let phones = if need_phones {
+        phone::find(texts.norm, &hints, Some(opts.region_id()), &fallback)
     } else {
-        phone::find(texts.clean, &hints, Some(opts.region_id()))
+        Vec::new()
     };
-    for h in handle::find(texts.clean, &clean_phones) {
-        let (span, obf) = from_clean(h.start..h.end, false);
-        items.push(Item {
-            kind: Kind::Handle,
-            value: Value::Text(h.value),
-            span,
-            obfuscated: obf,
-        });
+    let phone_spans: Vec<Range<usize>> = phones.iter().map(|p| p.start..p.end).collect();
+    if want(Kind::Phone) {
+        for p in &phones {
+            push(
+                Kind::Phone,
+                Value::Text(p.value.clone()),
+                from_norm(p.start..p.end, p.odd),
+            );
+        }
     }
-    for p in payment::find(texts.clean) {
-        let (span, obf) = from_clean(p.start..p.end, false);
-        items.push(Item {
-            kind: Kind::Payment,
-            value: Value::Text(p.value),
-            span,
-            obfuscated: obf,
-        });
+    if want(Kind::Email) {
+        for e in email::find(texts.clean) {
+            push(
+                Kind::Email,
+                Value::Text(e.value),
+                from_clean(e.start..e.end, e.obfuscated),
+            );
+        }
     }
-    for a in age::find(texts.norm, &phone_spans) {
-        let (span, obf) = from_norm(a.start..a.end, false);
-        items.push(Item {
-            kind: Kind::Age,
-            value: Value::Age(a.age),
-            span,
-            obfuscated: obf,
-        });
+    if want(Kind::Url) {
+        for u in url::find(texts.clean) {
+            push(
+                Kind::Url,
+                Value::Text(u.value),
+                from_clean(u.start..u.end, false),
+            );
+        }
     }
-    for p in price::find(texts.norm, &phone_spans) {
-        let (span, obf) = from_norm(p.start..p.end, false);
-        items.push(Item {
-            kind: Kind::Price,
-            value: Value::Price(p.price),
-            span,
-            obfuscated: obf,
-        });
+    if want(Kind::Handle) {
+        // messaging numbers are read where the handle is, in the clean text
+        let clean_phones = if texts.clean == texts.norm {
+            phones.clone()
+        } else if handle::mentions_numbered_platform(texts.clean) {
+            phone::find(texts.clean, &hints, Some(opts.region_id()), &fallback)
+        } else {
+            Vec::new()
+        };
+        for h in handle::find(texts.clean, &clean_phones) {
+            push(
+                Kind::Handle,
+                Value::Text(h.value),
+                from_clean(h.start..h.end, false),
+            );
+        }
     }
-    for l in location::find(texts.norm, &places) {
-        let (span, obf) = from_norm(l.start..l.end, false);
-        items.push(Item {
-            kind: Kind::Location,
-            value: Value::Text(l.value),
-            span,
-            obfuscated: obf,
-        });
+    if want(Kind::Payment) {
+        for p in payment::find(texts.clean) {
+            push(
+                Kind::Payment,
+                Value::Text(p.value),
+                from_clean(p.start..p.end, false),
+            );
+        }
+    }
+    if want(Kind::Age) {
+        for a in age::find(texts.norm, &phone_spans) {
+            push(
+                Kind::Age,
+                Value::Age(a.age),
+                from_norm(a.start..a.end, false),
+            );
+        }
+    }
+    if want(Kind::Price) {
+        for p in price::find(texts.norm, &phone_spans) {
+            push(
+                Kind::Price,
+                Value::Price(p.price),
+                from_norm(p.start..p.end, false),
+            );
+        }
+    }
+    if want(Kind::Location) {
+        for l in location::find(texts.norm, &places) {
+            push(
+                Kind::Location,
+                Value::Text(l.value),
+                from_norm(l.start..l.end, false),
+            );
+        }
     }
     items.sort_by_key(|it| (it.span.start, it.kind));
     let texts = items

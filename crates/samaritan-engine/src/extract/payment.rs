@@ -16,21 +16,35 @@ pub(crate) struct PaymentHit {
 
 static CASHTAG: Pattern = Pattern::new(|| {
     re(
-        r"(?i)(?:\bcash\s?app\b|\bcashapp\b|\bcash\.app/)[^\S\n]*[:\-@]?[^\S\n]*(?:me[^\S\n]*)?(?:at[^\S\n]*)?(\$[a-z][a-z0-9_\-]{0,19})\b",
+        r"(?i)(?:(?-u:\b)cash\s?app(?-u:\b)|(?-u:\b)cashapp(?-u:\b)|(?-u:\b)cash\.app/)[^\S\n]*[:\-@]?[^\S\n]*(?:me[^\S\n]*)?(?:at[^\S\n]*)?(\$[a-z][a-z0-9_\-]{0,19})(?-u:\b)",
     )
 });
 static VENMO: Pattern = Pattern::new(|| {
     re(
-        r"(?i)(?:\bvenmo\.com/(?:u/)?|\bvenmo\b[^\S\n]*[:\-]?[^\S\n]*(?:me[^\S\n]*)?)@?([a-z0-9][a-z0-9_\-]{4,29})\b",
+        r"(?i)(?:(?-u:\b)venmo\.com/(?:u/)?|(?-u:\b)venmo(?-u:\b)[^\S\n]*[:\-]?[^\S\n]*(?:me[^\S\n]*)?)@?([a-z0-9][a-z0-9_\-]{4,29})(?-u:\b)",
     )
 });
-static PAYPAL: Pattern = Pattern::new(|| re(r"(?i)\bpaypal\.me/([a-z0-9][a-z0-9_.\-]{2,39})"));
-static BASE58: Pattern = Pattern::new(|| re(r"\b([13LM][1-9A-HJ-NP-Za-km-z]{25,34})\b"));
-static BECH32: Pattern = Pattern::new(|| re(r"(?i)\b((?:bc|ltc)1[ac-hj-np-z02-9]{11,71})\b"));
-static ETH: Pattern = Pattern::new(|| re(r"\b(0x[0-9a-fA-F]{40})\b"));
+static PAYPAL: Pattern =
+    Pattern::new(|| re(r"(?i)(?-u:\b)paypal\.me/([a-z0-9][a-z0-9_.\-]{2,39})"));
+static BASE58: Pattern =
+    Pattern::new(|| re(r"(?-u:\b)([13LM][1-9A-HJ-NP-Za-km-z]{25,34})(?-u:\b)"));
+static BECH32: Pattern =
+    Pattern::new(|| re(r"(?i)(?-u:\b)((?:bc|ltc)1[ac-hj-np-z02-9]{11,71})(?-u:\b)"));
+static ETH: Pattern = Pattern::new(|| re(r"(?-u:\b)(0x[0-9a-fA-F]{40})(?-u:\b)"));
 
 pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
     let mut out = Vec::new();
+    // cheap gates: a payment word, or a token long enough to be an address
+    let lower = text.to_ascii_lowercase();
+    let named = ["cash", "venmo", "paypal"]
+        .iter()
+        .any(|k| lower.contains(k));
+    let long_token = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|t| t.len() >= 26);
+    if !named && !long_token {
+        return out;
+    }
     let mut push = |kind: &str, m: regex::Match<'_>, value: &str| {
         out.push(PaymentHit {
             value: format!("{kind}:{value}"),

@@ -41,7 +41,7 @@ struct Group {
     plus: bool,
 }
 
-const MAX_GAP_CHARS: usize = 5;
+const MAX_GAP_CHARS: usize = 6;
 const MAX_GROUPS: usize = 12;
 
 /// Units and markers that make the number before them a quantity, not part of a phone.
@@ -102,8 +102,18 @@ const UNITS: &[&str] = &[
 fn blocked_after(text: &str, end: usize) -> bool {
     let post = &text[end..];
     let post = post.strip_prefix(' ').unwrap_or(post);
+    let short = text[..end]
+        .bytes()
+        .rev()
+        .take_while(u8::is_ascii_digit)
+        .count()
+        <= 2;
+    if post.starts_with("/7") && text[..end].ends_with("24") {
+        return true; // 24/7
+    }
     match post.chars().next() {
-        Some('%' | '\'' | '"' | '€' | '£' | '’' | '”') => return true,
+        Some('%' | '€' | '£') => return true,
+        Some('\'' | '"' | '’' | '”') if short => return true,
         Some('$') => return !post[1..].starts_with(|c: char| c.is_ascii_digit()),
         _ => {}
     }
@@ -116,14 +126,57 @@ fn blocked_after(text: &str, end: usize) -> bool {
     !word.is_empty() && UNITS.contains(&word.as_str())
 }
 
+/// Words after which a number is an amount ("hr 200", "donation 150", "Qv 80").
+const PRICE_WORDS: &[&str] = &[
+    "hh",
+    "hhr",
+    "hr",
+    "hrs",
+    "h",
+    "hour",
+    "half",
+    "qv",
+    "qk",
+    "ss",
+    "fh",
+    "hf",
+    "donation",
+    "donations",
+    "roses",
+    "rate",
+    "rates",
+    "price",
+    "only",
+    "just",
+    "special",
+    "usd",
+    "eur",
+    "rm",
+];
+
 fn blocked_before(text: &str, start: usize) -> bool {
     let pre = &text[..start];
     let pre = pre.strip_suffix(' ').unwrap_or(pre);
     let mut rev = pre.chars().rev();
     match rev.next() {
-        Some('$' | '€' | '£' | '¥' | '₹') => !rev.next().is_some_and(|c| c.is_ascii_digit()),
-        _ => false,
+        Some('$' | '€' | '£' | '¥' | '₹') => {
+            return !rev.next().is_some_and(|c| c.is_ascii_digit());
+        }
+        Some('/') if text[start..].starts_with('7') && pre.ends_with("24/") => return true,
+        _ => {}
     }
+    let pre = pre.trim_end_matches([' ', ':', '-']);
+    let word: String = pre
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_alphabetic)
+        .take(10)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<String>()
+        .to_ascii_lowercase();
+    !word.is_empty() && PRICE_WORDS.contains(&word.as_str())
 }
 
 fn groups(text: &str) -> Vec<Group> {
@@ -148,20 +201,35 @@ fn groups(text: &str) -> Vec<Group> {
             plus,
         });
     }
-    // dates (11-17-2015, 11/28/15) and times (9:30)
+    // dates (11-17-2015, 11/28/15, 2016 06 17) and times (9:30)
     for k in 0..out.len() {
         let len = |g: &Group| g.end - g.start;
+        let val = |g: &Group| text[g.start..g.end].parse::<u32>().unwrap_or(u32::MAX);
+        let year = |g: &Group| {
+            len(g) >= 4 && (text[g.start..].starts_with("19") || text[g.start..].starts_with("20"))
+        };
         let gap = |a: &Group, b: &Group| &text[a.end..b.start];
         if k + 2 < out.len() {
             let (a, m, c) = (&out[k], &out[k + 1], &out[k + 2]);
             let g1 = gap(a, m);
-            if (g1 == "/" || g1 == "-" || g1 == ".")
-                && g1 == gap(m, c)
-                && len(a) <= 2
+            let day_month = len(a) <= 2
                 && len(m) <= 2
-                && (len(c) == 2 || len(c) == 4)
-                && (g1 != "-" || len(c) == 4)
-            {
+                && val(a) <= 31
+                && val(m) <= 31
+                && (val(a) <= 12 || val(m) <= 12);
+            let dmy = ["/", "-", "."].contains(&g1)
+                && g1 == gap(m, c)
+                && day_month
+                && (year(c) || (g1 == "/" && len(c) == 2));
+            let ymd = year(a)
+                && len(a) == 4
+                && len(m) <= 2
+                && len(c) <= 2
+                && val(m) <= 12
+                && val(c) <= 31
+                && gap(a, m).len() <= 2
+                && gap(m, c).len() <= 2;
+            if dmy || ymd {
                 for g in &mut out[k..k + 3] {
                     g.blocked = true;
                 }
@@ -178,7 +246,17 @@ fn groups(text: &str) -> Vec<Group> {
     out
 }
 
-fn chain_gap(gap: &str) -> bool {
+fn chain_gap(gap: &str, a: &Group, b: &Group) -> bool {
+    // a slash joins short groups only (404/555/0142), not a path before an ID (50/32467609)
+    if gap == "/" && (a.end - a.start > 4 || b.end - b.start > 4) {
+        return false;
+    }
+    // a comma and a space separate list items ("22, 25, 30"), not the pieces of a number,
+    // unless the number is spelled digit by digit ("4, 0, 4, 5, …")
+    let single = a.end - a.start == 1 && b.end - b.start == 1;
+    if (gap.contains(", ") || gap.contains(",\n")) && !single {
+        return false;
+    }
     if gap.len() > 24 {
         return false;
     }
@@ -210,7 +288,25 @@ fn international(digits: &str) -> Option<String> {
         return nanp_valid(rest.as_bytes()).then(|| rest.to_owned());
     }
     let n = phonenumber::parse(None, format!("+{digits}")).ok()?;
-    phonenumber::is_valid(&n).then(|| e164_digits(&n))
+    (phonenumber::is_valid(&n) || plausible(&n)).then(|| e164_digits(&n))
+}
+
+/// Shaped like a number of its country (length and the country's general number pattern), though
+/// not in an assigned range. Accepted when the writing itself says "phone": a `+`/`00` prefix or
+/// a trunk `0`. Fictional ranges (Ofcom's 07700 900xxx for drama) are plausible, not valid.
+fn plausible(n: &phonenumber::PhoneNumber) -> bool {
+    let Some(metas) = phonenumber::metadata::DATABASE.by_code(&n.code().value()) else {
+        return false;
+    };
+    let nsn = format!(
+        "{}{}",
+        "0".repeat(usize::from(n.national().zeros())),
+        n.national().value()
+    );
+    (7..=12).contains(&nsn.len())
+        && metas
+            .iter()
+            .any(|m| m.descriptors().general().is_match(&nsn))
 }
 
 fn e164_digits(n: &phonenumber::PhoneNumber) -> String {
@@ -225,12 +321,14 @@ fn e164_digits(n: &phonenumber::PhoneNumber) -> String {
 
 fn national(digits: &str, region: Id) -> Option<String> {
     let n = phonenumber::parse(Some(region), digits).ok()?;
-    phonenumber::is_valid(&n).then(|| e164_digits(&n))
+    let trunk = digits.starts_with('0');
+    (phonenumber::is_valid(&n) || (trunk && plausible(&n))).then(|| e164_digits(&n))
 }
 
 struct Context<'a> {
     hints: &'a Hints,
     default: Option<Id>,
+    fallback: &'a [Id],
 }
 
 impl Context<'_> {
@@ -258,9 +356,21 @@ impl Context<'_> {
             .filter(|&r| !is_nanp(r))
             .into_iter()
             .chain(self.hints.foreign.iter().copied());
+        // without a trunk 0, only a full-length national number may be read in a hinted region
+        if !digits.starts_with('0') && digits.len() < 9 {
+            return nanp;
+        }
         for region in foreign {
             if let Some(v) = national(digits, region) {
                 return Some(v);
+            }
+        }
+        if nanp.is_none() && digits.starts_with('0') {
+            // a trunk 0 cannot start a North American number: try the fallback regions
+            for &region in self.fallback {
+                if let Some(v) = national(digits, region) {
+                    return Some(v);
+                }
             }
         }
         nanp
@@ -268,8 +378,17 @@ impl Context<'_> {
 }
 
 /// Every phone number in the normalized `text`.
-pub(crate) fn find(text: &str, hints: &Hints, default: Option<Id>) -> Vec<PhoneHit> {
-    let ctx = Context { hints, default };
+pub(crate) fn find(
+    text: &str,
+    hints: &Hints,
+    default: Option<Id>,
+    fallback: &[Id],
+) -> Vec<PhoneHit> {
+    let ctx = Context {
+        hints,
+        default,
+        fallback,
+    };
     let gs = groups(text);
     let mut hits = Vec::new();
     let mut i = 0;
@@ -279,7 +398,9 @@ pub(crate) fn find(text: &str, hints: &Hints, default: Option<Id>) -> Vec<PhoneH
             continue;
         }
         let mut j = i;
-        while j + 1 < gs.len() && !gs[j + 1].blocked && chain_gap(&text[gs[j].end..gs[j + 1].start])
+        while j + 1 < gs.len()
+            && !gs[j + 1].blocked
+            && chain_gap(&text[gs[j].end..gs[j + 1].start], &gs[j], &gs[j + 1])
         {
             j += 1;
         }
@@ -299,14 +420,22 @@ fn cut_chain(text: &str, chain: &[Group], ctx: &Context<'_>, hits: &mut Vec<Phon
         best[i] = best[i + 1];
         choice[i] = None;
         let mut digits = String::new();
+        let first = &text[chain[i].start..chain[i].end];
+        let mut same = true;
         for j in i..n.min(i + MAX_GROUPS) {
-            digits.push_str(&text[chain[j].start..chain[j].end]);
+            let g = &text[chain[j].start..chain[j].end];
+            digits.push_str(g);
+            same &= g == first;
             if digits.len() > 16 {
                 break;
             }
+            if same && j >= i + 2 {
+                continue; // one group repeated ("23 23 23 23 23") is not a number
+            }
             if let Some(v) = ctx.classify(&digits, chain[i].plus) {
                 let cand = (best[j + 1].0 + digits.len(), best[j + 1].1 - 1);
-                if cand > best[i] {
+                // ties go to the number starting earlier
+                if cand >= best[i] {
                     best[i] = cand;
                     choice[i] = Some((j, v));
                 }
@@ -345,7 +474,7 @@ mod tests {
     use super::*;
 
     fn phones(t: &str) -> Vec<String> {
-        find(t, &Hints::default(), Some(Id::US))
+        find(t, &Hints::default(), Some(Id::US), &[])
             .into_iter()
             .map(|h| h.value)
             .collect()
@@ -362,6 +491,14 @@ mod tests {
         );
         assert_eq!(phones("$276 9493331414"), ["9493331414"]);
         assert_eq!(phones("5'10\" 949 333 1414"), ["9493331414"]);
+        assert_eq!(
+            phones("hr 200. 7, 1, 6, 5, 5, 5, 6, 0, 8, 0 text me"),
+            ["7165556080"]
+        );
+        assert_eq!(
+            phones("Any time, 24/7. 713 555 0 1 5 1 for"),
+            ["7135550151"]
+        );
     }
 
     #[test]
@@ -372,17 +509,25 @@ mod tests {
         assert!(phones("ZIP 90045, order 123456").is_empty());
         assert!(phones("9:30am to 11:30pm 120 hh 200 hr").is_empty());
         assert!(phones("555-0142").is_empty());
+        assert!(phones("Donation hh 110 hr 200").is_empty());
     }
 
     #[test]
     fn international_forms() {
         assert_eq!(phones("+44 7911 123456"), ["447911123456"]);
         assert_eq!(phones("0044 7911 123456"), ["447911123456"]);
+        // fictional but well-formed, written with + or a trunk 0
+        assert_eq!(phones("+44 7700 900123"), ["447700900123"]);
+        let v: Vec<String> = find("07700 900123", &Hints::default(), Some(Id::US), &[Id::GB])
+            .into_iter()
+            .map(|h| h.value)
+            .collect();
+        assert_eq!(v, ["447700900123"]);
         let hints = Hints {
             foreign: vec![Id::GB],
             nanp: false,
         };
-        let v: Vec<String> = find("07911 123456", &hints, Some(Id::US))
+        let v: Vec<String> = find("07911 123456", &hints, Some(Id::US), &[])
             .into_iter()
             .map(|h| h.value)
             .collect();
@@ -391,9 +536,9 @@ mod tests {
 
     #[test]
     fn oddly_written_is_marked() {
-        let h = find("4-0-4-5-5-5-0-1-4-2", &Hints::default(), None);
+        let h = find("4-0-4-5-5-5-0-1-4-2", &Hints::default(), None, &[]);
         assert!(h[0].odd);
-        let h = find("(404) 555-0142", &Hints::default(), None);
+        let h = find("(404) 555-0142", &Hints::default(), None, &[]);
         assert!(!h[0].odd);
     }
 }

@@ -24,7 +24,7 @@ pub(crate) struct PriceHit {
 /// 4: one hour; 5: quick visit; 6: overnight.
 static MARKER: Pattern = Pattern::new(|| {
     re(
-        r"(?i)(?:\b(\d{1,3})[^\S\n]*(?:min|mins|minutes?|minutos|mn)\b|\b(\d{1,2})[^\S\n]*(?:hours?|hrs?|h|horas?)\b|(\b(?:half|hlf|hf)[^\S\n]*(?:an?[^\S\n]+)?(?:hour|hr|h)\b|\b1/2[^\S\n]*(?:hour|hr|h)\b|\bhhr?\b|\bhf\b|\bhalf\b)|(\b(?:full|one|per|an?)[^\S\n]*(?:hour|hr|h)\b|\bhourly\b|\bhour\b|\bhrs?\b|\bh\b|\bfh\b)|(\b(?:qv|qk|qs|ss|quickie|quick[^\S\n]*visit|short[^\S\n]*stay|hummer)\b)|(\b(?:overnight|night)\b))",
+        r"(?i)(?:(?-u:\b)([0-9]{1,3})[^\S\n]*(?:min|mins|minutes?|minutos|mn)(?-u:\b)|(?-u:\b)([0-9]{1,2})[^\S\n]*(?:hours?|hrs?|h|horas?)(?-u:\b)|((?-u:\b)(?:half|hlf|hf)[^\S\n]*(?:an?[^\S\n]+)?(?:hour|hr|h)(?-u:\b)|(?-u:\b)1/2[^\S\n]*(?:hour|hr|h)(?-u:\b)|(?-u:\b)hhr?(?-u:\b)|(?-u:\b)hf(?-u:\b)|(?-u:\b)half(?-u:\b))|((?-u:\b)(?:full|one|per|an?)[^\S\n]*(?:hour|hr|h)(?-u:\b)|(?-u:\b)hourly(?-u:\b)|(?-u:\b)hour(?-u:\b)|(?-u:\b)hrs?(?-u:\b)|(?-u:\b)h(?-u:\b)|(?-u:\b)fh(?-u:\b))|((?-u:\b)(?:qv|qk|qs|ss|quickie|quick[^\S\n]*visit|short[^\S\n]*stay|hummer)(?-u:\b))|((?-u:\b)(?:overnight|night)(?-u:\b)))",
     )
 });
 
@@ -32,7 +32,7 @@ static MARKER: Pattern = Pattern::new(|| {
 /// 2: digits; 3: cents; 4: `k`; 5: symbol after; 6: word after.
 static AMOUNT: Pattern = Pattern::new(|| {
     re(
-        r"(?i)(?:([$€£¥₹]|\b(?:usd|eur|rm|thb)\b)[^\S\n]?)?\b(\d{1,3}(?:,\d{3})+|\d{1,6})(?:\.(\d{1,2}))?(k\b)?(?:[^\S\n]?([$€£])|[^\S\n]?(usd|eur|euros?|dollars|bucks|gbp|thb|roses?|donations?|candies)\b)?",
+        r"(?i)(?:([$€£¥₹]|(?-u:\b)(?:usd|eur|rm|thb)(?-u:\b))[^\S\n]?)?(?-u:\b)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,6})(?:\.([0-9]{1,2}))?(k(?-u:\b))?(?:[^\S\n]?([$€£])|[^\S\n]?(usd|eur|euros?|dollars|bucks|gbp|thb|roses?|donations?|candies)(?-u:\b))?",
     )
 });
 
@@ -211,12 +211,19 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
                 && !gap.contains("\n\n")
                 && !gap.chars().any(|c| c.is_ascii_digit())
         };
-        let before = markers.iter().enumerate().rfind(|(k, m)| {
-            !used[*k] && m.start >= lo && m.end <= a.start && near(&text[m.end..a.start])
-        });
-        let after = markers.iter().enumerate().find(|(k, m)| {
-            !used[*k] && m.start >= a.end && m.end <= hi && near(&text[a.end..m.start])
-        });
+        // markers are sorted and must sit within a few characters: look only nearby
+        let first_after = markers.partition_point(|m| m.start < a.end);
+        let before = (first_after.saturating_sub(4)..first_after)
+            .rev()
+            .map(|k| (k, &markers[k]))
+            .find(|(k, m)| {
+                !used[*k] && m.start >= lo && m.end <= a.start && near(&text[m.end..a.start])
+            });
+        let after = (first_after..markers.len().min(first_after + 4))
+            .map(|k| (k, &markers[k]))
+            .find(|(k, m)| {
+                !used[*k] && m.start >= a.end && m.end <= hi && near(&text[a.end..m.start])
+            });
         let pick = match (before, after) {
             (Some(b), Some(f)) => Some(if marker_first { b } else { f }),
             (b, f) => b.or(f),

@@ -32,11 +32,11 @@ pub(crate) fn is_nanp(id: Id) -> bool {
 static CC_TLD: LazyLock<Regex> = LazyLock::new(|| {
     // a ccTLD after a second-level label (harem.com.au, x.co.uk) or ending a URL's host
     re(
-        r"(?i)(?:\.(?:com|co|net|org|gov|ac|edu)\.([a-z]{2})\b|(?:https?://|www\.)[a-z0-9.-]+\.([a-z]{2})\b)",
+        r"(?i)(?:\.(?:com|co|net|org|gov|ac|edu)\.([a-z]{2})(?-u:\b)|(?:https?://|www\.)[a-z0-9.-]+\.([a-z]{2})(?-u:\b))",
     )
 });
 
-static PLUS_CC: LazyLock<Regex> = LazyLock::new(|| re(r"\+\s?(\d{1,3})"));
+static PLUS_CC: LazyLock<Regex> = LazyLock::new(|| re(r"\+\s?([0-9]{1,3})"));
 
 /// Vanity ccTLDs used worldwide: no hint of a country.
 const VANITY: &[&str] = &[

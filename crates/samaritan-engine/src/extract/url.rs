@@ -13,7 +13,7 @@ pub(crate) struct UrlHit {
 
 static URL: Pattern = Pattern::new(|| {
     re(
-        r#"(?i)\b(?:https?://[^\s<>"']+|www\.[^\s<>"']+|[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?)*\.(?:com|net|org|info|biz|xxx|us|uk|ca|au|in|io|me|tv|de|fr|es|it|nl|ru|ly|gl|be|ch|at|pl|mx|br|jp|cn|hk|sg|ae|club|site|online|xyz|top|link|escort|sex|porn|adult)\b(?:/[^\s<>"']*)?)"#,
+        r#"(?i)(?-u:\b)(?:https?://[^\s<>"']+|www\.[^\s<>"']+|[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?)*\.(?:com|net|org|info|biz|xxx|us|uk|ca|au|in|io|me|tv|de|fr|es|it|nl|ru|ly|gl|be|ch|at|pl|mx|br|jp|cn|hk|sg|ae|club|site|online|xyz|top|link|escort|sex|porn|adult)\b(?:/[^\s<>"']*)?)"#,
     )
 });
 

@@ -192,9 +192,8 @@ pub(crate) fn segment(orig: &[char], folded: &[u8], out: &mut Vec<Word>) -> bool
         if let Some(d) = letter_digit(orig[i]) {
             relax(1, Word::Letter(d));
         }
-        for (w, k) in WORDS {
-            let wb = w.as_bytes();
-            if wb[0] == folded[i] && folded[i..].starts_with(wb) {
+        for (wb, k) in bucket(folded[i]) {
+            if folded[i..].starts_with(wb) {
                 relax(wb.len(), *k);
             }
         }
@@ -214,6 +213,58 @@ pub(crate) fn segment(orig: &[char], folded: &[u8], out: &mut Vec<Word>) -> bool
     }
     out[start..].reverse();
     true
+}
+
+/// [`WORDS`] grouped by first letter (`a`..=`z`), built once.
+/// One first letter's words: spelling bytes and the word.
+type Bucket = Vec<(&'static [u8], Word)>;
+
+static BY_FIRST: std::sync::LazyLock<[Bucket; 26]> = std::sync::LazyLock::new(|| {
+    let mut t: [Bucket; 26] = Default::default();
+    for (w, k) in WORDS {
+        let b = w.as_bytes();
+        t[usize::from(b[0] - b'a')].push((b, *k));
+    }
+    t
+});
+
+fn bucket(first: u8) -> &'static [(&'static [u8], Word)] {
+    if first.is_ascii_lowercase() {
+        &BY_FIRST[usize::from(first - b'a')]
+    } else {
+        &[]
+    }
+}
+
+/// Allocation-free check that an ASCII letter run could be number words (the same words as
+/// [`segment`]), so ordinary words are turned away cheaply.
+pub(crate) fn could_be_words(run: &[u8]) -> bool {
+    let n = run.len();
+    if n == 0 || n > MAX_RUN {
+        return false;
+    }
+    let mut reach = [false; MAX_RUN + 1];
+    reach[0] = true;
+    for i in 0..n {
+        if !reach[i] {
+            continue;
+        }
+        if letter_digit(run[i] as char).is_some() {
+            reach[i + 1] = true;
+        }
+        let first = run[i].to_ascii_lowercase();
+        for (wb, _) in bucket(first) {
+            if i + wb.len() <= n
+                && run[i..i + wb.len()]
+                    .iter()
+                    .zip(wb.iter())
+                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
+            {
+                reach[i + wb.len()] = true;
+            }
+        }
+    }
+    reach[n]
 }
 
 /// A piece of a number as written: ASCII digits, or a word.

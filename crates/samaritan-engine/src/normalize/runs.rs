@@ -68,6 +68,7 @@ pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
         let text = t.joined.as_deref().unwrap_or(&s[t.start..t.end]);
         t.class = classify(text);
     }
+    split_glued_prefixes(s, &mut toks);
     let mut reps: Vec<(usize, usize, String)> = Vec::new();
     let mut converted = vec![false; toks.len()];
     convert_runs(s, &toks, &mut reps, &mut converted);
@@ -111,14 +112,37 @@ fn is_token_char(c: char) -> bool {
         || (!c.is_ascii() && unicode_normalization::char::canonical_combining_class(c) != 0)
 }
 
+/// A `|` that may stand for a 1 ("90|5554966", "458|"): glued to a letter or digit, and not a
+/// separator between two groups of three or more digits ("404|555|0142"). It becomes a 1 only
+/// where its token reads as a number.
+fn pipe_is_one(b: &[u8], i: usize) -> bool {
+    if b.get(i) != Some(&b'|') {
+        return false;
+    }
+    // decided on the immediate neighbours only, which later rewriting never turns into
+    // non-alphanumerics, so a second pass decides the same
+    // (a run of pipes is decided as a whole)
+    let p = i - b[..i].iter().rev().take_while(|&&c| c == b'|').count();
+    let q = i + 1 + b[i + 1..].iter().take_while(|&&c| c == b'|').count();
+    let glued = (p > 0 && b[p - 1].is_ascii_alphanumeric())
+        || b.get(q).is_some_and(u8::is_ascii_alphanumeric);
+    let left = b[..p]
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let right = b[q..].iter().take_while(|c| c.is_ascii_digit()).count();
+    glued && !(left >= 3 && right >= 3)
+}
+
 fn tokenize(s: &str) -> Vec<Tok> {
-    let mut toks = Vec::new();
+    let mut toks = Vec::with_capacity(s.len() / 5 + 4);
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii() {
-            if !b.is_ascii_alphanumeric() {
+            if !b.is_ascii_alphanumeric() && !pipe_is_one(bytes, i) {
                 i += 1;
                 continue;
             }
@@ -133,7 +157,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii() {
-                if !b.is_ascii_alphanumeric() {
+                if !b.is_ascii_alphanumeric() && !pipe_is_one(bytes, i) {
                     break;
                 }
                 i += 1;
@@ -158,6 +182,10 @@ fn tokenize(s: &str) -> Vec<Tok> {
 /// Joins four or more single letters separated by one repeated separator ("y o u n g").
 fn join_spaced_letters(s: &str, toks: &mut Vec<Tok>) {
     let single = |t: &Tok| t.end == t.start + 1 && s.as_bytes()[t.start].is_ascii_alphabetic();
+    // nothing to join unless four single letters stand in a row
+    if !toks.windows(4).any(|w| w.iter().all(single)) {
+        return;
+    }
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;
     let n = toks.len();
@@ -201,6 +229,71 @@ fn join_spaced_letters(s: &str, toks: &mut Vec<Tok>) {
         }
     }
     *toks = out;
+}
+
+/// A word glued in front of a written-out number ("useven04", "callfive5five"): split off the
+/// letters so the number is read as one.
+fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
+    let needs = |t: &Tok| {
+        t.joined.is_none()
+            && !matches!(t.class, Class::Num(_))
+            && s[t.start..t.end].bytes().any(|b| b.is_ascii_digit())
+            && s[t.start..t.end].bytes().any(|b| b.is_ascii_alphabetic())
+            && s[t.start..t.end].is_ascii()
+    };
+    if !toks.iter().any(needs) {
+        return;
+    }
+    let old = std::mem::take(toks);
+    for t in old {
+        if !needs(&t) {
+            toks.push(t);
+            continue;
+        }
+        // leetspeak restores letters one for one, so its text lines up with the original bytes
+        let orig = &s[t.start..t.end];
+        let text = match &t.class {
+            Class::Leet(w) if w.len() == orig.len() => w.clone(),
+            _ => orig.to_owned(),
+        };
+        let letters = text.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let split = (1..letters).find_map(|i| {
+            let leet = (text[i..] != orig[i..]).then_some(&text[i..]);
+            let num = numeric(&text[i..], leet)?;
+            // the letters left in front must not read as numbers themselves, or a second pass
+            // would glue them to the digits this one writes
+            if (0..i).any(|j| numeric(&text[j..i], None).is_some()) {
+                return None;
+            }
+            let starts_with_letter = text[i..]
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphabetic());
+            (num.real && starts_with_letter).then_some((i, num))
+        });
+        match split {
+            Some((i, num)) => {
+                let prefix = if text[..i] == orig[..i] {
+                    Class::Plain
+                } else {
+                    Class::Leet(text[..i].to_owned())
+                };
+                toks.push(Tok {
+                    start: t.start,
+                    end: t.start + i,
+                    joined: None,
+                    class: prefix,
+                });
+                toks.push(Tok {
+                    start: t.start + i,
+                    end: t.end,
+                    joined: None,
+                    class: Class::Num(num),
+                });
+            }
+            None => toks.push(t),
+        }
+    }
 }
 
 /// Could this lower-case pair start a number word (or is it a look-alike letter)?
@@ -262,7 +355,14 @@ fn classify(text: &str) -> Class {
             return Class::Plain;
         }
     }
-    if let Some(num) = numeric(text, None) {
+    // cheap rejection before the allocating reader: every ASCII letter run must be able to
+    // spell number words
+    let plausible = !text.is_ascii()
+        || text
+            .split(|c: char| c.is_ascii_digit() || c == '|')
+            .filter(|r| !r.is_empty())
+            .all(|r| numbers::could_be_words(r.as_bytes()));
+    if plausible && let Some(num) = numeric(text, None) {
         return Class::Num(num);
     }
     if has_digit && let Some(word) = leet(text) {
@@ -296,6 +396,13 @@ fn numeric(text: &str, leet: Option<&str>) -> Option<Num> {
         ok
     };
     for c in text.chars() {
+        if c == '|' {
+            if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
+                return None;
+            }
+            digits.push('1');
+            continue;
+        }
         if c.is_ascii_digit() {
             if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
                 return None;
@@ -609,6 +716,11 @@ mod tests {
         assert_eq!(rw("5forty2ten9922"), "5402109922");
         assert_eq!(rw("call 404 five five five 0142"), "call 404 5 5 5 0142");
         assert_eq!(rw("2O2 555 O173"), "202 555 0173");
+        assert_eq!(
+            rw("call 90|5554966 or 302 555 458| or 404|555|0142"),
+            "call 9015554966 or 302 555 4581 or 404|555|0142"
+        );
+        assert_eq!(rw("with useven04 four42 8164"), "with u704 442 8164");
         assert_eq!(
             rw("(8 four 8) seven 3 four - 0 6 nine 1"),
             "(8 4 8) 7 3 4 - 0 6 9 1"

@@ -50,6 +50,7 @@ pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
     }
     let items = remove_invisibles(original);
     let mut items = nfkc(original, &items);
+    fold_dashes_between_digits(&mut items);
     fold_lookalikes(&mut items);
     let mut b = TextBuilder::with_capacity(original.len());
     let mut changed = false;
@@ -74,20 +75,24 @@ pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
 
 fn remove_invisibles(original: &str) -> Vec<Item> {
     let mut items: Vec<Item> = Vec::with_capacity(original.len());
-    let mut iter = original.char_indices().peekable();
-    let mut prev_alnum = false;
-    while let Some((i, c)) = iter.next() {
+    for (i, c) in original.char_indices() {
         let end = i + c.len_utf8();
         if c == KEYCAP {
             // attach to the digit (or #/*) it caps, across a variation selector already removed
-            if let Some(k) = items.iter().rposition(|it| it.c.is_some())
+            let k = items
+                .iter()
+                .rev()
+                .take(3)
+                .position(|it| it.c.is_some())
+                .map(|p| items.len() - 1 - p);
+            if let Some(k) = k
                 && items[k]
                     .c
                     .is_some_and(|d| d.is_ascii_digit() || d == '#' || d == '*')
             {
-                let tail = items.split_off(k + 1);
+                items.truncate(k + 1);
                 let digit = &mut items[k];
-                digit.end = tail.last().map_or(end, |t| t.end).max(end);
+                digit.end = end;
                 digit.obf = true;
                 continue;
             }
@@ -100,19 +105,14 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
             continue;
         }
         if is_invisible(c) {
-            let next_alnum = iter
-                .clone()
-                .find(|&(_, n)| !is_invisible(n))
-                .is_some_and(|(_, n)| n.is_alphanumeric());
             items.push(Item {
                 c: None,
                 start: i,
                 end,
-                obf: prev_alnum && next_alnum,
+                obf: false,
             });
             continue;
         }
-        prev_alnum = c.is_alphanumeric();
         items.push(Item {
             c: Some(c),
             start: i,
@@ -120,17 +120,49 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
             obf: false,
         });
     }
-    // merge the removal of a keycap's variation selector into the keycapped digit: handled above
-    // by split_off; nothing else to do.
+    // a removal inside a word (letters or digits on both sides) hid something
+    let mut k = 0;
+    while k < items.len() {
+        if items[k].c.is_some() {
+            k += 1;
+            continue;
+        }
+        let run_end = (k..items.len())
+            .find(|&j| items[j].c.is_some())
+            .unwrap_or(items.len());
+        let prev = k
+            .checked_sub(1)
+            .and_then(|p| items[p].c)
+            .is_some_and(char::is_alphanumeric);
+        let next = items
+            .get(run_end)
+            .and_then(|x| x.c)
+            .is_some_and(char::is_alphanumeric);
+        for it in &mut items[k..run_end] {
+            it.obf = prev && next;
+        }
+        k = run_end;
+    }
     items
 }
 
 /// True if `c` attaches to the character before it under normalization (combining marks,
 /// Hangul vowel/trailing jamo, starters that compose with what precedes them).
 fn continues_segment(c: char) -> bool {
-    canonical_combining_class(c) != 0
-        || matches!(c as u32, 0x1161..=0x1175 | 0x11A8..=0x11C2)
-        || is_nfc_quick(std::iter::once(c)) != IsNormalized::Yes
+    let attaches = |c: char| {
+        canonical_combining_class(c) != 0
+            || matches!(c as u32, 0x1161..=0x1175 | 0x11A8..=0x11C2)
+            || is_nfc_quick(std::iter::once(c)) != IsNormalized::Yes
+    };
+    if attaches(c) {
+        return true;
+    }
+    // a compatibility form whose decomposition attaches (half-width Hangul vowels, …)
+    let mut first = None;
+    unicode_normalization::char::decompose_compatible(c, |d| {
+        first.get_or_insert(d);
+    });
+    first.is_some_and(|d| d != c && attaches(d))
 }
 
 /// NFKC, one normalization segment (a starter and what attaches to it) at a time, so that each
@@ -225,13 +257,14 @@ fn fold_lookalikes(items: &mut [Item]) {
                 while i < items.len() {
                     match items[i].c {
                         Some(c) if is_word_char(c) => {
-                            match confusables::script_of(c) {
-                                Script::Latin => latin = true,
-                                Script::Other => other = true,
-                                _ => {}
-                            }
                             if confusables::style(c).is_some() {
                                 latin = true;
+                            } else {
+                                match confusables::script_of(c) {
+                                    Script::Latin => latin = true,
+                                    Script::Other => other = true,
+                                    _ => {}
+                                }
                             }
                         }
                         None => {}
@@ -249,21 +282,30 @@ fn fold_lookalikes(items: &mut [Item]) {
             _ => i += 1,
         }
     }
+    // nearest decided script on each side of every word, in two linear passes
+    let mut left: Vec<Option<Script>> = vec![None; words.len()];
+    let mut right: Vec<Option<Script>> = vec![None; words.len()];
+    let mut last = None;
+    for (w, x) in words.iter().enumerate() {
+        left[w] = last;
+        if x.2 != Script::LookAlike {
+            last = Some(x.2);
+        }
+    }
+    last = None;
+    for (w, x) in words.iter().enumerate().rev() {
+        right[w] = last;
+        if x.2 != Script::LookAlike {
+            last = Some(x.2);
+        }
+    }
     for w in 0..words.len() {
         let (start, end, decided) = words[w];
         let fold_script = match decided {
             Script::Latin => true,
             Script::Other | Script::Neutral => false,
             Script::LookAlike => {
-                let before = words[..w]
-                    .iter()
-                    .rev()
-                    .map(|x| x.2)
-                    .find(|&s| s != Script::LookAlike);
-                let after = words[w + 1..]
-                    .iter()
-                    .map(|x| x.2)
-                    .find(|&s| s != Script::LookAlike);
+                let (before, after) = (left[w], right[w]);
                 let latin_side = before == Some(Script::Latin) || after == Some(Script::Latin);
                 let other_side = before == Some(Script::Other) || after == Some(Script::Other);
                 latin_side && !other_side
@@ -293,6 +335,33 @@ fn fold_lookalikes(items: &mut [Item]) {
     }
 }
 
+/// Dash-like characters inside words and numbers ("207ー555ー9922", "404–555–0142") become `-`.
+fn fold_dashes_between_digits(items: &mut [Item]) {
+    // Decided on neighbours that stay what they are under later rewriting (alphanumerics stay
+    // alphanumerics; a `|` may become a 1), so a second pass decides the same.
+    let ascii_like =
+        |c: char| c.is_ascii_alphanumeric() || c == '|' || confusables::style(c).is_some();
+    for k in 0..items.len() {
+        let Some(c) = items[k].c else { continue };
+        let (is_dash, neighbour_ok): (bool, &dyn Fn(char) -> bool) = match c {
+            // the katakana length mark is a dash only between Latin letters or digits
+            '\u{30FC}' => (true, &ascii_like),
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' => {
+                (true, &|c: char| c.is_alphanumeric() || c == '|')
+            }
+            _ => (false, &|_| false),
+        };
+        if !is_dash {
+            continue;
+        }
+        let prev = items[..k].iter().rev().find_map(|x| x.c);
+        let next = items[k + 1..].iter().find_map(|x| x.c);
+        if prev.is_some_and(neighbour_ok) && next.is_some_and(neighbour_ok) {
+            items[k].c = Some('-');
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +383,10 @@ mod tests {
         assert_eq!(run("yo\u{200B}ung"), "young");
         assert_eq!(run("ʏᴏᴜɴɢ 🅨🅞🅤🅝🅖"), "young YOUNG");
         assert_eq!(run("e\u{200B}\u{0301}"), "é");
+        assert_eq!(
+            run("２０７ー５５５ー９９２２ コーヒー"),
+            "207-555-9922 コーヒー"
+        );
     }
 
     #[test]
