@@ -531,8 +531,9 @@ pub(crate) fn compose(
         1
     };
     let which = u64::from((k / 4) % accounts);
-    let account_no = Rng::derive(seed, &[9, u64::from(actor.index), which]).next_u64() >> 32;
-    let account = format!("acct-{account_no:08x}");
+    // 64 random bits: unrelated posters never share an account by chance, even at millions.
+    let account_no = Rng::derive(seed, &[9, u64::from(actor.index), which]).next_u64();
+    let account = format!("acct-{account_no:016x}");
     let ad = Ad {
         id,
         posted_at: Some(posted_at),

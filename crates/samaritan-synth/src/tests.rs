@@ -160,3 +160,21 @@ fn text_stays_clinical() {
         }
     }
 }
+
+#[test]
+fn accounts_and_phones_are_never_shared_between_posters() {
+    let ads = corpus(50_000, 3, Phrasing::Main);
+    let mut owner: HashMap<String, String> = HashMap::new();
+    for (ad, t) in &ads {
+        let poster = t.network.clone().unwrap_or_else(|| t.id.clone());
+        for key in ad
+            .account
+            .iter()
+            .map(|a| format!("a:{a}"))
+            .chain(t.phones.iter().map(|p| format!("p:{p}")))
+        {
+            let prev = owner.entry(key.clone()).or_insert_with(|| poster.clone());
+            assert_eq!(*prev, poster, "{key} shared by two posters");
+        }
+    }
+}
