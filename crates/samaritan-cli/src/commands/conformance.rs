@@ -35,6 +35,19 @@ pub enum Set {
         #[arg(long)]
         json: bool,
     },
+    /// Policy recall on real commercial-sex ads: the distinct full ad texts of the Memex set,
+    /// analysed one by one; the share not allowed, on the half policy authors may read (even
+    /// positions) and on the held-out half (odd positions).
+    MemexAds {
+        /// The shared directory holding `conformance/memex` (default: `../shared`).
+        #[arg(long, env = "SAMARITAN_SHARED")]
+        shared: Option<PathBuf>,
+        #[command(flatten)]
+        engine: crate::engine_args::EngineArgs,
+        /// Print the figures as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Phones and ages on a synthetic corpus (`samaritan synth` with the same seed and size).
     Synth {
         #[arg(long, default_value_t = 10_000)]
@@ -51,6 +64,11 @@ pub fn run(args: ConformanceArgs) -> Result<ExitCode> {
     match args.set {
         Set::Memex { shared, json } => run_memex(shared, json),
         Set::Synth { ads, seed, json } => run_synth(ads, seed, json),
+        Set::MemexAds {
+            shared,
+            engine,
+            json,
+        } => run_memex_ads(shared, &engine, json),
     }
 }
 
@@ -101,6 +119,50 @@ fn run_memex(shared: Option<PathBuf>, json: bool) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn run_memex_ads(
+    shared: Option<PathBuf>,
+    engine: &crate::engine_args::EngineArgs,
+    json: bool,
+) -> Result<ExitCode> {
+    let shared = shared.unwrap_or_else(|| PathBuf::from("../shared"));
+    let path = shared.join("conformance/memex/all_cases.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let cases = memex::parse_cases(&text).with_context(|| path.display().to_string())?;
+    let engine = engine.engine()?;
+    let ads = memex::real_ads(&cases);
+    let mut halves = [[0u64; 4]; 2]; // [ads, not allowed, blocked, report candidates]
+    for (i, body) in ads.iter().enumerate() {
+        let a = engine.analyze(&samaritan_engine::Ad::text(
+            format!("memex-{i}"),
+            None,
+            Some(body),
+        ));
+        let h = &mut halves[i % 2];
+        h[0] += 1;
+        h[1] += u64::from(a.verdict != samaritan_engine::Verdict::Allow);
+        h[2] += u64::from(a.verdict == samaritan_engine::Verdict::Block);
+        h[3] += u64::from(a.report_candidate);
+    }
+    for (name, h) in [("readable", halves[0]), ("held-out", halves[1])] {
+        let rate = h[1] as f64 / h[0].max(1) as f64;
+        eprintln!(
+            "memex real ads, {name} half: {} ads, not allowed {:.1}% (blocked {}, report candidates {})",
+            h[0],
+            rate * 100.0,
+            h[2],
+            h[3]
+        );
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"half": name, "ads": h[0], "not_allowed": h[1], "not_allowed_rate": rate, "blocked": h[2], "report_candidates": h[3]})
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_synth(ads: u64, seed: u64, json: bool) -> Result<ExitCode> {

@@ -24,6 +24,8 @@ pub struct Case {
     pub text: String,
     pub expected: Vec<Value>,
     pub subkind: Option<String>,
+    /// `escort_ad`, `escort_ad_snippet`, `escort_ad_url`, `synthetic`, `generic`.
+    pub domain: Option<String>,
     pub valid_after_sanitizing: bool,
     pub durations_labelled: bool,
 }
@@ -76,6 +78,7 @@ pub fn parse_cases(jsonl: &str) -> Result<Vec<Case>, CaseError> {
             text: s("text")?,
             expected,
             subkind: v.get("subkind").and_then(Value::as_str).map(str::to_owned),
+            domain: v.get("domain").and_then(Value::as_str).map(str::to_owned),
             valid_after_sanitizing: v
                 .get("valid_after_sanitizing")
                 .and_then(Value::as_bool)
@@ -87,6 +90,21 @@ pub fn parse_cases(jsonl: &str) -> Result<Vec<Case>, CaseError> {
         });
     }
     Ok(out)
+}
+
+/// The distinct full ad texts of the set: real commercial-sex ads (domain `escort_ad`, at least
+/// 80 bytes), in file order, each once. Every one of them is a commercial-sex ad, so the share a
+/// policy does not allow is its recall on real wording. Even positions form the half policy
+/// authors may read; odd positions are held out.
+pub fn real_ads(cases: &[Case]) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    cases
+        .iter()
+        .filter(|c| c.domain.as_deref() == Some("escort_ad"))
+        .filter(|c| matches!(c.kind.as_str(), "phone" | "age" | "social" | "email"))
+        .map(|c| c.text.as_str())
+        .filter(|t| t.len() >= 80 && seen.insert(*t))
+        .collect()
 }
 
 /// Counts for one kind (and variant).
