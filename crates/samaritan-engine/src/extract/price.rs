@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use crate::model::Price;
 
+use super::cues::{self, Cues};
 use super::{Pattern, overlaps, re};
 
 #[derive(Debug)]
@@ -119,8 +120,12 @@ struct Amount {
     currency: Option<String>,
 }
 
-pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
+pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<PriceHit> {
     let mut markers: Vec<Marker> = Vec::new();
+    // both patterns need a digit
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
     for c in MARKER.captures_iter(text) {
         let Some(w) = c.get(0) else { continue };
         if overlaps(&(w.start()..w.end()), phones) {
@@ -149,7 +154,13 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
     }
     let in_marker = |r: &Range<usize>| markers.iter().any(|m| m.start < r.end && r.start < m.end);
     let mut amounts: Vec<Amount> = Vec::new();
-    for c in AMOUNT.captures_iter(text) {
+    // an amount is kept only beside a marker or with a currency
+    let any_amount = !markers.is_empty() || cues.may(cues::CURRENCY);
+    for c in any_amount
+        .then(|| AMOUNT.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (Some(w), Some(d)) = (c.get(0), c.get(2)) else {
             continue;
         };
@@ -281,7 +292,7 @@ mod tests {
     use super::*;
 
     fn prices(t: &str) -> Vec<(f64, Option<u32>, Option<String>)> {
-        find(t, &[])
+        find(t, &Cues::of(t), &[])
             .into_iter()
             .map(|h| (h.price.amount, h.price.duration_min, h.price.currency))
             .collect()
@@ -309,7 +320,7 @@ mod tests {
             prices("1 HOUR 250 EURO"),
             [(250.0, Some(60), Some("EUR".into()))]
         );
-        let q = find("Qv 80", &[]);
+        let q = find("Qv 80", &Cues::of("Qv 80"), &[]);
         assert_eq!(q[0].price.service.as_deref(), Some("quick_visit"));
     }
 

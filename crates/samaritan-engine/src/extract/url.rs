@@ -2,6 +2,7 @@
 //! ("mysite.com/pics"). E-mail domains are not URLs. Values keep the path, with the scheme and
 //! host lower-cased and trailing punctuation dropped.
 
+use super::cues::{self, Cues};
 use super::{Pattern, re};
 
 #[derive(Debug)]
@@ -17,8 +18,12 @@ static URL: Pattern = Pattern::new(|| {
     )
 });
 
-pub(crate) fn find(text: &str) -> Vec<UrlHit> {
+pub(crate) fn find(text: &str, cues: &Cues) -> Vec<UrlHit> {
     let mut out = Vec::new();
+    // every form needs "://", "www." or a dot before a top-level domain's first letter
+    if !cues.may(cues::SCHEME_OR_WWW | cues::DOT_LETTER) {
+        return out;
+    }
     for m in URL.find_iter(text) {
         // part of an e-mail address?
         let before = &text[..m.start()];
@@ -60,7 +65,7 @@ mod tests {
     use super::*;
 
     fn urls(t: &str) -> Vec<String> {
-        find(t).into_iter().map(|h| h.value).collect()
+        find(t, &Cues::of(t)).into_iter().map(|h| h.value).collect()
     }
 
     #[test]
