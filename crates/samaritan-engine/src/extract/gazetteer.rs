@@ -5,8 +5,9 @@
 //! the country a national-format number belongs to. Names that are also given names or common
 //! words ("Charlotte", "Mobile") count only with a place cue beside them.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PlaceKind {
@@ -42,7 +43,13 @@ impl Place {
 struct Gazetteer {
     places: Vec<Place>,
     /// First lower-case word → places starting with it, longest name first.
-    by_first: HashMap<String, Vec<usize>>,
+    by_first: FxHashMap<String, Vec<usize>>,
+    /// For each pair of first letters (`a`..=`z`, twice) of a first word, bit `n` is set when
+    /// some first word starting so has `n` bytes: most words are turned away without a hash
+    /// lookup.
+    lengths: Vec<u32>,
+    /// Some first word does not start with two of `a`..=`z` or is 32 bytes or longer.
+    other_first: bool,
 }
 
 static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
@@ -70,17 +77,39 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
             words,
         });
     }
-    let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_first: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+    let mut lengths = vec![0u32; 26 * 26];
+    let mut other_first = false;
     for (i, p) in places.iter().enumerate() {
         if let Some(w) = p.words.first() {
             by_first.entry(w.clone()).or_default().push(i);
+            if let Some(slot) = pair_slot(w.as_bytes())
+                && w.len() < 32
+            {
+                lengths[slot] |= 1 << w.len();
+            } else {
+                other_first = true;
+            }
         }
     }
     for v in by_first.values_mut() {
         v.sort_by_key(|&i| std::cmp::Reverse(places[i].words.len()));
     }
-    Gazetteer { places, by_first }
+    Gazetteer {
+        places,
+        by_first,
+        lengths,
+        other_first,
+    }
 });
+
+/// Index of a word's first two letters, ASCII-case-insensitive, when both are `a`..=`z`.
+fn pair_slot(w: &[u8]) -> Option<usize> {
+    let a = w.first()?.to_ascii_lowercase();
+    let b = w.get(1)?.to_ascii_lowercase();
+    (a.is_ascii_lowercase() && b.is_ascii_lowercase())
+        .then(|| usize::from(a - b'a') * 26 + usize::from(b - b'a'))
+}
 
 fn split_words(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| !c.is_alphanumeric())
@@ -105,14 +134,24 @@ const CUES_AFTER: &[&str] = &["area", "escorts", "escort", "city", "downtown"];
 pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
     let g: &'static Gazetteer = &GAZETTEER;
     // word spans
-    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut words: Vec<(usize, usize)> = Vec::with_capacity(text.len() / 4);
     let mut start = None;
-    for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (alnum, len) = if b.is_ascii() {
+            (b.is_ascii_alphanumeric(), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c.is_alphanumeric(), c.len_utf8())
+        };
+        if alnum {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
             words.push((s, i));
         }
+        i += len;
     }
     if let Some(s) = start {
         words.push((s, text.len()));
@@ -123,6 +162,14 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
     while k < words.len() {
         let w = &text[words[k].0..words[k].1];
         if w.len() < 2 || w.len() > 24 || !w.is_ascii() {
+            k += 1;
+            continue;
+        }
+        let may_start = match pair_slot(w.as_bytes()) {
+            Some(slot) => g.lengths[slot] & (1 << w.len()) != 0,
+            None => g.other_first,
+        };
+        if !may_start {
             k += 1;
             continue;
         }
