@@ -6,11 +6,14 @@
 //! run only a few of the patterns.
 //!
 //! The gate is exact, never a heuristic: a pattern is skipped only when a literal every one of
-//! its matches must contain is missing. The regexes are Unicode-case-insensitive (`(?i)`), so
-//! in a text with non-ASCII characters a letter could match through a non-ASCII case variant
-//! (`ſ` for `s`, `K` for `k`) or a non-ASCII literal (`años`, `€`); for such texts
-//! [`Cues::may`] answers yes for every cue. [`Cues::has`] is the plain ASCII-case-insensitive
-//! substring test, for the checks that were always written that way.
+//! its matches must contain is missing. The patterns are Unicode-case-insensitive (`(?i)`),
+//! and in Unicode the ASCII letters `s` and `k` have two non-ASCII case variants, `ſ` (U+017F)
+//! and the Kelvin sign (U+212A); an ASCII-case-insensitive scan would miss a pattern word
+//! written with them. Neither can reach an extractor: NFKC folds both to ASCII in the
+//! character phase, and the texts extractors read (the normalized text, the character-cleaned
+//! text, or the original when cleaning changed nothing) never hold them (tested below). The
+//! non-ASCII literals the patterns need ("años", `€`, Unicode spaces after a title dash) are
+//! cues of their own.
 
 use std::sync::LazyLock;
 
@@ -22,17 +25,17 @@ pub(crate) type Cue = u64;
 // age (normalized text)
 /// `CUE_BEFORE`: ages?, aged, edad.
 pub(crate) const AGE_BEFORE: Cue = 1 << 0;
-/// `CUE_AFTER`: yo, y/o, y.o, yrs?, years?, anos (años is non-ASCII).
+/// `CUE_AFTER`: yo, y/o, y.o, yrs?, years?, anos, años.
 pub(crate) const AGE_AFTER: Cue = 1 << 1;
 /// `MINIMUM`: or/and older|over|above|up, must be, at least, minimum age, over the age of.
 pub(crate) const AGE_MINIMUM: Cue = 1 << 2;
 /// `SELF`: i'm, im, i am, i was, tengo.
 pub(crate) const AGE_SELF: Cue = 1 << 3;
-/// `TITLE`: a dash followed by a space that is not a line break.
+/// `TITLE`: a dash followed by a space that is not a line break (Unicode `White_Space`).
 pub(crate) const AGE_TITLE: Cue = 1 << 4;
 // price (normalized text)
 /// A currency `AMOUNT` can name: $, usd, eur(os), rm, thb, dollars, bucks, gbp, roses,
-/// donations, candies (€ £ ¥ ₹ are non-ASCII).
+/// donations, candies, € £ ¥ ₹.
 pub(crate) const CURRENCY: Cue = 1 << 5;
 // e-mail (clean text)
 pub(crate) const AT_SIGN: Cue = 1 << 6;
@@ -66,6 +69,8 @@ const LITERALS: &[(&str, Cue)] = &[
     ("yr", AGE_AFTER),
     ("year", AGE_AFTER),
     ("anos", AGE_AFTER),
+    ("años", AGE_AFTER),
+    ("aÑos", AGE_AFTER),
     ("older", AGE_MINIMUM),
     ("over", AGE_MINIMUM),
     ("above", AGE_MINIMUM),
@@ -83,7 +88,30 @@ const LITERALS: &[(&str, Cue)] = &[
     ("-\r", AGE_TITLE),
     ("-\x0B", AGE_TITLE),
     ("-\x0C", AGE_TITLE),
+    ("-\u{85}", AGE_TITLE),
+    ("-\u{A0}", AGE_TITLE),
+    ("-\u{1680}", AGE_TITLE),
+    ("-\u{2000}", AGE_TITLE),
+    ("-\u{2001}", AGE_TITLE),
+    ("-\u{2002}", AGE_TITLE),
+    ("-\u{2003}", AGE_TITLE),
+    ("-\u{2004}", AGE_TITLE),
+    ("-\u{2005}", AGE_TITLE),
+    ("-\u{2006}", AGE_TITLE),
+    ("-\u{2007}", AGE_TITLE),
+    ("-\u{2008}", AGE_TITLE),
+    ("-\u{2009}", AGE_TITLE),
+    ("-\u{200A}", AGE_TITLE),
+    ("-\u{2028}", AGE_TITLE),
+    ("-\u{2029}", AGE_TITLE),
+    ("-\u{202F}", AGE_TITLE),
+    ("-\u{205F}", AGE_TITLE),
+    ("-\u{3000}", AGE_TITLE),
     ("$", CURRENCY),
+    ("€", CURRENCY),
+    ("£", CURRENCY),
+    ("¥", CURRENCY),
+    ("₹", CURRENCY),
     ("usd", CURRENCY),
     ("eur", CURRENCY),
     ("rm", CURRENCY),
@@ -159,7 +187,6 @@ static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Cues {
     found: Cue,
-    ascii: bool,
 }
 
 impl Cues {
@@ -170,15 +197,13 @@ impl Cues {
         for m in s.ac.find_overlapping_iter(text) {
             found |= s.cue[m.pattern().as_usize()];
         }
-        Cues {
-            found,
-            ascii: text.is_ascii(),
-        }
+        Cues { found }
     }
 
-    /// Can a pattern that needs one of `cue`'s literals match? (Always yes in non-ASCII text.)
+    /// Can a pattern that needs one of `cue`'s literals match? (See the module doc for why an
+    /// ASCII-case-insensitive scan answers this for the patterns' Unicode case-insensitivity.)
     pub(crate) fn may(&self, cue: Cue) -> bool {
-        !self.ascii || self.found & cue != 0
+        self.has(cue)
     }
 
     /// Does the text hold one of `cue`'s literals, compared ASCII-case-insensitively?
@@ -206,10 +231,26 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_text_may_match_everything() {
-        let c = Cues::of("tengo 22 AÑOS");
+    fn non_ascii_cues() {
+        let c = Cues::of("tengo 22 AÑOS – 200€ Sweet -\u{2009}19");
         assert!(c.may(AGE_AFTER));
-        assert!(c.may(VENMO));
-        assert!(!c.has(VENMO));
+        assert!(c.may(CURRENCY));
+        assert!(c.may(AGE_TITLE));
+        assert!(!c.may(VENMO));
+    }
+
+    #[test]
+    fn extractors_never_read_the_non_ascii_case_variants_of_s_and_k() {
+        use crate::normalize::normalize;
+        for doc in [
+            "ſnapchat: jane \u{212A}ik me 19 yrſ old $200 hour",
+            "caſh app $jane, \u{212A}ik: jane, venmo @jane ſite.com",
+            "ｙｏｕｎｇ ſweet \u{212A} 200 rose\u{17F}",
+        ] {
+            let n = normalize(doc);
+            for t in [n.text.as_str(), n.clean().unwrap_or(doc)] {
+                assert!(!t.contains(['\u{17F}', '\u{212A}']), "{t:?}");
+            }
+        }
     }
 }

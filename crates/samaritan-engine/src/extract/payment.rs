@@ -47,8 +47,8 @@ pub(crate) fn find(text: &str, cues: &Cues) -> Vec<PaymentHit> {
     let venmo = cues.may(cues::VENMO);
     let paypal = cues.may(cues::PAYPAL);
     let base58 = longest >= 26;
-    // (case-insensitive: in non-ASCII text a letter may be a non-ASCII case variant)
-    let bech32 = longest >= 14 || !text.is_ascii();
+    // (case-insensitive, but the non-ASCII variants of `s` and `k` never reach here: `cues`)
+    let bech32 = longest >= 14;
     let eth = longest >= 42;
     let mut push = |kind: &str, m: regex::Match<'_>, value: &str| {
         out.push(PaymentHit {
