@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use samaritan_engine::extract::{ExtractOptions, extract};
+use samaritan_engine::extract::{ExtractOptions, Kind, extract, extract_kinds};
 use samaritan_engine::normalize;
 use samaritan_synth::{Config, Corpus};
 
@@ -40,12 +40,21 @@ fn measured(docs: &[String], opts: &ExtractOptions) -> usize {
     run(docs, opts)
 }
 
+/// `TEXT_PROF=normalize` or a kind (`phone`, `age`, …) to run only that part.
 #[inline(never)]
 fn run(docs: &[String], opts: &ExtractOptions) -> usize {
+    let only = std::env::var("TEXT_PROF").ok();
+    let kind = Kind::ALL
+        .into_iter()
+        .find(|k| only.as_deref() == Some(k.as_str()));
     docs.iter()
         .map(|d| {
             let n = normalize(d);
-            extract(d, &n, opts).mentions().len()
+            match (only.as_deref(), kind) {
+                (Some("normalize"), _) => n.text.len(),
+                (_, Some(k)) => extract_kinds(d, &n, opts, &[k]).mentions().len(),
+                _ => extract(d, &n, opts).mentions().len(),
+            }
         })
         .sum()
 }

@@ -89,17 +89,24 @@ impl ExtractOptions {
     fn fallback_ids(&self) -> Vec<Id> {
         self.fallback_regions
             .iter()
-            .filter_map(|r| r.trim().to_ascii_uppercase().parse().ok())
+            .filter_map(|r| parse_region(r))
             .collect()
     }
 
     fn region_id(&self) -> Id {
-        self.default_region
-            .trim()
-            .to_ascii_uppercase()
-            .parse()
-            .unwrap_or(Id::US)
+        parse_region(&self.default_region).unwrap_or(Id::US)
     }
+}
+
+/// A region code, trimmed and ASCII-case-insensitive (without allocating for the usual
+/// two-letter codes).
+fn parse_region(code: &str) -> Option<Id> {
+    let code = code.trim();
+    if let [a, b] = code.as_bytes() {
+        let up = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+        return std::str::from_utf8(&up).ok()?.parse().ok();
+    }
+    code.to_ascii_uppercase().parse().ok()
 }
 
 /// What an extractor found.
