@@ -7,6 +7,7 @@
 
 use std::sync::LazyLock;
 
+use phonenumber::country::Id;
 use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub(crate) struct Place {
     pub kind: PlaceKind,
     /// ISO 3166 alpha-2.
     pub country: &'static str,
+    /// `country` as libphonenumber's region id, parsed once.
+    pub country_id: Option<Id>,
     /// State or province code, when the place is in the US or Canada.
     pub region: &'static str,
     pub ambiguous: bool,
@@ -72,6 +75,7 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
             name,
             kind,
             country,
+            country_id: country.to_ascii_uppercase().parse().ok(),
             region,
             ambiguous: flags.contains('a'),
             words,

@@ -332,6 +332,8 @@ fn national(digits: &str, region: Id) -> Option<String> {
 struct Context<'a> {
     hints: &'a Hints,
     default: Option<Id>,
+    /// No default region, or one in the North American Numbering Plan (looked up once).
+    default_nanp: bool,
     fallback: &'a [Id],
 }
 
@@ -351,13 +353,13 @@ impl Context<'_> {
             return Some(digits[1..].to_owned());
         }
         let nanp = nanp_valid(d).then(|| digits.to_owned());
-        let default_nanp = self.default.is_none_or(is_nanp);
+        let default_nanp = self.default_nanp;
         if nanp.is_some() && default_nanp && (self.hints.nanp || self.hints.foreign.is_empty()) {
             return nanp;
         }
         let foreign = self
             .default
-            .filter(|&r| !is_nanp(r))
+            .filter(|_| !self.default_nanp)
             .into_iter()
             .chain(self.hints.foreign.iter().copied());
         // without a trunk 0, only a full-length national number may be read in a hinted region
@@ -391,6 +393,7 @@ pub(crate) fn find(
     let ctx = Context {
         hints,
         default,
+        default_nanp: default.is_none_or(is_nanp),
         fallback,
     };
     let gs = groups(text);

@@ -48,19 +48,24 @@ const VANITY: &[&str] = &[
 pub(crate) fn hints(clean: &str, cues: &Cues, places: &[gazetteer::PlaceHit]) -> Hints {
     let mut counts: HashMap<Id, usize> = HashMap::new();
     let mut nanp = false;
-    let mut add = |code: &str, weight: usize, nanp: &mut bool| {
-        let Ok(id) = code.to_ascii_uppercase().parse::<Id>() else {
-            return;
-        };
+    let mut add_id = |id: Id, weight: usize, nanp: &mut bool| {
         if is_nanp(id) {
             *nanp = true;
         } else {
             *counts.entry(id).or_default() += weight;
         }
     };
+    // (a place's country code is parsed once, with the gazetteer)
     for p in places {
-        add(p.place.country, 2, &mut nanp);
+        if let Some(id) = p.place.country_id {
+            add_id(id, 2, &mut nanp);
+        }
     }
+    let mut add = |code: &str, weight: usize, nanp: &mut bool| {
+        if let Ok(id) = code.to_ascii_uppercase().parse::<Id>() {
+            add_id(id, weight, nanp);
+        }
+    };
     // a ccTLD needs a second-level label before it, "://" or "www."
     let cc_tld = cues.may(cues::SECOND_LEVEL | cues::SCHEME_OR_WWW);
     for c in cc_tld
