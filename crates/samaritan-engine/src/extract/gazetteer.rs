@@ -160,7 +160,9 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
     if let Some(s) = start {
         words.push((s, text.len()));
     }
-    let lower = |k: usize| text[words[k].0..words[k].1].to_ascii_lowercase();
+    let word = |k: usize| &text[words[k].0..words[k].1];
+    // (names and cue words are stored lower-case)
+    let is = |k: usize, lower: &str| word(k).eq_ignore_ascii_case(lower);
     let mut hits = Vec::new();
     let mut k = 0;
     while k < words.len() {
@@ -195,7 +197,7 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
             }
             let all = (1..n).all(|m| {
                 let gap = &text[words[k + m - 1].1..words[k + m].0];
-                gap.len() <= 3 && !gap.contains('\n') && lower(k + m) == p.words[m]
+                gap.len() <= 3 && !gap.contains('\n') && is(k + m, &p.words[m])
             });
             if all {
                 matched = Some((pi, n));
@@ -208,10 +210,10 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
         };
         let p: &'static Place = &g.places[pi];
         let ok = !p.ambiguous || {
-            let before = (k.saturating_sub(2)..k).any(|b| CUES_BEFORE.contains(&lower(b).as_str()));
+            let before =
+                (k.saturating_sub(2)..k).any(|b| CUES_BEFORE.iter().any(|cue| is(b, cue)));
             let after = words.get(k + n).is_some_and(|&(s, e)| {
-                let next = text[s..e].to_ascii_lowercase();
-                CUES_AFTER.contains(&next.as_str())
+                CUES_AFTER.iter().any(|cue| is(k + n, cue))
                     || (text[words[k + n - 1].1..s].trim() == "," && is_state_code(&text[s..e]))
             });
             before || after
