@@ -210,8 +210,7 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
         };
         let p: &'static Place = &g.places[pi];
         let ok = !p.ambiguous || {
-            let before =
-                (k.saturating_sub(2)..k).any(|b| CUES_BEFORE.iter().any(|cue| is(b, cue)));
+            let before = (k.saturating_sub(2)..k).any(|b| CUES_BEFORE.iter().any(|cue| is(b, cue)));
             let after = words.get(k + n).is_some_and(|&(s, e)| {
                 CUES_AFTER.iter().any(|cue| is(k + n, cue))
                     || (text[words[k + n - 1].1..s].trim() == "," && is_state_code(&text[s..e]))
