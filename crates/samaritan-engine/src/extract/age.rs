@@ -8,6 +8,7 @@
 
 use std::ops::Range;
 
+use super::cues::{self, Cues};
 use super::{Pattern, overlaps, re};
 
 #[derive(Debug)]
@@ -99,9 +100,18 @@ fn push(
 }
 
 /// Every stated age in the normalized `text`, skipping numbers inside `phones`.
-pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
+pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeHit> {
     let mut out = Vec::new();
-    for m in CUE_BEFORE.captures_iter(text) {
+    // every pattern needs a digit, and its own cue word (see `cues`)
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return out;
+    }
+    let run = |cue: cues::Cue| cues.may(cue);
+    for m in run(cues::AGE_BEFORE)
+        .then(|| CUE_BEFORE.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         if let Some(g) = m.get(1)
             && quantity_after(&text[g.end()..])
             && m.get(2).is_none()
@@ -110,11 +120,19 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         }
         push(&mut out, text, m, 1, phones);
     }
-    for m in CUE_AFTER.captures_iter(text) {
+    for m in run(cues::AGE_AFTER)
+        .then(|| CUE_AFTER.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let lo = if m.get(3).is_some() { 1 } else { 10 };
         push(&mut out, text, m, lo, phones);
     }
-    for m in MINIMUM.captures_iter(text) {
+    for m in run(cues::AGE_MINIMUM)
+        .then(|| MINIMUM.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let Some(g) = m.get(1).or_else(|| m.get(2)) else {
             continue;
         };
@@ -123,7 +141,11 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in SELF.captures_iter(text) {
+    for m in run(cues::AGE_SELF)
+        .then(|| SELF.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         if let Some(g) = m.get(1)
             && quantity_after(&text[g.end()..])
         {
@@ -131,7 +153,11 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in TITLE.captures_iter(text) {
+    for m in run(cues::AGE_TITLE)
+        .then(|| TITLE.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let Some(g) = m.get(1) else { continue };
         let before = text[..m.get(0).map_or(0, |w| w.start())].trim_end();
         if before.is_empty() || before.ends_with(|c: char| c.is_ascii_digit()) {
@@ -177,7 +203,10 @@ mod tests {
     use super::*;
 
     fn ages(t: &str) -> Vec<u32> {
-        let mut v: Vec<u32> = find(t, &[]).into_iter().map(|a| a.age).collect();
+        let mut v: Vec<u32> = find(t, &Cues::of(t), &[])
+            .into_iter()
+            .map(|a| a.age)
+            .collect();
         v.sort_unstable();
         v.dedup();
         v

@@ -2,6 +2,7 @@
 //! "name(at)gmail(dot)com", "name @ gmail . com", and a big provider's name with a misspelling
 //! or no top-level domain ("name@gml", "name@gmail"). Values are lower-case.
 
+use super::cues::{self, Cues};
 use super::{Pattern, re};
 
 #[derive(Debug)]
@@ -69,18 +70,16 @@ const KNOWN: &[&str] = &[
     "gmx",
 ];
 
-pub(crate) fn find(text: &str) -> Vec<EmailHit> {
+pub(crate) fn find(text: &str, cues: &Cues) -> Vec<EmailHit> {
     let mut out: Vec<EmailHit> = Vec::new();
     // every form needs an "@" or a spelled-out "dot"
-    if !text.contains('@')
-        && !text
-            .as_bytes()
-            .windows(3)
-            .any(|w| w.eq_ignore_ascii_case(b"dot"))
-    {
+    let at_sign = cues.has(cues::AT_SIGN);
+    if !at_sign && !cues.has(cues::DOT_WORD) {
         return out;
     }
-    for m in PLAIN.find_iter(text) {
+    // the plain and bare-provider forms need the "@"; the spelled form "@" or "at"
+    let spelled = at_sign || cues.may(cues::AT_WORD);
+    for m in at_sign.then(|| PLAIN.find_iter(text)).into_iter().flatten() {
         out.push(EmailHit {
             value: m.as_str().to_ascii_lowercase(),
             start: m.start(),
@@ -90,7 +89,11 @@ pub(crate) fn find(text: &str) -> Vec<EmailHit> {
     }
     let taken =
         |out: &Vec<EmailHit>, s: usize, e: usize| out.iter().any(|h| h.start < e && s < h.end);
-    for c in SPELLED.captures_iter(text) {
+    for c in spelled
+        .then(|| SPELLED.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (Some(w), Some(user), Some(dom), Some(tld)) = (c.get(0), c.get(1), c.get(2), c.get(3))
         else {
             continue;
@@ -111,7 +114,11 @@ pub(crate) fn find(text: &str) -> Vec<EmailHit> {
             obfuscated: true,
         });
     }
-    for c in BARE_PROVIDER.captures_iter(text) {
+    for c in at_sign
+        .then(|| BARE_PROVIDER.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (Some(w), Some(user), Some(p)) = (c.get(0), c.get(1), c.get(2)) else {
             continue;
         };
@@ -139,7 +146,7 @@ mod tests {
     use super::*;
 
     fn emails(t: &str) -> Vec<(String, bool)> {
-        find(t)
+        find(t, &Cues::of(t))
             .into_iter()
             .map(|h| (h.value, h.obfuscated))
             .collect()

@@ -5,8 +5,10 @@
 //! the country a national-format number belongs to. Names that are also given names or common
 //! words ("Charlotte", "Mobile") count only with a place cue beside them.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use phonenumber::country::Id;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PlaceKind {
@@ -21,6 +23,8 @@ pub(crate) struct Place {
     pub kind: PlaceKind,
     /// ISO 3166 alpha-2.
     pub country: &'static str,
+    /// `country` as libphonenumber's region id, parsed once.
+    pub country_id: Option<Id>,
     /// State or province code, when the place is in the US or Canada.
     pub region: &'static str,
     pub ambiguous: bool,
@@ -42,7 +46,13 @@ impl Place {
 struct Gazetteer {
     places: Vec<Place>,
     /// First lower-case word → places starting with it, longest name first.
-    by_first: HashMap<String, Vec<usize>>,
+    by_first: FxHashMap<String, Vec<usize>>,
+    /// For each pair of first letters (`a`..=`z`, twice) of a first word, bit `n` is set when
+    /// some first word starting so has `n` bytes: most words are turned away without a hash
+    /// lookup.
+    lengths: Vec<u32>,
+    /// Some first word does not start with two of `a`..=`z` or is 32 bytes or longer.
+    other_first: bool,
 }
 
 static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
@@ -65,22 +75,45 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
             name,
             kind,
             country,
+            country_id: country.to_ascii_uppercase().parse().ok(),
             region,
             ambiguous: flags.contains('a'),
             words,
         });
     }
-    let mut by_first: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_first: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+    let mut lengths = vec![0u32; 26 * 26];
+    let mut other_first = false;
     for (i, p) in places.iter().enumerate() {
         if let Some(w) = p.words.first() {
             by_first.entry(w.clone()).or_default().push(i);
+            if let Some(slot) = pair_slot(w.as_bytes())
+                && w.len() < 32
+            {
+                lengths[slot] |= 1 << w.len();
+            } else {
+                other_first = true;
+            }
         }
     }
     for v in by_first.values_mut() {
         v.sort_by_key(|&i| std::cmp::Reverse(places[i].words.len()));
     }
-    Gazetteer { places, by_first }
+    Gazetteer {
+        places,
+        by_first,
+        lengths,
+        other_first,
+    }
 });
+
+/// Index of a word's first two letters, ASCII-case-insensitive, when both are `a`..=`z`.
+fn pair_slot(w: &[u8]) -> Option<usize> {
+    let a = w.first()?.to_ascii_lowercase();
+    let b = w.get(1)?.to_ascii_lowercase();
+    (a.is_ascii_lowercase() && b.is_ascii_lowercase())
+        .then(|| usize::from(a - b'a') * 26 + usize::from(b - b'a'))
+}
 
 fn split_words(s: &str) -> impl Iterator<Item = &str> {
     s.split(|c: char| !c.is_alphanumeric())
@@ -105,24 +138,44 @@ const CUES_AFTER: &[&str] = &["area", "escorts", "escort", "city", "downtown"];
 pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
     let g: &'static Gazetteer = &GAZETTEER;
     // word spans
-    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut words: Vec<(usize, usize)> = Vec::with_capacity(text.len() / 4);
     let mut start = None;
-    for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (alnum, len) = if b.is_ascii() {
+            (b.is_ascii_alphanumeric(), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c.is_alphanumeric(), c.len_utf8())
+        };
+        if alnum {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
             words.push((s, i));
         }
+        i += len;
     }
     if let Some(s) = start {
         words.push((s, text.len()));
     }
-    let lower = |k: usize| text[words[k].0..words[k].1].to_ascii_lowercase();
+    let word = |k: usize| &text[words[k].0..words[k].1];
+    // (names and cue words are stored lower-case)
+    let is = |k: usize, lower: &str| word(k).eq_ignore_ascii_case(lower);
     let mut hits = Vec::new();
     let mut k = 0;
     while k < words.len() {
         let w = &text[words[k].0..words[k].1];
         if w.len() < 2 || w.len() > 24 || !w.is_ascii() {
+            k += 1;
+            continue;
+        }
+        let may_start = match pair_slot(w.as_bytes()) {
+            Some(slot) => g.lengths[slot] & (1 << w.len()) != 0,
+            None => g.other_first,
+        };
+        if !may_start {
             k += 1;
             continue;
         }
@@ -144,7 +197,7 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
             }
             let all = (1..n).all(|m| {
                 let gap = &text[words[k + m - 1].1..words[k + m].0];
-                gap.len() <= 3 && !gap.contains('\n') && lower(k + m) == p.words[m]
+                gap.len() <= 3 && !gap.contains('\n') && is(k + m, &p.words[m])
             });
             if all {
                 matched = Some((pi, n));
@@ -157,10 +210,9 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
         };
         let p: &'static Place = &g.places[pi];
         let ok = !p.ambiguous || {
-            let before = (k.saturating_sub(2)..k).any(|b| CUES_BEFORE.contains(&lower(b).as_str()));
+            let before = (k.saturating_sub(2)..k).any(|b| CUES_BEFORE.iter().any(|cue| is(b, cue)));
             let after = words.get(k + n).is_some_and(|&(s, e)| {
-                let next = text[s..e].to_ascii_lowercase();
-                CUES_AFTER.contains(&next.as_str())
+                CUES_AFTER.iter().any(|cue| is(k + n, cue))
                     || (text[words[k + n - 1].1..s].trim() == "," && is_state_code(&text[s..e]))
             });
             before || after

@@ -4,6 +4,7 @@
 //! platform was named, and messaging numbers ("WhatsApp +7621-72-44-775"). Values are
 //! `platform:handle` with the handle as written; messaging numbers keep their digits as written.
 
+use super::cues::{self, Cues};
 use super::phone::PhoneHit;
 use super::{Pattern, re};
 
@@ -308,16 +309,21 @@ fn needs_mark(word: &str) -> bool {
 }
 
 /// Does the text name a platform whose IDs are phone numbers (so numbers must be located)?
-pub(crate) fn mentions_numbered_platform(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    ["whats", "watsap", "viber", "signal", "telegram", "line"]
-        .iter()
-        .any(|k| lower.contains(k))
+/// (The words "whats", "watsap", "viber", "signal", "telegram", "line", ASCII-case-insensitive:
+/// `cues::NUMBERED_PLATFORM`.)
+pub(crate) fn mentions_numbered_platform(cues: &Cues) -> bool {
+    cues.has(cues::NUMBERED_PLATFORM)
 }
 
-pub(crate) fn find(text: &str, phones: &[PhoneHit]) -> Vec<HandleHit> {
+pub(crate) fn find(text: &str, cues: &Cues, phones: &[PhoneHit]) -> Vec<HandleHit> {
     let mut out: Vec<HandleHit> = Vec::new();
-    for c in PROFILE_URL.captures_iter(text) {
+    // a profile URL needs its site's name followed by "/"
+    for c in cues
+        .may(cues::PROFILE_SITE)
+        .then(|| PROFILE_URL.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (Some(w), Some(site), Some(h)) = (c.get(0), c.get(1), c.get(2)) else {
             continue;
         };
@@ -519,7 +525,10 @@ mod tests {
     use super::*;
 
     fn handles(t: &str) -> Vec<String> {
-        find(t, &[]).into_iter().map(|h| h.value).collect()
+        find(t, &Cues::of(t), &[])
+            .into_iter()
+            .map(|h| h.value)
+            .collect()
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! carries its span in the original document and whether it was written to evade filters.
 
 mod age;
+mod cues;
 mod email;
 mod gazetteer;
 mod handle;
@@ -25,6 +26,7 @@ use regex::Regex;
 
 use crate::model::{Extracted, Mention, Price};
 use crate::normalize::Normalized;
+use cues::Cues;
 
 pub use region::is_known_region;
 
@@ -87,17 +89,24 @@ impl ExtractOptions {
     fn fallback_ids(&self) -> Vec<Id> {
         self.fallback_regions
             .iter()
-            .filter_map(|r| r.trim().to_ascii_uppercase().parse().ok())
+            .filter_map(|r| parse_region(r))
             .collect()
     }
 
     fn region_id(&self) -> Id {
-        self.default_region
-            .trim()
-            .to_ascii_uppercase()
-            .parse()
-            .unwrap_or(Id::US)
+        parse_region(&self.default_region).unwrap_or(Id::US)
     }
+}
+
+/// A region code, trimmed and ASCII-case-insensitive (without allocating for the usual
+/// two-letter codes).
+fn parse_region(code: &str) -> Option<Id> {
+    let code = code.trim();
+    if let [a, b] = code.as_bytes() {
+        let up = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+        return std::str::from_utf8(&up).ok()?.parse().ok();
+    }
+    code.to_ascii_uppercase().parse().ok()
 }
 
 /// What an extractor found.
@@ -293,6 +302,14 @@ pub fn extract_kinds(
         });
     };
 
+    // which patterns can match at all (one scan of each text)
+    let norm_cues = Cues::of(texts.norm);
+    let clean_cues = if texts.clean == texts.norm {
+        norm_cues
+    } else {
+        Cues::of(texts.clean)
+    };
+
     // places first: they are also hints of the country national-format phones belong to
     let need_phones =
         want(Kind::Phone) || want(Kind::Age) || want(Kind::Price) || want(Kind::Handle);
@@ -302,7 +319,7 @@ pub fn extract_kinds(
         Vec::new()
     };
     let hints = if opts.infer_region && need_phones {
-        region::hints(texts.clean, &places)
+        region::hints(texts.clean, &clean_cues, &places)
     } else {
         region::Hints::default()
     };
@@ -323,7 +340,7 @@ pub fn extract_kinds(
         }
     }
     if want(Kind::Email) {
-        for e in email::find(texts.clean) {
+        for e in email::find(texts.clean, &clean_cues) {
             push(
                 Kind::Email,
                 Value::Text(e.value),
@@ -332,7 +349,7 @@ pub fn extract_kinds(
         }
     }
     if want(Kind::Url) {
-        for u in url::find(texts.clean) {
+        for u in url::find(texts.clean, &clean_cues) {
             push(
                 Kind::Url,
                 Value::Text(u.value),
@@ -344,12 +361,12 @@ pub fn extract_kinds(
         // messaging numbers are read where the handle is, in the clean text
         let clean_phones = if texts.clean == texts.norm {
             phones.clone()
-        } else if handle::mentions_numbered_platform(texts.clean) {
+        } else if handle::mentions_numbered_platform(&clean_cues) {
             phone::find(texts.clean, &hints, Some(opts.region_id()), &fallback)
         } else {
             Vec::new()
         };
-        for h in handle::find(texts.clean, &clean_phones) {
+        for h in handle::find(texts.clean, &clean_cues, &clean_phones) {
             push(
                 Kind::Handle,
                 Value::Text(h.value),
@@ -358,7 +375,7 @@ pub fn extract_kinds(
         }
     }
     if want(Kind::Payment) {
-        for p in payment::find(texts.clean) {
+        for p in payment::find(texts.clean, &clean_cues) {
             push(
                 Kind::Payment,
                 Value::Text(p.value),
@@ -367,7 +384,7 @@ pub fn extract_kinds(
         }
     }
     if want(Kind::Age) {
-        for a in age::find(texts.norm, &phone_spans) {
+        for a in age::find(texts.norm, &norm_cues, &phone_spans) {
             push(
                 Kind::Age,
                 Value::Age(a.age),
@@ -376,7 +393,7 @@ pub fn extract_kinds(
         }
     }
     if want(Kind::Price) {
-        for p in price::find(texts.norm, &phone_spans) {
+        for p in price::find(texts.norm, &norm_cues, &phone_spans) {
             push(
                 Kind::Price,
                 Value::Price(p.price),

@@ -5,6 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::cues::{self, Cues};
 use super::{Pattern, re};
 
 #[derive(Debug)]
@@ -32,19 +33,23 @@ static BECH32: Pattern =
     Pattern::new(|| re(r"(?i)(?-u:\b)((?:bc|ltc)1[ac-hj-np-z02-9]{11,71})(?-u:\b)"));
 static ETH: Pattern = Pattern::new(|| re(r"(?-u:\b)(0x[0-9a-fA-F]{40})(?-u:\b)"));
 
-pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
+pub(crate) fn find(text: &str, cues: &Cues) -> Vec<PaymentHit> {
     let mut out = Vec::new();
     // cheap gates: a payment word, or a token long enough to be an address
-    let lower = text.to_ascii_lowercase();
-    let named = ["cash", "venmo", "paypal"]
-        .iter()
-        .any(|k| lower.contains(k));
-    let long_token = text
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|t| t.len() >= 26);
+    let named = cues.has(cues::CASH | cues::VENMO | cues::PAYPAL);
+    let longest = longest_alphanumeric_run(text);
+    let long_token = longest >= 26;
     if !named && !long_token {
         return out;
     }
+    // each pattern needs its own word, or an alphanumeric run as long as its shortest match
+    let cash = cues.may(cues::CASH);
+    let venmo = cues.may(cues::VENMO);
+    let paypal = cues.may(cues::PAYPAL);
+    let base58 = longest >= 26;
+    // (case-insensitive, but the non-ASCII variants of `s` and `k` never reach here: `cues`)
+    let bech32 = longest >= 14;
+    let eth = longest >= 42;
     let mut push = |kind: &str, m: regex::Match<'_>, value: &str| {
         out.push(PaymentHit {
             value: format!("{kind}:{value}"),
@@ -52,12 +57,20 @@ pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
             end: m.end(),
         });
     };
-    for c in CASHTAG.captures_iter(text) {
+    for c in cash
+        .then(|| CASHTAG.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         if let Some(m) = c.get(1) {
             push("cashapp", m, m.as_str());
         }
     }
-    for c in VENMO.captures_iter(text) {
+    for c in venmo
+        .then(|| VENMO.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         if let Some(m) = c.get(1)
             && m.as_str().chars().any(|c| c.is_ascii_alphabetic())
             && !["me", "only", "accepted", "ok"].contains(&m.as_str().to_ascii_lowercase().as_str())
@@ -65,12 +78,20 @@ pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
             push("venmo", m, m.as_str());
         }
     }
-    for c in PAYPAL.captures_iter(text) {
+    for c in paypal
+        .then(|| PAYPAL.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         if let Some(m) = c.get(1) {
             push("paypal", m, m.as_str().trim_end_matches('.'));
         }
     }
-    for c in BASE58.captures_iter(text) {
+    for c in base58
+        .then(|| BASE58.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let Some(m) = c.get(1) else { continue };
         if let Some(version) = base58check(m.as_str()) {
             let kind = match version {
@@ -81,7 +102,11 @@ pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
             push(kind, m, m.as_str());
         }
     }
-    for c in BECH32.captures_iter(text) {
+    for c in bech32
+        .then(|| BECH32.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let Some(m) = c.get(1) else { continue };
         let lower = m.as_str().to_ascii_lowercase();
         if m.as_str() != lower && m.as_str() != m.as_str().to_ascii_uppercase() {
@@ -96,13 +121,28 @@ pub(crate) fn find(text: &str) -> Vec<PaymentHit> {
             push(kind, m, &lower);
         }
     }
-    for c in ETH.captures_iter(text) {
+    for c in eth.then(|| ETH.captures_iter(text)).into_iter().flatten() {
         if let Some(m) = c.get(1) {
             push("eth", m, &m.as_str().to_ascii_lowercase());
         }
     }
     out.sort_by_key(|h| h.start);
     out
+}
+
+/// Length of the longest run of ASCII letters and digits.
+fn longest_alphanumeric_run(text: &str) -> usize {
+    let mut best = 0;
+    let mut run = 0;
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    best
 }
 
 const B58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
@@ -178,7 +218,7 @@ mod tests {
     use super::*;
 
     fn pays(t: &str) -> Vec<String> {
-        find(t).into_iter().map(|h| h.value).collect()
+        find(t, &Cues::of(t)).into_iter().map(|h| h.value).collect()
     }
 
     #[test]

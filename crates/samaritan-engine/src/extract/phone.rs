@@ -117,13 +117,15 @@ fn blocked_after(text: &str, end: usize) -> bool {
         Some('$') => return !post[1..].starts_with(|c: char| c.is_ascii_digit()),
         _ => {}
     }
-    let word: String = post
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .take(12)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    !word.is_empty() && UNITS.contains(&word.as_str())
+    // the first (up to) 12 ASCII letters, lower-cased
+    let mut buf = [0u8; 12];
+    let mut n = 0;
+    for b in post.bytes().take_while(u8::is_ascii_alphabetic).take(12) {
+        buf[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    let word = &buf[..n];
+    n > 0 && UNITS.iter().any(|u| u.as_bytes() == word)
 }
 
 /// Words after which a number is an amount ("hr 200", "donation 150", "Qv 80").
@@ -166,17 +168,19 @@ fn blocked_before(text: &str, start: usize) -> bool {
         _ => {}
     }
     let pre = pre.trim_end_matches([' ', ':', '-']);
-    let word: String = pre
-        .chars()
+    // the last (up to) 10 ASCII letters, lower-cased
+    let n = pre
+        .bytes()
         .rev()
-        .take_while(char::is_ascii_alphabetic)
+        .take_while(u8::is_ascii_alphabetic)
         .take(10)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect::<String>()
-        .to_ascii_lowercase();
-    !word.is_empty() && PRICE_WORDS.contains(&word.as_str())
+        .count();
+    let mut buf = [0u8; 10];
+    for (d, b) in buf.iter_mut().zip(pre[pre.len() - n..].bytes()) {
+        *d = b.to_ascii_lowercase();
+    }
+    let word = &buf[..n];
+    n > 0 && PRICE_WORDS.iter().any(|w| w.as_bytes() == word)
 }
 
 fn groups(text: &str) -> Vec<Group> {
@@ -328,6 +332,8 @@ fn national(digits: &str, region: Id) -> Option<String> {
 struct Context<'a> {
     hints: &'a Hints,
     default: Option<Id>,
+    /// No default region, or one in the North American Numbering Plan (looked up once).
+    default_nanp: bool,
     fallback: &'a [Id],
 }
 
@@ -347,13 +353,13 @@ impl Context<'_> {
             return Some(digits[1..].to_owned());
         }
         let nanp = nanp_valid(d).then(|| digits.to_owned());
-        let default_nanp = self.default.is_none_or(is_nanp);
+        let default_nanp = self.default_nanp;
         if nanp.is_some() && default_nanp && (self.hints.nanp || self.hints.foreign.is_empty()) {
             return nanp;
         }
         let foreign = self
             .default
-            .filter(|&r| !is_nanp(r))
+            .filter(|_| !self.default_nanp)
             .into_iter()
             .chain(self.hints.foreign.iter().copied());
         // without a trunk 0, only a full-length national number may be read in a hinted region
@@ -387,6 +393,7 @@ pub(crate) fn find(
     let ctx = Context {
         hints,
         default,
+        default_nanp: default.is_none_or(is_nanp),
         fallback,
     };
     let gs = groups(text);

@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use crate::model::Price;
 
+use super::cues::{self, Cues};
 use super::{Pattern, overlaps, re};
 
 #[derive(Debug)]
@@ -35,6 +36,155 @@ static AMOUNT: Pattern = Pattern::new(|| {
         r"(?i)(?:([$€£¥₹]|(?-u:\b)(?:usd|eur|rm|thb)(?-u:\b))[^\S\n]?)?(?-u:\b)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,6})(?:\.([0-9]{1,2}))?(k(?-u:\b))?(?:[^\S\n]?([$€£])|[^\S\n]?(usd|eur|euros?|dollars|bucks|gbp|thb|roses?|donations?|candies)(?-u:\b))?",
     )
 });
+
+/// The groups of one [`AMOUNT`] match (byte ranges in the text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AmountParts {
+    whole: Range<usize>,
+    /// Group 1: symbol or code before.
+    before: Option<Range<usize>>,
+    /// Group 2: the digits.
+    digits: Range<usize>,
+    /// Group 3: cents.
+    cents: Option<Range<usize>>,
+    /// Group 4: `k`.
+    thousands: bool,
+    /// Group 5: symbol after.
+    symbol_after: Option<Range<usize>>,
+    /// Group 6: word after.
+    word_after: Option<Range<usize>>,
+}
+
+/// The groups of the [`AMOUNT`] match at `whole`. An ASCII match is taken apart by hand the way
+/// the pattern reads (leftmost-first, greedy), which is much cheaper than a capture search;
+/// anything else, or a match the hand reading does not account for to its last byte, is
+/// captured by the pattern itself.
+fn amount_parts(text: &str, whole: Range<usize>) -> Option<AmountParts> {
+    let w = &text[whole.clone()];
+    if w.is_ascii()
+        && let Some(p) = read_amount(w.as_bytes(), whole.start)
+    {
+        return Some(p);
+    }
+    let c = AMOUNT.captures_at(text, whole.start)?;
+    let r = |i: usize| c.get(i).map(|m| m.start()..m.end());
+    Some(AmountParts {
+        whole: r(0)?,
+        before: r(1),
+        digits: r(2)?,
+        cents: r(3),
+        thousands: c.get(4).is_some(),
+        symbol_after: r(5),
+        word_after: r(6),
+    })
+}
+
+/// Hand reading of an ASCII [`AMOUNT`] match `w` found at `at`; `None` when the reading does not
+/// end exactly where the match does.
+fn read_amount(w: &[u8], at: usize) -> Option<AmountParts> {
+    // [^\S\n] within ASCII
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r' | 0x0B | 0x0C);
+    let digits_from = |i: usize| w[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let letters_from = |i: usize| {
+        w[i..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphabetic())
+            .count()
+    };
+    let mut i = 0;
+    // group 1: "$" or a code, then one optional blank
+    let mut before = None;
+    match w.first()? {
+        b'$' => {
+            before = Some(at..at + 1);
+            i = 1;
+        }
+        b if b.is_ascii_alphabetic() => {
+            let n = letters_from(0);
+            let code = &w[..n];
+            if !["usd", "eur", "rm", "thb"]
+                .iter()
+                .any(|c| code.eq_ignore_ascii_case(c.as_bytes()))
+            {
+                return None;
+            }
+            before = Some(at..at + n);
+            i = n;
+        }
+        b if b.is_ascii_digit() => {}
+        _ => return None,
+    }
+    if before.is_some() && w.get(i).copied().is_some_and(blank) {
+        i += 1;
+    }
+    // group 2: 1-3 digits with ",ddd" groups, else 1-6 digits
+    let run = digits_from(i);
+    if run == 0 {
+        return None;
+    }
+    let mut end = i + run;
+    let mut grouped = false;
+    if run <= 3 {
+        let mut j = i + run;
+        while w.get(j) == Some(&b',') && w.len() >= j + 4 && digits_from(j + 1) >= 3 {
+            j += 4;
+            grouped = true;
+        }
+        if grouped {
+            end = j;
+        }
+    }
+    if !grouped {
+        end = i + run.min(6);
+    }
+    let digits = at + i..at + end;
+    i = end;
+    // group 3: "." and 1-2 digits
+    let mut cents = None;
+    if w.get(i) == Some(&b'.') {
+        let n = digits_from(i + 1).min(2);
+        if n > 0 {
+            cents = Some(at + i + 1..at + i + 1 + n);
+            i += 1 + n;
+        }
+    }
+    // group 4: "k" (the match ends at a word boundary after it, or it would not be here)
+    let mut thousands = false;
+    if w.get(i).is_some_and(|b| b.eq_ignore_ascii_case(&b'k')) {
+        thousands = true;
+        i += 1;
+    }
+    // groups 5 and 6: one optional blank, then "$" or a currency word
+    let mut symbol_after = None;
+    let mut word_after = None;
+    if i < w.len() {
+        let mut j = i;
+        if blank(w[j]) {
+            j += 1;
+        }
+        match w.get(j) {
+            Some(b'$') => {
+                symbol_after = Some(at + j..at + j + 1);
+                i = j + 1;
+            }
+            Some(b) if b.is_ascii_alphabetic() => {
+                let n = letters_from(j);
+                word_after = Some(at + j..at + j + n);
+                i = j + n;
+            }
+            _ => return None,
+        }
+    }
+    (i == w.len()).then_some(AmountParts {
+        whole: at..at + w.len(),
+        before,
+        digits,
+        cents,
+        thousands,
+        symbol_after,
+        word_after,
+    })
+}
 
 /// What may follow a number that makes it a measure, not money.
 fn measure_after(rest: &str) -> bool {
@@ -119,8 +269,12 @@ struct Amount {
     currency: Option<String>,
 }
 
-pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
+pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<PriceHit> {
     let mut markers: Vec<Marker> = Vec::new();
+    // both patterns need a digit
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return Vec::new();
+    }
     for c in MARKER.captures_iter(text) {
         let Some(w) = c.get(0) else { continue };
         if overlaps(&(w.start()..w.end()), phones) {
@@ -149,22 +303,33 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
     }
     let in_marker = |r: &Range<usize>| markers.iter().any(|m| m.start < r.end && r.start < m.end);
     let mut amounts: Vec<Amount> = Vec::new();
-    for c in AMOUNT.captures_iter(text) {
-        let (Some(w), Some(d)) = (c.get(0), c.get(2)) else {
+    // an amount is kept only beside a marker or with a currency
+    let any_amount = !markers.is_empty() || cues.may(cues::CURRENCY);
+    for w in any_amount
+        .then(|| AMOUNT.find_iter(text))
+        .into_iter()
+        .flatten()
+    {
+        let Some(c) = amount_parts(text, w.start()..w.end()) else {
             continue;
         };
-        let dr = d.start()..d.end();
+        let w = c.whole.clone();
+        let dr = c.digits.clone();
         if overlaps(&dr, phones) || in_marker(&dr) {
             continue;
         }
-        let before = &text[..d.start()];
+        let before = &text[..dr.start];
         if before.ends_with(['\'', ':', '/', '.', '#'])
             || before.ends_with(|c: char| c.is_ascii_digit())
         {
             continue;
         }
-        let after = &text[w.end()..];
-        if c.get(5).is_none() && c.get(6).is_none() && c.get(4).is_none() && measure_after(after) {
+        let after = &text[w.end..];
+        if c.symbol_after.is_none()
+            && c.word_after.is_none()
+            && !c.thousands
+            && measure_after(after)
+        {
             continue;
         }
         if after.starts_with('-')
@@ -173,25 +338,26 @@ pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<PriceHit> {
         {
             continue; // middle of 34-24-36
         }
-        let Ok(mut value) = d.as_str().replace(',', "").parse::<f64>() else {
+        let Ok(mut value) = text[dr.clone()].replace(',', "").parse::<f64>() else {
             continue;
         };
-        if let Some(cents) = c.get(3).and_then(|m| m.as_str().parse::<f64>().ok()) {
+        if let Some(cents) = c.cents.and_then(|m| text[m].parse::<f64>().ok()) {
             value += cents / 100.0;
         }
-        if c.get(4).is_some() {
+        if c.thousands {
             value *= 1000.0;
         }
         if !(10.0..=100_000.0).contains(&value) {
             continue;
         }
-        let cur = [c.get(1), c.get(5), c.get(6)]
+        let cur = [c.before, c.symbol_after, c.word_after]
             .into_iter()
             .flatten()
-            .find_map(|m| currency(m.as_str()));
+            .find_map(|m| currency(&text[m]));
+        let w = w.start..w.end;
         amounts.push(Amount {
-            start: w.start(),
-            end: w.end(),
+            start: w.start,
+            end: w.end,
             value,
             currency: cur,
         });
@@ -281,7 +447,7 @@ mod tests {
     use super::*;
 
     fn prices(t: &str) -> Vec<(f64, Option<u32>, Option<String>)> {
-        find(t, &[])
+        find(t, &Cues::of(t), &[])
             .into_iter()
             .map(|h| (h.price.amount, h.price.duration_min, h.price.currency))
             .collect()
@@ -309,8 +475,38 @@ mod tests {
             prices("1 HOUR 250 EURO"),
             [(250.0, Some(60), Some("EUR".into()))]
         );
-        let q = find("Qv 80", &[]);
+        let q = find("Qv 80", &Cues::of("Qv 80"), &[]);
         assert_eq!(q[0].price.service.as_deref(), Some("quick_visit"));
+    }
+
+    #[test]
+    fn hand_reading_agrees_with_the_pattern() {
+        let texts = [
+            "$200 $ 300 usd 150 USD\t80 1,000 12,345,678 1234567 200k 200K $ 2.5k 99.99 euros",
+            "150roses 200 roses 300 rose 80 donation 90 donations 45 candies 100 bucks 20 dollars",
+            "250 EUR 250 eur 250 euro 250gbp 100 thb rm 300 200kg 200 k 1,00 1,0000 5.5.5 7.",
+            "30 min - 200 roses, 90 min - 450 roses; 120 hh 200 hr; 3 6 1 5 5 5 3 5 1 1",
+        ];
+        let mut checked = 0;
+        for t in texts {
+            for m in AMOUNT.find_iter(t) {
+                let c = AMOUNT.captures_at(t, m.start()).unwrap();
+                let r = |i: usize| c.get(i).map(|g| g.start()..g.end());
+                let want = AmountParts {
+                    whole: r(0).unwrap(),
+                    before: r(1),
+                    digits: r(2).unwrap(),
+                    cents: r(3),
+                    thousands: c.get(4).is_some(),
+                    symbol_after: r(5),
+                    word_after: r(6),
+                };
+                let got = read_amount(m.as_str().as_bytes(), m.start());
+                assert_eq!(got.as_ref(), Some(&want), "{:?} in {t:?}", m.as_str());
+                checked += 1;
+            }
+        }
+        assert!(checked > 40);
     }
 
     #[test]

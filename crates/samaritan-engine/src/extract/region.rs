@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 use phonenumber::country::Id;
 use regex::Regex;
 
+use super::cues::{self, Cues};
 use super::{gazetteer, re};
 
 /// Country hints found in one document.
@@ -44,23 +45,34 @@ const VANITY: &[&str] = &[
 ];
 
 /// Collects hints from `clean` (the character-cleaned text) and the places already found in it.
-pub(crate) fn hints(clean: &str, places: &[gazetteer::PlaceHit]) -> Hints {
+pub(crate) fn hints(clean: &str, cues: &Cues, places: &[gazetteer::PlaceHit]) -> Hints {
     let mut counts: HashMap<Id, usize> = HashMap::new();
     let mut nanp = false;
-    let mut add = |code: &str, weight: usize, nanp: &mut bool| {
-        let Ok(id) = code.to_ascii_uppercase().parse::<Id>() else {
-            return;
-        };
+    let mut add_id = |id: Id, weight: usize, nanp: &mut bool| {
         if is_nanp(id) {
             *nanp = true;
         } else {
             *counts.entry(id).or_default() += weight;
         }
     };
+    // (a place's country code is parsed once, with the gazetteer)
     for p in places {
-        add(p.place.country, 2, &mut nanp);
+        if let Some(id) = p.place.country_id {
+            add_id(id, 2, &mut nanp);
+        }
     }
-    for c in CC_TLD.captures_iter(clean) {
+    let mut add = |code: &str, weight: usize, nanp: &mut bool| {
+        if let Ok(id) = code.to_ascii_uppercase().parse::<Id>() {
+            add_id(id, weight, nanp);
+        }
+    };
+    // a ccTLD needs a second-level label before it, "://" or "www."
+    let cc_tld = cues.may(cues::SECOND_LEVEL | cues::SCHEME_OR_WWW);
+    for c in cc_tld
+        .then(|| CC_TLD.captures_iter(clean))
+        .into_iter()
+        .flatten()
+    {
         if let Some(tld) = c.get(1).or_else(|| c.get(2)) {
             let tld = tld.as_str().to_ascii_lowercase();
             if VANITY.contains(&tld.as_str()) {
@@ -70,7 +82,12 @@ pub(crate) fn hints(clean: &str, places: &[gazetteer::PlaceHit]) -> Hints {
             add(code, 1, &mut nanp);
         }
     }
-    for c in PLUS_CC.captures_iter(clean) {
+    for c in cues
+        .has(cues::PLUS)
+        .then(|| PLUS_CC.captures_iter(clean))
+        .into_iter()
+        .flatten()
+    {
         let Some(d) = c.get(1) else { continue };
         // try the 1-, 2- and 3-digit prefixes: only one is a country code
         let digits = d.as_str();
@@ -105,7 +122,7 @@ mod tests {
     use super::*;
 
     fn h(t: &str) -> Hints {
-        hints(t, &gazetteer::find(t))
+        hints(t, &Cues::of(t), &gazetteer::find(t))
     }
 
     #[test]

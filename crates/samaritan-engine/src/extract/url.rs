@@ -2,6 +2,7 @@
 //! ("mysite.com/pics"). E-mail domains are not URLs. Values keep the path, with the scheme and
 //! host lower-cased and trailing punctuation dropped.
 
+use super::cues::{self, Cues};
 use super::{Pattern, re};
 
 #[derive(Debug)]
@@ -17,28 +18,62 @@ static URL: Pattern = Pattern::new(|| {
     )
 });
 
-pub(crate) fn find(text: &str) -> Vec<UrlHit> {
+pub(crate) fn find(text: &str, cues: &Cues) -> Vec<UrlHit> {
     let mut out = Vec::new();
-    for m in URL.find_iter(text) {
+    // every form needs "://", "www." or a dot before a top-level domain's first letter
+    if !cues.may(cues::SCHEME_OR_WWW | cues::DOT_LETTER) {
+        return out;
+    }
+    if text.is_ascii() {
+        scan(text, 0..text.len(), &mut out);
+    } else {
+        // The pattern's word boundary after the top-level domain is Unicode-aware, so its fast
+        // search gives up on non-ASCII text and falls back to a slow one over the whole text.
+        // A match never holds whitespace: search each whitespace-free chunk by itself (the same
+        // matches, since a chunk's edges read as the whitespace beside them), which keeps the
+        // fast search on every ASCII chunk.
+        let mut start = None;
+        for (i, c) in text.char_indices() {
+            if c.is_whitespace() {
+                if let Some(s) = start.take() {
+                    scan(text, s..i, &mut out);
+                }
+            } else {
+                start.get_or_insert(i);
+            }
+        }
+        if let Some(s) = start {
+            scan(text, s..text.len(), &mut out);
+        }
+    }
+    out
+}
+
+/// The URLs in `text[chunk]` (every form holds a `.` or a `:`).
+fn scan(text: &str, chunk: std::ops::Range<usize>, out: &mut Vec<UrlHit>) {
+    let hay = &text[chunk.clone()];
+    if !hay.bytes().any(|b| b == b'.' || b == b':') {
+        return;
+    }
+    for m in URL.find_iter(hay) {
+        let (start, end) = (chunk.start + m.start(), chunk.start + m.end());
         // part of an e-mail address?
-        let before = &text[..m.start()];
+        let before = &text[..start];
         if before.ends_with(['@', '.', '-', '_']) || before.ends_with(|c: char| c.is_alphanumeric())
         {
             continue;
         }
-        let raw = m
-            .as_str()
+        let raw = text[start..end]
             .trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'', '"']);
-        if raw.is_empty() || text[m.start() + raw.len()..].starts_with('@') {
+        if raw.is_empty() || text[start + raw.len()..].starts_with('@') {
             continue;
         }
         out.push(UrlHit {
             value: canonical(raw),
-            start: m.start(),
-            end: m.start() + raw.len(),
+            start,
+            end: start + raw.len(),
         });
     }
-    out
 }
 
 /// Lower-cases scheme and host; keeps the path as written.
@@ -60,7 +95,7 @@ mod tests {
     use super::*;
 
     fn urls(t: &str) -> Vec<String> {
-        find(t).into_iter().map(|h| h.value).collect()
+        find(t, &Cues::of(t)).into_iter().map(|h| h.value).collect()
     }
 
     #[test]

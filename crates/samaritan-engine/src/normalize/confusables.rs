@@ -12,6 +12,9 @@
 
 /// A character that is only a style of a Latin letter or digit: its plain ASCII form.
 pub(crate) fn style(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return None; // every style look-alike is outside ASCII
+    }
     let u = c as u32;
     Some(match u {
         // negative circled / negative squared capital letters (no NFKC decomposition)

@@ -136,7 +136,7 @@ fn pipe_is_one(b: &[u8], i: usize) -> bool {
 }
 
 fn tokenize(s: &str) -> Vec<Tok> {
-    let mut toks = Vec::with_capacity(s.len() / 5 + 4);
+    let mut toks = Vec::with_capacity(s.len() / 3 + 4);
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -241,20 +241,18 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
             && s[t.start..t.end].bytes().any(|b| b.is_ascii_alphabetic())
             && s[t.start..t.end].is_ascii()
     };
-    if !toks.iter().any(needs) {
-        return;
-    }
-    let old = std::mem::take(toks);
-    for t in old {
-        if !needs(&t) {
-            toks.push(t);
+    // where a token splits, decided first: most tokens that mix letters and digits ("25yo")
+    // do not, and then the token list is left as it is
+    let mut splits: Vec<(usize, usize, Num, Class)> = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        if !needs(t) {
             continue;
         }
         // leetspeak restores letters one for one, so its text lines up with the original bytes
         let orig = &s[t.start..t.end];
         let text = match &t.class {
-            Class::Leet(w) if w.len() == orig.len() => w.clone(),
-            _ => orig.to_owned(),
+            Class::Leet(w) if w.len() == orig.len() => w.as_str(),
+            _ => orig,
         };
         let letters = text.bytes().take_while(u8::is_ascii_alphabetic).count();
         let split = (1..letters).find_map(|i| {
@@ -271,13 +269,24 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
                 .is_some_and(|b| b.is_ascii_alphabetic());
             (num.real && starts_with_letter).then_some((i, num))
         });
-        match split {
-            Some((i, num)) => {
-                let prefix = if text[..i] == orig[..i] {
-                    Class::Plain
-                } else {
-                    Class::Leet(text[..i].to_owned())
-                };
+        if let Some((i, num)) = split {
+            let prefix = if text[..i] == orig[..i] {
+                Class::Plain
+            } else {
+                Class::Leet(text[..i].to_owned())
+            };
+            splits.push((k, i, num, prefix));
+        }
+    }
+    if splits.is_empty() {
+        return;
+    }
+    let old = std::mem::take(toks);
+    toks.reserve(old.len() + splits.len());
+    let mut splits = splits.into_iter().peekable();
+    for (k, t) in old.into_iter().enumerate() {
+        match splits.next_if(|(at, ..)| *at == k) {
+            Some((_, i, num, prefix)) => {
                 toks.push(Tok {
                     start: t.start,
                     end: t.start + i,
@@ -378,49 +387,42 @@ fn classify(text: &str) -> Class {
 fn numeric(text: &str, leet: Option<&str>) -> Option<Num> {
     let mut parts: Vec<Part> = Vec::new();
     let mut words: Vec<Word> = Vec::new();
-    let mut chars: Vec<char> = Vec::new();
-    let mut folded: Vec<u8> = Vec::new();
+    // the current letter run (at most `MAX_RUN` letters), kept on the stack
+    let mut chars = ['\0'; numbers::MAX_RUN];
+    let mut folded = [0u8; numbers::MAX_RUN];
+    let mut n = 0;
     let mut digits = String::new();
-    let flush_letters = |chars: &mut Vec<char>,
-                         folded: &mut Vec<u8>,
-                         words: &mut Vec<Word>,
-                         parts: &mut Vec<Part>| {
-        if chars.is_empty() {
-            return true;
-        }
-        words.clear();
-        let ok = numbers::segment(chars, folded, words);
-        parts.extend(words.iter().map(|&w| Part::Word(w)));
-        chars.clear();
-        folded.clear();
-        ok
-    };
+    let flush_letters =
+        |chars: &[char], folded: &[u8], words: &mut Vec<Word>, parts: &mut Vec<Part>| {
+            if chars.is_empty() {
+                return true;
+            }
+            words.clear();
+            let ok = numbers::segment(chars, folded, words);
+            parts.extend(words.iter().map(|&w| Part::Word(w)));
+            ok
+        };
     for c in text.chars() {
-        if c == '|' {
-            if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
+        if c == '|' || c.is_ascii_digit() {
+            if !flush_letters(&chars[..n], &folded[..n], &mut words, &mut parts) {
                 return None;
             }
-            digits.push('1');
-            continue;
-        }
-        if c.is_ascii_digit() {
-            if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
-                return None;
-            }
-            digits.push(c);
+            n = 0;
+            digits.push(if c == '|' { '1' } else { c });
         } else {
             let f = numbers::fold(c)?;
             if !digits.is_empty() {
                 parts.push(Part::Digits(std::mem::take(&mut digits)));
             }
-            chars.push(c);
-            folded.push(f);
-            if chars.len() > numbers::MAX_RUN {
-                return None;
+            if n == numbers::MAX_RUN {
+                return None; // a letter run longer than MAX_RUN
             }
+            chars[n] = c;
+            folded[n] = f;
+            n += 1;
         }
     }
-    if !flush_letters(&mut chars, &mut folded, &mut words, &mut parts) {
+    if !flush_letters(&chars[..n], &folded[..n], &mut words, &mut parts) {
         return None;
     }
     if !digits.is_empty() {

@@ -45,7 +45,7 @@ struct Item {
 
 /// Cleans `original`; `None` when nothing changes (always for ASCII).
 pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
-    if original.is_ascii() {
+    if original.is_ascii() || original.chars().all(|c| c.is_ascii() || is_inert(c)) {
         return None;
     }
     let items = remove_invisibles(original);
@@ -71,6 +71,23 @@ pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
         }
     }
     changed.then(|| b.finish())
+}
+
+/// A non-ASCII character no step of this phase touches, wherever it stands: visible, not a
+/// keycap, its own normalization segment and NFKC-stable, no dash to fold and no look-alike.
+/// Text made of ASCII and such characters comes out of [`clean`] unchanged, so it is not
+/// taken apart character by character.
+fn is_inert(c: char) -> bool {
+    !is_invisible(c)
+        && c != KEYCAP
+        && !matches!(
+            c,
+            '\u{30FC}' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}'
+        )
+        && !continues_segment(c)
+        && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+        && confusables::style(c).is_none()
+        && confusables::script(c).is_none()
 }
 
 fn remove_invisibles(original: &str) -> Vec<Item> {
@@ -149,6 +166,10 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
 /// True if `c` attaches to the character before it under normalization (combining marks,
 /// Hangul vowel/trailing jamo, starters that compose with what precedes them).
 fn continues_segment(c: char) -> bool {
+    if c.is_ascii() {
+        // ASCII characters are starters with no decomposition and never compose backwards
+        return false;
+    }
     let attaches = |c: char| {
         canonical_combining_class(c) != 0
             || matches!(c as u32, 0x1161..=0x1175 | 0x11A8..=0x11C2)
@@ -245,7 +266,12 @@ fn nfkc(original: &str, items: &[Item]) -> Vec<Item> {
 /// `confusables` module doc).
 fn fold_lookalikes(items: &mut [Item]) {
     // words: runs of alphanumerics and marks (removals are transparent)
-    let is_word_char = |c: char| c.is_alphanumeric() || canonical_combining_class(c) != 0;
+    let is_word_char = |c: char| {
+        if c.is_ascii() {
+            return c.is_ascii_alphanumeric();
+        }
+        c.is_alphanumeric() || canonical_combining_class(c) != 0
+    };
     let mut words: Vec<(usize, usize, Script)> = Vec::new(); // item range and decided script
     let mut i = 0;
     while i < items.len() {
