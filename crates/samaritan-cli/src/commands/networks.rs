@@ -12,7 +12,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
@@ -23,7 +24,7 @@ use samaritan_engine::{ExtractOptions, extract, normalize};
 use samaritan_eval::metrics::{PairScore, pair_agreement};
 
 use super::open_input;
-use crate::input::{DEFAULT_MAX_LINE, Lines, parse_ad};
+use crate::input::{DEFAULT_MAX_LINE, Line, Lines, parse_ad};
 use crate::ordered::ordered_map;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,13 +74,40 @@ pub struct Args {
     /// Longest JSON line accepted, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
     max_line_bytes: usize,
+    /// Print where the time went, stage by stage (thread time summed over workers), on stderr.
+    #[arg(long)]
+    stages: bool,
 }
 
-/// One record as read, before the parallel stages.
+/// One record as read, before the parallel stages: a JSON line (parsed by the workers) or an ad
+/// already built from a CSV row.
 struct Record {
     line: u64,
-    ad: Result<Ad, String>,
+    ad: Result<Raw, String>,
     label: Option<String>,
+}
+
+enum Raw {
+    Json(Line),
+    Ad(Box<Ad>),
+}
+
+/// Time spent in each stage, in nanoseconds, summed over the threads that ran it.
+#[derive(Default)]
+struct StageTimes {
+    parse: AtomicU64,
+    normalize: AtomicU64,
+    extract: AtomicU64,
+    fingerprint: AtomicU64,
+}
+
+impl StageTimes {
+    fn add(counter: &AtomicU64, since: Instant) -> Instant {
+        let now = Instant::now();
+        let ns = u64::try_from(now.duration_since(since).as_nanos()).unwrap_or(u64::MAX);
+        counter.fetch_add(ns, Ordering::Relaxed);
+        now
+    }
 }
 
 /// One record after the parallel stages.
@@ -123,7 +151,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(match r {
                 Ok(line) => Record {
                     line: line.number,
-                    ad: parse_ad(&line).map_err(|e| e.reason),
+                    ad: Ok(Raw::Json(line)),
                     label: None,
                 },
                 Err(e) => Record {
@@ -139,18 +167,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut labels: Vec<Option<String>> = Vec::new();
     let (mut read, mut failed, mut duplicates) = (0usize, 0usize, 0usize);
     let opts = ExtractOptions::default();
+    let times = StageTimes::default();
+    let mut link_time = Duration::ZERO;
     ordered_map(
         records,
         threads,
         BATCH,
-        |rec: Result<Record>| rec.map(|r| prepare(r, &cfg, (!args.text_only).then_some(&opts))),
+        |rec: Result<Record>| {
+            rec.map(|r| prepare(r, &cfg, (!args.text_only).then_some(&opts), &times))
+        },
         |prepared: Result<Prepared>| -> Result<()> {
             let p = prepared?;
             read += 1;
-            match p
+            let t0 = Instant::now();
+            let inserted = p
                 .input
-                .and_then(|i| linker.insert(i).map_err(|e| e.to_string()))
-            {
+                .and_then(|i| linker.insert(i).map_err(|e| e.to_string()));
+            link_time += t0.elapsed();
+            match inserted {
                 Ok(ins) if ins.duplicate => duplicates += 1,
                 Ok(_) => labels.push(p.label),
                 Err(e) => {
@@ -201,6 +235,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
         w.flush()?;
     }
     let secs = started.elapsed().as_secs_f64().max(1e-9);
+    if args.stages {
+        let s = |c: &AtomicU64| Duration::from_nanos(c.load(Ordering::Relaxed)).as_secs_f64();
+        eprintln!(
+            "stages: parse {:.2} s, normalize {:.2} s, extract {:.2} s, fingerprint {:.2} s \
+             (thread time summed over {threads} workers); link {:.2} s (serial, in order); \
+             networks and output {:.2} s",
+            s(&times.parse),
+            s(&times.normalize),
+            s(&times.extract),
+            s(&times.fingerprint),
+            link_time.as_secs_f64(),
+            secs - linked_at.as_secs_f64(),
+        );
+    }
     eprintln!(
         "samaritan networks: {read} records, {failed} failed, {duplicates} duplicate ids; \
          {networks} networks holding {in_networks} ads (largest {largest}); \
@@ -245,15 +293,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// The parallel part: normalize, extract (unless text only), fingerprint.
-fn prepare(r: Record, cfg: &LinkConfig, opts: Option<&ExtractOptions>) -> Prepared {
-    let input = r.ad.map(|ad| {
+/// The parallel part: parse, normalize, extract (unless text only), fingerprint.
+fn prepare(
+    r: Record,
+    cfg: &LinkConfig,
+    opts: Option<&ExtractOptions>,
+    times: &StageTimes,
+) -> Prepared {
+    let t = Instant::now();
+    let ad = r.ad.and_then(|raw| match raw {
+        Raw::Json(line) => parse_ad(&line).map_err(|e| e.reason),
+        Raw::Ad(ad) => Ok(*ad),
+    });
+    let t = StageTimes::add(&times.parse, t);
+    let input = ad.map(|ad| {
         let doc = ad.document();
         let norm = normalize(&doc);
+        let t = StageTimes::add(&times.normalize, t);
         let extracted = opts
             .map(|o| extract(&doc, &norm, o).extracted())
             .unwrap_or_default();
+        let t = StageTimes::add(&times.extract, t);
         let fp = fingerprint_with(&norm.text, &cfg.similar);
+        StageTimes::add(&times.fingerprint, t);
         LinkInput::from_ad(&ad, &extracted, fp)
     });
     Prepared {
@@ -332,7 +394,9 @@ fn csv_records(
             let ad = match (row.get(id_col), row.get(text_col)) {
                 (Some(id), Some(text)) => {
                     let v = serde_json::json!({ "id": id.trim(), "body": text });
-                    serde_json::from_value::<Ad>(v).map_err(|e| format!("not a valid record: {e}"))
+                    serde_json::from_value::<Ad>(v)
+                        .map(|ad| Raw::Ad(Box::new(ad)))
+                        .map_err(|e| format!("not a valid record: {e}"))
                 }
                 _ => Err("missing `id` or `text` field".to_owned()),
             };
