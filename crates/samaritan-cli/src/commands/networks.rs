@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
+use rayon::prelude::*;
 use samaritan_engine::link::{LinkConfig, LinkInput, Linker};
 use samaritan_engine::model::Ad;
 use samaritan_engine::similar::fingerprint_with;
@@ -163,6 +164,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         })),
     };
 
+    // The truth file is read beside the linking, on a core the serial linker leaves idle.
+    let truth_reader = args
+        .truth
+        .clone()
+        .map(|path| std::thread::spawn(move || read_truth(&path)));
     let mut linker = Linker::new(cfg);
     let mut labels: Vec<Option<String>> = Vec::new();
     let (mut read, mut failed, mut duplicates) = (0usize, 0usize, 0usize);
@@ -215,20 +221,51 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Vec::new()
     };
     let (mut networks, mut in_networks, mut largest) = (0usize, 0usize, 0usize);
-    for n in linker.networks() {
-        if scoring {
-            for m in &n.members {
-                if let Some(i) = linker.index_of(m) {
+    // Networks are built on every core, a chunk at a time (bounded memory), and written in
+    // order: the same output as walking `Linker::networks`.
+    let heads = linker.network_heads();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let want_json = out.is_some();
+    for chunk in heads.chunks(4096) {
+        type Built = (Vec<u32>, Option<serde_json::Result<Vec<u8>>>);
+        let built: Vec<Built> = pool.install(|| {
+            chunk
+                .par_iter()
+                .filter_map(|&head| linker.network_at_index(head))
+                .map(|n| {
+                    let members: Vec<u32> = if scoring {
+                        n.members
+                            .iter()
+                            .filter_map(|m| linker.index_of(m))
+                            .collect()
+                    } else {
+                        vec![0; n.members.len()]
+                    };
+                    let json = want_json.then(|| {
+                        serde_json::to_vec(&n).map(|mut buf| {
+                            buf.push(b'\n');
+                            buf
+                        })
+                    });
+                    (members, json)
+                })
+                .collect()
+        });
+        for (members, json) in built {
+            if scoring {
+                for &i in &members {
                     network_of[i as usize] = Some(networks as u32);
                 }
             }
-        }
-        networks += 1;
-        in_networks += n.members.len();
-        largest = largest.max(n.members.len());
-        if let Some(w) = out.as_mut() {
-            serde_json::to_writer(&mut *w, &n)?;
-            w.write_all(b"\n")?;
+            networks += 1;
+            in_networks += members.len();
+            largest = largest.max(members.len());
+            if let (Some(w), Some(json)) = (out.as_mut(), json) {
+                w.write_all(&json?)?;
+            }
         }
     }
     if let Some(mut w) = out {
@@ -258,8 +295,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     if scoring {
         let truth = match &args.truth {
-            Some(path) => {
-                let t = read_truth(path)?;
+            Some(_) => {
+                let t = match truth_reader {
+                    Some(h) => h
+                        .join()
+                        .map_err(|_| anyhow::anyhow!("the truth reader stopped"))??,
+                    None => bail!("no truth file"),
+                };
                 (0..linker.len() as u32)
                     .map(|i| linker.id_at(i).and_then(|id| t.get(id).cloned()))
                     .collect()

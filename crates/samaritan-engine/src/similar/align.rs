@@ -35,14 +35,44 @@ const LEFT: u8 = 2; // consume an ad token (insertion)
 /// in the leftward moves. The choices are exactly those of the textbook three-way maximum with
 /// the same tie order (see the `same_as_textbook` test).
 pub fn align(cols: &[u32], ad: &[u32]) -> Vec<Op> {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => align_in(&mut s, cols, ad),
+        Err(_) => align_in(&mut Scratch::default(), cols, ad),
+    })
+}
+
+/// Buffers of one alignment, kept per thread: an insert aligns against several candidates and
+/// the trace matrix would otherwise be allocated and zeroed each time.
+#[derive(Default)]
+struct Scratch {
+    trace: Vec<u8>,
+    prev: Vec<i32>,
+    cur: Vec<i32>,
+    best_du: Vec<i32>,
+    dir_du: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+fn align_in(s: &mut Scratch, cols: &[u32], ad: &[u32]) -> Vec<Op> {
     let (n, m) = (cols.len(), ad.len());
     let width = m + 1;
-    let mut trace = vec![0u8; (n + 1) * width];
-    let mut prev: Vec<i32> = (0..=m as i32).map(|j| j * GAP).collect();
-    let mut cur = vec![0i32; m + 1];
+    // Every cell the traceback reads is written below, so stale contents do no harm.
+    s.trace.resize((n + 1) * width, 0);
+    let trace = &mut s.trace[..(n + 1) * width];
+    s.prev.clear();
+    s.prev.extend((0..=m as i32).map(|j| j * GAP));
+    s.cur.clear();
+    s.cur.resize(m + 1, 0);
+    s.best_du.clear();
+    s.best_du.resize(m, 0);
+    s.dir_du.clear();
+    s.dir_du.resize(m, 0);
+    let (mut prev, mut cur) = (&mut s.prev, &mut s.cur);
     // Best of the diagonal and upward moves into each cell of the row, and which one it was.
-    let mut best_du = vec![0i32; m];
-    let mut dir_du = vec![0u8; m];
+    let (best_du, dir_du) = (&mut s.best_du, &mut s.dir_du);
     trace[1..=m].fill(LEFT);
     for i in 1..=n {
         let c = cols[i - 1];
@@ -65,7 +95,7 @@ pub fn align(cols: &[u32], ad: &[u32]) -> Vec<Op> {
         for ((cell, t), (&b, &d)) in cur[1..]
             .iter_mut()
             .zip(&mut row[1..])
-            .zip(best_du.iter().zip(&dir_du))
+            .zip(best_du.iter().zip(dir_du.iter()))
         {
             let left = left_of + GAP;
             let keep = b >= left;
@@ -76,6 +106,7 @@ pub fn align(cols: &[u32], ad: &[u32]) -> Vec<Op> {
         }
         std::mem::swap(&mut prev, &mut cur);
     }
+    let trace = &*trace;
     let mut ops = Vec::with_capacity(n.max(m) + 4);
     let (mut i, mut j) = (n, m);
     while i > 0 || j > 0 {

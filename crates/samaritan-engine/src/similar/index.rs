@@ -10,6 +10,7 @@
 use rustc_hash::FxHashMap;
 
 use super::align::Op;
+use super::buckets::BandTable;
 use super::fingerprint::{Fingerprint, SimilarConfig};
 use super::template::{AdBits, DiffPart, Layout, TemplateState};
 use super::vocab::Vocab;
@@ -48,7 +49,7 @@ pub struct TemplateIndex {
     parent: Vec<u32>,
     size: Vec<u32>,
     templates: FxHashMap<u32, TemplateState>,
-    buckets: Vec<FxHashMap<u32, u32>>,
+    buckets: Vec<BandTable>,
 }
 
 impl TemplateIndex {
@@ -61,7 +62,7 @@ impl TemplateIndex {
             parent: Vec::new(),
             size: Vec::new(),
             templates: FxHashMap::default(),
-            buckets: (0..cfg.lsh.bands).map(|_| FxHashMap::default()).collect(),
+            buckets: (0..cfg.lsh.bands).map(|_| BandTable::default()).collect(),
         }
     }
 
@@ -151,13 +152,16 @@ impl TemplateIndex {
         // Each band's bucket is looked up and, when empty, filled with this ad in one probe
         // (the fits below never read the buckets). The ads found are gathered first and their
         // clusters resolved after, so the independent look-ups overlap in memory.
+        let touched = self
+            .buckets
+            .iter()
+            .zip(&fp.bands)
+            .fold(0u64, |acc, (bucket, &key)| acc ^ bucket.touch(key));
+        std::hint::black_box(touched);
         let mut found: Vec<u32> = Vec::with_capacity(fp.bands.len());
         for (bucket, &key) in self.buckets.iter_mut().zip(&fp.bands) {
-            match bucket.entry(key) {
-                std::collections::hash_map::Entry::Occupied(e) => found.push(*e.get()),
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(ad);
-                }
+            if let Some(other) = bucket.get_or_insert(key, ad) {
+                found.push(other);
             }
         }
         // Candidate clusters, most band votes first, then oldest first (deterministic).
@@ -277,7 +281,7 @@ impl TemplateIndex {
         self.buckets
             .iter()
             .enumerate()
-            .flat_map(|(b, m)| m.iter().map(move |(&k, &ad)| (b, k, ad)))
+            .flat_map(|(b, m)| m.iter().map(move |(k, ad)| (b, k, ad)))
     }
 
     pub(crate) fn templates(&self) -> impl Iterator<Item = (u32, &TemplateState)> {
@@ -302,7 +306,7 @@ impl TemplateIndex {
 
     pub(crate) fn restore_band(&mut self, band: usize, key: u32, ad: u32) -> bool {
         match self.buckets.get_mut(band) {
-            Some(m) => m.insert(key, ad).is_none(),
+            Some(m) => m.insert_new(key, ad),
             None => false,
         }
     }
