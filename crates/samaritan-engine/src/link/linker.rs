@@ -1004,7 +1004,7 @@ fn normalize_value(kind: IdentKind, v: &str) -> std::borrow::Cow<'_, str> {
     let v = v.trim();
     match kind {
         IdentKind::Email | IdentKind::Handle | IdentKind::Image
-            if !(v.is_ascii() && !v.bytes().any(|b| b.is_ascii_uppercase())) =>
+            if !v.is_ascii() || v.bytes().any(|b| b.is_ascii_uppercase()) =>
         {
             v.to_lowercase().into()
         }
