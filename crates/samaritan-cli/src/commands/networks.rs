@@ -12,10 +12,12 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
+use rayon::prelude::*;
 use samaritan_engine::link::{LinkConfig, LinkInput, Linker};
 use samaritan_engine::model::Ad;
 use samaritan_engine::similar::fingerprint_with;
@@ -23,7 +25,7 @@ use samaritan_engine::{ExtractOptions, extract, normalize};
 use samaritan_eval::metrics::{PairScore, pair_agreement};
 
 use super::open_input;
-use crate::input::{DEFAULT_MAX_LINE, Lines, parse_ad};
+use crate::input::{DEFAULT_MAX_LINE, Line, Lines, parse_ad};
 use crate::ordered::ordered_map;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,13 +75,40 @@ pub struct Args {
     /// Longest JSON line accepted, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
     max_line_bytes: usize,
+    /// Print where the time went, stage by stage (thread time summed over workers), on stderr.
+    #[arg(long)]
+    stages: bool,
 }
 
-/// One record as read, before the parallel stages.
+/// One record as read, before the parallel stages: a JSON line (parsed by the workers) or an ad
+/// already built from a CSV row.
 struct Record {
     line: u64,
-    ad: Result<Ad, String>,
+    ad: Result<Raw, String>,
     label: Option<String>,
+}
+
+enum Raw {
+    Json(Line),
+    Ad(Box<Ad>),
+}
+
+/// Time spent in each stage, in nanoseconds, summed over the threads that ran it.
+#[derive(Default)]
+struct StageTimes {
+    parse: AtomicU64,
+    normalize: AtomicU64,
+    extract: AtomicU64,
+    fingerprint: AtomicU64,
+}
+
+impl StageTimes {
+    fn add(counter: &AtomicU64, since: Instant) -> Instant {
+        let now = Instant::now();
+        let ns = u64::try_from(now.duration_since(since).as_nanos()).unwrap_or(u64::MAX);
+        counter.fetch_add(ns, Ordering::Relaxed);
+        now
+    }
 }
 
 /// One record after the parallel stages.
@@ -123,7 +152,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             Ok(match r {
                 Ok(line) => Record {
                     line: line.number,
-                    ad: parse_ad(&line).map_err(|e| e.reason),
+                    ad: Ok(Raw::Json(line)),
                     label: None,
                 },
                 Err(e) => Record {
@@ -135,22 +164,33 @@ pub fn run(args: Args) -> Result<ExitCode> {
         })),
     };
 
+    // The truth file is read beside the linking, on a core the serial linker leaves idle.
+    let truth_reader = args
+        .truth
+        .clone()
+        .map(|path| std::thread::spawn(move || read_truth(&path)));
     let mut linker = Linker::new(cfg);
     let mut labels: Vec<Option<String>> = Vec::new();
     let (mut read, mut failed, mut duplicates) = (0usize, 0usize, 0usize);
     let opts = ExtractOptions::default();
+    let times = StageTimes::default();
+    let mut link_time = Duration::ZERO;
     ordered_map(
         records,
         threads,
         BATCH,
-        |rec: Result<Record>| rec.map(|r| prepare(r, &cfg, (!args.text_only).then_some(&opts))),
+        |rec: Result<Record>| {
+            rec.map(|r| prepare(r, &cfg, (!args.text_only).then_some(&opts), &times))
+        },
         |prepared: Result<Prepared>| -> Result<()> {
             let p = prepared?;
             read += 1;
-            match p
+            let t0 = Instant::now();
+            let inserted = p
                 .input
-                .and_then(|i| linker.insert(i).map_err(|e| e.to_string()))
-            {
+                .and_then(|i| linker.insert(i).map_err(|e| e.to_string()));
+            link_time += t0.elapsed();
+            match inserted {
                 Ok(ins) if ins.duplicate => duplicates += 1,
                 Ok(_) => labels.push(p.label),
                 Err(e) => {
@@ -181,26 +221,71 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Vec::new()
     };
     let (mut networks, mut in_networks, mut largest) = (0usize, 0usize, 0usize);
-    for n in linker.networks() {
-        if scoring {
-            for m in &n.members {
-                if let Some(i) = linker.index_of(m) {
+    // Networks are built on every core, a chunk at a time (bounded memory), and written in
+    // order: the same output as walking `Linker::networks`.
+    let heads = linker.network_heads();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start the worker threads")?;
+    let want_json = out.is_some();
+    for chunk in heads.chunks(4096) {
+        type Built = (Vec<u32>, Option<serde_json::Result<Vec<u8>>>);
+        let built: Vec<Built> = pool.install(|| {
+            chunk
+                .par_iter()
+                .filter_map(|&head| linker.network_at_index(head))
+                .map(|n| {
+                    let members: Vec<u32> = if scoring {
+                        n.members
+                            .iter()
+                            .filter_map(|m| linker.index_of(m))
+                            .collect()
+                    } else {
+                        vec![0; n.members.len()]
+                    };
+                    let json = want_json.then(|| {
+                        serde_json::to_vec(&n).map(|mut buf| {
+                            buf.push(b'\n');
+                            buf
+                        })
+                    });
+                    (members, json)
+                })
+                .collect()
+        });
+        for (members, json) in built {
+            if scoring {
+                for &i in &members {
                     network_of[i as usize] = Some(networks as u32);
                 }
             }
-        }
-        networks += 1;
-        in_networks += n.members.len();
-        largest = largest.max(n.members.len());
-        if let Some(w) = out.as_mut() {
-            serde_json::to_writer(&mut *w, &n)?;
-            w.write_all(b"\n")?;
+            networks += 1;
+            in_networks += members.len();
+            largest = largest.max(members.len());
+            if let (Some(w), Some(json)) = (out.as_mut(), json) {
+                w.write_all(&json?)?;
+            }
         }
     }
     if let Some(mut w) = out {
         w.flush()?;
     }
     let secs = started.elapsed().as_secs_f64().max(1e-9);
+    if args.stages {
+        let s = |c: &AtomicU64| Duration::from_nanos(c.load(Ordering::Relaxed)).as_secs_f64();
+        eprintln!(
+            "stages: parse {:.2} s, normalize {:.2} s, extract {:.2} s, fingerprint {:.2} s \
+             (thread time summed over {threads} workers); link {:.2} s (serial, in order); \
+             networks and output {:.2} s",
+            s(&times.parse),
+            s(&times.normalize),
+            s(&times.extract),
+            s(&times.fingerprint),
+            link_time.as_secs_f64(),
+            secs - linked_at.as_secs_f64(),
+        );
+    }
     eprintln!(
         "samaritan networks: {read} records, {failed} failed, {duplicates} duplicate ids; \
          {networks} networks holding {in_networks} ads (largest {largest}); \
@@ -210,8 +295,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
     );
     if scoring {
         let truth = match &args.truth {
-            Some(path) => {
-                let t = read_truth(path)?;
+            Some(_) => {
+                let t = match truth_reader {
+                    Some(h) => h
+                        .join()
+                        .map_err(|_| anyhow::anyhow!("the truth reader stopped"))??,
+                    None => bail!("no truth file"),
+                };
                 (0..linker.len() as u32)
                     .map(|i| linker.id_at(i).and_then(|id| t.get(id).cloned()))
                     .collect()
@@ -245,15 +335,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
     })
 }
 
-/// The parallel part: normalize, extract (unless text only), fingerprint.
-fn prepare(r: Record, cfg: &LinkConfig, opts: Option<&ExtractOptions>) -> Prepared {
-    let input = r.ad.map(|ad| {
+/// The parallel part: parse, normalize, extract (unless text only), fingerprint.
+fn prepare(
+    r: Record,
+    cfg: &LinkConfig,
+    opts: Option<&ExtractOptions>,
+    times: &StageTimes,
+) -> Prepared {
+    let t = Instant::now();
+    let ad = r.ad.and_then(|raw| match raw {
+        Raw::Json(line) => parse_ad(&line).map_err(|e| e.reason),
+        Raw::Ad(ad) => Ok(*ad),
+    });
+    let t = StageTimes::add(&times.parse, t);
+    let input = ad.map(|ad| {
         let doc = ad.document();
         let norm = normalize(&doc);
+        let t = StageTimes::add(&times.normalize, t);
         let extracted = opts
             .map(|o| extract(&doc, &norm, o).extracted())
             .unwrap_or_default();
+        let t = StageTimes::add(&times.extract, t);
         let fp = fingerprint_with(&norm.text, &cfg.similar);
+        StageTimes::add(&times.fingerprint, t);
         LinkInput::from_ad(&ad, &extracted, fp)
     });
     Prepared {
@@ -332,7 +436,9 @@ fn csv_records(
             let ad = match (row.get(id_col), row.get(text_col)) {
                 (Some(id), Some(text)) => {
                     let v = serde_json::json!({ "id": id.trim(), "body": text });
-                    serde_json::from_value::<Ad>(v).map_err(|e| format!("not a valid record: {e}"))
+                    serde_json::from_value::<Ad>(v)
+                        .map(|ad| Raw::Ad(Box::new(ad)))
+                        .map_err(|e| format!("not a valid record: {e}"))
                 }
                 _ => Err("missing `id` or `text` field".to_owned()),
             };

@@ -750,6 +750,27 @@ impl Linker {
         })
     }
 
+    /// The oldest ad (internal index) of every network of two or more ads, oldest first: the
+    /// order of [`Linker::networks`]. With [`Linker::network_at_index`] the networks can be
+    /// built on several threads (the linker is only read).
+    pub fn network_heads(&self) -> Vec<u32> {
+        let mut seen: FxHashSet<u32> = FxHashSet::default();
+        let mut out = Vec::new();
+        for (i, a) in self.ads.iter().enumerate() {
+            let root = self.net.root(a.node);
+            if seen.insert(root) && self.net.group_size(root) >= 2 {
+                out.push(i as u32);
+            }
+        }
+        out
+    }
+
+    /// The network of the ad with internal index `index`, when it is linked to another ad.
+    pub fn network_at_index(&self, index: u32) -> Option<Network> {
+        let a = self.ads.get(index as usize)?;
+        self.network_at(self.net.root(a.node))
+    }
+
     fn network_at(&self, root: u32) -> Option<Network> {
         let mut members: Vec<u32> = self
             .net
@@ -979,10 +1000,14 @@ fn place_key(city: Option<&str>, region: Option<&str>) -> Option<String> {
 }
 
 /// Identifier values compared case-insensitively where the kind is case-insensitive.
-fn normalize_value(kind: IdentKind, v: &str) -> String {
+fn normalize_value(kind: IdentKind, v: &str) -> std::borrow::Cow<'_, str> {
     let v = v.trim();
     match kind {
-        IdentKind::Email | IdentKind::Handle | IdentKind::Image => v.to_lowercase(),
-        _ => v.to_owned(),
+        IdentKind::Email | IdentKind::Handle | IdentKind::Image
+            if !v.is_ascii() || v.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
+            v.to_lowercase().into()
+        }
+        _ => v.into(),
     }
 }

@@ -10,8 +10,9 @@
 use rustc_hash::FxHashMap;
 
 use super::align::Op;
+use super::buckets::BandTable;
 use super::fingerprint::{Fingerprint, SimilarConfig};
-use super::template::{DiffPart, Layout, TemplateState};
+use super::template::{AdBits, DiffPart, Layout, TemplateState};
 use super::vocab::Vocab;
 
 /// A rendered template with its identity.
@@ -48,7 +49,7 @@ pub struct TemplateIndex {
     parent: Vec<u32>,
     size: Vec<u32>,
     templates: FxHashMap<u32, TemplateState>,
-    buckets: Vec<FxHashMap<u32, u32>>,
+    buckets: Vec<BandTable>,
 }
 
 impl TemplateIndex {
@@ -61,7 +62,7 @@ impl TemplateIndex {
             parent: Vec::new(),
             size: Vec::new(),
             templates: FxHashMap::default(),
-            buckets: (0..cfg.lsh.bands).map(|_| FxHashMap::default()).collect(),
+            buckets: (0..cfg.lsh.bands).map(|_| BandTable::default()).collect(),
         }
     }
 
@@ -119,28 +120,57 @@ impl TemplateIndex {
     /// Files the fingerprint of the next ad (its index is `self.len()`).
     pub fn insert(&mut self, fp: &Fingerprint) -> Joined {
         let ad = self.parent.len() as u32;
-        for (w, &h) in fp
-            .words
-            .split(' ')
-            .filter(|w| !w.is_empty())
-            .zip(&fp.hashes)
-        {
-            let id = self.vocab.observe_hashed(h, w);
-            self.tokens.push(id);
+        // Known words are found by hash alone; the text is split only when a word is new.
+        let start = self.tokens.len();
+        let mut new_word = false;
+        for &h in &fp.hashes {
+            match self.vocab.observe_known(h) {
+                Some(id) => self.tokens.push(id),
+                None => {
+                    new_word = true;
+                    break;
+                }
+            }
+        }
+        if new_word {
+            let done = self.tokens.len() - start;
+            for (w, &h) in fp
+                .words
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .zip(&fp.hashes)
+                .skip(done)
+            {
+                let id = self.vocab.observe_hashed(h, w);
+                self.tokens.push(id);
+            }
         }
         self.offsets.push(self.tokens.len() as u64);
         self.parent.push(ad);
         self.size.push(1);
 
+        // Each band's bucket is looked up and, when empty, filled with this ad in one probe
+        // (the fits below never read the buckets). The ads found are gathered first and their
+        // clusters resolved after, so the independent look-ups overlap in memory.
+        let touched = self
+            .buckets
+            .iter()
+            .zip(&fp.bands)
+            .fold(0u64, |acc, (bucket, &key)| acc ^ bucket.touch(key));
+        std::hint::black_box(touched);
+        let mut found: Vec<u32> = Vec::with_capacity(fp.bands.len());
+        for (bucket, &key) in self.buckets.iter_mut().zip(&fp.bands) {
+            if let Some(other) = bucket.get_or_insert(key, ad) {
+                found.push(other);
+            }
+        }
         // Candidate clusters, most band votes first, then oldest first (deterministic).
         let mut votes: Vec<(u32, u32)> = Vec::new();
-        for (b, key) in fp.bands.iter().enumerate().take(self.buckets.len()) {
-            if let Some(&other) = self.buckets[b].get(key) {
-                let r = self.find(other);
-                match votes.iter_mut().find(|(root, _)| *root == r) {
-                    Some((_, v)) => *v += 1,
-                    None => votes.push((r, 1)),
-                }
+        for other in found {
+            let r = self.find(other);
+            match votes.iter_mut().find(|(root, _)| *root == r) {
+                Some((_, v)) => *v += 1,
+                None => votes.push((r, 1)),
             }
         }
         votes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -148,6 +178,8 @@ impl TemplateIndex {
 
         let mut admitted: Vec<(f64, u32, Vec<Op>)> = Vec::new();
         let tokens = self.tokens(ad).to_vec();
+        let bits: Vec<f64> = tokens.iter().map(|&t| self.vocab.bits(t)).collect();
+        let priced = AdBits::new(&bits);
         for &(root, _) in &votes {
             let seeded;
             let state = match self.templates.get(&root) {
@@ -159,13 +191,10 @@ impl TemplateIndex {
             };
             let layout = state.layout(&self.vocab);
             let ops = state.align(&tokens);
-            let fit = state.fit(&layout, &tokens, &ops, &self.vocab);
+            let fit = state.fit_priced(&layout, &priced, &ops);
             if fit.admits() {
                 admitted.push((fit.given, root, ops));
             }
-        }
-        for (b, &key) in fp.bands.iter().enumerate().take(self.buckets.len()) {
-            self.buckets[b].entry(key).or_insert(ad);
         }
         if admitted.is_empty() {
             return Joined {
@@ -252,7 +281,7 @@ impl TemplateIndex {
         self.buckets
             .iter()
             .enumerate()
-            .flat_map(|(b, m)| m.iter().map(move |(&k, &ad)| (b, k, ad)))
+            .flat_map(|(b, m)| m.iter().map(move |(k, ad)| (b, k, ad)))
     }
 
     pub(crate) fn templates(&self) -> impl Iterator<Item = (u32, &TemplateState)> {
@@ -277,7 +306,7 @@ impl TemplateIndex {
 
     pub(crate) fn restore_band(&mut self, band: usize, key: u32, ad: u32) -> bool {
         match self.buckets.get_mut(band) {
-            Some(m) => m.insert(key, ad).is_none(),
+            Some(m) => m.insert_new(key, ad),
             None => false,
         }
     }

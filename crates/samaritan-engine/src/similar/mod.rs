@@ -11,6 +11,7 @@
 //! [`fingerprint`] is stateless and runs in parallel; [`TemplateIndex`] holds the state.
 
 pub mod align;
+pub mod buckets;
 pub mod cost;
 pub mod fingerprint;
 pub mod index;

@@ -63,6 +63,24 @@ pub enum DiffPart {
     Missing(String),
 }
 
+/// The price in bits of each word of an ad, and of the whole ad written without a template.
+#[derive(Debug, Clone, Copy)]
+pub struct AdBits<'a> {
+    /// [`Vocab::bits`] of each token, in order.
+    pub bits: &'a [f64],
+    /// The ad's length code plus the sum of `bits`.
+    pub raw: f64,
+}
+
+impl<'a> AdBits<'a> {
+    pub fn new(bits: &'a [f64]) -> Self {
+        AdBits {
+            bits,
+            raw: int_bits(bits.len() as u64) + bits.iter().sum::<f64>(),
+        }
+    }
+}
+
 /// The bits of an ad written with and without a template.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fit {
@@ -152,9 +170,15 @@ impl TemplateState {
 
     /// Bits of the ad (`tokens`, aligned as `ops`) with and without this template.
     pub fn fit(&self, layout: &Layout, tokens: &[u32], ops: &[Op], vocab: &Vocab) -> Fit {
+        let bits: Vec<f64> = tokens.iter().map(|&t| vocab.bits(t)).collect();
+        self.fit_priced(layout, &AdBits::new(&bits), ops)
+    }
+
+    /// [`TemplateState::fit`] with the ad's word prices computed once (an ad is fitted to
+    /// several candidates against one vocabulary state).
+    pub fn fit_priced(&self, layout: &Layout, ad: &AdBits<'_>, ops: &[Op]) -> Fit {
         let m = self.members;
-        let raw =
-            int_bits(tokens.len() as u64) + tokens.iter().map(|&t| vocab.bits(t)).sum::<f64>();
+        let raw = ad.raw;
         let mut present = vec![false; layout.n_const];
         let mut words = vec![0u32; layout.n_const + 1];
         let mut word_bits = vec![0f64; layout.n_const + 1];
@@ -172,7 +196,7 @@ impl TemplateState {
                 Op::Del { .. } => continue,
             };
             words[region as usize] += 1;
-            word_bits[region as usize] += vocab.bits(tokens[tok as usize]);
+            word_bits[region as usize] += ad.bits.get(tok as usize).copied().unwrap_or(0.0);
         }
         let mut given = 0.0;
         for (col, c) in layout.constant.iter().enumerate() {

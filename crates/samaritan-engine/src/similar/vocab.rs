@@ -28,6 +28,17 @@ impl Vocab {
         self.observe_hashed(token_hash(word), word)
     }
 
+    /// Counts one more occurrence of the word with this [`token_hash`] and returns its id, when
+    /// the word is known; `None` (and nothing counted) otherwise.
+    pub fn observe_known(&mut self, hash: u64) -> Option<u32> {
+        let id = *self.ids.get(&hash)?;
+        if let Some(c) = self.counts.get_mut(id as usize) {
+            *c = c.saturating_add(1);
+        }
+        self.total += 1;
+        Some(id)
+    }
+
     /// [`Vocab::observe`] for a word whose [`token_hash`] is already known.
     pub fn observe_hashed(&mut self, hash: u64, word: &str) -> u32 {
         let id = match self.ids.get(&hash) {
