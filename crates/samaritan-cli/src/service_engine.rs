@@ -58,6 +58,30 @@ pub struct Images {
     pub options: MatchOptions,
 }
 
+/// Image intake as a network-facing service takes it: `{path}` images refused (an ad must not
+/// read the server's files), URLs fetched only when `fetch` (SSRF-guarded unless
+/// `allow_private`), files up to `max_bytes`.
+pub fn service_intake(
+    fetch: bool,
+    allow_private: bool,
+    max_bytes: u64,
+) -> samaritan_media::IntakeConfig {
+    let defaults = samaritan_media::IntakeConfig::default();
+    samaritan_media::IntakeConfig {
+        allow_paths: false,
+        root: None,
+        fetch: samaritan_media::FetchConfig {
+            enabled: fetch,
+            allow_private,
+            ..defaults.fetch
+        },
+        limits: samaritan_media::DecodeLimits {
+            max_bytes,
+            ..defaults.limits
+        },
+    }
+}
+
 impl Images {
     /// Banks from the store's `hash_bank` rows `(bank, kind, hash)`.
     pub fn with_banks<'a>(

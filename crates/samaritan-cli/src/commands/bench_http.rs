@@ -175,9 +175,11 @@ pub fn run(args: BenchHttpArgs) -> Result<()> {
         };
         let extract = samaritan_engine::extract::ExtractOptions::with_region(&args.engine.region)?;
         // The service's own work in-process: analyse, take in images, link (fresh state).
-        let mut intake = samaritan_media::IntakeConfig::default();
-        intake.allow_paths = false;
-        intake.fetch.enabled = false;
+        let intake = crate::service_engine::service_intake(
+            false,
+            false,
+            samaritan_media::DecodeLimits::default().max_bytes,
+        );
         let images = crate::service_engine::Images::with_banks(intake, std::iter::empty())?;
         let engine = EngineAnalyzer::new(&text, extract, Some(images))
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -85,12 +85,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let images = if args.no_images {
         None
     } else {
-        let mut intake = samaritan_media::IntakeConfig::default();
-        // An ad must never read the server's files.
-        intake.allow_paths = false;
-        intake.fetch.enabled = args.fetch_images;
-        intake.fetch.allow_private = args.allow_private_fetch;
-        intake.limits.max_bytes = args.max_image_bytes;
+        let intake = crate::service_engine::service_intake(
+            args.fetch_images,
+            args.allow_private_fetch,
+            args.max_image_bytes,
+        );
         let rows = store.hash_bank_entries(None).await?;
         Some(
             Images::with_banks(
