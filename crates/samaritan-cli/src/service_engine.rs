@@ -370,6 +370,8 @@ struct Prepped {
     bank_matches: Vec<BankMatch>,
     contexts: u64,
     pdq: Vec<String>,
+    /// The serialised [`LinkRecord`] (built here, outside the lock).
+    record: Vec<u8>,
 }
 
 /// What the linker says about one ad of a batch.
@@ -546,6 +548,13 @@ impl EngineAnalyzer {
         pdq.sort();
         pdq.dedup();
         let contexts = engine.policy().contexts_of(&staged.text_hits);
+        let record = LinkRecord::of(
+            &link,
+            self.images.is_some().then_some(images.as_slice()),
+            contexts,
+            &pdq,
+        );
+        let record = serde_json::to_vec(&record).unwrap_or_default();
         Prepped {
             staged,
             link,
@@ -553,6 +562,7 @@ impl EngineAnalyzer {
             bank_matches,
             contexts,
             pdq,
+            record,
         }
     }
 }
@@ -600,26 +610,23 @@ impl Analyzer for EngineAnalyzer {
                 if self.images.is_some() {
                     p.link.images = st.photos.identifiers(&p.images);
                 }
-                let record = LinkRecord::of(
-                    &p.link,
-                    self.images.is_some().then_some(p.images.as_slice()),
-                    p.contexts,
-                    &p.pdq,
-                );
                 // A refused input (oversized values) leaves the linker unchanged; the ad is
                 // still analysed on its own, and its record replays to the same refusal.
                 let inserted = st.linker.insert(std::mem::take(&mut p.link)).is_ok();
-                let value = serde_json::to_vec(&record).unwrap_or_default();
                 let key = record_key(st.seq);
                 st.seq += 1;
-                link_state.push(vec![(LINK_KIND.to_owned(), key, value)]);
+                link_state.push(vec![(
+                    LINK_KIND.to_owned(),
+                    key,
+                    std::mem::take(&mut p.record),
+                )]);
                 if inserted {
                     st.dirty.push(p.staged.id.clone());
                 }
                 if p.contexts != 0 {
                     st.own_contexts.insert(p.staged.id.clone(), p.contexts);
                 }
-                pdq_new.extend(p.pdq.iter().cloned());
+                pdq_new.append(&mut p.pdq);
             }
             let n_contexts = engine.policy().contexts.len().min(64);
             let mut net_index: HashMap<String, usize> = HashMap::new();

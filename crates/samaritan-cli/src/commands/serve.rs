@@ -133,16 +133,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let addr = listener.local_addr()?;
     let stats = store.stats().await?;
     let url = format!("http://{addr}");
-    println!(
-        "{}",
-        serde_json::json!({
-            "listening": url,
-            "store": args.store.describe(),
-            "ads": stats.ads,
-            "queue_open": stats.queue_open,
-            "policy": samaritan_server::Analyzer::policy(analyzer.as_ref()).label,
-        })
-    );
     eprintln!(
         "samaritan: serving {url} (store: {}, {} ads, {} waiting for review)",
         args.store.describe(),
@@ -156,6 +146,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         eprintln!("  make a key with: samaritan keys create --scopes ingest,review");
     }
+    // The machine-readable line last: whoever waits for it has the human summary already.
+    println!(
+        "{}",
+        serde_json::json!({
+            "listening": url,
+            "store": args.store.describe(),
+            "ads": stats.ads,
+            "queue_open": stats.queue_open,
+            "linked_ads": analyzer.linked_ads(),
+            "policy": samaritan_server::Analyzer::policy(analyzer.as_ref()).label,
+        })
+    );
     axum::serve(listener, samaritan_server::router(state))
         .with_graceful_shutdown(shutdown())
         .await
