@@ -22,9 +22,11 @@ use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use clap::Args;
-use samaritan_engine::link::photos::{DEFAULT_LINK_DISTANCE, PhotoIdentities};
+use rayon::prelude::*;
+use samaritan_engine::link::photos::{DEFAULT_LINK_DISTANCE, Near, PhotoIdentities};
 use samaritan_engine::link::{LinkConfig, LinkInput, Linker, Network};
 use samaritan_engine::model::{ImageAnalysis, Verdict};
+use samaritan_engine::pdq::PdqHash;
 use samaritan_engine::pipeline::{Context, Staged};
 use samaritan_engine::policy::BankMatch;
 use samaritan_engine::similar::fingerprint_with;
@@ -144,6 +146,8 @@ impl Failures {
 struct Linked {
     spill: Spill,
     link: LinkInput,
+    /// The images' PDQ hashes that take part in linking ([`PhotoIdentities::linkable`]).
+    photo_hashes: Vec<PdqHash>,
     /// Policy contexts the ad shows by its own wording (bit set).
     contexts: u64,
     bytes: usize,
@@ -155,6 +159,62 @@ struct Spill {
     staged: Staged,
     images: Vec<ImageAnalysis>,
     bank_matches: Vec<BankMatch>,
+}
+
+/// Ads handed over by pass 1 in input order, linked in batches: the photo look-ups of a batch
+/// run in parallel against the photos known before it, then each ad is resolved and inserted in
+/// order, which gives exactly what one-by-one linking gives (see [`PhotoIdentities::resolve`]).
+/// The look-ups are most of the serial work at a million ads, so this keeps the in-order stage
+/// from holding back the parallel ones.
+struct LinkStage<W: Write> {
+    linker: Linker,
+    photos: PhotoIdentities,
+    spill: W,
+    spilled: u64,
+    own_contexts: HashMap<String, u64>,
+    pending: Vec<Linked>,
+}
+
+/// Ads per batch of photo look-ups.
+const LINK_BATCH: usize = 512;
+
+impl<W: Write> LinkStage<W> {
+    fn push(&mut self, linked: Linked) -> Result<()> {
+        self.pending.push(linked);
+        if self.pending.len() >= LINK_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let as_of = self.photos.known();
+        let photos = &self.photos;
+        let lookups: Vec<Vec<Option<Near>>> = self
+            .pending
+            .par_iter()
+            .map(|l| l.photo_hashes.iter().map(|h| photos.lookup(h)).collect())
+            .collect();
+        for (mut linked, lookups) in self.pending.drain(..).zip(lookups) {
+            linked.link.images = self.photos.identifiers_resolved(
+                &linked.spill.images,
+                &linked.photo_hashes,
+                &lookups,
+                as_of,
+            );
+            if linked.contexts != 0 {
+                self.own_contexts
+                    .insert(linked.link.id.clone(), linked.contexts);
+            }
+            // A refused link input (an id seen before, an oversized value) leaves the linker
+            // unchanged; the ad is still analysed on its own.
+            let _ = self.linker.insert(linked.link);
+            serde_json::to_writer(&mut self.spill, &linked.spill)?;
+            self.spill.write_all(b"\n")?;
+            self.spilled += 1;
+        }
+        Ok(())
+    }
 }
 
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
@@ -238,16 +298,19 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     } else {
         // Pass 1: analyse in parallel, link in order, spill the text-free state.
         let link_config = LinkConfig::default();
-        let mut linker = Linker::new(link_config);
-        let mut photos = PhotoIdentities::new(DEFAULT_LINK_DISTANCE);
         let tmp = match &args.tmp_dir {
             Some(d) => tempfile::NamedTempFile::new_in(d),
             None => tempfile::NamedTempFile::new(),
         }
         .context("cannot create the temporary file of a linked scan (see --tmp-dir)")?;
-        let mut spill = BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?);
-        let mut spilled = 0u64;
-        let mut own_contexts: HashMap<String, u64> = HashMap::new();
+        let mut stage = LinkStage {
+            linker: Linker::new(link_config),
+            photos: PhotoIdentities::new(DEFAULT_LINK_DISTANCE),
+            spill: BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?),
+            spilled: 0,
+            own_contexts: HashMap::new(),
+            pending: Vec::with_capacity(LINK_BATCH),
+        };
         let pb = crate::progress::bytes_bar(total, "analysing and linking");
         let first = ordered_map(
             lines,
@@ -265,6 +328,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     let link = LinkInput::from_ad(&ad, &staged.extracted, fingerprint);
                     let contexts = engine.policy().contexts_of(&staged.text_hits);
                     Ok(Linked {
+                        photo_hashes: PhotoIdentities::linkable(&context.images),
                         spill: Spill {
                             staged,
                             images: context.images,
@@ -279,20 +343,10 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             },
             |r: Result<Linked, (LineError, usize)>| -> Result<()> {
                 match r {
-                    Ok(mut linked) => {
+                    Ok(linked) => {
                         summary.bytes += linked.bytes as u64;
                         pb.inc(linked.bytes as u64);
-                        linked.link.images = photos.identifiers(&linked.spill.images);
-                        if linked.contexts != 0 {
-                            own_contexts.insert(linked.link.id.clone(), linked.contexts);
-                        }
-                        // A refused link input (an id seen before, an oversized value) leaves the
-                        // linker unchanged; the ad is still analysed on its own.
-                        let _ = linker.insert(linked.link);
-                        serde_json::to_writer(&mut spill, &linked.spill)?;
-                        spill.write_all(b"\n")?;
-                        spilled += 1;
-                        Ok(())
+                        stage.push(linked)
                     }
                     Err((e, bytes)) => {
                         summary.bytes += bytes as u64;
@@ -301,7 +355,15 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     }
                 }
             },
-        );
+        )
+        .and_then(|()| stage.flush());
+        let LinkStage {
+            linker,
+            mut spill,
+            spilled,
+            own_contexts,
+            ..
+        } = stage;
         pb.finish_and_clear();
         spill.flush()?;
         drop(spill);

@@ -22,6 +22,14 @@ pub struct PhotoIdentities {
     max_distance: u32,
 }
 
+/// The nearest known photo of a hash, as found by [`PhotoIdentities::lookup`]: its distance and
+/// its position among the known photos (the order they became known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Near {
+    pub distance: u32,
+    pub position: u32,
+}
+
 impl PhotoIdentities {
     pub fn new(max_distance: u32) -> Self {
         PhotoIdentities {
@@ -31,15 +39,45 @@ impl PhotoIdentities {
         }
     }
 
-    /// The identity of a photo: the first PDQ hash seen within the distance, or this one.
-    pub fn identity(&mut self, hash: &PdqHash) -> PdqHash {
-        let best = self
-            .index
+    /// How many distinct photos are known. A [`PhotoIdentities::lookup`] made now sees exactly
+    /// these; pass this number to [`PhotoIdentities::resolve`] with its result.
+    pub fn known(&self) -> usize {
+        self.canonical.len()
+    }
+
+    /// The nearest known photo within the distance, ties to the earliest. Read-only, so a batch
+    /// of hashes can be looked up in parallel before they are resolved in input order.
+    pub fn lookup(&self, hash: &PdqHash) -> Option<Near> {
+        self.index
             .query(hash, self.max_distance)
             .into_iter()
-            .min_by_key(|(id, d)| (*d, id.0));
+            .map(|(id, d)| Near {
+                distance: d,
+                position: id.0,
+            })
+            .min()
+    }
+
+    /// The identity of a photo given `looked_up`, the result of [`PhotoIdentities::lookup`] made
+    /// when [`PhotoIdentities::known`] was `as_of`: the photos that became known since then are
+    /// checked here, so the result equals a lookup made now. A photo with no known photo within
+    /// the distance becomes known and is its own identity.
+    pub fn resolve(&mut self, hash: &PdqHash, looked_up: Option<Near>, as_of: usize) -> PdqHash {
+        let mut best = looked_up;
+        for (i, known) in self.canonical.iter().enumerate().skip(as_of) {
+            let d = known.distance(hash);
+            if d <= self.max_distance {
+                let near = Near {
+                    distance: d,
+                    position: i as u32,
+                };
+                if best.is_none_or(|b| near < b) {
+                    best = Some(near);
+                }
+            }
+        }
         match best {
-            Some((id, _)) => self.canonical[id.0 as usize],
+            Some(near) => self.canonical[near.position as usize],
             None => {
                 let id = self.index.insert(*hash);
                 debug_assert_eq!(id.0 as usize, self.canonical.len());
@@ -49,20 +87,49 @@ impl PhotoIdentities {
         }
     }
 
+    /// The identity of a photo: the first PDQ hash seen within the distance, or this one.
+    pub fn identity(&mut self, hash: &PdqHash) -> PdqHash {
+        let near = self.lookup(hash);
+        let as_of = self.known();
+        self.resolve(hash, near, as_of)
+    }
+
+    /// The PDQ hashes of an ad's images that take part in linking (valid, and not below
+    /// [`MIN_QUALITY`] when the quality is known), in image order.
+    pub fn linkable(images: &[ImageAnalysis]) -> Vec<PdqHash> {
+        images
+            .iter()
+            .filter(|img| img.quality.is_none_or(|q| q >= MIN_QUALITY))
+            .filter_map(|img| img.pdq.as_deref().and_then(|h| PdqHash::from_hex(h).ok()))
+            .collect()
+    }
+
     /// Linking identifiers for an ad's images: `sha256:` of the exact file and `pdq:` of the
     /// photo's identity (skipped below [`MIN_QUALITY`] when the quality is known).
     pub fn identifiers(&mut self, images: &[ImageAnalysis]) -> Vec<String> {
-        let mut out = Vec::new();
-        for img in images {
-            if let Some(sha) = &img.sha256 {
-                out.push(format!("sha256:{sha}"));
-            }
-            if img.quality.is_some_and(|q| q < MIN_QUALITY) {
-                continue;
-            }
-            if let Some(hash) = img.pdq.as_deref().and_then(|h| PdqHash::from_hex(h).ok()) {
-                out.push(format!("pdq:{}", self.identity(&hash).to_hex()));
-            }
+        let hashes = Self::linkable(images);
+        let lookups: Vec<Option<Near>> = hashes.iter().map(|h| self.lookup(h)).collect();
+        let as_of = self.known();
+        self.identifiers_resolved(images, &hashes, &lookups, as_of)
+    }
+
+    /// [`PhotoIdentities::identifiers`] in two phases: `hashes` is [`PhotoIdentities::linkable`]
+    /// of `images` and `lookups` their [`PhotoIdentities::lookup`]s made when
+    /// [`PhotoIdentities::known`] was `as_of` (possibly in parallel, for many ads at once). Gives
+    /// exactly what `identifiers` would give now.
+    pub fn identifiers_resolved(
+        &mut self,
+        images: &[ImageAnalysis],
+        hashes: &[PdqHash],
+        lookups: &[Option<Near>],
+        as_of: usize,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = images
+            .iter()
+            .filter_map(|img| img.sha256.as_ref().map(|sha| format!("sha256:{sha}")))
+            .collect();
+        for (hash, near) in hashes.iter().zip(lookups) {
+            out.push(format!("pdq:{}", self.resolve(hash, *near, as_of).to_hex()));
         }
         out.sort();
         out.dedup();
@@ -144,5 +211,34 @@ mod tests {
                 "sha256:cd".into()
             ]
         );
+    }
+
+    #[test]
+    fn looking_up_a_batch_first_gives_the_same_identities_as_one_by_one() {
+        // A stream of photos where many are near copies of earlier ones, some inside the same
+        // batch: resolving a batch looked up in advance must equal asking one photo at a time.
+        let mut stream = Vec::new();
+        for i in 0..600u64 {
+            let base = hash(1 + i % 97);
+            let bits: Vec<usize> = (0..(i % 30) as usize)
+                .map(|k| (k * 37 + i as usize) % 256)
+                .collect();
+            stream.push(flip(&base, &bits));
+        }
+        let mut one = PhotoIdentities::new(DEFAULT_LINK_DISTANCE);
+        let expected: Vec<PdqHash> = stream.iter().map(|h| one.identity(h)).collect();
+        for batch in [1usize, 7, 64, 600] {
+            let mut two = PhotoIdentities::new(DEFAULT_LINK_DISTANCE);
+            let mut got = Vec::new();
+            for chunk in stream.chunks(batch) {
+                let as_of = two.known();
+                let lookups: Vec<Option<Near>> = chunk.iter().map(|h| two.lookup(h)).collect();
+                for (h, near) in chunk.iter().zip(lookups) {
+                    got.push(two.resolve(h, near, as_of));
+                }
+            }
+            assert_eq!(got, expected, "batch of {batch}");
+            assert_eq!(two.known(), one.known());
+        }
     }
 }

@@ -204,32 +204,79 @@ impl MihIndex {
         }
         let words = query.words();
         let (q_lo, q_hi) = fold(query);
-        let masks = &self.masks[..self.mask_end[r as usize]];
-        for (s, &qw) in words.iter().enumerate() {
-            let base = s * VALUES;
-            for &m in masks {
-                for e in &self.buckets[base + usize::from(qw ^ m)] {
-                    // Lower bound from the folds: no hash read when it already exceeds.
-                    if (e.fold_lo ^ q_lo).count_ones() + (e.fold_hi ^ q_hi).count_ones()
-                        > max_distance
-                    {
-                        continue;
-                    }
-                    let id = e.id;
-                    let h = &self.hashes[id as usize];
-                    let d = h.distance(query);
-                    if d > max_distance {
-                        continue;
-                    }
-                    // Report only from the first slot within the radius.
-                    let earlier = (0..s).any(|t| (h.word(t) ^ words[t]).count_ones() <= r);
-                    if !earlier {
-                        out.push((EntryId(id), d));
-                    }
+        if r == 1 {
+            self.query_radius_one(query, &words, (q_lo, q_hi), max_distance, out);
+        } else {
+            let masks = &self.masks[..self.mask_end[r as usize]];
+            for (s, &qw) in words.iter().enumerate() {
+                for &m in masks {
+                    self.probe(s, qw ^ m, query, (q_lo, q_hi), max_distance, out, |h| {
+                        // Report only from the first slot within the radius.
+                        !(0..s).any(|t| (h.word(t) ^ words[t]).count_ones() <= r)
+                    });
                 }
             }
         }
         out.sort_unstable_by_key(|&(id, d)| (d, id));
+    }
+
+    /// Distances 16 to 31 (per-slot radius 1) with fewer probes than the plain scheme's 17 per
+    /// slot. Of a match's 16 words, say `k0` are equal to the query's and `k1` differ by one bit;
+    /// the others differ by two or more, so `d >= 32 - 2*k0 - k1`. Either some word is equal
+    /// (found by probing every slot's own value), or `k1 >= 32 - d`, and then one of the first
+    /// `d - 15` slots differs by exactly one bit (found by probing one-bit masks there). At the
+    /// linking distance 24 that is 16 + 9 x 16 = 160 probes instead of 272. Each match is
+    /// reported once: by the first equal slot, else by the first one-bit slot.
+    fn query_radius_one(
+        &self,
+        query: &PdqHash,
+        words: &[u16; SLOTS],
+        q_fold: (u64, u32),
+        max_distance: u32,
+        out: &mut Vec<(EntryId, u32)>,
+    ) {
+        for (s, &qw) in words.iter().enumerate() {
+            self.probe(s, qw, query, q_fold, max_distance, out, |h| {
+                !(0..s).any(|t| h.word(t) == words[t])
+            });
+        }
+        let one_bit_slots = (max_distance as usize).saturating_sub(15).min(SLOTS);
+        let one_bit = &self.masks[self.mask_end[0]..self.mask_end[1]];
+        for (s, &qw) in words.iter().enumerate().take(one_bit_slots) {
+            for &m in one_bit {
+                self.probe(s, qw ^ m, query, q_fold, max_distance, out, |h| {
+                    (0..SLOTS).all(|t| h.word(t) != words[t])
+                        && !(0..s).any(|t| (h.word(t) ^ words[t]).count_ones() == 1)
+                });
+            }
+        }
+    }
+
+    /// Verifies the entries of bucket (`slot`, `value`) against the query and appends those
+    /// within the distance that `report` accepts (the de-duplication rule of the caller).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn probe(
+        &self,
+        slot: usize,
+        value: u16,
+        query: &PdqHash,
+        (q_lo, q_hi): (u64, u32),
+        max_distance: u32,
+        out: &mut Vec<(EntryId, u32)>,
+        report: impl Fn(&PdqHash) -> bool,
+    ) {
+        for e in &self.buckets[slot * VALUES + usize::from(value)] {
+            // Lower bound from the folds: no hash read when it already exceeds.
+            if (e.fold_lo ^ q_lo).count_ones() + (e.fold_hi ^ q_hi).count_ones() > max_distance {
+                continue;
+            }
+            let h = &self.hashes[e.id as usize];
+            let d = h.distance(query);
+            if d <= max_distance && report(h) {
+                out.push((EntryId(e.id), d));
+            }
+        }
     }
 
     /// Brute force: every live entry within `max_distance`, sorted like [`MihIndex::query`].
@@ -309,7 +356,7 @@ mod tests {
         prop_oneof![
             4 => (0usize..4, bits.clone()).prop_map(|(b, f)| Op::Insert(b, f)),
             1 => any::<usize>().prop_map(Op::Remove),
-            3 => (0usize..4, bits, prop_oneof![Just(0u32), Just(15), Just(16), Just(31), Just(32), 0u32..80])
+            3 => (0usize..4, bits, prop_oneof![Just(0u32), Just(15), Just(16), Just(24), Just(31), Just(32), 0u32..80])
                 .prop_map(|(b, f, d)| Op::Query(b, f, d)),
         ]
     }
