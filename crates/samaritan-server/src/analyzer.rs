@@ -40,4 +40,32 @@ pub trait Analyzer: Send + Sync + 'static {
     /// Puts a policy text in force atomically (analyses already running finish under the old
     /// one); returns its label. Fails, changing nothing, when the text does not check.
     fn set_policy(&self, text: &str) -> Result<String, PolicyRejection>;
+
+    /// Analyses and links `ads` (new or changed content), in input order. The default analyses
+    /// each ad alone and records nothing for the linker.
+    fn ingest_linked(&self, ads: &[Ad]) -> Ingested {
+        Ingested {
+            link_state: vec![Vec::new(); ads.len()],
+            analyses: self.analyze(ads),
+        }
+    }
+
+    /// Network changes since the last call; the default (no linker) has none.
+    fn linked_network_changes(&self) -> samaritan_store::NetworkChanges {
+        samaritan_store::NetworkChanges::default()
+    }
+
+    /// Near PDQ values from an in-memory index; the default keeps none (the server then asks
+    /// the store).
+    fn pdq_near(&self, _pdq: &str, _max_distance: u32) -> Option<Vec<(u32, String)>> {
+        None
+    }
+}
+
+/// What [`Analyzer::ingest`] hands back: one analysis per ad, and per ad the link-state
+/// records `(kind, key, value)` to store in the same transaction as the ad.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    pub analyses: Vec<Analysis>,
+    pub link_state: Vec<Vec<(String, String, Vec<u8>)>>,
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use axum::Router;
 use samaritan_store::Store;
 
-pub use analyzer::{Analyzer, PolicyInfo, PolicyRejection};
+pub use analyzer::{Analyzer, Ingested, PolicyInfo, PolicyRejection};
 pub use error::ApiError;
 
 /// Bounds on what one caller may send.
@@ -69,6 +69,9 @@ struct Inner {
     keys: std::sync::Mutex<std::collections::HashMap<String, auth::CachedKey>>,
     /// Serialises policy updates so the stored order and the order put in force agree.
     policy_lock: tokio::sync::Mutex<()>,
+    /// Serialises network saves, so a later state of the linker is never overwritten by an
+    /// earlier one.
+    network_lock: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
                 limits,
                 metrics: metrics::Metrics::default(),
                 policy_lock: tokio::sync::Mutex::new(()),
+                network_lock: tokio::sync::Mutex::new(()),
                 keys: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         }
@@ -110,6 +114,19 @@ pub async fn restore_policy(state: &AppState) -> Result<Option<String>, ApiError
         .set_policy(&stored.text)
         .map_err(|e| ApiError::internal(format!("the stored policy no longer parses: {e}")))?;
     Ok(Some(label))
+}
+
+/// Writes the analyzer's pending network changes to the store (one writer at a time, so the
+/// store always ends at the linker's latest state). The ingest handler calls this after every
+/// stored batch; the binary calls it once at start, after the linker is restored.
+pub async fn save_networks(state: &AppState) -> Result<(), ApiError> {
+    let _turn = state.inner.network_lock.lock().await;
+    let analyzer = state.analyzer().clone();
+    let changes = tokio::task::spawn_blocking(move || analyzer.linked_network_changes())
+        .await
+        .map_err(|e| ApiError::internal(format!("the linker failed: {e}")))?;
+    state.store().apply_network_changes(&changes).await?;
+    Ok(())
 }
 
 /// The whole API.

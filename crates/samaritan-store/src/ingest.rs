@@ -23,6 +23,9 @@ pub struct IngestItem {
     /// [`ad_digest`] of `ad`.
     pub digest: String,
     pub analysis: Analysis,
+    /// Link-state records `(kind, key, value)` written in the same transaction as the ad (the
+    /// linker's input for this ad, so that a restart can replay exactly what was acknowledged).
+    pub link_state: Vec<(String, String, Vec<u8>)>,
 }
 
 impl IngestItem {
@@ -34,6 +37,7 @@ impl IngestItem {
             raw,
             digest,
             analysis,
+            link_state: Vec::new(),
         }
     }
 }
@@ -391,6 +395,24 @@ macro_rules! ingest_in_tx {
             qb.build().execute(&mut *$tx).await?;
         }
         apply_analyses!($tx, &applied, now);
+
+        // The linker's records for these ads, durable exactly when the ads are.
+        let link_rows: Vec<(&str, &str, &[u8])> = items
+            .iter()
+            .flat_map(|i| i.link_state.iter().map(|(k, key, v)| (k.as_str(), key.as_str(), v.as_slice())))
+            .collect();
+        for chunk in link_rows.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO link_state (kind, key, value, updated_at) ",
+            );
+            qb.push_values(chunk, |mut b, (kind, key, value)| {
+                b.push_bind(*kind).push_bind(*key).push_bind(*value).push_bind(now);
+            });
+            qb.push(
+                " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            );
+            qb.build().execute(&mut *$tx).await?;
+        }
 
         // Unchanged ads answer with what is stored.
         let unchanged: Vec<&str> = items

@@ -36,7 +36,7 @@ pub use backend::Dialect;
 pub use error::StoreError;
 pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_of};
 pub use keys::{ApiKey, KeyRecord, Scope};
-pub use networks::{NetworkMember, NetworkRecord};
+pub use networks::{NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
 pub use policy::PolicyVersion;
 pub use queue::{Decision, DecisionAction, DecisionInput, QueueItem, QueueState};
 pub use reads::{AdRecord, Stats};

@@ -151,12 +151,25 @@ impl Store {
             })
             .collect();
         near.sort();
+        self.search_pdq_values(&near, limit).await
+    }
+
+    /// The ads indexed under the given PDQ values (`(distance, lowercase hex)`, as an in-memory
+    /// index found them), nearest first, then highest priority. An indexed lookup per value, no
+    /// scan.
+    pub async fn search_pdq_values(
+        &self,
+        near: &[(u32, String)],
+        limit: i64,
+    ) -> Result<Vec<SearchHit>> {
         let values: Vec<&str> = near.iter().map(|(_, v)| v.as_str()).collect();
+        let distance: std::collections::HashMap<&str, u32> =
+            near.iter().map(|(d, v)| (v.as_str(), *d)).collect();
         let rows = self.hits(IdentifierKind::Pdq, &values, limit).await?;
         let mut hits: Vec<SearchHit> = rows
             .into_iter()
             .map(|r| {
-                let d = near.iter().find(|(_, v)| *v == r.1).map(|(d, _)| *d);
+                let d = distance.get(r.1.as_str()).copied();
                 hit(r, d)
             })
             .collect();

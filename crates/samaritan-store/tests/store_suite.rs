@@ -57,6 +57,7 @@ suite!(
     audit_detects_inserted_entries,
     audit_detects_reordered_entries,
     reanalysis_replaces_latest_and_keeps_history,
+    link_records_commit_with_their_ads_and_network_changes_apply,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -808,4 +809,78 @@ async fn reanalysis_replaces_latest_and_keeps_history(f: &Fixture) {
             .await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn link_records_commit_with_their_ads_and_network_changes_apply(f: &Fixture) {
+    use samaritan_store::{NetworkChanges, NetworkSave};
+    let s = &f.store;
+    let mut items = Vec::new();
+    for (i, id) in ["l1", "l2", "l3"].iter().enumerate() {
+        let mut it = item(ad(id, "x"), analysis(id, Verdict::Allow, 0, &[]));
+        it.link_state = vec![(
+            "link_input".to_owned(),
+            format!("{i:020}"),
+            id.as_bytes().to_vec(),
+        )];
+        items.push(it);
+    }
+    s.ingest(items).await.unwrap();
+    let page = s.scan_link_state("link_input", "", 10).await.unwrap();
+    assert_eq!(
+        page.iter().map(|(_, v)| v.as_slice()).collect::<Vec<_>>(),
+        [b"l1", b"l2", b"l3"],
+        "records come back in key order"
+    );
+
+    let save = |id: &str, size: i64| NetworkSave {
+        id: id.to_owned(),
+        size,
+        cities: 1,
+        reasons: vec!["phone".to_owned()],
+        detail: serde_json::json!({"evidence": [id]}),
+    };
+    s.apply_network_changes(&NetworkChanges {
+        save: vec![save("n-a", 2), save("n-b", 1)],
+        members: vec![
+            ("l1".into(), Some("n-a".into())),
+            ("l2".into(), Some("n-a".into())),
+            ("l3".into(), Some("n-b".into())),
+        ],
+        removed: vec![],
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.network("n-a", 10).await.unwrap().unwrap().members.len(),
+        2
+    );
+    // n-b merges into n-a; l1 leaves every network.
+    s.apply_network_changes(&NetworkChanges {
+        save: vec![save("n-a", 2)],
+        members: vec![("l1".into(), None), ("l3".into(), Some("n-a".into()))],
+        removed: vec!["n-b".into()],
+    })
+    .await
+    .unwrap();
+    assert!(s.network("n-b", 10).await.unwrap().is_none());
+    let n = s.network("n-a", 10).await.unwrap().unwrap();
+    assert_eq!(n.detail, serde_json::json!({"evidence": ["n-a"]}));
+    let mut ids: Vec<String> = n.members.into_iter().map(|m| m.ad_id).collect();
+    ids.sort();
+    assert_eq!(ids, ["l2", "l3"]);
+    assert_eq!(
+        s.network_memberships().await.unwrap(),
+        [
+            ("l2".to_owned(), "n-a".to_owned()),
+            ("l3".to_owned(), "n-a".to_owned())
+        ]
+    );
+    assert!(
+        s.get_ad("l1", now_ms())
+            .await
+            .unwrap()
+            .unwrap()
+            .network_id
+            .is_none()
+    );
 }

@@ -174,7 +174,15 @@ pub fn run(args: BenchHttpArgs) -> Result<()> {
             None => samaritan_engine::policy::DEFAULT_POLICY.to_owned(),
         };
         let extract = samaritan_engine::extract::ExtractOptions::with_region(&args.engine.region)?;
-        let engine = EngineAnalyzer::new(&text, extract).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // The service's own work in-process: analyse, take in images, link (fresh state).
+        let intake = crate::service_engine::service_intake(
+            false,
+            false,
+            samaritan_media::DecodeLimits::default().max_bytes,
+        );
+        let images = crate::service_engine::Images::with_banks(intake, std::iter::empty())?;
+        let engine = EngineAnalyzer::new(&text, extract, Some(images))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         let ads: Vec<Ad> = lines
             .iter()
             .enumerate()
@@ -183,7 +191,9 @@ pub fn run(args: BenchHttpArgs) -> Result<()> {
         let t = Instant::now();
         let mut n = 0;
         for chunk in ads.chunks(1000) {
-            n += samaritan_server::Analyzer::analyze(&engine, chunk).len();
+            n += samaritan_server::Analyzer::ingest_linked(&engine, chunk)
+                .analyses
+                .len();
         }
         let secs = t.elapsed().as_secs_f64();
         let rate = n as f64 / secs;

@@ -13,7 +13,7 @@ use samaritan_store::{IngestItem, Scope, Store};
 
 use super::store_args::{StoreArgs, runtime};
 use crate::engine_args::EngineArgs;
-use crate::service_engine::EngineAnalyzer;
+use crate::service_engine::{EngineAnalyzer, Images, LINK_KIND};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -46,6 +46,20 @@ pub struct ServeArgs {
     /// Requests per key allowed in a burst above the rate.
     #[arg(long, default_value_t = 400.0)]
     pub burst: f64,
+    /// Do not take in images (`images` in analyses stays empty; hashes an ad supplies itself
+    /// still link and are searchable).
+    #[arg(long)]
+    pub no_images: bool,
+    /// Fetch `{url}` images (off by default: the service does not reach out unless asked).
+    /// Fetches refuse loopback, private, link-local and other non-public addresses.
+    #[arg(long)]
+    pub fetch_images: bool,
+    /// With `--fetch-images`, also allow non-public addresses (tests, closed networks only).
+    #[arg(long, requires = "fetch_images")]
+    pub allow_private_fetch: bool,
+    /// Largest image file, in bytes.
+    #[arg(long, default_value_t = samaritan_media::DecodeLimits::default().max_bytes)]
+    pub max_image_bytes: u64,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -68,7 +82,25 @@ async fn serve(args: ServeArgs) -> Result<()> {
             "the built-in default".to_owned(),
         ),
     };
-    let analyzer = EngineAnalyzer::new(&initial, extract)
+    let images = if args.no_images {
+        None
+    } else {
+        let intake = crate::service_engine::service_intake(
+            args.fetch_images,
+            args.allow_private_fetch,
+            args.max_image_bytes,
+        );
+        let rows = store.hash_bank_entries(None).await?;
+        Some(
+            Images::with_banks(
+                intake,
+                rows.iter()
+                    .map(|r| (r.bank.as_str(), r.kind.as_str(), r.hash.as_str())),
+            )
+            .context("loading the hash banks from the store")?,
+        )
+    };
+    let analyzer = EngineAnalyzer::new(&initial, extract, images)
         .map_err(|e| anyhow::anyhow!("policy from {source} refused: {e}"))?;
     if stored.as_ref().map(|p| p.text.as_str()) != Some(initial.as_str()) {
         // Record the policy in force so restarts and auditors see what ran.
@@ -83,7 +115,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ..Limits::default()
     };
     let analyzer = Arc::new(analyzer);
+    restore_links(&store, &analyzer).await?;
     let state = AppState::new(store.clone(), analyzer.clone(), limits);
+    // The networks in the store as the restored linker sees them (writes only what differs).
+    samaritan_server::save_networks(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("saving networks at start: {e:?}"))?;
 
     let mut demo_key = None;
     if args.demo {
@@ -96,16 +133,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let addr = listener.local_addr()?;
     let stats = store.stats().await?;
     let url = format!("http://{addr}");
-    println!(
-        "{}",
-        serde_json::json!({
-            "listening": url,
-            "store": args.store.describe(),
-            "ads": stats.ads,
-            "queue_open": stats.queue_open,
-            "policy": samaritan_server::Analyzer::policy(analyzer.as_ref()).label,
-        })
-    );
     eprintln!(
         "samaritan: serving {url} (store: {}, {} ads, {} waiting for review)",
         args.store.describe(),
@@ -119,12 +146,57 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         eprintln!("  make a key with: samaritan keys create --scopes ingest,review");
     }
+    // The machine-readable line last: whoever waits for it has the human summary already.
+    println!(
+        "{}",
+        serde_json::json!({
+            "listening": url,
+            "store": args.store.describe(),
+            "ads": stats.ads,
+            "queue_open": stats.queue_open,
+            "linked_ads": analyzer.linked_ads(),
+            "policy": samaritan_server::Analyzer::policy(analyzer.as_ref()).label,
+        })
+    );
     axum::serve(listener, samaritan_server::router(state))
         .with_graceful_shutdown(shutdown())
         .await
         .context("the server failed")?;
     store.close().await;
     eprintln!("samaritan: stopped");
+    Ok(())
+}
+
+/// Replays the linker's records from the store (see `service_engine`), page by page.
+async fn restore_links(store: &Store, analyzer: &Arc<EngineAnalyzer>) -> Result<()> {
+    const PAGE: i64 = 20_000;
+    let started = std::time::Instant::now();
+    let memberships = store.network_memberships().await?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(2);
+    let a = analyzer.clone();
+    // Replay on a blocking thread while the next page is read.
+    let replay = tokio::task::spawn_blocking(move || a.restore(rx, memberships));
+    let mut after = String::new();
+    loop {
+        let page = store.scan_link_state(LINK_KIND, &after, PAGE).await?;
+        let Some((last, _)) = page.last() else {
+            break;
+        };
+        after = last.clone();
+        let full = page.len() as i64 == PAGE;
+        if tx.send(page).is_err() || !full {
+            break;
+        }
+    }
+    drop(tx);
+    let n = replay.await.context("restoring the linker")??;
+    if n > 0 {
+        eprintln!(
+            "samaritan: linker restored from {n} stored records in {:.2}s ({} ads linked)",
+            started.elapsed().as_secs_f64(),
+            analyzer.linked_ads()
+        );
+    }
     Ok(())
 }
 
@@ -169,17 +241,22 @@ async fn load_demo(store: &Store, analyzer: &EngineAnalyzer, n: u64) -> Result<O
     });
     let ads: Vec<_> = corpus.iter().map(|(ad, _)| ad).collect();
     for chunk in ads.chunks(1000) {
-        let analyses = samaritan_server::Analyzer::analyze(analyzer, chunk);
+        let ingested = samaritan_server::Analyzer::ingest_linked(analyzer, chunk);
         let items = chunk
             .iter()
             .cloned()
-            .zip(analyses)
-            .map(|(ad, analysis)| {
+            .zip(ingested.analyses)
+            .zip(ingested.link_state)
+            .map(|((ad, analysis), link_state)| {
                 let raw = serde_json::to_string(&ad)?;
-                Ok(IngestItem::new(ad, raw, analysis))
+                let mut item = IngestItem::new(ad, raw, analysis);
+                item.link_state = link_state;
+                Ok(item)
             })
             .collect::<Result<Vec<_>>>()?;
         store.ingest(items).await?;
+        let changes = samaritan_server::Analyzer::linked_network_changes(analyzer);
+        store.apply_network_changes(&changes).await?;
     }
     Ok(key)
 }

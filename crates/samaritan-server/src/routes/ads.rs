@@ -93,11 +93,15 @@ pub(crate) async fn post_ads(
         let analyzer = state.analyzer().clone();
         let started = std::time::Instant::now();
         let ads: Vec<Ad> = fresh.iter().map(|(ad, _, _)| ad.clone()).collect();
-        let analyses = tokio::task::spawn_blocking(move || analyzer.analyze(&ads))
+        let crate::Ingested {
+            analyses,
+            link_state,
+        } = tokio::task::spawn_blocking(move || analyzer.ingest_linked(&ads))
             .await
             .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))?;
         state.inner.metrics.analysis(started.elapsed());
         if analyses.len() != fresh.len()
+            || link_state.len() != fresh.len()
             || analyses
                 .iter()
                 .zip(&fresh)
@@ -112,14 +116,19 @@ pub(crate) async fn post_ads(
         let items: Vec<IngestItem> = fresh
             .into_iter()
             .zip(analyses)
-            .map(|((ad, raw, digest), analysis)| IngestItem {
+            .zip(link_state)
+            .map(|(((ad, raw, digest), analysis), link_state)| IngestItem {
                 ad,
                 raw,
                 digest,
                 analysis,
+                link_state,
             })
             .collect();
-        for r in state.store().ingest(items).await? {
+        let stored = state.store().ingest(items).await?;
+        // Earlier ads whose network grew, merged or split move with it.
+        crate::save_networks(&state).await?;
+        for r in stored {
             outcomes.insert(
                 r.id.clone(),
                 IngestOutcome {
@@ -200,6 +209,24 @@ pub(crate) async fn get_ad(
             serde_json::json!({"revision": rec.revision}),
         )
         .await?;
+    // The stored analysis is as of the ad's ingest; its network is shown as it is now (an
+    // earlier ad learns that its network grew).
+    let mut analysis = rec.analysis;
+    analysis.network = match &rec.network_id {
+        Some(nid) => {
+            state
+                .store()
+                .network(nid, 0)
+                .await?
+                .map(|n| samaritan_engine::model::NetworkRef {
+                    id: n.id,
+                    size: u32::try_from(n.size).unwrap_or(u32::MAX),
+                    cities: u32::try_from(n.cities).unwrap_or(u32::MAX),
+                    reasons: n.reasons,
+                })
+        }
+        None => None,
+    };
     let ad = serde_json::value::RawValue::from_string(rec.raw)
         .map_err(|e| ApiError::internal(format!("the stored ad `{}` is not JSON: {e}", rec.id)))?;
     Ok(Json(AdResponse {
@@ -208,7 +235,7 @@ pub(crate) async fn get_ad(
         revision: rec.revision,
         received_at: rec.received_at,
         updated_at: rec.updated_at,
-        analysis: rec.analysis,
+        analysis,
         decisions: rec.decisions,
         queue: rec.queue,
         network_id: rec.network_id,

@@ -28,7 +28,8 @@ pub(crate) struct SearchQuery {
     pdq: Option<String>,
     /// 64 hex digits, exact.
     sha256: Option<String>,
-    /// Hamming radius for `pdq`, 0 to 256 (default 31).
+    /// Hamming radius for `pdq`, 0 to 256 (default 31); `distance` is the same.
+    #[serde(alias = "distance")]
     max_distance: Option<u32>,
     /// 1 to 1000, default 100.
     limit: Option<i64>,
@@ -87,11 +88,20 @@ pub(crate) async fn search(
                     .field("max_distance"),
             );
         }
-        state
-            .store()
-            .search_pdq(&value, d, limit)
+        let wanted = IdentifierKind::Pdq.normalize(&value).map_err(invalid)?;
+        let analyzer = state.analyzer().clone();
+        let near = tokio::task::spawn_blocking(move || analyzer.pdq_near(&wanted, d))
             .await
-            .map_err(invalid)?
+            .map_err(|e| ApiError::internal(format!("the image index failed: {e}")))?;
+        match near {
+            // The analyzer's in-memory multi-index hash index found the near values.
+            Some(near) => state.store().search_pdq_values(&near, limit).await?,
+            None => state
+                .store()
+                .search_pdq(&value, d, limit)
+                .await
+                .map_err(invalid)?,
+        }
     } else {
         state
             .store()

@@ -1,0 +1,301 @@
+//! `samaritan serve` with the real engine: ads posted in separate requests are linked into
+//! networks, images are taken in (and refused one by one when bad), PDQ search uses the
+//! in-memory index, and all of it is back after a restart.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+mod common;
+
+use common::{Client, Server, make_key};
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../samaritan-media/tests/data/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+async fn post(c: &mut Client, body: Value) -> Value {
+    let (status, text) = c.send("POST", "/v1/ads", body.to_string()).await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn get(c: &mut Client, path: &str) -> (u16, Value) {
+    let (status, text) = c.send("GET", path, String::new()).await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|_| json!({"raw": text})),
+    )
+}
+
+/// Ids of the ads a search finds, sorted.
+async fn search(c: &mut Client, q: String) -> Vec<String> {
+    let (status, v) = get(c, &format!("/v1/search?{q}")).await;
+    assert_eq!(status, 200, "{v}");
+    let mut ids: Vec<String> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["ad_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn ad(id: &str, body: &str, city: &str) -> Value {
+    json!({"id": id, "title": "Listing", "body": body, "location": {"city": city}})
+}
+
+/// Flips `bits` low bits of the first hex digit group of a PDQ hash.
+fn near(hex: &str, flips: u32) -> String {
+    let (head, tail) = hex.split_at(4);
+    let v = u16::from_str_radix(head, 16).unwrap() ^ ((1u16 << flips) - 1);
+    format!("{v:04x}{tail}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_phone_in_different_requests_makes_one_network_visible_from_every_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "ingest,review");
+    let server = Server::start(dir.path());
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+
+    let first = post(
+        &mut c,
+        ad(
+            "ph-1",
+            "Quiet room to rent near the park. Call 702-555-0199.",
+            "Reno",
+        ),
+    )
+    .await;
+    assert!(first["results"][0]["analysis"]["network"].is_null());
+
+    let second = post(
+        &mut c,
+        ad(
+            "ph-2",
+            "Used road bicycle, good tyres. Text 702 555 0199",
+            "Boise",
+        ),
+    )
+    .await;
+    let net = &second["results"][0]["analysis"]["network"];
+    assert_eq!(net["size"], 2, "{second}");
+    assert_eq!(net["cities"], 2);
+    assert!(net["reasons"].as_array().unwrap().contains(&json!("phone")));
+    let id = net["id"].as_str().unwrap().to_owned();
+
+    // The earlier ad learns about the network it is now in.
+    let (status, a1) = get(&mut c, "/v1/ads/ph-1").await;
+    assert_eq!(status, 200, "{a1}");
+    assert_eq!(a1["network_id"], id.as_str());
+    assert_eq!(a1["analysis"]["network"]["size"], 2, "{a1}");
+
+    // A third ad grows it; both earlier ads and the network see size 3.
+    post(
+        &mut c,
+        ad(
+            "ph-3",
+            "Fresh flowers delivered daily. (702) 555-0199",
+            "Fresno",
+        ),
+    )
+    .await;
+    for earlier in ["ph-1", "ph-2"] {
+        let (_, a) = get(&mut c, &format!("/v1/ads/{earlier}")).await;
+        assert_eq!(a["network_id"], id.as_str(), "{a}");
+        assert_eq!(a["analysis"]["network"]["size"], 3, "{a}");
+    }
+    let (status, n) = get(&mut c, &format!("/v1/networks/{id}")).await;
+    assert_eq!(status, 200, "{n}");
+    assert_eq!(n["size"], 3);
+    let mut members: Vec<&str> = n["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["ad_id"].as_str().unwrap())
+        .collect();
+    members.sort_unstable();
+    assert_eq!(members, ["ph-1", "ph-2", "ph-3"]);
+    assert!(
+        n["detail"]["evidence"].to_string().contains("7025550199"),
+        "the evidence names the phone: {n}"
+    );
+
+    // An unrelated ad stays alone.
+    let other = post(
+        &mut c,
+        ad("ph-9", "Oak dresser for sale. Call 415-555-0123.", "Reno"),
+    )
+    .await;
+    assert!(other["results"][0]["analysis"]["network"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_are_hashed_linked_matched_against_banks_and_searchable_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "ingest,review");
+    let jpeg = fixture("rgb.jpeg");
+    let facts =
+        samaritan_media::hash_bytes(&jpeg, &samaritan_media::DecodeLimits::default()).unwrap();
+    let pdq = facts.pdq.unwrap().to_hex();
+    // A known image in a hash bank of the store.
+    {
+        let store = samaritan_store::Store::open_sqlite(dir.path())
+            .await
+            .unwrap();
+        store
+            .add_hash_bank_entries(&[("known", "pdq", pdq.as_str(), "test entry")])
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let mut server = Server::start_with(dir.path(), None);
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+
+    let b64 = base64(&jpeg);
+    let v = post(
+        &mut c,
+        json!([
+            {"id": "img-1", "body": "Room for rent, quiet street.", "location": {"city": "Reno"},
+             "images": [{"base64": b64}]},
+            {"id": "img-bad", "body": "Garden tools, barely used.",
+             "images": [{"base64": "bm90IGFuIGltYWdl"}, {"path": "/etc/passwd"},
+                        {"url": "http://127.0.0.1:9/x.jpg"}, {"base64": b64}]},
+        ]),
+    )
+    .await;
+    let a1 = &v["results"][0]["analysis"];
+    assert_eq!(a1["images"][0]["pdq"], pdq.as_str(), "{a1}");
+    assert_eq!(a1["images"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(a1["images"][0]["md5"].as_str().unwrap().len(), 32);
+    assert!(
+        a1["signals"].to_string().contains("known_image_match"),
+        "a bank match is a signal: {a1}"
+    );
+    // Every bad image has its own clear error; the good one beside them is hashed.
+    let bad = &v["results"][1]["analysis"]["images"];
+    for i in 0..3 {
+        let e = bad[i]["error"].as_str().unwrap_or_else(|| panic!("{bad}"));
+        assert!(!e.is_empty());
+        assert!(bad[i]["pdq"].is_null());
+    }
+    assert!(bad[1]["error"].as_str().unwrap().contains("path"), "{bad}");
+    assert!(
+        bad[2]["error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("url"),
+        "{bad}"
+    );
+    assert_eq!(bad[3]["pdq"], pdq.as_str());
+    // The same photo links the two ads.
+    let net = v["results"][1]["analysis"]["network"].clone();
+    assert_eq!(net["size"], 2, "{v}");
+    assert!(net["reasons"].as_array().unwrap().contains(&json!("image")));
+    let net_id = net["id"].as_str().unwrap().to_owned();
+
+    // A platform-supplied hash a few bits away, and one in a later request with a phone.
+    let close = near(&pdq, 3);
+    post(
+        &mut c,
+        json!({"id": "img-2", "body": "Bicycle, good tyres. Call 702-555-0142.",
+               "images": [{"pdq": close}]}),
+    )
+    .await;
+
+    assert_eq!(
+        search(&mut c, format!("pdq={pdq}&distance=0")).await,
+        ["img-1", "img-bad"]
+    );
+    assert_eq!(
+        search(&mut c, format!("pdq={pdq}&distance=8")).await,
+        ["img-1", "img-2", "img-bad"]
+    );
+    server.stop();
+
+    // After a restart: the network, the linker's state and the PDQ index are back.
+    let server = Server::start_with(dir.path(), None);
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    assert_eq!(
+        search(&mut c, format!("pdq={}&distance=8", near(&pdq, 1))).await,
+        ["img-1", "img-2", "img-bad"]
+    );
+    let (status, n) = get(&mut c, &format!("/v1/networks/{net_id}")).await;
+    assert_eq!(status, 200, "{n}");
+    let size_before = n["size"].as_i64().unwrap();
+    // A new ad with the photo joins the restored network (the linker came back, not only rows).
+    let v = post(
+        &mut c,
+        json!({"id": "img-3", "body": "Desk lamp, works fine.", "images": [{"base64": b64}]}),
+    )
+    .await;
+    let after = &v["results"][0]["analysis"]["network"];
+    assert_eq!(after["id"], net_id.as_str(), "{v}");
+    assert_eq!(after["size"].as_i64().unwrap(), size_before + 1);
+    let (_, a) = get(&mut c, "/v1/ads/img-1").await;
+    assert_eq!(
+        a["analysis"]["network"]["size"].as_i64().unwrap(),
+        size_before + 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn networks_survive_a_restart_and_keep_growing() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "ingest,review");
+    let mut server = Server::start(dir.path());
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    for (i, city) in ["Reno", "Boise"].iter().enumerate() {
+        post(
+            &mut c,
+            ad(
+                &format!("rs-{i}"),
+                &format!("Listing number {i}. Call 775-555-0177."),
+                city,
+            ),
+        )
+        .await;
+    }
+    let (_, a) = get(&mut c, "/v1/ads/rs-0").await;
+    let id = a["network_id"].as_str().unwrap().to_owned();
+    server.stop();
+
+    let server = Server::start(dir.path());
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let (_, n) = get(&mut c, &format!("/v1/networks/{id}")).await;
+    assert_eq!(n["size"], 2, "{n}");
+    let v = post(
+        &mut c,
+        ad("rs-2", "Another listing. Call 775-555-0177.", "Fresno"),
+    )
+    .await;
+    assert_eq!(v["results"][0]["analysis"]["network"]["id"], id.as_str());
+    assert_eq!(v["results"][0]["analysis"]["network"]["size"], 3);
+    assert_eq!(v["results"][0]["analysis"]["network"]["cities"], 3);
+    let (_, n) = get(&mut c, &format!("/v1/networks/{id}")).await;
+    assert_eq!(n["members"].as_array().unwrap().len(), 3, "{n}");
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Startup cost of the service restart (linker replay): ingest ADS (default 100k) synth ads through
+# `samaritan serve`, stop, start again and time it (twice). Figures go to BENCHMARKS.md.
+set -euo pipefail
+bin=${SAMARITAN_BIN:-target/release/samaritan}
+work=$(mktemp -d)
+trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+"$bin" synth --ads "${ADS:-100000}" --seed 11 --out "$work/corpus" 2>/dev/null
+key=$("$bin" keys create --scopes ingest --data-dir "$work/data" 2>/dev/null | sed -E 's/.*"key":"([^"]+)".*/\1/')
+start() {
+  "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:18099 --rate-limit 0 > "$work/serve.out" 2> "$work/serve.err" &
+  server=$!
+  for _ in $(seq 3000); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
+}
+start
+"$bin" bench-http --url http://127.0.0.1:18099 --key "$key" --ads "$work/corpus/ads.jsonl" --concurrency 8 --batch 500 2>/dev/null | grep -o '"ads_acknowledged":[0-9]*,"ads_per_sec":[0-9.]*'
+kill "$server"; wait "$server" || true
+for i in 1 2; do
+  t0=$(date +%s.%N); start; t1=$(date +%s.%N)
+  echo "restart $i: $(echo "$t1 - $t0" | bc) s to listening; $(grep -o 'linker restored.*' "$work/serve.err"); $(cat "$work/serve.out")"
+  kill "$server"; wait "$server" || true
+done
+du -sh "$work/data"
+python3 - "$work/data/samaritan.db" <<'PY'
+import sqlite3,sys
+c=sqlite3.connect(sys.argv[1])
+print("link_state rows/bytes:", c.execute("select count(*), sum(length(value)) from link_state").fetchone())
+print("networks:", c.execute("select count(*), max(size) from networks").fetchone(), "members:", c.execute("select count(*) from network_members").fetchone())
+PY
