@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use rayon::prelude::*;
 use samaritan_engine::Engine;
 use samaritan_engine::extract::ExtractOptions;
-use samaritan_engine::link::photos::{DEFAULT_LINK_DISTANCE, PhotoIdentities};
+use samaritan_engine::link::photos::{DEFAULT_LINK_DISTANCE, Near, PhotoIdentities};
 use samaritan_engine::link::{LinkConfig, LinkInput, Linker, Network};
 use samaritan_engine::model::{Ad, Analysis, ImageAnalysis, ImageRef, TemplateRef};
 use samaritan_engine::pdq::{BankSet, MatchOptions, MihIndex, PdqHash};
@@ -280,7 +280,6 @@ impl LinkRecord {
 /// The linker and what goes with it. Held behind one mutex, only for inserts and network reads.
 struct LinkState {
     linker: Linker,
-    photos: PhotoIdentities,
     /// Next record key.
     seq: u64,
     /// Policy contexts shown by each ad's own wording (only ads with any).
@@ -322,6 +321,10 @@ pub struct EngineAnalyzer {
     images: Option<Images>,
     link_config: LinkConfig,
     link: Mutex<LinkState>,
+    /// Photo identities for linking. Apart from the linker so that a batch looks its photos up
+    /// (read lock, in parallel, outside the linker's mutex) before it takes the mutex and
+    /// resolves them in order (write lock, taken only while the mutex is held: mutex first).
+    photos: RwLock<PhotoIdentities>,
     pdq: RwLock<PdqIndex>,
 }
 
@@ -370,6 +373,8 @@ struct Prepped {
     bank_matches: Vec<BankMatch>,
     contexts: u64,
     pdq: Vec<String>,
+    /// The PDQ hashes that link ([`PhotoIdentities::linkable`] of `images`).
+    photo_hashes: Vec<PdqHash>,
     /// The serialised [`LinkRecord`] (built here, outside the lock).
     record: Vec<u8>,
 }
@@ -426,13 +431,13 @@ impl EngineAnalyzer {
             link_config,
             link: Mutex::new(LinkState {
                 linker: Linker::new(link_config),
-                photos: PhotoIdentities::new(DEFAULT_LINK_DISTANCE),
                 seq: 0,
                 own_contexts: HashMap::new(),
                 net_of: HashMap::new(),
                 members_of: HashMap::new(),
                 dirty: Vec::new(),
             }),
+            photos: RwLock::new(PhotoIdentities::new(DEFAULT_LINK_DISTANCE)),
             pdq: RwLock::new(PdqIndex::default()),
         })
     }
@@ -474,6 +479,7 @@ impl EngineAnalyzer {
         memberships: Vec<(String, String)>,
     ) -> anyhow::Result<u64> {
         let mut st = self.link_state();
+        let mut photos = self.photos.write().unwrap_or_else(|p| p.into_inner());
         let mut n = 0u64;
         for page in pages {
             let decoded: Vec<(String, anyhow::Result<(LinkRecord, LinkInput)>)> = page
@@ -499,7 +505,7 @@ impl EngineAnalyzer {
                 let (rec, mut input) =
                     r.map_err(|e| anyhow::anyhow!("link record {key} does not load: {e}"))?;
                 if let Some(images) = rec.photo_analyses() {
-                    input.images = st.photos.identifiers(&images);
+                    input.images = photos.identifiers(&images);
                 }
                 if st.linker.insert(input).is_ok() {
                     st.dirty.push(rec.id.clone());
@@ -554,6 +560,7 @@ impl EngineAnalyzer {
             contexts,
             &pdq,
         );
+        let photo_hashes = PhotoIdentities::linkable(&images);
         let record = serde_json::to_vec(&record).unwrap_or_default();
         Prepped {
             staged,
@@ -562,6 +569,7 @@ impl EngineAnalyzer {
             bank_matches,
             contexts,
             pdq,
+            photo_hashes,
             record,
         }
     }
@@ -604,11 +612,24 @@ impl Analyzer for EngineAnalyzer {
         let mut networks: Vec<(Network, Vec<f64>)> = Vec::new();
         let mut linked: Vec<Linked> = Vec::with_capacity(ads.len());
         let mut prepped = prepped;
+        // Photo look-ups against the photos known now, in parallel and outside the mutex; the
+        // ones that become known before this batch takes the mutex are checked when resolving.
+        let (lookups, as_of): (Vec<Vec<Option<Near>>>, usize) = if self.images.is_some() {
+            let photos = self.photos.read().unwrap_or_else(|p| p.into_inner());
+            let hashes: Vec<&[PdqHash]> =
+                prepped.iter().map(|p| p.photo_hashes.as_slice()).collect();
+            let lookups = map_maybe_par(hashes, |hs| hs.iter().map(|h| photos.lookup(h)).collect());
+            (lookups, photos.known())
+        } else {
+            (Vec::new(), 0)
+        };
         {
             let mut st = self.link_state();
-            for p in &mut prepped {
-                if self.images.is_some() {
-                    p.link.images = st.photos.identifiers(&p.images);
+            let mut photos = self.photos.write().unwrap_or_else(|p| p.into_inner());
+            for (i, p) in prepped.iter_mut().enumerate() {
+                if let Some(found) = lookups.get(i) {
+                    p.link.images =
+                        photos.identifiers_resolved(&p.images, &p.photo_hashes, found, as_of);
                 }
                 // A refused input (oversized values) leaves the linker unchanged; the ad is
                 // still analysed on its own, and its record replays to the same refusal.
@@ -628,6 +649,7 @@ impl Analyzer for EngineAnalyzer {
                 }
                 pdq_new.append(&mut p.pdq);
             }
+            drop(photos);
             let n_contexts = engine.policy().contexts.len().min(64);
             let mut net_index: HashMap<String, usize> = HashMap::new();
             for p in &prepped {
