@@ -60,24 +60,9 @@ pub fn words(text: &str, max_tokens: usize) -> (String, usize) {
         if count >= max_tokens && !in_word {
             break;
         }
-        if c.is_ascii() {
-            // The common case, without the Unicode tables: same outcome as the branches below.
-            if c.is_ascii_alphanumeric() {
-                if !in_word {
-                    if count >= max_tokens {
-                        break;
-                    }
-                    if !out.is_empty() {
-                        out.push(' ');
-                    }
-                    count += 1;
-                    in_word = true;
-                }
-                out.push(c.to_ascii_lowercase());
-            } else {
-                in_word = false;
-            }
-        } else if unspaced(c) {
+        // ASCII, the common case, is classified without the Unicode tables (same outcome).
+        let ascii = c.is_ascii();
+        if !ascii && unspaced(c) {
             if count >= max_tokens {
                 break;
             }
@@ -87,7 +72,7 @@ pub fn words(text: &str, max_tokens: usize) -> (String, usize) {
             out.push(c);
             count += 1;
             in_word = false;
-        } else if c.is_alphanumeric() {
+        } else if (ascii && c.is_ascii_alphanumeric()) || (!ascii && c.is_alphanumeric()) {
             if !in_word {
                 if count >= max_tokens {
                     break;
@@ -98,7 +83,11 @@ pub fn words(text: &str, max_tokens: usize) -> (String, usize) {
                 count += 1;
                 in_word = true;
             }
-            out.extend(c.to_lowercase());
+            if ascii {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
         } else {
             in_word = false;
         }
