@@ -310,11 +310,31 @@ macro_rules! apply_analyses {
     }};
 }
 
-/// Stores one request's items inside transaction `$tx`; evaluates to `Vec<IngestResult>` in
-/// input order.
+/// What the transaction did with one item; the item's own analysis is not copied (`None`), the
+/// stored one of an unchanged re-send is read back (`Some`).
+pub(crate) struct Stored {
+    pub status: IngestStatus,
+    pub revision: i64,
+    pub analysis: Option<Analysis>,
+}
+
+impl Stored {
+    /// The caller's result, taking the analysis from the item when it was the one stored.
+    pub(crate) fn into_result(self, item: IngestItem) -> IngestResult {
+        IngestResult {
+            id: item.ad.id,
+            status: self.status,
+            revision: self.revision,
+            analysis: self.analysis.unwrap_or(item.analysis),
+        }
+    }
+}
+
+/// Stores one request's items (a `&[&IngestItem]`) inside transaction `$tx`; evaluates to
+/// `Vec<Stored>` in input order.
 macro_rules! ingest_in_tx {
     ($tx:ident, $items:expr, $now:expr) => {{
-        let items: &[$crate::ingest::IngestItem] = $items;
+        let items: &[&$crate::ingest::IngestItem] = $items;
         let now: i64 = $now;
         // What is stored already: id -> (digest, revision).
         let mut existing: std::collections::HashMap<String, (String, i64)> =
@@ -367,7 +387,7 @@ macro_rules! ingest_in_tx {
             }
         }
         let by_id: std::collections::HashMap<&str, &$crate::ingest::IngestItem> =
-            items.iter().map(|i| (i.ad.id.as_str(), i)).collect();
+            items.iter().map(|i| (i.ad.id.as_str(), *i)).collect();
         for chunk in applied.chunks($crate::ingest::CHUNK) {
             let mut qb = sqlx::QueryBuilder::<DB>::new(
                 "INSERT INTO ads (id, raw, digest, revision, received_at, updated_at, verdict, score, priority, policy, analysis) ",
@@ -438,12 +458,11 @@ macro_rules! ingest_in_tx {
                 let text = stored.get(&item.ad.id).ok_or_else(|| {
                     $crate::StoreError::Corrupt(format!("ad `{}` vanished during ingest", item.ad.id))
                 })?;
-                $crate::ingest::parse_analysis(&item.ad.id, text)?
+                Some($crate::ingest::parse_analysis(&item.ad.id, text)?)
             } else {
-                item.analysis.clone()
+                None
             };
-            results.push($crate::ingest::IngestResult {
-                id: item.ad.id.clone(),
+            results.push($crate::ingest::Stored {
                 status,
                 revision,
                 analysis,

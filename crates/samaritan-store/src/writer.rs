@@ -8,7 +8,7 @@
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::Backend;
-use crate::ingest::{IngestItem, IngestResult};
+use crate::ingest::{IngestItem, IngestResult, Stored};
 use crate::{Result, StoreError};
 
 /// Upper bound of ads in one shared transaction.
@@ -58,8 +58,8 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
         let batches: Vec<&[IngestItem]> = jobs.iter().map(|j| j.items.as_slice()).collect();
         match commit(&backend, &batches, now).await {
             Ok(results) => {
-                for (job, result) in jobs.into_iter().zip(results) {
-                    let _ = job.reply.send(Ok(result));
+                for (job, stored) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(Ok(answer(job.items, stored)));
                 }
             }
             Err(e) if jobs.len() == 1 => {
@@ -73,18 +73,29 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
                     let result = commit(&backend, &[job.items.as_slice()], now)
                         .await
                         .and_then(|mut r| r.pop().ok_or(StoreError::Closed));
-                    let _ = job.reply.send(result);
+                    let _ = job
+                        .reply
+                        .send(result.map(|stored| answer(job.items, stored)));
                 }
             }
         }
     }
 }
 
+/// One request's results, in its order; the analyses move out of its items (no copy).
+fn answer(items: Vec<IngestItem>, stored: Vec<Stored>) -> Vec<IngestResult> {
+    items
+        .into_iter()
+        .zip(stored)
+        .map(|(item, s)| s.into_result(item))
+        .collect()
+}
+
 async fn commit(
     backend: &Backend,
     batches: &[&[IngestItem]],
     now: i64,
-) -> Result<Vec<Vec<IngestResult>>> {
+) -> Result<Vec<Vec<Stored>>> {
     // Requests whose ids do not collide are stored as one batch (a handful of multi-row
     // statements for the whole group); a request that shares an id with an earlier one in the
     // group is stored after it, in order, so "created" then "unchanged" stays exact.
@@ -96,14 +107,15 @@ async fn commit(
         let mut tx = pool.begin_with(dialect.begin()).await?;
         let mut out = Vec::with_capacity(batches.len());
         if disjoint && batches.len() > 1 {
-            let all: Vec<IngestItem> = batches.iter().flat_map(|b| b.iter().cloned()).collect();
+            let all: Vec<&IngestItem> = batches.iter().flat_map(|b| b.iter()).collect();
             let mut results = ingest_in_tx!(tx, &all, now).into_iter();
             for b in batches {
                 out.push(results.by_ref().take(b.len()).collect());
             }
         } else {
             for items in batches {
-                out.push(ingest_in_tx!(tx, items, now));
+                let items: Vec<&IngestItem> = items.iter().collect();
+                out.push(ingest_in_tx!(tx, &items, now));
             }
         }
         tx.commit().await?;

@@ -197,6 +197,10 @@ impl MihIndex {
     /// As [`MihIndex::query`], appending to `out` (which is cleared first).
     pub fn query_into(&self, query: &PdqHash, max_distance: u32, out: &mut Vec<(EntryId, u32)>) {
         out.clear();
+        if self.len == 0 {
+            // Nothing to find (a store without hash banks asks this for every photo).
+            return;
+        }
         let r = max_distance / SLOTS as u32;
         if r > MAX_PROBE_RADIUS {
             self.scan_into(query, max_distance, out);

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use samaritan_engine::model::{Ad, Analysis};
+use samaritan_engine::model::Analysis;
 use samaritan_store::{
     Decision, DecisionAction, DecisionInput, IngestItem, IngestStatus, QueueItem, Scope, now_ms,
 };
@@ -64,19 +64,24 @@ pub(crate) async fn post_ads(
     // Re-sends with the same content are answered from the store without analysing again.
     let ids: Vec<&str> = incoming.iter().map(|i| i.ad.id.as_str()).collect();
     let stored = state.store().digests(&ids).await?;
-    let mut fresh = Vec::new();
+    // The response keeps the request's order; the ads themselves move on (no copies).
+    let order: Vec<String> = incoming.iter().map(|i| i.ad.id.clone()).collect();
+    let mut fresh_ads = Vec::new();
+    let mut fresh_meta = Vec::new();
     let mut resent = Vec::new();
-    for inc in incoming.iter() {
+    for inc in incoming {
         let digest = samaritan_store::ad_digest(&inc.ad);
         if stored.get(&inc.ad.id) == Some(&digest) {
-            resent.push(inc.ad.id.as_str());
+            resent.push(inc.ad.id);
         } else {
-            fresh.push((inc.ad.clone(), inc.raw.clone(), digest));
+            fresh_ads.push(inc.ad);
+            fresh_meta.push((inc.raw, digest));
         }
     }
 
-    let mut outcomes: HashMap<String, IngestOutcome> = HashMap::with_capacity(incoming.len());
+    let mut outcomes: HashMap<String, IngestOutcome> = HashMap::with_capacity(order.len());
     if !resent.is_empty() {
+        let resent: Vec<&str> = resent.iter().map(String::as_str).collect();
         for (id, (revision, analysis)) in state.store().latest_analyses(&resent).await? {
             outcomes.insert(
                 id.clone(),
@@ -89,35 +94,38 @@ pub(crate) async fn post_ads(
             );
         }
     }
-    if !fresh.is_empty() {
+    if !fresh_ads.is_empty() {
         let analyzer = state.analyzer().clone();
         let started = std::time::Instant::now();
-        let ads: Vec<Ad> = fresh.iter().map(|(ad, _, _)| ad.clone()).collect();
-        let crate::Ingested {
-            analyses,
-            link_state,
-        } = tokio::task::spawn_blocking(move || analyzer.ingest_linked(&ads))
-            .await
-            .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))?;
+        let (
+            ads,
+            crate::Ingested {
+                analyses,
+                link_state,
+            },
+        ) = tokio::task::spawn_blocking(move || {
+            let ingested = analyzer.ingest_linked(&fresh_ads);
+            (fresh_ads, ingested)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))?;
         state.inner.metrics.analysis(started.elapsed());
-        if analyses.len() != fresh.len()
-            || link_state.len() != fresh.len()
-            || analyses
-                .iter()
-                .zip(&fresh)
-                .any(|(a, (ad, _, _))| a.id != ad.id)
+        if analyses.len() != ads.len()
+            || link_state.len() != ads.len()
+            || analyses.iter().zip(&ads).any(|(a, ad)| a.id != ad.id)
         {
             return Err(ApiError::internal(format!(
                 "the engine returned {} analyses for {} ads",
                 analyses.len(),
-                fresh.len()
+                ads.len()
             )));
         }
-        let items: Vec<IngestItem> = fresh
+        let items: Vec<IngestItem> = ads
             .into_iter()
+            .zip(fresh_meta)
             .zip(analyses)
             .zip(link_state)
-            .map(|(((ad, raw, digest), analysis), link_state)| IngestItem {
+            .map(|(((ad, (raw, digest)), analysis), link_state)| IngestItem {
                 ad,
                 raw,
                 digest,
@@ -140,11 +148,11 @@ pub(crate) async fn post_ads(
             );
         }
     }
-    let mut results = Vec::with_capacity(incoming.len());
-    for inc in &incoming {
-        let outcome = outcomes.remove(&inc.ad.id).ok_or_else(|| {
-            ApiError::internal(format!("ad `{}` has no outcome after ingest", inc.ad.id))
-        })?;
+    let mut results = Vec::with_capacity(order.len());
+    for id in &order {
+        let outcome = outcomes
+            .remove(id)
+            .ok_or_else(|| ApiError::internal(format!("ad `{id}` has no outcome after ingest")))?;
         results.push(outcome);
     }
     for (status, name) in [
