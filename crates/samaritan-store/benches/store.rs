@@ -45,7 +45,7 @@ fn items(round: u64) -> Vec<IngestItem> {
                 images: Vec::new(),
             };
             let raw = serde_json::to_string(&ad).unwrap();
-            IngestItem::new(ad, raw, analysis)
+            IngestItem::new(ad, raw, analysis).unwrap()
         })
         .collect()
 }

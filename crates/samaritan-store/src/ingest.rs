@@ -26,19 +26,35 @@ pub struct IngestItem {
     /// Link-state records `(kind, key, value)` written in the same transaction as the ad (the
     /// linker's input for this ad, so that a restart can replay exactly what was acknowledged).
     pub link_state: Vec<(String, String, Vec<u8>)>,
+    /// `analysis` as stored (JSON), made by the constructors so that it always matches; made
+    /// before the ad reaches the store's single writer, which then only copies it.
+    pub(crate) analysis_json: String,
 }
 
 impl IngestItem {
     /// Builds an item, computing the digest.
-    pub fn new(ad: Ad, raw: String, analysis: Analysis) -> IngestItem {
+    pub fn new(ad: Ad, raw: String, analysis: Analysis) -> Result<IngestItem> {
         let digest = ad_digest(&ad);
-        IngestItem {
+        IngestItem::analysed(ad, raw, digest, analysis, Vec::new())
+    }
+
+    /// Builds an item whose digest ([`ad_digest`]) is known, with the linker's records for it.
+    pub fn analysed(
+        ad: Ad,
+        raw: String,
+        digest: String,
+        analysis: Analysis,
+        link_state: Vec<(String, String, Vec<u8>)>,
+    ) -> Result<IngestItem> {
+        let analysis_json = analysis_json(&analysis)?;
+        Ok(IngestItem {
             ad,
             raw,
             digest,
             analysis,
-            link_state: Vec::new(),
-        }
+            link_state,
+            analysis_json,
+        })
     }
 }
 
@@ -62,6 +78,8 @@ pub struct IngestResult {
     pub status: IngestStatus,
     pub revision: i64,
     pub analysis: Analysis,
+    /// `analysis` as stored (JSON), so that answers need not serialise it again.
+    pub analysis_json: String,
 }
 
 /// SHA-256 (hex) of the ad's canonical JSON: the parsed ad serialised again, so whitespace and
@@ -161,7 +179,7 @@ pub(crate) struct Applied<'a> {
     pub id: &'a str,
     pub revision: i64,
     pub analysis: &'a Analysis,
-    pub json: String,
+    pub json: std::borrow::Cow<'a, str>,
     pub identifiers: Vec<(IdentifierKind, String)>,
     /// True when the ad was already stored before this transaction (old rows must be replaced).
     pub existed: bool,
@@ -185,7 +203,7 @@ macro_rules! apply_analyses {
                     .push_bind(a.analysis.score)
                     .push_bind(i64::from(a.analysis.priority))
                     .push_bind(a.analysis.policy.as_str())
-                    .push_bind(a.json.as_str());
+                    .push_bind(a.json.as_ref());
             });
             qb.build().execute(&mut *$tx).await?;
 
@@ -315,17 +333,20 @@ macro_rules! apply_analyses {
 pub(crate) struct Stored {
     pub status: IngestStatus,
     pub revision: i64,
-    pub analysis: Option<Analysis>,
+    pub analysis: Option<(Analysis, String)>,
 }
 
 impl Stored {
     /// The caller's result, taking the analysis from the item when it was the one stored.
     pub(crate) fn into_result(self, item: IngestItem) -> IngestResult {
+        let (analysis, analysis_json) =
+            self.analysis.unwrap_or((item.analysis, item.analysis_json));
         IngestResult {
             id: item.ad.id,
             status: self.status,
             revision: self.revision,
-            analysis: self.analysis.unwrap_or(item.analysis),
+            analysis,
+            analysis_json,
         }
     }
 }
@@ -380,7 +401,7 @@ macro_rules! ingest_in_tx {
                     id: item.ad.id.as_str(),
                     revision: *revision,
                     analysis: &item.analysis,
-                    json: $crate::ingest::analysis_json(&item.analysis)?,
+                    json: std::borrow::Cow::Borrowed(item.analysis_json.as_str()),
                     identifiers: $crate::ingest::identifiers_of(&item.ad, &item.analysis),
                     existed: *status == $crate::ingest::IngestStatus::Updated,
                 });
@@ -404,7 +425,7 @@ macro_rules! ingest_in_tx {
                     .push_bind(a.analysis.score)
                     .push_bind(i64::from(a.analysis.priority))
                     .push_bind(a.analysis.policy.as_str())
-                    .push_bind(a.json.as_str());
+                    .push_bind(a.json.as_ref());
             });
             qb.push(
                 " ON CONFLICT (id) DO UPDATE SET raw = excluded.raw, digest = excluded.digest, \
@@ -458,7 +479,7 @@ macro_rules! ingest_in_tx {
                 let text = stored.get(&item.ad.id).ok_or_else(|| {
                     $crate::StoreError::Corrupt(format!("ad `{}` vanished during ingest", item.ad.id))
                 })?;
-                Some($crate::ingest::parse_analysis(&item.ad.id, text)?)
+                Some(($crate::ingest::parse_analysis(&item.ad.id, text)?, text.clone()))
             } else {
                 None
             };
@@ -533,7 +554,7 @@ impl Store {
                     id: ad.id.as_str(),
                     revision,
                     analysis,
-                    json,
+                    json: std::borrow::Cow::Owned(json),
                     identifiers: identifiers_of(ad, analysis),
                     existed: true,
                 });

@@ -249,9 +249,8 @@ async fn load_demo(store: &Store, analyzer: &EngineAnalyzer, n: u64) -> Result<O
             .zip(ingested.link_state)
             .map(|((ad, analysis), link_state)| {
                 let raw = serde_json::to_string(&ad)?;
-                let mut item = IngestItem::new(ad, raw, analysis);
-                item.link_state = link_state;
-                Ok(item)
+                let digest = samaritan_store::ad_digest(&ad);
+                Ok(IngestItem::analysed(ad, raw, digest, analysis, link_state)?)
             })
             .collect::<Result<Vec<_>>>()?;
         store.ingest(items).await?;

@@ -13,6 +13,7 @@ use samaritan_store::{
     Decision, DecisionAction, DecisionInput, IngestItem, IngestStatus, QueueItem, Scope, now_ms,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -25,9 +26,10 @@ pub(crate) struct IngestOutcome {
     /// `created`, `updated` (same id, changed content: new revision) or `unchanged`.
     pub status: IngestStatus,
     pub revision: i64,
-    /// The analysis now stored for the ad (output schema 1, see DESIGN.md).
+    /// The analysis now stored for the ad (output schema 1, see DESIGN.md), passed on as the
+    /// store holds it rather than serialised again.
     #[schema(value_type = Object)]
-    pub analysis: Analysis,
+    pub analysis: Box<RawValue>,
 }
 
 /// Answer to `POST /v1/ads`: one outcome per posted ad, in order. Sent only after the ads are
@@ -89,7 +91,7 @@ pub(crate) async fn post_ads(
                     id,
                     status: IngestStatus::Unchanged,
                     revision,
-                    analysis,
+                    analysis: raw_json(&analysis)?,
                 },
             );
         }
@@ -97,42 +99,14 @@ pub(crate) async fn post_ads(
     if !fresh_ads.is_empty() {
         let analyzer = state.analyzer().clone();
         let started = std::time::Instant::now();
-        let (
-            ads,
-            crate::Ingested {
-                analyses,
-                link_state,
-            },
-        ) = tokio::task::spawn_blocking(move || {
+        // The items (analysis JSON included) are made here, off the store's single writer.
+        let items = tokio::task::spawn_blocking(move || {
             let ingested = analyzer.ingest_linked(&fresh_ads);
-            (fresh_ads, ingested)
+            items_of(fresh_ads, fresh_meta, ingested)
         })
         .await
-        .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))?;
+        .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
         state.inner.metrics.analysis(started.elapsed());
-        if analyses.len() != ads.len()
-            || link_state.len() != ads.len()
-            || analyses.iter().zip(&ads).any(|(a, ad)| a.id != ad.id)
-        {
-            return Err(ApiError::internal(format!(
-                "the engine returned {} analyses for {} ads",
-                analyses.len(),
-                ads.len()
-            )));
-        }
-        let items: Vec<IngestItem> = ads
-            .into_iter()
-            .zip(fresh_meta)
-            .zip(analyses)
-            .zip(link_state)
-            .map(|(((ad, (raw, digest)), analysis), link_state)| IngestItem {
-                ad,
-                raw,
-                digest,
-                analysis,
-                link_state,
-            })
-            .collect();
         let stored = state.store().ingest(items).await?;
         // Earlier ads whose network grew, merged or split move with it.
         crate::save_networks(&state).await?;
@@ -143,7 +117,9 @@ pub(crate) async fn post_ads(
                     id: r.id,
                     status: r.status,
                     revision: r.revision,
-                    analysis: r.analysis,
+                    analysis: RawValue::from_string(r.analysis_json).map_err(|e| {
+                        ApiError::internal(format!("stored analysis is not JSON: {e}"))
+                    })?,
                 },
             );
         }
@@ -166,6 +142,42 @@ pub(crate) async fn post_ads(
         }
     }
     Ok(Json(IngestResponse { results }))
+}
+
+/// The engine's answer for fresh ads joined with what the request carried, as store items.
+fn items_of(
+    ads: Vec<samaritan_engine::model::Ad>,
+    meta: Vec<(String, String)>,
+    ingested: crate::Ingested,
+) -> Result<Vec<IngestItem>, ApiError> {
+    let crate::Ingested {
+        analyses,
+        link_state,
+    } = ingested;
+    if analyses.len() != ads.len()
+        || link_state.len() != ads.len()
+        || analyses.iter().zip(&ads).any(|(a, ad)| a.id != ad.id)
+    {
+        return Err(ApiError::internal(format!(
+            "the engine returned {} analyses for {} ads",
+            analyses.len(),
+            ads.len()
+        )));
+    }
+    ads.into_iter()
+        .zip(meta)
+        .zip(analyses)
+        .zip(link_state)
+        .map(|(((ad, (raw, digest)), analysis), link_state)| {
+            Ok(IngestItem::analysed(ad, raw, digest, analysis, link_state)?)
+        })
+        .collect()
+}
+
+/// An analysis as a JSON value to pass on unchanged.
+fn raw_json(analysis: &Analysis) -> Result<Box<RawValue>, ApiError> {
+    serde_json::value::to_raw_value(analysis)
+        .map_err(|e| ApiError::internal(format!("analysis does not serialise: {e}")))
 }
 
 /// Everything stored about an ad. Reading it is recorded in the audit log.

@@ -163,5 +163,5 @@ pub fn with_network(mut a: Analysis, id: &str, size: u32) -> Analysis {
 
 pub fn item(ad: Ad, analysis: Analysis) -> samaritan_store::IngestItem {
     let raw = serde_json::to_string(&ad).unwrap();
-    samaritan_store::IngestItem::new(ad, raw, analysis)
+    samaritan_store::IngestItem::new(ad, raw, analysis).unwrap()
 }
