@@ -98,6 +98,12 @@ pub(crate) async fn post_ads(
     }
     if !fresh_ads.is_empty() {
         let analyzer = state.analyzer().clone();
+        let slot = state
+            .inner
+            .engine_slots
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(format!("the engine is shut: {e}")))?;
         let started = std::time::Instant::now();
         // The items (analysis JSON included) are made here, off the store's single writer.
         let items = tokio::task::spawn_blocking(move || {
@@ -106,6 +112,7 @@ pub(crate) async fn post_ads(
         })
         .await
         .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
+        drop(slot);
         state.inner.metrics.analysis(started.elapsed());
         let stored = state.store().ingest(items).await?;
         // Earlier ads whose network grew, merged or split move with it.
