@@ -8,6 +8,7 @@
 
 use std::ops::Range;
 
+use super::age_gate;
 use super::cues::{self, Cues};
 use super::{Pattern, overlaps, re};
 
@@ -101,13 +102,19 @@ fn push(
 
 /// Every stated age in the normalized `text`, skipping numbers inside `phones`.
 pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeHit> {
+    find_gated(text, cues, phones, age_gate::possible(text))
+}
+
+/// [`find`], running only the patterns in `possible` (see `age_gate`).
+fn find_gated(text: &str, cues: &Cues, phones: &[Range<usize>], possible: u8) -> Vec<AgeHit> {
     let mut out = Vec::new();
-    // every pattern needs a digit, and its own cue word (see `cues`)
+    // every pattern needs a digit, its own cue word (see `cues`), and the cue beside the
+    // digits (see `age_gate`)
     if !text.bytes().any(|b| b.is_ascii_digit()) {
         return out;
     }
-    let run = |cue: cues::Cue| cues.may(cue);
-    for m in run(cues::AGE_BEFORE)
+    let run = |cue: cues::Cue, gate: u8| cues.may(cue) && possible & gate != 0;
+    for m in run(cues::AGE_BEFORE, age_gate::BEFORE)
         .then(|| CUE_BEFORE.captures_iter(text))
         .into_iter()
         .flatten()
@@ -120,7 +127,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeH
         }
         push(&mut out, text, m, 1, phones);
     }
-    for m in run(cues::AGE_AFTER)
+    for m in run(cues::AGE_AFTER, age_gate::AFTER)
         .then(|| CUE_AFTER.captures_iter(text))
         .into_iter()
         .flatten()
@@ -128,7 +135,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeH
         let lo = if m.get(3).is_some() { 1 } else { 10 };
         push(&mut out, text, m, lo, phones);
     }
-    for m in run(cues::AGE_MINIMUM)
+    for m in run(cues::AGE_MINIMUM, age_gate::MINIMUM)
         .then(|| MINIMUM.captures_iter(text))
         .into_iter()
         .flatten()
@@ -141,7 +148,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeH
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in run(cues::AGE_SELF)
+    for m in run(cues::AGE_SELF, age_gate::SELF)
         .then(|| SELF.captures_iter(text))
         .into_iter()
         .flatten()
@@ -153,7 +160,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeH
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in run(cues::AGE_TITLE)
+    for m in run(cues::AGE_TITLE, age_gate::TITLE)
         .then(|| TITLE.captures_iter(text))
         .into_iter()
         .flatten()
@@ -227,6 +234,26 @@ mod tests {
         assert_eq!(ages("kids ages 1 and 4"), [1, 4]);
         assert_eq!(ages("a 6 year old and a 12 year old"), [6, 12]);
         assert_eq!(ages("Must be 18 or older"), [18]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The gate never rules out a pattern that matches.
+        #[test]
+        fn gate_changes_nothing(
+            parts in proptest::collection::vec(
+                "(age|Ages|aged|EDAD|is|of|yo|y/o|Y\\.O|yrs|year|years old|años|AÑOS|anos|or older|and up|must be|at least|minimum age is|over the age of|I'm|i am|was|tengo|only|just|-|:|=|\\+|&|to|and|[0-9]{1,3}|[a-z]{1,4}|[ \n\t\u{a0}\u{2009}]{1,3}|[.,$'/])",
+                0..14,
+            ),
+        ) {
+            let t: String = parts.concat();
+            let cues = Cues::of(&t);
+            let key = |v: Vec<AgeHit>| v.into_iter().map(|a| (a.age, a.start, a.end)).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(
+                key(find(&t, &cues, &[])),
+                key(find_gated(&t, &cues, &[], u8::MAX))
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! carries its span in the original document and whether it was written to evade filters.
 
 mod age;
+mod age_gate;
 mod cues;
 mod email;
 mod gazetteer;
