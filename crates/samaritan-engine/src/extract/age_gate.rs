@@ -10,6 +10,8 @@
 //! and the only non-ASCII case variants of their letters (`ſ` for `s`, the Kelvin sign for `k`)
 //! never reach extractors (see `cues`).
 
+use super::digits::next_digit;
+
 /// `CUE_BEFORE` ("age: 21").
 pub(crate) const BEFORE: u8 = 1 << 0;
 /// `CUE_AFTER` ("19yo").
@@ -26,12 +28,8 @@ pub(crate) fn possible(text: &str) -> u8 {
     let b = text.as_bytes();
     let mut found = 0;
     let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
+    while let Some(start) = next_digit(b, i) {
+        i = start;
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }

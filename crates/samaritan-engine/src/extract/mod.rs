@@ -9,6 +9,7 @@
 mod age;
 mod age_gate;
 mod cues;
+mod digits;
 mod email;
 mod gazetteer;
 mod handle;
@@ -105,6 +106,12 @@ fn parse_region(code: &str) -> Option<Id> {
     let code = code.trim();
     if let [a, b] = code.as_bytes() {
         let up = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+        // the default options' codes, without the by-name look-up
+        match &up {
+            b"US" => return Some(Id::US),
+            b"GB" => return Some(Id::GB),
+            _ => {}
+        }
         return std::str::from_utf8(&up).ok()?.parse().ok();
     }
     code.to_ascii_uppercase().parse().ok()

@@ -191,14 +191,16 @@ fn measure_after(rest: &str) -> bool {
     if rest.starts_with(['\'', '"', '%', ':', '’', '”']) || rest.starts_with("/7") {
         return true;
     }
-    let word: String = rest
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .take(8)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    // the first (up to) 8 ASCII letters, lower-cased
+    let mut buf = [0u8; 8];
+    let mut n = 0;
+    for b in rest.bytes().take_while(u8::is_ascii_alphabetic).take(8) {
+        buf[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    let word = std::str::from_utf8(&buf[..n]).unwrap_or("");
     matches!(
-        word.as_str(),
+        word,
         "lbs"
             | "lb"
             | "kg"
@@ -233,10 +235,16 @@ fn measure_after(rest: &str) -> bool {
     )
 }
 
+/// The currency a symbol or word names (ASCII-case-insensitive).
 fn currency(symbol: &str) -> Option<String> {
-    let s = symbol.to_ascii_lowercase();
+    // no currency name is longer than 16 bytes
+    let mut buf = [0u8; 16];
+    let lower = buf.get_mut(..symbol.len())?;
+    lower.copy_from_slice(symbol.as_bytes());
+    lower.make_ascii_lowercase();
     Some(
-        match s.as_str() {
+        // (lower-casing ASCII bytes keeps UTF-8 valid)
+        match std::str::from_utf8(lower).ok()? {
             "$" | "usd" | "dollars" | "bucks" => "USD",
             "€" | "eur" | "euro" | "euros" => "EUR",
             "£" | "gbp" => "GBP",
@@ -338,7 +346,13 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<Pric
         {
             continue; // middle of 34-24-36
         }
-        let Ok(mut value) = text[dr.clone()].replace(',', "").parse::<f64>() else {
+        let digits = &text[dr.clone()];
+        let parsed = if digits.contains(',') {
+            digits.replace(',', "").parse::<f64>()
+        } else {
+            digits.parse::<f64>()
+        };
+        let Ok(mut value) = parsed else {
             continue;
         };
         if let Some(cents) = c.cents.and_then(|m| text[m].parse::<f64>().ok()) {
