@@ -9,7 +9,6 @@
 use std::ops::Range;
 
 use super::age_gate;
-use super::cues::{self, Cues};
 use super::{Pattern, overlaps, re};
 
 #[derive(Debug)]
@@ -101,20 +100,16 @@ fn push(
 }
 
 /// Every stated age in the normalized `text`, skipping numbers inside `phones`.
-pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeHit> {
-    find_gated(text, cues, phones, age_gate::possible(text))
+pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
+    find_gated(text, phones, age_gate::possible(text))
 }
 
 /// [`find`], running only the patterns in `possible` (see `age_gate`).
-fn find_gated(text: &str, cues: &Cues, phones: &[Range<usize>], possible: u8) -> Vec<AgeHit> {
+fn find_gated(text: &str, phones: &[Range<usize>], possible: u8) -> Vec<AgeHit> {
     let mut out = Vec::new();
-    // every pattern needs a digit, its own cue word (see `cues`), and the cue beside the
-    // digits (see `age_gate`)
-    if !text.bytes().any(|b| b.is_ascii_digit()) {
-        return out;
-    }
-    let run = |cue: cues::Cue, gate: u8| cues.may(cue) && possible & gate != 0;
-    for m in run(cues::AGE_BEFORE, age_gate::BEFORE)
+    // every pattern needs its cue beside some digits (see `age_gate`)
+    let run = |gate: u8| possible & gate != 0;
+    for m in run(age_gate::BEFORE)
         .then(|| CUE_BEFORE.captures_iter(text))
         .into_iter()
         .flatten()
@@ -127,7 +122,7 @@ fn find_gated(text: &str, cues: &Cues, phones: &[Range<usize>], possible: u8) ->
         }
         push(&mut out, text, m, 1, phones);
     }
-    for m in run(cues::AGE_AFTER, age_gate::AFTER)
+    for m in run(age_gate::AFTER)
         .then(|| CUE_AFTER.captures_iter(text))
         .into_iter()
         .flatten()
@@ -135,7 +130,7 @@ fn find_gated(text: &str, cues: &Cues, phones: &[Range<usize>], possible: u8) ->
         let lo = if m.get(3).is_some() { 1 } else { 10 };
         push(&mut out, text, m, lo, phones);
     }
-    for m in run(cues::AGE_MINIMUM, age_gate::MINIMUM)
+    for m in run(age_gate::MINIMUM)
         .then(|| MINIMUM.captures_iter(text))
         .into_iter()
         .flatten()
@@ -148,7 +143,7 @@ fn find_gated(text: &str, cues: &Cues, phones: &[Range<usize>], possible: u8) ->
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in run(cues::AGE_SELF, age_gate::SELF)
+    for m in run(age_gate::SELF)
         .then(|| SELF.captures_iter(text))
         .into_iter()
         .flatten()
@@ -160,7 +155,7 @@ fn find_gated(text: &str, cues: &Cues, phones: &[Range<usize>], possible: u8) ->
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in run(cues::AGE_TITLE, age_gate::TITLE)
+    for m in run(age_gate::TITLE)
         .then(|| TITLE.captures_iter(text))
         .into_iter()
         .flatten()
@@ -210,10 +205,7 @@ mod tests {
     use super::*;
 
     fn ages(t: &str) -> Vec<u32> {
-        let mut v: Vec<u32> = find(t, &Cues::of(t), &[])
-            .into_iter()
-            .map(|a| a.age)
-            .collect();
+        let mut v: Vec<u32> = find(t, &[]).into_iter().map(|a| a.age).collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -247,11 +239,10 @@ mod tests {
             ),
         ) {
             let t: String = parts.concat();
-            let cues = Cues::of(&t);
             let key = |v: Vec<AgeHit>| v.into_iter().map(|a| (a.age, a.start, a.end)).collect::<Vec<_>>();
             proptest::prop_assert_eq!(
-                key(find(&t, &cues, &[])),
-                key(find_gated(&t, &cues, &[], u8::MAX))
+                key(find(&t, &[])),
+                key(find_gated(&t, &[], u8::MAX))
             );
         }
     }

@@ -392,7 +392,7 @@ pub fn extract_kinds(
         }
     }
     if want(Kind::Age) {
-        for a in age::find(texts.norm, &norm_cues, &phone_spans) {
+        for a in age::find(texts.norm, &phone_spans) {
             push(
                 Kind::Age,
                 Value::Age(a.age),
