@@ -138,7 +138,12 @@ fn quick_class(tok: &[u8]) -> Option<Quick> {
 /// A token of letters only: plain unless it may spell number words, weak when the words it
 /// spells are homophones and look-alike letters only.
 fn words_class(tok: &[u8]) -> Option<Quick> {
-    if matches!(tok, b"y" | b"Y" | b"and" | b"AND" | b"And") {
+    // connectors, and the commonest lone homophones and look-alike letters (each one word,
+    // so its reading is that word)
+    if matches!(
+        tok,
+        b"y" | b"Y" | b"and" | b"AND" | b"And" | b"to" | b"for" | b"I" | b"o" | b"O" | b"l"
+    ) {
         return Some(Quick::Weak);
     }
     let a = tok.first().map_or(0, u8::to_ascii_lowercase);
