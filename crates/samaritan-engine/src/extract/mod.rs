@@ -8,6 +8,7 @@
 
 mod age;
 mod age_gate;
+mod amount_scan;
 mod cues;
 mod digits;
 mod email;

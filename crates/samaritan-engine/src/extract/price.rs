@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use crate::model::Price;
 
+use super::amount_scan;
 use super::cues::{self, Cues};
 use super::{Pattern, overlaps, re};
 
@@ -313,12 +314,13 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<Pric
     let mut amounts: Vec<Amount> = Vec::new();
     // an amount is kept only beside a marker or with a currency
     let any_amount = !markers.is_empty() || cues.may(cues::CURRENCY);
-    for w in any_amount
-        .then(|| AMOUNT.find_iter(text))
-        .into_iter()
-        .flatten()
-    {
-        let Some(c) = amount_parts(text, w.start()..w.end()) else {
+    let spans = match any_amount {
+        false => Vec::new(),
+        true if amount_scan::hand_readable(text) => amount_scan::matches(text),
+        true => AMOUNT.find_iter(text).map(|m| m.start()..m.end()).collect(),
+    };
+    for w in spans {
+        let Some(c) = amount_parts(text, w) else {
             continue;
         };
         let w = c.whole.clone();
@@ -493,6 +495,22 @@ mod tests {
         assert_eq!(q[0].price.service.as_deref(), Some("quick_visit"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The hand scan finds exactly the pattern's matches.
+        #[test]
+        fn hand_scan_agrees_with_the_pattern(
+            parts in proptest::collection::vec(
+                "([0-9]{1,8}|,|\\.|k|K|_|[$€£¥₹]|usd|USD|eur|Euros|rm|thb|roses?|donations?|candies|dollars|bucks|gbp|[a-z]{1,3}|[ \t\n\u{a0}\u{3000}]{1,2})",
+                0..12,
+            ),
+        ) {
+            let t: String = parts.concat();
+            let want: Vec<Range<usize>> = AMOUNT.find_iter(&t).map(|m| m.start()..m.end()).collect();
+            proptest::prop_assert_eq!(amount_scan::matches(&t), want, "{:?}", t);
+        }
+    }
+
     #[test]
     fn hand_reading_agrees_with_the_pattern() {
         let texts = [
@@ -503,6 +521,8 @@ mod tests {
         ];
         let mut checked = 0;
         for t in texts {
+            let want: Vec<Range<usize>> = AMOUNT.find_iter(t).map(|m| m.start()..m.end()).collect();
+            assert_eq!(amount_scan::matches(t), want, "{t:?}");
             for m in AMOUNT.find_iter(t) {
                 let c = AMOUNT.captures_at(t, m.start()).unwrap();
                 let r = |i: usize| c.get(i).map(|g| g.start()..g.end());
