@@ -15,6 +15,7 @@
 
 use super::numbers;
 use super::runs::{PHONE_DIGITS, may_start_number, number_gap};
+use crate::ascii::is_alnum;
 
 /// What the token would be classified as, as far as the proof needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -40,12 +41,12 @@ pub(super) fn unchanged(s: &str) -> bool {
     let mut run = Run::default();
     let mut i = 0;
     while i < b.len() {
-        if !b[i].is_ascii_alphanumeric() {
+        if !is_alnum(b[i]) {
             i += 1;
             continue;
         }
         let start = i;
-        while i < b.len() && b[i].is_ascii_alphanumeric() {
+        while i < b.len() && is_alnum(b[i]) {
             i += 1;
         }
         let tok = &b[start..i];

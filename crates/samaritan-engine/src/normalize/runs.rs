@@ -4,6 +4,7 @@
 
 use super::numbers::{self, Part, Word};
 use super::offsets::{OffsetMap, TextBuilder};
+use crate::ascii::is_alnum;
 
 /// Most separator characters allowed between two tokens of one number run.
 const MAX_GAP_CHARS: usize = 6;
@@ -145,7 +146,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii() {
-            if !b.is_ascii_alphanumeric() && !pipe_is_one(bytes, i) {
+            if !is_alnum(b) && !(b == b'|' && pipe_is_one(bytes, i)) {
                 i += 1;
                 continue;
             }
@@ -160,7 +161,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii() {
-                if !b.is_ascii_alphanumeric() && !pipe_is_one(bytes, i) {
+                if !is_alnum(b) && !(b == b'|' && pipe_is_one(bytes, i)) {
                     break;
                 }
                 i += 1;
