@@ -146,7 +146,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii() {
-            if !is_alnum(b) && !(b == b'|' && pipe_is_one(bytes, i)) {
+            if !(is_alnum(b) || (b == b'|' && pipe_is_one(bytes, i))) {
                 i += 1;
                 continue;
             }
@@ -161,7 +161,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii() {
-                if !is_alnum(b) && !(b == b'|' && pipe_is_one(bytes, i)) {
+                if !(is_alnum(b) || (b == b'|' && pipe_is_one(bytes, i))) {
                     break;
                 }
                 i += 1;
