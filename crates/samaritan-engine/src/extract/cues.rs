@@ -17,7 +17,9 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored};
 
 /// A set of cues, one bit each.
 pub(crate) type Cue = u64;
@@ -105,6 +107,9 @@ const LITERALS: &[(&str, Cue)] = &[
 
 struct Scanner {
     ac: AhoCorasick,
+    /// The same automaton as a DFA stepped by hand: one table step per byte, and every literal
+    /// ending at a byte read off its state, without the overlapping iterator's bookkeeping.
+    dfa: DFA,
     /// The cue of each pattern, in pattern order (the literals, then `.a` … `.z`).
     cue: Vec<Cue>,
 }
@@ -124,7 +129,11 @@ static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
         .kind(Some(AhoCorasickKind::DFA))
         .build(&pats)
         .expect("constant cue literals compile");
-    Scanner { ac, cue }
+    let dfa = DFA::builder()
+        .ascii_case_insensitive(true)
+        .build(&pats)
+        .expect("constant cue literals compile");
+    Scanner { ac, dfa, cue }
 });
 
 /// The cues one text holds.
@@ -136,6 +145,27 @@ pub(crate) struct Cues {
 impl Cues {
     /// Scans `text` once.
     pub(crate) fn of(text: &str) -> Cues {
+        let s: &Scanner = &SCANNER;
+        let d = &s.dfa;
+        let Ok(mut sid) = d.start_state(Anchored::No) else {
+            return Cues::of_iter(text);
+        };
+        let mut found: Cue = 0;
+        // (no literal is empty, so the start state is no match)
+        for &b in text.as_bytes() {
+            sid = d.next_state(Anchored::No, sid, b);
+            if d.is_special(sid) && d.is_match(sid) {
+                for i in 0..d.match_len(sid) {
+                    found |= s.cue[d.match_pattern(sid, i).as_usize()];
+                }
+            }
+        }
+        Cues { found }
+    }
+
+    /// [`Cues::of`] through the overlapping iterator (the reference the DFA loop is checked
+    /// against, and its fallback).
+    fn of_iter(text: &str) -> Cues {
         let s: &Scanner = &SCANNER;
         let mut found: Cue = 0;
         for m in s.ac.find_overlapping_iter(text) {
@@ -170,6 +200,20 @@ mod tests {
         assert!(!c.has(VENMO));
         assert!(!c.may(VENMO));
         assert!(!c.has(SCHEME_OR_WWW));
+    }
+
+    proptest::proptest! {
+        /// The hand-stepped DFA finds the same cues as the overlapping iterator.
+        #[test]
+        fn dfa_loop_agrees_with_the_iterator(
+            parts in proptest::collection::vec(
+                "(cash|venmo|PayPal|whats|line|@|dot|at|://|www\\.|\\.com\\.|\\.[a-z]|\\+|\\$|€|roses|usd|t\\.me/|[a-zA-Z ]{1,4}|[^a-z]{1,2})",
+                0..12,
+            ),
+        ) {
+            let t: String = parts.concat();
+            proptest::prop_assert_eq!(Cues::of(&t), Cues::of_iter(&t));
+        }
     }
 
     #[test]
