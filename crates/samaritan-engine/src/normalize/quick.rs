@@ -14,7 +14,7 @@
 //!   ends of its run, so it is converted only with number tokens right beside it on both sides.
 
 use super::numbers;
-use super::runs::{PHONE_DIGITS, may_start_number, number_gap};
+use super::runs::{PHONE_DIGITS, is_token_char, may_start_number, number_gap};
 use crate::ascii::is_alnum;
 
 /// What the token would be classified as, as far as the proof needs.
@@ -31,8 +31,8 @@ enum Quick {
 /// True when `runs::rewrite(s)` returns `s` unchanged (a `false` proves nothing).
 pub(super) fn unchanged(s: &str) -> bool {
     let b = s.as_bytes();
-    // non-ASCII tokens and `|` (a possible 1) take the full path
-    if !s.is_ascii() || b.contains(&b'|') {
+    // `|` (a possible 1) takes the full path
+    if b.contains(&b'|') {
         return false;
     }
     let mut singles = 0;
@@ -42,7 +42,17 @@ pub(super) fn unchanged(s: &str) -> bool {
     let mut i = 0;
     while i < b.len() {
         if !is_alnum(b[i]) {
-            i += 1;
+            if b[i].is_ascii() {
+                i += 1;
+            } else {
+                // a non-ASCII char separates tokens (an emoji, a bullet) unless it belongs in
+                // one (a letter, digit or mark): then the full path
+                let c = s[i..].chars().next().unwrap_or(' ');
+                if is_token_char(c) {
+                    return false;
+                }
+                i += c.len_utf8();
+            }
             continue;
         }
         let start = i;
@@ -207,6 +217,7 @@ mod tests {
             "Looking for good company? I'm Angel. Rates: 220/hh 290/hr.",
             "for 200 roses, 25yo",
             "call me at 404-555-0142 and ask",
+            "Let's meet ✨ Rosa • sexy & friendly 💋 call 404 555 0142",
             "children aged 6 to 11, 18 y/o, between 9 and 5",
         ] {
             assert!(unchanged(s), "{s}");
@@ -224,6 +235,8 @@ mod tests {
             "useven04",
             "one of a kind",
             "call 90|5554966",
+            "fr3sh ✨ café",
+            "y ✨ o ✨ u ✨ n ✨ g",
         ] {
             assert!(!unchanged(s), "{s}");
         }
@@ -238,7 +251,7 @@ mod tests {
                 "(for|to|too|I|o|l|y|and|one|ten|twenty|oh|once|[a-zA-Z]{1,6}|[0-9]{1,5}|[a-z]{1,3}[0-9]{1,3}[a-z]{0,3}|[0-9]{1,3}[a-z]{1,3})",
                 0..12,
             ),
-            seps in proptest::collection::vec("( |  |-|, |\n|\n\n\n|/|[ .:]{1,8})", 12),
+            seps in proptest::collection::vec("( |  |-|, |\n|\n\n\n|/|[ .:]{1,8}|✨|•|é| ́|💋 )", 12),
         ) {
             let mut s = String::new();
             for (w, sep) in words.iter().zip(&seps) {

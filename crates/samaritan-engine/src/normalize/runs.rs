@@ -111,7 +111,7 @@ pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
     b.finish()
 }
 
-fn is_token_char(c: char) -> bool {
+pub(super) fn is_token_char(c: char) -> bool {
     c.is_alphanumeric()
         || (!c.is_ascii() && unicode_normalization::char::canonical_combining_class(c) != 0)
 }
