@@ -4,6 +4,7 @@
 //! thin layers around it (see `ARCHITECTURE.md`). The modules follow the data flow of
 //! `DESIGN.md`: normalize → extract → indicators (policy) → fingerprints → link → score.
 
+mod ascii;
 pub mod conformance;
 pub mod extract;
 pub mod link;

@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::cues::{self, Cues};
+use super::age_gate;
 use super::{Pattern, overlaps, re};
 
 #[derive(Debug)]
@@ -100,14 +100,16 @@ fn push(
 }
 
 /// Every stated age in the normalized `text`, skipping numbers inside `phones`.
-pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeHit> {
+pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
+    find_gated(text, phones, age_gate::possible(text))
+}
+
+/// [`find`], running only the patterns in `possible` (see `age_gate`).
+fn find_gated(text: &str, phones: &[Range<usize>], possible: u8) -> Vec<AgeHit> {
     let mut out = Vec::new();
-    // every pattern needs a digit, and its own cue word (see `cues`)
-    if !text.bytes().any(|b| b.is_ascii_digit()) {
-        return out;
-    }
-    let run = |cue: cues::Cue| cues.may(cue);
-    for m in run(cues::AGE_BEFORE)
+    // every pattern needs its cue beside some digits (see `age_gate`)
+    let run = |gate: u8| possible & gate != 0;
+    for m in run(age_gate::BEFORE)
         .then(|| CUE_BEFORE.captures_iter(text))
         .into_iter()
         .flatten()
@@ -120,7 +122,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeH
         }
         push(&mut out, text, m, 1, phones);
     }
-    for m in run(cues::AGE_AFTER)
+    for m in run(age_gate::AFTER)
         .then(|| CUE_AFTER.captures_iter(text))
         .into_iter()
         .flatten()
@@ -128,7 +130,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeH
         let lo = if m.get(3).is_some() { 1 } else { 10 };
         push(&mut out, text, m, lo, phones);
     }
-    for m in run(cues::AGE_MINIMUM)
+    for m in run(age_gate::MINIMUM)
         .then(|| MINIMUM.captures_iter(text))
         .into_iter()
         .flatten()
@@ -141,7 +143,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeH
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in run(cues::AGE_SELF)
+    for m in run(age_gate::SELF)
         .then(|| SELF.captures_iter(text))
         .into_iter()
         .flatten()
@@ -153,7 +155,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<AgeH
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in run(cues::AGE_TITLE)
+    for m in run(age_gate::TITLE)
         .then(|| TITLE.captures_iter(text))
         .into_iter()
         .flatten()
@@ -203,10 +205,7 @@ mod tests {
     use super::*;
 
     fn ages(t: &str) -> Vec<u32> {
-        let mut v: Vec<u32> = find(t, &Cues::of(t), &[])
-            .into_iter()
-            .map(|a| a.age)
-            .collect();
+        let mut v: Vec<u32> = find(t, &[]).into_iter().map(|a| a.age).collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -227,6 +226,25 @@ mod tests {
         assert_eq!(ages("kids ages 1 and 4"), [1, 4]);
         assert_eq!(ages("a 6 year old and a 12 year old"), [6, 12]);
         assert_eq!(ages("Must be 18 or older"), [18]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The gate never rules out a pattern that matches.
+        #[test]
+        fn gate_changes_nothing(
+            parts in proptest::collection::vec(
+                "(age|Ages|aged|EDAD|is|of|yo|y/o|Y\\.O|yrs|year|years old|años|AÑOS|anos|or older|and up|must be|at least|minimum age is|over the age of|I'm|i am|was|tengo|only|just|-|:|=|\\+|&|to|and|[0-9]{1,3}|[a-z]{1,4}|[ \n\t\u{a0}\u{2009}]{1,3}|[.,$'/])",
+                0..14,
+            ),
+        ) {
+            let t: String = parts.concat();
+            let key = |v: Vec<AgeHit>| v.into_iter().map(|a| (a.age, a.start, a.end)).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(
+                key(find(&t, &[])),
+                key(find_gated(&t, &[], u8::MAX))
+            );
+        }
     }
 
     #[test]

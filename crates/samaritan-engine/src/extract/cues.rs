@@ -12,101 +12,47 @@
 //! written with them. Neither can reach an extractor: NFKC folds both to ASCII in the
 //! character phase, and the texts extractors read (the normalized text, the character-cleaned
 //! text, or the original when cleaning changed nothing) never hold them (tested below). The
-//! non-ASCII literals the patterns need ("años", `€`, Unicode spaces after a title dash) are
+//! non-ASCII literals the patterns need (`€`, `£`, `¥`, `₹`) are
 //! cues of their own.
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored};
 
 /// A set of cues, one bit each.
 pub(crate) type Cue = u64;
 
-// age (normalized text)
-/// `CUE_BEFORE`: ages?, aged, edad.
-pub(crate) const AGE_BEFORE: Cue = 1 << 0;
-/// `CUE_AFTER`: yo, y/o, y.o, yrs?, years?, anos, años.
-pub(crate) const AGE_AFTER: Cue = 1 << 1;
-/// `MINIMUM`: or/and older|over|above|up, must be, at least, minimum age, over the age of.
-pub(crate) const AGE_MINIMUM: Cue = 1 << 2;
-/// `SELF`: i'm, im, i am, i was, tengo.
-pub(crate) const AGE_SELF: Cue = 1 << 3;
-/// `TITLE`: a dash followed by a space that is not a line break (Unicode `White_Space`).
-pub(crate) const AGE_TITLE: Cue = 1 << 4;
+// (the age patterns are gated by `age_gate`, which looks beside the digits)
 // price (normalized text)
 /// A currency `AMOUNT` can name: $, usd, eur(os), rm, thb, dollars, bucks, gbp, roses,
 /// donations, candies, € £ ¥ ₹.
-pub(crate) const CURRENCY: Cue = 1 << 5;
+pub(crate) const CURRENCY: Cue = 1 << 0;
 // e-mail (clean text)
-pub(crate) const AT_SIGN: Cue = 1 << 6;
-pub(crate) const DOT_WORD: Cue = 1 << 7;
-pub(crate) const AT_WORD: Cue = 1 << 8;
+pub(crate) const AT_SIGN: Cue = 1 << 1;
+pub(crate) const DOT_WORD: Cue = 1 << 2;
+pub(crate) const AT_WORD: Cue = 1 << 3;
 // URL and ccTLD hints (clean text)
 /// `://` or `www.`
-pub(crate) const SCHEME_OR_WWW: Cue = 1 << 9;
+pub(crate) const SCHEME_OR_WWW: Cue = 1 << 4;
 /// A dot followed by a letter (every top-level domain).
-pub(crate) const DOT_LETTER: Cue = 1 << 10;
+pub(crate) const DOT_LETTER: Cue = 1 << 5;
 /// `.com.`, `.co.`, `.net.`, `.org.`, `.gov.`, `.ac.`, `.edu.` (a second-level label before a ccTLD).
-pub(crate) const SECOND_LEVEL: Cue = 1 << 11;
+pub(crate) const SECOND_LEVEL: Cue = 1 << 6;
 /// `+` (a country code).
-pub(crate) const PLUS: Cue = 1 << 12;
+pub(crate) const PLUS: Cue = 1 << 7;
 // payment (clean text)
-pub(crate) const CASH: Cue = 1 << 13;
-pub(crate) const VENMO: Cue = 1 << 14;
-pub(crate) const PAYPAL: Cue = 1 << 15;
+pub(crate) const CASH: Cue = 1 << 8;
+pub(crate) const VENMO: Cue = 1 << 9;
+pub(crate) const PAYPAL: Cue = 1 << 10;
 // handles (clean text)
 /// A profile URL's site followed by `/`.
-pub(crate) const PROFILE_SITE: Cue = 1 << 16;
+pub(crate) const PROFILE_SITE: Cue = 1 << 11;
 /// A platform whose IDs are phone numbers (the words `mentions_numbered_platform` looks for).
-pub(crate) const NUMBERED_PLATFORM: Cue = 1 << 17;
+pub(crate) const NUMBERED_PLATFORM: Cue = 1 << 12;
 
 const LITERALS: &[(&str, Cue)] = &[
-    ("age", AGE_BEFORE),
-    ("edad", AGE_BEFORE),
-    ("yo", AGE_AFTER),
-    ("y/o", AGE_AFTER),
-    ("y.o", AGE_AFTER),
-    ("yr", AGE_AFTER),
-    ("year", AGE_AFTER),
-    ("anos", AGE_AFTER),
-    ("años", AGE_AFTER),
-    ("aÑos", AGE_AFTER),
-    ("older", AGE_MINIMUM),
-    ("over", AGE_MINIMUM),
-    ("above", AGE_MINIMUM),
-    ("up", AGE_MINIMUM),
-    ("must", AGE_MINIMUM),
-    ("least", AGE_MINIMUM),
-    ("minimum", AGE_MINIMUM),
-    ("i'm", AGE_SELF),
-    ("im", AGE_SELF),
-    ("am", AGE_SELF),
-    ("was", AGE_SELF),
-    ("tengo", AGE_SELF),
-    ("- ", AGE_TITLE),
-    ("-\t", AGE_TITLE),
-    ("-\r", AGE_TITLE),
-    ("-\x0B", AGE_TITLE),
-    ("-\x0C", AGE_TITLE),
-    ("-\u{85}", AGE_TITLE),
-    ("-\u{A0}", AGE_TITLE),
-    ("-\u{1680}", AGE_TITLE),
-    ("-\u{2000}", AGE_TITLE),
-    ("-\u{2001}", AGE_TITLE),
-    ("-\u{2002}", AGE_TITLE),
-    ("-\u{2003}", AGE_TITLE),
-    ("-\u{2004}", AGE_TITLE),
-    ("-\u{2005}", AGE_TITLE),
-    ("-\u{2006}", AGE_TITLE),
-    ("-\u{2007}", AGE_TITLE),
-    ("-\u{2008}", AGE_TITLE),
-    ("-\u{2009}", AGE_TITLE),
-    ("-\u{200A}", AGE_TITLE),
-    ("-\u{2028}", AGE_TITLE),
-    ("-\u{2029}", AGE_TITLE),
-    ("-\u{202F}", AGE_TITLE),
-    ("-\u{205F}", AGE_TITLE),
-    ("-\u{3000}", AGE_TITLE),
     ("$", CURRENCY),
     ("€", CURRENCY),
     ("£", CURRENCY),
@@ -161,6 +107,9 @@ const LITERALS: &[(&str, Cue)] = &[
 
 struct Scanner {
     ac: AhoCorasick,
+    /// The same automaton as a DFA stepped by hand: one table step per byte, and every literal
+    /// ending at a byte read off its state, without the overlapping iterator's bookkeeping.
+    dfa: DFA,
     /// The cue of each pattern, in pattern order (the literals, then `.a` … `.z`).
     cue: Vec<Cue>,
 }
@@ -180,7 +129,11 @@ static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
         .kind(Some(AhoCorasickKind::DFA))
         .build(&pats)
         .expect("constant cue literals compile");
-    Scanner { ac, cue }
+    let dfa = DFA::builder()
+        .ascii_case_insensitive(true)
+        .build(&pats)
+        .expect("constant cue literals compile");
+    Scanner { ac, dfa, cue }
 });
 
 /// The cues one text holds.
@@ -192,6 +145,27 @@ pub(crate) struct Cues {
 impl Cues {
     /// Scans `text` once.
     pub(crate) fn of(text: &str) -> Cues {
+        let s: &Scanner = &SCANNER;
+        let d = &s.dfa;
+        let Ok(mut sid) = d.start_state(Anchored::No) else {
+            return Cues::of_iter(text);
+        };
+        let mut found: Cue = 0;
+        // (no literal is empty, so the start state is no match)
+        for &b in text.as_bytes() {
+            sid = d.next_state(Anchored::No, sid, b);
+            if d.is_special(sid) && d.is_match(sid) {
+                for i in 0..d.match_len(sid) {
+                    found |= s.cue[d.match_pattern(sid, i).as_usize()];
+                }
+            }
+        }
+        Cues { found }
+    }
+
+    /// [`Cues::of`] through the overlapping iterator (the reference the DFA loop is checked
+    /// against, and its fallback).
+    fn of_iter(text: &str) -> Cues {
         let s: &Scanner = &SCANNER;
         let mut found: Cue = 0;
         for m in s.ac.find_overlapping_iter(text) {
@@ -220,8 +194,6 @@ mod tests {
     fn finds_literals_case_insensitively() {
         let c = Cues::of("Call me on WhatsApp, I'M 21 - $200 at jane@x.COM");
         assert!(c.has(NUMBERED_PLATFORM));
-        assert!(c.has(AGE_SELF));
-        assert!(c.has(AGE_TITLE));
         assert!(c.has(CURRENCY));
         assert!(c.has(AT_SIGN));
         assert!(c.has(DOT_LETTER));
@@ -230,12 +202,24 @@ mod tests {
         assert!(!c.has(SCHEME_OR_WWW));
     }
 
+    proptest::proptest! {
+        /// The hand-stepped DFA finds the same cues as the overlapping iterator.
+        #[test]
+        fn dfa_loop_agrees_with_the_iterator(
+            parts in proptest::collection::vec(
+                "(cash|venmo|PayPal|whats|line|@|dot|at|://|www\\.|\\.com\\.|\\.[a-z]|\\+|\\$|€|roses|usd|t\\.me/|[a-zA-Z ]{1,4}|[^a-z]{1,2})",
+                0..12,
+            ),
+        ) {
+            let t: String = parts.concat();
+            proptest::prop_assert_eq!(Cues::of(&t), Cues::of_iter(&t));
+        }
+    }
+
     #[test]
     fn non_ascii_cues() {
         let c = Cues::of("tengo 22 AÑOS – 200€ Sweet -\u{2009}19");
-        assert!(c.may(AGE_AFTER));
         assert!(c.may(CURRENCY));
-        assert!(c.may(AGE_TITLE));
         assert!(!c.may(VENMO));
     }
 

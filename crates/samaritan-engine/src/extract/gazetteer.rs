@@ -145,7 +145,7 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
     while i < bytes.len() {
         let b = bytes[i];
         let (alnum, len) = if b.is_ascii() {
-            (b.is_ascii_alphanumeric(), 1)
+            (crate::ascii::is_alnum(b), 1)
         } else {
             let c = text[i..].chars().next().unwrap_or(' ');
             (c.is_alphanumeric(), c.len_utf8())

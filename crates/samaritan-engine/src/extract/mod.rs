@@ -7,7 +7,10 @@
 //! carries its span in the original document and whether it was written to evade filters.
 
 mod age;
+mod age_gate;
+mod amount_scan;
 mod cues;
+mod digits;
 mod email;
 mod gazetteer;
 mod handle;
@@ -104,6 +107,12 @@ fn parse_region(code: &str) -> Option<Id> {
     let code = code.trim();
     if let [a, b] = code.as_bytes() {
         let up = [a.to_ascii_uppercase(), b.to_ascii_uppercase()];
+        // the default options' codes, without the by-name look-up
+        match &up {
+            b"US" => return Some(Id::US),
+            b"GB" => return Some(Id::GB),
+            _ => {}
+        }
         return std::str::from_utf8(&up).ok()?.parse().ok();
     }
     code.to_ascii_uppercase().parse().ok()
@@ -384,7 +393,7 @@ pub fn extract_kinds(
         }
     }
     if want(Kind::Age) {
-        for a in age::find(texts.norm, &norm_cues, &phone_spans) {
+        for a in age::find(texts.norm, &phone_spans) {
             push(
                 Kind::Age,
                 Value::Age(a.age),

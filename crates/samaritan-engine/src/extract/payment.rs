@@ -135,12 +135,9 @@ fn longest_alphanumeric_run(text: &str) -> usize {
     let mut best = 0;
     let mut run = 0;
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() {
-            run += 1;
-            best = best.max(run);
-        } else {
-            run = 0;
-        }
+        let a = usize::from(crate::ascii::is_alnum(b));
+        run = (run + 1) * a;
+        best = best.max(run);
     }
     best
 }

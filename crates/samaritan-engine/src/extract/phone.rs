@@ -17,6 +17,7 @@
 
 use phonenumber::country::Id;
 
+use super::digits::next_digit;
 use super::region::{Hints, is_nanp};
 
 /// A phone found in normalized text.
@@ -187,12 +188,8 @@ fn groups(text: &str) -> Vec<Group> {
     let b = text.as_bytes();
     let mut out: Vec<Group> = Vec::new();
     let mut i = 0;
-    while i < b.len() {
-        if !b[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
+    while let Some(start) = next_digit(b, i) {
+        i = start;
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }

@@ -11,6 +11,7 @@ use std::ops::Range;
 
 use crate::model::Price;
 
+use super::amount_scan;
 use super::cues::{self, Cues};
 use super::{Pattern, overlaps, re};
 
@@ -191,14 +192,16 @@ fn measure_after(rest: &str) -> bool {
     if rest.starts_with(['\'', '"', '%', ':', '’', '”']) || rest.starts_with("/7") {
         return true;
     }
-    let word: String = rest
-        .chars()
-        .take_while(char::is_ascii_alphabetic)
-        .take(8)
-        .collect::<String>()
-        .to_ascii_lowercase();
+    // the first (up to) 8 ASCII letters, lower-cased
+    let mut buf = [0u8; 8];
+    let mut n = 0;
+    for b in rest.bytes().take_while(u8::is_ascii_alphabetic).take(8) {
+        buf[n] = b.to_ascii_lowercase();
+        n += 1;
+    }
+    let word = std::str::from_utf8(&buf[..n]).unwrap_or("");
     matches!(
-        word.as_str(),
+        word,
         "lbs"
             | "lb"
             | "kg"
@@ -233,10 +236,16 @@ fn measure_after(rest: &str) -> bool {
     )
 }
 
+/// The currency a symbol or word names (ASCII-case-insensitive).
 fn currency(symbol: &str) -> Option<String> {
-    let s = symbol.to_ascii_lowercase();
+    // no currency name is longer than 16 bytes
+    let mut buf = [0u8; 16];
+    let lower = buf.get_mut(..symbol.len())?;
+    lower.copy_from_slice(symbol.as_bytes());
+    lower.make_ascii_lowercase();
     Some(
-        match s.as_str() {
+        // (lower-casing ASCII bytes keeps UTF-8 valid)
+        match std::str::from_utf8(lower).ok()? {
             "$" | "usd" | "dollars" | "bucks" => "USD",
             "€" | "eur" | "euro" | "euros" => "EUR",
             "£" | "gbp" => "GBP",
@@ -305,12 +314,13 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<Pric
     let mut amounts: Vec<Amount> = Vec::new();
     // an amount is kept only beside a marker or with a currency
     let any_amount = !markers.is_empty() || cues.may(cues::CURRENCY);
-    for w in any_amount
-        .then(|| AMOUNT.find_iter(text))
-        .into_iter()
-        .flatten()
-    {
-        let Some(c) = amount_parts(text, w.start()..w.end()) else {
+    let spans = match any_amount {
+        false => Vec::new(),
+        true if amount_scan::hand_readable(text) => amount_scan::matches(text),
+        true => AMOUNT.find_iter(text).map(|m| m.start()..m.end()).collect(),
+    };
+    for w in spans {
+        let Some(c) = amount_parts(text, w) else {
             continue;
         };
         let w = c.whole.clone();
@@ -338,7 +348,13 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<Pric
         {
             continue; // middle of 34-24-36
         }
-        let Ok(mut value) = text[dr.clone()].replace(',', "").parse::<f64>() else {
+        let digits = &text[dr.clone()];
+        let parsed = if digits.contains(',') {
+            digits.replace(',', "").parse::<f64>()
+        } else {
+            digits.parse::<f64>()
+        };
+        let Ok(mut value) = parsed else {
             continue;
         };
         if let Some(cents) = c.cents.and_then(|m| text[m].parse::<f64>().ok()) {
@@ -479,6 +495,22 @@ mod tests {
         assert_eq!(q[0].price.service.as_deref(), Some("quick_visit"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The hand scan finds exactly the pattern's matches.
+        #[test]
+        fn hand_scan_agrees_with_the_pattern(
+            parts in proptest::collection::vec(
+                "([0-9]{1,8}|,|\\.|k|K|_|[$€£¥₹]|usd|USD|eur|Euros|rm|thb|roses?|donations?|candies|dollars|bucks|gbp|[a-z]{1,3}|[ \t\n\u{a0}\u{3000}]{1,2})",
+                0..12,
+            ),
+        ) {
+            let t: String = parts.concat();
+            let want: Vec<Range<usize>> = AMOUNT.find_iter(&t).map(|m| m.start()..m.end()).collect();
+            proptest::prop_assert_eq!(amount_scan::matches(&t), want, "{:?}", t);
+        }
+    }
+
     #[test]
     fn hand_reading_agrees_with_the_pattern() {
         let texts = [
@@ -489,6 +521,8 @@ mod tests {
         ];
         let mut checked = 0;
         for t in texts {
+            let want: Vec<Range<usize>> = AMOUNT.find_iter(t).map(|m| m.start()..m.end()).collect();
+            assert_eq!(amount_scan::matches(t), want, "{t:?}");
             for m in AMOUNT.find_iter(t) {
                 let c = AMOUNT.captures_at(t, m.start()).unwrap();
                 let r = |i: usize| c.get(i).map(|g| g.start()..g.end());

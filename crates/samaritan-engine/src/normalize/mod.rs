@@ -42,6 +42,7 @@
 mod confusables;
 mod numbers;
 mod offsets;
+mod quick;
 mod runs;
 mod unicode;
 

@@ -243,6 +243,12 @@ pub(crate) fn could_be_words(run: &[u8]) -> bool {
     if n == 0 || n > MAX_RUN {
         return false;
     }
+    if let [a, b, c, ..] = run
+        && let Some(k) = trigram(*a, *b, *c)
+        && !STARTS[k]
+    {
+        return false;
+    }
     let mut reach = [false; MAX_RUN + 1];
     reach[0] = true;
     for i in 0..n {
@@ -261,6 +267,54 @@ pub(crate) fn could_be_words(run: &[u8]) -> bool {
                     .all(|(a, b)| a.to_ascii_lowercase() == *b)
             {
                 reach[i + wb.len()] = true;
+            }
+        }
+    }
+    reach[n]
+}
+
+/// Index of three ASCII letters, case-folded, in [`STARTS`].
+fn trigram(a: u8, b: u8, c: u8) -> Option<usize> {
+    let f = |x: u8| {
+        let l = x.to_ascii_lowercase();
+        l.is_ascii_lowercase().then(|| usize::from(l - b'a'))
+    };
+    Some((f(a)? * 26 + f(b)?) * 26 + f(c)?)
+}
+
+/// For each case-folded letter trigram: can a run of number words start with it? (`o`, `l`
+/// and `i` count as one-letter words whatever their case, a superset of [`letter_digit`].)
+/// Most prose words are turned away on their first three letters, before the full check.
+static STARTS: std::sync::LazyLock<Vec<bool>> = std::sync::LazyLock::new(|| {
+    let mut t = vec![false; 26 * 26 * 26];
+    for (k, slot) in t.iter_mut().enumerate() {
+        // k < 26³, so each letter index is below 26
+        let l = |d: usize| b'a' + (d % 26) as u8;
+        *slot = starts_words(&[l(k / 676), l(k / 26), l(k)]);
+    }
+    t
+});
+
+/// Is folded `s` a prefix of some run of number words?
+fn starts_words(s: &[u8]) -> bool {
+    let n = s.len();
+    // reach[i]: s[..i] is whole words
+    let mut reach = [false; 4];
+    reach[0] = true;
+    for i in 0..n.min(3) {
+        if !reach[i] {
+            continue;
+        }
+        if matches!(s[i], b'o' | b'l' | b'i') {
+            reach[i + 1] = true;
+        }
+        for (w, _) in bucket(s[i]) {
+            let k = (n - i).min(w.len());
+            if s[i..i + k] == w[..k] {
+                if w.len() > n - i {
+                    return true; // a word runs past the end of s
+                }
+                reach[i + w.len()] = true;
             }
         }
     }
@@ -424,6 +478,40 @@ mod tests {
             i = j;
         }
         out
+    }
+
+    #[test]
+    fn trigram_filter_keeps_every_number_word() {
+        for (w, _) in WORDS {
+            assert!(could_be_words(w.as_bytes()), "{w}");
+            assert!(could_be_words(w.to_ascii_uppercase().as_bytes()), "{w}");
+        }
+        for s in ["fourfourtwo", "ohnine", "lOl", "IIo", "oneoh", "tooone"] {
+            assert!(could_be_words(s.as_bytes()), "{s}");
+        }
+        assert!(!could_be_words(b"the"));
+        assert!(!could_be_words(b"often"));
+    }
+
+    proptest::proptest! {
+        /// The trigram filter never turns away a run the full check accepts.
+        #[test]
+        fn trigram_filter_is_exact(words in proptest::collection::vec(0usize..WORDS.len() + 4, 1..4), tail in "[a-zA-Z]{0,3}") {
+            let mut s = String::new();
+            for w in words {
+                let letter = ["o", "O", "l", "I"];
+                s.push_str(WORDS.get(w).map_or_else(|| letter[w % 4], |x| x.0));
+            }
+            let with_tail = format!("{s}{tail}");
+            for t in [s.as_str(), with_tail.as_str()] {
+                let full = t.len() <= MAX_RUN && {
+                    let orig: Vec<char> = t.chars().collect();
+                    let folded: Vec<u8> = t.bytes().map(|b| b.to_ascii_lowercase()).collect();
+                    segment(&orig, &folded, &mut Vec::new())
+                };
+                proptest::prop_assert_eq!(could_be_words(t.as_bytes()), full, "{}", t);
+            }
+        }
     }
 
     #[test]

@@ -4,11 +4,12 @@
 
 use super::numbers::{self, Part, Word};
 use super::offsets::{OffsetMap, TextBuilder};
+use crate::ascii::is_alnum;
 
 /// Most separator characters allowed between two tokens of one number run.
 const MAX_GAP_CHARS: usize = 6;
 /// A run worth this many digits is a number written out (a phone), converted whole.
-const PHONE_DIGITS: usize = 8;
+pub(super) const PHONE_DIGITS: usize = 8;
 
 #[derive(Debug)]
 struct Tok {
@@ -62,6 +63,9 @@ impl Num {
 
 /// Rewrites `s`; returns the new text and its map back to `s`.
 pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
+    if super::quick::unchanged(s) {
+        return (s.to_owned(), OffsetMap::default());
+    }
     let mut toks = tokenize(s);
     join_spaced_letters(s, &mut toks);
     for t in &mut toks {
@@ -107,7 +111,7 @@ pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
     b.finish()
 }
 
-fn is_token_char(c: char) -> bool {
+pub(super) fn is_token_char(c: char) -> bool {
     c.is_alphanumeric()
         || (!c.is_ascii() && unicode_normalization::char::canonical_combining_class(c) != 0)
 }
@@ -142,7 +146,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
     while i < bytes.len() {
         let b = bytes[i];
         if b.is_ascii() {
-            if !b.is_ascii_alphanumeric() && !pipe_is_one(bytes, i) {
+            if !(is_alnum(b) || (b == b'|' && pipe_is_one(bytes, i))) {
                 i += 1;
                 continue;
             }
@@ -157,7 +161,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
         while i < bytes.len() {
             let b = bytes[i];
             if b.is_ascii() {
-                if !b.is_ascii_alphanumeric() && !pipe_is_one(bytes, i) {
+                if !(is_alnum(b) || (b == b'|' && pipe_is_one(bytes, i))) {
                     break;
                 }
                 i += 1;
@@ -306,7 +310,7 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
 }
 
 /// Could this lower-case pair start a number word (or is it a look-alike letter)?
-fn may_start_number(a: u8, b: Option<u8>) -> bool {
+pub(super) fn may_start_number(a: u8, b: Option<u8>) -> bool {
     let Some(b) = b else {
         return matches!(a, b'o' | b'l' | b'i');
     };
@@ -500,7 +504,7 @@ fn leet(text: &str) -> Option<String> {
 }
 
 /// Is the gap between two tokens short and free of paragraph breaks?
-fn number_gap(gap: &str) -> bool {
+pub(super) fn number_gap(gap: &str) -> bool {
     if gap.len() > 40 {
         return false;
     }

@@ -1,0 +1,188 @@
+//! Which age patterns can match, read from the few characters around each digit run.
+//!
+//! Each age pattern is a full pass over the text, and its cue words ("yo", "am", "up", "- ")
+//! are in most ads ("you", "am", "up"). But every pattern ties its cue to the digits of the
+//! age: "19 yo" has the cue right after the digits, "I'm 22" right before them. [`possible`]
+//! checks, for each run of digits, a loose form of that tie (looser than the pattern: a cue
+//! word is checked, its word boundaries are not), so it never rules out a match, and a pattern
+//! whose tie is nowhere in the text is skipped.
+//!
+//! Cue words are compared ASCII-case-insensitively: the patterns are Unicode-case-insensitive,
+//! and the only non-ASCII case variants of their letters (`ſ` for `s`, the Kelvin sign for `k`)
+//! never reach extractors (see `cues`).
+
+use super::digits::next_digit;
+
+/// `CUE_BEFORE` ("age: 21").
+pub(crate) const BEFORE: u8 = 1 << 0;
+/// `CUE_AFTER` ("19yo").
+pub(crate) const AFTER: u8 = 1 << 1;
+/// `MINIMUM` ("18 or older", "must be 18").
+pub(crate) const MINIMUM: u8 = 1 << 2;
+/// `SELF` ("I'm 22").
+pub(crate) const SELF: u8 = 1 << 3;
+/// `TITLE` ("- 19 -").
+pub(crate) const TITLE: u8 = 1 << 4;
+
+/// The patterns that may match `text` (a bit set of the constants above).
+pub(crate) fn possible(text: &str) -> u8 {
+    let b = text.as_bytes();
+    let mut found = 0;
+    let mut i = 0;
+    while let Some(start) = next_digit(b, i) {
+        i = start;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        found |= around(text, start, i);
+    }
+    found
+}
+
+/// The patterns whose tie holds around the digits `text[start..end]`.
+fn around(text: &str, start: usize, end: usize) -> u8 {
+    let b = text.as_bytes();
+    // every tie has a space or a cue letter right beside the digits (`:`, `=`, `-` before;
+    // `+` after); a non-ASCII byte may start a Unicode space
+    let space = |c: u8| matches!(c, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') || !c.is_ascii();
+    let tie_before = start
+        .checked_sub(1)
+        .is_some_and(|k| space(b[k]) || matches!(b[k], b':' | b'=' | b'-'));
+    let tie_after = b
+        .get(end)
+        .is_some_and(|&c| space(c) || matches!(c.to_ascii_lowercase(), b'+' | b'y' | b'a' | b'o'));
+    let mut found = 0;
+    if tie_before {
+        found |= ties_before(text, start);
+    }
+    if tie_after {
+        found |= ties_after(text, end);
+    }
+    found
+}
+
+/// The ties that end at the digits starting at `start`.
+fn ties_before(text: &str, start: usize) -> u8 {
+    let mut found = 0;
+    // CUE_BEFORE: ages?|aged|edad, [\s:=\-]*, (is|of)\s+ optionally, :?\s*, the digits
+    let filler = |c: char| c.is_whitespace() || matches!(c, ':' | '=' | '-');
+    let p = back(text, start, filler);
+    let cue_at = |q: usize| {
+        let t = Tail::at(text, q);
+        t.ends(b"age") || t.ends(b"ages") || t.ends(b"aged") || t.ends(b"edad")
+    };
+    let before_cue = Tail::at(text, p);
+    if cue_at(p)
+        || ((before_cue.ends(b"is") || before_cue.ends(b"of")) && cue_at(back(text, p - 2, filler)))
+    {
+        found |= BEFORE;
+    }
+    let spaced = back(text, start, char::is_whitespace);
+    if spaced < start {
+        let t = Tail::at(text, spaced);
+        // MINIMUM: must be|at least|minimum age( is)|over the age of, \s+, the digits
+        if [&b"be"[..], b"least", b"age", b"is", b"of"]
+            .iter()
+            .any(|w| t.ends(w))
+        {
+            found |= MINIMUM;
+        }
+        // SELF: i'm|im|i am|i was|tengo, \s+, an adverb and \s+ optionally, the digits
+        let self_words: [&[u8]; 11] = [
+            b"im", b"i'm", b"am", b"was", b"tengo", b"only", b"just", b"about", b"almost",
+            b"barely", b"turning",
+        ];
+        if self_words.iter().any(|w| t.ends(w)) {
+            found |= SELF;
+        }
+    }
+    // TITLE: a dash, [^\S\n]+, the digits
+    let blank = back(text, start, |c| c.is_whitespace() && c != '\n');
+    if blank < start && text[..blank].ends_with('-') {
+        found |= TITLE;
+    }
+    found
+}
+
+/// The last (up to) eight bytes before a position, ASCII-lower-cased, for comparing cue words.
+struct Tail {
+    bytes: [u8; 8],
+    len: usize,
+}
+
+impl Tail {
+    fn at(text: &str, at: usize) -> Tail {
+        let from = at.saturating_sub(8);
+        let mut bytes = [0u8; 8];
+        let len = at - from;
+        bytes[..len].copy_from_slice(&text.as_bytes()[from..at]);
+        bytes[..len].make_ascii_lowercase();
+        Tail { bytes, len }
+    }
+
+    /// Does the text end with `word` (lower-case ASCII)?
+    fn ends(&self, word: &[u8]) -> bool {
+        self.bytes[..self.len].ends_with(word)
+    }
+}
+
+/// The ties that start right after the digits ending at `end`.
+fn ties_after(text: &str, end: usize) -> u8 {
+    let mut found = 0;
+    // CUE_AFTER: the digits, \s*\+?\s*, yo|y/o|y.o|yrs?|years?|anos|años
+    let q = fwd(text, end, |c| c.is_whitespace() || c == '+');
+    let after = ["yo", "y/o", "y.o", "yr", "year", "anos"]
+        .iter()
+        .any(|w| starts(text, q, w))
+        || (starts(text, q, "a")
+            && ["\u{f1}", "\u{d1}"].iter().any(|n| starts(text, q + 1, n))
+            && starts(text, q + 3, "os"));
+    if after {
+        found |= AFTER;
+    }
+    // MINIMUM: the digits, \s*, or|and, \s+, older|over|above|up
+    let q = fwd(text, end, char::is_whitespace);
+    let or_and = ["or", "and"].iter().any(|w| {
+        starts(text, q, w) && {
+            let r = fwd(text, q + w.len(), char::is_whitespace);
+            ["older", "over", "above", "up"]
+                .iter()
+                .any(|o| starts(text, r, o))
+        }
+    });
+    if or_and {
+        found |= MINIMUM;
+    }
+    found
+}
+
+/// Does `text[at..]` start with `word`, ASCII-case-insensitively?
+fn starts(text: &str, at: usize, word: &str) -> bool {
+    text.as_bytes()
+        .get(at..at + word.len())
+        .is_some_and(|x| x.eq_ignore_ascii_case(word.as_bytes()))
+}
+
+/// Where a backward skip over chars matching `skip`, from `at`, stops.
+fn back(text: &str, at: usize, skip: impl Fn(char) -> bool) -> usize {
+    let mut p = at;
+    for c in text[..at].chars().rev() {
+        if !skip(c) {
+            break;
+        }
+        p -= c.len_utf8();
+    }
+    p
+}
+
+/// Where a forward skip over chars matching `skip`, from `at`, stops.
+fn fwd(text: &str, at: usize, skip: impl Fn(char) -> bool) -> usize {
+    let mut q = at;
+    for c in text[at..].chars() {
+        if !skip(c) {
+            break;
+        }
+        q += c.len_utf8();
+    }
+    q
+}
