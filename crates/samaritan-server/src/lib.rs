@@ -125,16 +125,35 @@ pub async fn restore_policy(state: &AppState) -> Result<Option<String>, ApiError
 }
 
 /// Writes the analyzer's pending network changes to the store (one writer at a time, so the
-/// store always ends at the linker's latest state). The ingest handler calls this after every
-/// stored batch; the binary calls it once at start, after the linker is restored.
+/// store always ends at the linker's latest state). Ingest requests carry their changes with
+/// their ads ([`queue_with_networks`]); the binary calls this once at start, after the linker is
+/// restored.
 pub async fn save_networks(state: &AppState) -> Result<(), ApiError> {
     let _turn = state.inner.network_lock.lock().await;
     let analyzer = state.analyzer().clone();
     let changes = tokio::task::spawn_blocking(move || analyzer.linked_network_changes())
         .await
         .map_err(|e| ApiError::internal(format!("the linker failed: {e}")))?;
-    state.store().apply_network_changes(&changes).await?;
+    // Through the ingest queue, behind any request queued before these changes were made.
+    let queued = state.store().queue_ingest(Vec::new(), changes).await?;
+    drop(_turn);
+    queued.committed().await?;
     Ok(())
+}
+
+/// Queues ingest items with the analyzer's pending network changes for one transaction. The
+/// changes are taken and queued under the same lock as [`save_networks`], so they reach the
+/// store in the order they were made.
+pub(crate) async fn queue_with_networks(
+    state: &AppState,
+    items: Vec<samaritan_store::IngestItem>,
+) -> Result<samaritan_store::Queued, ApiError> {
+    let _turn = state.inner.network_lock.lock().await;
+    let analyzer = state.analyzer().clone();
+    let changes = tokio::task::spawn_blocking(move || analyzer.linked_network_changes())
+        .await
+        .map_err(|e| ApiError::internal(format!("the linker failed: {e}")))?;
+    Ok(state.store().queue_ingest(items, changes).await?)
 }
 
 /// The whole API.

@@ -500,11 +500,26 @@ impl Store {
     /// all requests waiting at that moment), and each caller still gets only its own results. A
     /// batch may not contain the same id twice.
     pub async fn ingest(&self, items: Vec<IngestItem>) -> Result<Vec<IngestResult>> {
+        self.queue_ingest(items, crate::NetworkChanges::default())
+            .await?
+            .committed()
+            .await
+    }
+
+    /// [`Store::ingest`] in two steps, with the linker's network changes made after these ads
+    /// were linked written in the same transaction (after the ads). Requests are committed in
+    /// the order they were queued, so a caller that makes its changes and queues them under
+    /// one lock never has an earlier state of the linker overwrite a later one.
+    pub async fn queue_ingest(
+        &self,
+        items: Vec<IngestItem>,
+        networks: crate::NetworkChanges,
+    ) -> Result<crate::Queued> {
         check_batch(&items)?;
-        if items.is_empty() {
-            return Ok(Vec::new());
+        if items.is_empty() && networks.is_empty() {
+            return Ok(crate::writer::Queued::done(Vec::new()));
         }
-        self.writer.submit(items).await
+        self.writer.queue(items, networks).await
     }
 
     /// The stored content digests of those of `ids` that exist (to skip analysing re-sends).

@@ -22,6 +22,7 @@ pub mod hash_bank;
 pub mod ingest;
 pub mod keys;
 pub mod link_state;
+#[macro_use]
 pub mod networks;
 pub mod policy;
 pub mod queue;
@@ -41,6 +42,7 @@ pub use policy::PolicyVersion;
 pub use queue::{Decision, DecisionAction, DecisionInput, QueueItem, QueueState};
 pub use reads::{AdRecord, Stats};
 pub use search::{IdentifierKind, SearchHit};
+pub use writer::Queued;
 
 use backend::Backend;
 

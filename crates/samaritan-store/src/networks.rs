@@ -58,26 +58,13 @@ impl NetworkChanges {
     }
 }
 
-impl Store {
-    /// Every `(ad id, network id)` membership, in ad id order (to diff against the linker at
-    /// start).
-    pub async fn network_memberships(&self) -> Result<Vec<(String, String)>> {
-        let rows: Vec<(String, String)> = on_read!(self, |pool| {
-            sqlx::query_as("SELECT ad_id, network_id FROM network_members ORDER BY ad_id")
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows)
-    }
-
-    /// Applies [`NetworkChanges`] in one transaction: network rows upserted (with `detail`),
-    /// memberships set or removed, vanished networks deleted.
-    pub async fn apply_network_changes(&self, changes: &NetworkChanges) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        let now = crate::now_ms();
-        let rows: Vec<(&NetworkSave, String, String)> = changes
+/// Writes `$changes` (a `&NetworkChanges`) inside transaction `$tx`: network rows upserted (with
+/// `detail`), memberships set or removed, vanished networks deleted.
+macro_rules! apply_network_changes_in_tx {
+    ($tx:ident, $changes:expr, $now:expr) => {{
+        let changes: &$crate::networks::NetworkChanges = $changes;
+        let now: i64 = $now;
+        let rows: Vec<(&$crate::networks::NetworkSave, String, String)> = changes
             .save
             .iter()
             .map(|n| {
@@ -99,56 +86,78 @@ impl Store {
             .filter(|(_, n)| n.is_none())
             .map(|(ad, _)| ad.as_str())
             .collect();
+        for chunk in changes.removed.chunks(crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new("DELETE FROM networks WHERE id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(id.as_str());
+            }
+            sep.push_unseparated(")");
+            qb.build().execute(&mut *$tx).await?;
+        }
+        for chunk in rows.chunks(crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO networks (id, size, cities, reasons, detail, updated_at) ",
+            );
+            qb.push_values(chunk, |mut b, (n, reasons, detail)| {
+                b.push_bind(n.id.as_str())
+                    .push_bind(n.size)
+                    .push_bind(n.cities)
+                    .push_bind(reasons.as_str())
+                    .push_bind(detail.as_str())
+                    .push_bind(now);
+            });
+            qb.push(
+                " ON CONFLICT (id) DO UPDATE SET size = excluded.size, \
+                 cities = excluded.cities, reasons = excluded.reasons, detail = excluded.detail, \
+                 updated_at = excluded.updated_at",
+            );
+            qb.build().execute(&mut *$tx).await?;
+        }
+        for chunk in joined.chunks(crate::ingest::CHUNK) {
+            let mut qb =
+                sqlx::QueryBuilder::<DB>::new("INSERT INTO network_members (ad_id, network_id) ");
+            qb.push_values(chunk, |mut b, (ad, net)| {
+                b.push_bind(*ad).push_bind(*net);
+            });
+            qb.push(" ON CONFLICT (ad_id) DO UPDATE SET network_id = excluded.network_id");
+            qb.build().execute(&mut *$tx).await?;
+        }
+        for chunk in left.chunks(crate::ingest::CHUNK) {
+            let mut qb =
+                sqlx::QueryBuilder::<DB>::new("DELETE FROM network_members WHERE ad_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+            qb.build().execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+impl Store {
+    /// Every `(ad id, network id)` membership, in ad id order (to diff against the linker at
+    /// start).
+    pub async fn network_memberships(&self) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = on_read!(self, |pool| {
+            sqlx::query_as("SELECT ad_id, network_id FROM network_members ORDER BY ad_id")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows)
+    }
+
+    /// Applies [`NetworkChanges`] in one transaction: network rows upserted (with `detail`),
+    /// memberships set or removed, vanished networks deleted.
+    pub async fn apply_network_changes(&self, changes: &NetworkChanges) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let now = crate::now_ms();
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
-            for chunk in changes.removed.chunks(crate::ingest::CHUNK) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new("DELETE FROM networks WHERE id IN (");
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind(id.as_str());
-                }
-                sep.push_unseparated(")");
-                qb.build().execute(&mut *tx).await?;
-            }
-            for chunk in rows.chunks(crate::ingest::CHUNK) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(
-                    "INSERT INTO networks (id, size, cities, reasons, detail, updated_at) ",
-                );
-                qb.push_values(chunk, |mut b, (n, reasons, detail)| {
-                    b.push_bind(n.id.as_str())
-                        .push_bind(n.size)
-                        .push_bind(n.cities)
-                        .push_bind(reasons.as_str())
-                        .push_bind(detail.as_str())
-                        .push_bind(now);
-                });
-                qb.push(
-                    " ON CONFLICT (id) DO UPDATE SET size = excluded.size, \
-                     cities = excluded.cities, reasons = excluded.reasons, detail = excluded.detail, \
-                     updated_at = excluded.updated_at",
-                );
-                qb.build().execute(&mut *tx).await?;
-            }
-            for chunk in joined.chunks(crate::ingest::CHUNK) {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(
-                    "INSERT INTO network_members (ad_id, network_id) ",
-                );
-                qb.push_values(chunk, |mut b, (ad, net)| {
-                    b.push_bind(*ad).push_bind(*net);
-                });
-                qb.push(" ON CONFLICT (ad_id) DO UPDATE SET network_id = excluded.network_id");
-                qb.build().execute(&mut *tx).await?;
-            }
-            for chunk in left.chunks(crate::ingest::CHUNK) {
-                let mut qb =
-                    sqlx::QueryBuilder::<DB>::new("DELETE FROM network_members WHERE ad_id IN (");
-                let mut sep = qb.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
-                sep.push_unseparated(")");
-                qb.build().execute(&mut *tx).await?;
-            }
+            apply_network_changes_in_tx!(tx, changes, now);
             tx.commit().await?;
             Ok(())
         })

@@ -4,11 +4,17 @@
 //! Each caller gets its own results only after the shared transaction committed. If a shared
 //! transaction fails, every request in it is retried alone, so one bad request cannot fail its
 //! neighbours.
+//!
+//! A request may carry the linker's network changes made after its ads were linked: they are
+//! written in the same transaction, after every ad of the group and in the order the requests
+//! were queued (which is the order the changes were made), so one fsync covers both and the
+//! latest state of the linker is the one left in the store.
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::Backend;
 use crate::ingest::{IngestItem, IngestResult, Stored};
+use crate::networks::NetworkChanges;
 use crate::{Result, StoreError};
 
 /// Upper bound of ads in one shared transaction.
@@ -16,7 +22,27 @@ const MAX_GROUP_ADS: usize = 5000;
 
 struct Job {
     items: Vec<IngestItem>,
+    networks: NetworkChanges,
     reply: oneshot::Sender<Result<Vec<IngestResult>>>,
+}
+
+/// A request queued for the next group commit; [`Queued::committed`] waits for its results.
+pub struct Queued {
+    answer: oneshot::Receiver<Result<Vec<IngestResult>>>,
+}
+
+impl Queued {
+    /// A request with nothing to write: answered at once.
+    pub(crate) fn done(results: Vec<IngestResult>) -> Queued {
+        let (reply, answer) = oneshot::channel();
+        let _ = reply.send(Ok(results));
+        Queued { answer }
+    }
+
+    /// The request's results, once its transaction committed.
+    pub async fn committed(self) -> Result<Vec<IngestResult>> {
+        self.answer.await.map_err(|_| StoreError::Closed)?
+    }
 }
 
 #[derive(Clone)]
@@ -31,13 +57,22 @@ impl Writer {
         Writer { jobs }
     }
 
-    pub(crate) async fn submit(&self, items: Vec<IngestItem>) -> Result<Vec<IngestResult>> {
+    /// Queues a request: jobs are committed in the order they were queued.
+    pub(crate) async fn queue(
+        &self,
+        items: Vec<IngestItem>,
+        networks: NetworkChanges,
+    ) -> Result<Queued> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { items, reply })
+            .send(Job {
+                items,
+                networks,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        Ok(Queued { answer })
     }
 }
 
@@ -55,7 +90,10 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let now = crate::now_ms();
-        let batches: Vec<&[IngestItem]> = jobs.iter().map(|j| j.items.as_slice()).collect();
+        let batches: Vec<(&[IngestItem], &NetworkChanges)> = jobs
+            .iter()
+            .map(|j| (j.items.as_slice(), &j.networks))
+            .collect();
         match commit(&backend, &batches, now).await {
             Ok(results) => {
                 for (job, stored) in jobs.into_iter().zip(results) {
@@ -70,7 +108,7 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
             Err(e) => {
                 tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying each request alone");
                 for job in jobs {
-                    let result = commit(&backend, &[job.items.as_slice()], now)
+                    let result = commit(&backend, &[(job.items.as_slice(), &job.networks)], now)
                         .await
                         .and_then(|mut r| r.pop().ok_or(StoreError::Closed));
                     let _ = job
@@ -93,7 +131,7 @@ fn answer(items: Vec<IngestItem>, stored: Vec<Stored>) -> Vec<IngestResult> {
 
 async fn commit(
     backend: &Backend,
-    batches: &[&[IngestItem]],
+    batches: &[(&[IngestItem], &NetworkChanges)],
     now: i64,
 ) -> Result<Vec<Vec<Stored>>> {
     // Requests whose ids do not collide are stored as one batch (a handful of multi-row
@@ -102,20 +140,26 @@ async fn commit(
     let mut seen = std::collections::HashSet::new();
     let disjoint = batches
         .iter()
-        .all(|b| b.iter().all(|i| seen.insert(i.ad.id.as_str())));
+        .all(|(b, _)| b.iter().all(|i| seen.insert(i.ad.id.as_str())));
     on_write!(backend, |pool, dialect| {
         let mut tx = pool.begin_with(dialect.begin()).await?;
         let mut out = Vec::with_capacity(batches.len());
         if disjoint && batches.len() > 1 {
-            let all: Vec<&IngestItem> = batches.iter().flat_map(|b| b.iter()).collect();
+            let all: Vec<&IngestItem> = batches.iter().flat_map(|(b, _)| b.iter()).collect();
             let mut results = ingest_in_tx!(tx, &all, now).into_iter();
-            for b in batches {
+            for (b, _) in batches {
                 out.push(results.by_ref().take(b.len()).collect());
             }
         } else {
-            for items in batches {
+            for (items, _) in batches {
                 let items: Vec<&IngestItem> = items.iter().collect();
                 out.push(ingest_in_tx!(tx, &items, now));
+            }
+        }
+        // After every ad (the ads' own network references are older than these changes).
+        for (_, networks) in batches {
+            if !networks.is_empty() {
+                apply_network_changes_in_tx!(tx, networks, now);
             }
         }
         tx.commit().await?;

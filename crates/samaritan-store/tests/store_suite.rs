@@ -58,6 +58,7 @@ suite!(
     audit_detects_reordered_entries,
     reanalysis_replaces_latest_and_keeps_history,
     link_records_commit_with_their_ads_and_network_changes_apply,
+    queued_network_changes_commit_after_their_ads_in_queue_order,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -883,4 +884,81 @@ async fn link_records_commit_with_their_ads_and_network_changes_apply(f: &Fixtur
             .network_id
             .is_none()
     );
+}
+
+async fn queued_network_changes_commit_after_their_ads_in_queue_order(f: &Fixture) {
+    use samaritan_store::{NetworkChanges, NetworkSave};
+    let s = &f.store;
+    let save = |size: i64, v: i64| NetworkSave {
+        id: "n-q".to_owned(),
+        size,
+        cities: 1,
+        reasons: vec!["phone".to_owned()],
+        detail: serde_json::json!({ "v": v }),
+    };
+    // A: the ad's own analysis says "n-old"; the linker's later change in the same request says
+    // "n-q", and it is written after the ad, so it wins.
+    let a = s
+        .queue_ingest(
+            vec![item(
+                ad("q1", "x"),
+                with_network(analysis("q1", Verdict::Review, 5, &[]), "n-old", 1),
+            )],
+            NetworkChanges {
+                save: vec![save(2, 1)],
+                members: vec![("q1".into(), Some("n-q".into()))],
+                removed: vec!["n-old".into()],
+            },
+        )
+        .await
+        .unwrap();
+    // B, queued after A without waiting for it: a later state of the same network.
+    let b = s
+        .queue_ingest(
+            vec![item(ad("q2", "y"), analysis("q2", Verdict::Review, 4, &[]))],
+            NetworkChanges {
+                save: vec![save(3, 2)],
+                members: vec![
+                    ("q1".into(), Some("n-q".into())),
+                    ("q2".into(), Some("n-q".into())),
+                ],
+                removed: vec![],
+            },
+        )
+        .await
+        .unwrap();
+    let (ra, rb) = tokio::join!(a.committed(), b.committed());
+    assert_eq!(ra.unwrap()[0].status, IngestStatus::Created);
+    assert_eq!(rb.unwrap()[0].status, IngestStatus::Created);
+    let n = s.network("n-q", 10).await.unwrap().unwrap();
+    assert_eq!((n.size, n.detail.clone()), (3, serde_json::json!({"v": 2})));
+    let mut ids: Vec<String> = n.members.into_iter().map(|m| m.ad_id).collect();
+    ids.sort();
+    assert_eq!(ids, ["q1", "q2"]);
+    assert!(s.network("n-old", 10).await.unwrap().is_none());
+    // Changes alone (no ads) go through the same queue.
+    s.queue_ingest(
+        Vec::new(),
+        NetworkChanges {
+            save: vec![save(1, 3)],
+            members: vec![("q1".into(), None)],
+            removed: vec![],
+        },
+    )
+    .await
+    .unwrap()
+    .committed()
+    .await
+    .unwrap();
+    let q1 = s.get_ad("q1", now_ms()).await.unwrap().unwrap();
+    assert_eq!(q1.network_id, None);
+    // Nothing at all to write is answered at once.
+    let none = s
+        .queue_ingest(Vec::new(), NetworkChanges::default())
+        .await
+        .unwrap()
+        .committed()
+        .await
+        .unwrap();
+    assert!(none.is_empty());
 }

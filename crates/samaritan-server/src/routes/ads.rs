@@ -114,9 +114,10 @@ pub(crate) async fn post_ads(
         .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
         drop(slot);
         state.inner.metrics.analysis(started.elapsed());
-        let stored = state.store().ingest(items).await?;
-        // Earlier ads whose network grew, merged or split move with it.
-        crate::save_networks(&state).await?;
+        // Earlier ads whose network grew, merged or split move with it, in the same
+        // transaction as these ads (one fsync for both).
+        let queued = crate::queue_with_networks(&state, items).await?;
+        let stored = queued.committed().await?;
         for r in stored {
             outcomes.insert(
                 r.id.clone(),
