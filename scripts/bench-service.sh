@@ -25,6 +25,7 @@ case "$backend" in
   sqlite) store=(--data-dir "$work/data") ;;
   postgres)
     schema="samaritan_bench_$$"
+    export PGOPTIONS="-c client_min_messages=warning"
     psql "$pg" -qc "CREATE SCHEMA $schema"
     trap 'kill "${server:-0}" 2>/dev/null || true; wait 2>/dev/null || true; psql "$pg" -qc "DROP SCHEMA IF EXISTS '"$schema"' CASCADE"; rm -rf "$work"' EXIT
     sep='?'; [[ "$pg" == *\?* ]] && sep='&'
