@@ -38,7 +38,17 @@ key=$("$bin" keys create --scopes ingest "${store[@]}" 2>/dev/null | sed -E 's/.
 server=$!
 for _ in $(seq 100); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 
+# CPU the server process used (user + system), in clock ticks: a figure less sensitive than
+# wall time to other work on a shared machine (the client's and PostgreSQL's CPU not included).
+ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+cpu_per_ad() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "# server CPU: %.2f s, %.0f us per ad\n", (b - a) / hz, (b - a) / hz / n * 1e6 }'; }
+
 echo "# $backend: single-ad POSTs, concurrency 32"
+t0=$(ticks)
 "$bin" bench-http --url "http://127.0.0.1:$port" --key "$key" --ads "$work/single.jsonl" --concurrency 32 --batch 1
+t1=$(ticks)
+cpu_per_ad "$t0" "$t1" "$single"
 echo "# $backend: batches of 500, concurrency 32"
 "$bin" bench-http --url "http://127.0.0.1:$port" --key "$key" --ads "$work/batch.jsonl" --concurrency 32 --batch 500
+cpu_per_ad "$t1" "$(ticks)" "$batched"
