@@ -1,47 +1,17 @@
 //! Throughput of normalize + extract on the synthetic corpus, in bytes of ad text per second
 //! (one core). Baseline in the same run: a plain UTF-8 validation + lower-casing pass over the
 //! same bytes, so the ratio survives a noisy shared machine.
+//!
+//! The engine runs inside the `samaritan` binary, whose global allocator is mimalloc, so this
+//! bench uses it too; `text_system_alloc` runs the same workload on the platform allocator.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use samaritan_engine::extract::{ExtractOptions, extract};
-use samaritan_engine::normalize;
-use samaritan_synth::{Config, Corpus};
+use criterion::{criterion_group, criterion_main};
 
-fn docs() -> Vec<String> {
-    let corpus = Corpus::new(Config {
-        ads: 2_000,
-        seed: 11,
-        images: false,
-        ..Config::default()
-    });
-    corpus.iter().map(|(ad, _)| ad.document()).collect()
-}
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn bench(c: &mut Criterion) {
-    let docs = docs();
-    let bytes: usize = docs.iter().map(String::len).sum();
-    let opts = ExtractOptions::default();
-    let mut g = c.benchmark_group("text");
-    g.throughput(Throughput::Bytes(bytes as u64));
-    g.sample_size(20);
-    g.bench_function("baseline_lowercase", |b| {
-        b.iter(|| docs.iter().map(|d| d.to_lowercase().len()).sum::<usize>())
-    });
-    g.bench_function("normalize", |b| {
-        b.iter(|| docs.iter().map(|d| normalize(d).text.len()).sum::<usize>())
-    });
-    g.bench_function("normalize_extract", |b| {
-        b.iter(|| {
-            docs.iter()
-                .map(|d| {
-                    let n = normalize(d);
-                    extract(d, &n, &opts).mentions().len()
-                })
-                .sum::<usize>()
-        })
-    });
-    g.finish();
-}
+#[path = "text_common/mod.rs"]
+mod common;
 
-criterion_group!(benches, bench);
+criterion_group!(benches, common::bench);
 criterion_main!(benches);

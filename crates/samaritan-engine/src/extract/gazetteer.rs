@@ -19,26 +19,29 @@ pub(crate) enum PlaceKind {
 
 #[derive(Debug)]
 pub(crate) struct Place {
-    pub name: &'static str,
     pub kind: PlaceKind,
-    /// ISO 3166 alpha-2.
-    pub country: &'static str,
-    /// `country` as libphonenumber's region id, parsed once.
+    /// The place's ISO 3166 alpha-2 country as libphonenumber's region id, parsed once.
     pub country_id: Option<Id>,
     /// State or province code, when the place is in the US or Canada.
     pub region: &'static str,
     pub ambiguous: bool,
     /// The name as lower-case words.
     words: Vec<String>,
+    /// The value reported for a mention (see [`Place::label`]), made once with the gazetteer.
+    label: String,
 }
 
 impl Place {
     /// The value reported for a mention: `City, ST` / `City, CC` / state / country name.
-    pub fn label(&self) -> String {
-        match self.kind {
-            PlaceKind::City if !self.region.is_empty() => format!("{}, {}", self.name, self.region),
-            PlaceKind::City => format!("{}, {}", self.name, self.country),
-            _ => self.name.to_owned(),
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn make_label(name: &str, kind: PlaceKind, country: &str, region: &str) -> String {
+        match kind {
+            PlaceKind::City if !region.is_empty() => format!("{name}, {region}"),
+            PlaceKind::City => format!("{name}, {country}"),
+            _ => name.to_owned(),
         }
     }
 }
@@ -72,13 +75,12 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
         };
         let words = split_words(name).map(str::to_ascii_lowercase).collect();
         places.push(Place {
-            name,
             kind,
-            country,
             country_id: country.to_ascii_uppercase().parse().ok(),
             region,
             ambiguous: flags.contains('a'),
             words,
+            label: Place::make_label(name, kind, country, region),
         });
     }
     let mut by_first: FxHashMap<String, Vec<usize>> = FxHashMap::default();
@@ -134,99 +136,149 @@ const CUES_BEFORE: &[&str] = &[
 ];
 const CUES_AFTER: &[&str] = &["area", "escorts", "escort", "city", "downtown"];
 
-/// Every known place named in `text` (ASCII-case-insensitive, whole words).
-pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
-    let g: &'static Gazetteer = &GAZETTEER;
-    // word spans
-    let mut words: Vec<(usize, usize)> = Vec::with_capacity(text.len() / 4);
-    let mut start = None;
+/// The next word (a maximal run of alphanumeric characters) at or after byte `from`.
+fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
+    // is the character at `i` part of a word, and how long is it?
+    let class = |i: usize| -> (bool, usize) {
         let b = bytes[i];
-        let (alnum, len) = if b.is_ascii() {
+        if b.is_ascii() {
             (crate::ascii::is_alnum(b), 1)
         } else {
             let c = text[i..].chars().next().unwrap_or(' ');
             (c.is_alphanumeric(), c.len_utf8())
-        };
-        if alnum {
-            start.get_or_insert(i);
-        } else if let Some(s) = start.take() {
-            words.push((s, i));
         }
-        i += len;
+    };
+    let mut i = from;
+    // separators (ASCII ones a byte at a time)
+    let start = loop {
+        while i < bytes.len() && bytes[i].is_ascii() && !crate::ascii::is_alnum(bytes[i]) {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            return None;
+        }
+        match class(i) {
+            (true, _) => break i,
+            (false, len) => i += len,
+        }
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        if crate::ascii::is_alnum(b) {
+            i += 1;
+            continue;
+        }
+        if b.is_ascii() {
+            break;
+        }
+        match class(i) {
+            (true, len) => i += len,
+            (false, _) => break,
+        }
     }
-    if let Some(s) = start {
-        words.push((s, text.len()));
-    }
-    let word = |k: usize| &text[words[k].0..words[k].1];
-    // (names and cue words are stored lower-case)
-    let is = |k: usize, lower: &str| word(k).eq_ignore_ascii_case(lower);
+    Some((start, i))
+}
+
+/// Every known place named in `text` (ASCII-case-insensitive, whole words).
+///
+/// Words are read one at a time: almost every word is turned away by its first two letters
+/// and length, and only a possible first word of a name looks at the words after it.
+pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
+    let g: &'static Gazetteer = &GAZETTEER;
     let mut hits = Vec::new();
-    let mut k = 0;
-    while k < words.len() {
-        let w = &text[words[k].0..words[k].1];
-        if w.len() < 2 || w.len() > 24 || !w.is_ascii() {
-            k += 1;
-            continue;
-        }
-        let may_start = match pair_slot(w.as_bytes()) {
-            Some(slot) => g.lengths[slot] & (1 << w.len()) != 0,
-            None => g.other_first,
+    // the two words before the current one (for the place cues of ambiguous names)
+    let mut before: [Option<(usize, usize)>; 2] = [None, None];
+    let mut cursor = next_word(text, 0);
+    while let Some(first) = cursor {
+        let w = &text[first.0..first.1];
+        let cands = (2..=24).contains(&w.len()) && w.is_ascii() && may_start(g, w.as_bytes());
+        let matched = if cands {
+            match_at(g, text, first)
+        } else {
+            None
         };
-        if !may_start {
-            k += 1;
-            continue;
-        }
-        let mut buf = [0u8; 24];
-        for (d, b) in buf.iter_mut().zip(w.bytes()) {
-            *d = b.to_ascii_lowercase();
-        }
-        let key = std::str::from_utf8(&buf[..w.len()]).unwrap_or("");
-        let Some(cands) = g.by_first.get(key) else {
-            k += 1;
+        let Some((p, words)) = matched else {
+            before = [before[1], Some(first)];
+            cursor = next_word(text, first.1);
             continue;
         };
-        let mut matched = None;
-        for &pi in cands {
-            let p = &g.places[pi];
-            let n = p.words.len();
-            if k + n > words.len() {
-                continue;
-            }
-            let all = (1..n).all(|m| {
-                let gap = &text[words[k + m - 1].1..words[k + m].0];
-                gap.len() <= 3 && !gap.contains('\n') && is(k + m, &p.words[m])
-            });
-            if all {
-                matched = Some((pi, n));
-                break;
-            }
-        }
-        let Some((pi, n)) = matched else {
-            k += 1;
-            continue;
-        };
-        let p: &'static Place = &g.places[pi];
+        let last = words[words.len() - 1];
+        let next = next_word(text, last.1);
         let ok = !p.ambiguous || {
-            let before = (k.saturating_sub(2)..k).any(|b| CUES_BEFORE.iter().any(|cue| is(b, cue)));
-            let after = words.get(k + n).is_some_and(|&(s, e)| {
-                CUES_AFTER.iter().any(|cue| is(k + n, cue))
-                    || (text[words[k + n - 1].1..s].trim() == "," && is_state_code(&text[s..e]))
+            let cue_before = before.iter().flatten().any(|&(s, e)| {
+                CUES_BEFORE
+                    .iter()
+                    .any(|cue| text[s..e].eq_ignore_ascii_case(cue))
             });
-            before || after
+            let cue_after = next.is_some_and(|(s, e)| {
+                let w = &text[s..e];
+                CUES_AFTER.iter().any(|cue| w.eq_ignore_ascii_case(cue))
+                    || (text[last.1..s].trim() == "," && is_state_code(w))
+            });
+            cue_before || cue_after
         };
         if ok {
             hits.push(PlaceHit {
                 place: p,
-                start: words[k].0,
-                end: words[k + n - 1].1,
+                start: first.0,
+                end: last.1,
             });
         }
-        k += n;
+        before = match words.len() {
+            1 => [before[1], Some(last)],
+            n => [Some(words[n - 2]), Some(last)],
+        };
+        cursor = next;
     }
     hits
+}
+
+/// Could a place name start with this ASCII word? (Its first two letters and length, then the
+/// first-word table.)
+fn may_start(g: &Gazetteer, w: &[u8]) -> bool {
+    match pair_slot(w) {
+        Some(slot) => g.lengths[slot] & (1 << w.len()) != 0,
+        None => g.other_first,
+    }
+}
+
+/// The longest place whose name starts at word `first`, with the spans of its words.
+fn match_at(
+    g: &'static Gazetteer,
+    text: &str,
+    first: (usize, usize),
+) -> Option<(&'static Place, Vec<(usize, usize)>)> {
+    let w = &text[first.0..first.1];
+    let mut buf = [0u8; 24];
+    for (d, b) in buf.iter_mut().zip(w.bytes()) {
+        *d = b.to_ascii_lowercase();
+    }
+    let key = std::str::from_utf8(&buf[..w.len()]).ok()?;
+    let cands = g.by_first.get(key)?;
+    // the words after the first, read as far as the longest candidate needs
+    let longest = cands.iter().map(|&pi| g.places[pi].words.len()).max()?;
+    let mut words = vec![first];
+    while words.len() < longest {
+        let prev = words[words.len() - 1];
+        let Some(next) = next_word(text, prev.1) else {
+            break;
+        };
+        words.push(next);
+    }
+    let p = cands.iter().map(|&pi| &g.places[pi]).find(|p| {
+        let n = p.words.len();
+        n <= words.len()
+            && (1..n).all(|m| {
+                let gap = &text[words[m - 1].1..words[m].0];
+                let (s, e) = words[m];
+                gap.len() <= 3
+                    && !gap.contains('\n')
+                    && text[s..e].eq_ignore_ascii_case(&p.words[m])
+            })
+    })?;
+    words.truncate(p.words.len());
+    Some((p, words))
 }
 
 /// A two-letter US state or Canadian province code written in capitals.
@@ -244,7 +296,10 @@ mod tests {
     use super::*;
 
     fn names(t: &str) -> Vec<String> {
-        find(t).into_iter().map(|h| h.place.label()).collect()
+        find(t)
+            .into_iter()
+            .map(|h| h.place.label().to_owned())
+            .collect()
     }
 
     #[test]
@@ -261,6 +316,15 @@ mod tests {
         assert_eq!(names("visiting Charlotte this week"), ["Charlotte, NC"]);
         assert_eq!(names("Madison, WI"), ["Madison, WI"]);
         assert_eq!(names("orlando Teacher"), ["Orlando, FL"]);
+        // the two words before a name are its cue words, across a name just matched
+        assert_eq!(
+            names("Salt Lake City Charlotte"),
+            ["Salt Lake City, UT", "Charlotte, NC"]
+        );
+        assert_eq!(names("New York Charlotte"), ["New York"]);
+        assert_eq!(names("Charlotte, NC"), ["Charlotte, NC"]);
+        assert_eq!(names("Charlotte area"), ["Charlotte, NC"]);
+        assert_eq!(names("café in Charlotte"), ["Charlotte, NC"]);
         assert!(!GAZETTEER.places.is_empty());
     }
 }

@@ -17,7 +17,7 @@ pub(crate) fn find(_text: &str, places: &[PlaceHit]) -> Vec<LocationHit> {
     places
         .iter()
         .map(|p| LocationHit {
-            value: p.place.label(),
+            value: p.place.label().to_owned(),
             start: p.start,
             end: p.end,
         })

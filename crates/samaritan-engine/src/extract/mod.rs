@@ -339,15 +339,6 @@ pub fn extract_kinds(
         Vec::new()
     };
     let phone_spans: Vec<Range<usize>> = phones.iter().map(|p| p.start..p.end).collect();
-    if want(Kind::Phone) {
-        for p in &phones {
-            push(
-                Kind::Phone,
-                Value::Text(p.value.clone()),
-                from_norm(p.start..p.end, p.odd),
-            );
-        }
-    }
     if want(Kind::Email) {
         for e in email::find(texts.clean, &clean_cues) {
             push(
@@ -368,18 +359,31 @@ pub fn extract_kinds(
     }
     if want(Kind::Handle) {
         // messaging numbers are read where the handle is, in the clean text
-        let clean_phones = if texts.clean == texts.norm {
-            phones.clone()
+        let found_in_clean;
+        let clean_phones: &[phone::PhoneHit] = if texts.clean == texts.norm {
+            &phones
         } else if handle::mentions_numbered_platform(&clean_cues) {
-            phone::find(texts.clean, &hints, Some(opts.region_id()), &fallback)
+            found_in_clean = phone::find(texts.clean, &hints, Some(opts.region_id()), &fallback);
+            &found_in_clean
         } else {
-            Vec::new()
+            &[]
         };
-        for h in handle::find(texts.clean, &clean_cues, &clean_phones) {
+        for h in handle::find(texts.clean, &clean_cues, clean_phones) {
             push(
                 Kind::Handle,
                 Value::Text(h.value),
                 from_clean(h.start..h.end, false),
+            );
+        }
+    }
+    // (after the handles, which read the phones: each kind's items keep their order, and the
+    // final sort orders kinds)
+    if want(Kind::Phone) {
+        for p in phones {
+            push(
+                Kind::Phone,
+                Value::Text(p.value),
+                from_norm(p.start..p.end, p.odd),
             );
         }
     }
