@@ -17,9 +17,10 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored};
+use rustc_hash::FxHashMap;
 
 /// A set of cues, one bit each.
 pub(crate) type Cue = u64;
@@ -107,11 +108,85 @@ const LITERALS: &[(&str, Cue)] = &[
 
 struct Scanner {
     ac: AhoCorasick,
-    /// The same automaton as a DFA stepped by hand: one table step per byte, and every literal
-    /// ending at a byte read off its state, without the overlapping iterator's bookkeeping.
-    dfa: DFA,
+    /// The same automaton as a dense table (see [`Table`]); `None` only if the DFA could not be
+    /// read back (a build setting, never input): then the iterator answers.
+    table: Option<Table>,
     /// The cue of each pattern, in pattern order (the literals, then `.a` … `.z`).
     cue: Vec<Cue>,
+}
+
+/// The cue automaton flattened to one row of 256 transitions per state: a scan is one table
+/// load and one OR per byte, with no branch on match states (the DFA's own stepping checks for
+/// a special state at every byte, and common literals such as "at" make that check true often).
+struct Table {
+    /// `next[row + byte]`: the next state's row (its index times 256) in the low 32 bits, and
+    /// in the high 32 bits the cues of every literal that ends on entering that state.
+    next: Vec<u64>,
+    /// The start state's row.
+    start: u32,
+}
+
+impl Table {
+    /// Reads every state reachable from the unanchored start state out of `dfa`.
+    fn of(dfa: &DFA, cue: &[Cue]) -> Option<Table> {
+        let start = dfa.start_state(Anchored::No).ok()?;
+        let mut index: FxHashMap<StateID, u32> = FxHashMap::default();
+        let mut states = vec![start];
+        index.insert(start, 0);
+        let mut rows: Vec<u32> = Vec::new();
+        let mut k = 0;
+        while k < states.len() {
+            let sid = states[k];
+            for b in 0..=255u8 {
+                let to = dfa.next_state(Anchored::No, sid, b);
+                let i = match index.get(&to) {
+                    Some(&i) => i,
+                    None => {
+                        let i = u32::try_from(states.len()).ok()?;
+                        index.insert(to, i);
+                        states.push(to);
+                        i
+                    }
+                };
+                rows.push(i);
+            }
+            k += 1;
+        }
+        let found: Vec<Cue> = states
+            .iter()
+            .map(|&sid| {
+                if !dfa.is_match(sid) {
+                    return 0;
+                }
+                (0..dfa.match_len(sid))
+                    .map(|i| cue[dfa.match_pattern(sid, i).as_usize()])
+                    .fold(0, |a, c| a | c)
+            })
+            .collect();
+        // every cue must fit beside the row
+        if found.iter().any(|&c| c >> 32 != 0) {
+            return None;
+        }
+        let next = rows
+            .iter()
+            .map(|&i| {
+                let row = u64::from(i.checked_mul(256)?);
+                Some(row | (found[i as usize] << 32))
+            })
+            .collect::<Option<Vec<u64>>>()?;
+        Some(Table { next, start: 0 })
+    }
+
+    fn scan(&self, text: &[u8]) -> Cue {
+        let mut row = self.start as usize;
+        let mut found: Cue = 0;
+        for &b in text {
+            let t = self.next.get(row + usize::from(b)).copied().unwrap_or(0);
+            row = (t & 0xFFFF_FFFF) as usize;
+            found |= t >> 32;
+        }
+        found
+    }
 }
 
 /// Builds the scanner. The literals are constants exercised by the unit tests, so a failure is
@@ -133,7 +208,8 @@ static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
         .ascii_case_insensitive(true)
         .build(&pats)
         .expect("constant cue literals compile");
-    Scanner { ac, dfa, cue }
+    let table = Table::of(&dfa, &cue);
+    Scanner { ac, table, cue }
 });
 
 /// The cues one text holds.
@@ -145,25 +221,15 @@ pub(crate) struct Cues {
 impl Cues {
     /// Scans `text` once.
     pub(crate) fn of(text: &str) -> Cues {
-        let s: &Scanner = &SCANNER;
-        let d = &s.dfa;
-        let Ok(mut sid) = d.start_state(Anchored::No) else {
-            return Cues::of_iter(text);
-        };
-        let mut found: Cue = 0;
-        // (no literal is empty, so the start state is no match)
-        for &b in text.as_bytes() {
-            sid = d.next_state(Anchored::No, sid, b);
-            if d.is_special(sid) && d.is_match(sid) {
-                for i in 0..d.match_len(sid) {
-                    found |= s.cue[d.match_pattern(sid, i).as_usize()];
-                }
-            }
+        match &SCANNER.table {
+            Some(t) => Cues {
+                found: t.scan(text.as_bytes()),
+            },
+            None => Cues::of_iter(text),
         }
-        Cues { found }
     }
 
-    /// [`Cues::of`] through the overlapping iterator (the reference the DFA loop is checked
+    /// [`Cues::of`] through the overlapping iterator (the reference the table scan is checked
     /// against, and its fallback).
     fn of_iter(text: &str) -> Cues {
         let s: &Scanner = &SCANNER;
@@ -203,7 +269,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The hand-stepped DFA finds the same cues as the overlapping iterator.
+        /// The table scan finds the same cues as the overlapping iterator.
         #[test]
         fn dfa_loop_agrees_with_the_iterator(
             parts in proptest::collection::vec(
@@ -214,6 +280,15 @@ mod tests {
             let t: String = parts.concat();
             proptest::prop_assert_eq!(Cues::of(&t), Cues::of_iter(&t));
         }
+    }
+
+    #[test]
+    fn the_table_is_built() {
+        let t = SCANNER.table.as_ref();
+        let states = t.map_or(0, |t| t.next.len() / 256);
+        // one row per state; the whole table stays small enough for the cache
+        assert!(t.is_some_and(|t| t.next.len() % 256 == 0));
+        assert!((100..1024).contains(&states), "{states}");
     }
 
     #[test]
