@@ -49,7 +49,7 @@ impl Place {
 struct Gazetteer {
     places: Vec<Place>,
     /// First lower-case word → places starting with it, longest name first.
-    by_first: FxHashMap<String, Vec<usize>>,
+    by_first: FxHashMap<Box<[u8]>, Vec<usize>>,
     /// For each pair of first letters (`a`..=`z`, twice) of a first word, bit `n` is set when
     /// some first word starting so has `n` bytes: most words are turned away without a hash
     /// lookup.
@@ -83,12 +83,12 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
             label: Place::make_label(name, kind, country, region),
         });
     }
-    let mut by_first: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+    let mut by_first: FxHashMap<Box<[u8]>, Vec<usize>> = FxHashMap::default();
     let mut lengths = vec![0u32; 26 * 26];
     let mut other_first = false;
     for (i, p) in places.iter().enumerate() {
         if let Some(w) = p.words.first() {
-            by_first.entry(w.clone()).or_default().push(i);
+            by_first.entry(w.as_bytes().into()).or_default().push(i);
             if let Some(slot) = pair_slot(w.as_bytes())
                 && w.len() < 32
             {
@@ -136,35 +136,45 @@ const CUES_BEFORE: &[&str] = &[
 ];
 const CUES_AFTER: &[&str] = &["area", "escorts", "escort", "city", "downtown"];
 
-/// The next word (a maximal run of alphanumeric characters) at or after byte `from`.
-fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
+/// A word of the text: a maximal run of alphanumeric characters.
+#[derive(Clone, Copy, Default)]
+struct Word {
+    start: usize,
+    end: usize,
+    /// Made of ASCII letters and digits only (only such words can be place names).
+    ascii: bool,
+}
+
+/// The next word at or after byte `from`.
+fn next_word(text: &str, from: usize) -> Option<Word> {
     let bytes = text.as_bytes();
-    // is the character at `i` part of a word, and how long is it?
-    let class = |i: usize| -> (bool, usize) {
-        let b = bytes[i];
-        if b.is_ascii() {
-            (crate::ascii::is_alnum(b), 1)
-        } else {
-            let c = text[i..].chars().next().unwrap_or(' ');
-            (c.is_alphanumeric(), c.len_utf8())
-        }
+    // is the non-ASCII character at `i` part of a word, and how long is it?
+    let wide = |i: usize| -> (bool, usize) {
+        let c = text[i..].chars().next().unwrap_or(' ');
+        (c.is_alphanumeric(), c.len_utf8())
     };
     let mut i = from;
-    // separators (ASCII ones a byte at a time)
+    let mut ascii = true;
+    // separators
     let start = loop {
-        while i < bytes.len() && bytes[i].is_ascii() && !crate::ascii::is_alnum(bytes[i]) {
+        let b = *bytes.get(i)?;
+        if crate::ascii::is_alnum(b) {
+            break i;
+        }
+        if b.is_ascii() {
             i += 1;
+            continue;
         }
-        if i >= bytes.len() {
-            return None;
-        }
-        match class(i) {
-            (true, _) => break i,
+        match wide(i) {
+            (true, len) => {
+                ascii = false;
+                i += len;
+                break i - len;
+            }
             (false, len) => i += len,
         }
     };
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         if crate::ascii::is_alnum(b) {
             i += 1;
             continue;
@@ -172,12 +182,19 @@ fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
         if b.is_ascii() {
             break;
         }
-        match class(i) {
-            (true, len) => i += len,
+        match wide(i) {
+            (true, len) => {
+                ascii = false;
+                i += len;
+            }
             (false, _) => break,
         }
     }
-    Some((start, i))
+    Some(Word {
+        start,
+        end: i,
+        ascii,
+    })
 }
 
 /// Every known place named in `text` (ASCII-case-insensitive, whole words).
@@ -187,47 +204,48 @@ fn next_word(text: &str, from: usize) -> Option<(usize, usize)> {
 pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
     let g: &'static Gazetteer = &GAZETTEER;
     let mut hits = Vec::new();
-    // the two words before the current one (for the place cues of ambiguous names)
-    let mut before: [Option<(usize, usize)>; 2] = [None, None];
+    // the two words before the current one, for the place cues of ambiguous names (an empty
+    // word where there is none: it is no cue)
+    let mut before = [Word::default(); 2];
     let mut cursor = next_word(text, 0);
     while let Some(first) = cursor {
-        let w = &text[first.0..first.1];
-        let cands = (2..=24).contains(&w.len()) && w.is_ascii() && may_start(g, w.as_bytes());
+        let w = &text.as_bytes()[first.start..first.end];
+        let cands = first.ascii && (2..=24).contains(&w.len()) && may_start(g, w);
         let matched = if cands {
             match_at(g, text, first)
         } else {
             None
         };
         let Some((p, words)) = matched else {
-            before = [before[1], Some(first)];
-            cursor = next_word(text, first.1);
+            before = [before[1], first];
+            cursor = next_word(text, first.end);
             continue;
         };
         let last = words[words.len() - 1];
-        let next = next_word(text, last.1);
+        let next = next_word(text, last.end);
         let ok = !p.ambiguous || {
-            let cue_before = before.iter().flatten().any(|&(s, e)| {
+            let cue_before = before.iter().any(|b| {
                 CUES_BEFORE
                     .iter()
-                    .any(|cue| text[s..e].eq_ignore_ascii_case(cue))
+                    .any(|cue| text[b.start..b.end].eq_ignore_ascii_case(cue))
             });
-            let cue_after = next.is_some_and(|(s, e)| {
-                let w = &text[s..e];
+            let cue_after = next.is_some_and(|n| {
+                let w = &text[n.start..n.end];
                 CUES_AFTER.iter().any(|cue| w.eq_ignore_ascii_case(cue))
-                    || (text[last.1..s].trim() == "," && is_state_code(w))
+                    || (text[last.end..n.start].trim() == "," && is_state_code(w))
             });
             cue_before || cue_after
         };
         if ok {
             hits.push(PlaceHit {
                 place: p,
-                start: first.0,
-                end: last.1,
+                start: first.start,
+                end: last.end,
             });
         }
         before = match words.len() {
-            1 => [before[1], Some(last)],
-            n => [Some(words[n - 2]), Some(last)],
+            1 => [before[1], last],
+            n => [words[n - 2], last],
         };
         cursor = next;
     }
@@ -244,24 +262,20 @@ fn may_start(g: &Gazetteer, w: &[u8]) -> bool {
 }
 
 /// The longest place whose name starts at word `first`, with the spans of its words.
-fn match_at(
-    g: &'static Gazetteer,
-    text: &str,
-    first: (usize, usize),
-) -> Option<(&'static Place, Vec<(usize, usize)>)> {
-    let w = &text[first.0..first.1];
+fn match_at(g: &'static Gazetteer, text: &str, first: Word) -> Option<(&'static Place, Vec<Word>)> {
+    let w = &text.as_bytes()[first.start..first.end];
     let mut buf = [0u8; 24];
-    for (d, b) in buf.iter_mut().zip(w.bytes()) {
+    let key = buf.get_mut(..w.len())?;
+    for (d, b) in key.iter_mut().zip(w) {
         *d = b.to_ascii_lowercase();
     }
-    let key = std::str::from_utf8(&buf[..w.len()]).ok()?;
-    let cands = g.by_first.get(key)?;
+    let cands = g.by_first.get(&*key)?;
     // the words after the first, read as far as the longest candidate needs
     let longest = cands.iter().map(|&pi| g.places[pi].words.len()).max()?;
     let mut words = vec![first];
     while words.len() < longest {
         let prev = words[words.len() - 1];
-        let Some(next) = next_word(text, prev.1) else {
+        let Some(next) = next_word(text, prev.end) else {
             break;
         };
         words.push(next);
@@ -270,11 +284,11 @@ fn match_at(
         let n = p.words.len();
         n <= words.len()
             && (1..n).all(|m| {
-                let gap = &text[words[m - 1].1..words[m].0];
-                let (s, e) = words[m];
+                let gap = &text[words[m - 1].end..words[m].start];
+                let w = words[m];
                 gap.len() <= 3
                     && !gap.contains('\n')
-                    && text[s..e].eq_ignore_ascii_case(&p.words[m])
+                    && text[w.start..w.end].eq_ignore_ascii_case(&p.words[m])
             })
     })?;
     words.truncate(p.words.len());
