@@ -156,11 +156,15 @@ pub(super) fn doubtful(s: &str) -> Vec<Range<usize>> {
 
 /// Is the token `s[start..end]` bounded by characters that cannot be part of a token?
 fn stands_alone(s: &str, start: usize, end: usize) -> bool {
-    let before = s[..start].chars().next_back();
-    let after = s[end..].chars().next();
     // ASCII neighbours are separators here (letters and digits belong to the token, `|` is
-    // ruled out before)
-    !before.is_some_and(is_token_char) && !after.is_some_and(is_token_char)
+    // ruled out before); only a non-ASCII neighbour needs decoding
+    let b = s.as_bytes();
+    let before_ok = start == 0
+        || b[start - 1].is_ascii()
+        || !s[..start].chars().next_back().is_some_and(is_token_char);
+    let after_ok =
+        b.get(end).is_none_or(u8::is_ascii) || !s[end..].chars().next().is_some_and(is_token_char);
+    before_ok && after_ok
 }
 
 /// Appends `r`, merged into the last stretch when they overlap (they share a barrier).
@@ -234,9 +238,7 @@ fn mixed_class(tok: &[u8]) -> Option<Quick> {
 /// A token of letters only: plain unless it may spell number words, weak when the words it
 /// spells are homophones and look-alike letters only.
 fn words_class(tok: &[u8]) -> Option<Quick> {
-    let a = tok.first().map_or(0, u8::to_ascii_lowercase);
-    let b = tok.get(1).map(u8::to_ascii_lowercase);
-    if !may_start_number(a, b) {
+    if !starts_like_number(tok) {
         // connectors are the only weak tokens turned away here
         let connector = matches!(tok, b"y" | b"Y" | b"and" | b"AND" | b"And");
         return Some(if connector { Quick::Weak } else { Quick::Plain });
@@ -262,6 +264,33 @@ fn words_class(tok: &[u8]) -> Option<Quick> {
         && words.iter().all(|w| !w.is_real());
     weak.then_some(Quick::Weak)
 }
+
+/// `runs::may_start_number` on the first two letters of an ASCII word, from a table.
+fn starts_like_number(tok: &[u8]) -> bool {
+    let index = |b: u8| usize::from(b.to_ascii_lowercase().wrapping_sub(b'a'));
+    let (Some(&a), second) = (tok.first(), tok.get(1)) else {
+        return false;
+    };
+    let b = second.map_or(26, |&b| index(b));
+    MAY_START.get(index(a)).and_then(|row| row.get(b)) == Some(&true)
+}
+
+/// `MAY_START[a][b]`: [`may_start_number`] for the letters `a` and `b` (`b == 26`: no second
+/// letter), numbered from `a`.
+static MAY_START: [[bool; 27]; 26] = {
+    let mut t = [[false; 27]; 26];
+    let mut a = 0;
+    while a < 26 {
+        let mut b = 0;
+        while b < 27 {
+            let second = if b == 26 { None } else { Some(b'a' + b as u8) };
+            t[a][b] = may_start_number(b'a' + a as u8, second);
+            b += 1;
+        }
+        a += 1;
+    }
+    t
+};
 
 /// Would `runs::leet` restore letters in this ASCII token? (A digit run of at most two of
 /// 0 1 3 4 5 7 between letters, in a token of at least two letters.)
@@ -352,6 +381,21 @@ mod tests {
                 prop_assert_eq!(&whole.0, &s);
             }
             prop_assert_eq!(super::super::runs::rewrite(&s), whole);
+        }
+    }
+
+    #[test]
+    fn start_table_matches_may_start_number() {
+        for a in b'A'..=b'z' {
+            for b in (b'A'..=b'z').map(Some).chain([None]) {
+                let tok: Vec<u8> = std::iter::once(a).chain(b).collect();
+                if !tok.iter().all(u8::is_ascii_alphabetic) {
+                    continue;
+                }
+                let lower = |x: u8| x.to_ascii_lowercase();
+                let want = may_start_number(lower(a), b.map(lower));
+                assert_eq!(starts_like_number(&tok), want, "{tok:?}");
+            }
         }
     }
 

@@ -324,7 +324,7 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
 }
 
 /// Could this lower-case pair start a number word (or is it a look-alike letter)?
-pub(super) fn may_start_number(a: u8, b: Option<u8>) -> bool {
+pub(super) const fn may_start_number(a: u8, b: Option<u8>) -> bool {
     let Some(b) = b else {
         return matches!(a, b'o' | b'l' | b'i');
     };
