@@ -249,34 +249,39 @@ pub(crate) fn could_be_words(run: &[u8]) -> bool {
     {
         return false;
     }
-    let mut reach = [false; MAX_RUN + 1];
-    reach[0] = true;
+    // bit i: run[..i] is whole words
+    const _: () = assert!(MAX_RUN < 64);
+    let mut reach: u64 = 1;
     for i in 0..n {
-        if !reach[i] {
+        if reach & (1 << i) == 0 {
             continue;
         }
         if letter_digit(run[i] as char).is_some() {
-            reach[i + 1] = true;
+            reach |= 1 << (i + 1);
         }
-        let first = run[i].to_ascii_lowercase();
-        for (wb, _) in bucket(first) {
-            if i + wb.len() <= n
-                && run[i..i + wb.len()]
-                    .iter()
-                    .zip(wb.iter())
-                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
-            {
-                reach[i + wb.len()] = true;
+        let rest = &run[i..];
+        for (wb, _) in bucket(fold_letter(rest[0])) {
+            let same = |r: &[u8]| r.iter().zip(*wb).all(|(&a, &b)| fold_letter(a) == b);
+            if rest.get(..wb.len()).is_some_and(same) {
+                reach |= 1 << (i + wb.len());
             }
         }
     }
-    reach[n]
+    reach & (1 << n) != 0
+}
+
+/// An ASCII letter in lower case. Cheaper than `to_ascii_lowercase`, and as good wherever the
+/// result is only compared with lower-case letters: it is one exactly when `b` is that letter
+/// in either case (other bytes land outside `a..=z`).
+#[inline]
+fn fold_letter(b: u8) -> u8 {
+    b | 0x20
 }
 
 /// Index of three ASCII letters, case-folded, in [`STARTS`].
 fn trigram(a: u8, b: u8, c: u8) -> Option<usize> {
     let f = |x: u8| {
-        let l = x.to_ascii_lowercase();
+        let l = fold_letter(x);
         l.is_ascii_lowercase().then(|| usize::from(l - b'a'))
     };
     Some((f(a)? * 26 + f(b)?) * 26 + f(c)?)
@@ -510,6 +515,17 @@ mod tests {
                     segment(&orig, &folded, &mut Vec::new())
                 };
                 proptest::prop_assert_eq!(could_be_words(t.as_bytes()), full, "{}", t);
+            }
+        }
+    }
+
+    #[test]
+    fn fold_letter_lands_on_letters_only_from_letters() {
+        for b in 0..=255u8 {
+            let f = fold_letter(b);
+            assert_eq!(f.is_ascii_lowercase(), b.is_ascii_alphabetic(), "{b}");
+            if b.is_ascii_alphabetic() {
+                assert_eq!(f, b.to_ascii_lowercase());
             }
         }
     }

@@ -1,9 +1,11 @@
-//! A cheap proof that the word- and number-level phase (`runs`) would change nothing.
+//! A cheap proof that the word- and number-level phase (`runs`) would change nothing, stretch
+//! by stretch.
 //!
 //! Most ads hold no spelled number, leetspeak or spaced-out word, yet `runs::rewrite` builds a
-//! record per token to find that out. [`unchanged`] walks the ASCII tokens once, without
-//! allocating, and says `true` only when no rule of `runs` can fire; any doubt sends the text
-//! down the full path. Why each check is enough:
+//! record per token to find that out. [`doubtful`] walks the ASCII tokens once, without
+//! allocating, and proves each stretch between two *barriers* unchanged when no rule of `runs`
+//! can fire in it; only the stretches left in doubt are read token by token. Why each check is
+//! enough:
 //!
 //! - a replacement comes from a joined spaced-out word, a leetspeak word, a glued prefix split,
 //!   or a converted phrase holding a token that is not plain ASCII digits;
@@ -12,10 +14,47 @@
 //!   glued prefix split needs at least two letters before a digit;
 //! - a lone homophone, look-alike letter or connector ("for", "I", "and") is dropped from the
 //!   ends of its run, so it is converted only with number tokens right beside it on both sides.
+//!
+//! A barrier is a plain token of two or more ASCII letters standing between non-token
+//! characters. Every rule of `runs` looks at a token and its neighbours up to the nearest
+//! barrier and no further: spaced-out letters are single letters, a number run ends at a plain
+//! token, a connector looks one token ahead, and the unit after a phrase ("five years") is the
+//! next word, at most the barrier itself. So `runs` reads a stretch from the start of one
+//! barrier to the end of the next exactly as it reads it inside the whole text.
+
+use std::ops::Range;
 
 use super::numbers;
 use super::runs::{PHONE_DIGITS, is_token_char, may_start_number, number_gap};
-use crate::ascii::is_alnum;
+
+/// Byte classes for the scan (one table load per byte).
+const LETTER: u8 = 1;
+const DIGIT: u8 = 2;
+const NON_ASCII: u8 = 4;
+const PIPE: u8 = 8;
+/// Classes of the bytes a token is made of.
+const WORD: u8 = LETTER | DIGIT;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_alphabetic() {
+            LETTER
+        } else if b.is_ascii_digit() {
+            DIGIT
+        } else if !b.is_ascii() {
+            NON_ASCII
+        } else if b == b'|' {
+            PIPE
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
 
 /// What the token would be classified as, as far as the proof needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -29,63 +68,111 @@ enum Quick {
 }
 
 /// True when `runs::rewrite(s)` returns `s` unchanged (a `false` proves nothing).
+#[cfg(test)]
 pub(super) fn unchanged(s: &str) -> bool {
+    doubtful(s).is_empty()
+}
+
+/// The stretches of `s` that `runs::rewrite` must read token by token (sorted, disjoint, each
+/// from the start of a barrier or of the text to the end of a barrier or of the text). Outside
+/// them it changes nothing; empty when it changes nothing at all.
+pub(super) fn doubtful(s: &str) -> Vec<Range<usize>> {
     let b = s.as_bytes();
-    // `|` (a possible 1) takes the full path
-    if b.contains(&b'|') {
-        return false;
-    }
+    let mut out: Vec<Range<usize>> = Vec::new();
+    // the current stretch: where it starts and whether a rule may fire in it
+    let mut seg_start = 0;
+    let mut doubt = false;
     let mut singles = 0;
     // the previous token's end and whether it was a number token
     let mut prev: Option<(usize, bool)> = None;
     let mut run = Run::default();
     let mut i = 0;
     while i < b.len() {
-        if !is_alnum(b[i]) {
-            if b[i].is_ascii() {
-                i += 1;
-            } else {
-                // a non-ASCII char separates tokens (an emoji, a bullet) unless it belongs in
-                // one (a letter, digit or mark): then the full path
-                let c = s[i..].chars().next().unwrap_or(' ');
-                if is_token_char(c) {
-                    return false;
+        let class = CLASS[usize::from(b[i])];
+        if class & WORD == 0 {
+            match class {
+                // a `|` may be a 1 depending on digits far away: the whole text is read
+                PIPE => return std::iter::once(0..b.len()).collect(),
+                NON_ASCII => {
+                    // a non-ASCII char separates tokens (an emoji, a bullet) unless it belongs
+                    // in one (a letter, digit or mark)
+                    let c = s[i..].chars().next().unwrap_or(' ');
+                    doubt |= is_token_char(c);
+                    i += c.len_utf8();
                 }
-                i += c.len_utf8();
+                _ => i += 1,
             }
             continue;
         }
         let start = i;
-        while i < b.len() && is_alnum(b[i]) {
+        let mut kinds = 0;
+        while let Some(&x) = b.get(i) {
+            let c = CLASS[usize::from(x)];
+            if c & WORD == 0 {
+                break;
+            }
+            kinds |= c;
             i += 1;
         }
         let tok = &b[start..i];
-        if tok.len() == 1 && tok[0].is_ascii_alphabetic() {
+        if tok.len() == 1 && kinds == LETTER {
             singles += 1;
-            if singles == 4 {
-                return false;
-            }
+            doubt |= singles == 4;
         } else {
             singles = 0;
         }
-        let Some(q) = quick_class(tok) else {
-            return false;
+        let Some(q) = quick_class(tok, kinds) else {
+            doubt = true;
+            continue;
         };
+        if q == Quick::Plain && kinds == LETTER && tok.len() >= 2 && stands_alone(s, start, i) {
+            // a barrier: the stretch before it is settled
+            if doubt || run.converts() {
+                push_merged(&mut out, seg_start..i);
+            }
+            seg_start = start;
+            doubt = false;
+            run = Run::default();
+            prev = Some((i, false));
+            continue;
+        }
         // a connector joins a run only after tens or hundreds, which this path never has
         let connector = matches!(tok, b"y" | b"Y" | b"and" | b"AND" | b"And");
         let joined = q != Quick::Plain
             && !connector
             && prev.is_some_and(|(end, num)| num && number_gap(&s[end..start]));
         if !joined {
-            if run.converts() {
-                return false;
-            }
+            doubt |= run.converts();
             run = Run::default();
         }
         run.push(q, tok.len());
         prev = Some((i, q != Quick::Plain));
     }
-    !run.converts()
+    if doubt || run.converts() {
+        push_merged(&mut out, seg_start..b.len());
+    }
+    out
+}
+
+/// Is the token `s[start..end]` bounded by characters that cannot be part of a token?
+fn stands_alone(s: &str, start: usize, end: usize) -> bool {
+    // ASCII neighbours are separators here (letters and digits belong to the token, `|` is
+    // ruled out before); only a non-ASCII neighbour needs decoding
+    let b = s.as_bytes();
+    let before_ok = start == 0
+        || b[start - 1].is_ascii()
+        || !s[..start].chars().next_back().is_some_and(is_token_char);
+    let after_ok =
+        b.get(end).is_none_or(u8::is_ascii) || !s[end..].chars().next().is_some_and(is_token_char);
+    before_ok && after_ok
+}
+
+/// Appends `r`, merged into the last stretch when they overlap (they share a barrier).
+fn push_merged(out: &mut Vec<Range<usize>>, r: Range<usize>) {
+    match out.last_mut() {
+        Some(last) if r.start < last.end => last.end = r.end,
+        _ => out.push(r),
+    }
 }
 
 /// A run of number tokens as `runs::convert_runs` sees it, on this path's tokens.
@@ -124,16 +211,18 @@ impl Run {
     }
 }
 
-/// The class of an ASCII token without `|`, or `None` when it may be anything else.
-fn quick_class(tok: &[u8]) -> Option<Quick> {
-    let has_digit = tok.iter().any(u8::is_ascii_digit);
-    if !has_digit {
-        return words_class(tok);
+/// The class of an ASCII token without `|` whose bytes have the classes `kinds`, or `None` when
+/// it may be anything else.
+fn quick_class(tok: &[u8], kinds: u8) -> Option<Quick> {
+    match kinds {
+        LETTER => words_class(tok),
+        DIGIT => Some(Quick::Digits),
+        _ => mixed_class(tok),
     }
-    if tok.iter().all(u8::is_ascii_digit) {
-        return Some(Quick::Digits);
-    }
-    // letters and digits: a number if every letter run spells number words
+}
+
+/// A token of letters and digits: a number if every letter run spells number words.
+fn mixed_class(tok: &[u8]) -> Option<Quick> {
     let plausible = tok
         .split(u8::is_ascii_digit)
         .filter(|r| !r.is_empty())
@@ -149,17 +238,17 @@ fn quick_class(tok: &[u8]) -> Option<Quick> {
 /// A token of letters only: plain unless it may spell number words, weak when the words it
 /// spells are homophones and look-alike letters only.
 fn words_class(tok: &[u8]) -> Option<Quick> {
-    // connectors, and the commonest lone homophones and look-alike letters (each one word,
-    // so its reading is that word)
-    if matches!(
-        tok,
-        b"y" | b"Y" | b"and" | b"AND" | b"And" | b"to" | b"for" | b"I" | b"o" | b"O" | b"l"
-    ) {
+    if !starts_like_number(tok) {
+        // connectors are the only weak tokens turned away here
+        let connector = matches!(tok, b"y" | b"Y" | b"and" | b"AND" | b"And");
+        return Some(if connector { Quick::Weak } else { Quick::Plain });
+    }
+    // the commonest lone homophones and look-alike letters (each one word, so its reading is
+    // that word)
+    if matches!(tok, b"to" | b"for" | b"I" | b"o" | b"O" | b"l") {
         return Some(Quick::Weak);
     }
-    let a = tok.first().map_or(0, u8::to_ascii_lowercase);
-    let b = tok.get(1).map(u8::to_ascii_lowercase);
-    if !may_start_number(a, b) || !numbers::could_be_words(tok) {
+    if !numbers::could_be_words(tok) {
         return Some(Quick::Plain);
     }
     // read as `runs::numeric` does (`could_be_words` bounds the length)
@@ -175,6 +264,33 @@ fn words_class(tok: &[u8]) -> Option<Quick> {
         && words.iter().all(|w| !w.is_real());
     weak.then_some(Quick::Weak)
 }
+
+/// `runs::may_start_number` on the first two letters of an ASCII word, from a table.
+fn starts_like_number(tok: &[u8]) -> bool {
+    let index = |b: u8| usize::from(b.to_ascii_lowercase().wrapping_sub(b'a'));
+    let (Some(&a), second) = (tok.first(), tok.get(1)) else {
+        return false;
+    };
+    let b = second.map_or(26, |&b| index(b));
+    MAY_START.get(index(a)).and_then(|row| row.get(b)) == Some(&true)
+}
+
+/// `MAY_START[a][b]`: [`may_start_number`] for the letters `a` and `b` (`b == 26`: no second
+/// letter), numbered from `a`.
+static MAY_START: [[bool; 27]; 26] = {
+    let mut t = [[false; 27]; 26];
+    let mut a = 0;
+    while a < 26 {
+        let mut b = 0;
+        while b < 27 {
+            let second = if b == 26 { None } else { Some(b'a' + b as u8) };
+            t[a][b] = may_start_number(b'a' + a as u8, second);
+            b += 1;
+        }
+        a += 1;
+    }
+    t
+};
 
 /// Would `runs::leet` restore letters in this ASCII token? (A digit run of at most two of
 /// 0 1 3 4 5 7 between letters, in a token of at least two letters.)
@@ -244,11 +360,12 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
-        /// Whenever the proof says unchanged, the full rewrite agrees.
+        /// Whenever the proof says unchanged, reading the whole text token by token agrees; and
+        /// reading only the doubtful stretches gives what reading the whole text gives.
         #[test]
         fn proof_agrees_with_rewrite(
             words in proptest::collection::vec(
-                "(for|to|too|I|o|l|y|and|one|ten|twenty|oh|once|[a-zA-Z]{1,6}|[0-9]{1,5}|[a-z]{1,3}[0-9]{1,3}[a-z]{0,3}|[0-9]{1,3}[a-z]{1,3})",
+                "(for|to|too|I|o|l|y|and|one|five|ten|twenty|hundred|oh|once|years|yo|[a-zA-Z]{1,6}|[0-9]{1,5}|[a-z]{1,3}[0-9]{1,3}[a-z]{0,3}|[0-9]{1,3}[a-z]{1,3}|[0-9]\\|)",
                 0..12,
             ),
             seps in proptest::collection::vec("( |  |-|, |\n|\n\n\n|/|[ .:]{1,8}|✨|•|é| ́|💋 )", 12),
@@ -258,9 +375,75 @@ mod tests {
                 s.push_str(w);
                 s.push_str(sep);
             }
+            let all = 0..s.len();
+            let whole = super::super::runs::rewrite_windows(&s, std::slice::from_ref(&all));
             if unchanged(&s) {
-                prop_assert_eq!(super::super::runs::rewrite(&s).0, s);
+                prop_assert_eq!(&whole.0, &s);
+            }
+            prop_assert_eq!(super::super::runs::rewrite(&s), whole);
+        }
+    }
+
+    #[test]
+    fn start_table_matches_may_start_number() {
+        for a in b'A'..=b'z' {
+            for b in (b'A'..=b'z').map(Some).chain([None]) {
+                let tok: Vec<u8> = std::iter::once(a).chain(b).collect();
+                if !tok.iter().all(u8::is_ascii_alphabetic) {
+                    continue;
+                }
+                let lower = |x: u8| x.to_ascii_lowercase();
+                let want = may_start_number(lower(a), b.map(lower));
+                assert_eq!(starts_like_number(&tok), want, "{tok:?}");
             }
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// The same on number-heavy text (phones with homophones inside, units, barriers).
+        #[test]
+        fn proof_agrees_on_numbers(
+            words in proptest::collection::vec(
+                "(oh|o|for|to|I|l|and|y|one|five|twenty|years|hr|[0-9]{2,4}|[a-z]{2,5})",
+                0..14,
+            ),
+            seps in proptest::collection::vec("( |-|, |\n|\n\n\n|/|.)", 14),
+        ) {
+            let mut s = String::new();
+            for (w, sep) in words.iter().zip(&seps) {
+                s.push_str(w);
+                s.push_str(sep);
+            }
+            let all = 0..s.len();
+            let whole = super::super::runs::rewrite_windows(&s, std::slice::from_ref(&all));
+            if unchanged(&s) {
+                prop_assert_eq!(&whole.0, &s);
+            }
+            prop_assert_eq!(super::super::runs::rewrite(&s), whole);
+        }
+    }
+
+    #[test]
+    fn doubt_stays_between_barriers() {
+        // a phone with a homophone inside, closed by a barrier
+        let s = "Nice 404 oh 555 0142 today";
+        assert_eq!(
+            super::super::runs::rewrite(s).0,
+            "Nice 404 0 555 0142 today"
+        );
+        let d: Vec<&str> = doubtful(s).into_iter().map(|r| &s[r]).collect();
+        assert_eq!(d, ["Nice 404 oh 555 0142 today"]);
+        let s = "Nice girl here, call four oh four five five five one two one two today";
+        let d = doubtful(s);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            &s[d[0].clone()],
+            "call four oh four five five five one two one two today"
+        );
+        assert!(doubtful("Nice girl here").is_empty());
+        let s = "so y o u n g and s-w-e-e-t baby";
+        let d: Vec<&str> = doubtful(s).into_iter().map(|r| &s[r]).collect();
+        assert_eq!(d, ["so y o u n g and s-w-e-e-t baby"]);
     }
 }

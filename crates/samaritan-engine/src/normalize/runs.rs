@@ -2,6 +2,8 @@
 //! doc). Works on tokens (maximal runs of letters, digits and combining marks); everything
 //! between tokens is copied verbatim, so separators never move.
 
+use std::ops::Range;
+
 use super::numbers::{self, Part, Word};
 use super::offsets::{OffsetMap, TextBuilder};
 use crate::ascii::is_alnum;
@@ -63,31 +65,15 @@ impl Num {
 
 /// Rewrites `s`; returns the new text and its map back to `s`.
 pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
-    if super::quick::unchanged(s) {
-        return (s.to_owned(), OffsetMap::default());
-    }
-    let mut toks = tokenize(s);
-    join_spaced_letters(s, &mut toks);
-    for t in &mut toks {
-        let text = t.joined.as_deref().unwrap_or(&s[t.start..t.end]);
-        t.class = classify(text);
-    }
-    split_glued_prefixes(s, &mut toks);
+    rewrite_windows(s, &super::quick::doubtful(s))
+}
+
+/// [`rewrite`], reading only the tokens inside `windows` (sorted, disjoint stretches outside
+/// of which nothing changes; see `quick`).
+pub(super) fn rewrite_windows(s: &str, windows: &[Range<usize>]) -> (String, OffsetMap) {
     let mut reps: Vec<(usize, usize, String)> = Vec::new();
-    let mut converted = vec![false; toks.len()];
-    convert_runs(s, &toks, &mut reps, &mut converted);
-    for (i, t) in toks.iter().enumerate() {
-        if converted[i] {
-            continue;
-        }
-        let rep = match &t.class {
-            Class::Leet(w) => Some(w.clone()),
-            Class::Num(n) if n.leet.is_some() => n.leet.clone(),
-            _ => t.joined.clone(),
-        };
-        if let Some(r) = rep {
-            reps.push((t.start, t.end, r));
-        }
+    for w in windows {
+        replacements(s, w.clone(), &mut reps);
     }
     if reps.is_empty() {
         return (s.to_owned(), OffsetMap::default());
@@ -109,6 +95,32 @@ pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
     }
     b.verbatim(&s[pos..]);
     b.finish()
+}
+
+/// The replacements for the tokens of `s[window]`, appended to `reps`.
+fn replacements(s: &str, window: Range<usize>, reps: &mut Vec<(usize, usize, String)>) {
+    let mut toks = tokenize(s, window);
+    join_spaced_letters(s, &mut toks);
+    for t in &mut toks {
+        let text = t.joined.as_deref().unwrap_or(&s[t.start..t.end]);
+        t.class = classify(text);
+    }
+    split_glued_prefixes(s, &mut toks);
+    let mut converted = vec![false; toks.len()];
+    convert_runs(s, &toks, reps, &mut converted);
+    for (i, t) in toks.iter().enumerate() {
+        if converted[i] {
+            continue;
+        }
+        let rep = match &t.class {
+            Class::Leet(w) => Some(w.clone()),
+            Class::Num(n) if n.leet.is_some() => n.leet.clone(),
+            _ => t.joined.clone(),
+        };
+        if let Some(r) = rep {
+            reps.push((t.start, t.end, r));
+        }
+    }
 }
 
 pub(super) fn is_token_char(c: char) -> bool {
@@ -139,11 +151,13 @@ fn pipe_is_one(b: &[u8], i: usize) -> bool {
     glued && !(left >= 3 && right >= 3)
 }
 
-fn tokenize(s: &str) -> Vec<Tok> {
-    let mut toks = Vec::with_capacity(s.len() / 3 + 4);
+/// The tokens of `s[window]` (a `|` is decided on the whole of `s`).
+fn tokenize(s: &str, window: Range<usize>) -> Vec<Tok> {
+    let mut toks = Vec::with_capacity(window.len() / 3 + 4);
     let bytes = s.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
+    let end = window.end;
+    let mut i = window.start;
+    while i < end {
         let b = bytes[i];
         if b.is_ascii() {
             if !(is_alnum(b) || (b == b'|' && pipe_is_one(bytes, i))) {
@@ -158,7 +172,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
             }
         }
         let start = i;
-        while i < bytes.len() {
+        while i < end {
             let b = bytes[i];
             if b.is_ascii() {
                 if !(is_alnum(b) || (b == b'|' && pipe_is_one(bytes, i))) {
@@ -310,7 +324,7 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
 }
 
 /// Could this lower-case pair start a number word (or is it a look-alike letter)?
-pub(super) fn may_start_number(a: u8, b: Option<u8>) -> bool {
+pub(super) const fn may_start_number(a: u8, b: Option<u8>) -> bool {
     let Some(b) = b else {
         return matches!(a, b'o' | b'l' | b'i');
     };

@@ -11,6 +11,7 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick, is
 
 use super::confusables::{self, Script};
 use super::offsets::{OffsetMap, TextBuilder};
+use crate::ascii::is_alnum;
 
 /// Characters that render as nothing: zero-width spaces and joiners, soft hyphen, bidi and other
 /// format controls, variation selectors, tag characters, invisible fillers.
@@ -41,6 +42,20 @@ struct Item {
     start: usize,
     end: usize,
     obf: bool,
+    /// A stand-in for a whole stretch of ASCII between windows (see [`windows`]), copied as is.
+    gap: bool,
+}
+
+impl Item {
+    fn new(c: Option<char>, start: usize, end: usize) -> Item {
+        Item {
+            c,
+            start,
+            end,
+            obf: false,
+            gap: false,
+        }
+    }
 }
 
 /// Cleans `original`; `None` when nothing changes (always for ASCII).
@@ -48,8 +63,59 @@ pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
     if original.is_ascii() || original.chars().all(|c| c.is_ascii() || is_inert(c)) {
         return None;
     }
-    let items = remove_invisibles(original);
-    let mut items = nfkc(original, &items);
+    clean_windows(original, windows(original.as_bytes()))
+}
+
+/// Stretches of `b` that need taking apart character by character: each run of non-ASCII
+/// bytes, widened over the ASCII letters and digits glued to it and then one more ASCII
+/// character on each side; overlapping or touching stretches merge.
+///
+/// Every step of this phase decides a character on what stands next to it, except look-alike
+/// folding, which also asks for the script of the nearest word on each side. Outside the
+/// windows the text is plain ASCII, which no step changes: an ASCII character changes only as
+/// the starter of an NFKC segment or the digit under a keycap, both right before a non-ASCII
+/// character. Each window starts and ends on an ASCII separator (or the edge of the text), so
+/// words, NFKC segments, keycaps and the neighbours of dashes and removals all lie inside one
+/// window; and what a stretch between windows tells look-alike folding is only whether it holds
+/// a Latin word (an ASCII letter).
+fn windows(b: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&x| !x.is_ascii()) {
+        let p = i + off;
+        let q = p + b[p..].iter().take_while(|x| !x.is_ascii()).count();
+        let mut lo = p - b[..p].iter().rev().take_while(|&&x| is_alnum(x)).count();
+        if lo > 0 && b[lo - 1].is_ascii() {
+            lo -= 1;
+        }
+        let mut hi = q + b[q..].iter().take_while(|&&x| is_alnum(x)).count();
+        if hi < b.len() && b[hi].is_ascii() {
+            hi += 1;
+        }
+        match out.last_mut() {
+            Some(last) if lo <= last.end => last.end = hi,
+            _ => out.push(lo..hi),
+        }
+        i = hi;
+    }
+    out
+}
+
+/// [`clean`] over the given windows (sorted, disjoint, each as [`windows`] describes them).
+fn clean_windows(
+    original: &str,
+    windows: impl IntoIterator<Item = std::ops::Range<usize>>,
+) -> Option<(String, OffsetMap)> {
+    let mut raw = Vec::new();
+    let mut pos = 0;
+    for w in windows {
+        push_gap(original, pos..w.start, &mut raw);
+        remove_invisibles(original, w.clone(), &mut raw);
+        pos = w.end;
+    }
+    push_gap(original, pos..original.len(), &mut raw);
+    mark_hiding_removals(&mut raw);
+    let mut items = nfkc(&raw);
     fold_dashes_between_digits(&mut items);
     fold_lookalikes(&mut items);
     let mut b = TextBuilder::with_capacity(original.len());
@@ -57,6 +123,7 @@ pub(crate) fn clean(original: &str) -> Option<(String, OffsetMap)> {
     for it in &items {
         let src = &original[it.start..it.end];
         match it.c {
+            _ if it.gap => b.verbatim(src),
             Some(c) if !it.obf && src.len() == c.len_utf8() && src.starts_with(c) => {
                 b.verbatim(src)
             }
@@ -90,9 +157,27 @@ fn is_inert(c: char) -> bool {
         && confusables::script(c).is_none()
 }
 
-fn remove_invisibles(original: &str) -> Vec<Item> {
-    let mut items: Vec<Item> = Vec::with_capacity(original.len());
-    for (i, c) in original.char_indices() {
+/// The stand-in item for the ASCII stretch `r` between windows: a letter when the stretch holds
+/// a Latin word (all that look-alike folding asks of it), else a space.
+fn push_gap(original: &str, r: std::ops::Range<usize>, items: &mut Vec<Item>) {
+    if r.is_empty() {
+        return;
+    }
+    let latin = original.as_bytes()[r.clone()]
+        .iter()
+        .any(u8::is_ascii_alphabetic);
+    let mut it = Item::new(Some(if latin { 'a' } else { ' ' }), r.start, r.end);
+    it.gap = true;
+    items.push(it);
+}
+
+/// Items of `original[r]`, appended to `items`: invisible characters become removals, and a
+/// keycap merges into the digit it caps.
+fn remove_invisibles(original: &str, r: std::ops::Range<usize>, items: &mut Vec<Item>) {
+    items.reserve(r.len());
+    let base = r.start;
+    for (i, c) in original[r].char_indices() {
+        let i = base + i;
         let end = i + c.len_utf8();
         if c == KEYCAP {
             // attach to the digit (or #/*) it caps, across a variation selector already removed
@@ -113,31 +198,19 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
                 digit.obf = true;
                 continue;
             }
-            items.push(Item {
-                c: None,
-                start: i,
-                end,
-                obf: false,
-            });
+            items.push(Item::new(None, i, end));
             continue;
         }
         if is_invisible(c) {
-            items.push(Item {
-                c: None,
-                start: i,
-                end,
-                obf: false,
-            });
+            items.push(Item::new(None, i, end));
             continue;
         }
-        items.push(Item {
-            c: Some(c),
-            start: i,
-            end,
-            obf: false,
-        });
+        items.push(Item::new(Some(c), i, end));
     }
-    // a removal inside a word (letters or digits on both sides) hid something
+}
+
+/// A removal inside a word (letters or digits on both sides) hid something.
+fn mark_hiding_removals(items: &mut [Item]) {
     let mut k = 0;
     while k < items.len() {
         if items[k].c.is_some() {
@@ -160,7 +233,6 @@ fn remove_invisibles(original: &str) -> Vec<Item> {
         }
         k = run_end;
     }
-    items
 }
 
 /// True if `c` attaches to the character before it under normalization (combining marks,
@@ -188,7 +260,7 @@ fn continues_segment(c: char) -> bool {
 
 /// NFKC, one normalization segment (a starter and what attaches to it) at a time, so that each
 /// output character knows the original bytes it came from.
-fn nfkc(original: &str, items: &[Item]) -> Vec<Item> {
+fn nfkc(items: &[Item]) -> Vec<Item> {
     let mut out = Vec::with_capacity(items.len());
     let mut seg = String::new();
     let mut i = 0;
@@ -239,24 +311,17 @@ fn nfkc(original: &str, items: &[Item]) -> Vec<Item> {
                 let obf =
                     obf_in || (is_disguise_block(c) && folded.chars().all(char::is_alphanumeric));
                 for f in folded.chars() {
-                    out.push(Item {
-                        c: Some(f),
-                        start,
-                        end,
-                        obf,
-                    });
+                    let mut it = Item::new(Some(f), start, end);
+                    it.obf = obf;
+                    out.push(it);
                 }
                 if folded.is_empty() {
-                    out.push(Item {
-                        c: None,
-                        start,
-                        end,
-                        obf,
-                    });
+                    let mut it = Item::new(None, start, end);
+                    it.obf = obf;
+                    out.push(it);
                 }
             }
         }
-        let _ = original;
         i = last + 1;
     }
     out
@@ -421,6 +486,36 @@ mod tests {
         assert_eq!(run("сосо hot"), "coco hot");
         assert_eq!(run("Привет, как дела? сок"), "Привет, как дела? сок");
         assert_eq!(run("Ελληνικά κείμενα"), "Ελληνικά κείμενα");
+    }
+
+    #[test]
+    fn windows_cover_non_ascii_with_separators() {
+        let s = "call me ✨ now, y\u{200B}oung and сосо hot";
+        let w: Vec<&str> = windows(s.as_bytes()).into_iter().map(|r| &s[r]).collect();
+        assert_eq!(w, [" ✨ ", " y\u{200B}oung ", " сосо "]);
+        let whole = |s: &str| matches!(&windows(s.as_bytes())[..], [w] if *w == (0..s.len()));
+        assert!(whole("é"));
+        assert!(whole("a✨b✨c"));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// Cleaning window by window gives what cleaning the whole text as one window gives.
+        #[test]
+        fn windows_agree_with_whole_text(pieces in proptest::collection::vec(
+            proptest::sample::select(&[
+                "hot", "young", "a", "I", "42", "7", "y", " ", " ", "  ", "-", ", ", "\n", "|",
+                "#", "*", "у", "о", "сосо", "сок", "п", "Привет", "α", "ο", "κείμενα", "é",
+                "e\u{301}", "\u{301}", "\u{200B}", "\u{FE0F}", "\u{20E3}", "１", "ｙ", "ー",
+                "–", "−", "✨", "💋", "𝟙", "ʏ", "ᴏ", "🅨", "❸", "\u{00A0}", "ﬁ", "ａ\u{301}",
+                "\u{1100}", "\u{1161}", "ﾡ", "ｰ", "コ", "™", "½", "Ⅻ", "\u{2060}",
+            ][..]),
+            0..16,
+        )) {
+            let s: String = pieces.concat();
+            let whole = clean_windows(&s, std::iter::once(0..s.len()));
+            proptest::prop_assert_eq!(clean_windows(&s, windows(s.as_bytes())), whole);
+        }
     }
 
     #[test]
