@@ -498,22 +498,28 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<Pric
     out
 }
 
-/// A short label for a price: `120 USD/30min`, `80 roses (quick_visit)`.
+/// A short label for a price: `120 USD/30min`, `80 roses (quick_visit)`. Written into one
+/// buffer: a label per price mention, and each `format!` is an allocation.
 pub(crate) fn label(p: &Price) -> String {
-    let mut s = if p.amount.fract() == 0.0 {
-        format!("{}", p.amount as i64)
+    use std::fmt::Write;
+    let mut s = String::with_capacity(32);
+    // (writing to a `String` cannot fail)
+    let _ = if p.amount.fract() == 0.0 {
+        write!(s, "{}", p.amount as i64)
     } else {
-        format!("{:.2}", p.amount)
+        write!(s, "{:.2}", p.amount)
     };
     if let Some(c) = &p.currency {
         s.push(' ');
         s.push_str(c);
     }
     if let Some(m) = p.duration_min {
-        s.push_str(&format!("/{m}min"));
+        let _ = write!(s, "/{m}min");
     }
     if let Some(sv) = &p.service {
-        s.push_str(&format!(" ({sv})"));
+        s.push_str(" (");
+        s.push_str(sv);
+        s.push(')');
     }
     s
 }
