@@ -131,25 +131,30 @@ fn ties_after(text: &str, end: usize) -> u8 {
     let mut found = 0;
     // CUE_AFTER: the digits, \s*\+?\s*, yo|y/o|y.o|yrs?|years?|anos|años
     let q = fwd(text, end, |c| c.is_whitespace() || c == '+');
-    let after = ["yo", "y/o", "y.o", "yr", "year", "anos"]
-        .iter()
-        .any(|w| starts(text, q, w))
-        || (starts(text, q, "a")
-            && ["\u{f1}", "\u{d1}"].iter().any(|n| starts(text, q + 1, n))
-            && starts(text, q + 3, "os"));
+    // (every cue starts with "y" or "a")
+    let first = text.as_bytes().get(q).map(u8::to_ascii_lowercase);
+    let after = matches!(first, Some(b'y' | b'a'))
+        && (["yo", "y/o", "y.o", "yr", "year", "anos"]
+            .iter()
+            .any(|w| starts(text, q, w))
+            || (starts(text, q, "a")
+                && ["\u{f1}", "\u{d1}"].iter().any(|n| starts(text, q + 1, n))
+                && starts(text, q + 3, "os")));
     if after {
         found |= AFTER;
     }
     // MINIMUM: the digits, \s*, or|and, \s+, older|over|above|up
     let q = fwd(text, end, char::is_whitespace);
-    let or_and = ["or", "and"].iter().any(|w| {
-        starts(text, q, w) && {
-            let r = fwd(text, q + w.len(), char::is_whitespace);
-            ["older", "over", "above", "up"]
-                .iter()
-                .any(|o| starts(text, r, o))
-        }
-    });
+    let first = text.as_bytes().get(q).map(u8::to_ascii_lowercase);
+    let or_and = matches!(first, Some(b'o' | b'a'))
+        && ["or", "and"].iter().any(|w| {
+            starts(text, q, w) && {
+                let r = fwd(text, q + w.len(), char::is_whitespace);
+                ["older", "over", "above", "up"]
+                    .iter()
+                    .any(|o| starts(text, r, o))
+            }
+        });
     if or_and {
         found |= MINIMUM;
     }
@@ -163,10 +168,18 @@ fn starts(text: &str, at: usize, word: &str) -> bool {
         .is_some_and(|x| x.eq_ignore_ascii_case(word.as_bytes()))
 }
 
-/// Where a backward skip over chars matching `skip`, from `at`, stops.
+/// Where a backward skip over chars matching `skip`, from `at`, stops. (Byte by byte while the
+/// text is ASCII, which it mostly is; char by char from the first other byte.)
 fn back(text: &str, at: usize, skip: impl Fn(char) -> bool) -> usize {
+    let b = text.as_bytes();
     let mut p = at;
-    for c in text[..at].chars().rev() {
+    while p > 0 && b[p - 1].is_ascii() {
+        if !skip(char::from(b[p - 1])) {
+            return p;
+        }
+        p -= 1;
+    }
+    for c in text[..p].chars().rev() {
         if !skip(c) {
             break;
         }
@@ -175,10 +188,18 @@ fn back(text: &str, at: usize, skip: impl Fn(char) -> bool) -> usize {
     p
 }
 
-/// Where a forward skip over chars matching `skip`, from `at`, stops.
+/// Where a forward skip over chars matching `skip`, from `at`, stops (ASCII byte by byte, as
+/// [`back`]).
 fn fwd(text: &str, at: usize, skip: impl Fn(char) -> bool) -> usize {
+    let b = text.as_bytes();
     let mut q = at;
-    for c in text[at..].chars() {
+    while q < b.len() && b[q].is_ascii() {
+        if !skip(char::from(b[q])) {
+            return q;
+        }
+        q += 1;
+    }
+    for c in text[q..].chars() {
         if !skip(c) {
             break;
         }

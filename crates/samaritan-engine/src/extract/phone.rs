@@ -43,78 +43,85 @@ struct Group {
 }
 
 const MAX_GAP_CHARS: usize = 6;
+/// The fewest digits a phone candidate can have (see [`Context::classify`]).
+const MIN_DIGITS: usize = 7;
 const MAX_GROUPS: usize = 12;
 
-/// Units and markers that make the number before them a quantity, not part of a phone.
-const UNITS: &[&str] = &[
-    "h",
-    "hh",
-    "hhr",
-    "hr",
-    "hrs",
-    "hour",
-    "hours",
-    "min",
-    "mins",
-    "minute",
-    "minutes",
-    "qv",
-    "qk",
-    "ss",
-    "fh",
-    "hf",
-    "roses",
-    "rose",
-    "usd",
-    "eur",
-    "euro",
-    "euros",
-    "k",
-    "lbs",
-    "lb",
-    "kg",
-    "cm",
-    "mm",
-    "ft",
-    "yo",
-    "yr",
-    "yrs",
-    "year",
-    "years",
-    "am",
-    "pm",
-    "st",
-    "nd",
-    "rd",
-    "th",
-    "dollars",
-    "bucks",
-    "donation",
-    "donations",
-    "inch",
-    "inches",
-    "miles",
-    "mi",
-    "mins",
-    "candies",
-    "percent",
-];
+/// Units and markers that make the number before them a quantity, not part of a phone
+/// (`word` lower-case).
+fn is_unit(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"h" | b"hh"
+            | b"hhr"
+            | b"hr"
+            | b"hrs"
+            | b"hour"
+            | b"hours"
+            | b"min"
+            | b"mins"
+            | b"minute"
+            | b"minutes"
+            | b"qv"
+            | b"qk"
+            | b"ss"
+            | b"fh"
+            | b"hf"
+            | b"roses"
+            | b"rose"
+            | b"usd"
+            | b"eur"
+            | b"euro"
+            | b"euros"
+            | b"k"
+            | b"lbs"
+            | b"lb"
+            | b"kg"
+            | b"cm"
+            | b"mm"
+            | b"ft"
+            | b"yo"
+            | b"yr"
+            | b"yrs"
+            | b"year"
+            | b"years"
+            | b"am"
+            | b"pm"
+            | b"st"
+            | b"nd"
+            | b"rd"
+            | b"th"
+            | b"dollars"
+            | b"bucks"
+            | b"donation"
+            | b"donations"
+            | b"inch"
+            | b"inches"
+            | b"miles"
+            | b"mi"
+            | b"candies"
+            | b"percent"
+    )
+}
 
 fn blocked_after(text: &str, end: usize) -> bool {
     let post = &text[end..];
     let post = post.strip_prefix(' ').unwrap_or(post);
-    let short = text[..end]
-        .bytes()
-        .rev()
-        .take_while(u8::is_ascii_digit)
-        .count()
-        <= 2;
+    // a group of at most two digits (a height: 5'4)
+    let short = || {
+        text[..end]
+            .bytes()
+            .rev()
+            .take_while(u8::is_ascii_digit)
+            .count()
+            <= 2
+    };
     if post.starts_with("/7") && text[..end].ends_with("24") {
         return true; // 24/7
     }
     match post.chars().next() {
         Some('%' | '€' | '£') => return true,
-        Some('\'' | '"' | '’' | '”') if short => return true,
+        Some('\'' | '"' | '’' | '”') if short() => return true,
         Some('$') => return !post[1..].starts_with(|c: char| c.is_ascii_digit()),
         _ => {}
     }
@@ -125,37 +132,40 @@ fn blocked_after(text: &str, end: usize) -> bool {
         buf[n] = b.to_ascii_lowercase();
         n += 1;
     }
-    let word = &buf[..n];
-    n > 0 && UNITS.iter().any(|u| u.as_bytes() == word)
+    is_unit(&buf[..n])
 }
 
-/// Words after which a number is an amount ("hr 200", "donation 150", "Qv 80").
-const PRICE_WORDS: &[&str] = &[
-    "hh",
-    "hhr",
-    "hr",
-    "hrs",
-    "h",
-    "hour",
-    "half",
-    "qv",
-    "qk",
-    "ss",
-    "fh",
-    "hf",
-    "donation",
-    "donations",
-    "roses",
-    "rate",
-    "rates",
-    "price",
-    "only",
-    "just",
-    "special",
-    "usd",
-    "eur",
-    "rm",
-];
+/// Words after which a number is an amount ("hr 200", "donation 150", "Qv 80"; `word`
+/// lower-case).
+fn is_price_word(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"hh"
+            | b"hhr"
+            | b"hr"
+            | b"hrs"
+            | b"h"
+            | b"hour"
+            | b"half"
+            | b"qv"
+            | b"qk"
+            | b"ss"
+            | b"fh"
+            | b"hf"
+            | b"donation"
+            | b"donations"
+            | b"roses"
+            | b"rate"
+            | b"rates"
+            | b"price"
+            | b"only"
+            | b"just"
+            | b"special"
+            | b"usd"
+            | b"eur"
+            | b"rm"
+    )
+}
 
 fn blocked_before(text: &str, start: usize) -> bool {
     let pre = &text[..start];
@@ -180,8 +190,7 @@ fn blocked_before(text: &str, start: usize) -> bool {
     for (d, b) in buf.iter_mut().zip(pre[pre.len() - n..].bytes()) {
         *d = b.to_ascii_lowercase();
     }
-    let word = &buf[..n];
-    n > 0 && PRICE_WORDS.iter().any(|w| w.as_bytes() == word)
+    is_price_word(&buf[..n])
 }
 
 fn groups(text: &str) -> Vec<Group> {
@@ -193,8 +202,8 @@ fn groups(text: &str) -> Vec<Group> {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        let pre = &text[..start];
-        let plus = pre.ends_with('+') || pre.ends_with("+ ");
+        let pre = &b[..start];
+        let plus = pre.ends_with(b"+") || pre.ends_with(b"+ ");
         out.push(Group {
             start,
             end: i,
@@ -202,49 +211,70 @@ fn groups(text: &str) -> Vec<Group> {
             plus,
         });
     }
-    // dates (11-17-2015, 11/28/15, 2016 06 17) and times (9:30)
-    for k in 0..out.len() {
-        let len = |g: &Group| g.end - g.start;
-        let val = |g: &Group| text[g.start..g.end].parse::<u32>().unwrap_or(u32::MAX);
-        let year = |g: &Group| {
-            len(g) >= 4 && (text[g.start..].starts_with("19") || text[g.start..].starts_with("20"))
-        };
-        let gap = |a: &Group, b: &Group| &text[a.end..b.start];
-        if k + 2 < out.len() {
-            let (a, m, c) = (&out[k], &out[k + 1], &out[k + 2]);
-            let g1 = gap(a, m);
-            let day_month = len(a) <= 2
-                && len(m) <= 2
-                && val(a) <= 31
-                && val(m) <= 31
-                && (val(a) <= 12 || val(m) <= 12);
-            let dmy = ["/", "-", "."].contains(&g1)
-                && g1 == gap(m, c)
-                && day_month
-                && (year(c) || (g1 == "/" && len(c) == 2));
-            let ymd = year(a)
-                && len(a) == 4
-                && len(m) <= 2
-                && len(c) <= 2
-                && val(m) <= 12
-                && val(c) <= 31
-                && gap(a, m).len() <= 2
-                && gap(m, c).len() <= 2;
-            if dmy || ymd {
-                for g in &mut out[k..k + 3] {
-                    g.blocked = true;
-                }
+    block_dates(b, &mut out);
+    out
+}
+
+impl Group {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+}
+
+/// Blocks the groups of dates (11-17-2015, 11/28/15, 2016 06 17) and times (9:30).
+fn block_dates(b: &[u8], gs: &mut [Group]) {
+    for k in 0..gs.len() {
+        if let [a, m, c, ..] = &gs[k..]
+            && is_date(b, a, m, c)
+        {
+            for g in &mut gs[k..k + 3] {
+                g.blocked = true;
             }
         }
-        if k + 1 < out.len() {
-            let (a, m) = (&out[k], &out[k + 1]);
-            if gap(a, m) == ":" && len(a) <= 2 && len(m) == 2 {
-                out[k].blocked = true;
-                out[k + 1].blocked = true;
-            }
+        if let [a, m, ..] = &gs[k..]
+            && &b[a.end..m.start] == b":"
+            && a.len() <= 2
+            && m.len() == 2
+        {
+            gs[k].blocked = true;
+            gs[k + 1].blocked = true;
         }
     }
-    out
+}
+
+/// Are the groups `a`, `m`, `c` a date, day or month first with a year last, or year first?
+fn is_date(b: &[u8], a: &Group, m: &Group, c: &Group) -> bool {
+    // (`value` is only read for groups of at most two digits)
+    let value = |g: &Group| {
+        b[g.start..g.end]
+            .iter()
+            .fold(0u32, |v, d| v * 10 + u32::from(d - b'0'))
+    };
+    let year = |g: &Group| g.len() >= 4 && matches!(&b[g.start..g.start + 2], b"19" | b"20");
+    let (g1, g2) = (&b[a.end..m.start], &b[m.end..c.start]);
+    let day_month = || {
+        a.len() <= 2 && m.len() <= 2 && {
+            let (va, vm) = (value(a), value(m));
+            va <= 31 && vm <= 31 && (va <= 12 || vm <= 12)
+        }
+    };
+    let dmy = || {
+        matches!(g1, b"/" | b"-" | b".")
+            && g1 == g2
+            && day_month()
+            && (year(c) || (g1 == b"/" && c.len() == 2))
+    };
+    let ymd = || {
+        year(a)
+            && a.len() == 4
+            && m.len() <= 2
+            && c.len() <= 2
+            && value(m) <= 12
+            && value(c) <= 31
+            && g1.len() <= 2
+            && g2.len() <= 2
+    };
+    dmy() || ymd()
 }
 
 fn chain_gap(gap: &str, a: &Group, b: &Group) -> bool {
@@ -284,10 +314,9 @@ pub(crate) fn nanp_valid(d: &[u8]) -> bool {
         && !(d[4] == b'1' && d[5] == b'1')
 }
 
-fn international(digits: &str) -> Option<String> {
-    if let Some(rest) = digits.strip_prefix('1') {
-        return nanp_valid(rest.as_bytes()).then(|| rest.to_owned());
-    }
+/// A number written with `+` or `00` and a country code other than 1 (`digits` without them).
+fn international(digits: &[u8]) -> Option<String> {
+    let digits = std::str::from_utf8(digits).ok()?;
     let n = phonenumber::parse(None, format!("+{digits}")).ok()?;
     (phonenumber::is_valid(&n) || plausible(&n)).then(|| e164_digits(&n))
 }
@@ -320,7 +349,8 @@ fn e164_digits(n: &phonenumber::PhoneNumber) -> String {
     if cc == 1 { nsn } else { format!("{cc}{nsn}") }
 }
 
-fn national(digits: &str, region: Id) -> Option<String> {
+fn national(digits: &[u8], region: Id) -> Option<String> {
+    let digits = std::str::from_utf8(digits).ok()?;
     let n = phonenumber::parse(Some(region), digits).ok()?;
     let trunk = digits.starts_with('0');
     (phonenumber::is_valid(&n) || (trunk && plausible(&n))).then(|| e164_digits(&n))
@@ -334,22 +364,52 @@ struct Context<'a> {
     fallback: &'a [Id],
 }
 
+/// A phone's value as [`Context::classify`] reads it. Most phones are North American and their
+/// value is the candidate's own digits less a prefix, so it is kept as that prefix's length and
+/// only copied out for the phones a chain's cut keeps.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    /// The candidate's digits from this offset on.
+    Tail(usize),
+    /// A number libphonenumber read.
+    Parsed(String),
+}
+
+impl Value {
+    fn into_string(self, digits: &str) -> String {
+        match self {
+            Value::Tail(k) => digits.get(k..).unwrap_or_default().to_owned(),
+            Value::Parsed(v) => v,
+        }
+    }
+}
+
+/// [`international`] for the digits after a `+` or `00` at `offset` in the candidate.
+fn international_at(digits: &[u8], offset: usize) -> Option<Value> {
+    let rest = digits.get(offset..)?;
+    if let Some(nanp) = rest.strip_prefix(b"1") {
+        return nanp_valid(nanp).then_some(Value::Tail(offset + 1));
+    }
+    international(rest).map(Value::Parsed)
+}
+
 impl Context<'_> {
-    fn classify(&self, digits: &str, plus: bool) -> Option<String> {
-        if !(7..=16).contains(&digits.len()) {
+    /// What the candidate `digits` (ASCII digits) is, if a phone.
+    fn classify(&self, digits: &[u8], plus: bool) -> Option<Value> {
+        if !(MIN_DIGITS..=MAX_DIGITS).contains(&digits.len()) {
             return None;
         }
         if plus {
-            return international(digits);
+            return international_at(digits, 0);
         }
-        if let Some(rest) = digits.strip_prefix("00") {
-            return international(rest);
+        if digits.starts_with(b"00") {
+            return international_at(digits, 2);
         }
-        let d = digits.as_bytes();
+        let d = digits;
         if d.len() == 11 && d[0] == b'1' && nanp_valid(&d[1..]) {
-            return Some(digits[1..].to_owned());
+            return Some(Value::Tail(1));
         }
-        let nanp = nanp_valid(d).then(|| digits.to_owned());
+        let nanp = nanp_valid(d).then_some(Value::Tail(0));
         let default_nanp = self.default_nanp;
         if nanp.is_some() && default_nanp && (self.hints.nanp || self.hints.foreign.is_empty()) {
             return nanp;
@@ -360,19 +420,19 @@ impl Context<'_> {
             .into_iter()
             .chain(self.hints.foreign.iter().copied());
         // without a trunk 0, only a full-length national number may be read in a hinted region
-        if !digits.starts_with('0') && digits.len() < 9 {
+        if !digits.starts_with(b"0") && digits.len() < 9 {
             return nanp;
         }
         for region in foreign {
             if let Some(v) = national(digits, region) {
-                return Some(v);
+                return Some(Value::Parsed(v));
             }
         }
-        if nanp.is_none() && digits.starts_with('0') {
+        if nanp.is_none() && digits.starts_with(b"0") {
             // a trunk 0 cannot start a North American number: try the fallback regions
             for &region in self.fallback {
                 if let Some(v) = national(digits, region) {
-                    return Some(v);
+                    return Some(Value::Parsed(v));
                 }
             }
         }
@@ -395,6 +455,7 @@ pub(crate) fn find(
     };
     let gs = groups(text);
     let mut hits = Vec::new();
+    let mut cut = Cut::default();
     let mut i = 0;
     while i < gs.len() {
         if gs[i].blocked {
@@ -408,68 +469,100 @@ pub(crate) fn find(
         {
             j += 1;
         }
-        cut_chain(text, &gs[i..=j], &ctx, &mut hits);
+        cut.chain(text, &gs[i..=j], &ctx, &mut hits);
         i = j + 1;
     }
     hits
 }
 
-/// Cuts a chain of groups into the phones that cover the most digits (fewest phones on ties).
-fn cut_chain(text: &str, chain: &[Group], ctx: &Context<'_>, hits: &mut Vec<PhoneHit>) {
-    let n = chain.len();
-    // best[i] = (digits covered, -phones) for chain[i..], and the choice made at i
-    let mut best: Vec<(usize, isize)> = vec![(0, 0); n + 1];
-    let mut choice: Vec<Option<(usize, String)>> = vec![None; n + 1];
-    for i in (0..n).rev() {
-        best[i] = best[i + 1];
-        choice[i] = None;
-        let mut digits = String::new();
-        let first = &text[chain[i].start..chain[i].end];
-        let mut same = true;
-        for j in i..n.min(i + MAX_GROUPS) {
-            let g = &text[chain[j].start..chain[j].end];
-            digits.push_str(g);
-            same &= g == first;
-            if digits.len() > 16 {
-                break;
-            }
-            if same && j >= i + 2 {
-                continue; // one group repeated ("23 23 23 23 23") is not a number
-            }
-            if let Some(v) = ctx.classify(&digits, chain[i].plus) {
-                let cand = (best[j + 1].0 + digits.len(), best[j + 1].1 - 1);
-                // ties go to the number starting earlier
-                if cand >= best[i] {
-                    best[i] = cand;
-                    choice[i] = Some((j, v));
+/// The most digits a phone candidate can have (see [`Context::classify`]).
+const MAX_DIGITS: usize = 16;
+
+/// The buffers of [`Cut::chain`], kept from chain to chain so a document allocates them once.
+#[derive(Default)]
+struct Cut {
+    /// `best[i]` = (digits covered, -phones) for `chain[i..]`.
+    best: Vec<(usize, isize)>,
+    /// The phone chosen at `i`: its last group and value.
+    choice: Vec<Option<(usize, Value)>>,
+}
+
+impl Cut {
+    /// Cuts a chain of groups into the phones that cover the most digits (fewest phones on ties).
+    fn chain(&mut self, text: &str, chain: &[Group], ctx: &Context<'_>, hits: &mut Vec<PhoneHit>) {
+        let n = chain.len();
+        // too few digits for any candidate
+        if chain.iter().map(Group::len).sum::<usize>() < MIN_DIGITS {
+            return;
+        }
+        self.best.clear();
+        self.best.resize(n + 1, (0, 0));
+        self.choice.clear();
+        self.choice.resize(n + 1, None);
+        let best = &mut self.best;
+        let choice = &mut self.choice;
+        let b = text.as_bytes();
+        for i in (0..n).rev() {
+            best[i] = best[i + 1];
+            // the candidate's digits (no candidate is longer)
+            let mut digits = [0u8; MAX_DIGITS];
+            let mut len = 0;
+            let first = &b[chain[i].start..chain[i].end];
+            let mut same = true;
+            for j in i..n.min(i + MAX_GROUPS) {
+                let g = &b[chain[j].start..chain[j].end];
+                same &= g == first;
+                let Some(room) = digits.get_mut(len..len + g.len()) else {
+                    break; // too many digits
+                };
+                room.copy_from_slice(g);
+                len += g.len();
+                if same && j >= i + 2 {
+                    continue; // one group repeated ("23 23 23 23 23") is not a number
+                }
+                if let Some(v) = ctx.classify(&digits[..len], chain[i].plus) {
+                    let cand = (best[j + 1].0 + len, best[j + 1].1 - 1);
+                    // ties go to the number starting earlier
+                    if cand >= best[i] {
+                        best[i] = cand;
+                        choice[i] = Some((j, v));
+                    }
                 }
             }
         }
-    }
-    let mut i = 0;
-    while i < n {
-        let Some((j, value)) = choice[i].clone() else {
-            i += 1;
-            continue;
-        };
-        let mut start = chain[i].start;
-        if text[..start].ends_with(['+', '(']) {
-            start -= 1;
+        let mut i = 0;
+        while i < n {
+            let Some((j, value)) = choice[i].take() else {
+                i += 1;
+                continue;
+            };
+            hits.push(hit(text, &chain[i..=j], &chain[i], &chain[j], value));
+            i = j + 1;
         }
-        let end = chain[j].end;
-        let written: String = chain[i..=j].iter().map(|g| &text[g.start..g.end]).collect();
-        let odd = j - i + 1 >= 6
-            || text[chain[i].start..end]
-                .chars()
-                .any(|c| !(c.is_ascii_digit() || " -.()+/\n\r\t".contains(c)));
-        hits.push(PhoneHit {
-            value,
-            written,
-            start,
-            end,
-            odd,
+    }
+}
+
+/// The phone written as the groups `phone`, from `first` to `last`.
+fn hit(text: &str, phone: &[Group], first: &Group, last: &Group, value: Value) -> PhoneHit {
+    let mut start = first.start;
+    if text[..start].ends_with(['+', '(']) {
+        start -= 1;
+    }
+    let end = last.end;
+    let written: String = phone.iter().map(|g| &text[g.start..g.end]).collect();
+    let odd = phone.len() >= 6
+        || text[first.start..end].chars().any(|c| {
+            !matches!(
+                c,
+                '0'..='9' | ' ' | '-' | '.' | '(' | ')' | '+' | '/' | '\n' | '\r' | '\t'
+            )
         });
-        i = j + 1;
+    PhoneHit {
+        value: value.into_string(&written),
+        written,
+        start,
+        end,
+        odd,
     }
 }
 

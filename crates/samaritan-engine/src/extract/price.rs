@@ -30,6 +30,74 @@ static MARKER: Pattern = Pattern::new(|| {
     )
 });
 
+/// What a marker says: the minutes it stands for, or the service it names.
+type MarkerMeaning = (Option<u32>, Option<&'static str>);
+
+/// The meaning of a [`MARKER`] match from its groups.
+fn marker_groups(c: &regex::Captures<'_>) -> MarkerMeaning {
+    let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    if let Some(m) = num(1) {
+        (Some(m), None)
+    } else if let Some(h) = num(2) {
+        (Some(h.saturating_mul(60)), None)
+    } else if c.get(3).is_some() {
+        (Some(30), None)
+    } else if c.get(4).is_some() {
+        (Some(60), None)
+    } else if c.get(5).is_some() {
+        (None, Some("quick_visit"))
+    } else {
+        (Some(480), None)
+    }
+}
+
+/// The meaning of the ASCII [`MARKER`] match `m`, read from how it starts instead of a capture
+/// search: each group's alternatives start differently (a count then `m` or `h`, `1/`, or a
+/// first word of their own), so the start tells which group matched. `None` for a match that is
+/// not ASCII (a Unicode case variant), left to the pattern.
+fn read_marker(m: &[u8]) -> Option<MarkerMeaning> {
+    if !m.is_ascii() {
+        return None;
+    }
+    let starts = |w: &str| {
+        m.get(..w.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(w.as_bytes()))
+    };
+    let count = m.iter().take_while(|b| b.is_ascii_digit()).count();
+    if count > 0 {
+        // groups 1 and 2: the count, blanks, then a minutes or an hours word; group 3: "1/2 …"
+        let unit = m[count..]
+            .iter()
+            .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | 0x0B | 0x0C))?;
+        let n = std::str::from_utf8(&m[..count]).ok()?.parse::<u32>().ok()?;
+        return match unit.to_ascii_lowercase() {
+            b'/' => Some((Some(30), None)),
+            b'm' => Some((Some(n), None)),
+            b'h' => Some((Some(n.saturating_mul(60)), None)),
+            _ => None,
+        };
+    }
+    // (in this order: "hh", "hf" and "hummer" also start with "h")
+    if ["half", "hlf", "hf", "hh"].into_iter().any(starts) {
+        Some((Some(30), None))
+    } else if ["qv", "qk", "qs", "ss", "quick", "short", "hummer"]
+        .into_iter()
+        .any(starts)
+    {
+        Some((None, Some("quick_visit")))
+    } else if ["overnight", "night"].into_iter().any(starts) {
+        Some((Some(480), None))
+    } else if ["full", "one", "per", "a", "h", "fh"]
+        .into_iter()
+        .any(starts)
+    {
+        // full/one/per/a/an hour, hourly, hour, hrs, hr, h, fh
+        Some((Some(60), None))
+    } else {
+        None
+    }
+}
+
 /// An amount with an optional currency before or after it. Group 1: symbol/code before;
 /// 2: digits; 3: cents; 4: `k`; 5: symbol after; 6: word after.
 static AMOUNT: Pattern = Pattern::new(|| {
@@ -284,24 +352,16 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<Pric
     if !text.bytes().any(|b| b.is_ascii_digit()) {
         return Vec::new();
     }
-    for c in MARKER.captures_iter(text) {
-        let Some(w) = c.get(0) else { continue };
+    for w in MARKER.find_iter(text) {
         if overlaps(&(w.start()..w.end()), phones) {
             continue;
         }
-        let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
-        let (minutes, service) = if let Some(m) = num(1) {
-            (Some(m), None)
-        } else if let Some(h) = num(2) {
-            (Some(h.saturating_mul(60)), None)
-        } else if c.get(3).is_some() {
-            (Some(30), None)
-        } else if c.get(4).is_some() {
-            (Some(60), None)
-        } else if c.get(5).is_some() {
-            (None, Some("quick_visit"))
-        } else {
-            (Some(480), None)
+        let Some((minutes, service)) = read_marker(w.as_str().as_bytes()).or_else(|| {
+            MARKER
+                .captures_at(text, w.start())
+                .map(|c| marker_groups(&c))
+        }) else {
+            continue;
         };
         markers.push(Marker {
             start: w.start(),
@@ -438,22 +498,28 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<Pric
     out
 }
 
-/// A short label for a price: `120 USD/30min`, `80 roses (quick_visit)`.
+/// A short label for a price: `120 USD/30min`, `80 roses (quick_visit)`. Written into one
+/// buffer: a label per price mention, and each `format!` is an allocation.
 pub(crate) fn label(p: &Price) -> String {
-    let mut s = if p.amount.fract() == 0.0 {
-        format!("{}", p.amount as i64)
+    use std::fmt::Write;
+    let mut s = String::with_capacity(32);
+    // (writing to a `String` cannot fail)
+    let _ = if p.amount.fract() == 0.0 {
+        write!(s, "{}", p.amount as i64)
     } else {
-        format!("{:.2}", p.amount)
+        write!(s, "{:.2}", p.amount)
     };
     if let Some(c) = &p.currency {
         s.push(' ');
         s.push_str(c);
     }
     if let Some(m) = p.duration_min {
-        s.push_str(&format!("/{m}min"));
+        let _ = write!(s, "/{m}min");
     }
     if let Some(sv) = &p.service {
-        s.push_str(&format!(" ({sv})"));
+        s.push_str(" (");
+        s.push_str(sv);
+        s.push(')');
     }
     s
 }
@@ -541,6 +607,45 @@ mod tests {
             }
         }
         assert!(checked > 40);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// Reading a marker by how it starts agrees with the pattern's groups.
+        #[test]
+        fn marker_reading_agrees_with_the_groups(
+            parts in proptest::collection::vec(
+                "([0-9]{1,4}|1/2|min|mins|minutes?|MINUTOS|mn|hours?|HRS?|h|horas?|half|hlf|hf|hh|hhr|an?|full|one|per|hourly|fh|qv|QK|qs|ss|quickie|quick visit|short stay|hummer|overnight|night|[a-z]{1,3}|[ \t\n\u{a0}]{1,2}|[.,/$-])",
+                0..10,
+            ),
+        ) {
+            let t: String = parts.concat();
+            for c in MARKER.captures_iter(&t) {
+                let Some(w) = c.get(0) else { continue };
+                if let Some(got) = read_marker(w.as_str().as_bytes()) {
+                    proptest::prop_assert_eq!(got, marker_groups(&c), "{:?} in {:?}", w.as_str(), t);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn marker_reading_of_each_alternative() {
+        let t = "30 min, 2 hours, 1/2 hr, half an hour, hh, hf, HALF, full hour, per hr, an h, \
+                 hourly, hour, hrs, h, fh, qv, QK, qs, ss, quickie, quick visit, short stay, \
+                 hummer, overnight, night, 90 MINUTOS, 3 horas";
+        let mut n = 0;
+        for c in MARKER.captures_iter(t) {
+            let w = c.get(0).unwrap();
+            assert_eq!(
+                read_marker(w.as_str().as_bytes()),
+                Some(marker_groups(&c)),
+                "{:?}",
+                w.as_str()
+            );
+            n += 1;
+        }
+        assert_eq!(n, 27);
     }
 
     #[test]
