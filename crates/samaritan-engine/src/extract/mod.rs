@@ -290,7 +290,7 @@ pub fn extract_kinds(
         norm: &norm.text,
         clean: norm.clean().unwrap_or(original),
     };
-    let mut items: Vec<Item> = Vec::new();
+    let mut items: Vec<Item> = Vec::with_capacity(8);
     let from_norm = |r: Range<usize>, odd: bool| -> (Range<usize>, bool) {
         let obf = odd || norm.is_obfuscated(r.clone());
         (norm.original_span(r), obf)
