@@ -534,7 +534,7 @@ pub(super) fn number_gap(gap: &str) -> bool {
 }
 
 /// Is the text at `pos` a unit that makes a lone number word a quantity ("five years")?
-fn followed_by_unit(s: &str, pos: usize) -> bool {
+pub(super) fn followed_by_unit(s: &str, pos: usize) -> bool {
     let rest = &s[pos..];
     let rest = rest.trim_start_matches([' ', '-']);
     if rest.len() + 2 < s.len() - pos {
