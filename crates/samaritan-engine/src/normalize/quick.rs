@@ -13,7 +13,12 @@
 //! - a token is proven plain with the same tests `runs::classify` uses to call it plain, and a
 //!   glued prefix split needs at least two letters before a digit;
 //! - a lone homophone, look-alike letter or connector ("for", "I", "and") is dropped from the
-//!   ends of its run, so it is converted only with number tokens right beside it on both sides.
+//!   ends of its run, so it is converted only with number tokens right beside it on both sides;
+//! - a lone digit word ("two", "Cinco") joins a phrase only beside a tens, hundred or thousand
+//!   word (real words, doubted anyway) and never across a connector, which needs tens or
+//!   hundreds before it. Alone in its phrase it is converted only when its run reads as a phone
+//!   or a unit follows it ("five years"); it also keeps weak tokens beside it inside the run,
+//!   like digits do.
 //!
 //! A barrier is a plain token of two or more ASCII letters standing between non-token
 //! characters. Every rule of `runs` looks at a token and its neighbours up to the nearest
@@ -25,7 +30,8 @@
 use std::ops::Range;
 
 use super::numbers;
-use super::runs::{PHONE_DIGITS, is_token_char, may_start_number, number_gap};
+use super::numbers::Word;
+use super::runs::{PHONE_DIGITS, followed_by_unit, is_token_char, may_start_number, number_gap};
 
 /// Byte classes for the scan (one table load per byte).
 const LETTER: u8 = 1;
@@ -65,6 +71,8 @@ enum Quick {
     Digits,
     /// Homophones and look-alike letters only ("for", "I", "late"), or a connector.
     Weak,
+    /// One real digit word alone ("two", "Five"): one digit, never weak.
+    Unit,
 }
 
 /// True when `runs::rewrite(s)` returns `s` unchanged (a `false` proves nothing).
@@ -125,6 +133,8 @@ pub(super) fn doubtful(s: &str) -> Vec<Range<usize>> {
             doubt = true;
             continue;
         };
+        // a digit word alone is a quantity before a unit ("five years")
+        doubt |= q == Quick::Unit && followed_by_unit(s, i);
         if q == Quick::Plain && kinds == LETTER && tok.len() >= 2 && stands_alone(s, start, i) {
             // a barrier: the stretch before it is settled
             if doubt || run.converts() {
@@ -184,6 +194,8 @@ struct Run {
     weak_after_digits: bool,
     /// A weak token with digits tokens on both sides: it stays in the trimmed run.
     weak_inside: bool,
+    /// A lone digit word seen (converted when the run reads as a phone).
+    unit: bool,
     /// At least the digits the run renders to (a weak token renders to at most one digit per
     /// byte: "once" is 11, every other weak word one digit).
     max_digits: usize,
@@ -193,9 +205,11 @@ impl Run {
     fn push(&mut self, q: Quick, len: usize) {
         match q {
             Quick::Plain => {}
-            Quick::Digits => {
+            // a digit word, like digits, is never trimmed from the run
+            Quick::Digits | Quick::Unit => {
                 self.weak_inside |= self.weak_after_digits;
                 self.digits = true;
+                self.unit |= q == Quick::Unit;
             }
             Quick::Weak => self.weak_after_digits |= self.digits,
         }
@@ -204,10 +218,11 @@ impl Run {
         }
     }
 
-    /// Could the run be rewritten? Only a weak token inside it can be, and only when the run
-    /// reads as a phone (a phrase of weak words alone is never strong enough).
+    /// Could the run be rewritten? Only a weak token inside it or a digit word can be, and
+    /// only when the run reads as a phone (a phrase of weak words alone is never strong enough,
+    /// a digit word alone only before a unit, checked where it is read).
     fn converts(&self) -> bool {
-        self.weak_inside && self.max_digits >= PHONE_DIGITS
+        (self.weak_inside || self.unit) && self.max_digits >= PHONE_DIGITS
     }
 }
 
@@ -260,9 +275,14 @@ fn words_class(tok: &[u8]) -> Option<Quick> {
     }
     let n = tok.len().min(numbers::MAX_RUN);
     let mut words = Vec::new();
-    let weak = numbers::segment(&chars[..n], &folded[..n], &mut words)
-        && words.iter().all(|w| !w.is_real());
-    weak.then_some(Quick::Weak)
+    if !numbers::segment(&chars[..n], &folded[..n], &mut words) {
+        return None;
+    }
+    match words.as_slice() {
+        [Word::Unit(_)] => Some(Quick::Unit),
+        w if w.iter().all(|w| !w.is_real()) => Some(Quick::Weak),
+        _ => None,
+    }
 }
 
 /// `runs::may_start_number` on the first two letters of an ASCII word, from a table.
@@ -335,6 +355,8 @@ mod tests {
             "call me at 404-555-0142 and ask",
             "Let's meet ✨ Rosa • sexy & friendly 💋 call 404 555 0142",
             "children aged 6 to 11, 18 y/o, between 9 and 5",
+            "Two bedroom flat, two children, one of a kind",
+            "five star, 404 555 0142",
         ] {
             assert!(unchanged(s), "{s}");
         }
@@ -349,10 +371,14 @@ mod tests {
             "404 to 5550142",
             "404 o 555 oh 142",
             "useven04",
-            "one of a kind",
             "call 90|5554966",
             "fr3sh ✨ café",
             "y ✨ o ✨ u ✨ n ✨ g",
+            "two years",
+            "Five -hrs",
+            "one y/o",
+            "two 404 555 0142",
+            "404 oh two 55501",
         ] {
             assert!(!unchanged(s), "{s}");
         }
@@ -405,10 +431,10 @@ mod tests {
         #[test]
         fn proof_agrees_on_numbers(
             words in proptest::collection::vec(
-                "(oh|o|for|to|I|l|and|y|one|five|twenty|years|hr|[0-9]{2,4}|[a-z]{2,5})",
+                "(oh|o|for|to|I|l|and|y|one|five|Two|cinco|twenty|hundred|years|hr|Hours|min|[0-9]{2,4}|[a-z]{2,5})",
                 0..14,
             ),
-            seps in proptest::collection::vec("( |-|, |\n|\n\n\n|/|.)", 14),
+            seps in proptest::collection::vec("( |-|, |\n|\n\n\n|/|.| - |  )", 14),
         ) {
             let mut s = String::new();
             for (w, sep) in words.iter().zip(&seps) {

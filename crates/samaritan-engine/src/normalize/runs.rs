@@ -534,11 +534,17 @@ pub(super) fn number_gap(gap: &str) -> bool {
 }
 
 /// Is the text at `pos` a unit that makes a lone number word a quantity ("five years")?
-fn followed_by_unit(s: &str, pos: usize) -> bool {
+pub(super) fn followed_by_unit(s: &str, pos: usize) -> bool {
     let rest = &s[pos..];
     let rest = rest.trim_start_matches([' ', '-']);
     if rest.len() + 2 < s.len() - pos {
         return false; // more than two separators
+    }
+    // every unit below starts with y, h, m or a, and no other char lowers to one of those:
+    // most words are turned away before they are lowered into a string
+    let first = rest.as_bytes().first().map(u8::to_ascii_lowercase);
+    if !matches!(first, Some(b'y' | b'h' | b'm' | b'a')) {
+        return false;
     }
     let word: String = rest
         .chars()
@@ -777,6 +783,20 @@ mod tests {
             "Hh 100 roses hr 200 roses"
         );
         assert_eq!(rw("one hour"), "1 hour");
+    }
+
+    #[test]
+    fn only_ascii_y_h_m_a_lower_to_them() {
+        // the first-letter test in `followed_by_unit` relies on this
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let lowers = c.to_lowercase().next().is_some_and(|l| "yhma".contains(l));
+            assert_eq!(lowers, "yhmaYHMA".contains(c), "{c:?}");
+        }
+        assert!(followed_by_unit("five -Years", 4));
+        assert!(followed_by_unit("one y/o", 3));
+        assert!(followed_by_unit("dos años", 3));
+        assert!(!followed_by_unit("five - - years", 4));
+        assert!(!followed_by_unit("two girls", 3));
     }
 
     #[test]
