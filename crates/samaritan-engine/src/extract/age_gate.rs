@@ -159,19 +159,22 @@ fn ties_before(text: &str, start: usize) -> u8 {
     // CUE_BEFORE: ages?|aged|edad, [\s:=\-]*, (is|of)\s+ optionally, :?\s*, the digits
     let filler = |c: char| c.is_whitespace() || matches!(c, ':' | '=' | '-');
     let p = back(text, start, filler);
-    let cue_at = |q: usize| {
-        let t = Tail::at(text, q);
-        t.ends(b"age") || t.ends(b"ages") || t.ends(b"aged") || t.ends(b"edad")
-    };
+    let cue = |t: &Tail| t.ends(b"age") || t.ends(b"ages") || t.ends(b"aged") || t.ends(b"edad");
     let before_cue = Tail::at(text, p);
-    if cue_at(p)
-        || ((before_cue.ends(b"is") || before_cue.ends(b"of")) && cue_at(back(text, p - 2, filler)))
+    if cue(&before_cue)
+        || ((before_cue.ends(b"is") || before_cue.ends(b"of"))
+            && cue(&Tail::at(text, back(text, p - 2, filler))))
     {
         found |= BEFORE;
     }
     let spaced = back(text, start, char::is_whitespace);
     if spaced < start {
-        let t = Tail::at(text, spaced);
+        // mostly only spaces sit before the digits: the same tail again
+        let t = if spaced == p {
+            before_cue
+        } else {
+            Tail::at(text, spaced)
+        };
         // MINIMUM: must be|at least|minimum age( is)|over the age of, \s+, the digits
         if [&b"be"[..], b"least", b"age", b"is", b"of"]
             .iter()
