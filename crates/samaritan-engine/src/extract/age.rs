@@ -101,19 +101,40 @@ fn push(
 
 /// Every stated age in the normalized `text`, skipping numbers inside `phones`.
 pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
-    find_gated(text, phones, age_gate::possible(text))
+    find_gated(text, phones, &age_gate::possible(text))
 }
 
-/// [`find`], running only the patterns in `possible` (see `age_gate`).
-fn find_gated(text: &str, phones: &[Range<usize>], possible: u8) -> Vec<AgeHit> {
+/// The matches of `re` starting in `start..=last`, as `captures_iter` would find them (none is
+/// empty).
+fn captures_from<'t>(
+    re: &'t regex::Regex,
+    text: &'t str,
+    start: usize,
+    last: usize,
+) -> impl Iterator<Item = regex::Captures<'t>> + 't {
+    let mut at = start;
+    std::iter::from_fn(move || {
+        if at > last {
+            return None;
+        }
+        let m = re.captures_at(text, at)?;
+        at = m.get(0).map_or(text.len(), |w| w.end());
+        Some(m)
+    })
+}
+
+/// [`find`], running only the patterns the gate allows, each from where its matches can start
+/// (see `age_gate`).
+fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec<AgeHit> {
     let mut out = Vec::new();
     // every pattern needs its cue beside some digits (see `age_gate`)
-    let run = |gate: u8| possible & gate != 0;
-    for m in run(age_gate::BEFORE)
-        .then(|| CUE_BEFORE.captures_iter(text))
-        .into_iter()
-        .flatten()
-    {
+    let run = |bit: u8, re: &'static regex::Regex| {
+        (gate.found & bit != 0)
+            .then(|| captures_from(re, text, gate.start(bit), gate.last(bit)))
+            .into_iter()
+            .flatten()
+    };
+    for m in run(age_gate::BEFORE, &CUE_BEFORE) {
         if let Some(g) = m.get(1)
             && quantity_after(&text[g.end()..])
             && m.get(2).is_none()
@@ -122,19 +143,11 @@ fn find_gated(text: &str, phones: &[Range<usize>], possible: u8) -> Vec<AgeHit> 
         }
         push(&mut out, text, m, 1, phones);
     }
-    for m in run(age_gate::AFTER)
-        .then(|| CUE_AFTER.captures_iter(text))
-        .into_iter()
-        .flatten()
-    {
+    for m in run(age_gate::AFTER, &CUE_AFTER) {
         let lo = if m.get(3).is_some() { 1 } else { 10 };
         push(&mut out, text, m, lo, phones);
     }
-    for m in run(age_gate::MINIMUM)
-        .then(|| MINIMUM.captures_iter(text))
-        .into_iter()
-        .flatten()
-    {
+    for m in run(age_gate::MINIMUM, &MINIMUM) {
         let Some(g) = m.get(1).or_else(|| m.get(2)) else {
             continue;
         };
@@ -143,11 +156,7 @@ fn find_gated(text: &str, phones: &[Range<usize>], possible: u8) -> Vec<AgeHit> 
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in run(age_gate::SELF)
-        .then(|| SELF.captures_iter(text))
-        .into_iter()
-        .flatten()
-    {
+    for m in run(age_gate::SELF, &SELF) {
         if let Some(g) = m.get(1)
             && quantity_after(&text[g.end()..])
         {
@@ -155,11 +164,7 @@ fn find_gated(text: &str, phones: &[Range<usize>], possible: u8) -> Vec<AgeHit> 
         }
         push(&mut out, text, m, 10, phones);
     }
-    for m in run(age_gate::TITLE)
-        .then(|| TITLE.captures_iter(text))
-        .into_iter()
-        .flatten()
-    {
+    for m in run(age_gate::TITLE, &TITLE) {
         let Some(g) = m.get(1) else { continue };
         let before = text[..m.get(0).map_or(0, |w| w.start())].trim_end();
         if before.is_empty() || before.ends_with(|c: char| c.is_ascii_digit()) {
@@ -242,8 +247,33 @@ mod tests {
             let key = |v: Vec<AgeHit>| v.into_iter().map(|a| (a.age, a.start, a.end)).collect::<Vec<_>>();
             proptest::prop_assert_eq!(
                 key(find(&t, &[])),
-                key(find_gated(&t, &[], u8::MAX))
+                key(find_gated(&t, &[], &age_gate::Gate::ALL))
             );
+        }
+    }
+
+    /// Matches that start tokens before the digits their gate tie is checked at, late in the
+    /// text, and several per pattern: starting each search where the gate says finds them all.
+    #[test]
+    fn gated_starts_miss_nothing() {
+        let key = |v: Vec<AgeHit>| {
+            v.into_iter()
+                .map(|a| (a.age, a.start, a.end))
+                .collect::<Vec<_>>()
+        };
+        for t in [
+            "some intro text here. over   the\tage of 18 ok",
+            "blah blah blah 18 - 35 years old",
+            "blah blah 18to35 yo and 19 - 20 y/o",
+            "x y z w i   was \n barely 22",
+            "hello world. Age = - = : is : 21, age of 5, ages 1 and 4",
+            "title words  -  19 - more\nsecond - 22 Hello - 23",
+            "a b c minimum  age is 21 and 30 or older",
+            "¡hola! tengo 22 años 😀 - 21 -",
+        ] {
+            let gated = key(find(t, &[]));
+            assert!(!gated.is_empty(), "{t}");
+            assert_eq!(gated, key(find_gated(t, &[], &age_gate::Gate::ALL)), "{t}");
         }
     }
 

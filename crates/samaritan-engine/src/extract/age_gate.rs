@@ -24,19 +24,111 @@ pub(crate) const SELF: u8 = 1 << 3;
 /// `TITLE` ("- 19 -").
 pub(crate) const TITLE: u8 = 1 << 4;
 
-/// The patterns that may match `text` (a bit set of the constants above).
-pub(crate) fn possible(text: &str) -> u8 {
+/// The patterns that may match, and for each where its first match can start at the earliest.
+pub(crate) struct Gate {
+    /// A bit set of the constants above.
+    pub found: u8,
+    /// Per pattern (bit index), a char boundary no match of it starts before.
+    pub from: [usize; 5],
+    /// Per pattern (bit index), the start of the last digit run its tie holds at: every match
+    /// holds such a run, so none starts after this.
+    pub last: [usize; 5],
+}
+
+impl Gate {
+    /// Every pattern, searched from the text start (what the gate replaces).
+    #[cfg(test)]
+    pub(crate) const ALL: Gate = Gate {
+        found: u8::MAX,
+        from: [0; 5],
+        last: [usize::MAX; 5],
+    };
+
+    /// Where pattern `bit`'s search may start.
+    pub(crate) fn start(&self, bit: u8) -> usize {
+        self.from[bit.trailing_zeros() as usize]
+    }
+
+    /// After which position pattern `bit` has no match left to start.
+    pub(crate) fn last(&self, bit: u8) -> usize {
+        self.last[bit.trailing_zeros() as usize]
+    }
+}
+
+/// The patterns that may match `text`, and where.
+///
+/// Every match holds a digit run whose tie holds, and starts at most a few whitespace-separated
+/// tokens before that run (see [`bound`]), so the smallest such bound per pattern is a safe
+/// place to start its search: `regex`'s `*_at` searches still see the whole text for `\b` and
+/// `^`.
+pub(crate) fn possible(text: &str) -> Gate {
     let b = text.as_bytes();
-    let mut found = 0;
+    let mut gate = Gate {
+        found: 0,
+        from: [usize::MAX; 5],
+        last: [0; 5],
+    };
     let mut i = 0;
     while let Some(start) = next_digit(b, i) {
         i = start;
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        found |= around(text, start, i);
+        let here = around(text, start, i);
+        if here != 0 {
+            gate.found |= here;
+            for (k, from) in gate.from.iter_mut().enumerate() {
+                if here & (1 << k) != 0 {
+                    *from = (*from).min(bound(text, start, 1 << k));
+                    gate.last[k] = start;
+                }
+            }
+        }
     }
-    found
+    gate
+}
+
+/// A char boundary at or before where a match of pattern `bit` holding the digit run at `start`
+/// (its tie checked there) can begin.
+fn bound(text: &str, start: usize, bit: u8) -> usize {
+    match bit {
+        // cue, [\s:=\-]*, (is|of)\s+ optionally, :?\s*: everything between the cue and the
+        // digits is filler or "is"/"of", so the cue (at most 4 bytes) ends at or after `end`
+        BEFORE => {
+            let filler = |c: char| c.is_whitespace() || matches!(c, ':' | '=' | '-');
+            let p = back(text, start, filler);
+            let t = Tail::at(text, p);
+            let end = if t.ends(b"is") || t.ends(b"of") {
+                back(text, p - 2, filler)
+            } else {
+                p
+            };
+            let mut at = end.saturating_sub(4);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            at
+        }
+        // "18 - 35 years", "18to35 yo": the range start is at most two tokens back
+        AFTER => tokens_back(text, start, 2),
+        // "over the age of 18" (four tokens) or "18 or older" (the digits)
+        MINIMUM => tokens_back(text, start, 4),
+        // "i was barely 22" (three tokens)
+        SELF => tokens_back(text, start, 3),
+        // "(^|blanks)- 19": the blanks before the dash, two tokens back
+        _ => tokens_back(text, start, 2),
+    }
+}
+
+/// `at` moved back over `n` runs of whitespace each followed (leftwards) by a run of other
+/// chars: the start of the `n`th whitespace-separated token before `at` (or of the text).
+fn tokens_back(text: &str, at: usize, n: usize) -> usize {
+    let mut p = at;
+    for _ in 0..n {
+        p = back(text, p, char::is_whitespace);
+        p = back(text, p, |c| !c.is_whitespace());
+    }
+    p
 }
 
 /// The patterns whose tie holds around the digits `text[start..end]`.
@@ -67,19 +159,22 @@ fn ties_before(text: &str, start: usize) -> u8 {
     // CUE_BEFORE: ages?|aged|edad, [\s:=\-]*, (is|of)\s+ optionally, :?\s*, the digits
     let filler = |c: char| c.is_whitespace() || matches!(c, ':' | '=' | '-');
     let p = back(text, start, filler);
-    let cue_at = |q: usize| {
-        let t = Tail::at(text, q);
-        t.ends(b"age") || t.ends(b"ages") || t.ends(b"aged") || t.ends(b"edad")
-    };
+    let cue = |t: &Tail| t.ends(b"age") || t.ends(b"ages") || t.ends(b"aged") || t.ends(b"edad");
     let before_cue = Tail::at(text, p);
-    if cue_at(p)
-        || ((before_cue.ends(b"is") || before_cue.ends(b"of")) && cue_at(back(text, p - 2, filler)))
+    if cue(&before_cue)
+        || ((before_cue.ends(b"is") || before_cue.ends(b"of"))
+            && cue(&Tail::at(text, back(text, p - 2, filler))))
     {
         found |= BEFORE;
     }
     let spaced = back(text, start, char::is_whitespace);
     if spaced < start {
-        let t = Tail::at(text, spaced);
+        // mostly only spaces sit before the digits: the same tail again
+        let t = if spaced == p {
+            before_cue
+        } else {
+            Tail::at(text, spaced)
+        };
         // MINIMUM: must be|at least|minimum age( is)|over the age of, \s+, the digits
         if [&b"be"[..], b"least", b"age", b"is", b"of"]
             .iter()
