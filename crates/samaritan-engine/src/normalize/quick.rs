@@ -384,6 +384,24 @@ mod tests {
         }
     }
 
+    /// The words joined by the separators: whenever the proof says unchanged, the whole text
+    /// read token by token is unchanged; and reading only the doubtful stretches gives what
+    /// reading the whole text gives.
+    fn agrees(words: &[String], seps: &[String]) -> Result<(), TestCaseError> {
+        let mut s = String::new();
+        for (w, sep) in words.iter().zip(seps) {
+            s.push_str(w);
+            s.push_str(sep);
+        }
+        let all = 0..s.len();
+        let whole = super::super::runs::rewrite_windows(&s, std::slice::from_ref(&all));
+        if unchanged(&s) {
+            prop_assert_eq!(&whole.0, &s);
+        }
+        prop_assert_eq!(super::super::runs::rewrite(&s), whole);
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
         /// Whenever the proof says unchanged, reading the whole text token by token agrees; and
@@ -396,17 +414,7 @@ mod tests {
             ),
             seps in proptest::collection::vec("( |  |-|, |\n|\n\n\n|/|[ .:]{1,8}|✨|•|é| ́|💋 )", 12),
         ) {
-            let mut s = String::new();
-            for (w, sep) in words.iter().zip(&seps) {
-                s.push_str(w);
-                s.push_str(sep);
-            }
-            let all = 0..s.len();
-            let whole = super::super::runs::rewrite_windows(&s, std::slice::from_ref(&all));
-            if unchanged(&s) {
-                prop_assert_eq!(&whole.0, &s);
-            }
-            prop_assert_eq!(super::super::runs::rewrite(&s), whole);
+            agrees(&words, &seps)?;
         }
     }
 
@@ -436,17 +444,7 @@ mod tests {
             ),
             seps in proptest::collection::vec("( |-|, |\n|\n\n\n|/|.| - |  )", 14),
         ) {
-            let mut s = String::new();
-            for (w, sep) in words.iter().zip(&seps) {
-                s.push_str(w);
-                s.push_str(sep);
-            }
-            let all = 0..s.len();
-            let whole = super::super::runs::rewrite_windows(&s, std::slice::from_ref(&all));
-            if unchanged(&s) {
-                prop_assert_eq!(&whole.0, &s);
-            }
-            prop_assert_eq!(super::super::runs::rewrite(&s), whole);
+            agrees(&words, &seps)?;
         }
     }
 
