@@ -271,7 +271,7 @@ mod tests {
     proptest::proptest! {
         /// The table scan finds the same cues as the overlapping iterator.
         #[test]
-        fn dfa_loop_agrees_with_the_iterator(
+        fn table_scan_agrees_with_the_iterator(
             parts in proptest::collection::vec(
                 "(cash|venmo|PayPal|whats|line|@|dot|at|://|www\\.|\\.com\\.|\\.[a-z]|\\+|\\$|€|roses|usd|t\\.me/|[a-zA-Z ]{1,4}|[^a-z]{1,2})",
                 0..12,
