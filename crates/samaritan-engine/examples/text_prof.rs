@@ -7,6 +7,10 @@ use samaritan_engine::extract::{ExtractOptions, Kind, extract, extract_kinds};
 use samaritan_engine::normalize;
 use samaritan_synth::{Config, Corpus};
 
+// the allocator of the `samaritan` binary and of the criterion bench
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let rounds: usize = std::env::args()
         .nth(1)
