@@ -113,33 +113,44 @@ struct Scanner {
     table: Option<Table>,
     /// The cue of each pattern, in pattern order (the literals, then `.a` … `.z`).
     cue: Vec<Cue>,
+    /// The longest literal's length in bytes.
+    longest: usize,
 }
 
-/// The cue automaton flattened to one row of 256 transitions per state: a scan is one table
-/// load and one OR per byte, with no branch on match states (the DFA's own stepping checks for
-/// a special state at every byte, and common literals such as "at" make that check true often).
+/// The cue automaton flattened to a dense table: a scan is one table load and one OR per byte,
+/// with no branch on match states (the DFA's own stepping checks for a special state at every
+/// byte, and common literals such as "at" make that check true often).
+///
+/// Bytes that every state treats alike share a class (all bytes no literal holds are one
+/// class), so a row has one entry per class rather than per byte: the table is a few tens of
+/// kilobytes and its hot rows stay in the first-level cache.
 struct Table {
-    /// `next[row + byte]`: the next state's row (its index times 256) in the low 32 bits, and
-    /// in the high 32 bits the cues of every literal that ends on entering that state.
-    next: Vec<u64>,
-    /// The start state's row.
-    start: u32,
+    /// The class of each byte.
+    class: [u8; 256],
+    /// `next[row + class]`: the next state's row (its index times the class count) in the low
+    /// 16 bits, and in the high 16 bits the cues of every literal that ends on entering it.
+    next: Vec<u32>,
+    /// The number of classes (the length of a row).
+    classes: usize,
 }
 
 impl Table {
-    /// Reads every state reachable from the unanchored start state out of `dfa`.
+    /// Reads every state reachable from the unanchored start state out of `dfa`; `None` when
+    /// the table would not fit its 16-bit fields (a build setting, never input).
     fn of(dfa: &DFA, cue: &[Cue]) -> Option<Table> {
         let start = dfa.start_state(Anchored::No).ok()?;
         let mut index: FxHashMap<StateID, u32> = FxHashMap::default();
         let mut states = vec![start];
         index.insert(start, 0);
-        let mut rows: Vec<u32> = Vec::new();
+        // by state, the next state's index for each byte
+        let mut rows: Vec<[u32; 256]> = Vec::new();
         let mut k = 0;
         while k < states.len() {
             let sid = states[k];
+            let mut row = [0u32; 256];
             for b in 0..=255u8 {
                 let to = dfa.next_state(Anchored::No, sid, b);
-                let i = match index.get(&to) {
+                row[usize::from(b)] = match index.get(&to) {
                     Some(&i) => i,
                     None => {
                         let i = u32::try_from(states.len()).ok()?;
@@ -148,10 +159,25 @@ impl Table {
                         i
                     }
                 };
-                rows.push(i);
             }
+            rows.push(row);
             k += 1;
         }
+        // two bytes share a class when every state sends them to the same state
+        let mut class = [0u8; 256];
+        let mut columns: Vec<Vec<u32>> = Vec::new();
+        for b in 0..256 {
+            let column: Vec<u32> = rows.iter().map(|r| r[b]).collect();
+            let c = match columns.iter().position(|c| *c == column) {
+                Some(c) => c,
+                None => {
+                    columns.push(column);
+                    columns.len() - 1
+                }
+            };
+            class[b] = u8::try_from(c).ok()?;
+        }
+        let classes = columns.len();
         let found: Vec<Cue> = states
             .iter()
             .map(|&sid| {
@@ -163,31 +189,85 @@ impl Table {
                     .fold(0, |a, c| a | c)
             })
             .collect();
-        // every cue must fit beside the row
-        if found.iter().any(|&c| c >> 32 != 0) {
-            return None;
+        let mut next = Vec::with_capacity(rows.len() * classes);
+        for row in &rows {
+            for column in 0..classes {
+                // any byte of the class stands for it
+                let b = class.iter().position(|&c| usize::from(c) == column)?;
+                let to = row[b] as usize;
+                let to_row = u32::try_from(to * classes).ok().filter(|&r| r <= 0xFFFF)?;
+                let cues = u32::try_from(found[to]).ok().filter(|&c| c <= 0xFFFF)?;
+                next.push(to_row | cues << 16);
+            }
         }
-        let next = rows
-            .iter()
-            .map(|&i| {
-                let row = u64::from(i.checked_mul(256)?);
-                Some(row | (found[i as usize] << 32))
-            })
-            .collect::<Option<Vec<u64>>>()?;
-        Some(Table { next, start: 0 })
+        Some(Table {
+            class,
+            next,
+            classes,
+        })
     }
 
-    fn scan(&self, text: &[u8]) -> Cue {
-        let mut row = self.start as usize;
-        let mut found: Cue = 0;
-        for &b in text {
-            let t = self.next.get(row + usize::from(b)).copied().unwrap_or(0);
-            row = (t & 0xFFFF_FFFF) as usize;
-            found |= t >> 32;
+    /// The cues in `text`. A long text is cut into [`LANES`] pieces read side by side: each
+    /// step of one piece waits on its previous table load, so independent pieces overlap those
+    /// waits. A piece starts `longest - 1` bytes before the end of the piece before it, so every
+    /// literal lies whole inside some piece (a literal ending in piece `k` starts at most
+    /// `longest - 1` bytes before it).
+    fn scan(&self, text: &[u8], longest: usize) -> Cue {
+        let overlap = longest.saturating_sub(1);
+        let piece = text.len() / LANES;
+        if piece < 2 * overlap.max(8) {
+            let (_, found) = self.run(0, text);
+            return Cue::from(found >> 16);
         }
-        found
+        // piece `k` covers `k * piece - overlap .. (k + 1) * piece` (the last to the end)
+        let bounds: [(usize, usize); LANES] = std::array::from_fn(|k| {
+            let start = (k * piece).saturating_sub(overlap);
+            let end = if k + 1 == LANES { text.len() } else { (k + 1) * piece };
+            (start, end)
+        });
+        let shortest = bounds.iter().map(|(s, e)| e - s).min().unwrap_or(0);
+        let mut rows = [0usize; LANES];
+        let mut found = [0u32; LANES];
+        for i in 0..shortest {
+            for k in 0..LANES {
+                let b = text.get(bounds[k].0 + i).copied().unwrap_or(0);
+                let t = self.step(rows[k], b);
+                rows[k] = (t & 0xFFFF) as usize;
+                found[k] |= t;
+            }
+        }
+        let mut all = 0;
+        for k in 0..LANES {
+            let rest = text.get(bounds[k].0 + shortest..bounds[k].1).unwrap_or(&[]);
+            let (_, f) = self.run(rows[k], rest);
+            all |= found[k] | f;
+        }
+        Cue::from(all >> 16)
+    }
+
+    /// Reads `text` from the state at `row`: the state reached and the entries' OR.
+    fn run(&self, mut row: usize, text: &[u8]) -> (usize, u32) {
+        let mut found: u32 = 0;
+        for &b in text {
+            let t = self.step(row, b);
+            row = (t & 0xFFFF) as usize;
+            found |= t;
+        }
+        (row, found)
+    }
+
+    /// The entry for byte `b` in the state at `row`.
+    #[inline(always)]
+    fn step(&self, row: usize, b: u8) -> u32 {
+        self.next
+            .get(row + usize::from(self.class[usize::from(b)]))
+            .copied()
+            .unwrap_or(0)
     }
 }
+
+/// How many pieces of a long text [`Table::scan`] reads side by side.
+const LANES: usize = 4;
 
 /// Builds the scanner. The literals are constants exercised by the unit tests, so a failure is
 /// a programming error found before release, never a reaction to input.
@@ -209,7 +289,13 @@ static SCANNER: LazyLock<Scanner> = LazyLock::new(|| {
         .build(&pats)
         .expect("constant cue literals compile");
     let table = Table::of(&dfa, &cue);
-    Scanner { ac, table, cue }
+    let longest = pats.iter().map(String::len).max().unwrap_or(0);
+    Scanner {
+        ac,
+        table,
+        cue,
+        longest,
+    }
 });
 
 /// The cues one text holds.
@@ -223,7 +309,7 @@ impl Cues {
     pub(crate) fn of(text: &str) -> Cues {
         match &SCANNER.table {
             Some(t) => Cues {
-                found: t.scan(text.as_bytes()),
+                found: t.scan(text.as_bytes(), SCANNER.longest),
             },
             None => Cues::of_iter(text),
         }
@@ -280,15 +366,46 @@ mod tests {
             let t: String = parts.concat();
             proptest::prop_assert_eq!(Cues::of(&t), Cues::of_iter(&t));
         }
+
+        /// Long texts, read in pieces side by side, too.
+        #[test]
+        fn pieces_agree_with_the_iterator(
+            parts in proptest::collection::vec(
+                "(cash|venmo|whats|line|@|dot|at|://|www\\.|\\.com\\.|\\.[a-z]|\\+|\\$|€|roses|t\\.me/|snapchat\\.com/add/|[a-zA-Z ]{1,30}|[^a-z]{1,2})",
+                20..200,
+            ),
+        ) {
+            let t: String = parts.concat();
+            proptest::prop_assert_eq!(Cues::of(&t), Cues::of_iter(&t));
+        }
+    }
+
+    /// Every literal at every position of a text long enough to be read in pieces, so each
+    /// lies across each seam between pieces once.
+    #[test]
+    fn literals_across_the_seams_are_found() {
+        let len = 300;
+        for (lit, cue) in LITERALS {
+            for at in 0..=len - lit.len() {
+                let t = format!("{}{lit}{}", "q".repeat(at), "q".repeat(len - at - lit.len()));
+                let c = Cues::of(&t);
+                assert_eq!(c, Cues::of_iter(&t), "{lit:?} at {at}");
+                assert!(c.has(*cue), "{lit:?} at {at}");
+            }
+        }
     }
 
     #[test]
     fn the_table_is_built() {
         let t = SCANNER.table.as_ref();
-        let states = t.map_or(0, |t| t.next.len() / 256);
-        // one row per state; the whole table stays small enough for the cache
-        assert!(t.is_some_and(|t| t.next.len() % 256 == 0));
+        let classes = t.map_or(0, |t| t.classes);
+        let states = t.map_or(0, |t| t.next.len() / t.classes.max(1));
+        // one row per state, one entry per class; the whole table stays small enough for the
+        // first-level cache
+        assert!(t.is_some_and(|t| t.next.len() % t.classes == 0));
         assert!((100..1024).contains(&states), "{states}");
+        assert!((2..64).contains(&classes), "{classes}");
+        assert!(t.is_some_and(|t| t.next.len() * 4 <= 64 * 1024));
     }
 
     #[test]
