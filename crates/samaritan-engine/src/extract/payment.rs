@@ -37,8 +37,7 @@ pub(crate) fn find(text: &str, cues: &Cues) -> Vec<PaymentHit> {
     let mut out = Vec::new();
     // cheap gates: a payment word, or a token long enough to be an address
     let named = cues.has(cues::CASH | cues::VENMO | cues::PAYPAL);
-    let longest = longest_alphanumeric_run(text);
-    let long_token = longest >= 26;
+    let long_token = has_alphanumeric_run(text, 26);
     if !named && !long_token {
         return out;
     }
@@ -46,10 +45,10 @@ pub(crate) fn find(text: &str, cues: &Cues) -> Vec<PaymentHit> {
     let cash = cues.may(cues::CASH);
     let venmo = cues.may(cues::VENMO);
     let paypal = cues.may(cues::PAYPAL);
-    let base58 = longest >= 26;
+    let base58 = long_token;
     // (case-insensitive, but the non-ASCII variants of `s` and `k` never reach here: `cues`)
-    let bech32 = longest >= 14;
-    let eth = longest >= 42;
+    let bech32 = long_token || has_alphanumeric_run(text, 14);
+    let eth = long_token && has_alphanumeric_run(text, 42);
     let mut push = |kind: &str, m: regex::Match<'_>, value: &str| {
         out.push(PaymentHit {
             value: format!("{kind}:{value}"),
@@ -130,7 +129,31 @@ pub(crate) fn find(text: &str, cues: &Cues) -> Vec<PaymentHit> {
     out
 }
 
-/// Length of the longest run of ASCII letters and digits.
+/// Does `text` hold a run of at least `len` ASCII letters and digits? Reads about one byte per
+/// word: the byte `len - 1` after a candidate start is looked at first, and the run is read
+/// backwards from there; the first byte that is not alphanumeric moves the candidate past it.
+fn has_alphanumeric_run(text: &str, len: usize) -> bool {
+    let b = text.as_bytes();
+    if len == 0 {
+        return true;
+    }
+    let mut start = 0;
+    while start + len <= b.len() {
+        // the last byte of `start..start + len` that breaks the run, if any
+        match b[start..start + len]
+            .iter()
+            .rposition(|&c| !crate::ascii::is_alnum(c))
+        {
+            None => return true,
+            Some(j) => start += j + 1,
+        }
+    }
+    false
+}
+
+/// Length of the longest run of ASCII letters and digits (the reference for
+/// [`has_alphanumeric_run`]).
+#[cfg(test)]
 fn longest_alphanumeric_run(text: &str) -> usize {
     let mut best = 0;
     let mut run = 0;
@@ -237,5 +260,19 @@ mod tests {
         );
         assert!(pays("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5").is_empty());
         assert_eq!(pays("0x52908400098527886E0F7030069857D2E4169EE7").len(), 1);
+    }
+
+    proptest::proptest! {
+        /// The skipping run test answers as the longest run does.
+        #[test]
+        fn run_test_agrees_with_the_longest_run(
+            t in "([a-z0-9]{0,50}[ .\u{e9}-]{0,2}){0,12}",
+            len in 0usize..60,
+        ) {
+            proptest::prop_assert_eq!(
+                has_alphanumeric_run(&t, len),
+                longest_alphanumeric_run(&t) >= len
+            );
+        }
     }
 }
