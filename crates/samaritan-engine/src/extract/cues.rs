@@ -130,7 +130,8 @@ struct Table {
     /// `next[row + class]`: the next state's row (its index times the class count) in the low
     /// 16 bits, and in the high 16 bits the cues of every literal that ends on entering it.
     next: Vec<u32>,
-    /// The number of classes (the length of a row).
+    /// The number of classes (the length of a row; read by the tests).
+    #[cfg_attr(not(test), allow(dead_code))]
     classes: usize,
 }
 
@@ -222,7 +223,11 @@ impl Table {
         // piece `k` covers `k * piece - overlap .. (k + 1) * piece` (the last to the end)
         let bounds: [(usize, usize); LANES] = std::array::from_fn(|k| {
             let start = (k * piece).saturating_sub(overlap);
-            let end = if k + 1 == LANES { text.len() } else { (k + 1) * piece };
+            let end = if k + 1 == LANES {
+                text.len()
+            } else {
+                (k + 1) * piece
+            };
             (start, end)
         });
         let shortest = bounds.iter().map(|(s, e)| e - s).min().unwrap_or(0);
@@ -387,7 +392,11 @@ mod tests {
         let len = 300;
         for (lit, cue) in LITERALS {
             for at in 0..=len - lit.len() {
-                let t = format!("{}{lit}{}", "q".repeat(at), "q".repeat(len - at - lit.len()));
+                let t = format!(
+                    "{}{lit}{}",
+                    "q".repeat(at),
+                    "q".repeat(len - at - lit.len())
+                );
                 let c = Cues::of(&t);
                 assert_eq!(c, Cues::of_iter(&t), "{lit:?} at {at}");
                 assert!(c.has(*cue), "{lit:?} at {at}");

@@ -5,11 +5,11 @@
 //! domain (`.com.au`), or another number written with its `+CC`. These hints, strongest first,
 //! are tried after the configured default region.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use phonenumber::country::Id;
 use regex::Regex;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::cues::{self, Cues};
 use super::{gazetteer, re};
@@ -25,10 +25,19 @@ pub(crate) struct Hints {
 
 /// Regions sharing the North American Numbering Plan (country code 1).
 pub(crate) fn is_nanp(id: Id) -> bool {
-    phonenumber::metadata::DATABASE
-        .by_id(id.as_ref())
-        .is_some_and(|m| m.country_code() == 1)
+    NANP.contains(&id)
 }
+
+/// The regions of country code 1, read once from libphonenumber's metadata (asked for every
+/// place hint and every phone search, the metadata's by-name look-up hashes the name).
+static NANP: LazyLock<FxHashSet<Id>> = LazyLock::new(|| {
+    phonenumber::metadata::DATABASE
+        .by_code(&1)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| m.id().parse().ok())
+        .collect()
+});
 
 static CC_TLD: LazyLock<Regex> = LazyLock::new(|| {
     // a ccTLD after a second-level label (harem.com.au, x.co.uk) or ending a URL's host
@@ -46,7 +55,7 @@ const VANITY: &[&str] = &[
 
 /// Collects hints from `clean` (the character-cleaned text) and the places already found in it.
 pub(crate) fn hints(clean: &str, cues: &Cues, places: &[gazetteer::PlaceHit]) -> Hints {
-    let mut counts: HashMap<Id, usize> = HashMap::new();
+    let mut counts: FxHashMap<Id, usize> = FxHashMap::default();
     let mut nanp = false;
     let mut add_id = |id: Id, weight: usize, nanp: &mut bool| {
         if is_nanp(id) {
