@@ -145,32 +145,7 @@ struct Word {
     ascii: bool,
 }
 
-/// Reads the words of one text: from a bitmap when it is ASCII (most ads), else byte by byte.
-struct Words<'t> {
-    text: &'t str,
-    bits: Option<crate::ascii::WordBits>,
-}
-
-impl<'t> Words<'t> {
-    fn new(text: &'t str) -> Self {
-        let bits = crate::ascii::WordBits::new(text.as_bytes());
-        Words { text, bits }
-    }
-
-    /// The next word at or after byte `from`.
-    fn next(&self, from: usize) -> Option<Word> {
-        match &self.bits {
-            Some(b) => b.next_word(from).map(|r| Word {
-                start: r.start,
-                end: r.end,
-                ascii: true,
-            }),
-            None => next_word(self.text, from),
-        }
-    }
-}
-
-/// The next word at or after byte `from`, byte by byte.
+/// The next word at or after byte `from`.
 fn next_word(text: &str, from: usize) -> Option<Word> {
     let bytes = text.as_bytes();
     // is the non-ASCII character at `i` part of a word, and how long is it?
@@ -232,23 +207,22 @@ pub(crate) fn find(text: &str) -> Vec<PlaceHit> {
     // the two words before the current one, for the place cues of ambiguous names (an empty
     // word where there is none: it is no cue)
     let mut before = [Word::default(); 2];
-    let reader = Words::new(text);
-    let mut cursor = reader.next(0);
+    let mut cursor = next_word(text, 0);
     while let Some(first) = cursor {
         let w = &text.as_bytes()[first.start..first.end];
         let cands = first.ascii && (2..=24).contains(&w.len()) && may_start(g, w);
         let matched = if cands {
-            match_at(g, &reader, first)
+            match_at(g, text, first)
         } else {
             None
         };
         let Some((p, words)) = matched else {
             before = [before[1], first];
-            cursor = reader.next(first.end);
+            cursor = next_word(text, first.end);
             continue;
         };
         let last = words[words.len() - 1];
-        let next = reader.next(last.end);
+        let next = next_word(text, last.end);
         let ok = !p.ambiguous || {
             let cue_before = before.iter().any(|b| {
                 CUES_BEFORE
@@ -288,12 +262,7 @@ fn may_start(g: &Gazetteer, w: &[u8]) -> bool {
 }
 
 /// The longest place whose name starts at word `first`, with the spans of its words.
-fn match_at(
-    g: &'static Gazetteer,
-    reader: &Words<'_>,
-    first: Word,
-) -> Option<(&'static Place, Vec<Word>)> {
-    let text = reader.text;
+fn match_at(g: &'static Gazetteer, text: &str, first: Word) -> Option<(&'static Place, Vec<Word>)> {
     let w = &text.as_bytes()[first.start..first.end];
     let mut buf = [0u8; 24];
     let key = buf.get_mut(..w.len())?;
@@ -306,7 +275,7 @@ fn match_at(
     let mut words = vec![first];
     while words.len() < longest {
         let prev = words[words.len() - 1];
-        let Some(next) = reader.next(prev.end) else {
+        let Some(next) = next_word(text, prev.end) else {
             break;
         };
         words.push(next);
@@ -371,20 +340,5 @@ mod tests {
         assert_eq!(names("Charlotte area"), ["Charlotte, NC"]);
         assert_eq!(names("café in Charlotte"), ["Charlotte, NC"]);
         assert!(!GAZETTEER.places.is_empty());
-    }
-
-    proptest::proptest! {
-        /// On ASCII text the bitmap reader finds the words the byte reader finds, from every
-        /// byte.
-        #[test]
-        fn bitmap_words_are_the_byte_loop_words(t in "[a-zA-Z0-9 ,.\\-\n]{0,150}") {
-            let reader = Words::new(&t);
-            proptest::prop_assert!(reader.bits.is_some());
-            for from in 0..=t.len() + 1 {
-                let a = reader.next(from).map(|w| (w.start, w.end, w.ascii));
-                let b = next_word(&t, from).map(|w| (w.start, w.end, w.ascii));
-                proptest::prop_assert_eq!(a, b, "from {}", from);
-            }
-        }
     }
 }
