@@ -52,6 +52,9 @@ pub(crate) const PAYPAL: Cue = 1 << 10;
 pub(crate) const PROFILE_SITE: Cue = 1 << 11;
 /// A platform whose IDs are phone numbers (the words `mentions_numbered_platform` looks for).
 pub(crate) const NUMBERED_PLATFORM: Cue = 1 << 12;
+/// A platform name as a whole word (the word-bounded scan's one cue, see
+/// [`may_name_platform`]).
+const PLATFORM_WORD: Cue = 1 << 13;
 
 const LITERALS: &[(&str, Cue)] = &[
     ("$", CURRENCY),
@@ -213,12 +216,19 @@ impl Table {
     /// waits. A piece starts `longest - 1` bytes before the end of the piece before it, so every
     /// literal lies whole inside some piece (a literal ending in piece `k` starts at most
     /// `longest - 1` bytes before it).
-    fn scan(&self, text: &[u8], longest: usize) -> Cue {
+    ///
+    /// `edge`: a byte read as if it stood before the text and after it (the word-bounded
+    /// scan's boundary), or `None`.
+    fn scan(&self, text: &[u8], longest: usize, edge: Option<u8>) -> Cue {
         let overlap = longest.saturating_sub(1);
         let piece = text.len() / LANES;
+        // the first piece starts after the leading edge
+        let first_row = edge.map_or(0, |e| (self.step(0, e) & 0xFFFF) as usize);
+        // the last piece ends with the trailing edge
+        let close = |row: usize| edge.map_or(0, |e| self.step(row, e));
         if piece < 2 * overlap.max(8) {
-            let (_, found) = self.run(0, text);
-            return Cue::from(found >> 16);
+            let (row, found) = self.run(first_row, text);
+            return Cue::from((found | close(row)) >> 16);
         }
         // piece `k` covers `k * piece - overlap .. (k + 1) * piece` (the last to the end)
         let bounds: [(usize, usize); LANES] = std::array::from_fn(|k| {
@@ -232,6 +242,7 @@ impl Table {
         });
         let shortest = bounds.iter().map(|(s, e)| e - s).min().unwrap_or(0);
         let mut rows = [0usize; LANES];
+        rows[0] = first_row;
         let mut found = [0u32; LANES];
         for i in 0..shortest {
             for k in 0..LANES {
@@ -244,8 +255,11 @@ impl Table {
         let mut all = 0;
         for k in 0..LANES {
             let rest = text.get(bounds[k].0 + shortest..bounds[k].1).unwrap_or(&[]);
-            let (_, f) = self.run(rows[k], rest);
+            let (row, f) = self.run(rows[k], rest);
             all |= found[k] | f;
+            if k + 1 == LANES {
+                all |= close(row);
+            }
         }
         Cue::from(all >> 16)
     }
@@ -273,6 +287,111 @@ impl Table {
 
 /// How many pieces of a long text [`Table::scan`] reads side by side.
 const LANES: usize = 4;
+
+/// The handle extractor's platform names (its `LABEL` pattern), each a whole word.
+const PLATFORM_WORDS: &[&str] = &[
+    "instagram",
+    "insta",
+    "ig",
+    "snapchat",
+    "snap",
+    "sc",
+    "telegram",
+    "tg",
+    "whatsapp",
+    "watsapp",
+    "whatsap",
+    "kik",
+    "twitter",
+    "x",
+    "facebook",
+    "fb",
+    "wechat",
+    "viber",
+    "line",
+    "onlyfans",
+    "tiktok",
+    "skype",
+    "signal",
+];
+
+/// The names written as two words with at most one whitespace character between them.
+const PLATFORM_PAIRS: &[(&str, &str)] = &[("whats", "app"), ("we", "chat")];
+
+/// The word-bounded scan reads every byte as one of: a lower-case letter (upper case folded),
+/// [`WORD_OTHER`] (a digit or `_`: word characters for `(?-u:\b)`), [`EDGE`] (any other ASCII
+/// byte, and the text's two ends) or [`WIDE`] (a byte of a non-ASCII character, which
+/// `(?-u:\b)` also counts as no word character).
+const WORD_OTHER: u8 = b'0';
+const EDGE: u8 = b' ';
+const WIDE: u8 = 0x80;
+
+const fn canonical(b: u8) -> u8 {
+    if b.is_ascii_alphabetic() {
+        b.to_ascii_lowercase()
+    } else if b.is_ascii_digit() || b == b'_' {
+        WORD_OTHER
+    } else if b.is_ascii() {
+        EDGE
+    } else {
+        WIDE
+    }
+}
+
+/// Can the handle extractor's `LABEL` pattern match in `text`? `false` only when no platform
+/// name stands in it as a whole word. Every match of the pattern is a name with no word
+/// character on either side: an ASCII non-word byte ([`EDGE`]), a byte of a non-ASCII character
+/// ([`WIDE`]) or an end of the text (read as an [`EDGE`]); a two-word name has one whitespace
+/// character between its words, ASCII or a Unicode space of two or three bytes. The scan looks
+/// for exactly those byte sequences, so it answers `true` for every text the pattern matches in
+/// (and for a few more, such as a name between two non-space `WIDE` characters, where the
+/// pattern then runs and decides).
+pub(crate) fn may_name_platform(text: &str) -> bool {
+    match &WORD_SCANNER.table {
+        Some(t) => t.scan(text.as_bytes(), WORD_SCANNER.longest, Some(EDGE)) != 0,
+        None => true,
+    }
+}
+
+struct WordScanner {
+    /// `None` only if the DFA could not be read back (a build setting): then every text may
+    /// name a platform.
+    table: Option<Table>,
+    longest: usize,
+}
+
+/// Builds the word-bounded scanner: every name with each boundary on each side, over the
+/// canonical bytes, then the table's byte classes composed with [`canonical`].
+static WORD_SCANNER: LazyLock<WordScanner> = LazyLock::new(|| {
+    let mut names: Vec<Vec<u8>> = PLATFORM_WORDS
+        .iter()
+        .map(|w| w.as_bytes().to_vec())
+        .collect();
+    for (first, second) in PLATFORM_PAIRS {
+        for gap in [&[EDGE][..], &[WIDE, WIDE], &[WIDE, WIDE, WIDE]] {
+            names.push([first.as_bytes(), gap, second.as_bytes()].concat());
+        }
+    }
+    let mut pats: Vec<Vec<u8>> = Vec::new();
+    for name in &names {
+        for left in [EDGE, WIDE] {
+            for right in [EDGE, WIDE] {
+                pats.push([&[left][..], name, &[right]].concat());
+            }
+        }
+    }
+    let longest = pats.iter().map(Vec::len).max().unwrap_or(0);
+    let table = DFA::builder().build(&pats).ok().and_then(|dfa| {
+        let cue = vec![PLATFORM_WORD; pats.len()];
+        let mut t = Table::of(&dfa, &cue)?;
+        let by_canonical = t.class;
+        for b in 0..=255u8 {
+            t.class[usize::from(b)] = by_canonical[usize::from(canonical(b))];
+        }
+        Some(t)
+    });
+    WordScanner { table, longest }
+});
 
 /// Builds the scanner. The literals are constants exercised by the unit tests, so a failure is
 /// a programming error found before release, never a reaction to input.
@@ -314,7 +433,7 @@ impl Cues {
     pub(crate) fn of(text: &str) -> Cues {
         match &SCANNER.table {
             Some(t) => Cues {
-                found: t.scan(text.as_bytes(), SCANNER.longest),
+                found: t.scan(text.as_bytes(), SCANNER.longest, None),
             },
             None => Cues::of_iter(text),
         }
@@ -435,6 +554,77 @@ mod tests {
             let n = normalize(doc);
             for t in [n.text.as_str(), n.clean().unwrap_or(doc)] {
                 assert!(!t.contains(['\u{17F}', '\u{212A}']), "{t:?}");
+            }
+        }
+    }
+
+    /// The handle extractor's platform-name pattern (a copy: the test must not depend on the
+    /// gate it checks).
+    fn label_matches(t: &str) -> bool {
+        static LABEL: crate::extract::Pattern = crate::extract::Pattern::new(|| {
+            crate::extract::re(
+                r"(?i)(?-u:\b)(instagram|insta|ig|snapchat|snap|sc|telegram|tg|whats\s?app|watsapp|whatsap|kik|twitter|x|facebook|fb|wechat|we\s?chat|viber|line|onlyfans|tiktok|skype|signal)(?-u:\b)",
+            )
+        });
+        LABEL.is_match(t)
+    }
+
+    #[test]
+    fn platform_words_are_whole_words() {
+        assert!(WORD_SCANNER.table.is_some());
+        for t in [
+            "signal",
+            "Add me on IG: jane",
+            "x",
+            "x.com",
+            "whats app",
+            "WhatsApp\u{a0}me",
+            "we\u{3000}chat",
+            "café·insta·",
+        ] {
+            assert!(may_name_platform(t), "{t:?}");
+        }
+        for t in [
+            "Nice flat in town, call me tonight",
+            "big night, sweet exit",
+            "my_ig",
+            "ig2",
+            "whats  app",
+            "",
+        ] {
+            assert!(!may_name_platform(t), "{t:?}");
+            assert!(!label_matches(t), "{t:?}");
+        }
+    }
+
+    /// A name at every position of a text long enough to be read in pieces.
+    #[test]
+    fn platform_words_across_the_seams_are_found() {
+        let len = 300;
+        for name in ["instagram", "x", "we chat", "whats\u{2009}app", "signal"] {
+            for at in 1..len - name.len() - 1 {
+                let t = format!(
+                    "{} {name} {}",
+                    "q".repeat(at - 1),
+                    "q".repeat(len - at - name.len() - 1)
+                );
+                assert!(may_name_platform(&t), "{name:?} at {at}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Wherever the pattern matches, the gate lets it run.
+        #[test]
+        fn the_platform_gate_never_hides_a_match(
+            parts in proptest::collection::vec(
+                "(instagram|Insta|IG|snapchat|snap|SC|telegram|tg|whats|WHATS|app|App|watsapp|whatsap|kik|twitter|x|X|facebook|fb|we|We|chat|wechat|viber|line|onlyfans|tiktok|skype|signal|[a-z0-9]{1,3}|[ _.\\-@:/\\t\\n\\r]{1,2}|\u{a0}|\u{2009}|\u{3000}|\u{1680}|é|€)",
+                0..40,
+            ),
+        ) {
+            let t: String = parts.concat();
+            if label_matches(&t) {
+                proptest::prop_assert!(may_name_platform(&t), "{:?}", t);
             }
         }
     }

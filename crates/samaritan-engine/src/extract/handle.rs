@@ -355,7 +355,12 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[PhoneHit]) -> Vec<HandleHi
     }
     let url_spans: Vec<_> = out.iter().map(|h| h.start..h.end).collect();
     // labelled forms: collect consecutive platform names, then the handle after them
-    let labels: Vec<_> = LABEL.find_iter(text).collect();
+    // (most texts name no platform as a word: one table scan instead of the pattern's)
+    let labels: Vec<_> = if super::cues::may_name_platform(text) {
+        LABEL.find_iter(text).collect()
+    } else {
+        Vec::new()
+    };
     let mut k = 0;
     while k < labels.len() {
         let first = labels[k];
