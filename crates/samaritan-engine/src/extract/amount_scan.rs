@@ -49,7 +49,7 @@ pub(crate) fn hand_readable(text: &str) -> bool {
 /// The spans `AMOUNT.find_iter(text)` yields, in order.
 pub(crate) fn matches(text: &str) -> Vec<Range<usize>> {
     let b = text.as_bytes();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(16);
     let mut pos = 0;
     let mut i = 0;
     while let Some(d) = next_digit(b, i) {

@@ -195,7 +195,7 @@ fn blocked_before(text: &str, start: usize) -> bool {
 
 fn groups(text: &str) -> Vec<Group> {
     let b = text.as_bytes();
-    let mut out: Vec<Group> = Vec::new();
+    let mut out: Vec<Group> = Vec::with_capacity(16);
     let mut i = 0;
     while let Some(start) = next_digit(b, i) {
         i = start;

@@ -347,7 +347,7 @@ struct Amount {
 }
 
 pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<PriceHit> {
-    let mut markers: Vec<Marker> = Vec::new();
+    let mut markers: Vec<Marker> = Vec::with_capacity(8);
     // both patterns need a digit
     if !text.bytes().any(|b| b.is_ascii_digit()) {
         return Vec::new();
@@ -371,7 +371,7 @@ pub(crate) fn find(text: &str, cues: &Cues, phones: &[Range<usize>]) -> Vec<Pric
         });
     }
     let in_marker = |r: &Range<usize>| markers.iter().any(|m| m.start < r.end && r.start < m.end);
-    let mut amounts: Vec<Amount> = Vec::new();
+    let mut amounts: Vec<Amount> = Vec::with_capacity(8);
     // an amount is kept only beside a marker or with a currency
     let any_amount = !markers.is_empty() || cues.may(cues::CURRENCY);
     let spans = match any_amount {
