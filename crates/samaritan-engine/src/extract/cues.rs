@@ -22,6 +22,8 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored};
 use rustc_hash::FxHashMap;
 
+use super::handle::{PLATFORM_PAIRS, PLATFORM_WORDS};
+
 /// A set of cues, one bit each.
 pub(crate) type Cue = u64;
 
@@ -288,36 +290,6 @@ impl Table {
 /// How many pieces of a long text [`Table::scan`] reads side by side.
 const LANES: usize = 4;
 
-/// The handle extractor's platform names (its `LABEL` pattern), each a whole word.
-const PLATFORM_WORDS: &[&str] = &[
-    "instagram",
-    "insta",
-    "ig",
-    "snapchat",
-    "snap",
-    "sc",
-    "telegram",
-    "tg",
-    "whatsapp",
-    "watsapp",
-    "whatsap",
-    "kik",
-    "twitter",
-    "x",
-    "facebook",
-    "fb",
-    "wechat",
-    "viber",
-    "line",
-    "onlyfans",
-    "tiktok",
-    "skype",
-    "signal",
-];
-
-/// The names written as two words with at most one whitespace character between them.
-const PLATFORM_PAIRS: &[(&str, &str)] = &[("whats", "app"), ("we", "chat")];
-
 /// The word-bounded scan reads every byte as one of: a lower-case letter (upper case folded),
 /// [`WORD_OTHER`] (a digit or `_`: word characters for `(?-u:\b)`), [`EDGE`] (any other ASCII
 /// byte, and the text's two ends) or [`WIDE`] (a byte of a non-ASCII character, which
@@ -558,15 +530,9 @@ mod tests {
         }
     }
 
-    /// The handle extractor's platform-name pattern (a copy: the test must not depend on the
-    /// gate it checks).
+    /// Does the handle extractor's platform-name pattern match?
     fn label_matches(t: &str) -> bool {
-        static LABEL: crate::extract::Pattern = crate::extract::Pattern::new(|| {
-            crate::extract::re(
-                r"(?i)(?-u:\b)(instagram|insta|ig|snapchat|snap|sc|telegram|tg|whats\s?app|watsapp|whatsap|kik|twitter|x|facebook|fb|wechat|we\s?chat|viber|line|onlyfans|tiktok|skype|signal)(?-u:\b)",
-            )
-        });
-        LABEL.is_match(t)
+        crate::extract::handle::LABEL.is_match(t)
     }
 
     #[test]
