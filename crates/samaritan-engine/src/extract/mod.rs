@@ -20,6 +20,7 @@ mod phone;
 mod price;
 mod region;
 mod url;
+mod words;
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -30,6 +31,7 @@ use regex::Regex;
 use crate::model::{Extracted, Mention, Price};
 use crate::normalize::Normalized;
 use cues::Cues;
+use words::Words;
 
 pub use region::is_known_region;
 
@@ -323,7 +325,7 @@ pub fn extract_kinds(
     let need_phones =
         want(Kind::Phone) || want(Kind::Age) || want(Kind::Price) || want(Kind::Handle);
     let places = if want(Kind::Location) || (need_phones && opts.infer_region) {
-        gazetteer::find(texts.norm)
+        gazetteer::find(texts.norm, &Words::of(texts.norm))
     } else {
         Vec::new()
     };

@@ -131,7 +131,11 @@ mod tests {
     use super::*;
 
     fn h(t: &str) -> Hints {
-        hints(t, &Cues::of(t), &gazetteer::find(t))
+        hints(
+            t,
+            &Cues::of(t),
+            &gazetteer::find(t, &crate::extract::words::Words::of(t)),
+        )
     }
 
     #[test]
