@@ -3,9 +3,9 @@
 //! The place-name scan reads a text word by word and turns almost every word away by its first
 //! letters; a good part of its time went to finding where each word ends, in a loop that leaves
 //! at a byte no branch predictor can guess (see BENCHMARKS.md, fourth pass). For an ASCII text
-//! (most ads) every byte is read the same way instead: its class is compared with the previous byte's and the position written down
-//! unconditionally, the write cursor moving only at a change of class. Other texts are read
-//! character by character.
+//! (most ads) every byte is read the same way instead: its class is compared with the previous
+//! byte's and the position written down unconditionally, the write cursor moving only at a
+//! change of class. Other texts are read character by character.
 
 use std::ops::Range;
 
