@@ -6,9 +6,13 @@
 # per-pair speed-ups.
 #
 #   scripts/text-ab-inproc.sh [BASE=HEAD] [pairs=80]
+#
+# AB_NEW=<checkout> takes the "new" engine from another checkout than this one;
+# AB_BIN_OUT=<path> copies the A/B program there instead of running it (text-stage-cost.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 base=${1:-HEAD} pairs=${2:-80}
+new=${AB_NEW:-$root}
 work=${TMPDIR:-/tmp}/samaritan-text-ab
 rm -rf "$work"
 mkdir -p "$work"
@@ -27,9 +31,9 @@ edition = "2024"
 publish = false
 
 [dependencies]
-new = { package = "samaritan-engine", path = "$root/crates/samaritan-engine" }
+new = { package = "samaritan-engine", path = "$new/crates/samaritan-engine" }
 base = { package = "samaritan-engine-base", path = "$work/base/crates/samaritan-engine" }
-synth = { package = "samaritan-synth", path = "$root/crates/samaritan-synth" }
+synth = { package = "samaritan-synth", path = "$new/crates/samaritan-synth" }
 mimalloc = { version = "0.1", default-features = false }
 
 [profile.release]
@@ -39,4 +43,8 @@ codegen-units = 4
 [workspace]
 TOML
 cargo build -q --release --manifest-path "$work/bench/Cargo.toml"
-"$work/bench/target/release/text-ab" "$pairs"
+if [ -n "${AB_BIN_OUT:-}" ]; then
+  cp "$work/bench/target/release/text-ab" "$AB_BIN_OUT"
+else
+  "$work/bench/target/release/text-ab" "$pairs"
+fi
