@@ -230,6 +230,11 @@ pub struct Mention {
     pub text: String,
     /// True when the value was written to evade filters (spelled digits, look-alikes, …).
     pub obfuscated: bool,
+    /// For ages: whose age it is, `advertised` (the person the ad is about; these are
+    /// `extracted.ages` and feed the minor indicators) or `other` (children, students, players
+    /// the ad names). Absent for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }
 
 /// The network an ad belongs to, if it links to any other ad.

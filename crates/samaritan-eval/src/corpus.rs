@@ -16,6 +16,9 @@ pub struct TruthRecord {
     pub phones: Vec<String>,
     #[serde(default)]
     pub ages: Vec<u32>,
+    /// Ages the ad states of someone other than the advertised person (children, players).
+    #[serde(default)]
+    pub other_ages: Vec<u32>,
     #[serde(default)]
     pub network: Option<String>,
     #[serde(default)]
@@ -58,7 +61,9 @@ pub struct CorpusReport {
     pub missing_analyses: u64,
     pub unknown_analyses: u64,
     pub phones: ExtractionScore,
+    /// The advertised person's ages (`extracted.ages` against the truth's `ages`).
     pub ages: ExtractionScore,
+    pub ages_of_others: OtherAges,
     pub labels: BTreeMap<String, LabelRates>,
     /// Hard negatives (benign use of indicator words) not allowed, and those among them flagged by a
     /// single signal.
@@ -69,6 +74,14 @@ pub struct CorpusReport {
     pub auc_label2_over_label1: Option<f64>,
     pub networks: PairScore,
     pub multi_city_benign: MultiCityBenign,
+}
+
+/// Ages stated of someone else (a sitter's children, a team's players): how many, and how many
+/// the engine reported as the advertised person's (a babysitter's ad read as a stated minor).
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct OtherAges {
+    pub stated: u64,
+    pub reported_as_advertised: u64,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -100,6 +113,7 @@ pub struct Evaluator {
     seen: HashSet<String>,
     phones: SetScore,
     ages: SetScore,
+    others: OtherAges,
     labels: [LabelRates; 3],
     hard: (u64, u64, u64),
     scores: [Vec<f64>; 3],
@@ -120,6 +134,7 @@ impl Evaluator {
             seen: HashSet::new(),
             phones: SetScore::default(),
             ages: SetScore::default(),
+            others: OtherAges::default(),
             labels: Default::default(),
             hard: (0, 0, 0),
             scores: Default::default(),
@@ -140,6 +155,13 @@ impl Evaluator {
         self.phones.add(&a.extracted.phones, &t.phones);
         let ages: Vec<u32> = dedup(&a.extracted.ages);
         self.ages.add(&ages, &dedup(&t.ages));
+        for o in dedup(&t.other_ages) {
+            if t.ages.contains(&o) {
+                continue; // the same number is also the advertised person's: not attributable
+            }
+            self.others.stated += 1;
+            self.others.reported_as_advertised += u64::from(ages.contains(&o));
+        }
         let label = usize::from(t.label.min(2));
         let rates = &mut self.labels[label];
         rates.ads += 1;
@@ -209,6 +231,7 @@ impl Evaluator {
             unknown_analyses: self.unknown,
             phones: self.phones.into(),
             ages: self.ages.into(),
+            ages_of_others: self.others,
             labels,
             hard_negatives: self.hard.0,
             hard_negatives_flagged: self.hard.1,
@@ -247,6 +270,10 @@ impl CorpusReport {
         s += &format!(
             "ages:   precision {:.4} recall {:.4} (tp {} fp {} fn {})\n",
             self.ages.precision, self.ages.recall, self.ages.tp, self.ages.fp, self.ages.fn_
+        );
+        s += &format!(
+            "ages of others (children, players): {} stated, {} reported as the advertised person's\n",
+            self.ages_of_others.stated, self.ages_of_others.reported_as_advertised
         );
         for (label, name) in [
             ("0", "benign"),

@@ -102,6 +102,10 @@ fn persona_age(kind: Kind, rng: &mut Rng) -> u32 {
 
 /// Everything fixed about an actor's ads: their template and personas.
 struct Style {
+    /// From a blind bank: `{=age}` and `{=rate}` are bare numbers.
+    blind: bool,
+    /// The second person a roster names (`{=name2}`, `{=age2}`).
+    second: Persona,
     title: Skeleton,
     body: Skeleton,
     category: &'static str,
@@ -182,11 +186,19 @@ impl Style {
         let mut rng = Rng::derive(seed, &[STREAM_ACTOR, u64::from(actor.index), 2]);
         let lex = bank::lexicon;
         let kind = actor.kind;
-        let (title, body, category) = match kind {
-            Kind::Person | Kind::RepeatSeller | Kind::Company => {
+        let blind = match phrasing {
+            Phrasing::Blind(name) => Some(
+                bank::blind::bank(name)
+                    .unwrap_or_else(|e| panic!("{e} (check it before generating)")),
+            ),
+            _ => None,
+        };
+        let (title, body, category) = match (kind, blind) {
+            (_, Some(b)) => blind_template(kind, b, &mut rng),
+            (Kind::Person | Kind::RepeatSeller | Kind::Company, None) => {
                 let all: Vec<&benign::Template> = match (kind, phrasing) {
                     (Kind::Company, _) => benign::COMPANY.iter().collect(),
-                    (_, Phrasing::Main) => benign::BENIGN.iter().collect(),
+                    (_, Phrasing::Main | Phrasing::Blind(_)) => benign::BENIGN.iter().collect(),
                     (_, Phrasing::Holdout) => benign::BENIGN
                         .iter()
                         .chain(benign::BENIGN_HOLDOUT)
@@ -210,9 +222,9 @@ impl Style {
                     cat,
                 )
             }
-            _ => {
+            (_, None) => {
                 let bank = match phrasing {
-                    Phrasing::Main => &commercial::MAIN,
+                    Phrasing::Main | Phrasing::Blind(_) => &commercial::MAIN,
                     Phrasing::Holdout => &commercial::HOLDOUT,
                 };
                 let title = template::skeleton(rng.pick(bank.titles), lex, &mut rng);
@@ -239,7 +251,14 @@ impl Style {
         let photos = (0..n_photos)
             .map(|_| (random_bytes(&mut rng), random_bytes(&mut rng)))
             .collect();
+        let second = Persona {
+            name: rng.pick(words::FIRST_NAMES),
+            age: persona_age(kind, &mut rng),
+            ethnicity: rng.pick(words::ETHNICITY),
+        };
         Style {
+            blind: blind.is_some(),
+            second,
             title,
             body,
             category,
@@ -252,6 +271,46 @@ impl Style {
             photos,
         }
     }
+}
+
+/// An actor's template from a blind bank: benign posters draw from `benign` (a hard negative about
+/// one time in five, as in the main bank), companies from `company`, adults in commercial sex
+/// from `commercial`, trafficking and minors from `trafficking`.
+fn blind_template(
+    kind: Kind,
+    b: &'static bank::blind::Bank,
+    rng: &mut Rng,
+) -> (Skeleton, Skeleton, &'static str) {
+    let lex = bank::lexicon;
+    let pool: Vec<&'static bank::blind::Entry> = match kind {
+        Kind::Company => b.company.iter().collect(),
+        Kind::Person | Kind::RepeatSeller => {
+            let tricky = rng.chance(0.22);
+            let some: Vec<_> = b
+                .benign
+                .iter()
+                .filter(|e| e.hard_negative == tricky)
+                .collect();
+            if some.is_empty() {
+                b.benign.iter().collect()
+            } else {
+                some
+            }
+        }
+        Kind::Independent | Kind::Touring | Kind::Agency => b.commercial.iter().collect(),
+        Kind::Trafficking | Kind::Minor => b.trafficking.iter().collect(),
+    };
+    let e = rng.pick(&pool);
+    let title = template::skeleton(&e.title, lex, rng);
+    let mut body = template::skeleton(&e.body, lex, rng);
+    if e.hard_negative {
+        body.tags.push("hard_negative");
+    }
+    let category = match &e.category {
+        Some(c) if kind.label() == 0 => c.as_str(),
+        _ => "adult",
+    };
+    (title, body, category)
 }
 
 /// Ages of children as parents and sitters write them; returns the text and the ages.
@@ -328,19 +387,43 @@ fn fill(
                     "ethnicity" => persona.ethnicity.to_owned(),
                     "company" => style.company.to_owned(),
                     "manager" => style.manager.to_owned(),
+                    "rate" if style.blind => format!("{}", rng.range(8, 25) * 10),
                     "rate" => style.rate.clone(),
-                    "age" => {
+                    "age" | "age_words" => {
                         let age = if actor.kind.label() == 0 {
                             rng.range(24, 68)
                         } else {
                             persona.age
                         };
                         truth.ages.push(age);
-                        render::render_age(age, rng)
+                        if *slot == "age_words" {
+                            render::number_words(age)
+                        } else if style.blind {
+                            age.to_string()
+                        } else {
+                            render::render_age(age, rng)
+                        }
                     }
+                    "name2" => style.second.name.to_owned(),
+                    "age2" => {
+                        let age = if actor.kind.label() == 0 {
+                            rng.range(24, 68)
+                        } else {
+                            style.second.age
+                        };
+                        truth.ages.push(age);
+                        age.to_string()
+                    }
+                    "kid_age" | "kid_age2" => {
+                        let age = rng.range(1, 15);
+                        truth.other_ages.push(age);
+                        age.to_string()
+                    }
+                    "rate2" => format!("{}", rng.range(26, 60) * 10),
+                    "price" => format!("{}", rng.range(2, 80) * 5),
                     "kid_ages" => {
                         let (text, ages) = kid_ages(rng);
-                        truth.ages.extend(ages);
+                        truth.other_ages.extend(ages);
                         text
                     }
                     "phone" => match actor.phone_of(k) {
@@ -473,6 +556,7 @@ pub(crate) fn compose(
         label: actor.kind.label(),
         phones: Vec::new(),
         ages: Vec::new(),
+        other_ages: Vec::new(),
         network: None,
         poster: actor.kind.name(),
         category: style.category,
@@ -519,6 +603,8 @@ pub(crate) fn compose(
     }
     truth.ages.sort_unstable();
     truth.ages.dedup();
+    truth.other_ages.sort_unstable();
+    truth.other_ages.dedup();
     let country = if region.len() == 2 && matches!(region, "ON" | "BC" | "QC" | "AB") {
         "CA"
     } else {

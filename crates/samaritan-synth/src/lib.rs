@@ -29,6 +29,10 @@ pub enum Phrasing {
     Main,
     /// Different words for the same things, used only to check generalisation.
     Holdout,
+    /// A blind bank ([`bank::blind`]), written without sight of the policy or the other banks:
+    /// evaluation only. The name is one of [`bank::blind::NAMES`]; check it with
+    /// [`bank::blind::bank`] before generating (an unusable bank panics here).
+    Blind(&'static str),
 }
 
 /// What to generate.
@@ -66,8 +70,13 @@ pub struct Truth {
     pub label: u8,
     /// Phones in the ad, in the engine's output format.
     pub phones: Vec<String>,
-    /// Every stated age of a person in the ad.
+    /// Every stated age of the person (or people) the ad is about: the poster of a benign ad,
+    /// the person offered in a commercial one.
     pub ages: Vec<u32>,
+    /// Ages the ad states of someone else (children a sitter or a parent names, players of a
+    /// team): an extractor must not report them as the advertised person's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_ages: Vec<u32>,
     /// The poster's group id when the poster has more than one ad in the corpus.
     pub network: Option<String>,
     /// What kind of poster wrote it (`person`, `company`, `trafficking`, …).

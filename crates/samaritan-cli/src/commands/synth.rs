@@ -21,8 +21,11 @@ pub struct SynthArgs {
     /// Directory to write `ads.jsonl` and `truth.jsonl` into (created if missing).
     #[arg(long)]
     pub out: PathBuf,
-    /// Wording bank of the commercial ads: `holdout` is never used to write policies, only to
-    /// check that they generalise.
+    /// Wording bank: `main` (what the engine is developed against), `holdout` (never used to
+    /// write policies, only to check that they generalise), or a blind bank written by someone
+    /// who never saw the policy or the other banks, for evaluation only: `blind-1` (spent: used
+    /// to diagnose misses) `blind-2` (held out for measurement; `blind` is the same) and `blind-3` (unread, for the
+    /// next measurement).
     #[arg(long, value_enum, default_value_t = PhrasingArg::Main)]
     pub phrasing: PhrasingArg,
     /// Days the corpus spans.
@@ -37,6 +40,29 @@ pub struct SynthArgs {
 pub enum PhrasingArg {
     Main,
     Holdout,
+    #[value(name = "blind-1")]
+    Blind1,
+    #[value(name = "blind-2", alias = "blind")]
+    Blind2,
+    #[value(name = "blind-3")]
+    Blind3,
+}
+
+impl PhrasingArg {
+    /// The generator's phrasing, with a blind bank checked before use.
+    pub fn phrasing(self) -> Result<Phrasing> {
+        let blind = |name: &'static str| -> Result<Phrasing> {
+            samaritan_synth::bank::blind::bank(name).map_err(anyhow::Error::msg)?;
+            Ok(Phrasing::Blind(name))
+        };
+        match self {
+            PhrasingArg::Main => Ok(Phrasing::Main),
+            PhrasingArg::Holdout => Ok(Phrasing::Holdout),
+            PhrasingArg::Blind1 => blind("blind-1"),
+            PhrasingArg::Blind2 => blind("blind-2"),
+            PhrasingArg::Blind3 => blind("blind-3"),
+        }
+    }
 }
 
 /// Ads are generated and serialised in parallel, in chunks, and written in order.
@@ -49,10 +75,7 @@ pub fn run(args: SynthArgs) -> Result<()> {
     let corpus = Corpus::new(Config {
         ads: args.ads,
         seed: args.seed,
-        phrasing: match args.phrasing {
-            PhrasingArg::Main => Phrasing::Main,
-            PhrasingArg::Holdout => Phrasing::Holdout,
-        },
+        phrasing: args.phrasing.phrasing()?,
         days: args.days,
         images: !args.no_images,
         ..Config::default()

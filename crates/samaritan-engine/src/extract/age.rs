@@ -9,6 +9,7 @@
 use std::ops::Range;
 
 use super::age_gate;
+use super::age_subject::{self, Subject};
 use super::{Pattern, overlaps, re};
 
 #[derive(Debug)]
@@ -16,6 +17,8 @@ pub(crate) struct AgeHit {
     pub age: u32,
     pub start: usize,
     pub end: usize,
+    /// Whose age it is ([`age_subject`]).
+    pub subject: Subject,
 }
 
 /// "age: 21", "Age 25-29", "aged 19", "ages 1 and 4", "age of 18", "edad: 21",
@@ -49,6 +52,15 @@ static SELF: Pattern = Pattern::new(|| {
     )
 });
 
+/// Forms outside the gated patterns: "just turned 19", "recently turned 18", "cumplí 18",
+/// "recién cumplidos 18", "19 añitos", "18 primaveras", and a name with the age in brackets,
+/// "Ashley (19)". Groups 1–4: the age.
+static MORE: Pattern = Pattern::new(|| {
+    re(
+        r"(?i)(?-u:\b)(?:(?:just|recently|only|barely)\s+turned|(?:reci[eé]n\s+)?cumpl[ií](?:dos?|das?)?)\s+([0-9]{2})(?-u:\b)|(?-u:\b)([0-9]{1,2})\s*(?:añitos|anitos|primaveras)(?-u:\b)|(?-u:\b)(?-i:\p{Lu}\p{Ll}+)[^\S\n]*\([^\S\n]*([0-9]{2})[^\S\n]*(?:yo|y/o|yrs?|años|anos)?[^\S\n]*\)",
+    )
+});
+
 /// Plural nouns after a title number that make it a count ("- 52 Ads", "- 6 Pictures").
 const COUNTED: &[&str] = &[
     "ads", "pictures", "pics", "photos", "reviews", "posts", "girls", "ladies", "hours", "days",
@@ -64,9 +76,12 @@ static TITLE: Pattern = Pattern::new(|| {
 fn quantity_after(rest: &str) -> bool {
     let rest = rest.trim_start();
     let lower: String = rest.chars().take(6).flat_map(char::to_lowercase).collect();
-    rest.starts_with(['\'', '"', '’', '$', '%', '/', '.', ','])
-        && !rest.starts_with(", ")
-        && !rest.starts_with(". ")
+    // a decimal or thousands separator is a quantity ("5.5", "1,000"); a full stop, comma or
+    // ellipsis ending the age is not ("I'm 19...", "age 19.")
+    let separator =
+        rest.starts_with(['.', ',']) && rest[1..].starts_with(|c: char| c.is_ascii_digit());
+    rest.starts_with(['\'', '"', '’', '$', '%', '/'])
+        || separator
         || [
             "ft", "lb", "cm", "kg", "min", "hr", "hh", "h ", "rose", "inch", "k ", "usd", "euro",
             "dollar", "$",
@@ -75,26 +90,29 @@ fn quantity_after(rest: &str) -> bool {
         .any(|u| lower.starts_with(u))
 }
 
+/// Adds the ages of match `m` (capture groups 1 to 4) whose value is in `lo..=99`, outside
+/// phones. `first_person`: the form itself says the age is the writer's ("I'm 19").
 fn push(
     out: &mut Vec<AgeHit>,
     text: &str,
     m: regex::Captures<'_>,
     lo: u32,
     phones: &[Range<usize>],
+    first_person: bool,
 ) {
     let Some(whole) = m.get(0) else { return };
-    for g in [m.get(1), m.get(2)].into_iter().flatten() {
+    for g in (1..=4).filter_map(|i| m.get(i)) {
         let Ok(age) = g.as_str().parse::<u32>() else {
             continue;
         };
         if !(lo..=99).contains(&age) || overlaps(&(g.start()..g.end()), phones) {
             continue;
         }
-        let _ = text;
         out.push(AgeHit {
             age,
             start: whole.start(),
             end: whole.end(),
+            subject: age_subject::of(text, whole.start(), whole.end(), first_person),
         });
     }
 }
@@ -141,11 +159,11 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
         {
             continue;
         }
-        push(&mut out, text, m, 1, phones);
+        push(&mut out, text, m, 1, phones, false);
     }
     for m in run(age_gate::AFTER, &CUE_AFTER) {
         let lo = if m.get(3).is_some() { 1 } else { 10 };
-        push(&mut out, text, m, lo, phones);
+        push(&mut out, text, m, lo, phones, false);
     }
     for m in run(age_gate::MINIMUM, &MINIMUM) {
         let Some(g) = m.get(1).or_else(|| m.get(2)) else {
@@ -154,7 +172,7 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
         if quantity_after(&text[g.end()..]) {
             continue;
         }
-        push(&mut out, text, m, 10, phones);
+        push(&mut out, text, m, 10, phones, false);
     }
     for m in run(age_gate::SELF, &SELF) {
         if let Some(g) = m.get(1)
@@ -162,7 +180,17 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
         {
             continue;
         }
-        push(&mut out, text, m, 10, phones);
+        push(&mut out, text, m, 10, phones, true);
+    }
+    for m in MORE.captures_iter(text) {
+        if let Some(g) = m.get(1).or(m.get(3))
+            && quantity_after(&text[g.end()..])
+        {
+            continue;
+        }
+        // "just turned 19" is the writer's; "Ashley (19)" the named person's
+        let first = m.get(1).is_some();
+        push(&mut out, text, m, 10, phones, first);
     }
     for m in run(age_gate::TITLE, &TITLE) {
         let Some(g) = m.get(1) else { continue };
@@ -187,6 +215,7 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
                 age,
                 start: g.start(),
                 end: g.end(),
+                subject: Subject::Advertised,
             });
         }
     }
@@ -231,6 +260,15 @@ mod tests {
         assert_eq!(ages("kids ages 1 and 4"), [1, 4]);
         assert_eq!(ages("a 6 year old and a 12 year old"), [6, 12]);
         assert_eq!(ages("Must be 18 or older"), [18]);
+        // punctuation runs, "just turned", a name with the age in brackets, Spanish forms
+        assert_eq!(ages("Hi I'm 19... new here"), [19]);
+        assert_eq!(ages("hola, tengo 20, soy nueva"), [20]);
+        assert_eq!(ages("Age 21. Slim"), [21]);
+        assert_eq!(ages("just turned 18!!"), [18]);
+        assert_eq!(ages("Ashley (19) and Mia (22)"), [19, 22]);
+        assert_eq!(ages("recién cumplidos 18"), [18]);
+        assert_eq!(ages("19 añitos"), [19]);
+        assert_eq!(ages("con 20 primaveras"), [20]);
     }
 
     proptest::proptest! {
@@ -283,5 +321,6 @@ mod tests {
         assert!(ages("$200 for 30 min, 34D-24-36").is_empty());
         assert!(ages("Hotter 430 - 219 - 0201 - 24").is_empty());
         assert!(ages("open 24/7, 100% real").is_empty());
+        assert!(ages("I'm 5.5 miles away, age 1,000").is_empty());
     }
 }

@@ -8,6 +8,7 @@
 
 mod age;
 mod age_gate;
+pub mod age_subject;
 mod amount_scan;
 mod cues;
 mod digits;
@@ -162,7 +163,8 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq)]
 enum Value {
     Text(String),
-    Age(u32),
+    /// A stated age and whose it is: only the advertised person's count as `extracted.ages`.
+    Age(u32, age_subject::Subject),
     Price(Price),
 }
 
@@ -189,7 +191,10 @@ impl Extraction {
         let mut e = Extracted::default();
         for it in &self.items {
             match (&it.value, it.kind) {
-                (Value::Age(a), _) => push_unique(&mut e.ages, *a),
+                (Value::Age(a, age_subject::Subject::Advertised), _) => {
+                    push_unique(&mut e.ages, *a)
+                }
+                (Value::Age(_, age_subject::Subject::Other), _) => {}
                 (Value::Price(p), _) => push_unique(&mut e.prices, p.clone()),
                 (Value::Text(t), k) => {
                     let list = match k {
@@ -217,35 +222,41 @@ impl Extraction {
                 kind: it.kind.as_str().to_owned(),
                 value: match &it.value {
                     Value::Text(t) => t.clone(),
-                    Value::Age(a) => a.to_string(),
+                    Value::Age(a, _) => a.to_string(),
                     Value::Price(p) => price::label(p),
                 },
                 span: [it.span.start, it.span.end],
                 text: text.clone(),
                 obfuscated: it.obfuscated,
+                subject: match &it.value {
+                    Value::Age(_, s) => Some(s.as_str().to_owned()),
+                    _ => None,
+                },
             })
             .collect()
     }
 
     /// Occurrences of one kind: (value as in [`Mention::value`], original span, obfuscated).
+    /// For ages, only the advertised person's (what `extracted.ages` lists).
     pub fn of_kind(&self, kind: Kind) -> impl Iterator<Item = (String, Range<usize>, bool)> + '_ {
         self.items
             .iter()
             .filter(move |it| it.kind == kind)
+            .filter(|it| !matches!(it.value, Value::Age(_, age_subject::Subject::Other)))
             .map(|it| {
                 let v = match &it.value {
                     Value::Text(t) => t.clone(),
-                    Value::Age(a) => a.to_string(),
+                    Value::Age(a, _) => a.to_string(),
                     Value::Price(p) => price::label(p),
                 };
                 (v, it.span.clone(), it.obfuscated)
             })
     }
 
-    /// Ages found, in order (with repeats).
+    /// The advertised person's ages, in order (with repeats).
     pub fn ages(&self) -> impl Iterator<Item = u32> + '_ {
         self.items.iter().filter_map(|it| match it.value {
-            Value::Age(a) => Some(a),
+            Value::Age(a, age_subject::Subject::Advertised) => Some(a),
             _ => None,
         })
     }
@@ -402,7 +413,7 @@ pub fn extract_kinds(
         for a in age::find(texts.norm, &phone_spans) {
             push(
                 Kind::Age,
-                Value::Age(a.age),
+                Value::Age(a.age, a.subject),
                 from_norm(a.start..a.end, false),
             );
         }

@@ -47,6 +47,9 @@ pub struct Indicator {
     pub near: Option<(usize, f64)>,
     /// Contexts this indicator establishes when it fires (none if it has `requires`).
     pub establishes: Vec<usize>,
+    /// Context whose evidence (from another indicator) must lie within the near window of a
+    /// match for the match to count (`requires_near`).
+    pub requires_near: Option<usize>,
 }
 
 /// A compiled context.
@@ -65,6 +68,8 @@ pub struct Policy {
     pub review_at: f64,
     pub block_at: f64,
     pub near_window: usize,
+    /// Distinct ambiguous words within the near window that vouch for each other (0: never).
+    pub ambiguous_quorum: usize,
     pub block_requires: Vec<String>,
     /// Category → cap on its combined weight.
     pub caps: HashMap<String, f64>,
@@ -296,6 +301,14 @@ impl Policy {
                 patterns.push((re, i));
             }
             let requires = ind.requires.as_ref().map(find_context).transpose()?;
+            let requires_near = ind.requires_near.as_ref().map(find_context).transpose()?;
+            if requires.is_some() && requires_near.is_some() {
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!("indicator `{id}`: give `requires` or `requires_near`, not both"),
+                ));
+            }
             let near = match &ind.near {
                 Some(n) => {
                     if !(0.0..=1.0).contains(&n.weight) {
@@ -329,6 +342,7 @@ impl Policy {
                 requires,
                 near,
                 establishes,
+                requires_near,
             });
         }
         for t in &spec.tests {
@@ -402,6 +416,7 @@ impl Policy {
             review_at: sc.review_at,
             block_at: sc.block_at,
             near_window: sc.near_window,
+            ambiguous_quorum: sc.ambiguous_quorum,
             block_requires: sc.block_requires.clone(),
             caps,
             report_categories: spec.priority.report_categories,
@@ -444,14 +459,104 @@ impl Policy {
     /// policies have far fewer than 64 contexts, more are ignored).
     pub fn contexts_of(&self, text_hits: &[super::Hit]) -> u64 {
         let mut bits = 0u64;
-        for h in text_hits {
-            for &c in &self.indicators[h.indicator].establishes {
-                if c < 64 {
-                    bits |= 1 << c;
-                }
+        for (c, spans) in self.context_evidence(text_hits).iter().enumerate() {
+            if c < 64 && !spans.is_empty() {
+                bits |= 1 << c;
             }
         }
         bits
+    }
+
+    /// Does `hit` count? Only a `requires_near` indicator can fail here: it needs evidence of
+    /// its context from another indicator within the near window. `evidence` is the spans per
+    /// context from unconditional hits.
+    pub(crate) fn corroborated(
+        &self,
+        hit: &super::Hit,
+        evidence: &[Vec<Option<[usize; 2]>>],
+    ) -> bool {
+        let ind = &self.indicators[hit.indicator];
+        let Some(c) = ind.requires_near else {
+            return true;
+        };
+        let Some(span) = hit.span else { return false };
+        evidence.get(c).is_some_and(|spans| {
+            spans
+                .iter()
+                .flatten()
+                .any(|&s| super::decide::gap(s, span) <= self.near_window)
+        })
+    }
+
+    /// Does `hit` count: unconditionally, or (for `requires_near`) corroborated by `evidence`
+    /// from unconditional hits or by a quorum among `hits`.
+    pub(crate) fn admitted(
+        &self,
+        hit: &super::Hit,
+        evidence: &[Vec<Option<[usize; 2]>>],
+        hits: &[super::Hit],
+    ) -> bool {
+        match self.indicators[hit.indicator].requires_near {
+            None => true,
+            Some(c) => self.corroborated(hit, evidence) || self.quorum(hit, c, hits),
+        }
+    }
+
+    /// Do enough distinct ambiguous words of context `c` stand together around `hit` (itself
+    /// included) to vouch for each other? `ambiguous_quorum` of them within the near window;
+    /// never when the quorum is 0.
+    fn quorum(&self, hit: &super::Hit, c: usize, hits: &[super::Hit]) -> bool {
+        let (Some(span), q) = (hit.span, self.ambiguous_quorum) else {
+            return false;
+        };
+        if q == 0 {
+            return false;
+        }
+        let mut near: Vec<[usize; 2]> = hits
+            .iter()
+            .filter(|h| self.indicators[h.indicator].requires_near == Some(c))
+            .filter_map(|h| h.span)
+            .filter(|&s| super::decide::gap(s, span) <= self.near_window)
+            .collect();
+        // words, not matches: "ask about overnight" and the "overnight" inside it are one
+        near.sort_unstable();
+        let mut words = 0;
+        let mut end = 0;
+        for s in near {
+            if words == 0 || s[0] >= end {
+                words += 1;
+                end = s[1];
+            } else {
+                end = end.max(s[1]);
+            }
+        }
+        words >= q
+    }
+
+    /// Per context, the spans of the hits that establish it: first the hits that count
+    /// unconditionally, then the `requires_near` hits corroborated by those (an ambiguous word
+    /// never vouches for another ambiguous word).
+    pub(crate) fn context_evidence(&self, hits: &[super::Hit]) -> Vec<Vec<Option<[usize; 2]>>> {
+        let mut spans: Vec<Vec<Option<[usize; 2]>>> = vec![Vec::new(); self.contexts.len()];
+        for h in hits {
+            let ind = &self.indicators[h.indicator];
+            if ind.requires_near.is_none() {
+                for &c in &ind.establishes {
+                    spans[c].push(h.span);
+                }
+            }
+        }
+        let mut more: Vec<(usize, Option<[usize; 2]>)> = Vec::new();
+        for h in hits {
+            let ind = &self.indicators[h.indicator];
+            if ind.requires_near.is_some() && self.admitted(h, &spans, hits) {
+                more.extend(ind.establishes.iter().map(|&c| (c, h.span)));
+            }
+        }
+        for (c, s) in more {
+            spans[c].push(s);
+        }
+        spans
     }
 
     /// Index of an indicator by id.

@@ -67,7 +67,7 @@ pub fn combine(weights: impl IntoIterator<Item = f64>) -> f64 {
 }
 
 /// Bytes between two spans (0 when they overlap).
-fn gap(a: [usize; 2], b: [usize; 2]) -> usize {
+pub(crate) fn gap(a: [usize; 2], b: [usize; 2]) -> usize {
     b[0].saturating_sub(a[1]).max(a[0].saturating_sub(b[1]))
 }
 
@@ -232,13 +232,18 @@ impl Policy {
             .collect();
         hits.extend(self.feature_hits(facts));
 
-        // Contexts present, and where their evidence sits.
-        let mut context_spans: Vec<Vec<Option<[usize; 2]>>> = vec![Vec::new(); self.contexts.len()];
-        for (h, _) in &hits {
-            for &c in &self.indicators[h.indicator].establishes {
-                context_spans[c].push(h.span);
-            }
-        }
+        // Contexts present, and where their evidence sits (ambiguous words only where
+        // corroborated).
+        let all: Vec<Hit> = hits.iter().map(|(h, _)| h.clone()).collect();
+        let context_spans = self.context_evidence(&all);
+        let unconditional = {
+            let plain: Vec<Hit> = all
+                .iter()
+                .filter(|h| self.indicators[h.indicator].requires_near.is_none())
+                .cloned()
+                .collect();
+            self.context_evidence(&plain)
+        };
 
         // The strongest admissible hit per indicator.
         let mut best: Vec<Option<(f64, Hit, String, usize)>> = vec![None; self.indicators.len()];
@@ -247,6 +252,9 @@ impl Policy {
             if let Some(c) = ind.requires
                 && context_spans[c].is_empty()
             {
+                continue;
+            }
+            if !self.admitted(&h, &unconditional, &all) {
                 continue;
             }
             let mut weight = ind.weight;

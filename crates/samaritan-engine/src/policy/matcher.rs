@@ -76,6 +76,20 @@ impl Policy {
         }
         hits.sort_by_key(|h| (h.indicator, h.range.start, h.range.end));
         hits.dedup();
+        // An ambiguous word repeated is one word: only its first occurrence can count toward a
+        // quorum of ambiguous words (`requires_near`).
+        let mut seen: Vec<(usize, String)> = Vec::new();
+        hits.retain(|h| {
+            if self.indicators[h.indicator].requires_near.is_none() {
+                return true;
+            }
+            let key = (h.indicator, text[h.range.clone()].to_ascii_lowercase());
+            if seen.contains(&key) {
+                return false;
+            }
+            seen.push(key);
+            true
+        });
         hits
     }
 }

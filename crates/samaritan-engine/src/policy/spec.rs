@@ -48,6 +48,10 @@ pub struct Scoring {
     /// Bytes on either side of a match that count as "near" for proximity rules.
     #[serde(default = "default_window")]
     pub near_window: usize,
+    /// How many distinct ambiguous words (`requires_near` matches) within `near_window` of each
+    /// other vouch for each other without an unambiguous one; 0 (the default) never.
+    #[serde(default)]
+    pub ambiguous_quorum: usize,
     /// When not empty, `block` needs at least one signal of one of these categories; otherwise
     /// the verdict stops at `review`. Keeps "commercial wording alone" from ever blocking.
     #[serde(default)]
@@ -144,6 +148,12 @@ pub struct IndicatorSpec {
     /// A different weight when a match lies near a signal of this context.
     #[serde(default)]
     pub near: Option<NearSpec>,
+    /// For words that are ambiguous on their own ("escort", "overnight", "gentlemen"): the
+    /// indicator counts only where a signal of this context from another indicator lies within
+    /// `near_window` bytes of the match. Until then it neither fires nor establishes the context,
+    /// so a pilot-car "escort" or overnight pet sitting reaches no one's queue by itself.
+    #[serde(default)]
+    pub requires_near: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

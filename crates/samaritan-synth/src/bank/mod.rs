@@ -1,6 +1,7 @@
 //! Phrase banks: the words synthetic ads are made of.
 
 pub mod benign;
+pub mod blind;
 pub mod commercial;
 pub mod places;
 pub mod words;

@@ -1,0 +1,306 @@
+//! Whose age is it? A stated age counts toward the advertised person only when it belongs to
+//! them: a babysitter naming the children's ages, a coach listing a team's age group or a
+//! parent's "my son (8)" are ages of someone else, and a minor indicator read from them would
+//! block an ordinary ad.
+//!
+//! The rule is local and conservative in the direction that matters: first-person forms ("I'm
+//! 17", "tengo 17", "just turned 17") and classified-title ages always belong to the advertised
+//! person; any other form is someone else's only when a word naming another person (child, son,
+//! kids, students, players, niños, hijos…) stands in the same clause just before the age, or
+//! right after it ("a 6 year old boy"). A word that is ambiguous in escort ads ("girl", "baby")
+//! is not such a word.
+
+/// Who a stated age belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// The person the ad is about (the poster, or the person offered).
+    Advertised,
+    /// Someone else the ad names: children, students, players, family.
+    Other,
+}
+
+impl Subject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Advertised => "advertised",
+            Subject::Other => "other",
+        }
+    }
+}
+
+/// Words naming a person other than the one advertised (lower case; English and Spanish).
+const OTHERS: &[&str] = &[
+    "kid",
+    "kids",
+    "child",
+    "children",
+    "childs",
+    "son",
+    "sons",
+    "daughter",
+    "daughters",
+    "toddler",
+    "toddlers",
+    "infant",
+    "infants",
+    "boy",
+    "boys",
+    "twins",
+    "grandson",
+    "granddaughter",
+    "grandkids",
+    "grandchildren",
+    "nephew",
+    "niece",
+    "sibling",
+    "siblings",
+    "brother",
+    "sister",
+    "students",
+    "student's",
+    "pupils",
+    "players",
+    "player",
+    "team",
+    "teams",
+    "campers",
+    "swimmers",
+    "athletes",
+    "youth",
+    "youths",
+    "juniors",
+    "grade",
+    "grades",
+    "children's",
+    "kids'",
+    "preschool",
+    "preschoolers",
+    "newborn",
+    "baby's",
+    "little ones",
+    "age group",
+    "ages",
+    "aged",
+    "niño",
+    "nino",
+    "niños",
+    "ninos",
+    "niña",
+    "nina",
+    "niñas",
+    "ninas",
+    "hijo",
+    "hijos",
+    "hija",
+    "hijas",
+    "bebé",
+    "bebe",
+    "bebés",
+    "alumnos",
+    "alumnas",
+    "jugadores",
+    "jugadoras",
+    "nietos",
+    "sobrinos",
+    "hermanos",
+    "equipo",
+];
+
+/// Words right after the age that make it someone else's ("6 year old son").
+const OTHERS_AFTER: &[&str] = &[
+    "son",
+    "daughter",
+    "boy",
+    "boys",
+    "kid",
+    "kids",
+    "child",
+    "children",
+    "twins",
+    "toddler",
+    "niño",
+    "nino",
+    "niños",
+    "ninos",
+    "niña",
+    "hijo",
+    "hija",
+    "hijos",
+    "hijas",
+    "players",
+    "and under",
+    "and younger",
+    "or younger",
+    "y menores",
+];
+
+/// First-person words between the other-person word and the age: "my kids are grown, I'm 19"
+/// is the poster's age. (`I`, `me`, `yo` only.)
+fn first_person(word: &str) -> bool {
+    matches!(word, "i" | "i'm" | "im" | "me" | "yo" | "myself")
+}
+
+/// How far back (bytes) the clause before an age is read.
+const BACK: usize = 60;
+
+/// Who the age stated at `start..end` of the normalized `text` belongs to. `first_person` is
+/// true for forms that say so themselves ("I'm 17", title ages).
+pub fn of(text: &str, start: usize, end: usize, first_person_form: bool) -> Subject {
+    if first_person_form {
+        return Subject::Advertised;
+    }
+    // the clause before: back to a sentence end or newline, at most BACK bytes
+    let mut from = start.saturating_sub(BACK);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let before = &text[from..start];
+    let clause = before
+        .rfind(['.', '!', '?', '\n', ';', '|', '•'])
+        .map_or(before, |i| &before[i + 1..]);
+    let clause = clause.to_lowercase();
+    let words: Vec<&str> = clause
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+        .collect();
+    // the nearest other-person word, unless a first-person word follows it
+    for (i, w) in words.iter().enumerate().rev() {
+        if first_person(w) {
+            break;
+        }
+        let pair = words.get(i + 1).map(|n| format!("{w} {n}"));
+        if OTHERS.contains(w) || pair.as_deref().is_some_and(|p| OTHERS.contains(&p)) {
+            // "ages" alone (a roster: "girls ages 19 and 21") needs a child word too
+            if matches!(*w, "ages" | "aged") && !words[..i].iter().any(|x| child_word(x)) {
+                continue;
+            }
+            return Subject::Other;
+        }
+    }
+    // "a nanny for a 6 year old and a 9 year old": in an ad about caring for children, an age
+    // introduced as "for/with/and a N" is a child's (not in other ads: "time with a 19 year old"
+    // may be the person offered)
+    let n = words.len();
+    if n >= 2
+        && matches!(words[n - 1], "a" | "an" | "one" | "un" | "una")
+        && matches!(
+            words[n - 2],
+            "for" | "with" | "and" | "watch" | "watching" | "para" | "con" | "y"
+        )
+        && care_context(text)
+    {
+        return Subject::Other;
+    }
+    // the words right after: "6 year old son", "5 y/o twins"
+    let mut to = (end + 40).min(text.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    let after = text[end..to].to_lowercase();
+    let next: Vec<&str> = after
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .filter(|w| {
+            !matches!(
+                *w,
+                "year" | "years" | "yr" | "yrs" | "old" | "yo" | "y" | "o"
+            )
+        })
+        .take(2)
+        .collect();
+    let joined = next.join(" ");
+    if next.first().is_some_and(|w| OTHERS_AFTER.contains(w)) || OTHERS_AFTER.contains(&&*joined) {
+        return Subject::Other;
+    }
+    Subject::Advertised
+}
+
+/// Words of ads about caring for or teaching children.
+const CARE: &[&str] = &[
+    "nanny",
+    "nannies",
+    "babysit",
+    "babysitter",
+    "babysitting",
+    "sitter",
+    "daycare",
+    "childcare",
+    "child care",
+    "tutor",
+    "tutoring",
+    "homework",
+    "school pickup",
+    "after school",
+    "coach",
+    "league",
+    "summer camp",
+    "playdate",
+    "niñera",
+    "ninera",
+    "guardería",
+    "guarderia",
+    "niñero",
+    "cuidado de niños",
+];
+
+/// Is `text` about caring for or teaching children?
+fn care_context(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    CARE.iter().any(|w| {
+        lower.match_indices(w).any(|(i, _)| {
+            let before = lower[..i].chars().next_back();
+            let after = lower[i + w.len()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric)
+                && !after.is_some_and(|c| c.is_alphanumeric() && c != 's')
+        })
+    })
+}
+
+/// A word that names a child or a group of young people, for the plural "ages" cue.
+fn child_word(w: &str) -> bool {
+    OTHERS.contains(&w) && !matches!(w, "ages" | "aged" | "team" | "teams" | "grade" | "grades")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(t: &str, num: &str) -> Subject {
+        let s = t.find(num).unwrap_or(0);
+        of(t, s, s + num.len(), false)
+    }
+
+    #[test]
+    fn children_named_by_a_sitter_or_parent_are_others() {
+        assert_eq!(
+            who("experience with two kids ages 4 and 7", "4"),
+            Subject::Other
+        );
+        assert_eq!(
+            who("experience with two kids ages 4 and 7", "7"),
+            Subject::Other
+        );
+        assert_eq!(who("Nanny for a 6 year old boy", "6"), Subject::Other);
+        let t = "Family looking for a caring nanny for a 6 year old and a 9 year old.";
+        assert_eq!(who(t, "6"), Subject::Other);
+        assert_eq!(who(t, "9"), Subject::Other);
+        assert_eq!(who("my son (8) needs a math tutor", "8"), Subject::Other);
+        assert_eq!(who("cuido niños de 3 a 10 años", "10"), Subject::Other);
+        assert_eq!(who("U14 team, players aged 12-14", "12"), Subject::Other);
+    }
+
+    #[test]
+    fn the_advertised_person_keeps_their_age() {
+        assert_eq!(who("Sweet girl, 17 years old", "17"), Subject::Advertised);
+        assert_eq!(who("No kids. Age: 19", "19"), Subject::Advertised);
+        assert_eq!(who("two girls ages 19 and 21", "19"), Subject::Advertised);
+        assert_eq!(who("no kids, I'm 17", "17"), Subject::Advertised);
+        assert_eq!(who("Lexi 16yo new in town", "16"), Subject::Advertised);
+        // without an ad about children, "with a 17 year old" may be the person offered
+        assert_eq!(
+            who("Spend time with a 17 year old", "17"),
+            Subject::Advertised
+        );
+        assert_eq!(of("kids ages 4", 10, 11, true), Subject::Advertised);
+    }
+}
