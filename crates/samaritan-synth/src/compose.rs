@@ -596,7 +596,8 @@ pub(crate) fn compose(
     for tag in style.title.tags.iter().chain(&style.body.tags) {
         match *tag {
             "hard_negative" => truth.hard_negative = true,
-            "age18" => truth.ages.push(18),
+            // "must be 18 or older" is a requirement, nobody's age
+            "age18" => {}
             t if !truth.cues.contains(&t) => truth.cues.push(t),
             _ => {}
         }

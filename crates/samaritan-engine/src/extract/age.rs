@@ -34,7 +34,7 @@ static CUE_BEFORE: Pattern = Pattern::new(|| {
 /// of age, años), which lets one-digit ages count.
 static CUE_AFTER: Pattern = Pattern::new(|| {
     re(
-        r"(?i)(?-u:\b)([0-9]{1,2})(?:\s*(?:-|to)\s*([0-9]{1,2}))?\s*\+?\s*(?:yo(?-u:\b)|y/o(?-u:\b)|y\.o(?-u:\b)\.?|yrs?(?-u:\b)\.?(?:\s*old(?-u:\b))?|(years?[\s\-]*(?:old|young|of\s+age)(?-u:\b)|años(?-u:\b)|anos(?-u:\b)))",
+        r"(?i)(?-u:\b)([0-9]{1,2})(?:\s*(?:-|to)\s*([0-9]{1,2}))?\s*\+?[\s\-]*(?:yo(?-u:\b)|y/o(?-u:\b)|y\.o(?-u:\b)\.?|yrs?(?-u:\b)\.?(?:\s*old(?-u:\b))?|(years?[\s\-]*(?:old|young|of\s+age)(?-u:\b)|años(?-u:\b)|anos(?-u:\b)))",
     )
 });
 
@@ -54,12 +54,118 @@ static SELF: Pattern = Pattern::new(|| {
 
 /// Forms outside the gated patterns: "just turned 19", "recently turned 18", "cumplí 18",
 /// "recién cumplidos 18", "19 añitos", "18 primaveras", and a name with the age in brackets,
-/// "Ashley (19)". Groups 1–4: the age.
+/// "Ashley (19)". Groups 1–3: the age.
 static MORE: Pattern = Pattern::new(|| {
     re(
         r"(?i)(?-u:\b)(?:(?:just|recently|only|barely)\s+turned|(?:reci[eé]n\s+)?cumpl[ií](?:dos?|das?)?)\s+([0-9]{2})(?-u:\b)|(?-u:\b)([0-9]{1,2})\s*(?:añitos|anitos|primaveras)(?-u:\b)|(?-u:\b)(?-i:\p{Lu}\p{Ll}+)[^\S\n]*\([^\S\n]*([0-9]{2})[^\S\n]*(?:yo|y/o|yrs?|años|anos)?[^\S\n]*\)",
     )
 });
+
+/// The age-emphasis words of youth wording ("finally 19", "de apenas 19", "barely 18"), a
+/// name and its age set off by a comma ("Keisha, 32."), and the dating shorthand of sex and
+/// age ("M 24", "24F", "29/f"). Group 1: the age (the writer's).
+static EMPHASIS: Pattern = Pattern::new(|| {
+    re(
+        r"(?i)(?-u:\b)(?:finally|barely|apenas(?:\s+de)?|reci[eé]n\s+cumplidos?)\s+([0-9]{2})(?-u:\b)",
+    )
+});
+
+/// "Keisha, 32." / "Tiffany, 16 & Mimi, 21": a capitalised name, a comma and two digits that
+/// end the phrase. Group 1: the age.
+static NAME_COMMA: Pattern = Pattern::new(|| {
+    re(r"(?-u:\b)\p{Lu}\p{Ll}+,[^\S\n]+([0-9]{2})(?:[^\S\n]*(?:[.!,&;|)]|-[^\S\n]|\n|$))")
+});
+
+/// "M 24", "F29", "24M", "29/f", "32 F": the dating-ad shorthand of sex and age. Groups 1, 2:
+/// the age.
+static SEX_AGE: Pattern = Pattern::new(|| {
+    re(r"(?-u:\b)(?:[MF][^\S\n]?([0-9]{2})|([0-9]{2})[^\S\n]?/?[^\S\n]?[MFmf])(?-u:\b)")
+});
+
+/// An age spelled out where a bare number would be one ("Aiko is sixteen", "I'm seventeen",
+/// "tengo diecisiete", "age: nineteen"): the normalizer turns number words into digits only
+/// beside a unit. Group 1: the cue, group 2: the number words.
+static WORDS_AGE: Pattern = Pattern::new(|| {
+    re(
+        r"(?i)(?-u:\b)(i'?m|i\s+am|is|am|just|turned|finally|barely|apenas|tengo|age[:\s]*|aged|edad[:\s]*)\s+(twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty(?:[\s\-]+(?:one|two|three|four|five|six|seven|eight|nine))?|thirty(?:[\s\-]+(?:one|two|three|four|five|six|seven|eight|nine))?|doce|trece|catorce|quince|diecis[eé]is|diecisiete|dieciocho|diecinueve|veinte|veinti(?:uno|dos|d[oó]s|tres|tr[eé]s|cuatro|cinco|seis|s[eé]is|siete|ocho|nueve))(?-u:\b)",
+    )
+});
+
+/// The value of the number words [`WORDS_AGE`] reads.
+fn words_value(w: &str) -> Option<u32> {
+    let w: String = w
+        .to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'é' => 'e',
+            'ó' => 'o',
+            '-' => ' ',
+            c => c,
+        })
+        .collect();
+    let mut parts = w.split_whitespace();
+    let first = parts.next()?;
+    let unit = |u: &str| {
+        [
+            "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+        ]
+        .iter()
+        .position(|x| *x == u)
+        .map(|i| i as u32 + 1)
+    };
+    let base = match first {
+        "twelve" | "doce" => 12,
+        "thirteen" | "trece" => 13,
+        "fourteen" | "catorce" => 14,
+        "fifteen" | "quince" => 15,
+        "sixteen" | "dieciseis" => 16,
+        "seventeen" | "diecisiete" => 17,
+        "eighteen" | "dieciocho" => 18,
+        "nineteen" | "diecinueve" => 19,
+        "twenty" | "veinte" => 20,
+        "thirty" => 30,
+        v if v.starts_with("veinti") => {
+            let u = &v["veinti".len()..];
+            let es = [
+                "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
+            ];
+            return es.iter().position(|x| *x == u).map(|i| 21 + i as u32);
+        }
+        _ => return None,
+    };
+    match parts.next() {
+        Some(u) => unit(u).map(|u| base + u),
+        None => Some(base),
+    }
+}
+
+/// Words after a number of years that make it something other than an age ("10 years of
+/// experience", "15 yrs in business", "5 años de garantía").
+fn not_an_age_after(rest: &str) -> bool {
+    let rest = rest.trim_start().to_lowercase();
+    [
+        "experience",
+        "exp",
+        "of experience",
+        "of exp",
+        "in business",
+        "in the business",
+        "ago",
+        "warranty",
+        "de experiencia",
+        "de exp",
+        "de garant",
+        "en el negocio",
+        "de antig",
+        "in the trade",
+        "in the industry",
+        "on the job",
+        "of service",
+        "de servicio",
+    ]
+    .iter()
+    .any(|w| rest.starts_with(w))
+}
 
 /// Plural nouns after a title number that make it a count ("- 52 Ads", "- 6 Pictures").
 const COUNTED: &[&str] = &[
@@ -91,14 +197,15 @@ fn quantity_after(rest: &str) -> bool {
 }
 
 /// Adds the ages of match `m` (capture groups 1 to 4) whose value is in `lo..=99`, outside
-/// phones. `first_person`: the form itself says the age is the writer's ("I'm 19").
+/// phones. `fixed`: the form itself says whose age it is ("I'm 19" the writer's, "must be 21"
+/// nobody's); `None` leaves it to the words around ([`age_subject::of`]).
 fn push(
     out: &mut Vec<AgeHit>,
     text: &str,
     m: regex::Captures<'_>,
     lo: u32,
     phones: &[Range<usize>],
-    first_person: bool,
+    fixed: Option<Subject>,
 ) {
     let Some(whole) = m.get(0) else { return };
     for g in (1..=4).filter_map(|i| m.get(i)) {
@@ -112,7 +219,8 @@ fn push(
             age,
             start: whole.start(),
             end: whole.end(),
-            subject: age_subject::of(text, whole.start(), whole.end(), first_person),
+            subject: fixed
+                .unwrap_or_else(|| age_subject::of(text, whole.start(), whole.end(), false)),
         });
     }
 }
@@ -159,11 +267,11 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
         {
             continue;
         }
-        push(&mut out, text, m, 1, phones, false);
+        push(&mut out, text, m, 1, phones, None);
     }
     for m in run(age_gate::AFTER, &CUE_AFTER) {
         let lo = if m.get(3).is_some() { 1 } else { 10 };
-        push(&mut out, text, m, lo, phones, false);
+        push(&mut out, text, m, lo, phones, None);
     }
     for m in run(age_gate::MINIMUM, &MINIMUM) {
         let Some(g) = m.get(1).or_else(|| m.get(2)) else {
@@ -172,7 +280,8 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
         if quantity_after(&text[g.end()..]) {
             continue;
         }
-        push(&mut out, text, m, 10, phones, false);
+        // a requirement ("must be 21", "18 and over") is nobody's age
+        push(&mut out, text, m, 10, phones, Some(Subject::Minimum));
     }
     for m in run(age_gate::SELF, &SELF) {
         if let Some(g) = m.get(1)
@@ -180,7 +289,7 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
         {
             continue;
         }
-        push(&mut out, text, m, 10, phones, true);
+        push(&mut out, text, m, 10, phones, Some(Subject::Advertised));
     }
     for m in MORE.captures_iter(text) {
         if let Some(g) = m.get(1).or(m.get(3))
@@ -189,8 +298,42 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
             continue;
         }
         // "just turned 19" is the writer's; "Ashley (19)" the named person's
-        let first = m.get(1).is_some();
-        push(&mut out, text, m, 10, phones, first);
+        let fixed = m.get(1).is_some().then_some(Subject::Advertised);
+        push(&mut out, text, m, 10, phones, fixed);
+    }
+    for (re, fixed) in [
+        (&*EMPHASIS, Some(Subject::Advertised)),
+        (&*SEX_AGE, Some(Subject::Advertised)),
+        (&*NAME_COMMA, None),
+    ] {
+        for m in re.captures_iter(text) {
+            if let Some(g) = m.get(1).or(m.get(2))
+                && quantity_after(&text[g.end()..])
+            {
+                continue;
+            }
+            push(&mut out, text, m, 12, phones, fixed);
+        }
+    }
+    for m in WORDS_AGE.captures_iter(text) {
+        let (Some(whole), Some(cue), Some(w)) = (m.get(0), m.get(1), m.get(2)) else {
+            continue;
+        };
+        let Some(age) = words_value(w.as_str()) else {
+            continue;
+        };
+        // "she is sixteen" is read from the words around; "I'm sixteen" is the writer's
+        let third = cue.as_str().eq_ignore_ascii_case("is");
+        out.push(AgeHit {
+            age,
+            start: whole.start(),
+            end: whole.end(),
+            subject: if third {
+                age_subject::of(text, whole.start(), whole.end(), false)
+            } else {
+                Subject::Advertised
+            },
+        });
     }
     for m in run(age_gate::TITLE, &TITLE) {
         let Some(g) = m.get(1) else { continue };
@@ -219,6 +362,8 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
             });
         }
     }
+    // "10 years of experience", "5 años de garantía": not ages at all
+    out.retain(|a| !not_an_age_after(&text[a.end..]));
     out.sort_by_key(|a| (a.start, a.age));
     out.dedup_by(|a, b| a.start == b.start && a.age == b.age);
     // one mention per number even when two patterns matched it
@@ -269,6 +414,14 @@ mod tests {
         assert_eq!(ages("recién cumplidos 18"), [18]);
         assert_eq!(ages("19 añitos"), [19]);
         assert_eq!(ages("con 20 primaveras"), [20]);
+        assert_eq!(ages("Aiko is sixteen and brand new"), [16]);
+        assert_eq!(ages("tengo diecisiete"), [17]);
+        assert_eq!(ages("I'm twenty-two"), [22]);
+        assert_eq!(ages("M 24 looking for a hiking partner"), [24]);
+        assert_eq!(ages("Keisha, 32. My place"), [32]);
+        assert_eq!(ages("Finally 19. Birthday week"), [19]);
+        assert_eq!(ages("de apenas 19"), [19]);
+        assert_eq!(ages("Bubbly lady, 20-year-old, around"), [20]);
     }
 
     proptest::proptest! {
@@ -277,7 +430,7 @@ mod tests {
         #[test]
         fn gate_changes_nothing(
             parts in proptest::collection::vec(
-                "(age|Ages|aged|EDAD|is|of|yo|y/o|Y\\.O|yrs|year|years old|años|AÑOS|anos|or older|and up|must be|at least|minimum age is|over the age of|I'm|i am|was|tengo|only|just|-|:|=|\\+|&|to|and|[0-9]{1,3}|[a-z]{1,4}|[ \n\t\u{a0}\u{2009}]{1,3}|[.,$'/])",
+                "(age|Ages|aged|EDAD|is|of|yo|-year-old|y/o|Y\\.O|yrs|year|years old|años|AÑOS|anos|or older|and up|must be|at least|minimum age is|over the age of|I'm|i am|was|tengo|only|just|-|:|=|\\+|&|to|and|[0-9]{1,3}|[a-z]{1,4}|[ \n\t\u{a0}\u{2009}]{1,3}|[.,$'/])",
                 0..14,
             ),
         ) {
@@ -322,5 +475,8 @@ mod tests {
         assert!(ages("Hotter 430 - 219 - 0201 - 24").is_empty());
         assert!(ages("open 24/7, 100% real").is_empty());
         assert!(ages("I'm 5.5 miles away, age 1,000").is_empty());
+        assert!(ages("10 años de experiencia").is_empty());
+        assert!(ages("Enrolled agent with 15 yrs experience").is_empty());
+        assert!(ages("Pay is 20 per hour, call Sam, 24/7").is_empty());
     }
 }

@@ -140,9 +140,9 @@ fn around(text: &str, start: usize, end: usize) -> u8 {
     let tie_before = start
         .checked_sub(1)
         .is_some_and(|k| space(b[k]) || matches!(b[k], b':' | b'=' | b'-'));
-    let tie_after = b
-        .get(end)
-        .is_some_and(|&c| space(c) || matches!(c.to_ascii_lowercase(), b'+' | b'y' | b'a' | b'o'));
+    let tie_after = b.get(end).is_some_and(|&c| {
+        space(c) || matches!(c.to_ascii_lowercase(), b'+' | b'-' | b'y' | b'a' | b'o')
+    });
     let mut found = 0;
     if tie_before {
         found |= ties_before(text, start);
@@ -224,8 +224,8 @@ impl Tail {
 /// The ties that start right after the digits ending at `end`.
 fn ties_after(text: &str, end: usize) -> u8 {
     let mut found = 0;
-    // CUE_AFTER: the digits, \s*\+?\s*, yo|y/o|y.o|yrs?|years?|anos|años
-    let q = fwd(text, end, |c| c.is_whitespace() || c == '+');
+    // CUE_AFTER: the digits, \s*\+?[\s\-]*, yo|y/o|y.o|yrs?|years?|anos|años
+    let q = fwd(text, end, |c| c.is_whitespace() || c == '+' || c == '-');
     // (every cue starts with "y" or "a")
     let first = text.as_bytes().get(q).map(u8::to_ascii_lowercase);
     let after = matches!(first, Some(b'y' | b'a'))

@@ -17,6 +17,8 @@ pub enum Subject {
     Advertised,
     /// Someone else the ad names: children, students, players, family.
     Other,
+    /// A minimum age the ad requires ("must be 21", "18 and over"): nobody's age.
+    Minimum,
 }
 
 impl Subject {
@@ -24,6 +26,7 @@ impl Subject {
         match self {
             Subject::Advertised => "advertised",
             Subject::Other => "other",
+            Subject::Minimum => "minimum",
         }
     }
 }
@@ -106,6 +109,44 @@ const OTHERS: &[&str] = &[
     "equipo",
 ];
 
+/// Events: "paquetes de quince años" is a party, not a person.
+const EVENTS: &[&str] = &[
+    "fiesta",
+    "fiestas",
+    "paquete",
+    "paquetes",
+    "party",
+    "parties",
+    "quinceañera",
+    "quinceanera",
+    "vestido",
+    "vestidos",
+];
+
+/// Possessives right before an age: "my 12 year old", "our 15yo", "mis 3 niños". ("her" and
+/// "su" are left out: a third party writes "her 17 years" of the person offered.)
+const POSSESSIVE: &[&str] = &[
+    "my", "our", "their", "mi", "mis", "nuestro", "nuestra", "nuestros", "nuestras",
+];
+
+/// Words naming the people offered in a roster ("girls ages 19 and 21").
+const OFFERED: &[&str] = &[
+    "girl",
+    "girls",
+    "lady",
+    "ladies",
+    "women",
+    "woman",
+    "chica",
+    "chicas",
+    "nena",
+    "nenas",
+    "señorita",
+    "señoritas",
+    "gurls",
+    "girlz",
+];
+
 /// Words right after the age that make it someone else's ("6 year old son").
 const OTHERS_AFTER: &[&str] = &[
     "son",
@@ -163,15 +204,22 @@ pub fn of(text: &str, start: usize, end: usize, first_person_form: bool) -> Subj
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
         .collect();
+    if words.last().is_some_and(|w| POSSESSIVE.contains(w)) {
+        return Subject::Other;
+    }
     // the nearest other-person word, unless a first-person word follows it
     for (i, w) in words.iter().enumerate().rev() {
         if first_person(w) {
             break;
         }
         let pair = words.get(i + 1).map(|n| format!("{w} {n}"));
-        if OTHERS.contains(w) || pair.as_deref().is_some_and(|p| OTHERS.contains(&p)) {
-            // "ages" alone (a roster: "girls ages 19 and 21") needs a child word too
-            if matches!(*w, "ages" | "aged") && !words[..i].iter().any(|x| child_word(x)) {
+        if OTHERS.contains(w)
+            || EVENTS.contains(w)
+            || pair.as_deref().is_some_and(|p| OTHERS.contains(&p))
+        {
+            // "ages 8 and up" is a group's (lessons, teams), but "girls ages 19 and 21" is a
+            // roster of the people offered
+            if matches!(*w, "ages" | "aged") && words[..i].iter().any(|x| OFFERED.contains(x)) {
                 continue;
             }
             return Subject::Other;
@@ -256,11 +304,6 @@ fn care_context(text: &str) -> bool {
     })
 }
 
-/// A word that names a child or a group of young people, for the plural "ages" cue.
-fn child_word(w: &str) -> bool {
-    OTHERS.contains(&w) && !matches!(w, "ages" | "aged" | "team" | "teams" | "grade" | "grades")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,6 +330,19 @@ mod tests {
         assert_eq!(who("my son (8) needs a math tutor", "8"), Subject::Other);
         assert_eq!(who("cuido niños de 3 a 10 años", "10"), Subject::Other);
         assert_eq!(who("U14 team, players aged 12-14", "12"), Subject::Other);
+        assert_eq!(
+            who("Part-time nanny wanted for my 12 year old", "12"),
+            Subject::Other
+        );
+        assert_eq!(
+            who("a dependable sitter for our son, age 12.", "12"),
+            Subject::Other
+        );
+        assert_eq!(who("Pitching lessons, ages 8 and up", "8"), Subject::Other);
+        assert_eq!(
+            who("Paquetes de quince años y bodas", "quince"),
+            Subject::Other
+        );
     }
 
     #[test]

@@ -194,7 +194,8 @@ impl Extraction {
                 (Value::Age(a, age_subject::Subject::Advertised), _) => {
                     push_unique(&mut e.ages, *a)
                 }
-                (Value::Age(_, age_subject::Subject::Other), _) => {}
+                // someone else's age, or a minimum the ad requires
+                (Value::Age(..), _) => {}
                 (Value::Price(p), _) => push_unique(&mut e.prices, p.clone()),
                 (Value::Text(t), k) => {
                     let list = match k {
@@ -242,7 +243,10 @@ impl Extraction {
         self.items
             .iter()
             .filter(move |it| it.kind == kind)
-            .filter(|it| !matches!(it.value, Value::Age(_, age_subject::Subject::Other)))
+            .filter(|it| match it.value {
+                Value::Age(_, s) => s == age_subject::Subject::Advertised,
+                _ => true,
+            })
             .map(|it| {
                 let v = match &it.value {
                     Value::Text(t) => t.clone(),

@@ -30,6 +30,9 @@ pub enum PolicyError {
 pub(crate) enum PhraseRole {
     Match,
     Exception,
+    /// `unless_near`: a match of the indicator within the near window of this phrase does not
+    /// count.
+    Veto,
 }
 
 /// A compiled indicator.
@@ -50,6 +53,8 @@ pub struct Indicator {
     /// Context whose evidence (from another indicator) must lie within the near window of a
     /// match for the match to count (`requires_near`).
     pub requires_near: Option<usize>,
+    /// Context whose ambiguous quorum this indicator's matches count toward (`vouches`).
+    pub vouches: Option<usize>,
 }
 
 /// A compiled context.
@@ -283,6 +288,10 @@ impl Policy {
                 phrase_list.push(p.clone());
                 phrase_owner.push((i, PhraseRole::Exception));
             }
+            for p in &ind.unless_near {
+                phrase_list.push(p.clone());
+                phrase_owner.push((i, PhraseRole::Veto));
+            }
             for p in &ind.patterns {
                 let source = ascii_word_boundaries(p.get_ref());
                 let re = regex::RegexBuilder::new(&source)
@@ -302,6 +311,7 @@ impl Policy {
             }
             let requires = ind.requires.as_ref().map(find_context).transpose()?;
             let requires_near = ind.requires_near.as_ref().map(find_context).transpose()?;
+            let vouches = ind.vouches.as_ref().map(find_context).transpose()?;
             if requires.is_some() && requires_near.is_some() {
                 return Err(invalid(
                     text,
@@ -343,6 +353,7 @@ impl Policy {
                 near,
                 establishes,
                 requires_near,
+                vouches,
             });
         }
         for t in &spec.tests {
@@ -514,7 +525,10 @@ impl Policy {
         }
         let mut near: Vec<[usize; 2]> = hits
             .iter()
-            .filter(|h| self.indicators[h.indicator].requires_near == Some(c))
+            .filter(|h| {
+                let ind = &self.indicators[h.indicator];
+                ind.requires_near == Some(c) || ind.vouches == Some(c)
+            })
             .filter_map(|h| h.span)
             .filter(|&s| super::decide::gap(s, span) <= self.near_window)
             .collect();

@@ -38,6 +38,7 @@ impl Policy {
     pub fn match_text(&self, text: &str) -> Vec<TextHit> {
         let mut hits = Vec::new();
         let mut exceptions: Vec<(usize, Range<usize>)> = Vec::new();
+        let mut vetoes: Vec<(usize, Range<usize>)> = Vec::new();
         if let Some(ac) = &self.phrases {
             for m in ac.find_overlapping_iter(text) {
                 let range = m.start()..m.end();
@@ -51,6 +52,7 @@ impl Policy {
                 match role {
                     PhraseRole::Match => hits.push(TextHit { indicator, range }),
                     PhraseRole::Exception => exceptions.push((indicator, range)),
+                    PhraseRole::Veto => vetoes.push((indicator, range)),
                 }
             }
         }
@@ -74,13 +76,27 @@ impl Policy {
                 })
             });
         }
+        if !vetoes.is_empty() {
+            let w = self.near_window;
+            hits.retain(|h| {
+                !vetoes.iter().any(|(i, r)| {
+                    *i == h.indicator
+                        && h.range
+                            .start
+                            .saturating_sub(r.end)
+                            .max(r.start.saturating_sub(h.range.end))
+                            <= w
+                })
+            });
+        }
         hits.sort_by_key(|h| (h.indicator, h.range.start, h.range.end));
         hits.dedup();
         // An ambiguous word repeated is one word: only its first occurrence can count toward a
         // quorum of ambiguous words (`requires_near`).
         let mut seen: Vec<(usize, String)> = Vec::new();
         hits.retain(|h| {
-            if self.indicators[h.indicator].requires_near.is_none() {
+            let ind = &self.indicators[h.indicator];
+            if ind.requires_near.is_none() && ind.vouches.is_none() {
                 return true;
             }
             let key = (h.indicator, text[h.range.clone()].to_ascii_lowercase());

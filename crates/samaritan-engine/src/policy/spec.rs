@@ -139,6 +139,11 @@ pub struct IndicatorSpec {
     /// professionals", "fresh eggs").
     #[serde(default)]
     pub exceptions: Vec<String>,
+    /// Words of a benign sense nearby: a match within `near_window` bytes of one of these
+    /// phrases does not count ("escort" in an ad that also says "oversize load" or "pilot
+    /// car").
+    #[serde(default)]
+    pub unless_near: Vec<String>,
     /// A built-in feature computed from what the extractors or the linker found, instead of text.
     #[serde(default)]
     pub feature: Option<Spanned<FeatureSpec>>,
@@ -154,6 +159,11 @@ pub struct IndicatorSpec {
     /// so a pilot-car "escort" or overnight pet sitting reaches no one's queue by itself.
     #[serde(default)]
     pub requires_near: Option<Spanned<String>>,
+    /// Matches of this indicator count toward the `ambiguous_quorum` of this context, although
+    /// they do not establish it alone: "write to my agent" beside a price per hour and a second
+    /// handler phrase reads as an offer.
+    #[serde(default)]
+    pub vouches: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
