@@ -7,6 +7,7 @@
 //! skipped.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use super::age_gate;
 use super::age_subject::{self, Subject};
@@ -139,6 +140,118 @@ fn words_value(w: &str) -> Option<u32> {
     }
 }
 
+/// Which of the ungated patterns ([`MORE`], [`EMPHASIS`], [`NAME_COMMA`], [`SEX_AGE`],
+/// [`WORDS_AGE`]) can match: each needs one of its literals (or, for the last two, a digit
+/// beside a comma or an `M`/`F`), found in one pass instead of five regex scans per ad.
+struct Extra {
+    more: bool,
+    emphasis: bool,
+    name_comma: bool,
+    sex_age: bool,
+    words: bool,
+}
+
+/// Literals of [`MORE`] (0), [`EMPHASIS`] (1) and [`WORDS_AGE`] (2), ASCII-case-insensitive.
+static EXTRA_LITERALS: LazyLock<Option<(aho_corasick::AhoCorasick, Vec<u8>)>> =
+    LazyLock::new(|| {
+        let groups: [(u8, &[&str]); 3] = [
+            (0, &["turned", "cumpl", "ñitos", "nitos", "primaveras", "("]),
+            (1, &["finally", "barely", "apenas", "recien", "recién"]),
+            (
+                2,
+                &[
+                    "twelve",
+                    "thirteen",
+                    "fourteen",
+                    "fifteen",
+                    "sixteen",
+                    "seventeen",
+                    "eighteen",
+                    "nineteen",
+                    "twenty",
+                    "thirty",
+                    "doce",
+                    "trece",
+                    "catorce",
+                    "quince",
+                    "dieci",
+                    "veint",
+                ],
+            ),
+        ];
+        let mut pats = Vec::new();
+        let mut owner = Vec::new();
+        for (g, words) in groups {
+            for w in words {
+                pats.push(*w);
+                owner.push(g);
+            }
+        }
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&pats)
+            .ok()
+            .map(|ac| (ac, owner))
+    });
+
+impl Extra {
+    fn of(text: &str) -> Extra {
+        let b = text.as_bytes();
+        let mut e = Extra {
+            more: false,
+            emphasis: false,
+            name_comma: false,
+            sex_age: false,
+            words: false,
+        };
+        match &*EXTRA_LITERALS {
+            Some((ac, owner)) => {
+                for m in ac.find_overlapping_iter(text) {
+                    match owner.get(m.pattern().as_usize()) {
+                        Some(0) => e.more = true,
+                        Some(1) => e.emphasis = true,
+                        _ => e.words = true,
+                    }
+                }
+            }
+            // (cannot happen: the literals are constants) run everything
+            None => (e.more, e.emphasis, e.words) = (true, true, true),
+        }
+        let mf = |c: char| matches!(c, 'M' | 'F' | 'm' | 'f');
+        for (i, &c) in b.iter().enumerate() {
+            if !c.is_ascii_digit() {
+                continue;
+            }
+            // (a digit is ASCII: `i` and `i + 1` are char boundaries)
+            let before = &text[..i];
+            // "M 24": the letter at most one char (a space) before the digits
+            if before.chars().rev().take(2).any(mf) {
+                e.sex_age = true;
+            }
+            // "24 / F": the letter at most three chars (space, slash, space) after them
+            if text[i + 1..].chars().take(4).any(mf) {
+                e.sex_age = true;
+            }
+            // "Keisha, 32": a comma, blanks, the digits
+            let t = before.trim_end_matches(|c: char| c.is_whitespace() && c != '\n');
+            if t.len() < before.len() && t.ends_with(',') {
+                e.name_comma = true;
+            }
+        }
+        e
+    }
+
+    /// Every pattern (what the gate replaces), for tests.
+    #[cfg(test)]
+    const ALL: Extra = Extra {
+        more: true,
+        emphasis: true,
+        name_comma: true,
+        sex_age: true,
+        words: true,
+    };
+}
+
 /// Words after a number of years that make it something other than an age ("10 years of
 /// experience", "15 yrs in business", "5 años de garantía").
 fn not_an_age_after(rest: &str) -> bool {
@@ -227,7 +340,7 @@ fn push(
 
 /// Every stated age in the normalized `text`, skipping numbers inside `phones`.
 pub(crate) fn find(text: &str, phones: &[Range<usize>]) -> Vec<AgeHit> {
-    find_gated(text, phones, &age_gate::possible(text))
+    find_gated(text, phones, &age_gate::possible(text), &Extra::of(text))
 }
 
 /// The matches of `re` starting in `start..=last`, as `captures_iter` would find them (none is
@@ -251,7 +364,12 @@ fn captures_from<'t>(
 
 /// [`find`], running only the patterns the gate allows, each from where its matches can start
 /// (see `age_gate`).
-fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec<AgeHit> {
+fn find_gated(
+    text: &str,
+    phones: &[Range<usize>],
+    gate: &age_gate::Gate,
+    extra: &Extra,
+) -> Vec<AgeHit> {
     let mut out = Vec::new();
     // every pattern needs its cue beside some digits (see `age_gate`)
     let run = |bit: u8, re: &'static regex::Regex| {
@@ -291,7 +409,12 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
         }
         push(&mut out, text, m, 10, phones, Some(Subject::Advertised));
     }
-    for m in MORE.captures_iter(text) {
+    for m in extra
+        .more
+        .then(|| MORE.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         if let Some(g) = m.get(1).or(m.get(3))
             && quantity_after(&text[g.end()..])
         {
@@ -301,13 +424,15 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
         let fixed = m.get(1).is_some().then_some(Subject::Advertised);
         push(&mut out, text, m, 10, phones, fixed);
     }
-    for (re, fixed) in [
-        (&*EMPHASIS, Some(Subject::Advertised)),
-        (&*SEX_AGE, Some(Subject::Advertised)),
-        (&*NAME_COMMA, None),
+    // (pattern, whose age, may it match, may a quantity follow: "24/F" is the shorthand itself)
+    for (re, fixed, run, unit_ok) in [
+        (&*EMPHASIS, Some(Subject::Advertised), extra.emphasis, false),
+        (&*SEX_AGE, Some(Subject::Advertised), extra.sex_age, true),
+        (&*NAME_COMMA, None, extra.name_comma, false),
     ] {
-        for m in re.captures_iter(text) {
-            if let Some(g) = m.get(1).or(m.get(2))
+        for m in run.then(|| re.captures_iter(text)).into_iter().flatten() {
+            if let Some(g) = m.get(1)
+                && !unit_ok
                 && quantity_after(&text[g.end()..])
             {
                 continue;
@@ -315,7 +440,12 @@ fn find_gated(text: &str, phones: &[Range<usize>], gate: &age_gate::Gate) -> Vec
             push(&mut out, text, m, 12, phones, fixed);
         }
     }
-    for m in WORDS_AGE.captures_iter(text) {
+    for m in extra
+        .words
+        .then(|| WORDS_AGE.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
         let (Some(whole), Some(cue), Some(w)) = (m.get(0), m.get(1), m.get(2)) else {
             continue;
         };
@@ -438,7 +568,56 @@ mod tests {
             let key = |v: Vec<AgeHit>| v.into_iter().map(|a| (a.age, a.start, a.end)).collect::<Vec<_>>();
             proptest::prop_assert_eq!(
                 key(find(&t, &[])),
-                key(find_gated(&t, &[], &age_gate::Gate::ALL))
+                key(find_gated(&t, &[], &age_gate::Gate::ALL, &Extra::ALL))
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The literal and digit gate of the ungated patterns never rules out a match.
+        #[test]
+        fn extra_gate_changes_nothing(
+            parts in proptest::collection::vec(
+                "(just|recently|turned|cumplí|recién|cumplidos|añitos|primaveras|finally|barely|apenas|de|is|I'm|tengo|age:|sixteen|twenty|one|diecisiete|veintidós|Ashley|Keisha|M|F|f|/|\\(|\\)|,|-|[0-9]{1,3}|[a-z]{1,4}|[ \n\t\u{a0}\u{2009}]{1,2}|[.!])",
+                0..12,
+            ),
+        ) {
+            let t: String = parts.concat();
+            let key = |v: Vec<AgeHit>| v.into_iter().map(|a| (a.age, a.start, a.end)).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(
+                key(find_gated(&t, &[], &age_gate::Gate::ALL, &Extra::of(&t))),
+                key(find_gated(&t, &[], &age_gate::Gate::ALL, &Extra::ALL))
+            );
+        }
+    }
+
+    /// Each ungated pattern, with Unicode blanks where the pattern allows them: the gate lets it
+    /// run.
+    #[test]
+    fn extra_gate_lets_every_form_through() {
+        let key = |v: Vec<AgeHit>| {
+            v.into_iter()
+                .map(|a| (a.age, a.start, a.end))
+                .collect::<Vec<_>>()
+        };
+        for t in [
+            "Keisha,\u{a0}32. My place",
+            "Tiffany, 16 & Mimi,\u{2009}21.",
+            "M\u{2009}24 looking",
+            "24\u{a0}/\u{a0}F here",
+            "Aiko is sixteen and new",
+            "finally 19. yes",
+            "just turned 18",
+            "19 añitos",
+            "Ashley (19) and Mia ( 22 )",
+        ] {
+            let gated = key(find_gated(t, &[], &age_gate::Gate::ALL, &Extra::of(t)));
+            assert!(!gated.is_empty(), "{t}");
+            assert_eq!(
+                gated,
+                key(find_gated(t, &[], &age_gate::Gate::ALL, &Extra::ALL)),
+                "{t}"
             );
         }
     }
@@ -464,7 +643,11 @@ mod tests {
         ] {
             let gated = key(find(t, &[]));
             assert!(!gated.is_empty(), "{t}");
-            assert_eq!(gated, key(find_gated(t, &[], &age_gate::Gate::ALL)), "{t}");
+            assert_eq!(
+                gated,
+                key(find_gated(t, &[], &age_gate::Gate::ALL, &Extra::ALL)),
+                "{t}"
+            );
         }
     }
 

@@ -207,6 +207,16 @@ pub fn of(text: &str, start: usize, end: usize, first_person_form: bool) -> Subj
     if words.last().is_some_and(|w| POSSESSIVE.contains(w)) {
         return Subject::Other;
     }
+    // "ages 7 to 12" names a group's ages (lessons, a team), unless the group is the people
+    // offered ("girls ages 19 and 21")
+    let cue = text[start..end].trim_start();
+    if cue.len() >= 4
+        && cue.is_char_boundary(4)
+        && cue[..4].eq_ignore_ascii_case("ages")
+        && !words.iter().any(|w| OFFERED.contains(w))
+    {
+        return Subject::Other;
+    }
     // the nearest other-person word, unless a first-person word follows it
     for (i, w) in words.iter().enumerate().rev() {
         if first_person(w) {
@@ -339,6 +349,12 @@ mod tests {
             Subject::Other
         );
         assert_eq!(who("Pitching lessons, ages 8 and up", "8"), Subject::Other);
+        let t = "Reading help, ages 7 to 12";
+        let s = t.find("ages").unwrap_or(0);
+        assert_eq!(of(t, s, t.len(), false), Subject::Other);
+        let t = "Two girls ages 19 and 21";
+        let s = t.find("ages").unwrap_or(0);
+        assert_eq!(of(t, s, t.len(), false), Subject::Advertised);
         assert_eq!(
             who("Paquetes de quince años y bodas", "quince"),
             Subject::Other
