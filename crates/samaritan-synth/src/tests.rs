@@ -178,3 +178,47 @@ fn accounts_and_phones_are_never_shared_between_posters() {
         }
     }
 }
+
+#[test]
+fn blind_banks_generate_every_label_with_truth() {
+    for name in bank::blind::NAMES {
+        let ads = corpus(4000, 2, Phrasing::Blind(name));
+        let mut labels = [0usize; 3];
+        let (mut hard, mut others, mut ages) = (0, 0, 0);
+        for (ad, t) in &ads {
+            labels[usize::from(t.label)] += 1;
+            hard += usize::from(t.hard_negative);
+            others += t.other_ages.len();
+            ages += t.ages.len();
+            // children's ages are never the advertised person's, and never in commercial ads
+            assert!(t.label == 0 || t.other_ages.is_empty(), "{name}: {}", t.id);
+            let text = ad.document();
+            assert!(!text.contains("{="), "{name}: unfilled slot in {}", t.id);
+        }
+        assert!(labels.iter().all(|&n| n > 100), "{name}: {labels:?}");
+        assert!(hard > 100, "{name}: {hard} hard negatives");
+        assert!(
+            others > 10 && ages > 100,
+            "{name}: {others} others, {ages} ages"
+        );
+    }
+}
+
+#[test]
+fn a_sitters_children_are_other_ages_and_a_minimum_is_no_age() {
+    let ads = corpus(20_000, 1, Phrasing::Main);
+    let kids = ads
+        .iter()
+        .filter(|(ad, _)| ad.document().contains("kids ages"))
+        .count();
+    assert!(kids > 0);
+    for (ad, t) in &ads {
+        let doc = ad.document();
+        if doc.contains("kids ages") {
+            assert!(!t.other_ages.is_empty(), "{doc}");
+        }
+        if doc.contains("Must be 18 or older") {
+            assert!(!t.ages.contains(&18) || t.label != 0, "{doc}");
+        }
+    }
+}

@@ -367,3 +367,96 @@ fn a_terse_ad_is_read_with_its_network() {
     );
     assert!(d.signals.is_empty());
 }
+
+const AMBIGUOUS: &str = r#"
+[[context]]
+name = "cs"
+categories = ["offer"]
+
+[[indicator]]
+id = "plain"
+category = "offer"
+description = "an unambiguous cue"
+source = "s"
+weight = 0.5
+phrases = ["incall"]
+
+[[indicator]]
+id = "vague"
+category = "offer"
+description = "ambiguous words"
+source = "s"
+weight = 0.3
+phrases = ["overnight", "gentlemen", "escort"]
+requires_near = "cs"
+unless_near = ["pilot car"]
+
+[[indicator]]
+id = "handler"
+category = "control"
+description = "handler wording"
+source = "s"
+weight = 0.4
+phrases = ["my agent"]
+requires = "cs"
+vouches = "cs"
+"#;
+
+fn fired(p: &Policy, text: &str) -> Vec<String> {
+    let hits: Vec<Hit> = p
+        .match_text(text)
+        .into_iter()
+        .map(|h| Hit {
+            indicator: h.indicator,
+            span: Some([h.range.start, h.range.end]),
+        })
+        .collect();
+    let mut ids: Vec<String> = p
+        .decide(&hits, &Facts::default(), text)
+        .signals
+        .into_iter()
+        .map(|s| s.indicator)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn ambiguous_words_need_a_plain_cue_or_a_quorum() {
+    let p = policy(&format!("ambiguous_quorum = 3\n{AMBIGUOUS}")).unwrap();
+    // alone, and repeated: nothing
+    assert!(fired(&p, "overnight").is_empty());
+    assert!(fired(&p, "overnight overnight, overnight").is_empty());
+    // beside an unambiguous cue: counts
+    assert_eq!(fired(&p, "incall, overnight"), ["plain", "vague"]);
+    // three distinct ambiguous words vouch for each other
+    assert_eq!(fired(&p, "overnight, gentlemen, escort"), ["vague"]);
+    // handler wording counts toward the quorum, and then fires itself
+    assert_eq!(
+        fired(&p, "overnight, gentlemen, my agent"),
+        ["handler", "vague"]
+    );
+    // far apart: no quorum (near_window defaults to 250 bytes)
+    let far = format!(
+        "overnight {} gentlemen {} escort",
+        "x ".repeat(200),
+        "y ".repeat(200)
+    );
+    assert!(fired(&p, &far).is_empty());
+    // a benign sense nearby vetoes the word
+    assert_eq!(fired(&p, "incall, escort"), ["plain", "vague"]);
+    assert_eq!(fired(&p, "incall, escort with a pilot car"), ["plain"]);
+    // quorum 0 (the default) never vouches
+    let p0 = policy(AMBIGUOUS).unwrap();
+    assert!(fired(&p0, "overnight, gentlemen, escort").is_empty());
+}
+
+#[test]
+fn requires_and_requires_near_together_are_refused() {
+    let text = AMBIGUOUS.replace(
+        "requires_near = \"cs\"",
+        "requires_near = \"cs\"\nrequires = \"cs\"",
+    );
+    let err = policy(&text).unwrap_err();
+    assert!(err.to_string().contains("not both"), "{err}");
+}
