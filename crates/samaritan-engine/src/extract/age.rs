@@ -74,8 +74,95 @@ static EMPHASIS: Pattern = Pattern::new(|| {
 /// "Keisha, 32." / "Tiffany, 16 & Mimi, 21": a capitalised name, a comma and two digits that
 /// end the phrase. Group 1: the age.
 static NAME_COMMA: Pattern = Pattern::new(|| {
-    re(r"(?-u:\b)\p{Lu}\p{Ll}+,[^\S\n]+([0-9]{2})(?:[^\S\n]*(?:[.!,&;|)]|-[^\S\n]|\n|$))")
+    re(
+        r"(?-u:\b)(?:\p{Lu}\p{Ll}+|(?i:lady|woman|girl|chica|mujer|dama|señorita|senorita)),[^\S\n]+([0-9]{2})(?:[^\S\n]*(?:[.!,&;|)]|-[^\S\n]|\n|$))",
+    )
 });
+
+/// "Aiko is 16", "Sasha is just 17" (spelled numbers are digits by now): a capitalised word
+/// that is not a common noun of prices and things, "is", two digits. Group 1: the word, 2: the
+/// age.
+static NAME_IS: Pattern = Pattern::new(|| {
+    re(
+        r"(?-u:\b)(\p{Lu}\p{Ll}+)[^\S\n]+is[^\S\n]+(?:only[^\S\n]+|just[^\S\n]+|barely[^\S\n]+)?([0-9]{2})(?-u:\b)",
+    )
+});
+
+/// Capitalised words before "is N" that are things, not people ("Rent is 20", "He is 15" is
+/// left to the words around it only when it names no one).
+const NOT_A_NAME: &[&str] = &[
+    "price",
+    "rent",
+    "rate",
+    "it",
+    "this",
+    "that",
+    "cost",
+    "deposit",
+    "fee",
+    "pay",
+    "total",
+    "size",
+    "room",
+    "unit",
+    "there",
+    "here",
+    "what",
+    "which",
+    "mileage",
+    "year",
+    "model",
+    "shift",
+    "class",
+    "lesson",
+    "session",
+    "tuition",
+    "salary",
+    "wage",
+    "apartment",
+    "house",
+    "home",
+    "car",
+    "truck",
+    "bike",
+    "item",
+    "dog",
+    "cat",
+    "puppy",
+    "kitten",
+    "minimum",
+    "maximum",
+    "age",
+    "capacity",
+    "ticket",
+    "entry",
+    "admission",
+    "parking",
+    "number",
+    "lot",
+    "suite",
+    "building",
+    "he",
+    "team",
+    "league",
+    "group",
+    "camp",
+    "he's",
+    "hours",
+    "time",
+    "discount",
+];
+
+/// What may follow "Name, 24" that makes the number a count or a time ("Call Mike, 24 hours").
+fn time_after(rest: &str) -> bool {
+    let rest = rest.trim_start().to_lowercase();
+    [
+        "hour", "hr", "day", "week", "month", "night", "min", "pm", "am", "x", "k", "%", "units",
+        "ft", "people", "persons", "seats",
+    ]
+    .iter()
+    .any(|w| rest.starts_with(w))
+}
 
 /// "M 24", "F29", "24M", "29/f", "32 F": the dating-ad shorthand of sex and age. Groups 1, 2:
 /// the age.
@@ -144,6 +231,7 @@ fn words_value(w: &str) -> Option<u32> {
 /// [`WORDS_AGE`]) can match: each needs one of its literals (or, for the last two, a digit
 /// beside a comma or an `M`/`F`), found in one pass instead of five regex scans per ad.
 struct Extra {
+    name_is: bool,
     more: bool,
     emphasis: bool,
     name_comma: bool,
@@ -154,8 +242,9 @@ struct Extra {
 /// Literals of [`MORE`] (0), [`EMPHASIS`] (1) and [`WORDS_AGE`] (2), ASCII-case-insensitive.
 static EXTRA_LITERALS: LazyLock<Option<(aho_corasick::AhoCorasick, Vec<u8>)>> =
     LazyLock::new(|| {
-        let groups: [(u8, &[&str]); 3] = [
+        let groups: [(u8, &[&str]); 4] = [
             (0, &["turned", "cumpl", "ñitos", "nitos", "primaveras", "("]),
+            (3, &["is"]),
             (1, &["finally", "barely", "apenas", "recien", "recién"]),
             (
                 2,
@@ -198,6 +287,7 @@ impl Extra {
     fn of(text: &str) -> Extra {
         let b = text.as_bytes();
         let mut e = Extra {
+            name_is: false,
             more: false,
             emphasis: false,
             name_comma: false,
@@ -210,12 +300,13 @@ impl Extra {
                     match owner.get(m.pattern().as_usize()) {
                         Some(0) => e.more = true,
                         Some(1) => e.emphasis = true,
+                        Some(3) => e.name_is = true,
                         _ => e.words = true,
                     }
                 }
             }
             // (cannot happen: the literals are constants) run everything
-            None => (e.more, e.emphasis, e.words) = (true, true, true),
+            None => (e.more, e.emphasis, e.words, e.name_is) = (true, true, true, true),
         }
         let mf = |c: char| matches!(c, 'M' | 'F' | 'm' | 'f');
         for (i, &c) in b.iter().enumerate() {
@@ -244,6 +335,7 @@ impl Extra {
     /// Every pattern (what the gate replaces), for tests.
     #[cfg(test)]
     const ALL: Extra = Extra {
+        name_is: true,
         more: true,
         emphasis: true,
         name_comma: true,
@@ -433,11 +525,39 @@ fn find_gated(
         for m in run.then(|| re.captures_iter(text)).into_iter().flatten() {
             if let Some(g) = m.get(1)
                 && !unit_ok
-                && quantity_after(&text[g.end()..])
+                && (quantity_after(&text[g.end()..]) || time_after(&text[g.end()..]))
             {
                 continue;
             }
             push(&mut out, text, m, 12, phones, fixed);
+        }
+    }
+    for m in extra
+        .name_is
+        .then(|| NAME_IS.captures_iter(text))
+        .into_iter()
+        .flatten()
+    {
+        let (Some(whole), Some(word), Some(g)) = (m.get(0), m.get(1), m.get(2)) else {
+            continue;
+        };
+        if NOT_A_NAME.contains(&word.as_str().to_lowercase().as_str())
+            || quantity_after(&text[g.end()..])
+            || time_after(&text[g.end()..])
+            || overlaps(&(g.start()..g.end()), phones)
+        {
+            continue;
+        }
+        let Ok(age) = g.as_str().parse::<u32>() else {
+            continue;
+        };
+        if (12..=69).contains(&age) {
+            out.push(AgeHit {
+                age,
+                start: whole.start(),
+                end: whole.end(),
+                subject: age_subject::of(text, whole.start(), whole.end(), false),
+            });
         }
     }
     for m in extra
@@ -552,6 +672,8 @@ mod tests {
         assert_eq!(ages("Finally 19. Birthday week"), [19]);
         assert_eq!(ages("de apenas 19"), [19]);
         assert_eq!(ages("Bubbly lady, 20-year-old, around"), [20]);
+        assert_eq!(ages("Aiko is 16 and brand new"), [16]);
+        assert_eq!(ages("self-managed lady, 27. Couples"), [27]);
     }
 
     proptest::proptest! {
@@ -611,6 +733,8 @@ mod tests {
             "just turned 18",
             "19 añitos",
             "Ashley (19) and Mia ( 22 )",
+            "Aiko is\u{a0}16 and new",
+            "Ivy,\u{2009}38. Hi",
         ] {
             let gated = key(find_gated(t, &[], &age_gate::Gate::ALL, &Extra::of(t)));
             assert!(!gated.is_empty(), "{t}");
@@ -661,5 +785,6 @@ mod tests {
         assert!(ages("10 años de experiencia").is_empty());
         assert!(ages("Enrolled agent with 15 yrs experience").is_empty());
         assert!(ages("Pay is 20 per hour, call Sam, 24/7").is_empty());
+        assert!(ages("Rent is 95 a week. Call Mike, 24 hours a day").is_empty());
     }
 }

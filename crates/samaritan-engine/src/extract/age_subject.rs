@@ -239,14 +239,17 @@ pub fn of(text: &str, start: usize, end: usize, first_person_form: bool) -> Subj
     // introduced as "for/with/and a N" is a child's (not in other ads: "time with a 19 year old"
     // may be the person offered)
     let n = words.len();
-    if n >= 2
-        && matches!(words[n - 1], "a" | "an" | "one" | "un" | "una")
-        && matches!(
-            words[n - 2],
-            "for" | "with" | "and" | "watch" | "watching" | "para" | "con" | "y"
+    let preposition = |w: &str| {
+        matches!(
+            w,
+            "for" | "with" | "and" | "to" | "watch" | "watching" | "para" | "con" | "y"
         )
-        && care_context(text)
-    {
+    };
+    let introduced = (n >= 2
+        && matches!(words[n - 1], "a" | "an" | "one" | "un" | "una")
+        && preposition(words[n - 2]))
+        || (n >= 1 && matches!(words[n - 1], "for" | "to" | "para"));
+    if introduced && care_context(text) {
         return Subject::Other;
     }
     // the words right after: "6 year old son", "5 y/o twins"
@@ -275,6 +278,16 @@ pub fn of(text: &str, start: usize, end: usize, first_person_form: bool) -> Subj
 
 /// Words of ads about caring for or teaching children.
 const CARE: &[&str] = &[
+    "dad",
+    "mom",
+    "father",
+    "mother",
+    "parent",
+    "parents",
+    "single dad",
+    "single mom",
+    "papá",
+    "mamá",
     "nanny",
     "nannies",
     "babysit",
@@ -337,6 +350,10 @@ mod tests {
         let t = "Family looking for a caring nanny for a 6 year old and a 9 year old.";
         assert_eq!(who(t, "6"), Subject::Other);
         assert_eq!(who(t, "9"), Subject::Other);
+        let t = "Full-time dad to a 3 year old, so weekends are busy";
+        assert_eq!(who(t, "3"), Subject::Other);
+        let t = "Math tutor wanted for 15 yr old";
+        assert_eq!(who(t, "15"), Subject::Other);
         assert_eq!(who("my son (8) needs a math tutor", "8"), Subject::Other);
         assert_eq!(who("cuido niños de 3 a 10 años", "10"), Subject::Other);
         assert_eq!(who("U14 team, players aged 12-14", "12"), Subject::Other);
