@@ -24,8 +24,8 @@ pub struct SynthArgs {
     /// Wording bank: `main` (what the engine is developed against), `holdout` (never used to
     /// write policies, only to check that they generalise), or a blind bank written by someone
     /// who never saw the policy or the other banks, for evaluation only: `blind-1` (spent: used
-    /// to diagnose misses) `blind-2` (held out for measurement; `blind` is the same) and `blind-3` (unread, for the
-    /// next measurement).
+    /// to diagnose misses), `blind-2` (held out for measurement; `blind` is the same) and
+    /// `blind-3` (unread, for the next measurement).
     #[arg(long, value_enum, default_value_t = PhrasingArg::Main)]
     pub phrasing: PhrasingArg,
     /// Days the corpus spans.
