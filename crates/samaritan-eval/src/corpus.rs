@@ -63,6 +63,8 @@ pub struct CorpusReport {
     pub phones: ExtractionScore,
     /// The advertised person's ages (`extracted.ages` against the truth's `ages`).
     pub ages: ExtractionScore,
+    /// Ages the truth gives to someone else, and how many of them were reported as the
+    /// advertised person's.
     pub ages_of_others: OtherAges,
     pub labels: BTreeMap<String, LabelRates>,
     /// Hard negatives (benign use of indicator words) not allowed, and those among them flagged by a

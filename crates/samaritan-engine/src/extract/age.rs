@@ -62,9 +62,8 @@ static MORE: Pattern = Pattern::new(|| {
     )
 });
 
-/// The age-emphasis words of youth wording ("finally 19", "de apenas 19", "barely 18"), a
-/// name and its age set off by a comma ("Keisha, 32."), and the dating shorthand of sex and
-/// age ("M 24", "24F", "29/f"). Group 1: the age (the writer's).
+/// The age-emphasis words of youth wording ("finally 19", "de apenas 19", "barely 18").
+/// Group 1: the age (the writer's).
 static EMPHASIS: Pattern = Pattern::new(|| {
     re(
         r"(?i)(?-u:\b)(?:finally|barely|apenas(?:\s+de)?|reci[eé]n\s+cumplidos?)\s+([0-9]{2})(?-u:\b)",
@@ -79,7 +78,8 @@ static NAME_COMMA: Pattern = Pattern::new(|| {
     )
 });
 
-/// "Aiko is 16", "Sasha is just 17" (spelled numbers are digits by now): a capitalised word
+/// "Aiko is 16", "Sasha is just 17" (the normalizer has turned "sixteen" into 16 already, so
+/// spelled ages need no pattern of their own): a capitalised word
 /// that is not a common noun of prices and things, "is", two digits. Group 1: the word, 2: the
 /// age.
 static NAME_IS: Pattern = Pattern::new(|| {
@@ -88,8 +88,8 @@ static NAME_IS: Pattern = Pattern::new(|| {
     )
 });
 
-/// Capitalised words before "is N" that are things, not people ("Rent is 20", "He is 15" is
-/// left to the words around it only when it names no one).
+/// Capitalised words before "is N" that are things or someone other than the person offered
+/// ("Rent is 20", "He is 15").
 const NOT_A_NAME: &[&str] = &[
     "price",
     "rent",
@@ -147,7 +147,6 @@ const NOT_A_NAME: &[&str] = &[
     "league",
     "group",
     "camp",
-    "he's",
     "hours",
     "time",
     "discount",
@@ -170,103 +169,25 @@ static SEX_AGE: Pattern = Pattern::new(|| {
     re(r"(?-u:\b)(?:[MF][^\S\n]?([0-9]{2})|([0-9]{2})[^\S\n]?/?[^\S\n]?[MFmf])(?-u:\b)")
 });
 
-/// An age spelled out where a bare number would be one ("Aiko is sixteen", "I'm seventeen",
-/// "tengo diecisiete", "age: nineteen"): the normalizer turns number words into digits only
-/// beside a unit. Group 1: the cue, group 2: the number words.
-static WORDS_AGE: Pattern = Pattern::new(|| {
-    re(
-        r"(?i)(?-u:\b)(i'?m|i\s+am|is|am|just|turned|finally|barely|apenas|tengo|age[:\s]*|aged|edad[:\s]*)\s+(twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty(?:[\s\-]+(?:one|two|three|four|five|six|seven|eight|nine))?|thirty(?:[\s\-]+(?:one|two|three|four|five|six|seven|eight|nine))?|doce|trece|catorce|quince|diecis[eé]is|diecisiete|dieciocho|diecinueve|veinte|veinti(?:uno|dos|d[oó]s|tres|tr[eé]s|cuatro|cinco|seis|s[eé]is|siete|ocho|nueve))(?-u:\b)",
-    )
-});
-
-/// The value of the number words [`WORDS_AGE`] reads.
-fn words_value(w: &str) -> Option<u32> {
-    let w: String = w
-        .to_lowercase()
-        .chars()
-        .map(|c| match c {
-            'é' => 'e',
-            'ó' => 'o',
-            '-' => ' ',
-            c => c,
-        })
-        .collect();
-    let mut parts = w.split_whitespace();
-    let first = parts.next()?;
-    let unit = |u: &str| {
-        [
-            "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-        ]
-        .iter()
-        .position(|x| *x == u)
-        .map(|i| i as u32 + 1)
-    };
-    let base = match first {
-        "twelve" | "doce" => 12,
-        "thirteen" | "trece" => 13,
-        "fourteen" | "catorce" => 14,
-        "fifteen" | "quince" => 15,
-        "sixteen" | "dieciseis" => 16,
-        "seventeen" | "diecisiete" => 17,
-        "eighteen" | "dieciocho" => 18,
-        "nineteen" | "diecinueve" => 19,
-        "twenty" | "veinte" => 20,
-        "thirty" => 30,
-        v if v.starts_with("veinti") => {
-            let u = &v["veinti".len()..];
-            let es = [
-                "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve",
-            ];
-            return es.iter().position(|x| *x == u).map(|i| 21 + i as u32);
-        }
-        _ => return None,
-    };
-    match parts.next() {
-        Some(u) => unit(u).map(|u| base + u),
-        None => Some(base),
-    }
-}
-
-/// Which of the ungated patterns ([`MORE`], [`EMPHASIS`], [`NAME_COMMA`], [`SEX_AGE`],
-/// [`WORDS_AGE`]) can match: each needs one of its literals (or, for the last two, a digit
-/// beside a comma or an `M`/`F`), found in one pass instead of five regex scans per ad.
+/// Which of the ungated patterns ([`MORE`], [`EMPHASIS`], [`NAME_IS`], [`NAME_COMMA`],
+/// [`SEX_AGE`]) can match: the first three need one of their literals, the last two a digit
+/// after a comma and blanks or beside an `M`/`F`; found in one pass instead of a regex scan
+/// each per ad.
 struct Extra {
     name_is: bool,
     more: bool,
     emphasis: bool,
     name_comma: bool,
     sex_age: bool,
-    words: bool,
 }
 
-/// Literals of [`MORE`] (0), [`EMPHASIS`] (1) and [`WORDS_AGE`] (2), ASCII-case-insensitive.
+/// Literals of [`MORE`] (0), [`EMPHASIS`] (1) and [`NAME_IS`] (2), ASCII-case-insensitive.
 static EXTRA_LITERALS: LazyLock<Option<(aho_corasick::AhoCorasick, Vec<u8>)>> =
     LazyLock::new(|| {
-        let groups: [(u8, &[&str]); 4] = [
+        let groups: [(u8, &[&str]); 3] = [
             (0, &["turned", "cumpl", "ñitos", "nitos", "primaveras", "("]),
-            (3, &["is"]),
             (1, &["finally", "barely", "apenas", "recien", "recién"]),
-            (
-                2,
-                &[
-                    "twelve",
-                    "thirteen",
-                    "fourteen",
-                    "fifteen",
-                    "sixteen",
-                    "seventeen",
-                    "eighteen",
-                    "nineteen",
-                    "twenty",
-                    "thirty",
-                    "doce",
-                    "trece",
-                    "catorce",
-                    "quince",
-                    "dieci",
-                    "veint",
-                ],
-            ),
+            (2, &["is"]),
         ];
         let mut pats = Vec::new();
         let mut owner = Vec::new();
@@ -292,7 +213,6 @@ impl Extra {
             emphasis: false,
             name_comma: false,
             sex_age: false,
-            words: false,
         };
         match &*EXTRA_LITERALS {
             Some((ac, owner)) => {
@@ -300,13 +220,12 @@ impl Extra {
                     match owner.get(m.pattern().as_usize()) {
                         Some(0) => e.more = true,
                         Some(1) => e.emphasis = true,
-                        Some(3) => e.name_is = true,
-                        _ => e.words = true,
+                        _ => e.name_is = true,
                     }
                 }
             }
             // (cannot happen: the literals are constants) run everything
-            None => (e.more, e.emphasis, e.words, e.name_is) = (true, true, true, true),
+            None => (e.more, e.emphasis, e.name_is) = (true, true, true),
         }
         let mf = |c: char| matches!(c, 'M' | 'F' | 'm' | 'f');
         for (i, &c) in b.iter().enumerate() {
@@ -340,7 +259,6 @@ impl Extra {
         emphasis: true,
         name_comma: true,
         sex_age: true,
-        words: true,
     };
 }
 
@@ -424,8 +342,7 @@ fn push(
             age,
             start: whole.start(),
             end: whole.end(),
-            subject: fixed
-                .unwrap_or_else(|| age_subject::of(text, whole.start(), whole.end(), false)),
+            subject: fixed.unwrap_or_else(|| age_subject::of(text, whole.start(), whole.end())),
         });
     }
 }
@@ -556,34 +473,9 @@ fn find_gated(
                 age,
                 start: whole.start(),
                 end: whole.end(),
-                subject: age_subject::of(text, whole.start(), whole.end(), false),
+                subject: age_subject::of(text, whole.start(), whole.end()),
             });
         }
-    }
-    for m in extra
-        .words
-        .then(|| WORDS_AGE.captures_iter(text))
-        .into_iter()
-        .flatten()
-    {
-        let (Some(whole), Some(cue), Some(w)) = (m.get(0), m.get(1), m.get(2)) else {
-            continue;
-        };
-        let Some(age) = words_value(w.as_str()) else {
-            continue;
-        };
-        // "she is sixteen" is read from the words around; "I'm sixteen" is the writer's
-        let third = cue.as_str().eq_ignore_ascii_case("is");
-        out.push(AgeHit {
-            age,
-            start: whole.start(),
-            end: whole.end(),
-            subject: if third {
-                age_subject::of(text, whole.start(), whole.end(), false)
-            } else {
-                Subject::Advertised
-            },
-        });
     }
     for m in run(age_gate::TITLE, &TITLE) {
         let Some(g) = m.get(1) else { continue };
@@ -664,9 +556,12 @@ mod tests {
         assert_eq!(ages("recién cumplidos 18"), [18]);
         assert_eq!(ages("19 añitos"), [19]);
         assert_eq!(ages("con 20 primaveras"), [20]);
-        assert_eq!(ages("Aiko is sixteen and brand new"), [16]);
-        assert_eq!(ages("tengo diecisiete"), [17]);
-        assert_eq!(ages("I'm twenty-two"), [22]);
+        // spelled ages: the normalizer turns the words into digits first
+        let spelled = |t: &str| ages(&crate::normalize::normalize(t).text);
+        assert_eq!(spelled("Aiko is sixteen and brand new"), [16]);
+        assert_eq!(spelled("tengo diecisiete"), [17]);
+        assert_eq!(spelled("I'm twenty-two"), [22]);
+        assert_eq!(spelled("age: nineteen, new in town"), [19]);
         assert_eq!(ages("M 24 looking for a hiking partner"), [24]);
         assert_eq!(ages("Keisha, 32. My place"), [32]);
         assert_eq!(ages("Finally 19. Birthday week"), [19]);
@@ -728,7 +623,7 @@ mod tests {
             "Tiffany, 16 & Mimi,\u{2009}21.",
             "M\u{2009}24 looking",
             "24\u{a0}/\u{a0}F here",
-            "Aiko is sixteen and new",
+            "Aiko is 16 and new",
             "finally 19. yes",
             "just turned 18",
             "19 añitos",

@@ -5,10 +5,12 @@
 //!
 //! The rule is local and conservative in the direction that matters: first-person forms ("I'm
 //! 17", "tengo 17", "just turned 17") and classified-title ages always belong to the advertised
-//! person; any other form is someone else's only when a word naming another person (child, son,
-//! kids, students, players, niños, hijos…) stands in the same clause just before the age, or
-//! right after it ("a 6 year old boy"). A word that is ambiguous in escort ads ("girl", "baby")
-//! is not such a word.
+//! person (the extractor says so without asking here); any other form is someone else's only
+//! when a word naming another person (child, son, kids, students, players, niños, hijos…) stands
+//! in the same clause just before the age or right after it ("a 6 year old boy"), a possessive
+//! precedes it ("my 12 year old"), "ages 7 to 12" names a group that is not the people offered,
+//! or an ad about caring for children introduces it ("a nanny for a 6 year old"). A word that
+//! is ambiguous in escort ads ("girl", "baby") is not such a word.
 
 /// Who a stated age belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,12 +186,9 @@ fn first_person(word: &str) -> bool {
 /// How far back (bytes) the clause before an age is read.
 const BACK: usize = 60;
 
-/// Who the age stated at `start..end` of the normalized `text` belongs to. `first_person` is
-/// true for forms that say so themselves ("I'm 17", title ages).
-pub fn of(text: &str, start: usize, end: usize, first_person_form: bool) -> Subject {
-    if first_person_form {
-        return Subject::Advertised;
-    }
+/// Who the age stated at `start..end` of the normalized `text` belongs to, read from the words
+/// around it.
+pub fn of(text: &str, start: usize, end: usize) -> Subject {
     // the clause before: back to a sentence end or newline, at most BACK bytes
     let mut from = start.saturating_sub(BACK);
     while !text.is_char_boundary(from) {
@@ -333,7 +332,7 @@ mod tests {
 
     fn who(t: &str, num: &str) -> Subject {
         let s = t.find(num).unwrap_or(0);
-        of(t, s, s + num.len(), false)
+        of(t, s, s + num.len())
     }
 
     #[test]
@@ -368,10 +367,10 @@ mod tests {
         assert_eq!(who("Pitching lessons, ages 8 and up", "8"), Subject::Other);
         let t = "Reading help, ages 7 to 12";
         let s = t.find("ages").unwrap_or(0);
-        assert_eq!(of(t, s, t.len(), false), Subject::Other);
+        assert_eq!(of(t, s, t.len()), Subject::Other);
         let t = "Two girls ages 19 and 21";
         let s = t.find("ages").unwrap_or(0);
-        assert_eq!(of(t, s, t.len(), false), Subject::Advertised);
+        assert_eq!(of(t, s, t.len()), Subject::Advertised);
         assert_eq!(
             who("Paquetes de quince años y bodas", "quince"),
             Subject::Other
@@ -390,6 +389,5 @@ mod tests {
             who("Spend time with a 17 year old", "17"),
             Subject::Advertised
         );
-        assert_eq!(of("kids ages 4", 10, 11, true), Subject::Advertised);
     }
 }

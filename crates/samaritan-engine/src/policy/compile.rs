@@ -57,6 +57,18 @@ pub struct Indicator {
     pub vouches: Option<usize>,
 }
 
+/// Per context (policy order), the spans of the hits that establish it (`None`: a feature
+/// without a span).
+pub(crate) type ContextSpans = Vec<Vec<Option<[usize; 2]>>>;
+
+/// Where each context's evidence sits in an ad.
+pub(crate) struct Evidence {
+    /// From hits that count whatever stands around them.
+    pub unconditional: ContextSpans,
+    /// Those, and the ambiguous words that were corroborated.
+    pub all: ContextSpans,
+}
+
 /// A compiled context.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -289,6 +301,13 @@ impl Policy {
                 phrase_owner.push((i, PhraseRole::Exception));
             }
             for p in &ind.unless_near {
+                if p.trim().is_empty() {
+                    return Err(invalid(
+                        text,
+                        &ind.id,
+                        format!("indicator `{id}` has an empty `unless_near` phrase"),
+                    ));
+                }
                 phrase_list.push(p.clone());
                 phrase_owner.push((i, PhraseRole::Veto));
             }
@@ -470,7 +489,7 @@ impl Policy {
     /// policies have far fewer than 64 contexts, more are ignored).
     pub fn contexts_of(&self, text_hits: &[super::Hit]) -> u64 {
         let mut bits = 0u64;
-        for (c, spans) in self.context_evidence(text_hits).iter().enumerate() {
+        for (c, spans) in self.context_evidence(text_hits).all.iter().enumerate() {
             if c < 64 && !spans.is_empty() {
                 bits |= 1 << c;
             }
@@ -481,11 +500,7 @@ impl Policy {
     /// Does `hit` count? Only a `requires_near` indicator can fail here: it needs evidence of
     /// its context from another indicator within the near window. `evidence` is the spans per
     /// context from unconditional hits.
-    pub(crate) fn corroborated(
-        &self,
-        hit: &super::Hit,
-        evidence: &[Vec<Option<[usize; 2]>>],
-    ) -> bool {
+    pub(crate) fn corroborated(&self, hit: &super::Hit, evidence: &ContextSpans) -> bool {
         let ind = &self.indicators[hit.indicator];
         let Some(c) = ind.requires_near else {
             return true;
@@ -504,7 +519,7 @@ impl Policy {
     pub(crate) fn admitted(
         &self,
         hit: &super::Hit,
-        evidence: &[Vec<Option<[usize; 2]>>],
+        evidence: &ContextSpans,
         hits: &[super::Hit],
     ) -> bool {
         match self.indicators[hit.indicator].requires_near {
@@ -548,29 +563,28 @@ impl Policy {
     }
 
     /// Per context, the spans of the hits that establish it: first the hits that count
-    /// unconditionally, then the `requires_near` hits corroborated by those (an ambiguous word
-    /// never vouches for another ambiguous word).
-    pub(crate) fn context_evidence(&self, hits: &[super::Hit]) -> Vec<Vec<Option<[usize; 2]>>> {
-        let mut spans: Vec<Vec<Option<[usize; 2]>>> = vec![Vec::new(); self.contexts.len()];
+    /// unconditionally, then the `requires_near` hits corroborated by those or by a quorum of
+    /// distinct ambiguous words around them (`ambiguous_quorum`).
+    pub(crate) fn context_evidence(&self, hits: &[super::Hit]) -> Evidence {
+        let mut unconditional: ContextSpans = vec![Vec::new(); self.contexts.len()];
         for h in hits {
             let ind = &self.indicators[h.indicator];
             if ind.requires_near.is_none() {
                 for &c in &ind.establishes {
-                    spans[c].push(h.span);
+                    unconditional[c].push(h.span);
                 }
             }
         }
-        let mut more: Vec<(usize, Option<[usize; 2]>)> = Vec::new();
+        let mut all = unconditional.clone();
         for h in hits {
             let ind = &self.indicators[h.indicator];
-            if ind.requires_near.is_some() && self.admitted(h, &spans, hits) {
-                more.extend(ind.establishes.iter().map(|&c| (c, h.span)));
+            if ind.requires_near.is_some() && self.admitted(h, &unconditional, hits) {
+                for &c in &ind.establishes {
+                    all[c].push(h.span);
+                }
             }
         }
-        for (c, s) in more {
-            spans[c].push(s);
-        }
-        spans
+        Evidence { unconditional, all }
     }
 
     /// Index of an indicator by id.

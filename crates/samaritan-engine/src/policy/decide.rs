@@ -235,15 +235,8 @@ impl Policy {
         // Contexts present, and where their evidence sits (ambiguous words only where
         // corroborated).
         let all: Vec<Hit> = hits.iter().map(|(h, _)| h.clone()).collect();
-        let context_spans = self.context_evidence(&all);
-        let unconditional = {
-            let plain: Vec<Hit> = all
-                .iter()
-                .filter(|h| self.indicators[h.indicator].requires_near.is_none())
-                .cloned()
-                .collect();
-            self.context_evidence(&plain)
-        };
+        let evidence = self.context_evidence(&all);
+        let context_spans = &evidence.all;
 
         // The strongest admissible hit per indicator.
         let mut best: Vec<Option<(f64, Hit, String, usize)>> = vec![None; self.indicators.len()];
@@ -254,7 +247,7 @@ impl Policy {
             {
                 continue;
             }
-            if !self.admitted(&h, &unconditional, &all) {
+            if !self.admitted(&h, &evidence.unconditional, &all) {
                 continue;
             }
             let mut weight = ind.weight;

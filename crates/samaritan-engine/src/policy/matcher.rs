@@ -81,11 +81,7 @@ impl Policy {
             hits.retain(|h| {
                 !vetoes.iter().any(|(i, r)| {
                     *i == h.indicator
-                        && h.range
-                            .start
-                            .saturating_sub(r.end)
-                            .max(r.start.saturating_sub(h.range.end))
-                            <= w
+                        && super::decide::gap([r.start, r.end], [h.range.start, h.range.end]) <= w
                 })
             });
         }

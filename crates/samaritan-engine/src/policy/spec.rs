@@ -153,10 +153,11 @@ pub struct IndicatorSpec {
     /// A different weight when a match lies near a signal of this context.
     #[serde(default)]
     pub near: Option<NearSpec>,
-    /// For words that are ambiguous on their own ("escort", "overnight", "gentlemen"): the
-    /// indicator counts only where a signal of this context from another indicator lies within
-    /// `near_window` bytes of the match. Until then it neither fires nor establishes the context,
-    /// so a pilot-car "escort" or overnight pet sitting reaches no one's queue by itself.
+    /// For words that are ambiguous on their own ("overnight", "gentlemen", a price per hour):
+    /// the indicator counts only where an indicator that establishes this context
+    /// unconditionally matched within `near_window` bytes, or where `ambiguous_quorum` distinct
+    /// ambiguous words stand together. Until then it neither fires nor establishes the context,
+    /// so overnight pet sitting reaches no one's queue by itself.
     #[serde(default)]
     pub requires_near: Option<Spanned<String>>,
     /// Matches of this indicator count toward the `ambiguous_quorum` of this context, although

@@ -459,4 +459,8 @@ fn requires_and_requires_near_together_are_refused() {
     );
     let err = policy(&text).unwrap_err();
     assert!(err.to_string().contains("not both"), "{err}");
+    // an empty veto phrase would silence the indicator everywhere
+    let text = AMBIGUOUS.replace("unless_near = [\"pilot car\"]", "unless_near = [\" \"]");
+    let err = policy(&text).unwrap_err();
+    assert!(err.to_string().contains("empty `unless_near`"), "{err}");
 }

@@ -90,27 +90,26 @@ pub struct Bank {
 /// measurement after the next round of changes.
 pub const NAMES: &[&str] = &["blind-1", "blind-2", "blind-3"];
 
-static BLIND_1: LazyLock<Result<Bank, String>> =
-    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-1.toml")));
-static BLIND_2: LazyLock<Result<Bank, String>> =
-    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-2.toml")));
-static BLIND_3: LazyLock<Result<Bank, String>> =
-    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-3.toml")));
+/// The banks, in the order of [`NAMES`], each parsed and checked on first use.
+static BANKS: [LazyLock<Result<Bank, String>>; 3] = [
+    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-1.toml"))),
+    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-2.toml"))),
+    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-3.toml"))),
+];
 
 /// The bank called `name`, or why it cannot be used.
 pub fn bank(name: &str) -> Result<&'static Bank, String> {
-    let cell: &'static LazyLock<Result<Bank, String>> = match name {
-        "blind-1" => &BLIND_1,
-        "blind-2" => &BLIND_2,
-        "blind-3" => &BLIND_3,
-        other => return Err(format!("no blind bank `{other}` (known: {NAMES:?})")),
-    };
+    let cell = NAMES
+        .iter()
+        .position(|n| *n == name)
+        .and_then(|i| BANKS.get(i))
+        .ok_or_else(|| format!("no blind bank `{name}` (known: {NAMES:?})"))?;
     cell.as_ref()
         .map_err(|e| format!("blind bank `{name}`: {e}"))
 }
 
-/// Parses and checks a bank: TOML shape, non-empty pools, balanced braces, known slots, one
-/// `{=phone}` per ad, children's ages only in benign ads.
+/// Parses and checks a bank: TOML shape, non-empty pools, balanced braces, known slots, a
+/// `{=phone}` in every ad, children's ages only in benign ads.
 pub fn parse(text: &str) -> Result<Bank, String> {
     let f: File = toml::from_str(text).map_err(|e| e.to_string())?;
     let pools = [
