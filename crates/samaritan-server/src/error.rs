@@ -68,6 +68,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            StoreError::Refused { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
             StoreError::Invalid(m) => ApiError::bad_request("invalid", m),
             StoreError::Closed => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -77,10 +77,30 @@ struct Inner {
     /// caches (at 32 concurrent single-ad requests, rebuilding them was a fifth of the
     /// policy's matching time).
     engine_slots: tokio::sync::Semaphore,
+    /// The reason codes decisions must use.
+    reasons: samaritan_store::ReasonCodes,
+    /// False once a verification found the audit chain (or the decisions checked against it)
+    /// broken: `/readyz` then fails until a verification passes again.
+    audit_intact: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
     pub fn new(store: Store, analyzer: Arc<dyn Analyzer>, limits: Limits) -> AppState {
+        AppState::with_reasons(
+            store,
+            analyzer,
+            limits,
+            samaritan_store::ReasonCodes::default(),
+        )
+    }
+
+    /// Like [`AppState::new`], with the platform's own reason codes.
+    pub fn with_reasons(
+        store: Store,
+        analyzer: Arc<dyn Analyzer>,
+        limits: Limits,
+        reasons: samaritan_store::ReasonCodes,
+    ) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 rate: rate::RateLimiter::new(limits.rate_per_sec, limits.burst),
@@ -94,6 +114,8 @@ impl AppState {
                     std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
                 ),
                 keys: std::sync::Mutex::new(std::collections::HashMap::new()),
+                reasons,
+                audit_intact: std::sync::atomic::AtomicBool::new(true),
             }),
         }
     }
@@ -109,6 +131,63 @@ impl AppState {
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
     }
+
+    pub fn reasons(&self) -> &samaritan_store::ReasonCodes {
+        &self.inner.reasons
+    }
+
+    /// Whether the last audit verification passed.
+    pub fn audit_intact(&self) -> bool {
+        self.inner
+            .audit_intact
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Verifies the audit chain and the decisions against it, records the outcome for `/readyz`,
+/// and logs a checkpoint (the head `seq` and hash, for operators to keep outside the database:
+/// a later `samaritan audit verify --expect-head SEQ:HASH` detects a cut tail) or, when broken,
+/// an error naming the problems.
+pub async fn verify_audit(state: &AppState) -> Result<samaritan_store::AuditReport, ApiError> {
+    let report = state.store().audit_verify().await?;
+    state
+        .inner
+        .audit_intact
+        .store(report.ok, std::sync::atomic::Ordering::Relaxed);
+    if report.ok {
+        tracing::info!(
+            head_seq = report.head_seq,
+            head_hash = %report.head_hash,
+            entries = report.entries,
+            decisions = report.decisions,
+            "audit checkpoint: chain intact"
+        );
+    } else {
+        for p in report.problems.iter().take(20) {
+            tracing::error!(seq = p.seq, kind = %p.kind, "AUDIT CHAIN BROKEN: {}", p.message);
+        }
+        tracing::error!(
+            problems = report.problems.len(),
+            "AUDIT CHAIN BROKEN: the server is not ready until the store is restored; \
+             run `samaritan audit verify` for the full list"
+        );
+    }
+    Ok(report)
+}
+
+/// Re-verifies the audit chain every `every` (see [`verify_audit`]); stops with the runtime.
+pub fn spawn_audit_watch(state: AppState, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate; the caller verified at start
+        loop {
+            tick.tick().await;
+            if let Err(e) = verify_audit(&state).await {
+                tracing::warn!(error = %e.message, "periodic audit verification failed to run");
+            }
+        }
+    });
 }
 
 /// Puts the stored policy (if any) in force in the analyzer, so a restart comes back with the

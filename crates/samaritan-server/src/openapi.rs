@@ -47,12 +47,13 @@ impl Modify for Bearer {
 #[openapi(
     info(
         title = "Samaritan",
-        description = "Find the ads that sell people, link them into networks, and put them before reviewers with evidence. Every /v1 endpoint needs `Authorization: Bearer <key>` with the scope shown; every error is `{\"error\": {\"code\", \"message\", \"field\"}}`."
+        description = "Find the ads that sell people, link them into networks, and put them before reviewers with evidence. Every /v1 endpoint needs `Authorization: Bearer <key>` with the scope shown (a `lead` key may do what a `review` key does); every error is `{\"error\": {\"code\", \"message\", \"field\"}}`."
     ),
     paths(
         routes::ads::post_ads,
         routes::ads::get_ad,
         routes::ads::post_decision,
+        routes::ads::get_reasons,
         routes::queue::list,
         routes::queue::claim,
         routes::queue::release,
@@ -62,6 +63,10 @@ impl Modify for Bearer {
         routes::audit::verify,
         routes::policy::get_policy,
         routes::policy::put_policy,
+        routes::health::healthz,
+        routes::health::readyz,
+        routes::health::metrics,
+        routes::health::openapi,
     ),
     components(schemas(AdInput, crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Bearer),
@@ -70,6 +75,7 @@ impl Modify for Bearer {
         (name = "review", description = "Queue, decisions, search, networks"),
         (name = "policy", description = "The policy in force"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "service", description = "Health, readiness, metrics and this document"),
     )
 )]
 pub struct ApiDoc;

@@ -27,8 +27,16 @@
 //! (its hash no longer matches), a gap in `seq` (deleted entries), and an entry that does not
 //! chain to its predecessor (inserted, deleted or reordered entries). A chain cannot by itself
 //! reveal that its newest entries were cut off or rewritten together with every later hash: for
-//! that, record the head (`seq` and hash, printed by `samaritan audit verify`) somewhere else and
-//! compare (`--expect-head`).
+//! that, record the head (`seq` and hash, printed by `samaritan audit verify` and `audit head`, and
+//! logged by the server as a checkpoint at start and after every periodic verification)
+//! somewhere else and compare (`--expect-head`).
+//!
+//! # State cross-checked against the chain
+//!
+//! The `decisions` table the API serves is not trusted on its own: every decision's audit entry
+//! repeats the whole row (`decisions::audit_detail`), so `verify` also reports a decision row
+//! that was edited (`decision_altered`), deleted (`decision_missing`), inserted or pointed at
+//! another entry (`decision_inserted`), or renumbered out of order (`decision_reordered`).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -140,7 +148,8 @@ fn canonical_json(v: serde_json::Value) -> serde_json::Value {
 pub struct AuditProblem {
     /// The entry where the problem shows.
     pub seq: i64,
-    /// `altered`, `missing`, `broken_link` or `unreadable`.
+    /// `altered`, `missing`, `broken_link`, or for the decisions table `decision_altered`,
+    /// `decision_missing`, `decision_inserted`, `decision_reordered`.
     pub kind: String,
     pub message: String,
 }
@@ -149,11 +158,15 @@ pub struct AuditProblem {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditReport {
+    /// True when the chain and the state checked against it are intact.
+    pub ok: bool,
     /// Entries read.
     pub entries: u64,
     /// `seq` and hash of the last entry (anchor these elsewhere to detect truncation).
     pub head_seq: i64,
     pub head_hash: String,
+    /// Decision rows checked against their entries.
+    pub decisions: u64,
     /// Empty when the chain is intact.
     pub problems: Vec<AuditProblem>,
 }
@@ -164,6 +177,14 @@ impl AuditReport {
     }
 }
 
+/// A decision's audit entry, kept while the chain is read.
+struct DecisionEntry {
+    ts: i64,
+    actor: String,
+    subject: String,
+    detail: String,
+}
+
 /// A stored row, before checking.
 type Row = (i64, i64, String, String, String, String, String, String);
 
@@ -172,6 +193,10 @@ struct Verifier {
     expected_seq: i64,
     prev_hash: String,
     report: AuditReport,
+    /// Audit seq → the decision entry, for the cross-check of the decisions table.
+    decisions: std::collections::BTreeMap<i64, DecisionEntry>,
+    /// The highest `audit_seq` of the decision rows checked so far.
+    last_decision_audit: i64,
 }
 
 const MAX_PROBLEMS: usize = 1000;
@@ -181,7 +206,11 @@ impl Verifier {
         Verifier {
             expected_seq: 1,
             prev_hash: GENESIS_HASH.to_owned(),
+            decisions: std::collections::BTreeMap::new(),
+            last_decision_audit: 0,
             report: AuditReport {
+                ok: true,
+                decisions: 0,
                 entries: 0,
                 head_seq: 0,
                 head_hash: GENESIS_HASH.to_owned(),
@@ -242,7 +271,19 @@ impl Verifier {
             prev_hash,
             hash: hash.clone(),
         };
-        if entry.compute_hash(&detail_text) != hash {
+        let altered = entry.compute_hash(&detail_text) != hash;
+        if entry.action == "decision" {
+            self.decisions.insert(
+                seq,
+                DecisionEntry {
+                    ts: entry.ts,
+                    actor: entry.actor.clone(),
+                    subject: entry.subject.clone(),
+                    detail: detail_text,
+                },
+            );
+        }
+        if altered {
             self.problem(
                 seq,
                 "altered",
@@ -253,6 +294,95 @@ impl Verifier {
         self.report.head_seq = seq;
         self.report.head_hash = hash.clone();
         self.prev_hash = hash;
+    }
+}
+
+impl Verifier {
+    /// Checks one decision row (in `seq` order) against the entry it names.
+    fn check_decision(&mut self, d: crate::Decision) {
+        self.report.decisions += 1;
+        let Some(entry) = self.decisions.remove(&d.audit_seq) else {
+            self.problem(
+                d.audit_seq,
+                "decision_inserted",
+                format!(
+                    "decision {} on `{}` names audit entry {}, which records no such decision \
+                     (the row was inserted or re-pointed)",
+                    d.seq, d.ad_id, d.audit_seq
+                ),
+            );
+            return;
+        };
+        if d.audit_seq <= self.last_decision_audit {
+            self.problem(
+                d.audit_seq,
+                "decision_reordered",
+                format!(
+                    "decision {} is recorded by audit entry {}, before the decision numbered \
+                     ahead of it (decisions were renumbered or reordered)",
+                    d.seq, d.audit_seq
+                ),
+            );
+        }
+        self.last_decision_audit = self.last_decision_audit.max(d.audit_seq);
+        let legacy = !entry.detail.contains("\"decision_seq\"");
+        let detail_matches = if legacy {
+            // Entries written before decisions were bound hold action, reason and note hash.
+            serde_json::from_str::<serde_json::Value>(&entry.detail).is_ok_and(|v| {
+                v["action"] == d.action.as_str()
+                    && v["reason"] == d.reason.as_str()
+                    && v["note_sha256"] == crate::sha256_hex(d.note.as_bytes()).as_str()
+            })
+        } else {
+            let expected = AuditEntry::new(
+                0,
+                0,
+                "",
+                "",
+                "",
+                crate::decisions::audit_detail(&d),
+                String::new(),
+            );
+            expected.detail_json() == entry.detail
+        };
+        if !detail_matches
+            || entry.subject != d.ad_id
+            || entry.actor != d.actor
+            || entry.ts != d.created_at
+        {
+            self.problem(
+                d.audit_seq,
+                "decision_altered",
+                format!(
+                    "decision {} on `{}` no longer matches its audit entry {} (the row was edited)",
+                    d.seq, d.ad_id, d.audit_seq
+                ),
+            );
+        }
+    }
+
+    /// Reports decision entries left without a row, and closes the report.
+    fn finish(mut self) -> AuditReport {
+        let orphans: Vec<(i64, DecisionEntry)> =
+            std::mem::take(&mut self.decisions).into_iter().collect();
+        for (seq, e) in orphans {
+            let which = serde_json::from_str::<serde_json::Value>(&e.detail)
+                .ok()
+                .and_then(|v| v["decision_seq"].as_i64())
+                .map_or_else(String::new, |s| format!(" {s}"));
+            self.problem(
+                seq,
+                "decision_missing",
+                format!(
+                    "audit entry {seq} records decision{which} on `{}`, which is no longer in \
+                     the decisions table (deleted)",
+                    e.subject
+                ),
+            );
+        }
+        self.report.problems.sort_by_key(|p| p.seq);
+        self.report.ok = self.report.problems.is_empty();
+        self.report
     }
 }
 
@@ -334,7 +464,40 @@ impl Store {
                 break;
             }
         }
-        Ok(verifier.report)
+        let mut after = i64::MIN;
+        loop {
+            let rows: Vec<crate::decisions::DecisionRow> = on_read!(self, |pool| {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM decisions WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    crate::decisions::DECISION_COLUMNS
+                )))
+                .bind(after)
+                .bind(PAGE)
+                .fetch_all(pool)
+                .await?
+            });
+            let n = rows.len();
+            for row in rows {
+                let d = crate::Decision::from(row);
+                after = d.seq;
+                verifier.check_decision(d);
+            }
+            if (n as i64) < PAGE {
+                break;
+            }
+        }
+        Ok(verifier.finish())
+    }
+
+    /// `seq` and hash of the newest audit entry (0 and the genesis hash when empty), for
+    /// operators to keep outside the database.
+    pub async fn audit_head(&self) -> Result<(i64, String)> {
+        let head: Option<(i64, String)> = on_read!(self, |pool| {
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(head.unwrap_or((0, GENESIS_HASH.to_owned())))
     }
 }
 

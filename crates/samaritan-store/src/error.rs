@@ -18,6 +18,10 @@ pub enum StoreError {
     /// The operation conflicts with the current state (e.g. another reviewer holds the lease).
     #[error("{0}")]
     Conflict(String),
+    /// A review action refused because the state moved on (a claim, a revision, a decision);
+    /// `code` says which (`claimed`, `not_claimed`, `stale_revision`, `decision_changed`).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// The caller passed something the store will not accept.
     #[error("{0}")]
     Invalid(String),

@@ -183,6 +183,8 @@ pub(crate) struct Applied<'a> {
     pub identifiers: Vec<(IdentifierKind, String)>,
     /// True when the ad was already stored before this transaction (old rows must be replaced).
     pub existed: bool,
+    /// True when this is a new revision of a stored ad (not a re-analysis of the same one).
+    pub new_revision: bool,
 }
 
 /// Writes analyses history, identifiers, queue state and network membership for `$applied`
@@ -247,10 +249,9 @@ macro_rules! apply_analyses {
                         .push_bind(now)
                         .push_bind(now);
                 });
-                // A changed ad that was already decided needs a human again.
+                // A decided item re-opens only for a new revision (below), not a re-analysis.
                 qb.push(
                     " ON CONFLICT (ad_id) DO UPDATE SET priority = excluded.priority, \
-                     state = CASE WHEN queue.state = 'decided' THEN 'open' ELSE queue.state END, \
                      updated_at = excluded.updated_at",
                 );
                 qb.build().execute(&mut *$tx).await?;
@@ -267,6 +268,20 @@ macro_rules! apply_analyses {
                 );
                 let mut sep = qb.separated(", ");
                 for id in &cleared {
+                    sep.push_bind(*id);
+                }
+                sep.push_unseparated(")");
+                qb.build().execute(&mut *$tx).await?;
+            }
+            let changed: Vec<&str> = chunk.iter().filter(|a| a.new_revision).map(|a| a.id).collect();
+            if !changed.is_empty() {
+                // A decision judged an earlier revision: whatever the new verdict, a human
+                // looks again (the decision stays on record with the revision it judged).
+                let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE queue SET state = 'open', updated_at = ");
+                qb.push_bind(now);
+                qb.push(" WHERE state = 'decided' AND ad_id IN (");
+                let mut sep = qb.separated(", ");
+                for id in &changed {
                     sep.push_bind(*id);
                 }
                 sep.push_unseparated(")");
@@ -404,6 +419,7 @@ macro_rules! ingest_in_tx {
                     json: std::borrow::Cow::Borrowed(item.analysis_json.as_str()),
                     identifiers: $crate::ingest::identifiers_of(&item.ad, &item.analysis),
                     existed: *status == $crate::ingest::IngestStatus::Updated,
+                    new_revision: *status == $crate::ingest::IngestStatus::Updated,
                 });
             }
         }
@@ -572,6 +588,7 @@ impl Store {
                     json: std::borrow::Cow::Owned(json),
                     identifiers: identifiers_of(ad, analysis),
                     existed: true,
+                    new_revision: false,
                 });
             }
             apply_analyses!(tx, &applied, now);

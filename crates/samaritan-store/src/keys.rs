@@ -19,6 +19,9 @@ pub enum Scope {
     Ingest,
     /// Work the review queue, read evidence, decide, search.
     Review,
+    /// What a reviewer does, plus the escalated queue and decisions without a claim
+    /// (overrides, audited as such).
+    Lead,
     /// Manage policy and keys.
     Admin,
     /// Read and verify the audit log.
@@ -26,12 +29,19 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Ingest, Scope::Review, Scope::Admin, Scope::Audit];
+    pub const ALL: [Scope; 5] = [
+        Scope::Ingest,
+        Scope::Review,
+        Scope::Lead,
+        Scope::Admin,
+        Scope::Audit,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Ingest => "ingest",
             Scope::Review => "review",
+            Scope::Lead => "lead",
             Scope::Admin => "admin",
             Scope::Audit => "audit",
         }
@@ -47,7 +57,7 @@ impl Scope {
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let scope = Scope::parse(part).ok_or_else(|| {
                 StoreError::Invalid(format!(
-                    "unknown scope `{part}`; scopes are ingest, review, admin, audit"
+                    "unknown scope `{part}`; scopes are ingest, review, lead, admin, audit"
                 ))
             })?;
             if !out.contains(&scope) {
@@ -84,8 +94,9 @@ pub struct KeyRecord {
 }
 
 impl KeyRecord {
+    /// Whether the key may act in `scope` (a lead may do what a reviewer does).
     pub fn has(&self, scope: Scope) -> bool {
-        self.scopes.contains(&scope)
+        self.scopes.contains(&scope) || (scope == Scope::Review && self.scopes.contains(&Scope::Lead))
     }
 
     /// Whether `presented` (the whole key) is this key, in constant time over the hashes.

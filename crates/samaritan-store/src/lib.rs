@@ -16,6 +16,7 @@ mod macros;
 
 pub mod audit;
 mod backend;
+pub mod decisions;
 pub mod error;
 pub mod hash_bank;
 #[macro_use]
@@ -27,6 +28,7 @@ pub mod networks;
 pub mod policy;
 pub mod queue;
 pub mod reads;
+pub mod reasons;
 pub mod search;
 mod writer;
 
@@ -39,7 +41,9 @@ pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_
 pub use keys::{ApiKey, KeyRecord, Scope};
 pub use networks::{NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
 pub use policy::PolicyVersion;
-pub use queue::{Decision, DecisionAction, DecisionInput, QueueItem, QueueState};
+pub use decisions::{Decision, DecisionAction, DecisionBasis, DecisionInput};
+pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
+pub use reasons::ReasonCodes;
 pub use reads::{AdRecord, Stats};
 pub use search::{IdentifierKind, SearchHit};
 pub use writer::Queued;

@@ -1,174 +1,285 @@
-//! The review queue and decisions.
+//! The review queue: listing, claims with leases, release.
 //!
 //! Ads whose verdict is `review` or `block` wait in the queue, highest priority first. A reviewer
-//! *claims* items, which gives them a lease: until it runs out nobody else can claim the item or
-//! decide on it, so two reviewers never work the same ad. A decision (remove, allow, report,
-//! escalate) is stored with its reason and note, recorded in the audit log in the same
-//! transaction, and moves the item out of the open queue (escalated items wait in their own
-//! queue for a lead).
+//! *claims* items, which gives them a lease: until it runs out nobody else can claim the item,
+//! and only the holder may decide it (`decisions.rs`), so two reviewers never work the same ad
+//! and a stale reviewer cannot overwrite a fresh decision. Claims and releases are audited.
+//!
+//! A queue item carries what a reviewer needs to triage without opening the ad (title, snippet,
+//! top signals, network, city, times); opening it (`GET /v1/ads/{id}`) is the audited evidence
+//! read.
 
 use serde::Serialize;
 
 use crate::{Result, Store, StoreError};
 
-/// Where a queue item is.
+/// Where a queue item is. `claimed` is an `open` item under a live lease (shown, and listed,
+/// apart); the database keeps `open`, `escalated` and `decided`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueState {
     Open,
+    Claimed,
     Escalated,
     Decided,
 }
 
 impl QueueState {
+    pub const ALL: [QueueState; 4] = [
+        QueueState::Open,
+        QueueState::Claimed,
+        QueueState::Escalated,
+        QueueState::Decided,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             QueueState::Open => "open",
+            QueueState::Claimed => "claimed",
             QueueState::Escalated => "escalated",
             QueueState::Decided => "decided",
         }
     }
 
     pub fn parse(s: &str) -> Option<QueueState> {
-        [QueueState::Open, QueueState::Escalated, QueueState::Decided]
-            .into_iter()
-            .find(|q| q.as_str() == s)
+        QueueState::ALL.into_iter().find(|q| q.as_str() == s)
+    }
+
+    /// The state as stored (`claimed` is stored as `open`).
+    fn stored(self) -> &'static str {
+        match self {
+            QueueState::Claimed => "open",
+            other => other.as_str(),
+        }
     }
 }
 
-/// One ad in the queue.
+/// A signal as the queue shows it: which indicator, its category, its weight and a short quote.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignalSummary {
+    pub indicator: String,
+    pub category: String,
+    pub weight: f64,
+    /// The matched text, cut to 80 characters (empty for signals without text).
+    pub text: String,
+}
+
+/// The network an item belongs to, as the queue shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkSummary {
+    pub id: String,
+    pub size: i64,
+    pub cities: i64,
+}
+
+/// One ad in the queue. Times are RFC 3339 (UTC).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QueueItem {
     pub ad_id: String,
+    /// The ad's current revision: a decision must name it.
+    pub revision: i64,
     pub priority: i64,
     pub state: QueueState,
-    /// Actor holding the lease, if any (expired leases are shown as none).
+    /// Actor holding a live lease, if any.
     pub claimed_by: Option<String>,
-    pub lease_until: Option<i64>,
-    pub enqueued_at: i64,
+    pub lease_until: Option<String>,
+    pub enqueued_at: String,
     pub verdict: String,
     pub score: f64,
+    /// The ad's title, cut to 200 characters.
+    pub title: Option<String>,
+    /// The start of the ad's body, whitespace collapsed, cut to 280 characters.
+    pub snippet: String,
+    /// The strongest signals (at most 5), highest weight first.
+    pub top_signals: Vec<SignalSummary>,
+    pub network: Option<NetworkSummary>,
+    pub city: Option<String>,
+    /// When the platform says the ad was posted.
+    pub posted_at: Option<String>,
 }
 
-/// What a reviewer decided.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DecisionAction {
-    Remove,
-    Allow,
-    Report,
-    Escalate,
+/// The columns [`QueueRow`] reads; the query must alias `queue q`, `ads a`, and left-join
+/// `network_members m` and `networks n`.
+pub(crate) const QUEUE_COLUMNS: &str = "q.ad_id, q.priority, q.state, q.claimed_by, q.lease_until, \
+     q.enqueued_at, a.revision, a.verdict, a.score, a.raw, a.analysis, n.id AS network_id, \
+     n.size AS network_size, n.cities AS network_cities";
+
+/// The joins [`QUEUE_COLUMNS`] needs after `FROM queue q`.
+pub(crate) const QUEUE_JOINS: &str = "JOIN ads a ON a.id = q.ad_id \
+     LEFT JOIN network_members m ON m.ad_id = q.ad_id LEFT JOIN networks n ON n.id = m.network_id";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct QueueRow {
+    ad_id: String,
+    priority: i64,
+    state: String,
+    claimed_by: Option<String>,
+    lease_until: Option<i64>,
+    enqueued_at: i64,
+    revision: i64,
+    verdict: String,
+    score: f64,
+    raw: String,
+    analysis: String,
+    network_id: Option<String>,
+    network_size: Option<i64>,
+    network_cities: Option<i64>,
 }
 
-impl DecisionAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionAction::Remove => "remove",
-            DecisionAction::Allow => "allow",
-            DecisionAction::Report => "report",
-            DecisionAction::Escalate => "escalate",
-        }
+/// Milliseconds since the epoch as RFC 3339 (UTC, millisecond precision).
+pub fn rfc3339_ms(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// The first `max` characters of `s`, with `…` when cut.
+fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
     }
-
-    pub fn parse(s: &str) -> Option<DecisionAction> {
-        [
-            DecisionAction::Remove,
-            DecisionAction::Allow,
-            DecisionAction::Report,
-            DecisionAction::Escalate,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
-    }
 }
 
-/// A decision to record.
-#[derive(Debug, Clone)]
-pub struct DecisionInput {
-    pub ad_id: String,
-    pub action: DecisionAction,
-    /// A reason code from the platform's list, e.g. `minor_indicators`.
-    pub reason: String,
-    pub note: String,
+/// The parts of the stored ad JSON the queue shows (unknown fields ignored: the ad was
+/// validated on ingest).
+#[derive(serde::Deserialize, Default)]
+struct AdPeek {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    posted_at: Option<serde_json::Value>,
+    #[serde(default)]
+    location: Option<LocationPeek>,
 }
 
-/// A recorded decision.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Decision {
-    pub seq: i64,
-    pub ad_id: String,
-    pub action: String,
-    pub reason: String,
-    pub note: String,
-    pub actor: String,
-    pub created_at: i64,
-    /// The audit entry that records it.
-    pub audit_seq: i64,
+#[derive(serde::Deserialize, Default)]
+struct LocationPeek {
+    #[serde(default)]
+    city: Option<String>,
 }
 
-pub(crate) type QueueRow = (
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<i64>,
-    i64,
-    String,
-    f64,
-);
+/// The parts of the stored analysis the queue shows.
+#[derive(serde::Deserialize, Default)]
+struct AnalysisPeek {
+    #[serde(default)]
+    signals: Vec<SignalPeek>,
+}
+
+#[derive(serde::Deserialize)]
+struct SignalPeek {
+    indicator: String,
+    category: String,
+    weight: f64,
+    #[serde(default)]
+    text: String,
+}
 
 pub(crate) fn queue_item(row: QueueRow, now: i64) -> Result<QueueItem> {
-    let (ad_id, priority, state, claimed_by, lease_until, enqueued_at, verdict, score) = row;
-    let state = QueueState::parse(&state)
-        .ok_or_else(|| StoreError::Corrupt(format!("queue state `{state}` of `{ad_id}`")))?;
-    let live = lease_until.is_some_and(|t| t > now);
+    let stored = QueueState::parse(&row.state)
+        .filter(|s| *s != QueueState::Claimed)
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("queue state `{}` of `{}`", row.state, row.ad_id))
+        })?;
+    let live = row.lease_until.is_some_and(|t| t > now) && row.claimed_by.is_some();
+    let state = if live && stored == QueueState::Open {
+        QueueState::Claimed
+    } else {
+        stored
+    };
+    let ad: AdPeek = serde_json::from_str(&row.raw).map_err(|e| {
+        StoreError::Corrupt(format!("stored ad `{}` is not an ad: {e}", row.ad_id))
+    })?;
+    let analysis: AnalysisPeek = serde_json::from_str(&row.analysis).map_err(|e| {
+        StoreError::Corrupt(format!("stored analysis of `{}` does not read: {e}", row.ad_id))
+    })?;
+    let mut signals = analysis.signals;
+    signals.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+    let top_signals = signals
+        .into_iter()
+        .take(5)
+        .map(|s| SignalSummary {
+            indicator: s.indicator,
+            category: s.category,
+            weight: s.weight,
+            text: cut(&s.text, 80),
+        })
+        .collect();
+    let body = ad.body.unwrap_or_default();
+    let snippet = cut(&body.split_whitespace().collect::<Vec<_>>().join(" "), 280);
+    let posted_at = match ad.posted_at {
+        Some(serde_json::Value::Number(n)) => n
+            .as_i64()
+            .map(|secs| rfc3339_ms(secs.saturating_mul(1000))),
+        Some(serde_json::Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let network = match (row.network_id, row.network_size, row.network_cities) {
+        (Some(id), Some(size), Some(cities)) => Some(NetworkSummary { id, size, cities }),
+        _ => None,
+    };
     Ok(QueueItem {
-        ad_id,
-        priority,
+        ad_id: row.ad_id,
+        revision: row.revision,
+        priority: row.priority,
         state,
-        claimed_by: if live { claimed_by } else { None },
-        lease_until: if live { lease_until } else { None },
-        enqueued_at,
-        verdict,
-        score,
+        claimed_by: if live { row.claimed_by } else { None },
+        lease_until: if live { row.lease_until.map(rfc3339_ms) } else { None },
+        enqueued_at: rfc3339_ms(row.enqueued_at),
+        verdict: row.verdict,
+        score: row.score,
+        title: ad.title.map(|t| cut(&t, 200)),
+        snippet,
+        top_signals,
+        network,
+        city: ad.location.and_then(|l| l.city),
+        posted_at,
     })
 }
 
-pub(crate) const QUEUE_COLUMNS: &str = "q.ad_id, q.priority, q.state, q.claimed_by, q.lease_until, \
-     q.enqueued_at, a.verdict, a.score";
-
-/// Longest reason code and note accepted.
-pub const MAX_REASON: usize = 100;
-pub const MAX_NOTE: usize = 10_000;
-
 impl Store {
-    /// Items in `state`, highest priority first, then oldest first.
+    /// Items in `state`, highest priority first, then oldest first. `open` lists the items
+    /// nobody holds; `claimed` the open items under a live lease.
     pub async fn queue_list(
         &self,
         state: QueueState,
         limit: i64,
         now: i64,
     ) -> Result<Vec<QueueItem>> {
+        let lease = match state {
+            QueueState::Open => {
+                " AND (q.claimed_by IS NULL OR q.lease_until IS NULL OR q.lease_until <= $3)"
+            }
+            QueueState::Claimed => {
+                " AND q.claimed_by IS NOT NULL AND q.lease_until > $3"
+            }
+            _ => " AND $3 = $3",
+        };
         let rows: Vec<QueueRow> = on_read!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {QUEUE_COLUMNS} FROM queue q JOIN ads a ON a.id = q.ad_id \
-                 WHERE q.state = $1 ORDER BY q.priority DESC, q.enqueued_at, q.ad_id LIMIT $2"
+                "SELECT {QUEUE_COLUMNS} FROM queue q {QUEUE_JOINS} \
+                 WHERE q.state = $1{lease} ORDER BY q.priority DESC, q.enqueued_at, q.ad_id LIMIT $2"
             )))
-            .bind(state.as_str())
+            .bind(state.stored())
             .bind(limit)
+            .bind(now)
             .fetch_all(pool)
             .await?
         });
         rows.into_iter().map(|r| queue_item(r, now)).collect()
     }
 
-    /// Claims up to `n` items in `state` for `actor` until `now + lease_ms`: the actor's own live
-    /// claims first (their leases are renewed), then unclaimed or expired items in queue order.
-    /// No two actors ever hold a live lease on the same item.
+    /// Claims up to `n` items in `state` (`open` or `escalated`) for `actor` until
+    /// `now + lease_ms`: the actor's own live claims first (their leases are renewed), then
+    /// unclaimed or expired items in queue order. No two actors ever hold a live lease on the
+    /// same item. The claim is audited (`queue.claim`, with the ids and the lease end).
     pub async fn queue_claim(
         &self,
         actor: &str,
@@ -177,9 +288,9 @@ impl Store {
         lease_ms: i64,
         now: i64,
     ) -> Result<Vec<QueueItem>> {
-        if state == QueueState::Decided {
+        if !matches!(state, QueueState::Open | QueueState::Escalated) {
             return Err(StoreError::Invalid(
-                "decided items cannot be claimed".into(),
+                "only open or escalated items can be claimed".into(),
             ));
         }
         let until = now.saturating_add(lease_ms);
@@ -197,14 +308,14 @@ impl Store {
             .bind(actor)
             .bind(until)
             .bind(now)
-            .bind(state.as_str())
+            .bind(state.stored())
             .bind(n)
             .fetch_all(&mut *tx)
             .await?;
             let mut rows = Vec::with_capacity(claimed.len());
             for chunk in claimed.chunks(crate::ingest::CHUNK) {
                 let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
-                    "SELECT {QUEUE_COLUMNS} FROM queue q JOIN ads a ON a.id = q.ad_id WHERE q.ad_id IN ("
+                    "SELECT {QUEUE_COLUMNS} FROM queue q {QUEUE_JOINS} WHERE q.ad_id IN ("
                 ));
                 let mut sep = qb.separated(", ");
                 for (id,) in chunk {
@@ -213,6 +324,16 @@ impl Store {
                 sep.push_unseparated(")");
                 let part: Vec<QueueRow> = qb.build_query_as().fetch_all(&mut *tx).await?;
                 rows.extend(part);
+            }
+            if !claimed.is_empty() {
+                let mut ids: Vec<&str> = claimed.iter().map(|(id,)| id.as_str()).collect();
+                ids.sort_unstable();
+                let detail = serde_json::json!({
+                    "ad_ids": ids,
+                    "state": state.as_str(),
+                    "lease_until": until,
+                });
+                append_audit!(tx, dialect, actor, "queue.claim", "queue", detail, now);
             }
             tx.commit().await?;
             rows
@@ -230,7 +351,7 @@ impl Store {
         Ok(items)
     }
 
-    /// Gives a claimed item back before its lease runs out.
+    /// Gives a claimed item back before its lease runs out (audited as `queue.release`).
     pub async fn queue_release(&self, ad_id: &str, actor: &str, now: i64) -> Result<()> {
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
@@ -244,110 +365,39 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "you hold no live claim on `{ad_id}`"
-                )));
+                return Err(StoreError::Refused {
+                    code: "not_claimed",
+                    message: format!("you hold no live claim on `{ad_id}`"),
+                });
             }
+            append_audit!(
+                tx,
+                dialect,
+                actor,
+                "queue.release",
+                ad_id,
+                serde_json::json!({}),
+                now
+            );
             tx.commit().await?;
             Ok(())
         })
     }
+}
 
-    /// Records a decision by `actor` at `now`, with its audit entry, and moves the queue item.
-    /// Refused with `Conflict` while another actor holds a live lease on the ad.
-    pub async fn decide(&self, input: &DecisionInput, actor: &str, now: i64) -> Result<Decision> {
-        if input.reason.trim().is_empty() || input.reason.len() > MAX_REASON {
-            return Err(StoreError::Invalid(format!(
-                "`reason` must be a code of 1 to {MAX_REASON} bytes"
-            )));
-        }
-        if input.note.len() > MAX_NOTE {
-            return Err(StoreError::Invalid(format!(
-                "`note` is longer than {MAX_NOTE} bytes"
-            )));
-        }
-        let next_state = match input.action {
-            DecisionAction::Escalate => QueueState::Escalated,
-            _ => QueueState::Decided,
-        };
-        on_write!(&self.backend, |pool, dialect| {
-            let mut tx = pool.begin_with(dialect.begin()).await?;
-            let exists: Option<(i64,)> = sqlx::query_as("SELECT revision FROM ads WHERE id = $1")
-                .bind(input.ad_id.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound(format!("ad `{}`", input.ad_id)));
-            }
-            let lock = if dialect == crate::Dialect::Postgres {
-                " FOR UPDATE"
-            } else {
-                ""
-            };
-            let claim: Option<(Option<String>, Option<i64>)> = sqlx::query_as(sqlx::AssertSqlSafe(
-                format!("SELECT claimed_by, lease_until FROM queue WHERE ad_id = $1{lock}"),
-            ))
-            .bind(input.ad_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some((Some(holder), Some(until))) = claim
-                && holder != actor
-                && until > now
-            {
-                return Err(StoreError::Conflict(format!(
-                    "`{}` is claimed by {holder} until {until} (ms since epoch)",
-                    input.ad_id
-                )));
-            }
-            let detail = serde_json::json!({
-                "action": input.action.as_str(),
-                "reason": input.reason,
-                "note_sha256": crate::sha256_hex(input.note.as_bytes()),
-            });
-            let entry = append_audit!(
-                tx,
-                dialect,
-                actor,
-                "decision",
-                input.ad_id.as_str(),
-                detail,
-                now
-            );
-            let (seq,): (i64,) = sqlx::query_as(
-                "INSERT INTO decisions (ad_id, action, reason, note, actor, created_at, audit_seq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-            )
-            .bind(input.ad_id.as_str())
-            .bind(input.action.as_str())
-            .bind(input.reason.as_str())
-            .bind(input.note.as_str())
-            .bind(actor)
-            .bind(now)
-            .bind(entry.seq)
-            .fetch_one(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO queue (ad_id, priority, state, claimed_by, lease_until, enqueued_at, updated_at) \
-                 SELECT id, priority, $2, NULL, NULL, $3, $3 FROM ads WHERE id = $1 \
-                 ON CONFLICT (ad_id) DO UPDATE SET state = excluded.state, claimed_by = NULL, \
-                 lease_until = NULL, updated_at = excluded.updated_at",
-            )
-            .bind(input.ad_id.as_str())
-            .bind(next_state.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(Decision {
-                seq,
-                ad_id: input.ad_id.clone(),
-                action: input.action.as_str().to_owned(),
-                reason: input.reason.clone(),
-                note: input.note.clone(),
-                actor: actor.to_owned(),
-                created_at: now,
-                audit_seq: entry.seq,
-            })
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_rfc3339() {
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_ms(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+    }
+
+    #[test]
+    fn cuts_on_characters() {
+        assert_eq!(cut("héllo", 2), "hé…");
+        assert_eq!(cut("hi", 2), "hi");
     }
 }

@@ -5,7 +5,8 @@ use samaritan_engine::model::Analysis;
 use serde::Serialize;
 
 use crate::ingest::parse_analysis;
-use crate::queue::{QUEUE_COLUMNS, QueueItem, QueueRow, queue_item};
+use crate::decisions::{DECISION_COLUMNS, DecisionRow};
+use crate::queue::{QUEUE_COLUMNS, QUEUE_JOINS, QueueItem, QueueRow, queue_item};
 use crate::{Decision, Result, Store};
 
 /// Everything stored about one ad.
@@ -35,7 +36,6 @@ pub struct Stats {
 }
 
 type AdRow = (String, String, i64, i64, i64, String, Option<String>);
-type DecisionRow = (i64, String, String, String, String, String, i64, i64);
 
 impl Store {
     /// The ad, its latest analysis, decisions and queue state; `None` when unknown.
@@ -52,34 +52,21 @@ impl Store {
             else {
                 return Ok(None);
             };
-            let decisions: Vec<DecisionRow> = sqlx::query_as(
-                "SELECT seq, ad_id, action, reason, note, actor, created_at, audit_seq \
-                 FROM decisions WHERE ad_id = $1 ORDER BY seq",
-            )
+            let decisions: Vec<DecisionRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {DECISION_COLUMNS} FROM decisions WHERE ad_id = $1 ORDER BY seq"
+            )))
             .bind(id.as_str())
             .fetch_all(pool)
             .await?;
             let queue: Option<QueueRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {QUEUE_COLUMNS} FROM queue q JOIN ads a ON a.id = q.ad_id WHERE q.ad_id = $1"
+                "SELECT {QUEUE_COLUMNS} FROM queue q {QUEUE_JOINS} WHERE q.ad_id = $1"
             )))
             .bind(id.as_str())
             .fetch_optional(pool)
             .await?;
             Ok(Some(AdRecord {
                 analysis: parse_analysis(&id, &analysis)?,
-                decisions: decisions
-                    .into_iter()
-                    .map(|d| Decision {
-                        seq: d.0,
-                        ad_id: d.1,
-                        action: d.2,
-                        reason: d.3,
-                        note: d.4,
-                        actor: d.5,
-                        created_at: d.6,
-                        audit_seq: d.7,
-                    })
-                    .collect(),
+                decisions: decisions.into_iter().map(Decision::from).collect(),
                 queue: queue.map(|q| queue_item(q, now)).transpose()?,
                 id,
                 raw,

@@ -10,9 +10,29 @@ mod common;
 use common::{Fixture, ad, analysis, item, with_network};
 use samaritan_engine::model::Verdict;
 use samaritan_store::{
-    DecisionAction, DecisionInput, IdentifierKind, IngestStatus, QueueState, Scope, StoreError,
-    now_ms,
+    DecisionAction, DecisionBasis, DecisionInput, IdentifierKind, IngestStatus, QueueState, Scope,
+    StoreError, now_ms,
 };
+
+/// A decision on revision `revision` of `ad_id`, made under a claim.
+fn decision(ad_id: &str, revision: i64, action: DecisionAction, reason: &str) -> DecisionInput {
+    DecisionInput {
+        ad_id: ad_id.into(),
+        revision,
+        action,
+        reason: reason.into(),
+        note: String::new(),
+        basis: DecisionBasis::Claim,
+    }
+}
+
+/// The refusal code of a store error (panics on any other error).
+fn refusal(e: StoreError) -> &'static str {
+    match e {
+        StoreError::Refused { code, .. } => code,
+        other => panic!("expected a refusal, got {other}"),
+    }
+}
 
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
@@ -46,6 +66,15 @@ suite!(
     queue_orders_by_priority_and_leases_are_exclusive,
     concurrent_claims_never_overlap,
     decisions_are_recorded_audited_and_move_the_queue,
+    decisions_need_a_live_claim_and_the_current_revision,
+    concurrent_deciders_exactly_one_wins,
+    overrides_name_the_decision_they_replace,
+    claims_and_releases_are_audited,
+    queue_items_carry_what_triage_needs,
+    audit_detects_edited_decisions,
+    audit_detects_deleted_decisions,
+    audit_detects_inserted_decisions,
+    audit_detects_reordered_decisions,
     search_finds_ads_sharing_identifiers,
     networks_come_from_analyses_and_the_linker,
     link_state_and_hash_banks_round_trip,
@@ -225,19 +254,14 @@ async fn queue_orders_by_priority_and_leases_are_exclusive(f: &Fixture) {
     );
 
     // Bob cannot decide Alice's ad while her lease lives…
-    let input = DecisionInput {
-        ad_id: "q2".into(),
-        action: DecisionAction::Remove,
-        reason: "trafficking_indicators".into(),
-        note: String::new(),
-    };
+    let input = decision("q2", 1, DecisionAction::Remove, "trafficking_indicators");
     let e = s.decide(&input, "key:bob", t0 + 2).await.unwrap_err();
-    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    assert_eq!(refusal(e), "claimed");
     // …nor release it…
-    assert!(matches!(
-        s.queue_release("q2", "key:bob", t0 + 2).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert_eq!(
+        refusal(s.queue_release("q2", "key:bob", t0 + 2).await.unwrap_err()),
+        "not_claimed"
+    );
     // …but after it expires he can claim and decide it.
     let later = t0 + 60_001;
     let bob2 = s
@@ -261,10 +285,22 @@ async fn queue_orders_by_priority_and_leases_are_exclusive(f: &Fixture) {
         carol.iter().map(|q| q.ad_id.as_str()).collect::<Vec<_>>(),
         ["q3"]
     );
-    assert!(matches!(
-        s.queue_claim("key:x", QueueState::Decided, 1, 1, 0).await,
-        Err(StoreError::Invalid(_))
-    ));
+    for st in [QueueState::Decided, QueueState::Claimed] {
+        assert!(matches!(
+            s.queue_claim("key:x", st, 1, 1, 0).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    // `open` lists what nobody holds, `claimed` what someone does.
+    let now = later + 4;
+    let open: Vec<_> = s.queue_list(QueueState::Open, 10, now).await.unwrap();
+    let claimed: Vec<_> = s.queue_list(QueueState::Claimed, 10, now).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|q| q.ad_id.as_str()).collect::<Vec<_>>(),
+        ["q3", "q1"]
+    );
+    assert!(claimed.iter().all(|q| q.state == QueueState::Claimed));
+    assert!(open.is_empty(), "{open:?}");
 }
 
 async fn concurrent_claims_never_overlap(f: &Fixture) {
@@ -319,20 +355,15 @@ async fn decisions_are_recorded_audited_and_move_the_queue(f: &Fixture) {
     .await
     .unwrap();
     let now = now_ms();
-    let d = s
-        .decide(
-            &DecisionInput {
-                ad_id: "e1".into(),
-                action: DecisionAction::Escalate,
-                reason: "possible_minor".into(),
-                note: "needs a lead".into(),
-            },
-            "key:alice",
-            now,
-        )
+    s.queue_claim("key:alice", QueueState::Open, 1, 60_000, now)
         .await
         .unwrap();
+    let mut esc = decision("e1", 1, DecisionAction::Escalate, "possible_minor");
+    esc.note = "needs a lead".into();
+    let d = s.decide(&esc, "key:alice", now).await.unwrap();
     assert_eq!(d.action, "escalate");
+    assert_eq!((d.revision, d.basis.as_str(), d.supersedes), (1, "claim", None));
+    assert_eq!(d.digest.len(), 64);
     let rec = s.get_ad("e1", now).await.unwrap().unwrap();
     assert_eq!(rec.decisions.len(), 1);
     assert_eq!(rec.decisions[0].note, "needs a lead");
@@ -344,18 +375,15 @@ async fn decisions_are_recorded_audited_and_move_the_queue(f: &Fixture) {
         .await
         .unwrap();
     assert_eq!(lead[0].ad_id, "e1");
-    s.decide(
-        &DecisionInput {
-            ad_id: "e1".into(),
-            action: DecisionAction::Report,
-            reason: "minor_indicators".into(),
-            note: String::new(),
-        },
-        "key:lead",
-        now + 1,
-    )
-    .await
-    .unwrap();
+    let second = s
+        .decide(
+            &decision("e1", 1, DecisionAction::Report, "minor_indicators"),
+            "key:lead",
+            now + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.supersedes, Some(d.seq));
     let rec = s.get_ad("e1", now + 2).await.unwrap().unwrap();
     assert_eq!(rec.decisions.len(), 2);
     assert_eq!(rec.queue.unwrap().state, QueueState::Decided);
@@ -369,6 +397,8 @@ async fn decisions_are_recorded_audited_and_move_the_queue(f: &Fixture) {
     assert_eq!(decisions.len(), 2);
     assert_eq!(decisions[0].subject, "e1");
     assert_eq!(decisions[0].detail["action"], "escalate");
+    assert_eq!(decisions[0].detail["revision"], 1);
+    assert_eq!(decisions[0].detail["decision_seq"], d.seq);
     assert!(
         decisions[0].detail.get("note").is_none(),
         "notes are hashed, not copied"
@@ -378,12 +408,7 @@ async fn decisions_are_recorded_audited_and_move_the_queue(f: &Fixture) {
     for (input, want) in [(("nope", "r"), "not found"), (("e2", ""), "reason")] {
         let e = s
             .decide(
-                &DecisionInput {
-                    ad_id: input.0.into(),
-                    action: DecisionAction::Allow,
-                    reason: input.1.into(),
-                    note: String::new(),
-                },
+                &decision(input.0, 1, DecisionAction::Allow, input.1),
                 "key:a",
                 now,
             )
@@ -392,7 +417,405 @@ async fn decisions_are_recorded_audited_and_move_the_queue(f: &Fixture) {
             .to_string();
         assert!(e.contains(want), "{e}");
     }
+    let r = s.audit_verify().await.unwrap();
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(r.decisions, 2);
+}
+
+async fn decisions_need_a_live_claim_and_the_current_revision(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![item(
+        ad("b1", "first text"),
+        analysis("b1", Verdict::Review, 10, &[]),
+    )])
+    .await
+    .unwrap();
+    let t0 = now_ms();
+    let allow = decision("b1", 1, DecisionAction::Allow, "not_commercial");
+    // No claim: refused, and nothing is recorded.
+    assert_eq!(
+        refusal(s.decide(&allow, "key:rev", t0).await.unwrap_err()),
+        "not_claimed"
+    );
+    s.queue_claim("key:rev", QueueState::Open, 1, 1000, t0)
+        .await
+        .unwrap();
+    // An expired lease is no claim.
+    assert_eq!(
+        refusal(s.decide(&allow, "key:rev", t0 + 1001).await.unwrap_err()),
+        "not_claimed"
+    );
+    s.queue_claim("key:rev", QueueState::Open, 1, 60_000, t0 + 1002)
+        .await
+        .unwrap();
+    let mut stale = allow.clone();
+    stale.revision = 2;
+    assert_eq!(
+        refusal(s.decide(&stale, "key:rev", t0 + 1003).await.unwrap_err()),
+        "stale_revision"
+    );
+    let first = s.decide(&allow, "key:rev", t0 + 1004).await.unwrap();
+    assert_eq!(first.revision, 1);
+    // Decided: a second decision by the same reviewer needs a new claim, which it cannot get.
+    assert_eq!(
+        refusal(s.decide(&allow, "key:rev", t0 + 1005).await.unwrap_err()),
+        "not_claimed"
+    );
+
+    // Re-posted with new content: review re-opens, the old decision stays with revision 1.
+    let st = s
+        .ingest(vec![item(
+            ad("b1", "second text, changed"),
+            analysis("b1", Verdict::Allow, 0, &[]),
+        )])
+        .await
+        .unwrap();
+    assert_eq!((st[0].status, st[0].revision), (IngestStatus::Updated, 2));
+    let rec = s.get_ad("b1", t0 + 1006).await.unwrap().unwrap();
+    assert_eq!(rec.revision, 2);
+    let q = rec.queue.unwrap();
+    assert_eq!((q.state, q.revision), (QueueState::Open, 2));
+    assert_eq!(rec.decisions.len(), 1);
+    assert_eq!(rec.decisions[0].revision, 1);
+    // The decision for revision 1 no longer applies; the new one must name revision 2.
+    s.queue_claim("key:rev", QueueState::Open, 1, 60_000, t0 + 1007)
+        .await
+        .unwrap();
+    let remove = decision("b1", 1, DecisionAction::Remove, "commercial_sex");
+    assert_eq!(
+        refusal(s.decide(&remove, "key:rev", t0 + 1008).await.unwrap_err()),
+        "stale_revision"
+    );
+    let second = s
+        .decide(
+            &DecisionInput {
+                revision: 2,
+                ..remove
+            },
+            "key:rev",
+            t0 + 1009,
+        )
+        .await
+        .unwrap();
+    assert_eq!((second.revision, second.supersedes), (2, Some(first.seq)));
+    assert_ne!(second.digest, first.digest);
+    // A re-analysis of the same revision (policy change) does not re-open it.
+    s.record_analyses(&[(
+        ad("b1", "second text, changed"),
+        analysis("b1", Verdict::Review, 5, &[]),
+    )])
+    .await
+    .unwrap();
+    let q = s.get_ad("b1", t0 + 1010).await.unwrap().unwrap().queue.unwrap();
+    assert_eq!(q.state, QueueState::Decided);
     assert!(s.audit_verify().await.unwrap().ok());
+}
+
+async fn concurrent_deciders_exactly_one_wins(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![item(ad("cd", "x"), analysis("cd", Verdict::Review, 10, &[]))])
+        .await
+        .unwrap();
+    let now = now_ms();
+    // Sixteen reviewers race to claim and decide the same item, four requests each.
+    let mut tasks = Vec::new();
+    for r in 0..16 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let actor = format!("key:r{r}");
+            s.queue_claim(&actor, QueueState::Open, 1, 600_000, now)
+                .await
+                .unwrap();
+            let mut outcomes = Vec::new();
+            for _ in 0..4 {
+                let action = if r % 2 == 0 {
+                    DecisionAction::Remove
+                } else {
+                    DecisionAction::Allow
+                };
+                outcomes.push(
+                    s.decide(&decision("cd", 1, action, "x"), &actor, now + 1)
+                        .await
+                        .map_err(refusal),
+                );
+            }
+            outcomes
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        for o in t.await.unwrap() {
+            match o {
+                Ok(_) => won += 1,
+                Err(code) => assert!(["claimed", "not_claimed"].contains(&code), "{code}"),
+            }
+        }
+    }
+    assert_eq!(won, 1, "exactly one decision wins");
+    assert_eq!(s.decisions_of("cd").await.unwrap().len(), 1);
+    assert!(s.audit_verify().await.unwrap().ok());
+}
+
+async fn overrides_name_the_decision_they_replace(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![item(ad("ov", "x"), analysis("ov", Verdict::Block, 90, &[]))])
+        .await
+        .unwrap();
+    let now = now_ms();
+    s.queue_claim("key:rev", QueueState::Open, 1, 600_000, now)
+        .await
+        .unwrap();
+    let first = s
+        .decide(
+            &decision("ov", 1, DecisionAction::Allow, "not_commercial"),
+            "key:rev",
+            now,
+        )
+        .await
+        .unwrap();
+    // Eight leads override at once, each having seen `first`: exactly one wins.
+    let mut tasks = Vec::new();
+    for l in 0..8 {
+        let s = s.clone();
+        let seen = first.seq;
+        tasks.push(tokio::spawn(async move {
+            let input = DecisionInput {
+                basis: DecisionBasis::Override {
+                    supersedes: Some(seen),
+                },
+                ..decision("ov", 1, DecisionAction::Remove, "minor_indicators")
+            };
+            s.decide(&input, &format!("key:lead{l}"), now + 1)
+                .await
+                .map_err(refusal)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(d) => winners.push(d),
+            Err(code) => assert_eq!(code, "decision_changed"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let d = &winners[0];
+    assert_eq!((d.basis.as_str(), d.supersedes), ("override", Some(first.seq)));
+    // An override that has not seen the latest decision is refused.
+    let blind = DecisionInput {
+        basis: DecisionBasis::Override { supersedes: None },
+        ..decision("ov", 1, DecisionAction::Allow, "not_commercial")
+    };
+    assert_eq!(
+        refusal(s.decide(&blind, "key:lead9", now + 2).await.unwrap_err()),
+        "decision_changed"
+    );
+    let audit = s.audit_list(0, 100).await.unwrap();
+    let last = audit.iter().rev().find(|e| e.action == "decision").unwrap();
+    assert_eq!(last.detail["basis"], "override");
+    assert!(s.audit_verify().await.unwrap().ok());
+}
+
+async fn claims_and_releases_are_audited(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![
+        item(ad("ca", "x"), analysis("ca", Verdict::Review, 10, &[])),
+        item(ad("cb", "y"), analysis("cb", Verdict::Review, 20, &[])),
+    ])
+    .await
+    .unwrap();
+    let now = now_ms();
+    s.queue_claim("key:r", QueueState::Open, 5, 60_000, now)
+        .await
+        .unwrap();
+    s.queue_release("ca", "key:r", now + 1).await.unwrap();
+    // Claiming nothing records nothing.
+    s.queue_claim("key:q", QueueState::Escalated, 5, 60_000, now + 2)
+        .await
+        .unwrap();
+    let audit = s.audit_list(0, 100).await.unwrap();
+    let kinds: Vec<_> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(kinds, ["queue.claim", "queue.release"]);
+    assert_eq!(audit[0].actor, "key:r");
+    assert_eq!(audit[0].detail["ad_ids"], serde_json::json!(["ca", "cb"]));
+    assert_eq!(audit[0].detail["lease_until"], now + 60_000);
+    assert_eq!((audit[1].subject.as_str(), audit[1].actor.as_str()), ("ca", "key:r"));
+}
+
+async fn queue_items_carry_what_triage_needs(f: &Fixture) {
+    let s = &f.store;
+    let mut a = ad("tr", &format!("Line one\n\n  line two {}", "word ".repeat(100)));
+    a.title = Some("A title".into());
+    a.posted_at = Some(1_700_000_000);
+    a.location = Some(samaritan_engine::model::Location {
+        city: Some("Springfield".into()),
+        region: None,
+        country: None,
+    });
+    let mut an = with_network(analysis("tr", Verdict::Review, 40, &[]), "net-1", 3);
+    for (ind, cat, w) in [("a", "commercial", 0.2), ("b", "minor", 0.6), ("c", "control", 0.4)] {
+        an.signals.push(samaritan_engine::model::Signal {
+            indicator: ind.into(),
+            category: cat.into(),
+            weight: w,
+            span: Some([0, 4]),
+            text: "Line".into(),
+            note: String::new(),
+        });
+    }
+    s.ingest(vec![item(a, an)]).await.unwrap();
+    let now = now_ms();
+    let q = s.queue_list(QueueState::Open, 1, now).await.unwrap().remove(0);
+    assert_eq!(q.title.as_deref(), Some("A title"));
+    assert!(q.snippet.starts_with("Line one line two word"), "{}", q.snippet);
+    assert!(q.snippet.ends_with('…') && q.snippet.chars().count() == 281);
+    let top: Vec<_> = q.top_signals.iter().map(|t| (t.indicator.as_str(), t.category.as_str())).collect();
+    assert_eq!(top, [("b", "minor"), ("c", "control"), ("a", "commercial")]);
+    let n = q.network.as_ref().unwrap();
+    assert_eq!((n.id.as_str(), n.size), ("net-1", 3));
+    assert_eq!(q.city.as_deref(), Some("Springfield"));
+    assert_eq!(q.posted_at.as_deref(), Some("2023-11-14T22:13:20Z"));
+    assert_eq!((q.state, q.revision), (QueueState::Open, 1));
+    assert!(q.enqueued_at.ends_with('Z') && q.enqueued_at.contains('T'));
+    let claimed = s
+        .queue_claim("key:r", QueueState::Open, 1, 60_000, now)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(claimed.state, QueueState::Claimed);
+    assert_eq!(claimed.claimed_by.as_deref(), Some("key:r"));
+    assert!(claimed.lease_until.as_deref().is_some_and(|t| t.ends_with('Z')));
+}
+
+/// Two decided ads (three decisions) to tamper with.
+async fn decided(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![
+        item(ad("t1", "x"), analysis("t1", Verdict::Review, 10, &[])),
+        item(ad("t2", "y"), analysis("t2", Verdict::Review, 20, &[])),
+    ])
+    .await
+    .unwrap();
+    let now = now_ms();
+    s.queue_claim("key:r", QueueState::Open, 5, 60_000, now)
+        .await
+        .unwrap();
+    s.decide(&decision("t1", 1, DecisionAction::Escalate, "needs_lead"), "key:r", now)
+        .await
+        .unwrap();
+    s.decide(&decision("t2", 1, DecisionAction::Allow, "not_commercial"), "key:r", now)
+        .await
+        .unwrap();
+    s.queue_claim("key:lead", QueueState::Escalated, 5, 60_000, now)
+        .await
+        .unwrap();
+    s.decide(&decision("t1", 1, DecisionAction::Remove, "commercial_sex"), "key:lead", now)
+        .await
+        .unwrap();
+    let r = s.audit_verify().await.unwrap();
+    assert!(r.ok(), "{r:?}");
+    assert_eq!(r.decisions, 3);
+}
+
+fn kinds(r: &samaritan_store::AuditReport) -> Vec<&str> {
+    r.problems.iter().map(|p| p.kind.as_str()).collect()
+}
+
+async fn audit_detects_edited_decisions(f: &Fixture) {
+    decided(f).await;
+    // A removal turned into an allow, directly in the database: the chain itself is intact.
+    f.raw("UPDATE decisions SET action = 'allow' WHERE ad_id = 't1' AND action = 'remove'")
+        .await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert!(!r.ok);
+    assert_eq!(kinds(&r), ["decision_altered"], "{r:?}");
+    f.raw("UPDATE decisions SET action = 'remove' WHERE ad_id = 't1' AND action = 'allow'")
+        .await;
+    assert!(f.store.audit_verify().await.unwrap().ok);
+    for (edit, undo) in [
+        ("note = 'x'", "note = ''"),
+        ("reason = 'spam'", "reason = 'not_commercial'"),
+        ("actor = 'key:other'", "actor = 'key:r'"),
+        ("revision = 7", "revision = 1"),
+        ("created_at = created_at + 1", "created_at = created_at - 1"),
+        ("ad_id = 't9'", "ad_id = 't2'"),
+    ] {
+        f.raw(&format!("UPDATE decisions SET {edit} WHERE audit_seq = {}", t2_audit(f).await))
+            .await;
+        let r = f.store.audit_verify().await.unwrap();
+        assert_eq!(kinds(&r), ["decision_altered"], "{edit}: {r:?}");
+        f.raw(&format!("UPDATE decisions SET {undo} WHERE audit_seq = {}", t2_audit(f).await))
+            .await;
+        assert!(f.store.audit_verify().await.unwrap().ok, "{undo}");
+    }
+}
+
+/// The audit entry of the decision on `t2`.
+async fn t2_audit(f: &Fixture) -> i64 {
+    let audit = f.store.audit_list(0, 100).await.unwrap();
+    audit
+        .iter()
+        .find(|e| e.action == "decision" && e.subject == "t2")
+        .unwrap()
+        .seq
+}
+
+async fn audit_detects_deleted_decisions(f: &Fixture) {
+    decided(f).await;
+    f.raw("DELETE FROM decisions WHERE ad_id = 't2'").await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert_eq!(kinds(&r), ["decision_missing"], "{r:?}");
+}
+
+async fn audit_detects_inserted_decisions(f: &Fixture) {
+    decided(f).await;
+    // A forged decision pointing at a real decision's entry, and one at a non-decision entry.
+    f.raw(
+        "INSERT INTO decisions (ad_id, revision, digest, action, reason, note, actor, basis, \
+         supersedes, created_at, audit_seq) SELECT ad_id, revision, digest, 'allow', reason, \
+         note, actor, basis, supersedes, created_at, audit_seq FROM decisions WHERE ad_id = 't2'",
+    )
+    .await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert_eq!(kinds(&r), ["decision_inserted"], "{r:?}");
+    f.raw("UPDATE decisions SET audit_seq = 1 WHERE action = 'allow' AND seq = (SELECT MAX(seq) FROM decisions)")
+        .await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert!(kinds(&r).contains(&"decision_inserted"), "{r:?}");
+}
+
+async fn audit_detects_reordered_decisions(f: &Fixture) {
+    decided(f).await;
+    // Swap the first two decisions wholesale (every column but `seq`): each row still matches
+    // an entry, but in the wrong order.
+    let mut all = f.store.decisions_of("t1").await.unwrap();
+    all.extend(f.store.decisions_of("t2").await.unwrap());
+    all.sort_by_key(|d| d.seq);
+    let (x, y) = (&all[0], &all[1]);
+    let set = |d: &samaritan_store::Decision| {
+        format!(
+            "ad_id = '{}', revision = {}, digest = '{}', action = '{}', reason = '{}', \
+             note = '{}', actor = '{}', basis = '{}', supersedes = {}, created_at = {}, \
+             audit_seq = {}",
+            d.ad_id,
+            d.revision,
+            d.digest,
+            d.action,
+            d.reason,
+            d.note,
+            d.actor,
+            d.basis,
+            d.supersedes.map_or("NULL".to_owned(), |s| s.to_string()),
+            d.created_at,
+            d.audit_seq
+        )
+    };
+    f.raw(&format!("UPDATE decisions SET {} WHERE seq = {}", set(y), x.seq))
+        .await;
+    f.raw(&format!("UPDATE decisions SET {} WHERE seq = {}", set(x), y.seq))
+        .await;
+    let r = f.store.audit_verify().await.unwrap();
+    assert!(!r.ok, "{r:?}");
+    assert!(kinds(&r).contains(&"decision_reordered"), "{r:?}");
 }
 
 async fn search_finds_ads_sharing_identifiers(f: &Fixture) {
@@ -683,7 +1106,7 @@ async fn everything_is_back_after_reopen(f: &Fixture) {
     assert_eq!(s.hash_bank_entries(None).await.unwrap().len(), 1);
     let report = s.audit_verify().await.unwrap();
     assert!(report.ok(), "{report:?}");
-    assert_eq!(report.entries, 3);
+    assert_eq!(report.entries, 4, "key, policy, claim, read");
 }
 
 /// Three audit entries to tamper with.
@@ -765,8 +1188,14 @@ async fn audit_detects_inserted_entries(f: &Fixture) {
     .await;
     let r = f.store.audit_verify().await.unwrap();
     assert!(!r.ok(), "{r:?}");
-    // The forged entry itself is consistent; what follows it no longer is.
-    assert!(r.problems.iter().all(|p| p.seq >= 4), "{r:?}");
+    // The forged entry itself chains; what follows it no longer does, and the decision it
+    // claims has no row in the decisions table.
+    assert!(
+        r.problems
+            .iter()
+            .all(|p| p.seq >= 4 || (p.seq == 3 && p.kind == "decision_missing")),
+        "{r:?}"
+    );
     assert!(r.problems.iter().any(|p| p.seq == 4), "{r:?}");
 }
 

@@ -1,6 +1,8 @@
-//! `samaritan audit verify`: recompute the audit chain from the database and say whether it is
-//! intact. Exit code 0 when intact, 1 when an entry was altered, deleted, inserted or reordered
-//! (or the head differs from `--expect-head`).
+//! `samaritan audit verify`: recompute the audit chain from the database, check the decisions
+//! against it, and say whether both are intact. Exit code 0 when intact, 1 when an entry or a
+//! decision row was altered, deleted, inserted or reordered (or the chain no longer holds the
+//! `--expect-head` entry). `samaritan audit head` prints the newest entry's `seq` and hash, for
+//! operators to keep outside the database.
 
 use std::process::ExitCode;
 
@@ -26,10 +28,28 @@ pub enum AuditAction {
         #[arg(long)]
         expect_head: Option<String>,
     },
+    /// Print the newest entry as `{"seq": …, "hash": "…"}` (keep it elsewhere; pass it to
+    /// `verify --expect-head SEQ:HASH` later to detect a cut or rewritten tail).
+    Head {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
-    let AuditAction::Verify { store, expect_head } = args.action;
+    let (store, expect_head) = match args.action {
+        AuditAction::Verify { store, expect_head } => (store, expect_head),
+        AuditAction::Head { store } => {
+            return runtime()?.block_on(async {
+                let s = store.open().await?;
+                let (seq, hash) = s.audit_head().await?;
+                s.close().await;
+                println!("{}", serde_json::json!({"seq": seq, "hash": hash}));
+                eprintln!("audit head {seq}:{hash}");
+                Ok(ExitCode::SUCCESS)
+            });
+        }
+    };
     let expected = match expect_head.as_deref() {
         None => None,
         Some(s) => {
@@ -62,8 +82,8 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         println!("{out}");
         if ok {
             eprintln!(
-                "audit chain intact: {} entries; head {}:{}",
-                report.entries, report.head_seq, report.head_hash
+                "audit chain intact: {} entries, {} decisions checked; head {}:{}",
+                report.entries, report.decisions, report.head_seq, report.head_hash
             );
             Ok(ExitCode::SUCCESS)
         } else {

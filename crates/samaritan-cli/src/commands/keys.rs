@@ -17,7 +17,7 @@ pub struct KeysArgs {
 pub enum KeysAction {
     /// Make a key; prints it once as JSON on stdout.
     Create {
-        /// Comma-separated: ingest, review, admin, audit.
+        /// Comma-separated: ingest, review, lead, admin, audit.
         #[arg(long)]
         scopes: String,
         /// A name to recognise the key by (who or what uses it).

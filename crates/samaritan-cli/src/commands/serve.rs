@@ -60,6 +60,14 @@ pub struct ServeArgs {
     /// Largest image file, in bytes.
     #[arg(long, default_value_t = samaritan_media::DecodeLimits::default().max_bytes)]
     pub max_image_bytes: u64,
+    /// The reason codes decisions must use, per action (TOML: `[remove] code = "meaning"`, one
+    /// table per action). Default: the built-in list (`GET /v1/reasons` shows what is in force).
+    #[arg(long, value_name = "FILE")]
+    pub reasons: Option<std::path::PathBuf>,
+    /// Re-verify the audit chain (and the decisions against it) every this many seconds; a
+    /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
+    #[arg(long, default_value_t = 300)]
+    pub audit_verify_secs: u64,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -67,7 +75,29 @@ pub fn run(args: ServeArgs) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    let reasons = match &args.reasons {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the reason codes {}", path.display()))?;
+            samaritan_store::ReasonCodes::from_toml(&text)
+                .with_context(|| format!("in {}", path.display()))?
+        }
+        None => samaritan_store::ReasonCodes::default(),
+    };
     let store = args.store.open().await?;
+    // A broken chain means the record cannot be trusted: refuse to serve on it (the operator
+    // restores the store, or investigates with `samaritan audit verify`).
+    let report = store.audit_verify().await?;
+    if !report.ok {
+        for p in report.problems.iter().take(20) {
+            eprintln!("  audit entry {}: {} ({})", p.seq, p.message, p.kind);
+        }
+        anyhow::bail!(
+            "AUDIT CHAIN BROKEN ({} problems): refusing to serve on a store whose record was \
+             tampered with or damaged; run `samaritan audit verify` for the full report",
+            report.problems.len()
+        );
+    }
     let extract = samaritan_engine::extract::ExtractOptions::with_region(&args.engine.region)?;
     let stored = store.current_policy().await?;
     let (initial, source) = match (&args.engine.policy, &stored) {
@@ -116,7 +146,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     let analyzer = Arc::new(analyzer);
     restore_links(&store, &analyzer).await?;
-    let state = AppState::new(store.clone(), analyzer.clone(), limits);
+    let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
     // The networks in the store as the restored linker sees them (writes only what differs).
     samaritan_server::save_networks(&state)
         .await
@@ -126,6 +156,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if args.demo {
         demo_key = load_demo(&store, analyzer.as_ref(), args.demo_ads).await?;
     }
+
+    // The checkpoint in the log (head seq and hash) after the demo's own entries.
+    samaritan_server::verify_audit(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("verifying the audit chain: {}", e.message))?;
+    if args.audit_verify_secs > 0 {
+        samaritan_server::spawn_audit_watch(
+            state.clone(),
+            std::time::Duration::from_secs(args.audit_verify_secs),
+        );
+    }
+    let head = store.audit_head().await?;
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -140,8 +182,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
         stats.queue_open
     );
     eprintln!("  API description: {url}/openapi.json   health: {url}/healthz");
+    eprintln!(
+        "  audit chain intact; head {}:{} (keep it: `samaritan audit verify --expect-head` \
+         detects a cut tail)",
+        head.0, head.1
+    );
     if let Some(key) = demo_key {
-        eprintln!("  demo key (shown once; scopes ingest,review,admin,audit):\n    {key}");
+        eprintln!("  demo key (shown once; scopes ingest,review,lead,admin,audit):\n    {key}");
         eprintln!("  try: curl -H 'Authorization: Bearer {key}' {url}/v1/queue?limit=5");
     } else {
         eprintln!("  make a key with: samaritan keys create --scopes ingest,review");

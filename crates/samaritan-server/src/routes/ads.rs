@@ -10,7 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use samaritan_engine::model::Analysis;
 use samaritan_store::{
-    Decision, DecisionAction, DecisionInput, IngestItem, IngestStatus, QueueItem, Scope, now_ms,
+    Decision, DecisionAction, DecisionBasis, DecisionInput, IngestItem, IngestStatus, QueueItem,
+    Scope, now_ms,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -270,17 +271,27 @@ pub(crate) async fn get_ad(
     }))
 }
 
-/// A reviewer's decision.
+/// A reviewer's decision, bound to what was judged.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DecisionRequest {
     /// `remove`, `allow`, `report` or `escalate`.
     pub action: String,
-    /// Reason code from the platform's list, e.g. `minor_indicators`.
+    /// A reason code for this action from `GET /v1/reasons`, e.g. `minor_indicators`.
     pub reason: String,
     /// Free text for the record (stored with the decision; the audit entry keeps its hash).
     #[serde(default)]
     pub note: String,
+    /// The ad revision the reviewer judged (from the queue item or `GET /v1/ads/{id}`). Refused
+    /// with 409 `stale_revision` when the ad has changed since.
+    pub revision: i64,
+    /// Decide without holding a claim (`lead` or `admin` scope); recorded as an override.
+    #[serde(default, rename = "override")]
+    pub override_: bool,
+    /// With `override`: the latest decision on the ad as the lead saw it (`null`: none).
+    /// Refused with 409 `decision_changed` when another decision landed since.
+    #[serde(default)]
+    pub supersedes: Option<i64>,
 }
 
 #[utoipa::path(
@@ -288,9 +299,11 @@ pub(crate) struct DecisionRequest {
     params(("id" = String, Path, description = "Ad id")),
     request_body = DecisionRequest,
     responses(
-        (status = 201, description = "Recorded and audited", body = Decision),
+        (status = 201, description = "Recorded and audited; the queue item leaves the open queue (escalations go to the escalated one)", body = Decision),
+        (status = 400, description = "Unknown action or reason code (`field` names it)", body = crate::error::ErrorBody),
+        (status = 403, description = "`override` without the `lead` or `admin` scope", body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
-        (status = 409, description = "Another reviewer holds the claim", body = crate::error::ErrorBody),
+        (status = 409, description = "`not_claimed` (the caller holds no live claim), `claimed` (someone else does), `stale_revision` (the ad changed since the judged revision) or `decision_changed` (an override's `supersedes` is not the latest decision)", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["review"]))
 )]
@@ -316,20 +329,44 @@ pub(crate) async fn post_decision(
         )
         .field("action")
     })?;
+    state
+        .reasons()
+        .check(action, &req.reason)
+        .map_err(|m| ApiError::bad_request("invalid_field", m).field("reason"))?;
+    let basis = if req.override_ {
+        if !caller.key.has(Scope::Lead) && !caller.key.has(Scope::Admin) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "deciding without a claim (`override`) needs the `lead` or `admin` scope",
+            ));
+        }
+        DecisionBasis::Override {
+            supersedes: req.supersedes,
+        }
+    } else {
+        if req.supersedes.is_some() {
+            return Err(ApiError::bad_request(
+                "invalid_field",
+                "`supersedes` goes with `override: true`; a claimed decision replaces the latest one",
+            )
+            .field("supersedes"));
+        }
+        DecisionBasis::Claim
+    };
     let input = DecisionInput {
         ad_id: id,
+        revision: req.revision,
         action,
         reason: req.reason,
         note: req.note,
+        basis,
     };
     let decision = state
         .store()
         .decide(&input, &caller.actor(), now_ms())
         .await
         .map_err(|e| match e {
-            samaritan_store::StoreError::Conflict(m) => {
-                ApiError::new(StatusCode::CONFLICT, "claimed", m)
-            }
             samaritan_store::StoreError::Invalid(m) => {
                 let field = if m.contains("note") { "note" } else { "reason" };
                 ApiError::bad_request("invalid_field", m).field(field)
@@ -337,4 +374,18 @@ pub(crate) async fn post_decision(
             other => other.into(),
         })?;
     Ok((StatusCode::CREATED, Json(decision)))
+}
+
+/// The reason codes decisions take, per action.
+#[utoipa::path(
+    get, path = "/v1/reasons", tag = "review",
+    responses((status = 200, description = "action → code → what it means", body = samaritan_store::ReasonCodes)),
+    security(("bearer" = ["review"]))
+)]
+pub(crate) async fn get_reasons(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<samaritan_store::ReasonCodes>, ApiError> {
+    caller.require(Scope::Review)?;
+    Ok(Json(state.reasons().clone()))
 }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use samaritan_store::{AuditEntry, AuditReport, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -56,13 +57,22 @@ pub(crate) async fn list(
 
 #[utoipa::path(
     get, path = "/v1/audit/verify", tag = "audit",
-    responses((status = 200, description = "The chain recomputed; `problems` is empty when intact", body = AuditReport)),
+    responses(
+        (status = 200, description = "The chain and the decisions recomputed: intact (`ok: true`)", body = AuditReport),
+        (status = 409, description = "Broken (`ok: false`); `problems` says where and how. `/readyz` fails until it is restored", body = AuditReport),
+    ),
     security(("bearer" = ["audit"]))
 )]
 pub(crate) async fn verify(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<AuditReport>, ApiError> {
+) -> Result<(StatusCode, Json<AuditReport>), ApiError> {
     caller.require(Scope::Audit)?;
-    Ok(Json(state.store().audit_verify().await?))
+    let report = crate::verify_audit(&state).await?;
+    let status = if report.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    Ok((status, Json(report)))
 }

@@ -11,11 +11,16 @@ use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
 /// Alive: the process answers. No key needed.
+#[utoipa::path(get, path = "/healthz", tag = "service", responses((status = 200, description = "`{\"status\": \"ok\"}`")))]
 pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready: the store answers. No key needed.
+/// Ready: the store answers and the audit chain verified at the last check. No key needed.
+#[utoipa::path(get, path = "/readyz", tag = "service", responses(
+    (status = 200, description = "`{\"status\": \"ready\", \"store\": \"sqlite\"|\"postgres\"}`"),
+    (status = 503, description = "`not_ready` (the store does not answer) or `audit_broken` (the last audit verification failed)", body = crate::error::ErrorBody),
+))]
 pub(crate) async fn readyz(
     State(state): State<AppState>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -27,12 +32,23 @@ pub(crate) async fn readyz(
             "the store does not answer",
         )
     })?;
+    if !state.audit_intact() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_broken",
+            "the audit chain failed verification; see the server log and `samaritan audit verify`",
+        ));
+    }
     Ok(Json(
         json!({"status": "ready", "store": state.store().dialect().name()}),
     ))
 }
 
 /// Prometheus text exposition; needs a key with `admin` or `audit`.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format 0.0.4 (counts and timings; no ad content)", content_type = "text/plain")),
+    security(("bearer" = ["admin"]), ("bearer" = ["audit"]))
+)]
 pub(crate) async fn metrics(
     State(state): State<AppState>,
     caller: Caller,
@@ -49,7 +65,8 @@ pub(crate) async fn metrics(
     Ok(resp)
 }
 
-/// The OpenAPI 3.1 description of this API, generated from the handlers' types.
+/// The OpenAPI 3.1 description of this API, generated from the handlers' types. No key needed.
+#[utoipa::path(get, path = "/openapi.json", tag = "service", responses((status = 200, description = "This document", content_type = "application/json")))]
 pub(crate) async fn openapi() -> Response {
     match crate::openapi::json() {
         Ok(text) => {

@@ -22,6 +22,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/ads", post(ads::post_ads))
         .route("/v1/ads/{id}", get(ads::get_ad))
         .route("/v1/ads/{id}/decision", post(ads::post_decision))
+        .route("/v1/reasons", get(ads::get_reasons))
         .route("/v1/queue", get(queue::list))
         .route("/v1/queue/claim", post(queue::claim))
         .route("/v1/queue/{id}/release", post(queue::release))

@@ -1,4 +1,4 @@
-//! `GET /v1/networks/{id}`: a network with its member ads.
+//! `GET /v1/networks/{id}`: a network with its member ads (an evidence read, audited).
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -30,5 +30,15 @@ pub(crate) async fn get_network(
         .network(&id, MEMBER_LIMIT)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("network `{id}` not found")))?;
+    // Members, shared identifiers and template text are evidence: on the record first.
+    state
+        .store()
+        .audit_append(
+            &caller.actor(),
+            "network.read",
+            &n.id,
+            serde_json::json!({"size": n.size}),
+        )
+        .await?;
     Ok(Json(n))
 }

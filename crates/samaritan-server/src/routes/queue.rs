@@ -16,7 +16,8 @@ use crate::{ApiError, AppState, body};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
-    /// `open` (default), `escalated` or `decided`.
+    /// `open` (default: nobody holds them), `claimed` (under a live lease), `escalated` or
+    /// `decided`.
     state: Option<String>,
     /// 1 to 1000, default 100.
     limit: Option<i64>,
@@ -34,7 +35,7 @@ fn state_of(s: Option<&str>) -> Result<QueueState, ApiError> {
         Some(s) => QueueState::parse(s).ok_or_else(|| {
             ApiError::bad_request(
                 "invalid_field",
-                format!("unknown queue state `{s}`; states are open, escalated, decided"),
+                format!("unknown queue state `{s}`; states are open, claimed, escalated, decided"),
             )
             .field("state")
         }),
@@ -63,7 +64,7 @@ pub(crate) async fn list(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClaimRequest {
-    /// `open` (default) or `escalated`.
+    /// `open` (default) or `escalated` (needs the `lead` or `admin` scope).
     #[serde(default)]
     pub state: Option<String>,
     /// How many items, 1 to 100 (default 10).
@@ -78,8 +79,9 @@ pub(crate) struct ClaimRequest {
     post, path = "/v1/queue/claim", tag = "review",
     request_body = ClaimRequest,
     responses(
-        (status = 200, description = "Items now leased to the caller; nobody else can claim or decide them until the lease ends", body = QueuePage),
+        (status = 200, description = "Items now leased to the caller (audited as `queue.claim`); nobody else can claim or decide them until the lease ends", body = QueuePage),
         (status = 400, body = crate::error::ErrorBody),
+        (status = 403, description = "`escalated` without the `lead` or `admin` scope", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["review"]))
 )]
@@ -98,11 +100,20 @@ pub(crate) async fn claim(
         body::json(text, "")?
     };
     let st = state_of(req.state.as_deref())?;
-    if st == QueueState::Decided {
-        return Err(
-            ApiError::bad_request("invalid_field", "decided items cannot be claimed")
-                .field("state"),
-        );
+    if !matches!(st, QueueState::Open | QueueState::Escalated) {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            "only `open` or `escalated` items can be claimed",
+        )
+        .field("state"));
+    }
+    if st == QueueState::Escalated && !caller.key.has(Scope::Lead) && !caller.key.has(Scope::Admin)
+    {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the escalated queue is for keys with the `lead` or `admin` scope",
+        ));
     }
     let limit = super::limit(req.limit, 10, 100)?;
     let lease = req
@@ -126,8 +137,8 @@ pub(crate) async fn claim(
     post, path = "/v1/queue/{id}/release", tag = "review",
     params(("id" = String, Path, description = "Ad id")),
     responses(
-        (status = 204, description = "Released"),
-        (status = 409, description = "The caller holds no live claim on it", body = crate::error::ErrorBody),
+        (status = 204, description = "Released (audited as `queue.release`)"),
+        (status = 409, description = "`not_claimed`: the caller holds no live claim on it", body = crate::error::ErrorBody),
     ),
     security(("bearer" = ["review"]))
 )]

@@ -109,5 +109,21 @@ pub(crate) async fn search(
             .await
             .map_err(invalid)?
     };
+    // The results are evidence: answered only once the search is on the record. The value is
+    // kept as its SHA-256 (of the normalised form), so an auditor can check whether someone
+    // looked up a given identifier without the log itself listing them.
+    let normal = kind.normalize(&value).unwrap_or(value);
+    state
+        .store()
+        .audit_append(
+            &caller.actor(),
+            "search",
+            kind.as_str(),
+            serde_json::json!({
+                "value_sha256": samaritan_store::sha256_hex(normal.as_bytes()),
+                "hits": hits.len(),
+            }),
+        )
+        .await?;
     Ok(Json(SearchResults { kind, hits }))
 }
