@@ -132,6 +132,7 @@ struct Api {
     review2: String,
     admin: String,
     audit: String,
+    lead: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -145,6 +146,7 @@ async fn api_on(store: Store, limits: Limits, dir: Option<tempfile::TempDir>) ->
     let review2 = key(&[Scope::Review], "bob").await;
     let admin = key(&[Scope::Admin], "admin").await;
     let audit = key(&[Scope::Audit], "auditor").await;
+    let lead = key(&[Scope::Lead], "lead").await;
     let state = AppState::new(store.clone(), Arc::new(TestAnalyzer::new()), limits);
     Api {
         app: samaritan_server::router(state.clone()),
@@ -155,6 +157,7 @@ async fn api_on(store: Store, limits: Limits, dir: Option<tempfile::TempDir>) ->
         review2,
         admin,
         audit,
+        lead,
         _dir: dir,
     }
 }
@@ -562,12 +565,27 @@ async fn hostile_and_malformed_input_is_refused_clearly_and_stores_nothing() {
     // Decisions.
     api.post_ads(r#"{"id":"d1","body":"review"}"#).await;
     for (body, field) in [
-        (r#"{"action":"delete","reason":"x"}"#, Some("action")),
-        (r#"{"action":"remove"}"#, Some("reason")),
-        (r#"{"action":"remove","reason":""}"#, Some("reason")),
         (
-            r#"{"action":"remove","reason":"x","colour":1}"#,
+            r#"{"action":"delete","reason":"spam","revision":1}"#,
+            Some("action"),
+        ),
+        (r#"{"action":"remove","revision":1}"#, Some("reason")),
+        (r#"{"action":"remove","reason":"spam"}"#, Some("revision")),
+        (
+            r#"{"action":"remove","reason":"","revision":1}"#,
+            Some("reason"),
+        ),
+        (
+            r#"{"action":"remove","reason":"not_commercial","revision":1}"#,
+            Some("reason"),
+        ),
+        (
+            r#"{"action":"remove","reason":"spam","revision":1,"colour":1}"#,
             Some("colour"),
+        ),
+        (
+            r#"{"action":"remove","reason":"spam","revision":1,"supersedes":3}"#,
+            Some("supersedes"),
         ),
         (r#"not json"#, None),
     ] {
@@ -584,13 +602,15 @@ async fn hostile_and_malformed_input_is_refused_clearly_and_stores_nothing() {
             assert_eq!(f.as_deref(), field, "{body}: {}", r.text);
         }
     }
+    api.call("POST", "/v1/queue/claim", Some(&api.review), Body::empty())
+        .await;
     let r = api
         .call(
             "POST",
             "/v1/ads/d1/decision",
             Some(&api.review),
             format!(
-                r#"{{"action":"allow","reason":"x","note":"{}"}}"#,
+                r#"{{"action":"allow","reason":"not_commercial","revision":1,"note":"{}"}}"#,
                 "n".repeat(3000)
             ),
         )
@@ -685,7 +705,7 @@ async fn review_queue_leases_and_decisions() {
             "POST",
             "/v1/ads/q2/decision",
             Some(&api.review2),
-            r#"{"action":"remove","reason":"trafficking"}"#,
+            r#"{"action":"remove","reason":"trafficking_indicators","revision":1}"#,
         )
         .await;
     assert_eq!(r.error(StatusCode::CONFLICT).0, "claimed");
@@ -697,13 +717,13 @@ async fn review_queue_leases_and_decisions() {
             Body::empty(),
         )
         .await;
-    assert_eq!(r.error(StatusCode::CONFLICT).0, "conflict");
+    assert_eq!(r.error(StatusCode::CONFLICT).0, "not_claimed");
     let r = api
         .call(
             "POST",
             "/v1/ads/q2/decision",
             Some(&api.review),
-            r#"{"action":"report","reason":"minor_indicators","note":"see photo 2"}"#,
+            r#"{"action":"report","reason":"minor_indicators","note":"see photo 2","revision":1}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
@@ -713,7 +733,7 @@ async fn review_queue_leases_and_decisions() {
             "POST",
             "/v1/ads/q1/decision",
             Some(&api.review),
-            r#"{"action":"escalate","reason":"unsure"}"#,
+            r#"{"action":"escalate","reason":"needs_lead","revision":1}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -769,6 +789,7 @@ async fn review_queue_leases_and_decisions() {
         .await
         .json();
     assert_eq!(report["problems"], json!([]));
+    assert_eq!(report["ok"], true);
     assert!(report["entries"].as_u64().unwrap() >= 8);
 }
 
@@ -989,7 +1010,7 @@ async fn the_api_works_the_same_on_postgres() {
             "POST",
             "/v1/ads/g1/decision",
             Some(&api.review2),
-            r#"{"action":"remove","reason":"x"}"#,
+            r#"{"action":"remove","reason":"spam","revision":1}"#,
         )
         .await;
     r.error(StatusCode::CONFLICT);
@@ -998,7 +1019,7 @@ async fn the_api_works_the_same_on_postgres() {
             "POST",
             "/v1/ads/g1/decision",
             Some(&api.review),
-            r#"{"action":"remove","reason":"x"}"#,
+            r#"{"action":"remove","reason":"spam","revision":1}"#,
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -1030,4 +1051,462 @@ async fn the_api_works_the_same_on_postgres() {
     .execute(&pool)
     .await
     .unwrap();
+}
+
+/// Runs raw SQL on the database behind an [`Api`], bypassing the store (to tamper with it).
+enum Raw {
+    Sqlite(std::path::PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+impl Raw {
+    async fn exec(&self, sql: &str) {
+        match self {
+            Raw::Sqlite(dir) => {
+                let url = format!(
+                    "sqlite://{}",
+                    dir.join(samaritan_store::SQLITE_FILE).display()
+                );
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+            }
+            Raw::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "SET search_path TO \"{schema}\"; {sql}"
+                )))
+                .execute(&pool)
+                .await
+                .unwrap();
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// The review-integrity flow of issue 19, the same on both stores: decisions need a live claim
+/// and the current revision, overrides need a lead and name what they replace, concurrent
+/// deciders get exactly one winner, every evidence read and claim is audited, and tampering
+/// with a decision row is caught by `/v1/audit/verify` (409) and `/readyz` (503).
+async fn review_integrity(api: &Api, raw: &Raw) {
+    let decide = |key: &str, id: &str, body: &str| {
+        let (key, path, body) = (
+            key.to_owned(),
+            format!("/v1/ads/{id}/decision"),
+            body.to_owned(),
+        );
+        async move { api.call("POST", &path, Some(&key), body).await }
+    };
+    assert_eq!(
+        api.post_ads(r#"{"id":"ri1","body":"review one","account":"net-7"}"#)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let listed = api
+        .store
+        .queue_list(
+            samaritan_store::QueueState::Open,
+            10,
+            samaritan_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    // No claim: refused, nothing recorded.
+    let r = decide(
+        &api.review,
+        "ri1",
+        r#"{"action":"allow","reason":"not_commercial","revision":1}"#,
+    )
+    .await;
+    assert_eq!(r.error(StatusCode::CONFLICT).0, "not_claimed");
+    // The queue item says what to triage and which revision to name.
+    let claimed = api
+        .call("POST", "/v1/queue/claim", Some(&api.review), Body::empty())
+        .await
+        .json();
+    let item = &claimed["items"][0];
+    assert!(
+        claimed["items"].as_array().is_some_and(|a| a.len() == 1),
+        "{claimed}"
+    );
+    assert_eq!(item["ad_id"], "ri1");
+    assert_eq!(item["state"], "claimed");
+    assert_eq!(item["revision"], 1);
+    assert_eq!(item["snippet"], "review one");
+    assert_eq!(item["network"]["id"], "net-7");
+    assert!(item["lease_until"].as_str().unwrap().ends_with('Z'));
+    assert!(item["enqueued_at"].as_str().unwrap().contains('T'));
+    // The ad changes under the reviewer: their decision on revision 1 is refused.
+    assert_eq!(
+        api.post_ads(r#"{"id":"ri1","body":"review one, now edited","account":"net-7"}"#)
+            .await
+            .json()["results"][0]["revision"],
+        2
+    );
+    let r = decide(
+        &api.review,
+        "ri1",
+        r#"{"action":"allow","reason":"not_commercial","revision":1}"#,
+    )
+    .await;
+    assert_eq!(r.error(StatusCode::CONFLICT).0, "stale_revision");
+    let r = decide(
+        &api.review,
+        "ri1",
+        r#"{"action":"allow","reason":"not_commercial","revision":2}"#,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let allowed = r.json();
+    assert_eq!(
+        (&allowed["revision"], &allowed["basis"]),
+        (&json!(2), &json!("claim"))
+    );
+    // A stale reviewer cannot overwrite it; a reviewer cannot override; a lead can, once.
+    let r = decide(
+        &api.review2,
+        "ri1",
+        r#"{"action":"remove","reason":"commercial_sex","revision":2}"#,
+    )
+    .await;
+    assert_eq!(r.error(StatusCode::CONFLICT).0, "not_claimed");
+    let r = decide(
+        &api.review,
+        "ri1",
+        r#"{"action":"remove","reason":"commercial_sex","revision":2,"override":true}"#,
+    )
+    .await;
+    assert_eq!(r.error(StatusCode::FORBIDDEN).0, "forbidden");
+    let over = format!(
+        r#"{{"action":"remove","reason":"minor_indicators","revision":2,"override":true,"supersedes":{}}}"#,
+        allowed["seq"]
+    );
+    let r = decide(&api.lead, "ri1", &over).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.json()["supersedes"], allowed["seq"]);
+    let r = decide(&api.lead, "ri1", &over).await;
+    assert_eq!(r.error(StatusCode::CONFLICT).0, "decision_changed");
+    // Re-posting a decided ad re-opens review; the API shows which decision judged which revision.
+    api.post_ads(r#"{"id":"ri1","body":"review one, third text","account":"net-7"}"#)
+        .await;
+    let ad = api
+        .call("GET", "/v1/ads/ri1", Some(&api.review), Body::empty())
+        .await
+        .json();
+    assert_eq!(ad["revision"], 3);
+    assert_eq!(ad["queue"]["state"], "open");
+    let revisions: Vec<_> = ad["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["revision"].as_i64().unwrap(),
+                d["basis"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(revisions, [(2, "claim".into()), (2, "override".into())]);
+
+    // Twelve reviewers race for one item: exactly one decision lands.
+    api.post_ads(r#"{"id":"race","body":"urgent race"}"#).await;
+    let mut keys = Vec::new();
+    for i in 0..12 {
+        keys.push(
+            api.store
+                .create_key(&format!("racer{i}"), &[Scope::Review], "test")
+                .await
+                .unwrap()
+                .secret,
+        );
+    }
+    let mut tasks = Vec::new();
+    for k in keys {
+        let app = api.app.clone();
+        tasks.push(tokio::spawn(async move {
+            let call = |method: &str, path: &str, body: &str| {
+                Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header("authorization", format!("Bearer {k}"))
+                    .body(Body::from(body.to_owned()))
+                    .unwrap()
+            };
+            app.clone()
+                .oneshot(call("POST", "/v1/queue/claim", r#"{"limit":100}"#))
+                .await
+                .unwrap();
+            app.oneshot(call(
+                "POST",
+                "/v1/ads/race/decision",
+                r#"{"action":"remove","reason":"commercial_sex","revision":1}"#,
+            ))
+            .await
+            .unwrap()
+            .status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT)
+    );
+
+    // Evidence reads and claims are on the record.
+    api.call(
+        "GET",
+        "/v1/search?phone=7755550199",
+        Some(&api.review),
+        Body::empty(),
+    )
+    .await;
+    api.call(
+        "GET",
+        "/v1/networks/net-7",
+        Some(&api.review),
+        Body::empty(),
+    )
+    .await;
+    let log = api
+        .call(
+            "GET",
+            "/v1/audit?limit=1000",
+            Some(&api.audit),
+            Body::empty(),
+        )
+        .await
+        .json();
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for want in [
+        "queue.claim",
+        "decision",
+        "ad.read",
+        "search",
+        "network.read",
+    ] {
+        assert!(actions.contains(&want), "{want} not audited: {actions:?}");
+    }
+    let search = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "search")
+        .unwrap();
+    assert!(
+        !search.to_string().contains("7755550199"),
+        "values are hashed"
+    );
+
+    // Intact, then a removal turned into an allow directly in the database.
+    let r = api
+        .call("GET", "/v1/audit/verify", Some(&api.audit), Body::empty())
+        .await;
+    assert_eq!((r.status, &r.json()["ok"]), (StatusCode::OK, &json!(true)));
+    raw.exec(
+        "UPDATE decisions SET action = 'allow' WHERE action = 'remove' AND basis = 'override'",
+    )
+    .await;
+    let r = api
+        .call("GET", "/v1/audit/verify", Some(&api.audit), Body::empty())
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["problems"][0]["kind"], "decision_altered");
+    let r = api.call("GET", "/readyz", None, Body::empty()).await;
+    assert_eq!(r.error(StatusCode::SERVICE_UNAVAILABLE).0, "audit_broken");
+    // Restored: ready again at the next verification.
+    raw.exec(
+        "UPDATE decisions SET action = 'remove' WHERE action = 'allow' AND basis = 'override'",
+    )
+    .await;
+    samaritan_server::verify_audit(&api.state).await.unwrap();
+    assert_eq!(
+        api.call("GET", "/readyz", None, Body::empty()).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn decisions_are_bound_and_the_audit_covers_them_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let store = Store::open_sqlite(&path).await.unwrap();
+    let api = api_on(
+        store,
+        Limits {
+            rate_per_sec: 0.0,
+            ..Limits::default()
+        },
+        Some(dir),
+    )
+    .await;
+    review_integrity(&api, &Raw::Sqlite(path)).await;
+}
+
+#[tokio::test]
+async fn decisions_are_bound_and_the_audit_covers_them_on_postgres() {
+    let Some(url) = samaritan_testkit::postgres_url(
+        "api::decisions_are_bound_and_the_audit_covers_them_on_postgres",
+    ) else {
+        return;
+    };
+    let schema = format!("samaritan_api_ri_{}", std::process::id());
+    let store = Store::open_postgres_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    let api = api_on(
+        store,
+        Limits {
+            rate_per_sec: 0.0,
+            ..Limits::default()
+        },
+        None,
+    )
+    .await;
+    review_integrity(
+        &api,
+        &Raw::Postgres {
+            url: url.clone(),
+            schema: schema.clone(),
+        },
+    )
+    .await;
+    api.store.close().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn reason_codes_are_listed_and_the_escalated_queue_is_for_leads() {
+    let api = api().await;
+    let v = api
+        .call("GET", "/v1/reasons", Some(&api.review), Body::empty())
+        .await
+        .json();
+    for action in ["remove", "allow", "report", "escalate"] {
+        assert!(
+            v["actions"][action]
+                .as_object()
+                .is_some_and(|c| !c.is_empty()),
+            "{v}"
+        );
+    }
+    assert!(
+        v["actions"]["report"]
+            .get("child_sex_trafficking")
+            .is_some()
+    );
+    let r = api
+        .call(
+            "POST",
+            "/v1/queue/claim",
+            Some(&api.review),
+            r#"{"state":"escalated"}"#,
+        )
+        .await;
+    assert_eq!(r.error(StatusCode::FORBIDDEN).0, "forbidden");
+    let r = api
+        .call(
+            "POST",
+            "/v1/queue/claim",
+            Some(&api.lead),
+            r#"{"state":"escalated"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // A lead key works the ordinary queue too.
+    assert_eq!(
+        api.call("GET", "/v1/queue", Some(&api.lead), Body::empty())
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+/// The routes the router serves, read from its source: `(METHOD, path)`.
+fn router_routes() -> Vec<(String, String)> {
+    let src = include_str!("../src/routes/mod.rs");
+    let body = src
+        .split("pub(crate) fn router(")
+        .nth(1)
+        .and_then(|r| r.split(".fallback(").next())
+        .unwrap();
+    let mut out = Vec::new();
+    for part in body.split(".route(").skip(1) {
+        let path = part.split('"').nth(1).unwrap().to_owned();
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let calls = part.matches(&format!("{method}(")).count();
+            if calls > 0 {
+                out.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_routes_served() {
+    let api = api().await;
+    let doc = api
+        .call("GET", "/openapi.json", None, Body::empty())
+        .await
+        .json();
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    documented.sort();
+    let served = router_routes();
+    assert!(served.len() >= 17, "{served:?}");
+    assert_eq!(documented, served);
+    // And every one of them is answered by a handler, not the fallbacks.
+    for (method, path) in &served {
+        let concrete = path.replace("{id}", "x");
+        let r = api
+            .call(method, &concrete, Some(&api.admin), Body::empty())
+            .await;
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert!(
+            !r.text.contains("no such endpoint"),
+            "{method} {path}: {}",
+            r.text
+        );
+    }
 }

@@ -196,84 +196,97 @@ impl Store {
             } else {
                 ""
             };
-            let ad: Option<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT revision, digest FROM ads WHERE id = $1{lock}"
-            )))
-            .bind(input.ad_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((revision, digest)) = ad else {
-                return Err(StoreError::NotFound(format!("ad `{}`", input.ad_id)));
-            };
-            if input.revision != revision {
-                return Err(refused(
-                    "stale_revision",
-                    format!(
-                        "`{}` is now at revision {revision}; you judged revision {}: \
-                         read the new version before deciding",
-                        input.ad_id, input.revision
-                    ),
-                ));
-            }
-            let item: Option<(String, Option<String>, Option<i64>)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT state, claimed_by, lease_until FROM queue WHERE ad_id = $1{lock}"
+            // Refusals roll back explicitly: a dropped transaction is rolled back later, and
+            // until then its row locks would make concurrent claims skip the item.
+            let checked: Result<(i64, String, Option<i64>)> = async {
+                let ad: Option<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT revision, digest FROM ads WHERE id = $1{lock}"
                 )))
                 .bind(input.ad_id.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-            let latest: Option<(i64,)> =
-                sqlx::query_as("SELECT seq FROM decisions WHERE ad_id = $1 ORDER BY seq DESC LIMIT 1")
+                let Some((revision, digest)) = ad else {
+                    return Err(StoreError::NotFound(format!("ad `{}`", input.ad_id)));
+                };
+                if input.revision != revision {
+                    return Err(refused(
+                        "stale_revision",
+                        format!(
+                            "`{}` is now at revision {revision}; you judged revision {}: \
+                             read the new version before deciding",
+                            input.ad_id, input.revision
+                        ),
+                    ));
+                }
+                let item: Option<(String, Option<String>, Option<i64>)> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT state, claimed_by, lease_until FROM queue WHERE ad_id = $1{lock}"
+                    )))
                     .bind(input.ad_id.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
-            let latest = latest.map(|(s,)| s);
-            match input.basis {
-                DecisionBasis::Claim => {
-                    let holder = item.as_ref().and_then(|(state, by, until)| {
-                        let live = until.is_some_and(|t| t > now);
-                        (state != "decided" && live).then_some(by.as_deref()).flatten()
-                    });
-                    match holder {
-                        Some(h) if h == actor => {}
-                        Some(h) => {
-                            return Err(refused(
-                                "claimed",
-                                format!("`{}` is claimed by {h}", input.ad_id),
-                            ));
+                let latest: Option<(i64,)> =
+                    sqlx::query_as("SELECT seq FROM decisions WHERE ad_id = $1 ORDER BY seq DESC LIMIT 1")
+                        .bind(input.ad_id.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let latest = latest.map(|(s,)| s);
+                match input.basis {
+                    DecisionBasis::Claim => {
+                        let holder = item.as_ref().and_then(|(state, by, until)| {
+                            let live = until.is_some_and(|t| t > now);
+                            (state != "decided" && live).then_some(by.as_deref()).flatten()
+                        });
+                        match holder {
+                            Some(h) if h == actor => {}
+                            Some(h) => {
+                                return Err(refused(
+                                    "claimed",
+                                    format!("`{}` is claimed by {h}", input.ad_id),
+                                ));
+                            }
+                            None => {
+                                let why = match (&item, latest) {
+                                    (Some((state, _, _)), Some(seq)) if state == "decided" => {
+                                        format!("it was decided (decision {seq}); a lead can override")
+                                    }
+                                    (None, _) => "it is not in the review queue".to_owned(),
+                                    _ => "claim it first (POST /v1/queue/claim)".to_owned(),
+                                };
+                                return Err(refused(
+                                    "not_claimed",
+                                    format!("you hold no live claim on `{}`: {why}", input.ad_id),
+                                ));
+                            }
                         }
-                        None => {
-                            let why = match (&item, latest) {
-                                (Some((state, _, _)), Some(seq)) if state == "decided" => {
-                                    format!("it was decided (decision {seq}); a lead can override")
-                                }
-                                (None, _) => "it is not in the review queue".to_owned(),
-                                _ => "claim it first (POST /v1/queue/claim)".to_owned(),
+                    }
+                    DecisionBasis::Override { supersedes } => {
+                        if supersedes != latest {
+                            let shown = |s: Option<i64>| {
+                                s.map_or_else(|| "none".to_owned(), |s| format!("decision {s}"))
                             };
                             return Err(refused(
-                                "not_claimed",
-                                format!("you hold no live claim on `{}`: {why}", input.ad_id),
+                                "decision_changed",
+                                format!(
+                                    "the latest decision on `{}` is {}, not {}: read it before overriding",
+                                    input.ad_id,
+                                    shown(latest),
+                                    shown(supersedes)
+                                ),
                             ));
                         }
                     }
                 }
-                DecisionBasis::Override { supersedes } => {
-                    if supersedes != latest {
-                        let shown = |s: Option<i64>| {
-                            s.map_or_else(|| "none".to_owned(), |s| format!("decision {s}"))
-                        };
-                        return Err(refused(
-                            "decision_changed",
-                            format!(
-                                "the latest decision on `{}` is {}, not {}: read it before overriding",
-                                input.ad_id,
-                                shown(latest),
-                                shown(supersedes)
-                            ),
-                        ));
-                    }
-                }
+                Ok((revision, digest, latest))
             }
+            .await;
+            let (revision, digest, latest) = match checked {
+                Ok(v) => v,
+                Err(e) => {
+                    tx.rollback().await?;
+                    return Err(e);
+                }
+            };
             let (seq,): (i64,) = sqlx::query_as(
                 "INSERT INTO decisions (ad_id, revision, digest, action, reason, note, actor, basis, \
                  supersedes, created_at, audit_seq) \

@@ -96,7 +96,8 @@ pub struct KeyRecord {
 impl KeyRecord {
     /// Whether the key may act in `scope` (a lead may do what a reviewer does).
     pub fn has(&self, scope: Scope) -> bool {
-        self.scopes.contains(&scope) || (scope == Scope::Review && self.scopes.contains(&Scope::Lead))
+        self.scopes.contains(&scope)
+            || (scope == Scope::Review && self.scopes.contains(&Scope::Lead))
     }
 
     /// Whether `presented` (the whole key) is this key, in constant time over the hashes.

@@ -36,15 +36,15 @@ use std::path::Path;
 
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use backend::Dialect;
+pub use decisions::{Decision, DecisionAction, DecisionBasis, DecisionInput};
 pub use error::StoreError;
 pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_of};
 pub use keys::{ApiKey, KeyRecord, Scope};
 pub use networks::{NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
 pub use policy::PolicyVersion;
-pub use decisions::{Decision, DecisionAction, DecisionBasis, DecisionInput};
 pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
-pub use reasons::ReasonCodes;
 pub use reads::{AdRecord, Stats};
+pub use reasons::ReasonCodes;
 pub use search::{IdentifierKind, SearchHit};
 pub use writer::Queued;
 

@@ -194,11 +194,13 @@ pub(crate) fn queue_item(row: QueueRow, now: i64) -> Result<QueueItem> {
     } else {
         stored
     };
-    let ad: AdPeek = serde_json::from_str(&row.raw).map_err(|e| {
-        StoreError::Corrupt(format!("stored ad `{}` is not an ad: {e}", row.ad_id))
-    })?;
+    let ad: AdPeek = serde_json::from_str(&row.raw)
+        .map_err(|e| StoreError::Corrupt(format!("stored ad `{}` is not an ad: {e}", row.ad_id)))?;
     let analysis: AnalysisPeek = serde_json::from_str(&row.analysis).map_err(|e| {
-        StoreError::Corrupt(format!("stored analysis of `{}` does not read: {e}", row.ad_id))
+        StoreError::Corrupt(format!(
+            "stored analysis of `{}` does not read: {e}",
+            row.ad_id
+        ))
     })?;
     let mut signals = analysis.signals;
     signals.sort_by(|a, b| b.weight.total_cmp(&a.weight));
@@ -215,9 +217,9 @@ pub(crate) fn queue_item(row: QueueRow, now: i64) -> Result<QueueItem> {
     let body = ad.body.unwrap_or_default();
     let snippet = cut(&body.split_whitespace().collect::<Vec<_>>().join(" "), 280);
     let posted_at = match ad.posted_at {
-        Some(serde_json::Value::Number(n)) => n
-            .as_i64()
-            .map(|secs| rfc3339_ms(secs.saturating_mul(1000))),
+        Some(serde_json::Value::Number(n)) => {
+            n.as_i64().map(|secs| rfc3339_ms(secs.saturating_mul(1000)))
+        }
         Some(serde_json::Value::String(s)) => Some(s),
         _ => None,
     };
@@ -231,7 +233,11 @@ pub(crate) fn queue_item(row: QueueRow, now: i64) -> Result<QueueItem> {
         priority: row.priority,
         state,
         claimed_by: if live { row.claimed_by } else { None },
-        lease_until: if live { row.lease_until.map(rfc3339_ms) } else { None },
+        lease_until: if live {
+            row.lease_until.map(rfc3339_ms)
+        } else {
+            None
+        },
         enqueued_at: rfc3339_ms(row.enqueued_at),
         verdict: row.verdict,
         score: row.score,
@@ -257,9 +263,7 @@ impl Store {
             QueueState::Open => {
                 " AND (q.claimed_by IS NULL OR q.lease_until IS NULL OR q.lease_until <= $3)"
             }
-            QueueState::Claimed => {
-                " AND q.claimed_by IS NOT NULL AND q.lease_until > $3"
-            }
+            QueueState::Claimed => " AND q.claimed_by IS NOT NULL AND q.lease_until > $3",
             _ => " AND $3 = $3",
         };
         let rows: Vec<QueueRow> = on_read!(self, |pool| {
@@ -365,6 +369,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             if done.rows_affected() == 0 {
+                tx.rollback().await?;
                 return Err(StoreError::Refused {
                     code: "not_claimed",
                     message: format!("you hold no live claim on `{ad_id}`"),

@@ -4,8 +4,8 @@
 use samaritan_engine::model::Analysis;
 use serde::Serialize;
 
-use crate::ingest::parse_analysis;
 use crate::decisions::{DECISION_COLUMNS, DecisionRow};
+use crate::ingest::parse_analysis;
 use crate::queue::{QUEUE_COLUMNS, QUEUE_JOINS, QueueItem, QueueRow, queue_item};
 use crate::{Decision, Result, Store};
 

@@ -34,36 +34,72 @@ const DEFAULTS: &[(DecisionAction, &[(&str, &str)])] = &[
     (
         DecisionAction::Remove,
         &[
-            ("commercial_sex", "Offers commercial sex (adults, no other indicator)"),
-            ("minor_indicators", "Indicators that the person offered is a minor"),
-            ("third_party_control", "Someone else controls, books or is paid for the person offered"),
-            ("trafficking_indicators", "Other indicators of force, fraud or coercion"),
+            (
+                "commercial_sex",
+                "Offers commercial sex (adults, no other indicator)",
+            ),
+            (
+                "minor_indicators",
+                "Indicators that the person offered is a minor",
+            ),
+            (
+                "third_party_control",
+                "Someone else controls, books or is paid for the person offered",
+            ),
+            (
+                "trafficking_indicators",
+                "Other indicators of force, fraud or coercion",
+            ),
             ("spam", "Spam, scam or fraudulent ad"),
-            ("other_policy", "Breaks another platform rule (say which in the note)"),
+            (
+                "other_policy",
+                "Breaks another platform rule (say which in the note)",
+            ),
         ],
     ),
     (
         DecisionAction::Allow,
         &[
-            ("not_commercial", "No commercial sex offered (false positive)"),
-            ("adult_consensual", "Adults, lawful where posted, no trafficking indicator"),
-            ("legitimate_service", "A lawful service whose words overlap (massage, escort vehicles, sitting)"),
+            (
+                "not_commercial",
+                "No commercial sex offered (false positive)",
+            ),
+            (
+                "adult_consensual",
+                "Adults, lawful where posted, no trafficking indicator",
+            ),
+            (
+                "legitimate_service",
+                "A lawful service whose words overlap (massage, escort vehicles, sitting)",
+            ),
             ("insufficient_evidence", "Not enough to act on"),
         ],
     ),
     (
         DecisionAction::Report,
         &[
-            ("child_sex_trafficking", "Apparent child sex trafficking (CyberTipline)"),
-            ("online_enticement", "Online enticement of a child for sexual acts (CyberTipline)"),
-            ("minor_indicators", "Indicators that the person offered is a minor"),
+            (
+                "child_sex_trafficking",
+                "Apparent child sex trafficking (CyberTipline)",
+            ),
+            (
+                "online_enticement",
+                "Online enticement of a child for sexual acts (CyberTipline)",
+            ),
+            (
+                "minor_indicators",
+                "Indicators that the person offered is a minor",
+            ),
         ],
     ),
     (
         DecisionAction::Escalate,
         &[
             ("possible_minor", "Might be a minor; a lead should decide"),
-            ("possible_trafficking", "Might be trafficking; a lead should decide"),
+            (
+                "possible_trafficking",
+                "Might be trafficking; a lead should decide",
+            ),
             ("needs_lead", "Unclear; a lead should decide"),
             ("legal_question", "Needs legal advice"),
         ],
@@ -94,8 +130,8 @@ impl ReasonCodes {
     /// Reads a list from TOML (module docs): every action needs at least one code; codes are
     /// lowercase ASCII letters, digits and `_`.
     pub fn from_toml(text: &str) -> Result<ReasonCodes, StoreError> {
-        let table: BTreeMap<String, BTreeMap<String, String>> = toml::from_str(text)
-            .map_err(|e| StoreError::Invalid(format!("reason codes: {e}")))?;
+        let table: BTreeMap<String, BTreeMap<String, String>> =
+            toml::from_str(text).map_err(|e| StoreError::Invalid(format!("reason codes: {e}")))?;
         for action in table.keys() {
             if DecisionAction::parse(action).is_none() {
                 return Err(StoreError::Invalid(format!(
@@ -162,7 +198,9 @@ mod tests {
             assert!(!r.actions[a.as_str()].is_empty(), "{a:?}");
         }
         assert!(r.check(DecisionAction::Remove, "minor_indicators").is_ok());
-        let e = r.check(DecisionAction::Allow, "minor_indicators").unwrap_err();
+        let e = r
+            .check(DecisionAction::Allow, "minor_indicators")
+            .unwrap_err();
         assert!(e.contains("not_commercial"), "{e}");
     }
 

@@ -362,7 +362,10 @@ async fn decisions_are_recorded_audited_and_move_the_queue(f: &Fixture) {
     esc.note = "needs a lead".into();
     let d = s.decide(&esc, "key:alice", now).await.unwrap();
     assert_eq!(d.action, "escalate");
-    assert_eq!((d.revision, d.basis.as_str(), d.supersedes), (1, "claim", None));
+    assert_eq!(
+        (d.revision, d.basis.as_str(), d.supersedes),
+        (1, "claim", None)
+    );
     assert_eq!(d.digest.len(), 64);
     let rec = s.get_ad("e1", now).await.unwrap().unwrap();
     assert_eq!(rec.decisions.len(), 1);
@@ -506,16 +509,25 @@ async fn decisions_need_a_live_claim_and_the_current_revision(f: &Fixture) {
     )])
     .await
     .unwrap();
-    let q = s.get_ad("b1", t0 + 1010).await.unwrap().unwrap().queue.unwrap();
+    let q = s
+        .get_ad("b1", t0 + 1010)
+        .await
+        .unwrap()
+        .unwrap()
+        .queue
+        .unwrap();
     assert_eq!(q.state, QueueState::Decided);
     assert!(s.audit_verify().await.unwrap().ok());
 }
 
 async fn concurrent_deciders_exactly_one_wins(f: &Fixture) {
     let s = &f.store;
-    s.ingest(vec![item(ad("cd", "x"), analysis("cd", Verdict::Review, 10, &[]))])
-        .await
-        .unwrap();
+    s.ingest(vec![item(
+        ad("cd", "x"),
+        analysis("cd", Verdict::Review, 10, &[]),
+    )])
+    .await
+    .unwrap();
     let now = now_ms();
     // Sixteen reviewers race to claim and decide the same item, four requests each.
     let mut tasks = Vec::new();
@@ -558,9 +570,12 @@ async fn concurrent_deciders_exactly_one_wins(f: &Fixture) {
 
 async fn overrides_name_the_decision_they_replace(f: &Fixture) {
     let s = &f.store;
-    s.ingest(vec![item(ad("ov", "x"), analysis("ov", Verdict::Block, 90, &[]))])
-        .await
-        .unwrap();
+    s.ingest(vec![item(
+        ad("ov", "x"),
+        analysis("ov", Verdict::Block, 90, &[]),
+    )])
+    .await
+    .unwrap();
     let now = now_ms();
     s.queue_claim("key:rev", QueueState::Open, 1, 600_000, now)
         .await
@@ -599,7 +614,10 @@ async fn overrides_name_the_decision_they_replace(f: &Fixture) {
     }
     assert_eq!(winners.len(), 1);
     let d = &winners[0];
-    assert_eq!((d.basis.as_str(), d.supersedes), ("override", Some(first.seq)));
+    assert_eq!(
+        (d.basis.as_str(), d.supersedes),
+        ("override", Some(first.seq))
+    );
     // An override that has not seen the latest decision is refused.
     let blind = DecisionInput {
         basis: DecisionBasis::Override { supersedes: None },
@@ -638,12 +656,18 @@ async fn claims_and_releases_are_audited(f: &Fixture) {
     assert_eq!(audit[0].actor, "key:r");
     assert_eq!(audit[0].detail["ad_ids"], serde_json::json!(["ca", "cb"]));
     assert_eq!(audit[0].detail["lease_until"], now + 60_000);
-    assert_eq!((audit[1].subject.as_str(), audit[1].actor.as_str()), ("ca", "key:r"));
+    assert_eq!(
+        (audit[1].subject.as_str(), audit[1].actor.as_str()),
+        ("ca", "key:r")
+    );
 }
 
 async fn queue_items_carry_what_triage_needs(f: &Fixture) {
     let s = &f.store;
-    let mut a = ad("tr", &format!("Line one\n\n  line two {}", "word ".repeat(100)));
+    let mut a = ad(
+        "tr",
+        &format!("Line one\n\n  line two {}", "word ".repeat(100)),
+    );
     a.title = Some("A title".into());
     a.posted_at = Some(1_700_000_000);
     a.location = Some(samaritan_engine::model::Location {
@@ -652,7 +676,11 @@ async fn queue_items_carry_what_triage_needs(f: &Fixture) {
         country: None,
     });
     let mut an = with_network(analysis("tr", Verdict::Review, 40, &[]), "net-1", 3);
-    for (ind, cat, w) in [("a", "commercial", 0.2), ("b", "minor", 0.6), ("c", "control", 0.4)] {
+    for (ind, cat, w) in [
+        ("a", "commercial", 0.2),
+        ("b", "minor", 0.6),
+        ("c", "control", 0.4),
+    ] {
         an.signals.push(samaritan_engine::model::Signal {
             indicator: ind.into(),
             category: cat.into(),
@@ -664,11 +692,23 @@ async fn queue_items_carry_what_triage_needs(f: &Fixture) {
     }
     s.ingest(vec![item(a, an)]).await.unwrap();
     let now = now_ms();
-    let q = s.queue_list(QueueState::Open, 1, now).await.unwrap().remove(0);
+    let q = s
+        .queue_list(QueueState::Open, 1, now)
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(q.title.as_deref(), Some("A title"));
-    assert!(q.snippet.starts_with("Line one line two word"), "{}", q.snippet);
+    assert!(
+        q.snippet.starts_with("Line one line two word"),
+        "{}",
+        q.snippet
+    );
     assert!(q.snippet.ends_with('…') && q.snippet.chars().count() == 281);
-    let top: Vec<_> = q.top_signals.iter().map(|t| (t.indicator.as_str(), t.category.as_str())).collect();
+    let top: Vec<_> = q
+        .top_signals
+        .iter()
+        .map(|t| (t.indicator.as_str(), t.category.as_str()))
+        .collect();
     assert_eq!(top, [("b", "minor"), ("c", "control"), ("a", "commercial")]);
     let n = q.network.as_ref().unwrap();
     assert_eq!((n.id.as_str(), n.size), ("net-1", 3));
@@ -683,7 +723,12 @@ async fn queue_items_carry_what_triage_needs(f: &Fixture) {
         .remove(0);
     assert_eq!(claimed.state, QueueState::Claimed);
     assert_eq!(claimed.claimed_by.as_deref(), Some("key:r"));
-    assert!(claimed.lease_until.as_deref().is_some_and(|t| t.ends_with('Z')));
+    assert!(
+        claimed
+            .lease_until
+            .as_deref()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
 }
 
 /// Two decided ads (three decisions) to tamper with.
@@ -699,18 +744,30 @@ async fn decided(f: &Fixture) {
     s.queue_claim("key:r", QueueState::Open, 5, 60_000, now)
         .await
         .unwrap();
-    s.decide(&decision("t1", 1, DecisionAction::Escalate, "needs_lead"), "key:r", now)
-        .await
-        .unwrap();
-    s.decide(&decision("t2", 1, DecisionAction::Allow, "not_commercial"), "key:r", now)
-        .await
-        .unwrap();
+    s.decide(
+        &decision("t1", 1, DecisionAction::Escalate, "needs_lead"),
+        "key:r",
+        now,
+    )
+    .await
+    .unwrap();
+    s.decide(
+        &decision("t2", 1, DecisionAction::Allow, "not_commercial"),
+        "key:r",
+        now,
+    )
+    .await
+    .unwrap();
     s.queue_claim("key:lead", QueueState::Escalated, 5, 60_000, now)
         .await
         .unwrap();
-    s.decide(&decision("t1", 1, DecisionAction::Remove, "commercial_sex"), "key:lead", now)
-        .await
-        .unwrap();
+    s.decide(
+        &decision("t1", 1, DecisionAction::Remove, "commercial_sex"),
+        "key:lead",
+        now,
+    )
+    .await
+    .unwrap();
     let r = s.audit_verify().await.unwrap();
     assert!(r.ok(), "{r:?}");
     assert_eq!(r.decisions, 3);
@@ -739,12 +796,18 @@ async fn audit_detects_edited_decisions(f: &Fixture) {
         ("created_at = created_at + 1", "created_at = created_at - 1"),
         ("ad_id = 't9'", "ad_id = 't2'"),
     ] {
-        f.raw(&format!("UPDATE decisions SET {edit} WHERE audit_seq = {}", t2_audit(f).await))
-            .await;
+        f.raw(&format!(
+            "UPDATE decisions SET {edit} WHERE audit_seq = {}",
+            t2_audit(f).await
+        ))
+        .await;
         let r = f.store.audit_verify().await.unwrap();
         assert_eq!(kinds(&r), ["decision_altered"], "{edit}: {r:?}");
-        f.raw(&format!("UPDATE decisions SET {undo} WHERE audit_seq = {}", t2_audit(f).await))
-            .await;
+        f.raw(&format!(
+            "UPDATE decisions SET {undo} WHERE audit_seq = {}",
+            t2_audit(f).await
+        ))
+        .await;
         assert!(f.store.audit_verify().await.unwrap().ok, "{undo}");
     }
 }
@@ -809,10 +872,18 @@ async fn audit_detects_reordered_decisions(f: &Fixture) {
             d.audit_seq
         )
     };
-    f.raw(&format!("UPDATE decisions SET {} WHERE seq = {}", set(y), x.seq))
-        .await;
-    f.raw(&format!("UPDATE decisions SET {} WHERE seq = {}", set(x), y.seq))
-        .await;
+    f.raw(&format!(
+        "UPDATE decisions SET {} WHERE seq = {}",
+        set(y),
+        x.seq
+    ))
+    .await;
+    f.raw(&format!(
+        "UPDATE decisions SET {} WHERE seq = {}",
+        set(x),
+        y.seq
+    ))
+    .await;
     let r = f.store.audit_verify().await.unwrap();
     assert!(!r.ok, "{r:?}");
     assert!(kinds(&r).contains(&"decision_reordered"), "{r:?}");
