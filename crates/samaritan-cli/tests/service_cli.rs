@@ -59,6 +59,12 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
             .status
             .success()
     );
+    let printed: serde_json::Value =
+        serde_json::from_slice(&run(&["audit", "head", "--data-dir", d]).stdout).unwrap();
+    assert_eq!(
+        format!("{}:{}", printed["seq"], printed["hash"].as_str().unwrap()),
+        head
+    );
 
     // Edit the log behind the store's back with the sqlite3 file format's own tools: here,
     // through a second store connection issuing raw SQL.
@@ -85,7 +91,23 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
     let report: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
     assert_eq!(report["problems"][0]["seq"], 2);
     assert_eq!(report["problems"][0]["kind"], "altered");
+    assert_eq!(report["ok"], false);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("BROKEN"));
+    // The service will not run on a broken record.
+    let serve = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d,
+        "--no-images",
+    ]);
+    assert!(!serve.status.success());
+    let err = String::from_utf8_lossy(&serve.stderr);
+    assert!(
+        err.contains("AUDIT CHAIN BROKEN") && err.contains("entry 2"),
+        "{err}"
+    );
 }
 
 #[test]
