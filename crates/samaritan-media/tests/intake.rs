@@ -123,7 +123,10 @@ fn paths_are_read_only_inside_the_allowed_dirs() {
         PathBuf::from("/etc/passwd"),
     ] {
         let e = intake(&path(&outside), &cfg).unwrap_err();
-        assert!(matches!(e, MediaError::PathNotAllowed(_)), "{outside:?}: {e}");
+        assert!(
+            matches!(e, MediaError::PathNotAllowed(_)),
+            "{outside:?}: {e}"
+        );
         assert_eq!(e.code(), "path_not_allowed");
     }
     // A missing file inside an allowed directory is a plain read error.
