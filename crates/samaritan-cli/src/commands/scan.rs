@@ -50,12 +50,7 @@ use crate::engine_args::{EngineArgs, MediaArgs};
 use crate::input::{self, Line, LineError, Lines};
 use crate::ordered::ordered_map;
 
-/// Analyse ads from JSON Lines: one analysis per ad, in input order.
-///
-/// An id on several lines is one ad revised: the last valid line with that id is its current
-/// version and the only one analysed; earlier ones are reported on stderr and counted. Images are
-/// offline by default: `{url}` images only with --fetch-images, `{path}` images only inside
-/// --allow-paths directories; any other image gets an error entry in the analysis.
+/// `samaritan scan`'s options (its `--help` text is on the command in `main.rs`).
 #[derive(Args)]
 pub struct ScanArgs {
     /// Ads as JSON Lines (input schema of DESIGN.md); `-` or absent for stdin (copied to a
@@ -77,7 +72,7 @@ pub struct ScanArgs {
     /// Longest input line accepted, in bytes.
     #[arg(long, default_value_t = input::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
-    /// Do not link ads into networks: each analysis is written as soon as its ad is read, and
+    /// Do not link ads into networks: each analysis is written as soon as its ad is analysed, and
     /// `network`/`template` stay null.
     #[arg(long)]
     pub no_link: bool,
