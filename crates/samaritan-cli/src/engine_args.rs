@@ -47,7 +47,13 @@ pub fn load_policy(path: Option<&std::path::Path>) -> Result<Arc<Policy>> {
     Ok(Arc::new(policy))
 }
 
-/// Options for the images attached to ads: where hash banks live, and whether to fetch URLs.
+/// Options for the images attached to ads: where hash banks live, and which images may be
+/// taken in from outside the ad itself.
+///
+/// Offline by default: an analyst's scan must not reveal their address to the hosts an ad's
+/// `{url}` images point at, nor read local files an ad names by `{path}`. Inline `{base64}`
+/// images and `{sha256, pdq}` hashes are always taken in; a `{url}` or `{path}` image that is not
+/// allowed gets an error entry in the analysis's `images` (never silently dropped).
 #[derive(Args, Clone)]
 pub struct MediaArgs {
     /// Data directory holding hash banks (`<data-dir>/banks/<name>.pdq`); a missing directory
@@ -57,13 +63,18 @@ pub struct MediaArgs {
     /// Do not take in images at all (text only; `images` in the output stays empty).
     #[arg(long)]
     pub no_images: bool,
-    /// Do not fetch `{url}` images (they get an error entry instead of hashes).
+    /// Fetch `{url}` images (off by default: fetching tells the image's host that someone is
+    /// looking). Fetches refuse loopback, private, link-local and other non-public addresses.
     #[arg(long)]
-    pub no_fetch: bool,
-    /// Allow fetching from loopback, private and link-local addresses (off by default: a
+    pub fetch_images: bool,
+    /// With `--fetch-images`, also allow non-public addresses (tests, closed networks only: a
     /// URL in an ad must not reach the platform's internal network).
-    #[arg(long)]
+    #[arg(long, requires = "fetch_images")]
     pub allow_private_fetch: bool,
+    /// Read `{path}` images, but only those whose real path (symbolic links and `..` resolved)
+    /// lies inside DIR; repeat for several directories. Without it no `{path}` image is read.
+    #[arg(long, value_name = "DIR")]
+    pub allow_paths: Vec<PathBuf>,
 }
 
 /// Everything needed to take in an ad's images, loaded once and shared by every worker.
@@ -79,15 +90,37 @@ impl MediaArgs {
         let banks = samaritan_media::BankDir::new(&self.data_dir)
             .load_all()
             .with_context(|| format!("loading hash banks from {}", self.data_dir.display()))?;
-        let mut intake = samaritan_media::IntakeConfig::default();
-        intake.fetch.enabled = !self.no_fetch;
-        intake.fetch.allow_private = self.allow_private_fetch;
         Ok(Media {
             enabled: !self.no_images,
-            intake,
+            intake: self.intake()?,
             banks,
             options: samaritan_engine::pdq::MatchOptions::default(),
         })
+    }
+
+    /// The intake these options allow. Every `--allow-paths` directory must exist.
+    pub fn intake(&self) -> Result<samaritan_media::IntakeConfig> {
+        let mut intake = samaritan_media::IntakeConfig::default();
+        intake.fetch.enabled = self.fetch_images;
+        intake.fetch.allow_private = self.allow_private_fetch;
+        intake.allow_paths = !self.allow_paths.is_empty();
+        intake.root = None;
+        intake.allowed_dirs = self
+            .allow_paths
+            .iter()
+            .map(|d| {
+                let canonical = d
+                    .canonicalize()
+                    .with_context(|| format!("--allow-paths {}", d.display()))?;
+                anyhow::ensure!(
+                    canonical.is_dir(),
+                    "--allow-paths {}: not a directory",
+                    d.display()
+                );
+                Ok(canonical)
+            })
+            .collect::<Result<_>>()?;
+        Ok(intake)
     }
 }
 

@@ -38,6 +38,15 @@ enum Command {
     /// Run the whole engine on a generated demo marketplace and print what it found.
     Demo(commands::demo::DemoArgs),
     /// Analyse ads (JSON Lines) and write one analysis per ad (JSON Lines), in input order.
+    ///
+    /// An id on several lines is one ad revised: the last valid line with that id is its current
+    /// version and the only one analysed; each earlier line is reported on stderr with both line
+    /// numbers and counted in the summary.
+    ///
+    /// Offline by default: `{url}` images are fetched only with --fetch-images and `{path}`
+    /// images read only inside --allow-paths directories; any other such image gets an error
+    /// entry in the analysis's `images`. Inline `{base64}` images and `{sha256, pdq}` hashes are
+    /// always taken in.
     Scan(commands::scan::ScanArgs),
     /// Test a policy file, or backtest a policy change over a corpus.
     Policy(commands::policy::PolicyArgs),

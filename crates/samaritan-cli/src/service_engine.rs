@@ -70,6 +70,7 @@ pub fn service_intake(
     samaritan_media::IntakeConfig {
         allow_paths: false,
         root: None,
+        allowed_dirs: Vec::new(),
         fetch: samaritan_media::FetchConfig {
             enabled: fetch,
             allow_private,

@@ -1,5 +1,6 @@
-//! The quality bars of issue 3 on the Memex conformance cases in `../shared` (skipped, visibly,
-//! when `../shared` is absent; CI sets SAMARITAN_REQUIRE_SHARED=1 so it cannot skip there).
+//! The quality bars of issue 3 on the Memex conformance cases in `../shared`: `#[ignore]`d with
+//! the reason (run with `--include-ignored`); skipped, visibly, when `../shared` is absent, unless
+//! SAMARITAN_REQUIRE_SHARED=1 (CI), which makes that a failure.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
 
@@ -35,6 +36,7 @@ fn find<'a>(s: &'a [Score], kind: &str, variant: &str) -> &'a Score {
 }
 
 #[test]
+#[ignore = "needs ../shared conformance data (or $SAMARITAN_SHARED); run with --include-ignored"]
 fn memex_bars() {
     let Some(s) = scores() else { return };
     let phone = find(&s, "phone", "valid_after_sanitizing");

@@ -39,6 +39,10 @@ pub enum MediaError {
     PathsDisabled,
     #[error("image path {0} is outside the allowed directory")]
     PathOutsideRoot(String),
+    #[error(
+        "image path {0} is not inside a directory allowed for image files (--allow-paths); not read"
+    )]
+    PathNotAllowed(String),
     #[error("`base64` is not valid base64: {0}")]
     Base64(String),
     #[error("`{field}` is not valid: {reason}")]
@@ -51,7 +55,7 @@ pub enum MediaError {
         addr: IpAddr,
         kind: &'static str,
     },
-    #[error("image URLs are not fetched here")]
+    #[error("image URLs are not fetched here (fetching is off unless --fetch-images)")]
     UrlsDisabled,
     #[error("fetching the image failed: {0}")]
     Fetch(String),
@@ -79,6 +83,7 @@ impl MediaError {
             MediaError::Read { .. } => "read",
             MediaError::PathsDisabled => "paths_disabled",
             MediaError::PathOutsideRoot(_) => "path_outside_root",
+            MediaError::PathNotAllowed(_) => "path_not_allowed",
             MediaError::Base64(_) => "base64",
             MediaError::BadHashes { .. } => "bad_hashes",
             MediaError::BadUrl(_) => "bad_url",

@@ -28,6 +28,11 @@ pub struct IntakeConfig {
     /// When set, `{path}` images must resolve to a file under this directory; relative paths
     /// are taken relative to it.
     pub root: Option<PathBuf>,
+    /// When not empty, a `{path}` image is read only if its canonical path (symbolic links and
+    /// `..` resolved) lies inside one of these directories, which must themselves be canonical
+    /// ([`std::fs::canonicalize`]); relative paths are taken from the working directory (or
+    /// `root`). Empty: no such confinement.
+    pub allowed_dirs: Vec<PathBuf>,
 }
 
 impl Default for IntakeConfig {
@@ -37,6 +42,7 @@ impl Default for IntakeConfig {
             fetch: FetchConfig::default(),
             allow_paths: true,
             root: None,
+            allowed_dirs: Vec::new(),
         }
     }
 }
@@ -147,6 +153,11 @@ fn read_path(path: &str, cfg: &IntakeConfig) -> Result<Vec<u8>, MediaError> {
         }
         None => Path::new(path).to_path_buf(),
     };
+    let full = if cfg.allowed_dirs.is_empty() {
+        full
+    } else {
+        confine(path, &full, &cfg.allowed_dirs)?
+    };
     let meta = std::fs::metadata(&full).map_err(read_err)?;
     if !meta.is_file() {
         return Err(read_err(std::io::Error::other("not a regular file")));
@@ -171,6 +182,32 @@ fn read_path(path: &str, cfg: &IntakeConfig) -> Result<Vec<u8>, MediaError> {
         });
     }
     Ok(bytes)
+}
+
+/// The canonical form of `full` when it lies inside one of `allowed` (canonical directories).
+/// A path that cannot be resolved is reported as a read error only when it names a place
+/// inside an allowed directory, so that an ad cannot learn which files exist elsewhere.
+fn confine(path: &str, full: &Path, allowed: &[PathBuf]) -> Result<PathBuf, MediaError> {
+    let inside = |p: &Path| allowed.iter().any(|d| p.starts_with(d));
+    match full.canonicalize() {
+        Ok(canonical) if inside(&canonical) => Ok(canonical),
+        Ok(_) => Err(MediaError::PathNotAllowed(path.to_owned())),
+        Err(source) => {
+            let absolute = std::path::absolute(full).unwrap_or_else(|_| full.to_path_buf());
+            let lexically_inside = inside(&absolute)
+                && !absolute
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir));
+            if lexically_inside {
+                Err(MediaError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            } else {
+                Err(MediaError::PathNotAllowed(path.to_owned()))
+            }
+        }
+    }
 }
 
 fn precomputed(sha256: Option<&str>, pdq: Option<&str>) -> Result<ImageFacts, MediaError> {

@@ -104,6 +104,50 @@ fn paths_are_confined_when_a_root_is_set() {
 }
 
 #[test]
+fn paths_are_read_only_inside_the_allowed_dirs() {
+    let modes = data_path("modes").canonicalize().unwrap();
+    let cfg = IntakeConfig {
+        allowed_dirs: vec![modes.clone()],
+        ..IntakeConfig::default()
+    };
+    let path = |p: &std::path::Path| ImageRef::Path {
+        path: p.display().to_string(),
+    };
+    assert!(intake(&path(&modes.join("rgb.png")), &cfg).is_ok());
+    // `..` out of the allowed directory, a file beside it, a missing file elsewhere: refused
+    // without telling whether the file exists.
+    for outside in [
+        modes.join("../wee.jpg"),
+        data_path("wee.jpg"),
+        data_path("no-such-file.jpg"),
+        PathBuf::from("/etc/passwd"),
+    ] {
+        let e = intake(&path(&outside), &cfg).unwrap_err();
+        assert!(
+            matches!(e, MediaError::PathNotAllowed(_)),
+            "{outside:?}: {e}"
+        );
+        assert_eq!(e.code(), "path_not_allowed");
+    }
+    // A missing file inside an allowed directory is a plain read error.
+    let e = intake(&path(&modes.join("missing.png")), &cfg).unwrap_err();
+    assert!(matches!(e, MediaError::Read { .. }), "{e}");
+    // A symbolic link inside the allowed directory that leads out of it is refused too.
+    let dir = tempfile::tempdir().unwrap();
+    let canonical = dir.path().canonicalize().unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(data_path("wee.jpg"), canonical.join("link.jpg")).unwrap();
+        let cfg = IntakeConfig {
+            allowed_dirs: vec![canonical.clone()],
+            ..IntakeConfig::default()
+        };
+        let e = intake(&path(&canonical.join("link.jpg")), &cfg).unwrap_err();
+        assert!(matches!(e, MediaError::PathNotAllowed(_)), "{e}");
+    }
+}
+
+#[test]
 fn precomputed_hashes_are_validated() {
     let cfg = IntakeConfig::default();
     let pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";

@@ -978,6 +978,7 @@ async fn metrics_count_requests_and_store_state() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
 async fn the_api_works_the_same_on_postgres() {
     let Some(url) = samaritan_testkit::postgres_url("api::the_api_works_the_same_on_postgres")
     else {

@@ -1,7 +1,8 @@
 //! One suite, two backends: every test here runs on SQLite and on PostgreSQL.
 //!
-//! PostgreSQL tests skip visibly (`SKIPPED:`) when no server answers, and fail when
-//! `SAMARITAN_REQUIRE_POSTGRES=1`. Each PostgreSQL test gets its own schema, dropped afterwards.
+//! The PostgreSQL variants are `#[ignore]`d with the reason, so `cargo test` lists and counts
+//! them; `cargo test -- --include-ignored` (or `--ignored`) runs them, and then they skip
+//! visibly (`SKIPPED:`) when no server answers, and fail when `SAMARITAN_REQUIRE_POSTGRES=1`. Each PostgreSQL test gets its own schema, dropped afterwards.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
 
@@ -48,6 +49,7 @@ macro_rules! suite {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
                 async fn $name() {
                     let Some(f) = crate::common::postgres(concat!("store_suite::postgres::", stringify!($name))).await else {
                         return;

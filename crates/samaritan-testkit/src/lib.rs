@@ -1,8 +1,18 @@
 //! Helpers for tests that need things outside the repository.
 //!
 //! A fresh machine has no `../shared`, PostgreSQL or NATS; tests that need them must say so and
-//! skip. CI provides them and sets `SAMARITAN_REQUIRE_<THING>=1`, which turns a skip into a failure
-//! so a broken service can never pass silently.
+//! skip. Every test that calls a helper here is also marked, so that `cargo test` shows and
+//! counts it as ignored with its reason instead of a `SKIPPED:` line hidden by output capture:
+//!
+//! ```text
+//! #[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
+//! #[ignore = "needs ../shared conformance data (or $SAMARITAN_SHARED); run with --include-ignored"]
+//! #[ignore = "needs NATS (127.0.0.1:4222 or $SAMARITAN_TEST_NATS); run with --include-ignored"]
+//! ```
+//!
+//! Run with `--include-ignored` (or `--ignored`), such a test still skips where the thing is
+//! missing. CI provides them and sets `SAMARITAN_REQUIRE_<THING>=1`, which turns a skip into a
+//! failure so a broken service can never pass silently.
 
 use std::path::PathBuf;
 

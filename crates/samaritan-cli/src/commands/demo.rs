@@ -60,8 +60,10 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         media: MediaArgs {
             data_dir: args.dir.join("data"),
             no_images: false,
-            no_fetch: true,
+            // The synthetic corpus carries its images as hashes: nothing to fetch or read.
+            fetch_images: false,
             allow_private_fetch: false,
+            allow_paths: Vec::new(),
         },
     })?;
     eprintln!("demo: evaluation against the ground truth");

@@ -12,11 +12,25 @@
 //! holds quoted ad text, so it lives in `--tmp-dir`, by default the system's temporary
 //! directory) and the link state in memory; the second pass finishes and writes. `--no-link`
 //! writes each analysis as soon as its ad is read.
+//!
+//! An id on more than one line is one ad in several revisions, and, as in the service, the
+//! latest revision wins: the last line with that id (among the lines that are valid ads) is
+//! the ad's current version, and only it is analysed, linked and written; each earlier line is
+//! reported on stderr with both line numbers and counted in the summary. Knowing the last line
+//! before analysing the first takes a pass over the input that keeps every id in memory (the
+//! linker keeps them anyway) but no ad text. Standard input (or any input that is not a regular
+//! file) cannot be read twice, so it is first copied to a temporary file in `--tmp-dir`, and
+//! nothing is written before the input ends, `--no-link` included.
+//!
+//! Images come in offline by default: `{url}` images are fetched only with `--fetch-images`,
+//! `{path}` images are read only inside `--allow-paths` directories; any other gets an error
+//! entry in the analysis (see [`MediaArgs`]).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -36,9 +50,11 @@ use crate::engine_args::{EngineArgs, MediaArgs};
 use crate::input::{self, Line, LineError, Lines};
 use crate::ordered::ordered_map;
 
+/// `samaritan scan`'s options (its `--help` text is on the command in `main.rs`).
 #[derive(Args)]
 pub struct ScanArgs {
-    /// Ads as JSON Lines (input schema of DESIGN.md); `-` or absent for stdin.
+    /// Ads as JSON Lines (input schema of DESIGN.md); `-` or absent for stdin (copied to a
+    /// temporary file in --tmp-dir first, so that a later line of an id can replace an earlier).
     #[arg(default_value = "-")]
     pub input: PathBuf,
     /// Write analyses here instead of stdout.
@@ -56,11 +72,11 @@ pub struct ScanArgs {
     /// Longest input line accepted, in bytes.
     #[arg(long, default_value_t = input::DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
-    /// Do not link ads into networks: each analysis is written as soon as its ad is read, and
+    /// Do not link ads into networks: each analysis is written as soon as its ad is analysed, and
     /// `network`/`template` stay null.
     #[arg(long)]
     pub no_link: bool,
-    /// Directory for the temporary state of a linked scan.
+    /// Directory for temporary files: the state of a linked scan, and a copy of standard input.
     #[arg(long)]
     pub tmp_dir: Option<PathBuf>,
     #[command(flatten)]
@@ -68,6 +84,10 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub media: MediaArgs,
 }
+
+/// A `--no-link` line's outcome: its analysis (JSON line) and verdict, nothing when a later
+/// line replaces it, or why it failed.
+type Streamed = Result<Option<(Vec<u8>, Verdict)>, LineError>;
 
 /// Lines per batch handed to a worker.
 const BATCH: usize = 256;
@@ -80,6 +100,8 @@ pub struct Summary {
     pub verdicts: [u64; 3],
     pub bytes: u64,
     pub networks: Option<(u64, u64)>,
+    /// Lines not analysed because a later line has the same id.
+    pub replaced: u64,
 }
 
 impl Summary {
@@ -93,8 +115,12 @@ impl Summary {
             Some((n, ads)) => format!("; {n} networks holding {ads} ads"),
             None => String::new(),
         };
+        let duplicates = match self.replaced {
+            0 => String::new(),
+            n => format!("; {n} duplicate ids: later lines replaced earlier ones"),
+        };
         eprintln!(
-            "scan: {} ads analysed, {} failed lines; allow {}, review {}, block {}{networks}; {:.0} ads/s, {:.1} MB/s ({:.1}s)",
+            "scan: {} ads analysed, {} failed lines{duplicates}; allow {}, review {}, block {}{networks}; {:.0} ads/s, {:.1} MB/s ({:.1}s)",
             self.ads,
             self.failed,
             self.verdicts[0],
@@ -150,7 +176,6 @@ struct Linked {
     photo_hashes: Vec<PdqHash>,
     /// Policy contexts the ad shows by its own wording (bit set).
     contexts: u64,
-    bytes: usize,
 }
 
 /// What waits on disk for the second pass: everything but the network context.
@@ -217,6 +242,98 @@ impl<W: Write> LinkStage<W> {
     }
 }
 
+/// Which line of each id is the ad's current version.
+struct Current {
+    /// For every id on more than one valid line, the number of its last line; an id not here
+    /// is on one line only.
+    last: HashMap<String, u64>,
+    /// Lines replaced by a later line with the same id.
+    replaced: u64,
+}
+
+impl Current {
+    fn is_current(&self, id: &str, line: u64) -> bool {
+        self.last.get(id).is_none_or(|&last| last == line)
+    }
+}
+
+/// The first pass over a file: every valid ad's id and line, in parallel, collected in order.
+/// Invalid lines are left to the scan, which reports them; each replaced line is reported here.
+fn find_current(path: &Path, max_line: usize, threads: usize) -> Result<Current> {
+    let reader = crate::commands::open_input(path)?;
+    let total = std::fs::metadata(path).ok().map(|m| m.len());
+    let pb = crate::progress::bytes_bar(total, "checking ids");
+    let mut io_error = None;
+    let lines = Lines::new(reader, max_line).map_while(|r| match r {
+        Ok(line) => Some(line),
+        Err(e) => {
+            io_error = Some(e);
+            None
+        }
+    });
+    // id → (last line so far, seen more than once)
+    let mut seen: HashMap<String, (u64, bool)> = HashMap::new();
+    let mut replaced = 0u64;
+    ordered_map(
+        lines,
+        threads,
+        BATCH,
+        |line| {
+            let bytes = line.as_ref().map_or(0, |l| l.bytes.len() + 1);
+            let id = line
+                .ok()
+                .and_then(|l| input::parse_ad(&l).ok().map(|ad| (ad.id, l.number)));
+            (id, bytes)
+        },
+        |(id, bytes): (Option<(String, u64)>, usize)| -> Result<()> {
+            pb.inc(bytes as u64);
+            if let Some((id, line)) = id {
+                match seen.entry(id) {
+                    Entry::Vacant(v) => {
+                        v.insert((line, false));
+                    }
+                    Entry::Occupied(mut o) => {
+                        let (earlier, _) = o.insert((line, true));
+                        replaced += 1;
+                        pb.suspend(|| {
+                            eprintln!(
+                                "duplicate id {:?}: line {earlier} replaced by line {line}",
+                                o.key()
+                            );
+                        });
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
+    pb.finish_and_clear();
+    if let Some(e) = io_error {
+        return Err(e).context(format!("reading {}", path.display()));
+    }
+    seen.retain(|_, (_, repeated)| *repeated);
+    Ok(Current {
+        last: seen.into_iter().map(|(id, (line, _))| (id, line)).collect(),
+        replaced,
+    })
+}
+
+/// Standard input (or a pipe given by name) copied to a temporary file, to be read twice.
+fn spool(input: &Path, tmp_dir: Option<&Path>) -> Result<tempfile::NamedTempFile> {
+    let mut tmp = match tmp_dir {
+        Some(d) => tempfile::NamedTempFile::new_in(d),
+        None => tempfile::NamedTempFile::new(),
+    }
+    .context("cannot create the temporary copy of the input (see --tmp-dir)")?;
+    let mut reader = crate::commands::open_input(input)?;
+    let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+    std::io::copy(&mut reader, &mut w).with_context(|| format!("reading {}", input.display()))?;
+    w.flush()
+        .context("writing the temporary copy of the input")?;
+    drop(w);
+    Ok(tmp)
+}
+
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let engine = args.engine.engine()?;
@@ -224,12 +341,18 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let reader = crate::commands::open_input(&args.input)?;
-    let total = if args.input.as_os_str() == "-" {
+    // A regular file is read twice; anything else is copied first (see the module docs).
+    let regular =
+        args.input.as_os_str() != "-" && std::fs::metadata(&args.input).is_ok_and(|m| m.is_file());
+    let spooled = if regular {
         None
     } else {
-        std::fs::metadata(&args.input).ok().map(|m| m.len())
+        Some(spool(&args.input, args.tmp_dir.as_deref())?)
     };
+    let input_path: &Path = spooled.as_ref().map_or(&args.input, |t| t.path());
+    let current = find_current(input_path, args.max_line_bytes, threads)?;
+    let reader = crate::commands::open_input(input_path)?;
+    let total = std::fs::metadata(input_path).ok().map(|m| m.len());
 
     let mut out: Box<dyn Write> = match &args.out {
         Some(p) => Box::new(BufWriter::with_capacity(
@@ -248,7 +371,11 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         strict: args.strict,
     };
 
-    let mut summary = Summary::default();
+    let mut summary = Summary {
+        replaced: current.replaced,
+        ..Summary::default()
+    };
+    let current = &current;
     let mut io_error: Option<std::io::Error> = None;
     let lines = Lines::new(reader, args.max_line_bytes).map_while(|r| match r {
         Ok(line) => Some(line),
@@ -269,6 +396,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                 let bytes = bytes_of(&line);
                 let result = line.and_then(|l| {
                     let ad = input::parse_ad(&l)?;
+                    if !current.is_current(&ad.id, l.number) {
+                        return Ok(None); // a later line is this ad's current version
+                    }
                     let prepared = engine.prepare(&ad);
                     let analysis = engine.finish(&ad, &prepared, media.context(&ad));
                     let mut json = serde_json::to_vec(&analysis).map_err(|e| LineError {
@@ -276,19 +406,20 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                         reason: e.to_string(),
                     })?;
                     json.push(b'\n');
-                    Ok((json, analysis.verdict))
+                    Ok(Some((json, analysis.verdict)))
                 });
                 (result, bytes)
             },
-            |(result, bytes): (Result<(Vec<u8>, Verdict), LineError>, usize)| -> Result<()> {
+            |(result, bytes): (Streamed, usize)| -> Result<()> {
                 summary.bytes += bytes as u64;
                 pb.inc(bytes as u64);
                 match result {
-                    Ok((json, verdict)) => {
+                    Ok(Some((json, verdict))) => {
                         out.write_all(&json)?;
                         summary.verdict(verdict);
                         Ok(())
                     }
+                    Ok(None) => Ok(()),
                     Err(e) => failures.report(&e, &pb, &mut summary),
                 }
             },
@@ -318,8 +449,11 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             BATCH,
             |line| {
                 let bytes = bytes_of(&line);
-                line.and_then(|l| {
+                let result = line.and_then(|l| {
                     let ad = input::parse_ad(&l)?;
+                    if !current.is_current(&ad.id, l.number) {
+                        return Ok(None); // a later line is this ad's current version
+                    }
                     let prepared = engine.prepare(&ad);
                     let context = media.context(&ad);
                     let staged = engine.stage(&ad, &prepared);
@@ -327,7 +461,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                         fingerprint_with(&prepared.normalized.text, &link_config.similar);
                     let link = LinkInput::from_ad(&ad, &staged.extracted, fingerprint);
                     let contexts = engine.policy().contexts_of(&staged.text_hits);
-                    Ok(Linked {
+                    Ok(Some(Linked {
                         photo_hashes: PhotoIdentities::linkable(&context.images),
                         spill: Spill {
                             staged,
@@ -336,23 +470,17 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                         },
                         link,
                         contexts,
-                        bytes,
-                    })
-                })
-                .map_err(|e| (e, bytes))
+                    }))
+                });
+                (result, bytes)
             },
-            |r: Result<Linked, (LineError, usize)>| -> Result<()> {
+            |(r, bytes): (Result<Option<Linked>, LineError>, usize)| -> Result<()> {
+                summary.bytes += bytes as u64;
+                pb.inc(bytes as u64);
                 match r {
-                    Ok(linked) => {
-                        summary.bytes += linked.bytes as u64;
-                        pb.inc(linked.bytes as u64);
-                        stage.push(linked)
-                    }
-                    Err((e, bytes)) => {
-                        summary.bytes += bytes as u64;
-                        pb.inc(bytes as u64);
-                        failures.report(&e, &pb, &mut summary)
-                    }
+                    Ok(Some(linked)) => stage.push(linked),
+                    Ok(None) => Ok(()),
+                    Err(e) => failures.report(&e, &pb, &mut summary),
                 }
             },
         )
