@@ -1369,6 +1369,7 @@ async fn decisions_are_bound_and_the_audit_covers_them_on_sqlite() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
 async fn decisions_are_bound_and_the_audit_covers_them_on_postgres() {
     let Some(url) = samaritan_testkit::postgres_url(
         "api::decisions_are_bound_and_the_audit_covers_them_on_postgres",
