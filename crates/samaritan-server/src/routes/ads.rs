@@ -61,7 +61,7 @@ pub(crate) async fn post_ads(
     let limits = *state.limits();
     let bytes = body::read(body, &headers, limits.max_body_bytes).await?;
     let text = body::text(&bytes)?;
-    let (incoming, _) = body::ads(text, limits.max_batch)?;
+    let (incoming, _) = body::ads(text, &limits)?;
 
     // Re-sends with the same content are answered from the store without analysing again.
     let ids: Vec<&str> = incoming.iter().map(|i| i.ad.id.as_str()).collect();
