@@ -51,7 +51,8 @@ impl Default for RequestLimits {
 }
 
 enum Stage {
-    Done(Result<ImageFacts, MediaError>),
+    // Boxed: the facts carry the PDQ output (over a kilobyte), the others a pointer.
+    Done(Box<Result<ImageFacts, MediaError>>),
     Bytes(Vec<u8>),
     Fetch,
 }
@@ -79,15 +80,15 @@ pub fn intake_request_with(
         .map(|image| match image {
             ImageRef::Path { path } => match read_path(path, cfg) {
                 Ok(b) => Stage::Bytes(b),
-                Err(e) => Stage::Done(Err(e)),
+                Err(e) => Stage::Done(Box::new(Err(e))),
             },
             ImageRef::Base64 { base64 } => match base64_bytes(base64, &cfg.limits) {
                 Ok(b) => Stage::Bytes(b),
-                Err(e) => Stage::Done(Err(e)),
+                Err(e) => Stage::Done(Box::new(Err(e))),
             },
             ImageRef::Url { .. } => Stage::Fetch,
             ImageRef::Hashes { sha256, pdq } => {
-                Stage::Done(precomputed(sha256.as_deref(), pdq.as_deref()))
+                Stage::Done(Box::new(precomputed(sha256.as_deref(), pdq.as_deref())))
             }
         })
         .collect();
@@ -113,7 +114,7 @@ pub fn intake_request_with(
         for ((i, _), result) in urls.iter().zip(fetched) {
             stages[*i] = match result {
                 Ok(b) => Stage::Bytes(b),
-                Err(e) => Stage::Done(Err(e)),
+                Err(e) => Stage::Done(Box::new(Err(e))),
             };
         }
     }
@@ -123,15 +124,15 @@ pub fn intake_request_with(
     for stage in &mut stages {
         if let Stage::Bytes(bytes) = stage {
             match dimensions(bytes, &cfg.limits) {
-                Err(e) => *stage = Stage::Done(Err(e)),
+                Err(e) => *stage = Stage::Done(Box::new(Err(e))),
                 Ok((w, h)) => {
                     let pixels = u64::from(w) * u64::from(h);
                     if used.saturating_add(pixels) > cfg.request.max_pixels {
-                        *stage = Stage::Done(Err(MediaError::RequestPixels {
+                        *stage = Stage::Done(Box::new(Err(MediaError::RequestPixels {
                             pixels,
                             used,
                             limit: cfg.request.max_pixels,
-                        }));
+                        })));
                     } else {
                         used += pixels;
                     }
@@ -144,7 +145,7 @@ pub fn intake_request_with(
     let results: Vec<Result<ImageFacts, MediaError>> = stages
         .into_par_iter()
         .map(|stage| match stage {
-            Stage::Done(r) => r,
+            Stage::Done(r) => *r,
             Stage::Bytes(bytes) => hash_bytes(&bytes, &cfg.limits),
             Stage::Fetch => Err(MediaError::Fetch("the image was not fetched".to_owned())),
         })
