@@ -5,9 +5,11 @@
 //! links ads into networks with the same [`Linker`] as `samaritan scan`.
 //!
 //! Ingest of a batch (see [`EngineAnalyzer::ingest_linked`]):
-//! 1. on every core, outside any lock: normalize, extract, match, image intake (PDQ, MD5,
-//!    SHA-256 through `samaritan-media` with its limits; URL fetch off unless asked for, and
-//!    SSRF-guarded), hash-bank matching, text fingerprint;
+//! 0. the batch's images, all together (`samaritan_media::image_contexts`): PDQ, MD5, SHA-256
+//!    with the per-image limits and the per-request ones (URL fetch off unless asked for,
+//!    SSRF-guarded, all of a request's URLs at once within one deadline and a cap per host; one
+//!    pixel budget for the request), then hash-bank matching;
+//! 1. on every core, outside any lock: normalize, extract, match, text fingerprint;
 //! 2. under the linker's mutex, in input order: photo identities, `Linker::insert`, then the
 //!    network and template of every ad of the batch (as of the whole batch);
 //! 3. on every core again, outside the lock: decide with the network's features (as scan does).
@@ -80,6 +82,7 @@ pub fn service_intake(
             max_bytes,
             ..defaults.limits
         },
+        request: defaults.request,
     }
 }
 
@@ -114,32 +117,37 @@ impl Images {
         })
     }
 
-    /// The `images` of an analysis and the bank matches the policy weighs. One bad image is an
-    /// error entry of its own; the others go on.
-    fn take_in(&self, images: &[ImageRef]) -> (Vec<ImageAnalysis>, Vec<BankMatch>) {
-        if images.is_empty() {
-            return (Vec::new(), Vec::new());
+    /// Per ad of a request, the `images` of its analysis and the bank matches the policy weighs.
+    /// The request's images are taken in together, under the intake's per-request limits (URL
+    /// fetches at once within one deadline, one pixel budget); one bad or refused image is an
+    /// error entry of its own and the others go on.
+    fn take_in_all(&self, ads: &[&Ad]) -> Vec<(Vec<ImageAnalysis>, Vec<BankMatch>)> {
+        let lists: Vec<&[ImageRef]> = ads.iter().map(|a| a.images.as_slice()).collect();
+        if lists.iter().all(|l| l.is_empty()) {
+            return vec![(Vec::new(), Vec::new()); ads.len()];
         }
-        let (out, mut matches) =
-            samaritan_media::image_context(images, &self.intake, &self.banks, &self.options);
+        let mut all =
+            samaritan_media::image_contexts(&lists, &self.intake, &self.banks, &self.options);
         if !self.exact.is_empty() {
-            for img in &out {
-                let keys = [
-                    img.md5.as_ref().map(|h| format!("md5:{h}")),
-                    img.sha256.as_ref().map(|h| format!("sha256:{h}")),
-                ];
-                for key in keys.iter().flatten() {
-                    for bank in self.exact.get(key).into_iter().flatten() {
-                        matches.push(BankMatch {
-                            bank: bank.clone(),
-                            distance: 0,
-                            image: img.index,
-                        });
+            for (out, matches) in &mut all {
+                for img in out.iter() {
+                    let keys = [
+                        img.md5.as_ref().map(|h| format!("md5:{h}")),
+                        img.sha256.as_ref().map(|h| format!("sha256:{h}")),
+                    ];
+                    for key in keys.iter().flatten() {
+                        for bank in self.exact.get(key).into_iter().flatten() {
+                            matches.push(BankMatch {
+                                bank: bank.clone(),
+                                distance: 0,
+                                image: img.index,
+                            });
+                        }
                     }
                 }
             }
         }
-        (out, matches)
+        all
     }
 }
 
@@ -443,6 +451,14 @@ impl EngineAnalyzer {
         })
     }
 
+    /// [`Images::take_in_all`], or nothing per ad when images are off.
+    fn take_in_all(&self, ads: &[&Ad]) -> Vec<(Vec<ImageAnalysis>, Vec<BankMatch>)> {
+        match &self.images {
+            Some(m) => m.take_in_all(ads),
+            None => vec![(Vec::new(), Vec::new()); ads.len()],
+        }
+    }
+
     fn current(&self) -> Arc<Active> {
         match self.active.read() {
             Ok(g) => g.clone(),
@@ -537,15 +553,16 @@ impl EngineAnalyzer {
     }
 
     /// Normalize, extract, match, images, fingerprint: everything that needs no shared state.
-    fn prepare(&self, engine: &Engine, ad: &Ad) -> Prepped {
+    fn prepare(
+        &self,
+        engine: &Engine,
+        ad: &Ad,
+        (images, bank_matches): (Vec<ImageAnalysis>, Vec<BankMatch>),
+    ) -> Prepped {
         let prepared = engine.prepare(ad);
         let staged = engine.stage(ad, &prepared);
         let fingerprint = fingerprint_with(&prepared.normalized.text, &self.link_config.similar);
         let link = LinkInput::from_ad(ad, &staged.extracted, fingerprint);
-        let (images, bank_matches) = match &self.images {
-            Some(m) => m.take_in(&ad.images),
-            None => (Vec::new(), Vec::new()),
-        };
         let mut pdq: Vec<String> = images.iter().filter_map(|i| i.pdq.clone()).collect();
         for img in &ad.images {
             if let ImageRef::Hashes { pdq: Some(h), .. } = img {
@@ -582,22 +599,22 @@ impl Analyzer for EngineAnalyzer {
         let active = self.current();
         let engine = &active.engine;
         let refs: Vec<&Ad> = ads.iter().collect();
-        map_maybe_par(refs, |ad| {
-            let prepared = engine.prepare(ad);
-            let (images, bank_matches) = match &self.images {
-                Some(m) => m.take_in(&ad.images),
-                None => (Vec::new(), Vec::new()),
-            };
-            engine.finish(
-                ad,
-                &prepared,
-                Context {
-                    images,
-                    bank_matches,
-                    ..Context::default()
-                },
-            )
-        })
+        let images = self.take_in_all(&refs);
+        map_maybe_par(
+            refs.into_iter().zip(images).collect(),
+            |(ad, (images, bank_matches))| {
+                let prepared = engine.prepare(ad);
+                engine.finish(
+                    ad,
+                    &prepared,
+                    Context {
+                        images,
+                        bank_matches,
+                        ..Context::default()
+                    },
+                )
+            },
+        )
     }
 
     fn ingest_linked(&self, ads: &[Ad]) -> Ingested {
@@ -605,7 +622,10 @@ impl Analyzer for EngineAnalyzer {
         let engine = &active.engine;
         // 1. Stateless, on every core, outside the lock.
         let refs: Vec<&Ad> = ads.iter().collect();
-        let prepped: Vec<Prepped> = map_maybe_par(refs, |ad| self.prepare(engine, ad));
+        let images = self.take_in_all(&refs);
+        let work: Vec<_> = refs.into_iter().zip(images).collect();
+        let prepped: Vec<Prepped> =
+            map_maybe_par(work, |(ad, images)| self.prepare(engine, ad, images));
 
         // 2. Serial, under the lock: insert in input order, then read networks once.
         let mut link_state: Vec<Vec<(String, String, Vec<u8>)>> = Vec::with_capacity(ads.len());

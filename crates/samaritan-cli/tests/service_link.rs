@@ -299,3 +299,56 @@ async fn networks_survive_a_restart_and_keep_growing() {
     let (_, n) = get(&mut c, &format!("/v1/networks/{id}")).await;
     assert_eq!(n["members"].as_array().unwrap().len(), 3, "{n}");
 }
+
+#[tokio::test]
+async fn serve_flags_set_the_image_limits_of_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "ingest,review");
+    let jpeg = fixture("rgb.jpeg");
+    let facts =
+        samaritan_media::hash_bytes(&jpeg, &samaritan_media::DecodeLimits::default()).unwrap();
+    let pixels = u64::from(facts.width.unwrap()) * u64::from(facts.height.unwrap());
+    // Room for three of the four images of the request below, across its two ads.
+    let budget = (3 * pixels).to_string();
+    let mut server = Server::start_with_args(
+        dir.path(),
+        None,
+        &["--max-request-pixels", &budget, "--max-images-per-ad", "2"],
+    );
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let img = json!({"base64": base64(&jpeg)});
+    let v = post(
+        &mut c,
+        json!([
+            {"id": "p1", "body": "Desk lamp.", "images": [img, img]},
+            {"id": "p2", "body": "Desk chair.", "images": [img, img]},
+        ]),
+    )
+    .await;
+    let first = &v["results"][0]["analysis"]["images"];
+    let second = &v["results"][1]["analysis"]["images"];
+    for taken in [&first[0], &first[1], &second[0]] {
+        assert!(taken["pdq"].is_string(), "{taken}");
+    }
+    // The fourth is over the request's budget: an error entry in its place, no hashes.
+    assert_eq!(second[1]["index"], 1, "{second}");
+    assert!(second[1].get("pdq").is_none(), "{second}");
+    assert!(
+        second[1]["error"].as_str().unwrap().contains("per request"),
+        "{second}"
+    );
+    // A third image in one ad is refused with the field named.
+    let (status, text) = c
+        .send(
+            "POST",
+            "/v1/ads",
+            json!({"id": "p3", "images": [img, img, img]}).to_string(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{text}");
+    let e: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(e["error"]["code"], "too_many_images", "{e}");
+    assert_eq!(e["error"]["field"], "images", "{e}");
+    server.stop();
+}

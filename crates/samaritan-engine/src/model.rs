@@ -75,6 +75,142 @@ impl Ad {
     }
 }
 
+/// Caps on what an ad's author controls, checked by [`Ad::check_limits`] once an ad is parsed.
+///
+/// The request body limit alone would let one field be megabytes; these keep every field to what
+/// an ad needs. Sizes are bytes of UTF-8 text (for `meta`, of its JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdLimits {
+    /// Longest `title` (default 2 KiB).
+    pub max_title_bytes: usize,
+    /// Longest `body`, the ad's text (default 64 KiB).
+    pub max_text_bytes: usize,
+    /// Longest short field: `account`, `url`, `location.city`, `.region`, `.country`, and an
+    /// image's `url`, `path`, `sha256` or `pdq` (default 2 KiB). Inline `base64` images are bound
+    /// by the body and image byte limits instead.
+    pub max_field_bytes: usize,
+    /// Largest `meta`, as JSON (default 16 KiB).
+    pub max_meta_bytes: usize,
+    /// Most `images` in one ad (default 20).
+    pub max_images: usize,
+}
+
+impl Default for AdLimits {
+    fn default() -> Self {
+        AdLimits {
+            max_title_bytes: 2 * 1024,
+            max_text_bytes: 64 * 1024,
+            max_field_bytes: 2 * 1024,
+            max_meta_bytes: 16 * 1024,
+            max_images: 20,
+        }
+    }
+}
+
+/// An ad over one of its [`AdLimits`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct LimitError {
+    /// The field at fault, as a path from the ad (`body`, `location.city`, `images`,
+    /// `images[3].url`).
+    pub field: String,
+    /// `field_too_large` or `too_many_images`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Ad {
+    /// Checks every author-controlled field against `limits`; the first one over is the error.
+    pub fn check_limits(&self, limits: &AdLimits) -> Result<(), LimitError> {
+        fn text(field: &str, value: Option<&str>, limit: usize) -> Result<(), LimitError> {
+            match value {
+                Some(v) if v.len() > limit => Err(LimitError {
+                    field: field.to_owned(),
+                    code: "field_too_large",
+                    message: format!("`{field}` is {} bytes; the limit is {limit}", v.len()),
+                }),
+                _ => Ok(()),
+            }
+        }
+        text("title", self.title.as_deref(), limits.max_title_bytes)?;
+        text("body", self.body.as_deref(), limits.max_text_bytes)?;
+        text("account", self.account.as_deref(), limits.max_field_bytes)?;
+        text("url", self.url.as_deref(), limits.max_field_bytes)?;
+        if let Some(loc) = &self.location {
+            text("location.city", loc.city.as_deref(), limits.max_field_bytes)?;
+            text(
+                "location.region",
+                loc.region.as_deref(),
+                limits.max_field_bytes,
+            )?;
+            text(
+                "location.country",
+                loc.country.as_deref(),
+                limits.max_field_bytes,
+            )?;
+        }
+        if let Some(meta) = &self.meta {
+            let len = json_len(meta);
+            if len > limits.max_meta_bytes {
+                return Err(LimitError {
+                    field: "meta".to_owned(),
+                    code: "field_too_large",
+                    message: format!(
+                        "`meta` is {len} bytes of JSON; the limit is {}",
+                        limits.max_meta_bytes
+                    ),
+                });
+            }
+        }
+        if self.images.len() > limits.max_images {
+            return Err(LimitError {
+                field: "images".to_owned(),
+                code: "too_many_images",
+                message: format!(
+                    "{} images in one ad; the limit is {}",
+                    self.images.len(),
+                    limits.max_images
+                ),
+            });
+        }
+        for (i, image) in self.images.iter().enumerate() {
+            let (name, value, other) = match image {
+                ImageRef::Path { path } => ("path", Some(path.as_str()), None),
+                ImageRef::Url { url } => ("url", Some(url.as_str()), None),
+                ImageRef::Base64 { .. } => continue,
+                ImageRef::Hashes { sha256, pdq } => ("sha256", sha256.as_deref(), pdq.as_deref()),
+            };
+            text(
+                &format!("images[{i}].{name}"),
+                value,
+                limits.max_field_bytes,
+            )?;
+            text(&format!("images[{i}].pdq"), other, limits.max_field_bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Bytes of `value` as compact JSON, counted without building the text.
+fn json_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, value) {
+        Ok(()) => count.0,
+        // A value that does not serialise cannot be stored either; treat it as over any limit.
+        Err(_) => usize::MAX,
+    }
+}
+
 /// Free-text location as the platform knows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -332,6 +468,67 @@ mod tests {
         let ad: Ad = serde_json::from_str(r#"{"id":"a","posted_at":1700000000}"#).unwrap();
         assert_eq!(ad.posted_at, Some(1_700_000_000));
         assert_eq!(ad.document(), "\n");
+    }
+
+    #[test]
+    fn limits_name_the_field_over() {
+        let limits = AdLimits {
+            max_title_bytes: 4,
+            max_text_bytes: 8,
+            max_field_bytes: 6,
+            max_meta_bytes: 10,
+            max_images: 2,
+        };
+        let ok: Ad = serde_json::from_str(
+            r#"{"id":"a","title":"1234","body":"12345678","account":"123456",
+                "location":{"city":"123456"},"meta":{"k":"12"},
+                "images":[{"url":"123456"},{"sha256":"123456","pdq":"123456"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.check_limits(&limits), Ok(()));
+        let cases = [
+            (r#"{"id":"a","title":"12345"}"#, "title", "field_too_large"),
+            (
+                r#"{"id":"a","body":"123456789"}"#,
+                "body",
+                "field_too_large",
+            ),
+            (
+                r#"{"id":"a","account":"1234567"}"#,
+                "account",
+                "field_too_large",
+            ),
+            (r#"{"id":"a","url":"1234567"}"#, "url", "field_too_large"),
+            (
+                r#"{"id":"a","location":{"country":"1234567"}}"#,
+                "location.country",
+                "field_too_large",
+            ),
+            (
+                r#"{"id":"a","meta":{"k":"123"}}"#,
+                "meta",
+                "field_too_large",
+            ),
+            (
+                r#"{"id":"a","images":[{"url":"1"},{"url":"2"},{"url":"3"}]}"#,
+                "images",
+                "too_many_images",
+            ),
+            (
+                r#"{"id":"a","images":[{"url":"1"},{"pdq":"1234567"}]}"#,
+                "images[1].pdq",
+                "field_too_large",
+            ),
+        ];
+        for (json, field, code) in cases {
+            let ad: Ad = serde_json::from_str(json).unwrap();
+            let e = ad.check_limits(&limits).unwrap_err();
+            assert_eq!((e.field.as_str(), e.code), (field, code), "{json}");
+            assert!(e.message.contains("limit"), "{}", e.message);
+        }
+        // Multi-byte text is measured in bytes.
+        let ad = Ad::text("a", Some("ééé"), None);
+        assert_eq!(ad.check_limits(&limits).unwrap_err().field, "title");
     }
 
     #[test]

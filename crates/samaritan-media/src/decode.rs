@@ -113,6 +113,35 @@ pub fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, MediaError
     })
 }
 
+/// The width and height `bytes` declare, read from the header only (no pixels decoded), checked
+/// against the per-image limits.
+pub fn dimensions(bytes: &[u8], limits: &DecodeLimits) -> Result<(u32, u32), MediaError> {
+    let len = bytes.len() as u64;
+    if len > limits.max_bytes {
+        return Err(MediaError::TooManyBytes {
+            got: len,
+            limit: limits.max_bytes,
+        });
+    }
+    let format = image::guess_format(bytes).map_err(|_| MediaError::UnknownFormat)?;
+    if !matches!(
+        format,
+        ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif
+    ) {
+        return Err(MediaError::UnknownFormat);
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut image_limits = Limits::default();
+    image_limits.max_image_width = Some(limits.max_width);
+    image_limits.max_image_height = Some(limits.max_height);
+    image_limits.max_alloc = Some(limits.max_alloc);
+    reader.limits(image_limits);
+    let decoder = reader.into_decoder().map_err(map_error)?;
+    let (width, height) = decoder.dimensions();
+    check_dimensions(width, height, limits)?;
+    Ok((width, height))
+}
+
 fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), MediaError> {
     if width > limits.max_width || height > limits.max_height {
         return Err(MediaError::TooLarge {

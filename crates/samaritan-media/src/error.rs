@@ -61,6 +61,13 @@ pub enum MediaError {
     Fetch(String),
     #[error("fetching the image timed out: {0}")]
     Timeout(String),
+    #[error("not fetched: the request's image URLs must all be fetched within {secs} s")]
+    Deadline { secs: f64 },
+    #[error(
+        "image has {pixels} pixels; with the {used} pixels of the request's earlier images that \
+         is over the limit of {limit} decoded pixels per request"
+    )]
+    RequestPixels { pixels: u64, used: u64, limit: u64 },
     #[error("server answered HTTP {0}")]
     HttpStatus(u16),
     #[error("server sent content type {0:?}, not an image")]
@@ -91,6 +98,8 @@ impl MediaError {
             MediaError::UrlsDisabled => "urls_disabled",
             MediaError::Fetch(_) => "fetch",
             MediaError::Timeout(_) => "timeout",
+            MediaError::Deadline { .. } => "fetch_deadline",
+            MediaError::RequestPixels { .. } => "request_pixels",
             MediaError::HttpStatus(_) => "http_status",
             MediaError::ContentType(_) => "content_type",
             MediaError::Hash(_) => "hash",

@@ -294,3 +294,106 @@ fn map_error(e: ureq::Error) -> MediaError {
         other => MediaError::Fetch(other.to_string()),
     }
 }
+
+/// Fetches several URLs at once for one request: every URL on its own thread, at most
+/// `max_per_host` in flight to one host name, and all of them within `deadline` of the call.
+///
+/// One result per URL, in order. A URL still waiting for its host's turn at the deadline, or
+/// whose fetch was cut short by it, is [`MediaError::Deadline`]; each fetch also keeps its own
+/// `cfg` timeouts. `resolver` makes the guarded resolver for each fetch.
+pub fn fetch_all_with(
+    urls: &[&str],
+    cfg: &FetchConfig,
+    max_per_host: usize,
+    deadline: Duration,
+    resolver: &(dyn Fn() -> GuardedResolver + Sync),
+) -> Vec<Result<Vec<u8>, MediaError>> {
+    if !cfg.enabled {
+        return urls.iter().map(|_| Err(MediaError::UrlsDisabled)).collect();
+    }
+    let started = std::time::Instant::now();
+    let until = started + deadline;
+    let per_host = max_per_host.max(1);
+    let in_flight: std::sync::Mutex<std::collections::HashMap<String, usize>> =
+        std::sync::Mutex::new(std::collections::HashMap::new());
+    let turn = std::sync::Condvar::new();
+    let missed = || MediaError::Deadline {
+        secs: deadline.as_secs_f64(),
+    };
+    let lock = || in_flight.lock().unwrap_or_else(|p| p.into_inner());
+    let one = |url: &str| -> Result<Vec<u8>, MediaError> {
+        // Host names as written (lowercased); a URL without one fails at once in `fetch_with`.
+        let host = url
+            .parse::<Uri>()
+            .ok()
+            .and_then(|u| u.host().map(str::to_ascii_lowercase));
+        if let Some(h) = &host {
+            let mut map = lock();
+            loop {
+                let n = map.get(h).copied().unwrap_or(0);
+                if n < per_host {
+                    map.insert(h.clone(), n + 1);
+                    break;
+                }
+                let now = std::time::Instant::now();
+                if now >= until {
+                    return Err(missed());
+                }
+                map = match turn.wait_timeout(map, until - now) {
+                    Ok((g, _)) => g,
+                    Err(p) => p.into_inner().0,
+                };
+            }
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        let result = if left.is_zero() {
+            Err(missed())
+        } else {
+            let mut c = cfg.clone();
+            c.total_timeout = c.total_timeout.min(left);
+            c.connect_timeout = c.connect_timeout.min(left);
+            match fetch_with(url, &c, resolver()) {
+                // Cut short by the request's deadline rather than by the fetch's own timeout.
+                Err(MediaError::Timeout(_)) if left < cfg.total_timeout => Err(missed()),
+                other => other,
+            }
+        };
+        if let Some(h) = &host {
+            let mut map = lock();
+            if let Some(n) = map.get_mut(h) {
+                *n = n.saturating_sub(1);
+            }
+            drop(map);
+            turn.notify_all();
+        }
+        result
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = urls
+            .iter()
+            .map(|url| {
+                let one = &one;
+                s.spawn(move || one(url))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(MediaError::Fetch("the fetch panicked".to_owned())))
+            })
+            .collect()
+    })
+}
+
+/// [`fetch_all_with`] with the system resolver.
+pub fn fetch_all(
+    urls: &[&str],
+    cfg: &FetchConfig,
+    max_per_host: usize,
+    deadline: Duration,
+) -> Vec<Result<Vec<u8>, MediaError>> {
+    fetch_all_with(urls, cfg, max_per_host, deadline, &|| {
+        GuardedResolver::system(cfg.allow_private)
+    })
+}

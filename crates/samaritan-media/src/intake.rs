@@ -16,6 +16,7 @@ use crate::decode::{DecodeLimits, decode};
 use crate::digest::{md5_hex, sha256_hex};
 use crate::error::MediaError;
 use crate::fetch::{FetchConfig, fetch};
+use crate::request::RequestLimits;
 
 /// How images are taken in.
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub struct IntakeConfig {
     /// ([`std::fs::canonicalize`]); relative paths are taken from the working directory (or
     /// `root`). Empty: no such confinement.
     pub allowed_dirs: Vec<PathBuf>,
+    /// Bounds on all the images of one request together ([`crate::request`]).
+    pub request: RequestLimits,
 }
 
 impl Default for IntakeConfig {
@@ -43,6 +46,7 @@ impl Default for IntakeConfig {
             allow_paths: true,
             root: None,
             allowed_dirs: Vec::new(),
+            request: RequestLimits::default(),
         }
     }
 }
@@ -85,31 +89,44 @@ pub fn intake(image: &ImageRef, cfg: &IntakeConfig) -> Result<ImageFacts, MediaE
             hash_bytes(&bytes, &cfg.limits)
         }
         ImageRef::Base64 { base64 } => {
-            // Base64 is 4/3 of the bytes: refuse oversize input before decoding it.
-            let approx = (base64.len() as u64 / 4) * 3;
-            if approx > cfg.limits.max_bytes + 3 {
-                return Err(MediaError::TooManyBytes {
-                    got: approx,
-                    limit: cfg.limits.max_bytes,
-                });
-            }
-            let text = base64.trim();
-            let text = text
-                .split_once(";base64,")
-                .filter(|(p, _)| p.starts_with("data:"))
-                .map_or(text, |(_, data)| data);
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(|e| MediaError::Base64(e.to_string()))?;
+            let bytes = base64_bytes(base64, &cfg.limits)?;
             hash_bytes(&bytes, &cfg.limits)
         }
         ImageRef::Url { url } => {
-            let mut fetch_cfg = cfg.fetch.clone();
-            fetch_cfg.max_bytes = fetch_cfg.max_bytes.min(cfg.limits.max_bytes);
-            let bytes = fetch(url, &fetch_cfg)?;
+            let bytes = fetch(url, &cfg.url_fetch())?;
             hash_bytes(&bytes, &cfg.limits)
         }
         ImageRef::Hashes { sha256, pdq } => precomputed(sha256.as_deref(), pdq.as_deref()),
+    }
+}
+
+/// The bytes of an inline `base64` image (plain or a `data:` URL), refused past the byte limit
+/// before decoding.
+pub(crate) fn base64_bytes(base64: &str, limits: &DecodeLimits) -> Result<Vec<u8>, MediaError> {
+    // Base64 is 4/3 of the bytes: refuse oversize input before decoding it.
+    let approx = (base64.len() as u64 / 4) * 3;
+    if approx > limits.max_bytes + 3 {
+        return Err(MediaError::TooManyBytes {
+            got: approx,
+            limit: limits.max_bytes,
+        });
+    }
+    let text = base64.trim();
+    let text = text
+        .split_once(";base64,")
+        .filter(|(p, _)| p.starts_with("data:"))
+        .map_or(text, |(_, data)| data);
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| MediaError::Base64(e.to_string()))
+}
+
+impl IntakeConfig {
+    /// The fetch settings for image URLs: never more bytes than the decoder takes.
+    pub(crate) fn url_fetch(&self) -> FetchConfig {
+        let mut fetch_cfg = self.fetch.clone();
+        fetch_cfg.max_bytes = fetch_cfg.max_bytes.min(self.limits.max_bytes);
+        fetch_cfg
     }
 }
 
@@ -134,7 +151,7 @@ pub fn hash_bytes(bytes: &[u8], limits: &DecodeLimits) -> Result<ImageFacts, Med
     })
 }
 
-fn read_path(path: &str, cfg: &IntakeConfig) -> Result<Vec<u8>, MediaError> {
+pub(crate) fn read_path(path: &str, cfg: &IntakeConfig) -> Result<Vec<u8>, MediaError> {
     if !cfg.allow_paths {
         return Err(MediaError::PathsDisabled);
     }
@@ -210,7 +227,10 @@ fn confine(path: &str, full: &Path, allowed: &[PathBuf]) -> Result<PathBuf, Medi
     }
 }
 
-fn precomputed(sha256: Option<&str>, pdq: Option<&str>) -> Result<ImageFacts, MediaError> {
+pub(crate) fn precomputed(
+    sha256: Option<&str>,
+    pdq: Option<&str>,
+) -> Result<ImageFacts, MediaError> {
     if sha256.is_none() && pdq.is_none() {
         return Err(MediaError::BadHashes {
             field: "sha256",
@@ -265,12 +285,26 @@ pub fn analyse_images(
     let mut out = Vec::with_capacity(images.len());
     let mut matches = Vec::new();
     for (index, image) in images.iter().enumerate() {
-        match intake(image, cfg) {
-            Ok(facts) => {
-                for m in facts.match_banks(banks, opts) {
-                    matches.push((index, m));
-                }
-                out.push(ImageAnalysis {
+        let (entry, found) = entry(index, intake(image, cfg), banks, opts);
+        out.push(entry);
+        matches.extend(found.into_iter().map(|m| (index, m)));
+    }
+    (out, matches)
+}
+
+/// One image's entry in the analysis and its bank matches: hashes when taken in, else `error`
+/// and no hashes.
+pub(crate) fn entry(
+    index: usize,
+    result: Result<ImageFacts, MediaError>,
+    banks: &BankSet,
+    opts: &MatchOptions,
+) -> (ImageAnalysis, Vec<BankMatch>) {
+    match result {
+        Ok(facts) => {
+            let matches = facts.match_banks(banks, opts);
+            (
+                ImageAnalysis {
                     index,
                     sha256: facts.sha256,
                     md5: facts.md5,
@@ -279,19 +313,22 @@ pub fn analyse_images(
                     width: facts.width,
                     height: facts.height,
                     error: None,
-                });
-            }
-            Err(e) => {
-                tracing::debug!(index, code = e.code(), "image intake failed");
-                out.push(ImageAnalysis {
+                },
+                matches,
+            )
+        }
+        Err(e) => {
+            tracing::debug!(index, code = e.code(), "image intake failed");
+            (
+                ImageAnalysis {
                     index,
                     error: Some(e.to_string()),
                     ..ImageAnalysis::default()
-                });
-            }
+                },
+                Vec::new(),
+            )
         }
     }
-    (out, matches)
 }
 
 /// [`analyse_images`] shaped for the pipeline: the `images` of the analysis and the bank matches

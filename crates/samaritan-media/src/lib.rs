@@ -14,9 +14,11 @@ pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod intake;
+pub mod request;
 
 pub use bank_dir::{BankDir, BankDirError};
 pub use decode::{DecodeLimits, Decoded, decode};
 pub use error::MediaError;
-pub use fetch::{FetchConfig, fetch};
+pub use fetch::{FetchConfig, fetch, fetch_all};
 pub use intake::{ImageFacts, IntakeConfig, analyse_images, hash_bytes, image_context, intake};
+pub use request::{RequestLimits, image_contexts, intake_request};

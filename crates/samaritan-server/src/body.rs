@@ -3,11 +3,11 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use bytes::Bytes;
-use samaritan_engine::model::Ad;
+use samaritan_engine::model::{Ad, ImageRef};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::ApiError;
+use crate::{ApiError, Limits};
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -99,8 +99,10 @@ pub(crate) struct IncomingAd {
 }
 
 /// `POST /v1/ads` bodies: one ad object or an array of them. The whole request is refused when
-/// any ad is malformed (with the ad's index and field), so nothing is half-stored.
-pub(crate) fn ads(text: &str, max_batch: usize) -> Result<(Vec<IncomingAd>, bool), ApiError> {
+/// any ad is malformed or over a limit (with the ad's index and field), so nothing is
+/// half-stored.
+pub(crate) fn ads(text: &str, limits: &Limits) -> Result<(Vec<IncomingAd>, bool), ApiError> {
+    let max_batch = limits.max_batch;
     let first = text.trim_start().as_bytes().first().copied();
     let (raws, batch): (Vec<&RawValue>, bool) = match first {
         Some(b'[') => (json::<Vec<&RawValue>>(text, "")?, true),
@@ -128,6 +130,7 @@ pub(crate) fn ads(text: &str, max_batch: usize) -> Result<(Vec<IncomingAd>, bool
         .field("ads"));
     }
     let mut seen = std::collections::HashSet::with_capacity(raws.len());
+    let mut url_images = 0usize;
     let mut out = Vec::with_capacity(raws.len());
     for (i, raw) in raws.into_iter().enumerate() {
         let prefix = if batch {
@@ -136,6 +139,31 @@ pub(crate) fn ads(text: &str, max_batch: usize) -> Result<(Vec<IncomingAd>, bool
             String::new()
         };
         let ad: Ad = json(raw.get(), &prefix)?;
+        let named = |field: &str| {
+            if prefix.is_empty() {
+                field.to_owned()
+            } else {
+                format!("{prefix}.{field}")
+            }
+        };
+        ad.check_limits(&limits.ad)
+            .map_err(|e| ApiError::bad_request(e.code, e.message).field(named(&e.field)))?;
+        for (j, image) in ad.images.iter().enumerate() {
+            if matches!(image, ImageRef::Url { .. }) {
+                url_images += 1;
+                if url_images > limits.max_url_images {
+                    return Err(ApiError::bad_request(
+                        "too_many_image_urls",
+                        format!(
+                            "more than {} `url` images in one request; send them in smaller \
+                             requests",
+                            limits.max_url_images
+                        ),
+                    )
+                    .field(named(&format!("images[{j}].url"))));
+                }
+            }
+        }
         if !seen.insert(ad.id.clone()) {
             return Err(ApiError::bad_request(
                 "duplicate_id",
@@ -155,8 +183,15 @@ pub(crate) fn ads(text: &str, max_batch: usize) -> Result<(Vec<IncomingAd>, bool
 mod tests {
     use super::*;
 
+    fn limits(max_batch: usize) -> Limits {
+        Limits {
+            max_batch,
+            ..Limits::default()
+        }
+    }
+
     fn err(text: &str) -> ApiError {
-        match ads(text, 3) {
+        match ads(text, &limits(3)) {
             Ok(_) => panic!("accepted: {text}"),
             Err(e) => e,
         }
@@ -164,10 +199,10 @@ mod tests {
 
     #[test]
     fn one_or_many() {
-        let (one, batch) = ads(r#" {"id":"a","body":"x"} "#, 3).unwrap();
+        let (one, batch) = ads(r#" {"id":"a","body":"x"} "#, &limits(3)).unwrap();
         assert!(!batch);
         assert_eq!(one[0].raw, r#"{"id":"a","body":"x"}"#);
-        let (many, batch) = ads(r#"[{"id":"a"},{"id":"b"}]"#, 3).unwrap();
+        let (many, batch) = ads(r#"[{"id":"a"},{"id":"b"}]"#, &limits(3)).unwrap();
         assert!(batch);
         assert_eq!(many.len(), 2);
     }

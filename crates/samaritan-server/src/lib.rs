@@ -17,6 +17,7 @@ pub(crate) mod routes;
 use std::sync::Arc;
 
 use axum::Router;
+pub use samaritan_engine::model::AdLimits;
 use samaritan_store::Store;
 
 pub use analyzer::{Analyzer, Ingested, PolicyInfo, PolicyRejection};
@@ -35,9 +36,16 @@ pub struct Limits {
     pub burst: f64,
     /// Lease a claim gets when the request does not say.
     pub default_lease_secs: i64,
-    /// How long a checked key is remembered before the store is asked again (0: every request).
-    /// A key revoked from another process stops working within this time.
+    /// How long a checked key is remembered before the store is asked again. The default, 0,
+    /// asks the store on every request (one primary-key read), so a key revoked from another
+    /// process stops working on its next request; with N > 0 a revoked key may work for up to
+    /// N ms.
     pub key_cache_ms: u64,
+    /// Caps on each ad's fields and its number of images (see [`AdLimits`]).
+    pub ad: AdLimits,
+    /// Most `{url}` images in one request, over all its ads (each is a fetch when fetching is
+    /// on; the service holds each fetched file until the request's images are decoded).
+    pub max_url_images: usize,
 }
 
 impl Default for Limits {
@@ -48,7 +56,9 @@ impl Default for Limits {
             rate_per_sec: 200.0,
             burst: 400.0,
             default_lease_secs: 600,
-            key_cache_ms: 1000,
+            key_cache_ms: 0,
+            ad: AdLimits::default(),
+            max_url_images: 16,
         }
     }
 }

@@ -15,18 +15,22 @@ pub struct AdInput {
     /// Seconds since the epoch, or an RFC 3339 string.
     #[schema(value_type = Option<Object>)]
     posted_at: Option<serde_json::Value>,
+    /// At most 2 KiB by default (`field_too_large`).
     title: Option<String>,
+    /// The ad's text; at most 64 KiB by default (`field_too_large`).
     body: Option<String>,
-    /// `{city, region, country}`, free text.
+    /// `{city, region, country}`, free text, each at most 2 KiB by default.
     #[schema(value_type = Option<Object>)]
     location: Option<serde_json::Value>,
-    /// Poster account id on the platform.
+    /// Poster account id on the platform; at most 2 KiB by default.
     account: Option<String>,
+    /// At most 2 KiB by default.
     url: Option<String>,
-    /// Each `{path}`, `{url}`, `{base64}` or `{sha256, pdq}`.
+    /// Each `{path}`, `{url}`, `{base64}` or `{sha256, pdq}`; at most 20 per ad and 16 `{url}`
+    /// images per request by default.
     #[schema(value_type = Option<Vec<Object>>)]
     images: Option<Vec<serde_json::Value>>,
-    /// Anything else; kept, never interpreted.
+    /// Anything else; kept, never interpreted. At most 16 KiB of JSON by default.
     #[schema(value_type = Option<Object>)]
     meta: Option<serde_json::Value>,
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use samaritan_server::{AppState, Limits};
+use samaritan_media::RequestLimits;
+use samaritan_server::{AdLimits, AppState, Limits};
 use samaritan_store::{IngestItem, Scope, Store};
 
 use super::store_args::{StoreArgs, runtime};
@@ -40,6 +41,30 @@ pub struct ServeArgs {
     /// Most ads in one POST /v1/ads.
     #[arg(long, default_value_t = 1000)]
     pub max_batch: usize,
+    /// Longest ad `title`, in bytes (400 `field_too_large` naming the field past it).
+    #[arg(long, default_value_t = AdLimits::default().max_title_bytes)]
+    pub max_title_bytes: usize,
+    /// Longest ad `body` (the ad's text), in bytes.
+    #[arg(long, default_value_t = AdLimits::default().max_text_bytes)]
+    pub max_text_bytes: usize,
+    /// Longest short ad field (`account`, `url`, `location.*`, an image's `url`, `path`,
+    /// `sha256`, `pdq`), in bytes.
+    #[arg(long, default_value_t = AdLimits::default().max_field_bytes)]
+    pub max_field_bytes: usize,
+    /// Largest ad `meta`, in bytes of JSON.
+    #[arg(long, default_value_t = AdLimits::default().max_meta_bytes)]
+    pub max_meta_bytes: usize,
+    /// Most images in one ad (400 `too_many_images`).
+    #[arg(long, default_value_t = AdLimits::default().max_images)]
+    pub max_images_per_ad: usize,
+    /// Most `{url}` images in one request, over all its ads (400 `too_many_image_urls`).
+    #[arg(long, default_value_t = Limits::default().max_url_images)]
+    pub max_url_images: usize,
+    /// Milliseconds a checked key is trusted before the store is asked again. 0 (default): the
+    /// store is asked on every request, so a revoked key stops on its next request; with N > 0
+    /// a revoked key may work for up to N ms.
+    #[arg(long, default_value_t = Limits::default().key_cache_ms)]
+    pub key_cache_ms: u64,
     /// Requests per second per key, sustained (0: no limit).
     #[arg(long, default_value_t = 200.0)]
     pub rate_limit: f64,
@@ -68,6 +93,17 @@ pub struct ServeArgs {
     /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
     #[arg(long, default_value_t = 300)]
     pub audit_verify_secs: u64,
+    /// Decoded pixels over all the images of one request; an image past it gets an `error`
+    /// entry in its analysis (`request_pixels`) and is not decoded.
+    #[arg(long, default_value_t = RequestLimits::default().max_pixels)]
+    pub max_request_pixels: u64,
+    /// Seconds for all the URL fetches of one request together; a URL not fetched by then gets
+    /// an `error` entry (`fetch_deadline`).
+    #[arg(long, default_value_t = RequestLimits::default().fetch_deadline.as_secs())]
+    pub fetch_deadline_secs: u64,
+    /// URL fetches of one request to one host name at once.
+    #[arg(long, default_value_t = RequestLimits::default().max_per_host)]
+    pub fetch_per_host: usize,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -115,11 +151,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let images = if args.no_images {
         None
     } else {
-        let intake = crate::service_engine::service_intake(
+        let mut intake = crate::service_engine::service_intake(
             args.fetch_images,
             args.allow_private_fetch,
             args.max_image_bytes,
         );
+        intake.request = RequestLimits {
+            max_pixels: args.max_request_pixels,
+            fetch_deadline: std::time::Duration::from_secs(args.fetch_deadline_secs),
+            max_per_host: args.fetch_per_host,
+        };
         let rows = store.hash_bank_entries(None).await?;
         Some(
             Images::with_banks(
@@ -142,6 +183,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
         max_batch: args.max_batch,
         rate_per_sec: args.rate_limit,
         burst: args.burst,
+        key_cache_ms: args.key_cache_ms,
+        ad: AdLimits {
+            max_title_bytes: args.max_title_bytes,
+            max_text_bytes: args.max_text_bytes,
+            max_field_bytes: args.max_field_bytes,
+            max_meta_bytes: args.max_meta_bytes,
+            max_images: args.max_images_per_ad,
+        },
+        max_url_images: args.max_url_images,
         ..Limits::default()
     };
     let analyzer = Arc::new(analyzer);

@@ -47,6 +47,11 @@ impl Server {
 
     /// With `policy`, or without `--policy` (the stored one, else the built-in default).
     pub fn start_with(dir: &Path, policy: Option<&Path>) -> Server {
+        Server::start_with_args(dir, policy, &[])
+    }
+
+    /// As [`Server::start_with`], with more `serve` arguments.
+    pub fn start_with_args(dir: &Path, policy: Option<&Path>, extra: &[&str]) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.args([
             "serve",
@@ -60,6 +65,7 @@ impl Server {
         if let Some(p) = policy {
             cmd.arg("--policy").arg(p);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -45,7 +45,7 @@ pub(crate) struct IngestResponse {
     request_body(content = crate::openapi::AdInput, description = "One ad object, or a JSON array of ad objects (at most the server's batch limit)."),
     responses(
         (status = 200, description = "Committed to disk; one analysis per ad", body = IngestResponse),
-        (status = 400, description = "Malformed JSON or ad (the field is named)", body = crate::error::ErrorBody),
+        (status = 400, description = "Malformed JSON or ad, or an ad over a limit; the field is named (`ads[3].body` in a batch, `body` for one ad). Limit codes (defaults; `samaritan serve` flag): `field_too_large` for `title` (2 KiB; `--max-title-bytes`), `body` (64 KiB; `--max-text-bytes`), `account`, `url`, `location.*` and an image's `url`, `path`, `sha256`, `pdq` (2 KiB; `--max-field-bytes`), `meta` as JSON (16 KiB; `--max-meta-bytes`); `too_many_images` for `images` (20 per ad; `--max-images-per-ad`); `too_many_image_urls` for the first `images[j].url` past the request's limit (16 over all its ads; `--max-url-images`). Limits on a request's images as a whole do not refuse it: an image past the request's decoded-pixel budget (100 million; `--max-request-pixels`, given out in input order) or not fetched within the request's fetch deadline (30 s for all its URLs, at most 2 at once per host; `--fetch-deadline-secs`, `--fetch-per-host`) gets an `error` entry in `analysis.images`, in its place.", body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 413, description = "Body or batch too large", body = crate::error::ErrorBody),
         (status = 429, body = crate::error::ErrorBody),
@@ -62,7 +62,7 @@ pub(crate) async fn post_ads(
     let limits = *state.limits();
     let bytes = body::read(body, &headers, limits.max_body_bytes).await?;
     let text = body::text(&bytes)?;
-    let (incoming, _) = body::ads(text, limits.max_batch)?;
+    let (incoming, _) = body::ads(text, &limits)?;
 
     // Re-sends with the same content are answered from the store without analysing again.
     let ids: Vec<&str> = incoming.iter().map(|i| i.ad.id.as_str()).collect();
