@@ -224,8 +224,12 @@ pub struct Location {
 }
 
 /// An image attached to an ad: a file, a URL, inline bytes, or hashes computed elsewhere.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged, deny_unknown_fields)]
+///
+/// Written as an object with exactly one of `path`, `url`, `base64`, or `sha256` and/or `pdq`.
+/// Parsing names the offending key or combination (an untagged enum would only say that nothing
+/// matched).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 pub enum ImageRef {
     Path {
         path: String,
@@ -242,6 +246,51 @@ pub enum ImageRef {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pdq: Option<String>,
     },
+}
+
+/// The keys an image object may have, before the combination is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImageKeys {
+    path: Option<String>,
+    url: Option<String>,
+    base64: Option<String>,
+    sha256: Option<String>,
+    pdq: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for ImageRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let k = ImageKeys::deserialize(d)?;
+        let mut given: Vec<&str> = Vec::new();
+        for (name, present) in [
+            ("path", k.path.is_some()),
+            ("url", k.url.is_some()),
+            ("base64", k.base64.is_some()),
+            ("sha256", k.sha256.is_some()),
+            ("pdq", k.pdq.is_some()),
+        ] {
+            if present {
+                given.push(name);
+            }
+        }
+        match (k.path, k.url, k.base64, k.sha256, k.pdq) {
+            (Some(path), None, None, None, None) => Ok(ImageRef::Path { path }),
+            (None, Some(url), None, None, None) => Ok(ImageRef::Url { url }),
+            (None, None, Some(base64), None, None) => Ok(ImageRef::Base64 { base64 }),
+            // An empty object parses; the media stage answers it with a per-image error.
+            (None, None, None, sha256, pdq) => Ok(ImageRef::Hashes { sha256, pdq }),
+            _ => Err(serde::de::Error::custom(format!(
+                "an image has exactly one of `path`, `url`, `base64`, or `sha256` and/or `pdq`; \
+                 this one has {}",
+                given
+                    .iter()
+                    .map(|g| format!("`{g}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+        }
+    }
 }
 
 fn de_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -464,6 +513,38 @@ mod tests {
     }
 
     #[test]
+    fn image_errors_name_the_key_not_the_type() {
+        let err = |json: &str| serde_json::from_str::<Ad>(json).unwrap_err().to_string();
+        let e = err(r#"{"id":"a","images":[{"link":"https://e/x.jpg"}]}"#);
+        assert!(e.contains("unknown field `link`"), "{e}");
+        assert!(
+            e.contains("`path`, `url`, `base64`, `sha256`, `pdq`"),
+            "{e}"
+        );
+        let e = err(r#"{"id":"a","images":[{"path":"x.jpg","url":"https://e/x.jpg"}]}"#);
+        assert!(e.contains("this one has `path` and `url`"), "{e}");
+        let e = err(r#"{"id":"a","images":[{"base64":"AAAA","pdq":"00"}]}"#);
+        assert!(e.contains("`base64` and `pdq`"), "{e}");
+        for e in [
+            &err(r#"{"id":"a","images":[{"x":1}]}"#),
+            &err(r#"{"id":"a","images":[7]}"#),
+        ] {
+            assert!(!e.contains("untagged") && !e.contains("ImageRef"), "{e}");
+        }
+        let ad: Ad = serde_json::from_str(r#"{"id":"a","images":[{"pdq":"00"},{}]}"#).unwrap();
+        assert!(matches!(
+            ad.images[0],
+            ImageRef::Hashes {
+                sha256: None,
+                pdq: Some(_)
+            }
+        ));
+        // Serialises back to the same shape.
+        let back = serde_json::to_string(&ad.images).unwrap();
+        assert_eq!(back, r#"[{"pdq":"00"},{}]"#);
+    }
+
+    #[test]
     fn epoch_seconds_accepted() {
         let ad: Ad = serde_json::from_str(r#"{"id":"a","posted_at":1700000000}"#).unwrap();
         assert_eq!(ad.posted_at, Some(1_700_000_000));
@@ -544,7 +625,10 @@ mod tests {
                 r#"{"id":"a","location":{"town":"x"}}"#,
                 "unknown field `town`",
             ),
-            (r#"{"id":"a","images":[{"file":"x"}]}"#, "ImageRef"),
+            (
+                r#"{"id":"a","images":[{"file":"x"}]}"#,
+                "unknown field `file`",
+            ),
         ];
         for (json, want) in cases {
             let err = serde_json::from_str::<Ad>(json).unwrap_err().to_string();

@@ -539,6 +539,20 @@ async fn hostile_and_malformed_input_is_refused_clearly_and_stores_nothing() {
             Some("ads[1].posted_at"),
         ),
         (
+            Body::from("{\"id\":\"a\",\"images\":[{\"link\":\"https://e/x\"}]}"),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("images[0].link"),
+        ),
+        (
+            Body::from(
+                "{\"id\":\"a\",\"images\":[{\"pdq\":\"0\"},{\"path\":\"p\",\"url\":\"u\"}]}",
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_field",
+            Some("images[1]"),
+        ),
+        (
             Body::from("{\"id\":\"\"}"),
             StatusCode::BAD_REQUEST,
             "invalid_field",
@@ -654,6 +668,14 @@ async fn hostile_and_malformed_input_is_refused_clearly_and_stores_nothing() {
             .error(StatusCode::METHOD_NOT_ALLOWED)
             .0,
         "method_not_allowed"
+    );
+    let long = format!("/v1/search?phone={}", "5".repeat(10_000));
+    let r = api
+        .call("GET", &long, Some(&api.review), Body::empty())
+        .await;
+    assert_eq!(
+        r.error(StatusCode::URI_TOO_LONG),
+        ("uri_too_long".to_owned(), Some("uri".to_owned()))
     );
     let bad_queries = [
         ("/v1/queue?limit=0", "limit"),

@@ -37,6 +37,14 @@
 //! repeats the whole row (`decisions::audit_detail`), so `verify` also reports a decision row
 //! that was edited (`decision_altered`), deleted (`decision_missing`), inserted or pointed at
 //! another entry (`decision_inserted`), or renumbered out of order (`decision_reordered`).
+//!
+//! The `api_keys` and `policies` tables are checked the same way, because a row written there
+//! directly would grant access or change what the engine flags: every key must match its
+//! `key.create` entry (name, scopes, creation time and, for keys made since the check existed,
+//! the SHA-256 of the key) and be revoked exactly when a `key.revoke` entry says so
+//! (`key_inserted`, `key_altered`, `key_unrevoked`, `key_missing`); every stored policy must
+//! match its `policy.update` entry (version, label, SHA-256 of the text, actor, time:
+//! `policy_inserted`, `policy_altered`, `policy_missing`).
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -148,8 +156,10 @@ fn canonical_json(v: serde_json::Value) -> serde_json::Value {
 pub struct AuditProblem {
     /// The entry where the problem shows.
     pub seq: i64,
-    /// `altered`, `missing`, `broken_link`, or for the decisions table `decision_altered`,
-    /// `decision_missing`, `decision_inserted`, `decision_reordered`.
+    /// `altered`, `missing`, `broken_link`; for the decisions table `decision_altered`,
+    /// `decision_missing`, `decision_inserted`, `decision_reordered`; for keys `key_inserted`,
+    /// `key_altered`, `key_unrevoked`, `key_missing`; for policies `policy_inserted`,
+    /// `policy_altered`, `policy_missing`.
     pub kind: String,
     pub message: String,
 }
@@ -167,6 +177,10 @@ pub struct AuditReport {
     pub head_hash: String,
     /// Decision rows checked against their entries.
     pub decisions: u64,
+    /// Key rows checked against their entries.
+    pub keys: u64,
+    /// Stored policies checked against their entries.
+    pub policies: u64,
     /// Empty when the chain is intact.
     pub problems: Vec<AuditProblem>,
 }
@@ -185,6 +199,14 @@ struct DecisionEntry {
     detail: String,
 }
 
+/// A `key.create`, `key.revoke` or `policy.update` entry, kept while the chain is read.
+struct StateEntry {
+    seq: i64,
+    ts: i64,
+    actor: String,
+    detail: serde_json::Value,
+}
+
 /// A stored row, before checking.
 type Row = (i64, i64, String, String, String, String, String, String);
 
@@ -197,6 +219,11 @@ struct Verifier {
     decisions: std::collections::BTreeMap<i64, DecisionEntry>,
     /// The highest `audit_seq` of the decision rows checked so far.
     last_decision_audit: i64,
+    /// Key id → its `key.create` entry; key id → its `key.revoke` entry.
+    key_creates: std::collections::BTreeMap<String, StateEntry>,
+    key_revokes: std::collections::BTreeMap<String, StateEntry>,
+    /// Policy version → its `policy.update` entry.
+    policies: std::collections::BTreeMap<i64, StateEntry>,
 }
 
 const MAX_PROBLEMS: usize = 1000;
@@ -208,9 +235,14 @@ impl Verifier {
             prev_hash: GENESIS_HASH.to_owned(),
             decisions: std::collections::BTreeMap::new(),
             last_decision_audit: 0,
+            key_creates: std::collections::BTreeMap::new(),
+            key_revokes: std::collections::BTreeMap::new(),
+            policies: std::collections::BTreeMap::new(),
             report: AuditReport {
                 ok: true,
                 decisions: 0,
+                keys: 0,
+                policies: 0,
                 entries: 0,
                 head_seq: 0,
                 head_hash: GENESIS_HASH.to_owned(),
@@ -279,9 +311,34 @@ impl Verifier {
                     ts: entry.ts,
                     actor: entry.actor.clone(),
                     subject: entry.subject.clone(),
-                    detail: detail_text,
+                    detail: detail_text.clone(),
                 },
             );
+        }
+        if matches!(
+            entry.action.as_str(),
+            "key.create" | "key.revoke" | "policy.update"
+        ) {
+            let detail = serde_json::from_str(&detail_text).unwrap_or(serde_json::Value::Null);
+            let kept = StateEntry {
+                seq,
+                ts: entry.ts,
+                actor: entry.actor.clone(),
+                detail,
+            };
+            match entry.action.as_str() {
+                "key.create" => {
+                    self.key_creates.insert(entry.subject.clone(), kept);
+                }
+                "key.revoke" => {
+                    self.key_revokes.insert(entry.subject.clone(), kept);
+                }
+                _ => {
+                    if let Some(v) = kept.detail["version"].as_i64() {
+                        self.policies.insert(v, kept);
+                    }
+                }
+            }
         }
         if altered {
             self.problem(
@@ -361,8 +418,116 @@ impl Verifier {
         }
     }
 
+    /// Checks one stored key against its `key.create` and `key.revoke` entries.
+    fn check_key(&mut self, k: &crate::keys::KeyAuditRow) {
+        self.report.keys += 1;
+        let Some(created) = self.key_creates.remove(&k.id) else {
+            self.problem(
+                0,
+                "key_inserted",
+                format!(
+                    "key `{}` has no `key.create` entry (the row was inserted directly)",
+                    k.id
+                ),
+            );
+            return;
+        };
+        let d = &created.detail;
+        let hash_ok = d
+            .get("key_sha256")
+            .is_none_or(|h| h.as_str() == Some(k.hash.as_str()));
+        if d["name"].as_str() != Some(k.name.as_str())
+            || d["scopes"].as_str() != Some(k.scopes.as_str())
+            || created.ts != k.created_at
+            || !hash_ok
+        {
+            self.problem(
+                created.seq,
+                "key_altered",
+                format!(
+                    "key `{}` no longer matches its `key.create` entry {} (name, scopes, time or                      secret hash were edited)",
+                    k.id, created.seq
+                ),
+            );
+        }
+        match (self.key_revokes.remove(&k.id), k.revoked_at) {
+            (Some(r), None) => self.problem(
+                r.seq,
+                "key_unrevoked",
+                format!(
+                    "key `{}` was revoked by entry {} but is active in the table",
+                    k.id, r.seq
+                ),
+            ),
+            (Some(r), Some(at)) if r.ts != at => self.problem(
+                r.seq,
+                "key_altered",
+                format!(
+                    "key `{}` revocation time differs from its `key.revoke` entry {}",
+                    k.id, r.seq
+                ),
+            ),
+            (None, Some(_)) => self.problem(
+                created.seq,
+                "key_altered",
+                format!("key `{}` is revoked without a `key.revoke` entry", k.id),
+            ),
+            _ => {}
+        }
+    }
+
+    /// Checks one stored policy against its `policy.update` entry.
+    fn check_policy(&mut self, p: &crate::policy::PolicyVersion) {
+        self.report.policies += 1;
+        let Some(e) = self.policies.remove(&p.version) else {
+            self.problem(
+                0,
+                "policy_inserted",
+                format!(
+                    "policy version {} has no `policy.update` entry (the row was inserted directly)",
+                    p.version
+                ),
+            );
+            return;
+        };
+        if e.detail["label"].as_str() != Some(p.label.as_str())
+            || e.detail["sha256"].as_str() != Some(crate::sha256_hex(p.text.as_bytes()).as_str())
+            || e.actor != p.actor
+            || e.ts != p.created_at
+        {
+            self.problem(
+                e.seq,
+                "policy_altered",
+                format!(
+                    "policy version {} no longer matches its `policy.update` entry {} (its text,                      label, actor or time were edited)",
+                    p.version, e.seq
+                ),
+            );
+        }
+    }
+
     /// Reports decision entries left without a row, and closes the report.
     fn finish(mut self) -> AuditReport {
+        for (id, e) in std::mem::take(&mut self.key_creates) {
+            self.problem(
+                e.seq,
+                "key_missing",
+                format!(
+                    "audit entry {} created key `{id}`, which is no longer stored",
+                    e.seq
+                ),
+            );
+        }
+        for (v, e) in std::mem::take(&mut self.policies) {
+            self.problem(
+                e.seq,
+                "policy_missing",
+                format!(
+                    "audit entry {} put policy version {v} in force, which is no longer stored",
+                    e.seq
+                ),
+            );
+        }
         let orphans: Vec<(i64, DecisionEntry)> =
             std::mem::take(&mut self.decisions).into_iter().collect();
         for (seq, e) in orphans {
@@ -485,6 +650,12 @@ impl Store {
             if (n as i64) < PAGE {
                 break;
             }
+        }
+        for k in self.key_audit_rows().await? {
+            verifier.check_key(&k);
+        }
+        for p in self.policy_history().await? {
+            verifier.check_policy(&p);
         }
         Ok(verifier.finish())
     }

@@ -141,6 +141,16 @@ fn random_hex(n: usize) -> Result<String> {
 
 type KeyRow = (String, String, String, String, i64, Option<i64>);
 
+/// A key row as stored, for the audit cross-check (scopes as the stored text).
+pub(crate) struct KeyAuditRow {
+    pub id: String,
+    pub name: String,
+    pub hash: String,
+    pub scopes: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
 fn record(row: KeyRow) -> Result<KeyRecord> {
     let (id, name, hash, scopes, created_at, revoked_at) = row;
     let scopes = Scope::parse_list(&scopes)
@@ -186,7 +196,13 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            let detail = serde_json::json!({"name": name, "scopes": Scope::join(&scopes)});
+            // The key's SHA-256 (of 256 random bits: it reveals nothing) lets `audit verify`
+            // notice a row whose hash was swapped for one of a key someone else holds.
+            let detail = serde_json::json!({
+                "name": name,
+                "scopes": Scope::join(&scopes),
+                "key_sha256": hash,
+            });
             append_audit!(tx, dialect, actor, "key.create", id.as_str(), detail, now);
             tx.commit().await?;
             Ok::<(), StoreError>(())
@@ -231,6 +247,30 @@ impl Store {
             tx.commit().await?;
             Ok(())
         })
+    }
+
+    /// Every key row as stored, for `audit_verify`.
+    pub(crate) async fn key_audit_rows(&self) -> Result<Vec<KeyAuditRow>> {
+        let rows: Vec<KeyRow> = on_read!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, name, hash, scopes, created_at, revoked_at FROM api_keys ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, name, hash, scopes, created_at, revoked_at)| KeyAuditRow {
+                    id,
+                    name,
+                    hash,
+                    scopes,
+                    created_at,
+                    revoked_at,
+                },
+            )
+            .collect())
     }
 
     /// Every key, newest first.

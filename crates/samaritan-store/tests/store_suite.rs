@@ -77,6 +77,7 @@ suite!(
     audit_detects_deleted_decisions,
     audit_detects_inserted_decisions,
     audit_detects_reordered_decisions,
+    audit_detects_keys_and_policies_written_directly,
     search_finds_ads_sharing_identifiers,
     networks_come_from_analyses_and_the_linker,
     link_state_and_hash_banks_round_trip,
@@ -1133,6 +1134,78 @@ async fn policy_versions_are_kept(f: &Fixture) {
     let audit = s.audit_list(0, 10).await.unwrap();
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[1].action, "policy.update");
+}
+
+async fn audit_detects_keys_and_policies_written_directly(f: &Fixture) {
+    let s = &f.store;
+    let admin = s.create_key("admin", &[Scope::Admin], "cli").await.unwrap();
+    let old = s.create_key("old", &[Scope::Review], "cli").await.unwrap();
+    s.revoke_key(&old.record.id, "cli").await.unwrap();
+    s.save_policy("default@1", "name = \"default\"\n", "key:admin")
+        .await
+        .unwrap();
+    let r = s.audit_verify().await.unwrap();
+    assert!(r.ok, "{r:?}");
+    assert_eq!((r.keys, r.policies), (2, 1));
+    let verify_kinds = || async { kinds(&s.audit_verify().await.unwrap()).join(",") };
+    let (aid, oid) = (&admin.record.id, &old.record.id);
+    // Each edit is undone before the next, and the chain itself stays intact throughout.
+    for (edit, undo, kind) in [
+        (
+            format!("UPDATE api_keys SET scopes = 'admin,audit' WHERE id = '{aid}'"),
+            format!("UPDATE api_keys SET scopes = 'admin' WHERE id = '{aid}'"),
+            "key_altered",
+        ),
+        (
+            format!(
+                "UPDATE api_keys SET hash = '{}' WHERE id = '{aid}'",
+                "0".repeat(64)
+            ),
+            format!(
+                "UPDATE api_keys SET hash = '{}' WHERE id = '{aid}'",
+                samaritan_store::sha256_hex(admin.secret.as_bytes())
+            ),
+            "key_altered",
+        ),
+        (
+            format!("UPDATE api_keys SET revoked_at = NULL WHERE id = '{oid}'"),
+            format!(
+                "UPDATE api_keys SET revoked_at = (SELECT ts FROM audit_log WHERE action = \
+                 'key.revoke') WHERE id = '{oid}'"
+            ),
+            "key_unrevoked",
+        ),
+        (
+            "INSERT INTO api_keys (id, name, hash, scopes, created_at, revoked_at) \
+             VALUES ('0123456789ab', 'x', 'h', 'admin', 1, NULL)"
+                .to_owned(),
+            "DELETE FROM api_keys WHERE id = '0123456789ab'".to_owned(),
+            "key_inserted",
+        ),
+        (
+            "UPDATE policies SET text = 'name = \"lax\"' WHERE version = 1".to_owned(),
+            "UPDATE policies SET text = 'name = \"default\"
+' WHERE version = 1"
+                .to_owned(),
+            "policy_altered",
+        ),
+        (
+            "INSERT INTO policies (version, label, text, actor, created_at) \
+             VALUES (2, 'lax@1', 'name = \"lax\"', 'key:admin', 1)"
+                .to_owned(),
+            "DELETE FROM policies WHERE version = 2".to_owned(),
+            "policy_inserted",
+        ),
+    ] {
+        f.raw(&edit).await;
+        assert_eq!(verify_kinds().await, kind, "{edit}");
+        f.raw(&undo).await;
+        assert_eq!(verify_kinds().await, "", "{undo}");
+    }
+    f.raw(&format!("DELETE FROM api_keys WHERE id = '{oid}'"))
+        .await;
+    f.raw("DELETE FROM policies").await;
+    assert_eq!(verify_kinds().await, "key_missing,policy_missing");
 }
 
 async fn everything_is_back_after_reopen(f: &Fixture) {

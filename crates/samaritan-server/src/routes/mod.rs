@@ -41,7 +41,28 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .layer(axum::middleware::from_fn(limit_uri))
         .with_state(state)
+}
+
+/// The longest path and query the API takes. No route needs more; hyper itself answers a URI
+/// over 64 KiB with an empty 414 before any of this code runs, so the JSON answer below covers
+/// every long URI a client is likely to send.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+async fn limit_uri(req: Request, next: Next) -> Response {
+    let len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if len > MAX_URI_BYTES {
+        return axum::response::IntoResponse::into_response(
+            ApiError::new(
+                StatusCode::URI_TOO_LONG,
+                "uri_too_long",
+                format!("the path and query are {len} bytes; the limit is {MAX_URI_BYTES}"),
+            )
+            .field("uri"),
+        );
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> ApiError {
