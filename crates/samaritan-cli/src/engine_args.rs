@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use samaritan_engine::Engine;
 use samaritan_engine::extract::ExtractOptions;
-use samaritan_engine::policy::{DEFAULT_POLICY, Policy};
+use samaritan_engine::policy::{DEFAULT_POLICY, Policy, load_tested};
+use samaritan_media::{BankDir, ImageContext};
 
 #[derive(Args, Clone)]
 pub struct EngineArgs {
@@ -20,19 +21,41 @@ pub struct EngineArgs {
 }
 
 impl EngineArgs {
-    pub fn policy(&self) -> Result<Arc<Policy>> {
-        load_policy(self.policy.as_deref())
+    pub fn extract(&self) -> Result<ExtractOptions> {
+        Ok(ExtractOptions::with_region(&self.region)?)
     }
 
     pub fn engine(&self) -> Result<Engine> {
-        let extract = ExtractOptions::with_region(&self.region)?;
-        Ok(Engine::new(self.policy()?, extract))
+        let extract = self.extract()?;
+        Ok(Engine::new(
+            load_policy(self.policy.as_deref(), &extract)?,
+            extract,
+        ))
     }
 }
 
-/// Loads and compiles a policy file, or the built-in default for `None`.
-pub fn load_policy(path: Option<&std::path::Path>) -> Result<Arc<Policy>> {
-    let (text, name) = match path {
+/// Loads a policy file, or the built-in default for `None`, and runs its own `[[test]]`
+/// examples: a policy whose examples fail is refused with the same message as the service's
+/// (`samaritan_engine::policy::load_tested`).
+pub fn load_policy(
+    path: Option<&std::path::Path>,
+    extract: &ExtractOptions,
+) -> Result<Arc<Policy>> {
+    let (text, name) = policy_text(path)?;
+    load_tested(&text, extract).map_err(|e| anyhow::anyhow!("policy from {name} refused: {e}"))
+}
+
+/// Compiles a policy file without running its tests: for `samaritan policy test`, which runs
+/// them to report each one, and `policy phrases`, which only lists.
+pub fn compile_policy(path: Option<&std::path::Path>) -> Result<Arc<Policy>> {
+    let (text, name) = policy_text(path)?;
+    let policy = Policy::from_toml(&text).with_context(|| format!("in {name}"))?;
+    Ok(Arc::new(policy))
+}
+
+/// A policy file's text and how to name it, or the built-in default's for `None`.
+pub fn policy_text(path: Option<&std::path::Path>) -> Result<(String, String)> {
+    Ok(match path {
         Some(p) => (
             std::fs::read_to_string(p)
                 .with_context(|| format!("cannot read policy {}", p.display()))?,
@@ -42,9 +65,7 @@ pub fn load_policy(path: Option<&std::path::Path>) -> Result<Arc<Policy>> {
             DEFAULT_POLICY.to_owned(),
             "the built-in default policy".to_owned(),
         ),
-    };
-    let policy = Policy::from_toml(&text).with_context(|| format!("in {name}"))?;
-    Ok(Arc::new(policy))
+    })
 }
 
 /// Options for the images attached to ads: where hash banks live, and which images may be
@@ -56,8 +77,8 @@ pub fn load_policy(path: Option<&std::path::Path>) -> Result<Arc<Policy>> {
 /// allowed gets an error entry in the analysis's `images` (never silently dropped).
 #[derive(Args, Clone)]
 pub struct MediaArgs {
-    /// Data directory holding hash banks (`<data-dir>/banks/<name>.pdq`); a missing directory
-    /// means no banks.
+    /// Data directory holding hash banks (`<data-dir>/banks/<name>.pdq` PDQ banks,
+    /// `<name>.md5` / `<name>.sha256` exact lists); a missing directory means no banks.
     #[arg(long, default_value = "./samaritan-data", env = "SAMARITAN_DATA_DIR")]
     pub data_dir: PathBuf,
     /// Do not take in images at all (text only; `images` in the output stays empty).
@@ -77,25 +98,17 @@ pub struct MediaArgs {
     pub allow_paths: Vec<PathBuf>,
 }
 
-/// Everything needed to take in an ad's images, loaded once and shared by every worker.
-pub struct Media {
-    pub enabled: bool,
-    pub intake: samaritan_media::IntakeConfig,
-    pub banks: samaritan_engine::pdq::BankSet,
-    pub options: samaritan_engine::pdq::MatchOptions,
-}
-
 impl MediaArgs {
-    pub fn load(&self) -> Result<Media> {
-        let banks = samaritan_media::BankDir::new(&self.data_dir)
-            .load_all()
+    /// The image context these options give (the data directory's PDQ banks and MD5 / SHA-256
+    /// lists), or `None` with `--no-images`.
+    pub fn load(&self) -> Result<Option<ImageContext>> {
+        if self.no_images {
+            return Ok(None);
+        }
+        let mut ctx = ImageContext::new(self.intake()?);
+        ctx.add_bank_dir(&BankDir::new(&self.data_dir))
             .with_context(|| format!("loading hash banks from {}", self.data_dir.display()))?;
-        Ok(Media {
-            enabled: !self.no_images,
-            intake: self.intake()?,
-            banks,
-            options: samaritan_engine::pdq::MatchOptions::default(),
-        })
+        Ok(Some(ctx))
     }
 
     /// The intake these options allow. Every `--allow-paths` directory must exist.
@@ -121,24 +134,5 @@ impl MediaArgs {
             })
             .collect::<Result<_>>()?;
         Ok(intake)
-    }
-}
-
-impl Media {
-    /// The image part of an ad's analysis context.
-    pub fn context(
-        &self,
-        ad: &samaritan_engine::Ad,
-    ) -> samaritan_engine::pipeline::Context<'static> {
-        if !self.enabled || ad.images.is_empty() {
-            return samaritan_engine::pipeline::Context::default();
-        }
-        let (images, bank_matches) =
-            samaritan_media::image_context(&ad.images, &self.intake, &self.banks, &self.options);
-        samaritan_engine::pipeline::Context {
-            images,
-            bank_matches,
-            ..Default::default()
-        }
     }
 }

@@ -10,7 +10,6 @@ mod engine_args;
 mod input;
 mod ordered;
 mod progress;
-mod service_engine;
 
 /// mimalloc instead of glibc malloc: the service and the scan allocate many small, short-lived
 /// strings from several threads at once (measured in BENCHMARKS.md, "Service").

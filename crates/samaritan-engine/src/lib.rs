@@ -8,6 +8,7 @@ mod ascii;
 pub mod conformance;
 pub mod extract;
 pub mod link;
+pub mod linked;
 pub mod model;
 pub mod normalize;
 pub mod pdq;

@@ -9,6 +9,7 @@
 //!
 //! [`Engine::analyze`] does both for one ad that is not linked to anything. [`Staged`] is the
 //! prepared half without the ad's text, small enough to keep or spill while a batch is linked.
+//! Linking itself, between the two halves, is [`crate::linked`].
 
 use std::sync::Arc;
 
@@ -42,7 +43,7 @@ pub struct Prepared {
 /// Everything [`Engine::finish_staged`] needs from an ad, without its text: the policy's text hits,
 /// the facts built-in features read, what was extracted, and the original text of every span a
 /// signal may quote.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Staged {
     pub id: String,
     pub text_hits: Vec<Hit>,
@@ -51,6 +52,15 @@ pub struct Staged {
     pub quotes: Vec<([usize; 2], String)>,
     pub extracted: Extracted,
     pub mentions: Vec<Mention>,
+}
+
+/// What taking in an ad's images gives its analysis: one entry per input image (an image that
+/// failed carries `error`) and the bank matches the policy weighs. Made by
+/// `samaritan_media::ImageContext::take_in`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageResults {
+    pub images: Vec<ImageAnalysis>,
+    pub bank_matches: Vec<BankMatch>,
 }
 
 /// What linking and image matching add to an ad's analysis.
@@ -186,6 +196,21 @@ impl Engine {
             policy: self.policy.label(),
             images: context.images,
         }
+    }
+
+    /// One ad on its own (not linked) with what taking in its images gave: the analysis
+    /// `samaritan scan --no-link` writes and the service's unlinked `analyze` returns.
+    pub fn analyze_with_images(&self, ad: &Ad, images: ImageResults) -> Analysis {
+        let prepared = self.prepare(ad);
+        self.finish(
+            ad,
+            &prepared,
+            Context {
+                images: images.images,
+                bank_matches: images.bank_matches,
+                ..Context::default()
+            },
+        )
     }
 
     /// The analysis of one ad on its own (no network, no template, no bank matches).

@@ -3,7 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
-use samaritan_engine::link::{IdentKind, LinkError, LinkInput, Linker, LinkerRecords};
+use samaritan_engine::link::{IdentKind, LinkConfig, LinkInput, Linker};
+use samaritan_engine::linked::{LinkReady, LinkRecord, LinkedState, RecordError};
 use samaritan_engine::similar::fingerprint;
 
 const DAY: i64 = 86_400;
@@ -262,70 +263,62 @@ fn corpus() -> Vec<LinkInput> {
     out
 }
 
-#[test]
-fn saved_state_restores_exactly_and_keeps_going() {
-    let inputs = corpus();
-    let mut all = Linker::default();
-    for a in inputs.clone() {
-        all.insert(a).unwrap();
-    }
-    let mut half = Linker::default();
-    for a in inputs[..20].iter().cloned() {
-        half.insert(a).unwrap();
-    }
-    let json = serde_json::to_string(&half.to_records()).unwrap();
-    let rec: LinkerRecords = serde_json::from_str(&json).unwrap();
-    let mut restored = Linker::from_records(rec).unwrap();
-    assert_eq!(restored.to_records(), half.to_records());
-    assert_eq!(
-        restored.networks().collect::<Vec<_>>(),
-        half.networks().collect::<Vec<_>>()
-    );
-    for a in inputs[20..].iter().cloned() {
-        restored.insert(a).unwrap();
-    }
-    assert_eq!(
-        restored.networks().collect::<Vec<_>>(),
-        all.networks().collect::<Vec<_>>()
-    );
-    assert_eq!(restored.template_of("r39"), all.template_of("r39"));
-    assert!(all.networks().count() >= 1);
+/// Links `inputs` through the pipeline's state, keeping each ad's record.
+fn link_all(state: &mut LinkedState, inputs: &[LinkInput]) -> Vec<LinkRecord> {
+    inputs
+        .iter()
+        .map(|a| {
+            let mut ready = LinkReady::from_input(a.clone());
+            let record = LinkRecord::of(&ready);
+            let lookups = state.lookup(&ready);
+            let as_of = state.photos_known();
+            assert!(state.link(&mut ready, &lookups, as_of).is_ok());
+            record
+        })
+        .collect()
 }
 
 #[test]
-fn damaged_state_is_refused() {
-    let mut l = Linker::default();
-    for a in corpus() {
-        l.insert(a).unwrap();
+fn replayed_records_restore_exactly_and_keep_going() {
+    let inputs = corpus();
+    let mut all = LinkedState::new(LinkConfig::default());
+    link_all(&mut all, &inputs);
+    let mut half = LinkedState::new(LinkConfig::default());
+    let records = link_all(&mut half, &inputs[..20]);
+    // Stored as JSON, read back, replayed in order.
+    let mut restored = LinkedState::new(LinkConfig::default());
+    for r in &records {
+        let back = LinkRecord::from_json(&r.to_json()).unwrap();
+        assert_eq!(&back, r);
+        assert!(restored.replay(&back).is_ok());
     }
-    let good = l.to_records();
-    let mut r = good.clone();
+    let nets = |s: &LinkedState| s.linker().networks().collect::<Vec<_>>();
+    assert_eq!(nets(&restored), nets(&half));
+    link_all(&mut restored, &inputs[20..]);
+    assert_eq!(nets(&restored), nets(&all));
+    assert_eq!(restored.template_of("r39"), all.template_of("r39"));
+    assert!(!nets(&all).is_empty());
+}
+
+#[test]
+fn damaged_records_are_refused() {
+    let mut state = LinkedState::new(LinkConfig::default());
+    let records = link_all(&mut state, &corpus()[..2]);
+    let mut r = records[0].clone();
     r.format = 99;
-    assert!(Linker::from_records(r).is_err());
-    let mut r = good.clone();
-    r.ads[3].tokens.push(u32::MAX);
-    assert!(Linker::from_records(r).is_err());
-    let mut r = good.clone();
-    r.ads[5].cluster = 10_000;
-    assert!(Linker::from_records(r).is_err());
-    let mut r = good.clone();
-    r.bands[0].band = 999;
-    assert!(Linker::from_records(r).is_err());
-    let mut r = good.clone();
-    if let Some(t) = r.templates.first_mut() {
-        t.support.pop();
-    }
-    assert!(Linker::from_records(r).is_err());
-    let mut r = good.clone();
-    r.templates.clear();
-    assert!(Linker::from_records(r).is_err());
-    let mut r = good.clone();
-    r.ads[1].id = r.ads[0].id.clone();
-    let err = Linker::from_records(r).unwrap_err();
-    assert!(matches!(err, LinkError::BadState(_)));
-    let mut r = good;
-    r.config.similar.lsh.bands = 0;
-    assert!(Linker::from_records(r).is_err());
+    assert!(matches!(
+        LinkRecord::from_json(&r.to_json()),
+        Err(RecordError::Format(99))
+    ));
+    assert!(matches!(
+        LinkRecord::from_json(b"{\"format\":1}"),
+        Err(RecordError::Json(_))
+    ));
+    assert!(LinkRecord::from_json(b"not json").is_err());
+    // A record of an id seen before changes nothing.
+    let before = state.linker().networks().collect::<Vec<_>>();
+    let _ = state.replay(&records[0]);
+    assert_eq!(state.linker().networks().collect::<Vec<_>>(), before);
 }
 
 #[test]

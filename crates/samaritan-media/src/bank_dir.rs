@@ -3,8 +3,10 @@
 //! The files are the `lines` format of `samaritan_engine::pdq::bank_format` (PDQ hex per line,
 //! optional `quality=` and `key=value` fields), so they can be read, diffed and edited by hand and
 //! imported by other tools. Writes go to a temporary file that is renamed into place, so a crash
-//! never leaves half a bank. The service will keep banks in its store; this is the one-machine
-//! home, and the bank logic itself does not depend on it.
+//! never leaves half a bank. Exact lists sit beside them: `<name>.md5` and `<name>.sha256`, one
+//! hex digest per line (`#` comments and blank lines skipped; anything after the digest on a
+//! line is ignored), matched against the digests of the image files. The service also keeps
+//! banks in its store; both are read into one [`crate::ImageContext`].
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +29,12 @@ pub enum BankDirError {
     },
     #[error(transparent)]
     Name(#[from] samaritan_engine::pdq::bank::BankNameError),
+    #[error("{path}:{line}: {reason}")]
+    Exact {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
     #[error("no bank named {0:?}")]
     NoSuchBank(String),
 }
@@ -107,6 +115,70 @@ impl BankDir {
             set.insert_bank(self.load(&name)?);
         }
         Ok(set)
+    }
+
+    /// Every exact list (`<name>.md5`, `<name>.sha256`) as `(bank, kind, lowercase hex)`, in
+    /// file name order then line order.
+    pub fn load_exact(&self) -> Result<Vec<(String, crate::ExactKind, String)>, BankDirError> {
+        let rd = match std::fs::read_dir(&self.dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => {
+                return Err(BankDirError::Io {
+                    path: self.dir.clone(),
+                    source,
+                });
+            }
+        };
+        let mut files = Vec::new();
+        for entry in rd {
+            let p = entry
+                .map_err(|source| BankDirError::Io {
+                    path: self.dir.clone(),
+                    source,
+                })?
+                .path();
+            let kind = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(crate::ExactKind::parse);
+            if let (Some(kind), Some(stem)) = (kind, p.file_stem().and_then(|s| s.to_str()))
+                && validate_bank_name(stem).is_ok()
+            {
+                files.push((stem.to_owned(), kind, p.clone()));
+            }
+        }
+        files.sort_by(|a, b| a.2.cmp(&b.2));
+        let mut out = Vec::new();
+        for (bank, kind, path) in files {
+            let text = std::fs::read_to_string(&path).map_err(|source| BankDirError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            for (i, line) in text.lines().enumerate() {
+                let Some(hash) = line
+                    .split_whitespace()
+                    .next()
+                    .filter(|h| !h.starts_with('#'))
+                else {
+                    continue;
+                };
+                if hash.len() != kind.hex_len() || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(BankDirError::Exact {
+                        path: path.clone(),
+                        line: i + 1,
+                        reason: format!(
+                            "a {} digest is {} hex digits, got `{}`",
+                            kind.as_str(),
+                            kind.hex_len(),
+                            hash.chars().take(80).collect::<String>()
+                        ),
+                    });
+                }
+                out.push((bank.clone(), kind, hash.to_ascii_lowercase()));
+            }
+        }
+        Ok(out)
     }
 
     /// Writes a bank (replacing the file atomically).

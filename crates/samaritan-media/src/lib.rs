@@ -5,10 +5,13 @@
 //! decoded pixels. Everything hostile stops here with a clear, per-image [`MediaError`]: byte,
 //! dimension and pixel limits checked before anything big is allocated, truncated and malformed
 //! files, and URL fetches that would reach loopback, private or link-local addresses.
-//! The pure algorithms (PDQ, banks, index) live in `samaritan_engine::pdq`.
+//! [`ImageContext`] is what every caller (scan, the service) takes images in through: intake
+//! settings and the banks they are matched against. The pure algorithms (PDQ, banks, index)
+//! live in `samaritan_engine::pdq`.
 
 pub mod address;
 pub mod bank_dir;
+pub mod context;
 pub mod decode;
 pub mod digest;
 pub mod error;
@@ -17,6 +20,7 @@ pub mod intake;
 pub mod request;
 
 pub use bank_dir::{BankDir, BankDirError};
+pub use context::{BankEntryError, ExactKind, ImageContext};
 pub use decode::{DecodeLimits, Decoded, decode};
 pub use error::MediaError;
 pub use fetch::{FetchConfig, fetch, fetch_all};

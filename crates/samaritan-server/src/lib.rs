@@ -8,6 +8,7 @@
 pub mod analyzer;
 mod auth;
 mod body;
+pub mod engine;
 pub mod error;
 mod metrics;
 pub mod openapi;
@@ -21,7 +22,9 @@ pub use samaritan_engine::model::AdLimits;
 use samaritan_store::Store;
 
 pub use analyzer::{Analyzer, Ingested, PolicyInfo, PolicyRejection};
+pub use engine::{EngineAnalyzer, LINK_KIND};
 pub use error::ApiError;
+pub use routes::ads::{IngestOutcome, ingest};
 
 /// Bounds on what one caller may send.
 #[derive(Debug, Clone, Copy)]

@@ -21,7 +21,7 @@ use hyper_util::rt::TokioIo;
 use samaritan_engine::model::Ad;
 
 use super::store_args::runtime;
-use crate::service_engine::EngineAnalyzer;
+use samaritan_server::EngineAnalyzer;
 
 #[derive(Args)]
 pub struct BenchHttpArgs {
@@ -175,12 +175,13 @@ pub fn run(args: BenchHttpArgs) -> Result<()> {
         };
         let extract = samaritan_engine::extract::ExtractOptions::with_region(&args.engine.region)?;
         // The service's own work in-process: analyse, take in images, link (fresh state).
-        let intake = crate::service_engine::service_intake(
+        let intake = samaritan_server::engine::service_intake(
             false,
             false,
             samaritan_media::DecodeLimits::default().max_bytes,
+            samaritan_media::RequestLimits::default(),
         );
-        let images = crate::service_engine::Images::with_banks(intake, std::iter::empty())?;
+        let images = samaritan_media::ImageContext::new(intake);
         let engine = EngineAnalyzer::new(&text, extract, Some(images))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let ads: Vec<Ad> = lines

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use rayon::prelude::*;
-use samaritan_engine::link::{LinkConfig, LinkInput, Linker};
+use samaritan_engine::link::{LinkConfig, LinkInput};
+use samaritan_engine::linked::{LinkReady, LinkedState};
 use samaritan_engine::model::Ad;
 use samaritan_engine::similar::fingerprint_with;
 use samaritan_engine::{ExtractOptions, extract, normalize};
@@ -169,7 +170,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .truth
         .clone()
         .map(|path| std::thread::spawn(move || read_truth(&path)));
-    let mut linker = Linker::new(cfg);
+    let mut state = LinkedState::new(cfg);
     let mut labels: Vec<Option<String>> = Vec::new();
     let (mut read, mut failed, mut duplicates) = (0usize, 0usize, 0usize);
     let opts = ExtractOptions::default();
@@ -186,9 +187,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let p = prepared?;
             read += 1;
             let t0 = Instant::now();
-            let inserted = p
-                .input
-                .and_then(|i| linker.insert(i).map_err(|e| e.to_string()));
+            let inserted = p.input.and_then(|i| {
+                // No policy and no images here: the engine's linked state with the linker
+                // input alone (see `samaritan_engine::linked`).
+                let mut ready = LinkReady::from_input(i);
+                state.link(&mut ready, &[], 0).map_err(|e| e.to_string())
+            });
             link_time += t0.elapsed();
             match inserted {
                 Ok(ins) if ins.duplicate => duplicates += 1,
@@ -205,6 +209,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         },
     )?;
     let linked_at = started.elapsed();
+    let linker = state.linker();
 
     let mut out: Option<Box<dyn Write>> = match (&args.out, args.no_output) {
         (_, true) => None,

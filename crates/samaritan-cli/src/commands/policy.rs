@@ -12,7 +12,7 @@ use samaritan_engine::model::Analysis;
 use samaritan_engine::policy::run_tests;
 use serde::Serialize;
 
-use crate::engine_args::load_policy;
+use crate::engine_args::{compile_policy, load_policy};
 use crate::input::{self, Lines};
 use crate::ordered::ordered_map;
 
@@ -58,7 +58,7 @@ pub fn run(args: PolicyArgs) -> Result<ExitCode> {
     match args.command {
         PolicyCommand::Test { file } => test(file),
         PolicyCommand::Phrases { file } => {
-            let policy = load_policy(file.as_deref())?;
+            let policy = compile_policy(file.as_deref())?;
             for p in policy.phrases() {
                 println!("{p}");
             }
@@ -75,7 +75,7 @@ pub fn run(args: PolicyArgs) -> Result<ExitCode> {
 }
 
 fn test(file: PathBuf) -> Result<ExitCode> {
-    let policy = load_policy(Some(&file))?;
+    let policy = compile_policy(Some(&file))?;
     let outcomes = run_tests(&policy, &ExtractOptions::default());
     let mut failed = 0;
     for o in &outcomes {
@@ -150,8 +150,8 @@ fn diff(
     threads: Option<usize>,
 ) -> Result<ExitCode> {
     let extract = ExtractOptions::with_region(region)?;
-    let old_engine = Engine::new(load_policy(Some(&old))?, extract.clone());
-    let new_engine = Engine::new(load_policy(Some(&new))?, extract);
+    let old_engine = Engine::new(load_policy(Some(&old), &extract)?, extract.clone());
+    let new_engine = Engine::new(load_policy(Some(&new), &extract)?, extract);
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let reader = crate::commands::open_input(&corpus)?;

@@ -37,13 +37,10 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use rayon::prelude::*;
-use samaritan_engine::link::photos::{DEFAULT_LINK_DISTANCE, Near, PhotoIdentities};
-use samaritan_engine::link::{LinkConfig, LinkInput, Linker, Network};
-use samaritan_engine::model::{ImageAnalysis, Verdict};
-use samaritan_engine::pdq::PdqHash;
-use samaritan_engine::pipeline::{Context, Staged};
-use samaritan_engine::policy::BankMatch;
-use samaritan_engine::similar::fingerprint_with;
+use samaritan_engine::link::LinkConfig;
+use samaritan_engine::linked::{LinkReady, LinkedState};
+use samaritan_engine::model::Verdict;
+use samaritan_engine::pipeline::{ImageResults, Staged};
 use serde::{Deserialize, Serialize};
 
 use crate::engine_args::{EngineArgs, MediaArgs};
@@ -168,44 +165,31 @@ impl Failures {
     }
 }
 
-/// The first pass's result for one ad in a linked scan.
-struct Linked {
-    spill: Spill,
-    link: LinkInput,
-    /// The images' PDQ hashes that take part in linking ([`PhotoIdentities::linkable`]).
-    photo_hashes: Vec<PdqHash>,
-    /// Policy contexts the ad shows by its own wording (bit set).
-    contexts: u64,
-}
-
 /// What waits on disk for the second pass: everything but the network context.
 #[derive(Serialize, Deserialize)]
 struct Spill {
     staged: Staged,
-    images: Vec<ImageAnalysis>,
-    bank_matches: Vec<BankMatch>,
+    images: ImageResults,
 }
 
 /// Ads handed over by pass 1 in input order, linked in batches: the photo look-ups of a batch
-/// run in parallel against the photos known before it, then each ad is resolved and inserted in
-/// order, which gives exactly what one-by-one linking gives (see [`PhotoIdentities::resolve`]).
-/// The look-ups are most of the serial work at a million ads, so this keeps the in-order stage
-/// from holding back the parallel ones.
+/// run in parallel against the photos known before it, then each ad is linked in order, which
+/// gives exactly what one-by-one linking gives (see [`LinkedState::link`]). The look-ups are
+/// most of the serial work at a million ads, so this keeps the in-order stage from holding back
+/// the parallel ones.
 struct LinkStage<W: Write> {
-    linker: Linker,
-    photos: PhotoIdentities,
+    state: LinkedState,
     spill: W,
     spilled: u64,
-    own_contexts: HashMap<String, u64>,
-    pending: Vec<Linked>,
+    pending: Vec<LinkReady>,
 }
 
 /// Ads per batch of photo look-ups.
 const LINK_BATCH: usize = 512;
 
 impl<W: Write> LinkStage<W> {
-    fn push(&mut self, linked: Linked) -> Result<()> {
-        self.pending.push(linked);
+    fn push(&mut self, ready: LinkReady) -> Result<()> {
+        self.pending.push(ready);
         if self.pending.len() >= LINK_BATCH {
             self.flush()?;
         }
@@ -213,28 +197,20 @@ impl<W: Write> LinkStage<W> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        let as_of = self.photos.known();
-        let photos = &self.photos;
-        let lookups: Vec<Vec<Option<Near>>> = self
-            .pending
-            .par_iter()
-            .map(|l| l.photo_hashes.iter().map(|h| photos.lookup(h)).collect())
-            .collect();
-        for (mut linked, lookups) in self.pending.drain(..).zip(lookups) {
-            linked.link.images = self.photos.identifiers_resolved(
-                &linked.spill.images,
-                &linked.photo_hashes,
-                &lookups,
-                as_of,
-            );
-            if linked.contexts != 0 {
-                self.own_contexts
-                    .insert(linked.link.id.clone(), linked.contexts);
-            }
-            // A refused link input (an id seen before, an oversized value) leaves the linker
-            // unchanged; the ad is still analysed on its own.
-            let _ = self.linker.insert(linked.link);
-            serde_json::to_writer(&mut self.spill, &linked.spill)?;
+        let as_of = self.state.photos_known();
+        let state = &self.state;
+        let lookups: Vec<_> = self.pending.par_iter().map(|r| state.lookup(r)).collect();
+        for (mut ready, lookups) in self.pending.drain(..).zip(lookups) {
+            // A refused link input (an oversized value) leaves the linker unchanged; the ad is
+            // still analysed on its own.
+            let _ = self.state.link(&mut ready, &lookups, as_of);
+            serde_json::to_writer(
+                &mut self.spill,
+                &Spill {
+                    staged: ready.staged,
+                    images: ready.images,
+                },
+            )?;
             self.spill.write_all(b"\n")?;
             self.spilled += 1;
         }
@@ -338,6 +314,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let engine = args.engine.engine()?;
     let media = args.media.load()?;
+    let media = media.as_ref();
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -399,8 +376,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     if !current.is_current(&ad.id, l.number) {
                         return Ok(None); // a later line is this ad's current version
                     }
-                    let prepared = engine.prepare(&ad);
-                    let analysis = engine.finish(&ad, &prepared, media.context(&ad));
+                    let images = media.map(|m| m.take_in_one(&ad));
+                    let analysis = engine.analyze_with_images(&ad, images.unwrap_or_default());
                     let mut json = serde_json::to_vec(&analysis).map_err(|e| LineError {
                         line: l.number,
                         reason: e.to_string(),
@@ -435,11 +412,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         }
         .context("cannot create the temporary file of a linked scan (see --tmp-dir)")?;
         let mut stage = LinkStage {
-            linker: Linker::new(link_config),
-            photos: PhotoIdentities::new(DEFAULT_LINK_DISTANCE),
+            state: LinkedState::new(link_config),
             spill: BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?),
             spilled: 0,
-            own_contexts: HashMap::new(),
             pending: Vec::with_capacity(LINK_BATCH),
         };
         let pb = crate::progress::bytes_bar(total, "analysing and linking");
@@ -454,31 +429,16 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     if !current.is_current(&ad.id, l.number) {
                         return Ok(None); // a later line is this ad's current version
                     }
-                    let prepared = engine.prepare(&ad);
-                    let context = media.context(&ad);
-                    let staged = engine.stage(&ad, &prepared);
-                    let fingerprint =
-                        fingerprint_with(&prepared.normalized.text, &link_config.similar);
-                    let link = LinkInput::from_ad(&ad, &staged.extracted, fingerprint);
-                    let contexts = engine.policy().contexts_of(&staged.text_hits);
-                    Ok(Some(Linked {
-                        photo_hashes: PhotoIdentities::linkable(&context.images),
-                        spill: Spill {
-                            staged,
-                            images: context.images,
-                            bank_matches: context.bank_matches,
-                        },
-                        link,
-                        contexts,
-                    }))
+                    let images = media.map(|m| m.take_in_one(&ad));
+                    Ok(Some(engine.prepare_linked(&ad, images, &link_config)))
                 });
                 (result, bytes)
             },
-            |(r, bytes): (Result<Option<Linked>, LineError>, usize)| -> Result<()> {
+            |(r, bytes): (Result<Option<LinkReady>, LineError>, usize)| -> Result<()> {
                 summary.bytes += bytes as u64;
                 pb.inc(bytes as u64);
                 match r {
-                    Ok(Some(linked)) => stage.push(linked),
+                    Ok(Some(ready)) => stage.push(ready),
                     Ok(None) => Ok(()),
                     Err(e) => failures.report(&e, &pb, &mut summary),
                 }
@@ -486,10 +446,9 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         )
         .and_then(|()| stage.flush());
         let LinkStage {
-            linker,
+            state,
             mut spill,
             spilled,
-            own_contexts,
             ..
         } = stage;
         pb.finish_and_clear();
@@ -499,32 +458,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             Err(e) => Err(e),
             Ok(()) => {
                 // The networks as of the whole input, once.
-                let networks: Vec<Network> = linker.networks().collect();
-                let mut member_of: HashMap<&str, usize> = HashMap::new();
-                for (i, n) in networks.iter().enumerate() {
-                    for m in &n.members {
-                        member_of.insert(m.as_str(), i);
-                    }
-                }
-                summary.networks = Some((networks.len() as u64, member_of.len() as u64));
-                // Per network and policy context, the share of members that show it themselves.
-                let n_contexts = engine.policy().contexts.len().min(64);
-                let shares: Vec<Vec<f64>> = networks
-                    .iter()
-                    .map(|n| {
-                        let bits: Vec<u64> = n
-                            .members
-                            .iter()
-                            .map(|m| own_contexts.get(m).copied().unwrap_or(0))
-                            .collect();
-                        (0..n_contexts)
-                            .map(|c| {
-                                bits.iter().filter(|b| *b & (1 << c) != 0).count() as f64
-                                    / bits.len().max(1) as f64
-                            })
-                            .collect()
-                    })
-                    .collect();
+                let networks = state.all_networks(engine.policy());
+                summary.networks = Some((networks.len() as u64, networks.members() as u64));
                 // Pass 2: finish every ad with its network and template, in input order.
                 let pb = crate::progress::bar(Some(spilled), "finishing");
                 let reader = BufReader::with_capacity(1 << 20, tmp.reopen()?);
@@ -537,25 +472,8 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                         let line = line.map_err(|e| anyhow::anyhow!("temporary state: {e}"))?;
                         let s: Spill = serde_json::from_slice(&line.bytes)
                             .context("temporary state is damaged")?;
-                        let id = s.staged.id.clone();
-                        let which = member_of.get(id.as_str()).copied();
-                        let network = which.map(|i| {
-                            let n = &networks[i];
-                            (
-                                n.reference(),
-                                &n.features as &dyn samaritan_engine::policy::NetworkView,
-                            )
-                        });
-                        let context = Context {
-                            network,
-                            network_context_share: which
-                                .map(|i| shares[i].clone())
-                                .unwrap_or_default(),
-                            template: linker.template_of(&id),
-                            bank_matches: s.bank_matches,
-                            images: s.images,
-                        };
-                        let analysis = engine.finish_staged(s.staged, context);
+                        let template = state.template_of(&s.staged.id);
+                        let analysis = networks.finish(&engine, s.staged, s.images, template);
                         let mut json = serde_json::to_vec(&analysis)?;
                         json.push(b'\n');
                         Ok((json, analysis.verdict))

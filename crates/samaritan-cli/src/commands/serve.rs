@@ -9,12 +9,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use samaritan_media::RequestLimits;
-use samaritan_server::{AdLimits, AppState, Limits};
-use samaritan_store::{IngestItem, Scope, Store};
+use samaritan_server::engine::{image_context, service_intake};
+use samaritan_server::{AdLimits, AppState, EngineAnalyzer, Limits};
+use samaritan_store::Scope;
 
 use super::store_args::{StoreArgs, runtime};
 use crate::engine_args::EngineArgs;
-use crate::service_engine::{EngineAnalyzer, Images, LINK_KIND};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -151,24 +151,28 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let images = if args.no_images {
         None
     } else {
-        let mut intake = crate::service_engine::service_intake(
-            args.fetch_images,
-            args.allow_private_fetch,
-            args.max_image_bytes,
-        );
-        intake.request = RequestLimits {
+        let request = RequestLimits {
             max_pixels: args.max_request_pixels,
             fetch_deadline: std::time::Duration::from_secs(args.fetch_deadline_secs),
             max_per_host: args.fetch_per_host,
         };
-        let rows = store.hash_bank_entries(None).await?;
+        let intake = service_intake(
+            args.fetch_images,
+            args.allow_private_fetch,
+            args.max_image_bytes,
+            request,
+        );
+        // The banks `samaritan bank import` wrote into the data directory, as scan reads them.
+        let banks = samaritan_media::BankDir::new(&args.store.data_dir);
         Some(
-            Images::with_banks(
-                intake,
-                rows.iter()
-                    .map(|r| (r.bank.as_str(), r.kind.as_str(), r.hash.as_str())),
-            )
-            .context("loading the hash banks from the store")?,
+            image_context(intake, &store, Some(&banks))
+                .await
+                .with_context(|| {
+                    format!(
+                        "loading the hash banks (the store's and {}'s)",
+                        args.store.data_dir.display()
+                    )
+                })?,
         )
     };
     let analyzer = EngineAnalyzer::new(&initial, extract, images)
@@ -195,7 +199,18 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ..Limits::default()
     };
     let analyzer = Arc::new(analyzer);
-    restore_links(&store, &analyzer).await?;
+    let restore_started = std::time::Instant::now();
+    let restored = analyzer
+        .restore_from(&store)
+        .await
+        .context("restoring the linker from the store")?;
+    if restored > 0 {
+        eprintln!(
+            "samaritan: linker restored from {restored} stored records in {:.2}s ({} ads linked)",
+            restore_started.elapsed().as_secs_f64(),
+            analyzer.linked_ads()
+        );
+    }
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
     // The networks in the store as the restored linker sees them (writes only what differs).
     samaritan_server::save_networks(&state)
@@ -204,7 +219,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
 
     let mut demo_key = None;
     if args.demo {
-        demo_key = load_demo(&store, analyzer.as_ref(), args.demo_ads).await?;
+        demo_key = load_demo(&state, args.demo_ads).await?;
     }
 
     // The checkpoint in the log (head seq and hash) after the demo's own entries.
@@ -264,39 +279,6 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Replays the linker's records from the store (see `service_engine`), page by page.
-async fn restore_links(store: &Store, analyzer: &Arc<EngineAnalyzer>) -> Result<()> {
-    const PAGE: i64 = 20_000;
-    let started = std::time::Instant::now();
-    let memberships = store.network_memberships().await?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(2);
-    let a = analyzer.clone();
-    // Replay on a blocking thread while the next page is read.
-    let replay = tokio::task::spawn_blocking(move || a.restore(rx, memberships));
-    let mut after = String::new();
-    loop {
-        let page = store.scan_link_state(LINK_KIND, &after, PAGE).await?;
-        let Some((last, _)) = page.last() else {
-            break;
-        };
-        after = last.clone();
-        let full = page.len() as i64 == PAGE;
-        if tx.send(page).is_err() || !full {
-            break;
-        }
-    }
-    drop(tx);
-    let n = replay.await.context("restoring the linker")??;
-    if n > 0 {
-        eprintln!(
-            "samaritan: linker restored from {n} stored records in {:.2}s ({} ads linked)",
-            started.elapsed().as_secs_f64(),
-            analyzer.linked_ads()
-        );
-    }
-    Ok(())
-}
-
 async fn shutdown() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -318,9 +300,11 @@ async fn shutdown() {
     }
 }
 
-/// Fills an empty store with a synthetic corpus (analysed by the engine like any ingest) and
-/// makes a key when there is none. Returns the new key, if one was made.
-async fn load_demo(store: &Store, analyzer: &EngineAnalyzer, n: u64) -> Result<Option<String>> {
+/// Fills an empty store with a synthetic corpus (ingested as `POST /v1/ads` ingests: analysed,
+/// linked, and stored with its network changes in one transaction per batch) and makes a key
+/// when there is none. Returns the new key, if one was made.
+async fn load_demo(state: &AppState, n: u64) -> Result<Option<String>> {
+    let store = state.store();
     let mut key = None;
     if store.list_keys().await?.is_empty() {
         let k = store
@@ -336,23 +320,20 @@ async fn load_demo(store: &Store, analyzer: &EngineAnalyzer, n: u64) -> Result<O
         ads: n,
         ..samaritan_synth::Config::default()
     });
-    let ads: Vec<_> = corpus.iter().map(|(ad, _)| ad).collect();
-    for chunk in ads.chunks(1000) {
-        let ingested = samaritan_server::Analyzer::ingest_linked(analyzer, chunk);
-        let items = chunk
-            .iter()
-            .cloned()
-            .zip(ingested.analyses)
-            .zip(ingested.link_state)
-            .map(|((ad, analysis), link_state)| {
-                let raw = serde_json::to_string(&ad)?;
-                let digest = samaritan_store::ad_digest(&ad);
-                Ok(IngestItem::analysed(ad, raw, digest, analysis, link_state)?)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        store.ingest(items).await?;
-        let changes = samaritan_server::Analyzer::linked_network_changes(analyzer);
-        store.apply_network_changes(&changes).await?;
+    let mut batch = Vec::with_capacity(DEMO_BATCH);
+    let mut ads = corpus.iter().map(|(ad, _)| ad).peekable();
+    while ads.peek().is_some() {
+        batch.clear();
+        for ad in ads.by_ref().take(DEMO_BATCH) {
+            let raw = serde_json::to_string(&ad)?;
+            batch.push((ad, raw));
+        }
+        samaritan_server::ingest(state, std::mem::take(&mut batch))
+            .await
+            .map_err(|e| anyhow::anyhow!("loading the demo corpus: {}", e.message))?;
     }
     Ok(key)
 }
+
+/// Demo ads per ingest (the API's default largest batch).
+const DEMO_BATCH: usize = 1000;

@@ -8,7 +8,8 @@ use samaritan_store::Store;
 
 #[derive(Args, Debug, Clone)]
 pub struct StoreArgs {
-    /// Data directory for the embedded SQLite store (created if missing).
+    /// Data directory: the embedded SQLite store (created if missing) and the hash banks in its
+    /// `banks/` (as `samaritan bank import` writes them and `scan` reads them).
     #[arg(long, env = "SAMARITAN_DATA_DIR", default_value = "samaritan-data")]
     pub data_dir: PathBuf,
     /// PostgreSQL URL (`postgres://user@host/db`) instead of the embedded store.

@@ -80,8 +80,6 @@ pub enum LinkError {
     TooManyTokens { got: usize, max: usize },
     #[error("fingerprint has {tokens} tokens but {hashes} token hashes")]
     TokenHashes { tokens: usize, hashes: usize },
-    #[error("saved state is inconsistent: {0}")]
-    BadState(String),
 }
 
 pub(crate) fn check(input: &LinkInput, bands: usize, max_tokens: usize) -> Result<(), LinkError> {

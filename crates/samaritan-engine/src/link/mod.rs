@@ -7,7 +7,8 @@
 //! everything together; and each network comes with its evidence and the features a policy
 //! weighs (size, cities, names, movement of each phone through cities over time, posting rate).
 //!
-//! [`Linker`] is the state; [`LinkerRecords`] saves and restores it.
+//! [`Linker`] is the state; [`crate::linked`] runs it inside the pipeline and saves it as one
+//! [`crate::linked::LinkRecord`] per ad, replayed in order.
 
 pub mod dsu;
 pub mod features;
@@ -16,11 +17,9 @@ pub mod ident;
 pub mod input;
 pub mod linker;
 pub mod photos;
-pub mod records;
 
 pub use features::{NetworkFeatures, PhoneTimeline, Stay};
 pub use hub::HubGuard;
 pub use ident::{HubNote, IdentKind};
 pub use input::{LinkError, LinkInput};
 pub use linker::{Evidence, Inserted, LinkConfig, Linker, Network};
-pub use records::LinkerRecords;

@@ -18,7 +18,7 @@ mod tests;
 pub use compile::{Context, Indicator, Policy, PolicyError};
 pub use decide::{BankMatch, Decision, Facts, Hit, NetworkView, combine};
 pub use matcher::TextHit;
-pub use testing::{TestOutcome, run_tests};
+pub use testing::{PolicyRefusal, TestOutcome, load_tested, run_tests};
 
 /// The default policy shipped with Samaritan (`policies/default.toml`), compiled into the binary
 /// so that it runs with no files beside it.

@@ -7,7 +7,49 @@ use crate::extract::ExtractOptions;
 use crate::model::Ad;
 use crate::pipeline::Engine;
 
-use super::Policy;
+use super::{Policy, PolicyError};
+
+/// Why a policy text is not put in force: it does not compile, or one of its own `[[test]]`
+/// examples fails.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PolicyRefusal {
+    #[error(transparent)]
+    Invalid(#[from] PolicyError),
+    #[error("policy test `{name}` (line {line}) fails: {failures}")]
+    TestFails {
+        name: String,
+        line: usize,
+        failures: String,
+    },
+}
+
+impl PolicyRefusal {
+    /// The line of the policy file the refusal points at.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            PolicyRefusal::Invalid(PolicyError::Parse { line, .. })
+            | PolicyRefusal::Invalid(PolicyError::Invalid { line, .. })
+            | PolicyRefusal::TestFails { line, .. } => Some(*line),
+        }
+    }
+}
+
+/// Compiles a policy and runs its own tests; the first failing test refuses it. Every path
+/// that analyses with a policy loads it through here, so a policy whose examples fail never runs.
+pub fn load_tested(text: &str, extract: &ExtractOptions) -> Result<Arc<Policy>, PolicyRefusal> {
+    let policy = Arc::new(Policy::from_toml(text)?);
+    if let Some(failed) = run_tests(&policy, extract)
+        .into_iter()
+        .find(|t| !t.passed())
+    {
+        return Err(PolicyRefusal::TestFails {
+            name: failed.name,
+            line: failed.line,
+            failures: failed.failures.join("; "),
+        });
+    }
+    Ok(policy)
+}
 
 /// The outcome of one policy test.
 #[derive(Debug, Clone, PartialEq)]

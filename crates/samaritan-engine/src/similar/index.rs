@@ -270,54 +270,6 @@ impl TemplateIndex {
         let (s, layout) = self.state_of(ad)?;
         Some(s.diff(&layout, self.tokens(ad), &self.vocab))
     }
-
-    // ---- persistence (see `link::records`) ----
-
-    pub(crate) fn vocab_mut(&mut self) -> &mut Vocab {
-        &mut self.vocab
-    }
-
-    pub(crate) fn bands(&self) -> impl Iterator<Item = (usize, u32, u32)> + '_ {
-        self.buckets
-            .iter()
-            .enumerate()
-            .flat_map(|(b, m)| m.iter().map(move |(k, ad)| (b, k, ad)))
-    }
-
-    pub(crate) fn templates(&self) -> impl Iterator<Item = (u32, &TemplateState)> {
-        self.templates.iter().map(|(&r, s)| (r, s))
-    }
-
-    /// Appends a restored ad: its token ids and its cluster root (already validated).
-    pub(crate) fn restore_ad(&mut self, tokens: &[u32], root: u32) {
-        self.tokens.extend_from_slice(tokens);
-        self.offsets.push(self.tokens.len() as u64);
-        self.parent.push(root);
-        self.size.push(0);
-    }
-
-    /// Recomputes cluster sizes after all ads are restored.
-    pub(crate) fn restore_sizes(&mut self) {
-        for i in 0..self.parent.len() {
-            let r = self.parent[i] as usize;
-            self.size[r] += 1;
-        }
-    }
-
-    pub(crate) fn restore_band(&mut self, band: usize, key: u32, ad: u32) -> bool {
-        match self.buckets.get_mut(band) {
-            Some(m) => m.insert_new(key, ad),
-            None => false,
-        }
-    }
-
-    pub(crate) fn restore_template(&mut self, root: u32, state: TemplateState) -> bool {
-        self.templates.insert(root, state).is_none()
-    }
-
-    pub(crate) fn is_root(&self, ad: u32) -> bool {
-        self.parent.get(ad as usize) == Some(&ad)
-    }
 }
 
 #[cfg(test)]

@@ -56,20 +56,6 @@ impl Vocab {
         id
     }
 
-    /// Restores one word with its count (used when loading saved state).
-    pub(crate) fn restore(&mut self, word: &str, count: u32) -> Result<u32, String> {
-        let hash = token_hash(word);
-        if self.ids.contains_key(&hash) {
-            return Err(format!("duplicate vocabulary word #{}", self.words.len()));
-        }
-        let id = self.words.len() as u32;
-        self.ids.insert(hash, id);
-        self.words.push(word.into());
-        self.counts.push(count);
-        self.total += u64::from(count);
-        Ok(id)
-    }
-
     pub fn word(&self, id: u32) -> &str {
         self.words.get(id as usize).map_or("", |w| w)
     }
@@ -91,13 +77,6 @@ impl Vocab {
         let v = self.words.len() as f64 + 1.0;
         ((self.total as f64 + v) / (self.count(id) as f64 + 1.0)).log2()
     }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.words
-            .iter()
-            .map(|w| &**w)
-            .zip(self.counts.iter().copied())
-    }
 }
 
 #[cfg(test)]
@@ -116,6 +95,5 @@ mod tests {
         assert!(v.bits(the) < 1.0);
         assert!(v.bits(rare) > 5.0);
         assert_eq!(v.word(999), "");
-        assert!(v.restore("the", 3).is_err());
     }
 }

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use samaritan_engine::model::Analysis;
+use samaritan_engine::model::{Ad, Analysis};
 use samaritan_store::{
     Decision, DecisionAction, DecisionBasis, DecisionInput, IngestItem, IngestStatus, QueueItem,
     Scope, now_ms,
@@ -22,7 +22,7 @@ use crate::{ApiError, AppState, body};
 
 /// What happened to one posted ad.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct IngestOutcome {
+pub struct IngestOutcome {
     pub id: String,
     /// `created`, `updated` (same id, changed content: new revision) or `unchanged`.
     pub status: IngestStatus,
@@ -64,21 +64,45 @@ pub(crate) async fn post_ads(
     let text = body::text(&bytes)?;
     let (incoming, _) = body::ads(text, &limits)?;
 
+    let ads = incoming.into_iter().map(|i| (i.ad, i.raw)).collect();
+    let results = ingest(&state, ads).await?;
+    for (status, name) in [
+        (IngestStatus::Created, "created"),
+        (IngestStatus::Updated, "updated"),
+        (IngestStatus::Unchanged, "unchanged"),
+    ] {
+        let n = results.iter().filter(|r| r.status == status).count() as u64;
+        if n > 0 {
+            state.inner.metrics.ingested(name, n);
+        }
+    }
+    Ok(Json(IngestResponse { results }))
+}
+
+/// Ingests ads, each with the JSON it arrived as, and answers one outcome per ad in their order
+/// once they are committed: re-sends with the same content are answered from the store; fresh
+/// ads are analysed and linked ([`crate::Analyzer::ingest_linked`]) and stored with the network
+/// changes they caused in one transaction of the store's group commit. `POST /v1/ads` and
+/// `samaritan serve --demo` both ingest through here.
+pub async fn ingest(
+    state: &AppState,
+    ads: Vec<(Ad, String)>,
+) -> Result<Vec<IngestOutcome>, ApiError> {
     // Re-sends with the same content are answered from the store without analysing again.
-    let ids: Vec<&str> = incoming.iter().map(|i| i.ad.id.as_str()).collect();
+    let ids: Vec<&str> = ads.iter().map(|(ad, _)| ad.id.as_str()).collect();
     let stored = state.store().digests(&ids).await?;
     // The response keeps the request's order; the ads themselves move on (no copies).
-    let order: Vec<String> = incoming.iter().map(|i| i.ad.id.clone()).collect();
+    let order: Vec<String> = ads.iter().map(|(ad, _)| ad.id.clone()).collect();
     let mut fresh_ads = Vec::new();
     let mut fresh_meta = Vec::new();
     let mut resent = Vec::new();
-    for inc in incoming {
-        let digest = samaritan_store::ad_digest(&inc.ad);
-        if stored.get(&inc.ad.id) == Some(&digest) {
-            resent.push(inc.ad.id);
+    for (ad, raw) in ads {
+        let digest = samaritan_store::ad_digest(&ad);
+        if stored.get(&ad.id) == Some(&digest) {
+            resent.push(ad.id);
         } else {
-            fresh_ads.push(inc.ad);
-            fresh_meta.push((inc.raw, digest));
+            fresh_ads.push(ad);
+            fresh_meta.push((raw, digest));
         }
     }
 
@@ -117,7 +141,7 @@ pub(crate) async fn post_ads(
         state.inner.metrics.analysis(started.elapsed());
         // Earlier ads whose network grew, merged or split move with it, in the same
         // transaction as these ads (one fsync for both).
-        let queued = crate::queue_with_networks(&state, items).await?;
+        let queued = crate::queue_with_networks(state, items).await?;
         let stored = queued.committed().await?;
         for r in stored {
             outcomes.insert(
@@ -140,17 +164,7 @@ pub(crate) async fn post_ads(
             .ok_or_else(|| ApiError::internal(format!("ad `{id}` has no outcome after ingest")))?;
         results.push(outcome);
     }
-    for (status, name) in [
-        (IngestStatus::Created, "created"),
-        (IngestStatus::Updated, "updated"),
-        (IngestStatus::Unchanged, "unchanged"),
-    ] {
-        let n = results.iter().filter(|r| r.status == status).count() as u64;
-        if n > 0 {
-            state.inner.metrics.ingested(name, n);
-        }
-    }
-    Ok(Json(IngestResponse { results }))
+    Ok(results)
 }
 
 /// The engine's answer for fresh ads joined with what the request carried, as store items.

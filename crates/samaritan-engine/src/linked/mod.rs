@@ -1,0 +1,29 @@
+//! Linked analysis: the stateful middle of the pipeline, in one place for every caller.
+//!
+//! An ad's analysis depends on the ads before it once they are linked into networks. Every
+//! caller — `samaritan scan`, `samaritan networks`, the service's ingest and its demo loading —
+//! runs the same four steps:
+//!
+//! 1. [`Engine::prepare_linked`](crate::Engine::prepare_linked) (stateless; run it on every
+//!    core): normalize, extract, match the policy, fingerprint the text, build the linker's input
+//!    → a [`LinkReady`];
+//! 2. [`LinkedState::lookup`] (read-only; in parallel for a batch) then [`LinkedState::link`]
+//!    (in input order): the photos' identities and the linker;
+//! 3. [`LinkedState::networks_of`] or [`LinkedState::all_networks`]: the networks of the ads
+//!    as of some moment, with the share of each network's members that shows each policy
+//!    context by its own wording;
+//! 4. [`NetworkContexts::finish`] ([`NetworkContexts::context`] and
+//!    [`Engine::finish_staged`](crate::Engine::finish_staged))
+//!    (stateless again): decide with the network's features and assemble the analysis.
+//!
+//! The engine starts no threads: callers choose where each step runs. What the linker was told
+//! about each ad can be kept as a [`LinkRecord`] and replayed ([`LinkedState::replay`]) to get
+//! the same state back after a restart.
+
+mod prepare;
+mod record;
+mod state;
+
+pub use prepare::LinkReady;
+pub use record::{LINK_FORMAT, LinkRecord, Photo, RecordError};
+pub use state::{LinkedState, NetworkContexts};

@@ -1,0 +1,81 @@
+//! Step 1 of a linked analysis: everything that depends on the ad alone.
+
+use crate::link::photos::PhotoIdentities;
+use crate::link::{LinkConfig, LinkInput};
+use crate::model::{Ad, ImageRef};
+use crate::pdq::PdqHash;
+use crate::pipeline::{Engine, ImageResults, Staged};
+use crate::similar::fingerprint_with;
+
+/// One ad ready to be linked: its staged analysis (text-free), the linker's input, its images
+/// as taken in, and what its network's context needs from it.
+pub struct LinkReady {
+    pub staged: Staged,
+    pub link: LinkInput,
+    pub images: ImageResults,
+    /// Policy contexts the ad shows by its own wording (bit set; see
+    /// [`crate::policy::Policy::contexts_of`]).
+    pub contexts: u64,
+    /// The PDQ hashes of the ad's images that take part in linking
+    /// ([`PhotoIdentities::linkable`]); `None` when images were not taken in, in which case the
+    /// image hashes the ad supplied itself link as given.
+    pub photo_hashes: Option<Vec<PdqHash>>,
+    /// The PDQ hashes to find the ad by (its images' and those it supplied), lowercase hex,
+    /// sorted and distinct.
+    pub pdq: Vec<String>,
+}
+
+impl LinkReady {
+    /// An ad known only by its linker input (linking without a policy, as `samaritan networks`
+    /// and linker tests do): no analysis, no images taken in, no policy contexts.
+    pub fn from_input(link: LinkInput) -> LinkReady {
+        LinkReady {
+            staged: Staged {
+                id: link.id.clone(),
+                ..Staged::default()
+            },
+            link,
+            images: ImageResults::default(),
+            contexts: 0,
+            photo_hashes: None,
+            pdq: Vec::new(),
+        }
+    }
+}
+
+impl Engine {
+    /// Step 1 of a linked analysis (see [`crate::linked`]). `images` is what taking in the ad's
+    /// images gave (`None` when images are not taken in at all).
+    pub fn prepare_linked(
+        &self,
+        ad: &Ad,
+        images: Option<ImageResults>,
+        config: &LinkConfig,
+    ) -> LinkReady {
+        let prepared = self.prepare(ad);
+        let staged = self.stage(ad, &prepared);
+        let fingerprint = fingerprint_with(&prepared.normalized.text, &config.similar);
+        let link = LinkInput::from_ad(ad, &staged.extracted, fingerprint);
+        let contexts = self.policy().contexts_of(&staged.text_hits);
+        let photo_hashes = images
+            .as_ref()
+            .map(|i| PhotoIdentities::linkable(&i.images));
+        let images = images.unwrap_or_default();
+        let mut pdq: Vec<String> = images.images.iter().filter_map(|i| i.pdq.clone()).collect();
+        for img in &ad.images {
+            if let ImageRef::Hashes { pdq: Some(h), .. } = img {
+                pdq.push(h.to_ascii_lowercase());
+            }
+        }
+        pdq.sort();
+        pdq.dedup();
+        LinkReady {
+            staged,
+            link,
+            images,
+            contexts,
+            photo_hashes,
+            pdq,
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! The real engine behind the service: the [`Analyzer`] that `samaritan serve` runs.
+//!
+//! A policy that can be swapped while requests run (put in force only when it compiles and its
+//! own `[[test]]` examples pass: [`samaritan_engine::policy::load_tested`]), image intake
+//! through the same [`ImageContext`] as `samaritan scan`, and linking through the engine's
+//! [`samaritan_engine::linked`] pipeline, like `scan`.
+//!
+//! Ingest of a batch ([`EngineAnalyzer::ingest_linked`]):
+//! 0. the batch's images, all together ([`ImageContext::take_in`]);
+//! 1. on every core, outside any lock: [`Engine::prepare_linked`] and the ad's [`LinkRecord`];
+//! 2. under a read lock, in parallel: the photo look-ups; then under the write lock, in input
+//!    order: [`LinkedState::link`], and the networks and templates of the batch's ads (as of
+//!    the whole batch);
+//! 3. on every core again, outside the lock: finish with the network's context (as scan does).
+//!
+//! **Restart.** Every ad that reached the linker leaves its [`LinkRecord`] under `link_state`
+//! kind [`LINK_KIND`], key = insertion sequence, written in the same transaction as the ad. At
+//! start the records are replayed in key order ([`EngineAnalyzer::restore`]): the linker, the
+//! photo identities and the PDQ search index come back exactly as they were, with no
+//! normalizing, extracting, image fetching or hashing again.
+
+mod network_sync;
+mod pdq_index;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use rayon::prelude::*;
+use samaritan_engine::Engine;
+use samaritan_engine::extract::ExtractOptions;
+use samaritan_engine::link::LinkConfig;
+use samaritan_engine::linked::{LinkReady, LinkRecord, LinkedState};
+use samaritan_engine::model::{Ad, Analysis, TemplateRef};
+use samaritan_engine::pipeline::ImageResults;
+use samaritan_engine::policy::{PolicyRefusal, load_tested};
+use samaritan_media::ImageContext;
+use samaritan_store::NetworkChanges;
+
+use crate::analyzer::{Analyzer, Ingested, PolicyInfo, PolicyRejection};
+use network_sync::NetworkSync;
+use pdq_index::PdqIndex;
+
+/// `link_state` kind of the per-ad linker records.
+pub const LINK_KIND: &str = "link_input";
+
+struct Active {
+    engine: Engine,
+    info: PolicyInfo,
+}
+
+/// The linked state and what the store knows of its networks, under one lock.
+struct Links {
+    state: LinkedState,
+    sync: NetworkSync,
+    /// Next record key.
+    seq: u64,
+}
+
+/// The engine with a policy that can be swapped while requests run, image intake and a linker.
+pub struct EngineAnalyzer {
+    active: RwLock<Arc<Active>>,
+    extract: ExtractOptions,
+    images: Option<ImageContext>,
+    link_config: LinkConfig,
+    /// Read for photo look-ups (in parallel, outside the write lock), written to link.
+    links: RwLock<Links>,
+    pdq: RwLock<PdqIndex>,
+}
+
+fn rejection(e: PolicyRefusal) -> PolicyRejection {
+    PolicyRejection {
+        line: e.line(),
+        message: e.to_string(),
+    }
+}
+
+/// Compiles `text` and runs its own tests.
+fn compile(text: &str, extract: &ExtractOptions) -> Result<Active, PolicyRejection> {
+    let policy = load_tested(text, extract).map_err(rejection)?;
+    let info = PolicyInfo {
+        label: policy.label(),
+        text: text.to_owned(),
+    };
+    Ok(Active {
+        engine: Engine::new(policy, extract.clone()),
+        info,
+    })
+}
+
+/// `link_state` key of record `seq`: fixed width, so key order is insertion order.
+fn record_key(seq: u64) -> String {
+    format!("{seq:020}")
+}
+
+/// Batches at least this large are prepared and finished on every core.
+const PARALLEL_FROM: usize = 16;
+
+fn map_maybe_par<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync + Send) -> Vec<U> {
+    if items.len() < PARALLEL_FROM {
+        items.into_iter().map(f).collect()
+    } else {
+        items.into_par_iter().map(f).collect()
+    }
+}
+
+/// Ignores lock poisoning: a panic inside leaves plain data (no invariant spans two fields in a
+/// way a reader could trip over beyond a missing network update), so the service keeps serving.
+fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl EngineAnalyzer {
+    /// An analyzer running `policy_text`, or why the text is refused. `images: None` leaves
+    /// images out (the analysis lists none; ad-supplied hashes still link).
+    pub fn new(
+        policy_text: &str,
+        extract: ExtractOptions,
+        images: Option<ImageContext>,
+    ) -> Result<EngineAnalyzer, PolicyRejection> {
+        let link_config = LinkConfig::default();
+        Ok(EngineAnalyzer {
+            active: RwLock::new(Arc::new(compile(policy_text, &extract)?)),
+            extract,
+            images,
+            link_config,
+            links: RwLock::new(Links {
+                state: LinkedState::new(link_config),
+                sync: NetworkSync::default(),
+                seq: 0,
+            }),
+            pdq: RwLock::new(PdqIndex::default()),
+        })
+    }
+
+    /// Per ad, what taking in its images gave (`None` per ad when images are off).
+    fn take_in(&self, ads: &[&Ad]) -> Vec<Option<ImageResults>> {
+        match &self.images {
+            Some(ctx) => ctx.take_in(ads).into_iter().map(Some).collect(),
+            None => vec![None; ads.len()],
+        }
+    }
+
+    fn current(&self) -> Arc<Active> {
+        read(&self.active).clone()
+    }
+
+    fn add_pdq(&self, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let mut idx = write(&self.pdq);
+        for v in values {
+            idx.add(v);
+        }
+    }
+
+    /// Ads linked so far.
+    pub fn linked_ads(&self) -> usize {
+        read(&self.links).state.linker().len()
+    }
+
+    /// Replays stored link records (pages in key order) and takes the stored network memberships
+    /// as the last saved state; every ad is marked for the first network save, which then
+    /// writes only what differs. Returns the number of records replayed.
+    pub fn restore(
+        &self,
+        pages: impl IntoIterator<Item = Vec<(String, Vec<u8>)>>,
+        memberships: Vec<(String, String)>,
+    ) -> Result<u64, String> {
+        let mut links = write(&self.links);
+        let links = &mut *links;
+        let mut n = 0u64;
+        for page in pages {
+            let decoded: Vec<(String, Result<LinkRecord, String>)> = page
+                .into_par_iter()
+                .map(|(key, value)| {
+                    let r = LinkRecord::from_json(&value).map_err(|e| e.to_string());
+                    (key, r)
+                })
+                .collect();
+            let mut pdq = Vec::new();
+            for (key, r) in decoded {
+                let rec = r.map_err(|e| format!("link record {key} does not load: {e}"))?;
+                if links.state.replay(&rec).is_ok() {
+                    links.sync.touched(rec.id.clone());
+                }
+                pdq.extend(rec.pdq);
+                let seq: u64 = key
+                    .parse()
+                    .map_err(|_| format!("link record key `{key}` is not a number"))?;
+                links.seq = links.seq.max(seq + 1);
+                n += 1;
+            }
+            self.add_pdq(&pdq);
+        }
+        links.sync.saved(memberships);
+        Ok(n)
+    }
+}
+
+/// What one ad of a batch is finished with.
+struct Finishing {
+    ready: LinkReady,
+    template: Option<TemplateRef>,
+}
+
+impl Analyzer for EngineAnalyzer {
+    /// Each ad on its own (no linking), images included.
+    fn analyze(&self, ads: &[Ad]) -> Vec<Analysis> {
+        let active = self.current();
+        let engine = &active.engine;
+        let refs: Vec<&Ad> = ads.iter().collect();
+        let images = self.take_in(&refs);
+        map_maybe_par(refs.into_iter().zip(images).collect(), |(ad, images)| {
+            engine.analyze_with_images(ad, images.unwrap_or_default())
+        })
+    }
+
+    fn ingest_linked(&self, ads: &[Ad]) -> Ingested {
+        let active = self.current();
+        let engine = &active.engine;
+        // 0–1. Stateless, on every core, outside the lock.
+        let refs: Vec<&Ad> = ads.iter().collect();
+        let images = self.take_in(&refs);
+        let config = &self.link_config;
+        let prepared: Vec<(LinkReady, Vec<u8>)> =
+            map_maybe_par(refs.into_iter().zip(images).collect(), |(ad, images)| {
+                let ready = engine.prepare_linked(ad, images, config);
+                let record = LinkRecord::of(&ready).to_json();
+                (ready, record)
+            });
+
+        // 2. Photo look-ups in parallel under the read lock; the photos that become known before
+        // this batch takes the write lock are checked when linking.
+        let (lookups, as_of) = {
+            let links = read(&self.links);
+            let lookups = map_maybe_par(prepared.iter().collect(), |(r, _)| links.state.lookup(r));
+            (lookups, links.state.photos_known())
+        };
+        let mut link_state: Vec<Vec<(String, String, Vec<u8>)>> = Vec::with_capacity(ads.len());
+        let mut pdq_new: Vec<String> = Vec::new();
+        let mut finishing: Vec<Finishing> = Vec::with_capacity(ads.len());
+        let networks = {
+            let mut links = write(&self.links);
+            let links = &mut *links;
+            for ((mut ready, record), lookups) in prepared.into_iter().zip(lookups) {
+                // A refused input (oversized values) leaves the linker unchanged; the ad is
+                // still analysed on its own, and its record replays to the same refusal.
+                if links.state.link(&mut ready, &lookups, as_of).is_ok() {
+                    links.sync.touched(ready.staged.id.clone());
+                }
+                link_state.push(vec![(LINK_KIND.to_owned(), record_key(links.seq), record)]);
+                links.seq += 1;
+                pdq_new.append(&mut ready.pdq);
+                finishing.push(Finishing {
+                    ready,
+                    template: None,
+                });
+            }
+            for f in &mut finishing {
+                f.template = links.state.template_of(&f.ready.staged.id);
+            }
+            links.state.networks_of(
+                finishing.iter().map(|f| f.ready.staged.id.as_str()),
+                engine.policy(),
+            )
+        };
+        self.add_pdq(&pdq_new);
+
+        // 3. Finish, on every core, outside the lock.
+        let networks = &networks;
+        let analyses = map_maybe_par(finishing, |f| {
+            networks.finish(engine, f.ready.staged, f.ready.images, f.template)
+        });
+        Ingested {
+            analyses,
+            link_state,
+        }
+    }
+
+    fn linked_network_changes(&self) -> NetworkChanges {
+        let mut links = write(&self.links);
+        let links = &mut *links;
+        links.sync.changes(links.state.linker())
+    }
+
+    fn pdq_near(&self, pdq: &str, max_distance: u32) -> Option<Vec<(u32, String)>> {
+        Some(read(&self.pdq).near(pdq, max_distance))
+    }
+
+    fn policy(&self) -> PolicyInfo {
+        self.current().info.clone()
+    }
+
+    fn check_policy(&self, text: &str) -> Result<String, PolicyRejection> {
+        Ok(compile(text, &self.extract)?.info.label)
+    }
+
+    fn set_policy(&self, text: &str) -> Result<String, PolicyRejection> {
+        let next = Arc::new(compile(text, &self.extract)?);
+        let label = next.info.label.clone();
+        *write(&self.active) = next;
+        Ok(label)
+    }
+}
+
+/// Why the linker could not be restored at start.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error(transparent)]
+    Store(#[from] samaritan_store::StoreError),
+    #[error("{0}")]
+    Record(String),
+    #[error("the replay failed: {0}")]
+    Replay(String),
+}
+
+/// Link records read from the store per page while the previous page is replayed.
+const RESTORE_PAGE: i64 = 20_000;
+
+impl EngineAnalyzer {
+    /// Replays the linker's records stored under [`LINK_KIND`] (page by page, each replayed on a
+    /// blocking thread while the next is read) and takes the stored network memberships as the
+    /// last saved state. Returns the number of records replayed.
+    pub async fn restore_from(
+        self: &Arc<Self>,
+        store: &samaritan_store::Store,
+    ) -> Result<u64, RestoreError> {
+        let memberships = store.network_memberships().await?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(2);
+        let me = self.clone();
+        let replay = tokio::task::spawn_blocking(move || me.restore(rx, memberships));
+        let mut after = String::new();
+        loop {
+            let page = store
+                .scan_link_state(LINK_KIND, &after, RESTORE_PAGE)
+                .await?;
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = last.clone();
+            let full = page.len() as i64 == RESTORE_PAGE;
+            if tx.send(page).is_err() || !full {
+                break;
+            }
+        }
+        drop(tx);
+        replay
+            .await
+            .map_err(|e| RestoreError::Replay(e.to_string()))?
+            .map_err(RestoreError::Record)
+    }
+}
+
+/// Image intake as a network-facing service takes it: `{path}` images refused (an ad must not
+/// read the server's files), URLs fetched only when `fetch` (SSRF-guarded unless
+/// `allow_private`), files up to `max_bytes`, `request` limits over each request's images.
+pub fn service_intake(
+    fetch: bool,
+    allow_private: bool,
+    max_bytes: u64,
+    request: samaritan_media::RequestLimits,
+) -> samaritan_media::IntakeConfig {
+    let defaults = samaritan_media::IntakeConfig::default();
+    samaritan_media::IntakeConfig {
+        allow_paths: false,
+        root: None,
+        allowed_dirs: Vec::new(),
+        fetch: samaritan_media::FetchConfig {
+            enabled: fetch,
+            allow_private,
+            ..defaults.fetch
+        },
+        limits: samaritan_media::DecodeLimits {
+            max_bytes,
+            ..defaults.limits
+        },
+        request,
+    }
+}
+
+/// Why the service's image context could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageContextError {
+    #[error(transparent)]
+    Store(#[from] samaritan_store::StoreError),
+    #[error(transparent)]
+    Bank(#[from] samaritan_media::BankEntryError),
+}
+
+/// The service's image context: `intake`, with the store's hash banks and those of the data
+/// directory's `banks/` (PDQ banks and MD5 / SHA-256 lists, as `samaritan scan` loads them).
+pub async fn image_context(
+    intake: samaritan_media::IntakeConfig,
+    store: &samaritan_store::Store,
+    banks: Option<&samaritan_media::BankDir>,
+) -> Result<ImageContext, ImageContextError> {
+    let mut ctx = ImageContext::new(intake);
+    if let Some(dir) = banks {
+        ctx.add_bank_dir(dir)?;
+    }
+    for row in store.hash_bank_entries(None).await? {
+        ctx.add_entry(&row.bank, &row.kind, &row.hash)?;
+    }
+    Ok(ctx)
+}
