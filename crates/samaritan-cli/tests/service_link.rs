@@ -352,3 +352,179 @@ async fn serve_flags_set_the_image_limits_of_a_request() {
     assert_eq!(e["error"]["field"], "images", "{e}");
     server.stop();
 }
+
+/// md5 and sha256 of a file, lowercase hex (as the intake computes them).
+fn digests(bytes: &[u8]) -> (String, String) {
+    let facts =
+        samaritan_media::hash_bytes(bytes, &samaritan_media::DecodeLimits::default()).unwrap();
+    (facts.md5.unwrap(), facts.sha256.unwrap())
+}
+
+/// One image context for both paths (issue 20): the same ads with images, through `scan` and
+/// through `serve` on the same data directory, give the same analyses, bank matches by PDQ, MD5
+/// and SHA-256 included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_and_serve_give_the_same_analyses_with_images_and_every_bank_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let banks = dir.path().join("banks");
+    std::fs::create_dir_all(&banks).unwrap();
+    let rgb = fixture("rgb.jpeg");
+    let small = fixture("small.jpg");
+    let wee = fixture("wee.jpg");
+    let (rgb_md5, _) = digests(&rgb);
+    let (_, small_sha256) = digests(&small);
+    let wee_pdq = samaritan_media::hash_bytes(&wee, &samaritan_media::DecodeLimits::default())
+        .unwrap()
+        .pdq
+        .unwrap()
+        .to_hex();
+    std::fs::write(
+        banks.join("listed.md5"),
+        format!("# test list\n{rgb_md5}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        banks.join("seen.sha256"),
+        format!("{small_sha256} from a test\n"),
+    )
+    .unwrap();
+    std::fs::write(banks.join("near.pdq"), format!("{}\n", near(&wee_pdq, 2))).unwrap();
+
+    let ads = json!([
+        {"id": "cmp-1", "body": "Room for rent, quiet street. Call 702-555-0142.",
+         "location": {"city": "Reno"}, "images": [{"base64": base64(&rgb)}]},
+        {"id": "cmp-2", "body": "Garden tools, barely used. Call 702-555-0142.",
+         "location": {"city": "Sparks"}, "images": [{"base64": base64(&small)}]},
+        {"id": "cmp-3", "body": "Desk lamp, works fine.",
+         "images": [{"base64": base64(&wee)}, {"base64": "bm90IGFuIGltYWdl"},
+                    {"url": "http://203.0.113.9/x.jpg"}]},
+        {"id": "cmp-4", "body": "Oak dresser for sale.",
+         "images": [{"pdq": wee_pdq, "sha256": small_sha256}]},
+        {"id": "cmp-5", "body": "New in town, young and sweet, incall only. Text 702-555-0199."},
+    ]);
+    let lines: String = ads
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{a}\n"))
+        .collect();
+    let input = dir.path().join("ads.jsonl");
+    std::fs::write(&input, lines).unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["scan", "--data-dir"])
+        .arg(dir.path())
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scanned: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(scanned.len(), 5);
+
+    let key = make_key(dir.path(), "ingest,review");
+    let server = Server::start_with(dir.path(), None);
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    // One request: the service's networks are then as of the whole input, as scan's are.
+    let v = post(&mut c, ads).await;
+    for (i, scan) in scanned.iter().enumerate() {
+        let served = &v["results"][i]["analysis"];
+        assert_eq!(served, scan, "ad {i}: serve and scan differ");
+    }
+    let signals = |i: usize| scanned[i]["signals"].to_string();
+    assert!(signals(0).contains("listed"), "md5 list: {}", scanned[0]);
+    assert!(signals(1).contains("seen"), "sha256 list: {}", scanned[1]);
+    assert!(signals(2).contains("near"), "pdq bank: {}", scanned[2]);
+    assert!(
+        signals(3).contains("seen"),
+        "supplied sha256: {}",
+        scanned[3]
+    );
+    // Linked by the shared phone and by the photos: the network is in both outputs alike.
+    assert!(
+        scanned[0]["network"]["size"].as_i64().unwrap_or(0) >= 2,
+        "{}",
+        scanned[0]
+    );
+}
+
+/// Every path that loads a policy runs its `[[test]]` examples and refuses a failing policy with
+/// the same message (issue 20): `scan`, `serve` and `PUT /v1/policy`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_whose_own_test_fails_is_refused_alike_by_scan_serve_and_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = std::fs::read_to_string(format!(
+        "{}/../../policies/default.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let failing = format!(
+        "{default}\n[[test]]\nname = \"a bicycle is blocked\"\nbody = \"Bicycle for sale.\"\nverdict = \"block\"\n"
+    );
+    let path = dir.path().join("failing.toml");
+    std::fs::write(&path, &failing).unwrap();
+    let line = failing
+        .lines()
+        .position(|l| l.contains("a bicycle is blocked"))
+        .unwrap();
+    let expected = "policy test `a bicycle is blocked` (line";
+
+    let input = dir.path().join("ads.jsonl");
+    std::fs::write(&input, "{\"id\":\"p1\",\"body\":\"Bicycle for sale.\"}\n").unwrap();
+    let scan = std::process::Command::new(common::BIN)
+        .args(["scan", "--policy"])
+        .arg(&path)
+        .arg(&input)
+        .output()
+        .unwrap();
+    let scan_err = String::from_utf8_lossy(&scan.stderr).into_owned();
+    assert!(!scan.status.success(), "scan ran a failing policy");
+    assert!(scan.stdout.is_empty());
+    assert!(scan_err.contains(expected), "{scan_err}");
+
+    let serve = std::process::Command::new(common::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--policy"])
+        .arg(&path)
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let serve_err = String::from_utf8_lossy(&serve.stderr).into_owned();
+    assert!(!serve.status.success(), "serve ran a failing policy");
+    assert!(serve_err.contains(expected), "{serve_err}");
+
+    // The same refusal, word for word, from each: the engine's one message.
+    let message = |s: &str| {
+        let at = s.find(expected).unwrap();
+        s[at..].lines().next().unwrap().to_owned()
+    };
+    assert_eq!(message(&scan_err), message(&serve_err));
+    // It points at the failing test's table in the file (1-based lines).
+    let at = message(&scan_err);
+    let named: usize = at
+        .split("(line ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(
+        (line.saturating_sub(1)..=line + 1).contains(&named),
+        "{at}: name on line {}",
+        line + 1
+    );
+
+    let key = make_key(dir.path(), "admin");
+    let server = Server::start_with(dir.path(), None);
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let (status, text) = c.send("PUT", "/v1/policy", failing).await.unwrap();
+    assert_eq!(status, 422, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let api = v["error"]["message"].as_str().unwrap();
+    assert_eq!(api, message(&scan_err), "{v}");
+}
