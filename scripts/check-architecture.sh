@@ -241,12 +241,32 @@ elif stated != {k: sorted(v) for k, v in ALLOWED.items()}:
         if stated.get(k) != sorted(ALLOWED.get(k, [])):
             failures.append(f"{DOC}: the Invariants' graph says {k} → {stated.get(k)}, the script's ALLOWED says {sorted(ALLOWED.get(k, []))}")
 
-use = re.compile(r"samaritan_engine(::\{[^}]*\}|::[A-Za-z_]+|\b)", re.S)
+def top_level_items(text, i):
+    """The items of the `{…}` group opening at text[i], split at top-level commas."""
+    depth, items, cur = 0, [], ""
+    for ch in text[i:]:
+        if ch == "{":
+            depth += 1
+            if depth == 1:
+                continue
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                break
+        if ch == "," and depth == 1:
+            items.append(cur.strip()); cur = ""
+        else:
+            cur += ch
+    return items + [cur.strip()]
+
+use = re.compile(r"samaritan_engine(::\{|::[A-Za-z_]+|\b)")
 for f in [f for f in files if f.startswith("crates/samaritan-store/") and f.endswith(".rs")]:
     text = open(f, encoding="utf-8").read()
     for m in use.finditer(text):
         tail = m.group(1)
-        items = [x.strip() for x in tail[3:-1].split(",")] if tail.startswith("::{") else [tail[2:]]
+        items = top_level_items(text, m.end() - 1) if tail == "::{" else [tail[2:]]
+        if tail == "" and re.match(r"\s+as\s", text[m.end():]):
+            items = ["(the whole crate, renamed)"]
         for x in items:
             if x and x.split("::")[0] != "model":
                 line = text.count("\n", 0, m.start()) + 1
