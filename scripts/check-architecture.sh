@@ -52,7 +52,9 @@ def fail(line, section, msg):
     failures.append(f"{DOC}:{line} [{section}] {msg}")
 
 files = subprocess.run(["git", "ls-files"], capture_output=True, text=True, check=True).stdout.split()
-files += [f for f in glob.glob("**/*", recursive=True) if not (f.startswith("target") or "/target/" in f)]
+for top, subdirs, names in os.walk("."):  # untracked files too, without entering build output
+    subdirs[:] = [d for d in subdirs if d not in ("target", ".git", "node_modules")]
+    files += [os.path.normpath(os.path.join(top, n)) for n in names]
 files = sorted(set(files))
 dirs = set()
 for f in files:
