@@ -1,5 +1,5 @@
 //! Hashes raw RGB8 pixel dumps, for the bit-exactness check against the Python `pdqhash`
-//! package (`bench/pdq_oracle.py`): reads lines `path width height` on stdin, prints
+//! package (`scripts/bench/pdq_oracle.py`): reads lines `path width height` on stdin, prints
 //! `path hex quality` on stdout.
 
 use std::io::BufRead;

@@ -7,7 +7,7 @@ Pillow decode + convert('RGB') + pdqhash.compute (what python-threatexchange doe
 `samaritan bench pdq-hash` (image 0.25 decode + our PDQ). Prints a Markdown table.
 
     cargo build --release -p samaritan-cli
-    /tmp/pdqvenv/bin/python bench/pdq_hash_speed.py ../shared/conformance/pdq --repeat 5
+    /tmp/pdqvenv/bin/python scripts/bench/pdq_hash_speed.py ../shared/conformance/pdq --repeat 5
 """
 import argparse
 import io

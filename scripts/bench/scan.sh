@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scan throughput on a synthetic corpus, side by side with ripgrep over the same file.
 #
-#   scripts/bench-scan.sh [ADS] [RUNS]      (default 1000000 ads, 3 runs of each command)
+#   scripts/bench/scan.sh [ADS] [RUNS]      (default 1000000 ads, 3 runs of each command)
 #
 # ripgrep (`rg -c -F -f phrases`, the policy's phrase list as fixed strings) is the floor for one
 # pass of multi-pattern matching over the bytes. Each command runs RUNS times, alternating, and we
@@ -9,7 +9,7 @@
 # shared), MB/s per CPU-second, ads/s, and the ratio of each to ripgrep. Figures go to
 # BENCHMARKS.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 ads=${1:-1000000}
 runs=${2:-3}
 cargo build --release --quiet

@@ -1,4 +1,4 @@
-//! In-process A/B of two engine builds on the text bench workload (`scripts/text-ab-inproc.sh`):
+//! In-process A/B of two engine builds on the text bench workload (`scripts/bench/ab.sh --text-inproc`):
 //! rounds alternate, so both see the same machine; prints medians and the median per-pair ratio.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

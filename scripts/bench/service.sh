@@ -3,8 +3,8 @@
 # loopback, into SQLite (default) or PostgreSQL, with the in-process analysis of the same ads as
 # the baseline (bench-http prints both and their ratio). Figures go to BENCHMARKS.md.
 #
-#   scripts/bench-service.sh sqlite            # embedded store in a fresh temp dir
-#   scripts/bench-service.sh postgres [URL]    # default postgres://postgres@127.0.0.1:5432/test
+#   scripts/bench/service.sh sqlite            # embedded store in a fresh temp dir
+#   scripts/bench/service.sh postgres [URL]    # default postgres://postgres@127.0.0.1:5432/test
 #
 # Needs a release build: cargo build --release -p samaritan-cli
 set -euo pipefail

@@ -6,7 +6,7 @@ Decodes every image with Pillow (convert('RGB')), dumps the pixels, hashes them 
 compares hash and quality. Usage (benchmark/test oracle only, not a dependency):
 
     python3 -m venv /tmp/pdqvenv && /tmp/pdqvenv/bin/pip install pdqhash pillow numpy
-    /tmp/pdqvenv/bin/python bench/pdq_oracle.py ../shared/conformance/pdq
+    /tmp/pdqvenv/bin/python scripts/bench/pdq_oracle.py ../shared/conformance/pdq
 """
 import os
 import subprocess

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the linking figures of BENCHMARKS.md ("Linking" section).
-# Usage: scripts/link-bench.sh [OUTDIR]   (needs ../shared/bench/gen_synth.py and python3)
+# Usage: scripts/bench/link.sh [OUTDIR]   (needs ../shared/bench/gen_synth.py and python3)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/target/link-bench}
 gen=${SAMARITAN_SHARED:-$root/../shared}/bench/gen_synth.py
 bin=$root/target/release/samaritan
