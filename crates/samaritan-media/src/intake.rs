@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use samaritan_engine::model::{ImageAnalysis, ImageRef};
-use samaritan_engine::pdq::{
-    BankMatch, BankSet, MatchOptions, PdqHash, PdqHasher, PdqOutput, policy_match,
-};
+use samaritan_engine::pdq::{BankMatch, BankSet, MatchOptions, PdqHash, PdqHasher, PdqOutput};
 
 use crate::decode::{DecodeLimits, decode};
 use crate::digest::{md5_hex, sha256_hex};
@@ -329,18 +327,4 @@ pub(crate) fn entry(
             )
         }
     }
-}
-
-/// [`analyse_images`] shaped for the pipeline: the `images` of the analysis and the bank matches
-/// as the policy takes them, ready for `samaritan_engine::pipeline::Context { images,
-/// bank_matches, .. }`.
-pub fn image_context(
-    images: &[ImageRef],
-    cfg: &IntakeConfig,
-    banks: &BankSet,
-    opts: &MatchOptions,
-) -> (Vec<ImageAnalysis>, Vec<samaritan_engine::policy::BankMatch>) {
-    let (out, matches) = analyse_images(images, cfg, banks, opts);
-    let matches = matches.iter().map(|(i, m)| policy_match(*i, m)).collect();
-    (out, matches)
 }

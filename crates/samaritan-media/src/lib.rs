@@ -24,5 +24,5 @@ pub use context::{BankEntryError, ExactKind, ImageContext};
 pub use decode::{DecodeLimits, Decoded, decode};
 pub use error::MediaError;
 pub use fetch::{FetchConfig, fetch, fetch_all};
-pub use intake::{ImageFacts, IntakeConfig, analyse_images, hash_bytes, image_context, intake};
+pub use intake::{ImageFacts, IntakeConfig, analyse_images, hash_bytes, intake};
 pub use request::{RequestLimits, image_contexts, intake_request};

@@ -69,18 +69,10 @@ fn bank_match_reaches_the_analysis_as_a_weighed_signal() {
     assert!(signal.note.contains("known-test"), "{}", signal.note);
     assert!(signal.note.contains("image 1"), "{}", signal.note);
 
-    // The one-call form gives the same context.
-    let (images, bank_matches) =
-        samaritan_media::image_context(&ad.images, &cfg, &banks, &MatchOptions::default());
-    let again = engine.finish(
-        &ad,
-        &prepared,
-        Context {
-            images,
-            bank_matches,
-            ..Context::default()
-        },
-    );
+    // The image context every caller uses (scan and the service) gives the same analysis.
+    let mut ctx = samaritan_media::ImageContext::new(cfg.clone());
+    ctx.banks = banks;
+    let again = engine.analyze_with_images(&ad, ctx.take_in_one(&ad));
     assert_eq!(again, analysis);
 
     // Without images the same ad has neither.
