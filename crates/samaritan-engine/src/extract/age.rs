@@ -9,9 +9,10 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use super::age_gate;
 use super::age_subject::{self, Subject};
-use super::{Pattern, overlaps, re};
+use super::pattern::{Pattern, re};
+use super::prefilter::age_gate;
+use super::span::overlaps;
 
 #[derive(Debug)]
 pub(crate) struct AgeHit {

@@ -2,8 +2,8 @@
 //! "name(at)gmail(dot)com", "name @ gmail . com", and a big provider's name with a misspelling
 //! or no top-level domain ("name@gml", "name@gmail"). Values are lower-case.
 
-use super::cues::{self, Cues};
-use super::{Pattern, re};
+use super::pattern::{Pattern, re};
+use super::prefilter::cues::{self, Cues};
 
 #[derive(Debug)]
 pub(crate) struct EmailHit {

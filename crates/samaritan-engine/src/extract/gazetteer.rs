@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use phonenumber::country::Id;
 use rustc_hash::FxHashMap;
 
-use super::words::Words;
+use super::prefilter::words::Words;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PlaceKind {

@@ -5,46 +5,37 @@
 //! text (spelled digits already digits); identifiers that must keep their characters as written
 //! (e-mails, URLs, handles, payment tags) are read from the character-cleaned text. Every result
 //! carries its span in the original document and whether it was written to evade filters.
+//!
+//! `prefilter` holds the exact gates and scans that let most documents skip most patterns. What
+//! several extractors share (`pattern`, `span`, `platforms`) sits below them all, so no two
+//! modules import each other (`scripts/module_edges.py` checks).
 
 mod age;
-mod age_gate;
 pub mod age_subject;
-mod amount_scan;
-mod cues;
-mod digits;
 mod email;
 mod gazetteer;
 mod handle;
 mod location;
+mod pattern;
 mod payment;
 mod phone;
+mod platforms;
+mod prefilter;
 mod price;
 mod region;
+mod span;
 mod url;
-mod words;
 
 use std::ops::Range;
-use std::sync::LazyLock;
 
 use phonenumber::country::Id;
-use regex::Regex;
 
 use crate::model::{Extracted, Mention, Price};
 use crate::normalize::Normalized;
-use cues::Cues;
-use words::Words;
+use prefilter::cues::Cues;
+use prefilter::words::Words;
 
 pub use region::is_known_region;
-
-/// Compiles a constant pattern. The patterns are literals exercised by the unit tests, so a
-/// failure is a programming error found before release, never a reaction to input.
-#[allow(clippy::expect_used)]
-pub(crate) fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("constant pattern compiles")
-}
-
-/// A lazily compiled constant pattern.
-pub(crate) type Pattern = LazyLock<Regex>;
 
 /// How to read an ad.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,6 +293,18 @@ pub fn extract_kinds(
     opts: &ExtractOptions,
     kinds: &[Kind],
 ) -> Extraction {
+    extract_gated(original, norm, opts, kinds, Cues::of)
+}
+
+/// [`extract_kinds`] with the cue scan passed in: [`Cues::of`], or in tests every gate open
+/// (the reference the gates are checked against).
+fn extract_gated(
+    original: &str,
+    norm: &Normalized,
+    opts: &ExtractOptions,
+    kinds: &[Kind],
+    cues_of: fn(&str) -> Cues,
+) -> Extraction {
     let want = |k: Kind| kinds.contains(&k);
     let texts = Texts {
         norm: &norm.text,
@@ -329,11 +332,11 @@ pub fn extract_kinds(
     };
 
     // which patterns can match at all (one scan of each text)
-    let norm_cues = Cues::of(texts.norm);
+    let norm_cues = cues_of(texts.norm);
     let clean_cues = if texts.clean == texts.norm {
         norm_cues
     } else {
-        Cues::of(texts.clean)
+        cues_of(texts.clean)
     };
 
     // places first: they are also hints of the country national-format phones belong to
@@ -448,9 +451,96 @@ pub fn extract_kinds(
     Extraction { items, texts }
 }
 
-/// Does `span` overlap any of `taken`?
-pub(crate) fn overlaps(span: &Range<usize>, taken: &[Range<usize>]) -> bool {
-    taken
-        .iter()
-        .any(|t| t.start < span.end && span.start < t.end)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::normalize;
+
+    /// Every mention, found with the cue gates as built and with every gate open.
+    fn gated_and_open(doc: &str) -> (Vec<Mention>, Vec<Mention>) {
+        let n = normalize(doc);
+        let opts = ExtractOptions::default();
+        let gated = extract_gated(doc, &n, &opts, &Kind::ALL, Cues::of);
+        let open = extract_gated(doc, &n, &opts, &Kind::ALL, |_| Cues::OPEN);
+        (gated.mentions(), open.mentions())
+    }
+
+    /// [`gated_and_open`] without the kinds a known gate bug touches in `doc` (kept as they are,
+    /// since output must not change; each has an ignored test below).
+    fn gated_and_open_but_known_bugs(doc: &str) -> (Vec<Mention>, Vec<Mention>) {
+        use prefilter::cues;
+        let (gated, open) = gated_and_open(doc);
+        let n = normalize(doc);
+        let clean = n.clean().unwrap_or(doc);
+        let c = Cues::of(clean);
+        // the e-mail gate wants "@" or "dot", but the spelled form also takes a plain "."
+        let email_bug = !c.has(cues::AT_SIGN) && !c.has(cues::DOT_WORD);
+        // phones are read in a rewritten text's clean text only beside a numbered-platform
+        // word, and "tg" is not one
+        let tg_bug = clean != n.text
+            && !c.has(cues::NUMBERED_PLATFORM)
+            && clean.to_ascii_lowercase().contains("tg");
+        let keep = |m: &Mention| !(email_bug && m.kind == "email" || tg_bug && m.kind == "handle");
+        let strip = |ms: Vec<Mention>| ms.into_iter().filter(keep).collect::<Vec<_>>();
+        (strip(gated), strip(open))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The cue gates only skip patterns that would find nothing: extraction with them gives
+        /// exactly what extraction with every gate open gives.
+        #[test]
+        fn cue_gate_changes_nothing(
+            parts in proptest::collection::vec(
+                "(jane|Jane_D99|gmail|yahoo|site|com|net|co\\.uk|au|@|at|AT|\\(at\\)|dot|\\(dot\\)|\\.|\\. |://|https|www\\.|\\.com\\.au|t\\.me/|instagram\\.com/|wa\\.me/|snapchat|Insta|IG|tg|TG|telegram|whatsapp|whats app|viber|signal|line|kik|we chat|cash ?app|\\$|€|£|usd|roses|100|250|hr|hour|404|555|0142|\\(404\\) 555-0142|y0ung|twenty one|\\+44|\\+1|07700 900123|19|yo|age|I'm|venmo|paypal|Pune|Melbourne|Texas|[a-z]{1,4}|[ :\\-/,\\n]{1,2}|\u{200b}|\u{ff47}|\u{430}|\u{2009})",
+                0..24,
+            ),
+        ) {
+            let t: String = parts.concat();
+            let (gated, open) = gated_and_open_but_known_bugs(&t);
+            proptest::prop_assert_eq!(gated, open, "{:?}", t);
+        }
+    }
+
+    #[test]
+    fn cue_gate_changes_nothing_on_synth_ads() {
+        use samaritan_synth::{Config, Corpus, Phrasing};
+        for phrasing in [Phrasing::Main, Phrasing::Holdout] {
+            let corpus = Corpus::new(Config {
+                ads: 1500,
+                seed: 11,
+                phrasing,
+                images: false,
+                ..Config::default()
+            });
+            for (ad, _) in corpus.iter() {
+                let doc = ad.document();
+                let (gated, open) = gated_and_open_but_known_bugs(&doc);
+                assert_eq!(gated, open, "{doc:?}");
+            }
+        }
+    }
+
+    /// Known gate bug, kept (output must not change): the e-mail gate opens on "@" or "dot",
+    /// but the spelled form also takes a plain "." after "at" or "(at)".
+    #[test]
+    #[ignore = "known gate bug: the e-mail gate skips \"jane at gmail.com\" (spelled form with a plain \".\", no \"@\" or \"dot\"); fixing it changes output"]
+    fn email_gate_lets_a_plain_dot_through() {
+        for doc in ["jane at gmail.com", "jane(at)usdinstagram.com/"] {
+            let (gated, open) = gated_and_open(doc);
+            assert_eq!(gated, open, "{doc:?}");
+        }
+    }
+
+    /// Known gate bug, kept (output must not change): "tg" is not among the numbered-platform
+    /// cues, so when phase 2 changed the text no phones are read in the clean text and the
+    /// Telegram number is read by hand, its span one char shorter ("404) 555-0142").
+    #[test]
+    #[ignore = "known gate bug: \"tg\" is missing from the numbered-platform cues, so \"tg: (404) 555-0142\" in a text phase 2 rewrote gets a handle span one char shorter; fixing it changes output"]
+    fn numbered_platform_cue_covers_tg() {
+        for doc in ["tg: (404) 555-0142 y0ung", "TG: (404) 555-0142 twenty one"] {
+            let (gated, open) = gated_and_open(doc);
+            assert_eq!(gated, open, "{doc:?}");
+        }
+    }
 }

@@ -5,8 +5,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::cues::{self, Cues};
-use super::{Pattern, re};
+use super::pattern::{Pattern, re};
+use super::prefilter::cues::{self, Cues};
 
 #[derive(Debug)]
 pub(crate) struct PaymentHit {

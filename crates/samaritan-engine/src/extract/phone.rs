@@ -17,7 +17,7 @@
 
 use phonenumber::country::Id;
 
-use super::digits::next_digit;
+use super::prefilter::digits::next_digit;
 use super::region::{Hints, is_nanp};
 
 /// A phone found in normalized text.

@@ -11,9 +11,10 @@ use std::ops::Range;
 
 use crate::model::Price;
 
-use super::amount_scan;
-use super::cues::{self, Cues};
-use super::{Pattern, overlaps, re};
+use super::pattern::{Pattern, re};
+use super::prefilter::amount_scan;
+use super::prefilter::cues::{self, Cues};
+use super::span::overlaps;
 
 #[derive(Debug)]
 pub(crate) struct PriceHit {

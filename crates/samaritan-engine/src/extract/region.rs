@@ -11,8 +11,9 @@ use phonenumber::country::Id;
 use regex::Regex;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::cues::{self, Cues};
-use super::{gazetteer, re};
+use super::gazetteer;
+use super::pattern::re;
+use super::prefilter::cues::{self, Cues};
 
 /// Country hints found in one document.
 #[derive(Debug, Default, Clone)]
@@ -134,7 +135,7 @@ mod tests {
         hints(
             t,
             &Cues::of(t),
-            &gazetteer::find(t, &crate::extract::words::Words::of(t)),
+            &gazetteer::find(t, &crate::extract::prefilter::words::Words::of(t)),
         )
     }
 

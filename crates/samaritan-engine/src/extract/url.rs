@@ -2,8 +2,8 @@
 //! ("mysite.com/pics"). E-mail domains are not URLs. Values keep the path, with the scheme and
 //! host lower-cased and trailing punctuation dropped.
 
-use super::cues::{self, Cues};
-use super::{Pattern, re};
+use super::pattern::{Pattern, re};
+use super::prefilter::cues::{self, Cues};
 
 #[derive(Debug)]
 pub(crate) struct UrlHit {

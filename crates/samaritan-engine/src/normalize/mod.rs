@@ -14,7 +14,7 @@
 //!    is. The result of this phase is kept as [`Normalized::clean`] for identifiers (handles,
 //!    e-mails, URLs, payment tags), which must keep their digits and letters as written.
 //!
-//! 2. **Words and numbers** (`runs`), on the cleaned text:
+//! 2. **Words and numbers** (`token_rewrite`, gated by `rewrite_gate`), on the cleaned text:
 //!    - *Spaced-out words*: four or more single letters separated by one repeated separator
 //!      ("y o u n g", "o-b-s-e-s-s-i-o-n") are joined.
 //!    - *Leetspeak*: a digit 0 1 3 4 5 7 (runs of at most two) with letters on both sides, in a
@@ -42,8 +42,9 @@
 mod confusables;
 mod numbers;
 mod offsets;
-mod quick;
-mod runs;
+mod rewrite_gate;
+mod token_rewrite;
+mod token_rules;
 mod unicode;
 
 use std::ops::Range;
@@ -102,7 +103,7 @@ impl Normalized {
 pub fn normalize(original: &str) -> Normalized {
     match unicode::clean(original) {
         None => {
-            let (text, map) = runs::rewrite(original);
+            let (text, map) = token_rewrite::rewrite(original);
             Normalized {
                 text,
                 map,
@@ -111,7 +112,7 @@ pub fn normalize(original: &str) -> Normalized {
             }
         }
         Some((clean, clean_map)) => {
-            let (text, map2) = runs::rewrite(&clean);
+            let (text, map2) = token_rewrite::rewrite(&clean);
             let map = map2.compose(&clean_map);
             Normalized {
                 text,

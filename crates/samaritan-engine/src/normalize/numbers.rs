@@ -5,7 +5,7 @@
 //! look-alike letters that stand for digits) and renders a sequence of parts the way a reviewer
 //! reads it aloud: digit words digit by digit ("eight one six" → `816`), tens and units as one
 //! number ("forty seven" → `47`), multipliers ("4 thousand" → `4000`, "one hundred fifty" → `150`).
-//! *When* a word is converted is decided by the caller (`runs`), not here.
+//! *When* a word is converted is decided by the caller (`token_rewrite`), not here.
 
 /// One number word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

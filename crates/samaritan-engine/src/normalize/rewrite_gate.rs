@@ -1,17 +1,21 @@
-//! A cheap proof that the word- and number-level phase (`runs`) would change nothing, stretch
-//! by stretch.
+//! The gate of the word- and number-level phase (`token_rewrite`): a cheap proof, stretch by
+//! stretch, that it would change nothing there.
 //!
-//! Most ads hold no spelled number, leetspeak or spaced-out word, yet `runs::rewrite` builds a
-//! record per token to find that out. [`doubtful`] walks the ASCII tokens once, without
-//! allocating, and proves each stretch between two *barriers* unchanged when no rule of `runs`
-//! can fire in it; only the stretches left in doubt are read token by token. Why each check is
-//! enough:
+//! The gate is exact: a stretch is skipped only when the rewrite would leave it unchanged, so
+//! output never depends on it. `token_rewrite`'s tests check it against reading the whole text
+//! (`proof_agrees_with_rewrite`, `proof_agrees_on_numbers`).
+//!
+//! Most ads hold no spelled number, leetspeak or spaced-out word, yet
+//! `token_rewrite::rewrite` builds a record per token to find that out. [`doubtful`] walks the
+//! ASCII tokens once, without allocating, and proves each stretch between two *barriers*
+//! unchanged when no rule of `token_rewrite` can fire in it; only the stretches left in doubt
+//! are read token by token. Why each check is enough:
 //!
 //! - a replacement comes from a joined spaced-out word, a leetspeak word, a glued prefix split,
 //!   or a converted phrase holding a token that is not plain ASCII digits;
 //! - four single letters in a row are the precondition of every join;
-//! - a token is proven plain with the same tests `runs::classify` uses to call it plain, and a
-//!   glued prefix split needs at least two letters before a digit;
+//! - a token is proven plain with the same tests `token_rewrite::classify` uses to call it
+//!   plain, and a glued prefix split needs at least two letters before a digit;
 //! - a lone homophone, look-alike letter or connector ("for", "I", "and") is dropped from the
 //!   ends of its run, so it is converted only with number tokens right beside it on both sides;
 //! - a lone digit word ("two", "Cinco") joins a phrase only beside a tens, hundred or thousand
@@ -21,17 +25,19 @@
 //!   like digits do.
 //!
 //! A barrier is a plain token of two or more ASCII letters standing between non-token
-//! characters. Every rule of `runs` looks at a token and its neighbours up to the nearest
-//! barrier and no further: spaced-out letters are single letters, a number run ends at a plain
-//! token, a connector looks one token ahead, and the unit after a phrase ("five years") is the
-//! next word, at most the barrier itself. So `runs` reads a stretch from the start of one
-//! barrier to the end of the next exactly as it reads it inside the whole text.
+//! characters. Every rule of `token_rewrite` looks at a token and its neighbours up to the
+//! nearest barrier and no further: spaced-out letters are single letters, a number run ends at
+//! a plain token, a connector looks one token ahead, and the unit after a phrase ("five years")
+//! is the next word, at most the barrier itself. So `token_rewrite` reads a stretch from the
+//! start of one barrier to the end of the next exactly as it reads it inside the whole text.
 
 use std::ops::Range;
 
 use super::numbers;
 use super::numbers::Word;
-use super::runs::{PHONE_DIGITS, followed_by_unit, is_token_char, may_start_number, number_gap};
+use super::token_rules::{
+    PHONE_DIGITS, followed_by_unit, is_token_char, may_start_number, number_gap,
+};
 
 /// Byte classes for the scan (one table load per byte).
 const LETTER: u8 = 1;
@@ -64,7 +70,7 @@ static CLASS: [u8; 256] = {
 
 /// What the token would be classified as, as far as the proof needs.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Quick {
+enum GateClass {
     /// Not a number token.
     Plain,
     /// ASCII digits only (never rewritten unless beside another kind of number token).
@@ -75,15 +81,15 @@ enum Quick {
     Unit,
 }
 
-/// True when `runs::rewrite(s)` returns `s` unchanged (a `false` proves nothing).
+/// True when `token_rewrite::rewrite(s)` returns `s` unchanged (a `false` proves nothing).
 #[cfg(test)]
 pub(super) fn unchanged(s: &str) -> bool {
     doubtful(s).is_empty()
 }
 
-/// The stretches of `s` that `runs::rewrite` must read token by token (sorted, disjoint, each
-/// from the start of a barrier or of the text to the end of a barrier or of the text). Outside
-/// them it changes nothing; empty when it changes nothing at all.
+/// The stretches of `s` that `token_rewrite::rewrite` must read token by token (sorted,
+/// disjoint, each from the start of a barrier or of the text to the end of a barrier or of the
+/// text). Outside them it changes nothing; empty when it changes nothing at all.
 pub(super) fn doubtful(s: &str) -> Vec<Range<usize>> {
     let b = s.as_bytes();
     let mut out: Vec<Range<usize>> = Vec::new();
@@ -129,13 +135,13 @@ pub(super) fn doubtful(s: &str) -> Vec<Range<usize>> {
         } else {
             singles = 0;
         }
-        let Some(q) = quick_class(tok, kinds) else {
+        let Some(q) = gate_class(tok, kinds) else {
             doubt = true;
             continue;
         };
         // a digit word alone is a quantity before a unit ("five years")
-        doubt |= q == Quick::Unit && followed_by_unit(s, i);
-        if q == Quick::Plain && kinds == LETTER && tok.len() >= 2 && stands_alone(s, start, i) {
+        doubt |= q == GateClass::Unit && followed_by_unit(s, i);
+        if q == GateClass::Plain && kinds == LETTER && tok.len() >= 2 && stands_alone(s, start, i) {
             // a barrier: the stretch before it is settled
             if doubt || run.converts() {
                 push_merged(&mut out, seg_start..i);
@@ -148,7 +154,7 @@ pub(super) fn doubtful(s: &str) -> Vec<Range<usize>> {
         }
         // a connector joins a run only after tens or hundreds, which this path never has
         let connector = matches!(tok, b"y" | b"Y" | b"and" | b"AND" | b"And");
-        let joined = q != Quick::Plain
+        let joined = q != GateClass::Plain
             && !connector
             && prev.is_some_and(|(end, num)| num && number_gap(&s[end..start]));
         if !joined {
@@ -156,7 +162,7 @@ pub(super) fn doubtful(s: &str) -> Vec<Range<usize>> {
             run = Run::default();
         }
         run.push(q, tok.len());
-        prev = Some((i, q != Quick::Plain));
+        prev = Some((i, q != GateClass::Plain));
     }
     if doubt || run.converts() {
         push_merged(&mut out, seg_start..b.len());
@@ -185,7 +191,7 @@ fn push_merged(out: &mut Vec<Range<usize>>, r: Range<usize>) {
     }
 }
 
-/// A run of number tokens as `runs::convert_runs` sees it, on this path's tokens.
+/// A run of number tokens as `token_rewrite::convert_runs` sees it, on this path's tokens.
 #[derive(Default)]
 struct Run {
     /// A digits token seen.
@@ -202,18 +208,18 @@ struct Run {
 }
 
 impl Run {
-    fn push(&mut self, q: Quick, len: usize) {
+    fn push(&mut self, q: GateClass, len: usize) {
         match q {
-            Quick::Plain => {}
+            GateClass::Plain => {}
             // a digit word, like digits, is never trimmed from the run
-            Quick::Digits | Quick::Unit => {
+            GateClass::Digits | GateClass::Unit => {
                 self.weak_inside |= self.weak_after_digits;
                 self.digits = true;
-                self.unit |= q == Quick::Unit;
+                self.unit |= q == GateClass::Unit;
             }
-            Quick::Weak => self.weak_after_digits |= self.digits,
+            GateClass::Weak => self.weak_after_digits |= self.digits,
         }
-        if q != Quick::Plain {
+        if q != GateClass::Plain {
             self.max_digits += len;
         }
     }
@@ -228,16 +234,16 @@ impl Run {
 
 /// The class of an ASCII token without `|` whose bytes have the classes `kinds`, or `None` when
 /// it may be anything else.
-fn quick_class(tok: &[u8], kinds: u8) -> Option<Quick> {
+fn gate_class(tok: &[u8], kinds: u8) -> Option<GateClass> {
     match kinds {
         LETTER => words_class(tok),
-        DIGIT => Some(Quick::Digits),
+        DIGIT => Some(GateClass::Digits),
         _ => mixed_class(tok),
     }
 }
 
 /// A token of letters and digits: a number if every letter run spells number words.
-fn mixed_class(tok: &[u8]) -> Option<Quick> {
+fn mixed_class(tok: &[u8]) -> Option<GateClass> {
     let plausible = tok
         .split(u8::is_ascii_digit)
         .filter(|r| !r.is_empty())
@@ -247,26 +253,30 @@ fn mixed_class(tok: &[u8]) -> Option<Quick> {
     }
     // a glued prefix split needs two letters before the number
     let letters = tok.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-    (letters < 2).then_some(Quick::Plain)
+    (letters < 2).then_some(GateClass::Plain)
 }
 
 /// A token of letters only: plain unless it may spell number words, weak when the words it
 /// spells are homophones and look-alike letters only.
-fn words_class(tok: &[u8]) -> Option<Quick> {
+fn words_class(tok: &[u8]) -> Option<GateClass> {
     if !starts_like_number(tok) {
         // connectors are the only weak tokens turned away here
         let connector = matches!(tok, b"y" | b"Y" | b"and" | b"AND" | b"And");
-        return Some(if connector { Quick::Weak } else { Quick::Plain });
+        return Some(if connector {
+            GateClass::Weak
+        } else {
+            GateClass::Plain
+        });
     }
     // the commonest lone homophones and look-alike letters (each one word, so its reading is
     // that word)
     if matches!(tok, b"to" | b"for" | b"I" | b"o" | b"O" | b"l") {
-        return Some(Quick::Weak);
+        return Some(GateClass::Weak);
     }
     if !numbers::could_be_words(tok) {
-        return Some(Quick::Plain);
+        return Some(GateClass::Plain);
     }
-    // read as `runs::numeric` does (`could_be_words` bounds the length)
+    // read as `token_rewrite::numeric` does (`could_be_words` bounds the length)
     let mut chars = ['\0'; numbers::MAX_RUN];
     let mut folded = [0u8; numbers::MAX_RUN];
     for (k, &c) in tok.iter().enumerate().take(numbers::MAX_RUN) {
@@ -279,13 +289,13 @@ fn words_class(tok: &[u8]) -> Option<Quick> {
         return None;
     }
     match words.as_slice() {
-        [Word::Unit(_)] => Some(Quick::Unit),
-        w if w.iter().all(|w| !w.is_real()) => Some(Quick::Weak),
+        [Word::Unit(_)] => Some(GateClass::Unit),
+        w if w.iter().all(|w| !w.is_real()) => Some(GateClass::Weak),
         _ => None,
     }
 }
 
-/// `runs::may_start_number` on the first two letters of an ASCII word, from a table.
+/// `token_rules::may_start_number` on the first two letters of an ASCII word, from a table.
 fn starts_like_number(tok: &[u8]) -> bool {
     let index = |b: u8| usize::from(b.to_ascii_lowercase().wrapping_sub(b'a'));
     let (Some(&a), second) = (tok.first(), tok.get(1)) else {
@@ -312,7 +322,7 @@ static MAY_START: [[bool; 27]; 26] = {
     t
 };
 
-/// Would `runs::leet` restore letters in this ASCII token? (A digit run of at most two of
+/// Would `token_rewrite::leet` restore letters in this ASCII token? (A digit run of at most two of
 /// 0 1 3 4 5 7 between letters, in a token of at least two letters.)
 fn has_leet(tok: &[u8]) -> bool {
     if tok.iter().filter(|c| c.is_ascii_alphabetic()).count() < 2 {
@@ -345,7 +355,6 @@ fn has_leet(tok: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn plain_prose_is_proven_unchanged() {
@@ -384,40 +393,6 @@ mod tests {
         }
     }
 
-    /// The words joined by the separators: whenever the proof says unchanged, the whole text
-    /// read token by token is unchanged; and reading only the doubtful stretches gives what
-    /// reading the whole text gives.
-    fn agrees(words: &[String], seps: &[String]) -> Result<(), TestCaseError> {
-        let mut s = String::new();
-        for (w, sep) in words.iter().zip(seps) {
-            s.push_str(w);
-            s.push_str(sep);
-        }
-        let all = 0..s.len();
-        let whole = super::super::runs::rewrite_windows(&s, std::slice::from_ref(&all));
-        if unchanged(&s) {
-            prop_assert_eq!(&whole.0, &s);
-        }
-        prop_assert_eq!(super::super::runs::rewrite(&s), whole);
-        Ok(())
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4000))]
-        /// Whenever the proof says unchanged, reading the whole text token by token agrees; and
-        /// reading only the doubtful stretches gives what reading the whole text gives.
-        #[test]
-        fn proof_agrees_with_rewrite(
-            words in proptest::collection::vec(
-                "(for|to|too|I|o|l|y|and|one|five|ten|twenty|hundred|oh|once|years|yo|[a-zA-Z]{1,6}|[0-9]{1,5}|[a-z]{1,3}[0-9]{1,3}[a-z]{0,3}|[0-9]{1,3}[a-z]{1,3}|[0-9]\\|)",
-                0..12,
-            ),
-            seps in proptest::collection::vec("( |  |-|, |\n|\n\n\n|/|[ .:]{1,8}|✨|•|é| ́|💋 )", 12),
-        ) {
-            agrees(&words, &seps)?;
-        }
-    }
-
     #[test]
     fn start_table_matches_may_start_number() {
         for a in b'A'..=b'z' {
@@ -433,29 +408,10 @@ mod tests {
         }
     }
 
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(4000))]
-        /// The same on number-heavy text (phones with homophones inside, units, barriers).
-        #[test]
-        fn proof_agrees_on_numbers(
-            words in proptest::collection::vec(
-                "(oh|o|for|to|I|l|and|y|one|five|Two|cinco|twenty|hundred|years|hr|Hours|min|[0-9]{2,4}|[a-z]{2,5})",
-                0..14,
-            ),
-            seps in proptest::collection::vec("( |-|, |\n|\n\n\n|/|.| - |  )", 14),
-        ) {
-            agrees(&words, &seps)?;
-        }
-    }
-
     #[test]
     fn doubt_stays_between_barriers() {
         // a phone with a homophone inside, closed by a barrier
         let s = "Nice 404 oh 555 0142 today";
-        assert_eq!(
-            super::super::runs::rewrite(s).0,
-            "Nice 404 0 555 0142 today"
-        );
         let d: Vec<&str> = doubtful(s).into_iter().map(|r| &s[r]).collect();
         assert_eq!(d, ["Nice 404 oh 555 0142 today"]);
         let s = "Nice girl here, call four oh four five five five one two one two today";

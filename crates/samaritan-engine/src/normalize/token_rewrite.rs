@@ -6,12 +6,11 @@ use std::ops::Range;
 
 use super::numbers::{self, Part, Word};
 use super::offsets::{OffsetMap, TextBuilder};
+use super::rewrite_gate;
+use super::token_rules::{
+    PHONE_DIGITS, followed_by_unit, is_token_char, may_start_number, number_gap,
+};
 use crate::ascii::is_alnum;
-
-/// Most separator characters allowed between two tokens of one number run.
-const MAX_GAP_CHARS: usize = 6;
-/// A run worth this many digits is a number written out (a phone), converted whole.
-pub(super) const PHONE_DIGITS: usize = 8;
 
 #[derive(Debug)]
 struct Tok {
@@ -65,11 +64,11 @@ impl Num {
 
 /// Rewrites `s`; returns the new text and its map back to `s`.
 pub(crate) fn rewrite(s: &str) -> (String, OffsetMap) {
-    rewrite_windows(s, &super::quick::doubtful(s))
+    rewrite_windows(s, &rewrite_gate::doubtful(s))
 }
 
 /// [`rewrite`], reading only the tokens inside `windows` (sorted, disjoint stretches outside
-/// of which nothing changes; see `quick`).
+/// of which nothing changes; see `rewrite_gate`).
 pub(super) fn rewrite_windows(s: &str, windows: &[Range<usize>]) -> (String, OffsetMap) {
     let mut reps: Vec<(usize, usize, String)> = Vec::new();
     for w in windows {
@@ -121,11 +120,6 @@ fn replacements(s: &str, window: Range<usize>, reps: &mut Vec<(usize, usize, Str
             reps.push((t.start, t.end, r));
         }
     }
-}
-
-pub(super) fn is_token_char(c: char) -> bool {
-    c.is_alphanumeric()
-        || (!c.is_ascii() && unicode_normalization::char::canonical_combining_class(c) != 0)
 }
 
 /// A `|` that may stand for a 1 ("90|5554966", "458|"): glued to a letter or digit, and not a
@@ -323,32 +317,6 @@ fn split_glued_prefixes(s: &str, toks: &mut Vec<Tok>) {
     }
 }
 
-/// Could this lower-case pair start a number word (or is it a look-alike letter)?
-pub(super) const fn may_start_number(a: u8, b: Option<u8>) -> bool {
-    let Some(b) = b else {
-        return matches!(a, b'o' | b'l' | b'i');
-    };
-    matches!(
-        (a, b),
-        (b'z', b'e')
-            | (b'o', _)
-            | (b't', b'w' | b'h' | b'e' | b'o' | b'r')
-            | (b'f', b'o' | b'i')
-            | (b's', b'i' | b'e')
-            | (b'e', b'i' | b'l')
-            | (b'n', b'i' | b'u' | b'o')
-            | (b'h', b'u')
-            | (b'a', b't')
-            | (b'c', b'e' | b'u' | b'i' | b'a')
-            | (b'u', b'n')
-            | (b'd', b'o' | b'i')
-            | (b'q', b'u')
-            | (b'v', b'e')
-            | (b'm', b'i')
-            | (b'l' | b'i', _)
-    )
-}
-
 fn classify(text: &str) -> Class {
     let bytes = text.as_bytes();
     let has_digit = bytes.iter().any(u8::is_ascii_digit);
@@ -517,71 +485,6 @@ fn leet(text: &str) -> Option<String> {
     changed.then_some(out)
 }
 
-/// Is the gap between two tokens short and free of paragraph breaks?
-pub(super) fn number_gap(gap: &str) -> bool {
-    if gap.len() > 40 {
-        return false;
-    }
-    let mut chars = 0;
-    let mut newlines = 0;
-    for c in gap.chars() {
-        chars += 1;
-        if c == '\n' {
-            newlines += 1;
-        }
-    }
-    chars <= MAX_GAP_CHARS && newlines <= 2
-}
-
-/// Is the text at `pos` a unit that makes a lone number word a quantity ("five years")?
-pub(super) fn followed_by_unit(s: &str, pos: usize) -> bool {
-    let rest = &s[pos..];
-    let rest = rest.trim_start_matches([' ', '-']);
-    if rest.len() + 2 < s.len() - pos {
-        return false; // more than two separators
-    }
-    // every unit below starts with y, h, m or a, and no other char lowers to one of those:
-    // most words are turned away before they are lowered into a string
-    let first = rest.as_bytes().first().map(u8::to_ascii_lowercase);
-    if !matches!(first, Some(b'y' | b'h' | b'm' | b'a')) {
-        return false;
-    }
-    let word: String = rest
-        .chars()
-        .take_while(|c| c.is_alphabetic())
-        .take(12)
-        .flat_map(char::to_lowercase)
-        .collect();
-    if word == "y" {
-        return rest[1..].starts_with("/o") || rest[1..].starts_with(".o");
-    }
-    matches!(
-        word.as_str(),
-        "year"
-            | "years"
-            | "yr"
-            | "yrs"
-            | "yo"
-            | "yrsold"
-            | "yearsold"
-            | "hour"
-            | "hours"
-            | "hr"
-            | "hrs"
-            | "min"
-            | "mins"
-            | "minute"
-            | "minutes"
-            | "año"
-            | "años"
-            | "ano"
-            | "anos"
-            | "hora"
-            | "horas"
-            | "minutos"
-    )
-}
-
 fn num(t: &Tok) -> Option<&Num> {
     match &t.class {
         Class::Num(n) => Some(n),
@@ -717,6 +620,7 @@ fn convert_run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn rw(s: &str) -> String {
         rewrite(s).0
@@ -786,23 +690,66 @@ mod tests {
     }
 
     #[test]
-    fn only_ascii_y_h_m_a_lower_to_them() {
-        // the first-letter test in `followed_by_unit` relies on this
-        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
-            let lowers = c.to_lowercase().next().is_some_and(|l| "yhma".contains(l));
-            assert_eq!(lowers, "yhmaYHMA".contains(c), "{c:?}");
-        }
-        assert!(followed_by_unit("five -Years", 4));
-        assert!(followed_by_unit("one y/o", 3));
-        assert!(followed_by_unit("dos años", 3));
-        assert!(!followed_by_unit("five - - years", 4));
-        assert!(!followed_by_unit("two girls", 3));
-    }
-
-    #[test]
     fn leet_and_spacing() {
         assert_eq!(rw("y0ung fr3sh h0t Y0UNG"), "young fresh hot YOUNG");
         assert_eq!(rw("b2b mp3 sexy18"), "b2b mp3 sexy18");
         assert_eq!(rw("so y o u n g and s-w-e-e-t"), "so young and sweet");
+    }
+
+    /// The words joined by the separators: whenever the proof says unchanged, the whole text
+    /// read token by token is unchanged; and reading only the doubtful stretches gives what
+    /// reading the whole text gives.
+    fn agrees(words: &[String], seps: &[String]) -> Result<(), TestCaseError> {
+        let mut s = String::new();
+        for (w, sep) in words.iter().zip(seps) {
+            s.push_str(w);
+            s.push_str(sep);
+        }
+        let all = 0..s.len();
+        let whole = rewrite_windows(&s, std::slice::from_ref(&all));
+        if rewrite_gate::unchanged(&s) {
+            prop_assert_eq!(&whole.0, &s);
+        }
+        prop_assert_eq!(rewrite(&s), whole);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// Whenever the proof says unchanged, reading the whole text token by token agrees; and
+        /// reading only the doubtful stretches gives what reading the whole text gives.
+        #[test]
+        fn proof_agrees_with_rewrite(
+            words in proptest::collection::vec(
+                "(for|to|too|I|o|l|y|and|one|five|ten|twenty|hundred|oh|once|years|yo|[a-zA-Z]{1,6}|[0-9]{1,5}|[a-z]{1,3}[0-9]{1,3}[a-z]{0,3}|[0-9]{1,3}[a-z]{1,3}|[0-9]\\|)",
+                0..12,
+            ),
+            seps in proptest::collection::vec("( |  |-|, |\n|\n\n\n|/|[ .:]{1,8}|✨|•|é| ́|💋 )", 12),
+        ) {
+            agrees(&words, &seps)?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        /// The same on number-heavy text (phones with homophones inside, units, barriers).
+        #[test]
+        fn proof_agrees_on_numbers(
+            words in proptest::collection::vec(
+                "(oh|o|for|to|I|l|and|y|one|five|Two|cinco|twenty|hundred|years|hr|Hours|min|[0-9]{2,4}|[a-z]{2,5})",
+                0..14,
+            ),
+            seps in proptest::collection::vec("( |-|, |\n|\n\n\n|/|.| - |  )", 14),
+        ) {
+            agrees(&words, &seps)?;
+        }
+    }
+
+    #[test]
+    fn a_doubtful_phone_is_rewritten() {
+        assert_eq!(
+            rw("Nice 404 oh 555 0142 today"),
+            "Nice 404 0 555 0142 today"
+        );
     }
 }
