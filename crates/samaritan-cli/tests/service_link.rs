@@ -528,3 +528,53 @@ async fn a_policy_whose_own_test_fails_is_refused_alike_by_scan_serve_and_the_ap
     let api = v["error"]["message"].as_str().unwrap();
     assert_eq!(api, message(&scan_err), "{v}");
 }
+
+/// `--no-images` means the same on both paths (a drift fixed in issue 20): images are not taken
+/// in, and the hashes an ad supplies itself still link it. Before, `scan --no-images` dropped
+/// them from linking while `serve --no-images` kept them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_images_supplied_hashes_still_link_in_scan_as_in_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdq = "f".repeat(16) + &"0".repeat(48);
+    let ads = json!([
+        {"id": "ni-1", "body": "Room for rent, quiet street.", "location": {"city": "Reno"},
+         "images": [{"pdq": pdq}]},
+        {"id": "ni-2", "body": "Garden tools, barely used.", "location": {"city": "Sparks"},
+         "images": [{"pdq": pdq}]},
+    ]);
+    let input = dir.path().join("ads.jsonl");
+    let lines: String = ads
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{a}\n"))
+        .collect();
+    std::fs::write(&input, lines).unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["scan", "--no-images", "--data-dir"])
+        .arg(dir.path())
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scanned: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(scanned[0]["images"].as_array().unwrap().is_empty());
+    assert_eq!(scanned[1]["network"]["size"], 2, "{}", scanned[1]);
+    assert_eq!(scanned[1]["network"]["reasons"], json!(["image"]));
+
+    let key = make_key(dir.path(), "ingest");
+    let server = Server::start_with_args(dir.path(), None, &["--no-images"]);
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let v = post(&mut c, ads).await;
+    for (i, scan) in scanned.iter().enumerate() {
+        assert_eq!(&v["results"][i]["analysis"], scan, "ad {i}");
+    }
+}

@@ -269,7 +269,7 @@ fn link_all(state: &mut LinkedState, inputs: &[LinkInput]) -> Vec<LinkRecord> {
         .iter()
         .map(|a| {
             let mut ready = LinkReady::from_input(a.clone());
-            let record = LinkRecord::of(&ready);
+            let record = LinkRecord::of(&ready, Vec::new());
             let lookups = state.lookup(&ready);
             let as_of = state.photos_known();
             assert!(state.link(&mut ready, &lookups, as_of).is_ok());

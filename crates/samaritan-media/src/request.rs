@@ -142,14 +142,22 @@ pub fn intake_request_with(
     }
 
     // 3. Decode and hash what was admitted.
-    let results: Vec<Result<ImageFacts, MediaError>> = stages
-        .into_par_iter()
-        .map(|stage| match stage {
-            Stage::Done(r) => *r,
-            Stage::Bytes(bytes) => hash_bytes(&bytes, &cfg.limits),
-            Stage::Fetch => Err(MediaError::Fetch("the image was not fetched".to_owned())),
-        })
-        .collect();
+    let finish = |stage: Stage| match stage {
+        Stage::Done(r) => *r,
+        Stage::Bytes(bytes) => hash_bytes(&bytes, &cfg.limits),
+        Stage::Fetch => Err(MediaError::Fetch("the image was not fetched".to_owned())),
+    };
+    // Fanning out costs more than it gains when at most one image is left to decode (a scan
+    // takes each ad in on its own, most with supplied hashes only).
+    let to_decode = stages
+        .iter()
+        .filter(|s| matches!(s, Stage::Bytes(_)))
+        .count();
+    let results: Vec<Result<ImageFacts, MediaError>> = if to_decode > 1 {
+        stages.into_par_iter().map(finish).collect()
+    } else {
+        stages.into_iter().map(finish).collect()
+    };
     let mut results = results.into_iter();
     ads.iter()
         .map(|a| results.by_ref().take(a.len()).collect())

@@ -20,9 +20,6 @@ pub struct LinkReady {
     /// ([`PhotoIdentities::linkable`]); `None` when images were not taken in, in which case the
     /// image hashes the ad supplied itself link as given.
     pub photo_hashes: Option<Vec<PdqHash>>,
-    /// The PDQ hashes to find the ad by (its images' and those it supplied), lowercase hex,
-    /// sorted and distinct.
-    pub pdq: Vec<String>,
 }
 
 impl LinkReady {
@@ -38,8 +35,27 @@ impl LinkReady {
             images: ImageResults::default(),
             contexts: 0,
             photo_hashes: None,
-            pdq: Vec::new(),
         }
+    }
+
+    /// The PDQ hashes to find the ad by (its images' and those it supplied), lowercase hex,
+    /// sorted and distinct: what a search index of the ads keeps (the service's; a scan has
+    /// none, so it is not made in [`Engine::prepare_linked`]).
+    pub fn search_pdq(&self, ad: &Ad) -> Vec<String> {
+        let mut pdq: Vec<String> = self
+            .images
+            .images
+            .iter()
+            .filter_map(|i| i.pdq.clone())
+            .collect();
+        for img in &ad.images {
+            if let ImageRef::Hashes { pdq: Some(h), .. } = img {
+                pdq.push(h.to_ascii_lowercase());
+            }
+        }
+        pdq.sort();
+        pdq.dedup();
+        pdq
     }
 }
 
@@ -61,21 +77,12 @@ impl Engine {
             .as_ref()
             .map(|i| PhotoIdentities::linkable(&i.images));
         let images = images.unwrap_or_default();
-        let mut pdq: Vec<String> = images.images.iter().filter_map(|i| i.pdq.clone()).collect();
-        for img in &ad.images {
-            if let ImageRef::Hashes { pdq: Some(h), .. } = img {
-                pdq.push(h.to_ascii_lowercase());
-            }
-        }
-        pdq.sort();
-        pdq.dedup();
         LinkReady {
             staged,
             link,
             images,
             contexts,
             photo_hashes,
-            pdq,
         }
     }
 }

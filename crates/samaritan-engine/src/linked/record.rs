@@ -82,8 +82,9 @@ pub struct Photo {
 
 impl LinkRecord {
     /// The record of an ad about to be linked (build it before [`super::LinkedState::link`],
-    /// which takes the linker input).
-    pub fn of(ready: &LinkReady) -> LinkRecord {
+    /// which takes the linker input); `pdq` is what a search index keeps of the ad
+    /// ([`LinkReady::search_pdq`]), restored beside the linker.
+    pub fn of(ready: &LinkReady, pdq: Vec<String>) -> LinkRecord {
         let link = &ready.link;
         LinkRecord {
             format: LINK_FORMAT,
@@ -114,7 +115,7 @@ impl LinkRecord {
             tokens: link.fingerprint.tokens,
             bands: link.fingerprint.bands.clone(),
             contexts: ready.contexts,
-            pdq: ready.pdq.clone(),
+            pdq,
         }
     }
 

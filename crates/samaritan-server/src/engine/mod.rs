@@ -226,18 +226,20 @@ impl Analyzer for EngineAnalyzer {
         let refs: Vec<&Ad> = ads.iter().collect();
         let images = self.take_in(&refs);
         let config = &self.link_config;
-        let prepared: Vec<(LinkReady, Vec<u8>)> =
+        let prepared: Vec<(LinkReady, Vec<u8>, Vec<String>)> =
             map_maybe_par(refs.into_iter().zip(images).collect(), |(ad, images)| {
                 let ready = engine.prepare_linked(ad, images, config);
-                let record = LinkRecord::of(&ready).to_json();
-                (ready, record)
+                let pdq = ready.search_pdq(ad);
+                let record = LinkRecord::of(&ready, pdq.clone()).to_json();
+                (ready, record, pdq)
             });
 
         // 2. Photo look-ups in parallel under the read lock; the photos that become known before
         // this batch takes the write lock are checked when linking.
         let (lookups, as_of) = {
             let links = read(&self.links);
-            let lookups = map_maybe_par(prepared.iter().collect(), |(r, _)| links.state.lookup(r));
+            let lookups =
+                map_maybe_par(prepared.iter().collect(), |(r, _, _)| links.state.lookup(r));
             (lookups, links.state.photos_known())
         };
         let mut link_state: Vec<Vec<(String, String, Vec<u8>)>> = Vec::with_capacity(ads.len());
@@ -246,7 +248,7 @@ impl Analyzer for EngineAnalyzer {
         let networks = {
             let mut links = write(&self.links);
             let links = &mut *links;
-            for ((mut ready, record), lookups) in prepared.into_iter().zip(lookups) {
+            for ((mut ready, record, mut pdq), lookups) in prepared.into_iter().zip(lookups) {
                 // A refused input (oversized values) leaves the linker unchanged; the ad is
                 // still analysed on its own, and its record replays to the same refusal.
                 if links.state.link(&mut ready, &lookups, as_of).is_ok() {
@@ -254,7 +256,7 @@ impl Analyzer for EngineAnalyzer {
                 }
                 link_state.push(vec![(LINK_KIND.to_owned(), record_key(links.seq), record)]);
                 links.seq += 1;
-                pdq_new.append(&mut ready.pdq);
+                pdq_new.append(&mut pdq);
                 finishing.push(Finishing {
                     ready,
                     template: None,
