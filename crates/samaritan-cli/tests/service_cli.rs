@@ -81,6 +81,10 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
         .arg(&db)
         .status();
     if !status.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("SAMARITAN_REQUIRE_SHARED").is_none(),
+            "python3 with sqlite3 is required here (CI)"
+        );
         eprintln!(
             "SKIPPED: audit_verify_exits_non_zero_on_a_tampered_database: python3 with sqlite3 is not available"
         );
@@ -107,6 +111,48 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
     assert!(
         err.contains("AUDIT CHAIN BROKEN") && err.contains("entry 2"),
         "{err}"
+    );
+}
+
+/// A cut tail leaves a valid chain: only the head an operator kept outside the database
+/// (`audit head`, or the checkpoints `serve` logs) shows it. `--expect-head` must catch it.
+#[test]
+fn a_cut_tail_is_caught_by_the_head_an_operator_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for _ in 0..3 {
+        make_key(dir.path(), "admin");
+    }
+    let printed: serde_json::Value =
+        serde_json::from_slice(&run(&["audit", "head", "--data-dir", d]).stdout).unwrap();
+    let head = format!("{}:{}", printed["seq"], printed["hash"].as_str().unwrap());
+    assert_eq!(printed["seq"], 3);
+
+    // The last entry and the key it recorded removed together, behind the store's back.
+    let db = dir.path().join(samaritan_store::SQLITE_FILE);
+    let status = Command::new("python3")
+        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"DELETE FROM api_keys WHERE id=(SELECT subject FROM audit_log WHERE seq=3)\"); c.execute(\"DELETE FROM audit_log WHERE seq=3\"); c.commit()"])
+        .arg(&db)
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("SAMARITAN_REQUIRE_SHARED").is_none(),
+            "python3 with sqlite3 is required here (CI)"
+        );
+        eprintln!(
+            "SKIPPED: a_cut_tail_is_caught_by_the_head_an_operator_kept: python3 with sqlite3 is not available"
+        );
+        return;
+    }
+    // The chain itself is intact ...
+    assert!(run(&["audit", "verify", "--data-dir", d]).status.success());
+    // ... and the kept head is gone.
+    let cut = run(&["audit", "verify", "--data-dir", d, "--expect-head", &head]);
+    assert_eq!(
+        cut.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
     );
 }
 

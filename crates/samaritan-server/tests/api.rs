@@ -1428,6 +1428,16 @@ async fn review_integrity(api: &Api, raw: &Raw) {
         Body::empty(),
     )
     .await;
+    // Listing the queue shows titles and snippets: an evidence read like the others.
+    let listed = api
+        .call(
+            "GET",
+            "/v1/queue?state=decided",
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
     let log = api
         .call(
             "GET",
@@ -1449,9 +1459,17 @@ async fn review_integrity(api: &Api, raw: &Raw) {
         "ad.read",
         "search",
         "network.read",
+        "queue.read",
     ] {
         assert!(actions.contains(&want), "{want} not audited: {actions:?}");
     }
+    let read = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "queue.read" && e["subject"] == "decided")
+        .unwrap_or_else(|| panic!("queue.read names the state listed: {log}"));
+    assert!(read["detail"]["ads"].is_array(), "{read}");
     let search = log["entries"]
         .as_array()
         .unwrap()

@@ -44,7 +44,10 @@ fn state_of(s: Option<&str>) -> Result<QueueState, ApiError> {
 
 #[utoipa::path(
     get, path = "/v1/queue", tag = "review", params(ListQuery),
-    responses((status = 200, body = QueuePage), (status = 400, body = crate::error::ErrorBody)),
+    responses(
+        (status = 200, description = "Items, highest priority first (audited as `queue.read` with the ids shown)", body = QueuePage),
+        (status = 400, body = crate::error::ErrorBody)
+    ),
     security(("bearer" = ["review"]))
 )]
 pub(crate) async fn list(
@@ -57,6 +60,19 @@ pub(crate) async fn list(
     let st = state_of(q.state.as_deref())?;
     let limit = super::limit(q.limit, 100, 1000)?;
     let items = state.store().queue_list(st, limit, now_ms()).await?;
+    // Items carry evidence (title, snippet, quotes): answered only once the read is on the
+    // record, with which ads were shown.
+    state
+        .store()
+        .audit_append(
+            &caller.actor(),
+            "queue.read",
+            st.as_str(),
+            serde_json::json!({
+                "ads": items.iter().map(|i| i.ad_id.as_str()).collect::<Vec<_>>(),
+            }),
+        )
+        .await?;
     Ok(Json(QueuePage { items }))
 }
 
