@@ -72,9 +72,12 @@ const KNOWN: &[&str] = &[
 
 pub(crate) fn find(text: &str, cues: &Cues) -> Vec<EmailHit> {
     let mut out: Vec<EmailHit> = Vec::new();
-    // every form needs an "@" or a spelled-out "dot"
+    // every form needs an "@" or a spelled-out "dot", except "name at X.com" with a plain ".",
+    // which needs the word "at" and a provider we know, or a bracket ("name(at)site.com")
     let at_sign = cues.has(cues::AT_SIGN);
-    if !at_sign && !cues.has(cues::DOT_WORD) {
+    let at_plain_dot =
+        cues.may(cues::AT_WORD) && (cues.has(cues::EMAIL_PROVIDER) || cues.has(cues::OPEN_BRACKET));
+    if !at_sign && !cues.has(cues::DOT_WORD) && !at_plain_dot {
         return out;
     }
     // the plain and bare-provider forms need the "@"; the spelled form "@" or "at"

@@ -305,8 +305,8 @@ fn needs_mark(word: &str) -> bool {
 }
 
 /// Does the text name a platform whose IDs are phone numbers (so numbers must be located)?
-/// (The words "whats", "watsap", "viber", "signal", "telegram", "line", ASCII-case-insensitive:
-/// `cues::NUMBERED_PLATFORM`.)
+/// (The words "whats", "watsap", "viber", "signal", "telegram", "tg", "line",
+/// ASCII-case-insensitive: `cues::NUMBERED_PLATFORM`.)
 pub(crate) fn mentions_numbered_platform(cues: &Cues) -> bool {
     cues.has(cues::NUMBERED_PLATFORM)
 }

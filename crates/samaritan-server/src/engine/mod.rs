@@ -15,7 +15,7 @@
 //!
 //! **Restart.** Every ad that reached the linker leaves its [`LinkRecord`] under `link_state`
 //! kind [`LINK_KIND`], key = insertion sequence, written in the same transaction as the ad. At
-//! start the records are replayed in key order ([`EngineAnalyzer::restore`]): the linker, the
+//! start the records are replayed in key order ([`EngineAnalyzer::restore_from`]): the linker, the
 //! photo identities and the PDQ search index come back exactly as they were, with no
 //! normalizing, extracting, image fetching or hashing again.
 
@@ -165,7 +165,7 @@ impl EngineAnalyzer {
     /// Replays stored link records (pages in key order) and takes the stored network memberships
     /// as the last saved state; every ad is marked for the first network save, which then
     /// writes only what differs. Returns the number of records replayed.
-    pub fn restore(
+    fn restore(
         &self,
         pages: impl IntoIterator<Item = Vec<(String, Vec<u8>)>>,
         memberships: Vec<(String, String)>,

@@ -57,6 +57,12 @@ pub(crate) const NUMBERED_PLATFORM: Cue = 1 << 12;
 /// A platform name as a whole word (the word-bounded scan's one cue, see
 /// [`may_name_platform`]).
 const PLATFORM_WORD: Cue = 1 << 13;
+// e-mail, spelled with "at" and a plain "." (clean text)
+/// A provider a plain-English "name at X.com" may name (`email::KNOWN`, by the literals every
+/// one of them contains).
+pub(crate) const EMAIL_PROVIDER: Cue = 1 << 14;
+/// `(`, `[`, `{` or `<` (a bracketed "(at)" takes any domain).
+pub(crate) const OPEN_BRACKET: Cue = 1 << 15;
 
 const LITERALS: &[(&str, Cue)] = &[
     ("$", CURRENCY),
@@ -109,6 +115,19 @@ const LITERALS: &[(&str, Cue)] = &[
     ("signal", NUMBERED_PLATFORM),
     ("telegram", NUMBERED_PLATFORM),
     ("line", NUMBERED_PLATFORM),
+    ("tg", NUMBERED_PLATFORM),
+    ("mail", EMAIL_PROVIDER),
+    ("yahoo", EMAIL_PROVIDER),
+    ("outlook", EMAIL_PROVIDER),
+    ("aol", EMAIL_PROVIDER),
+    ("icloud", EMAIL_PROVIDER),
+    ("live", EMAIL_PROVIDER),
+    ("msn", EMAIL_PROVIDER),
+    ("gmx", EMAIL_PROVIDER),
+    ("(", OPEN_BRACKET),
+    ("[", OPEN_BRACKET),
+    ("{", OPEN_BRACKET),
+    ("<", OPEN_BRACKET),
 ];
 
 struct Scanner {
