@@ -64,6 +64,8 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Make, list and revoke API keys.
     Keys(commands::keys::KeysArgs),
+    /// Make, list and disable the people who sign in to the console; reset their passwords.
+    Users(commands::users::UsersArgs),
     /// Verify the hash-chained audit log.
     Audit(commands::audit::AuditArgs),
     /// Load-test a running service's ingest over HTTP.

@@ -45,6 +45,14 @@
 //! (`key_inserted`, `key_altered`, `key_unrevoked`, `key_missing`); every stored policy must
 //! match its `policy.update` entry (version, label, SHA-256 of the text, actor, time:
 //! `policy_inserted`, `policy_altered`, `policy_missing`).
+//!
+//! The `users` table likewise, because a row written there directly would let someone sign in
+//! (a known password hash swapped in) or act with more rights (role changed to admin): every
+//! account must match its `user.create` entry (name, role, creation time), its password hash
+//! must be the one the latest `user.create` or `user.reset_password` entry names (by SHA-256,
+//! at that entry's time), and it is disabled exactly when a `user.disable` entry says so
+//! (`user_inserted`, `user_altered`, `user_missing`). The throttle columns (`failed_logins`,
+//! `locked_until`) are not checked: they change on every failed sign-in.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -159,7 +167,8 @@ pub struct AuditProblem {
     /// `altered`, `missing`, `broken_link`; for the decisions table `decision_altered`,
     /// `decision_missing`, `decision_inserted`, `decision_reordered`; for keys `key_inserted`,
     /// `key_altered`, `key_unrevoked`, `key_missing`; for policies `policy_inserted`,
-    /// `policy_altered`, `policy_missing`.
+    /// `policy_altered`, `policy_missing`; for accounts `user_inserted`, `user_altered`,
+    /// `user_missing`.
     pub kind: String,
     pub message: String,
 }
@@ -181,6 +190,8 @@ pub struct AuditReport {
     pub keys: u64,
     /// Stored policies checked against their entries.
     pub policies: u64,
+    /// Accounts checked against their entries.
+    pub users: u64,
     /// Empty when the chain is intact.
     pub problems: Vec<AuditProblem>,
 }
@@ -224,6 +235,11 @@ struct Verifier {
     key_revokes: std::collections::BTreeMap<String, StateEntry>,
     /// Policy version → its `policy.update` entry.
     policies: std::collections::BTreeMap<i64, StateEntry>,
+    /// User id → its `user.create` entry; → its latest credential entry (`user.create` or
+    /// `user.reset_password`); → its `user.disable` entry.
+    user_creates: std::collections::BTreeMap<String, StateEntry>,
+    user_credentials: std::collections::BTreeMap<String, StateEntry>,
+    user_disables: std::collections::BTreeMap<String, StateEntry>,
 }
 
 const MAX_PROBLEMS: usize = 1000;
@@ -238,11 +254,15 @@ impl Verifier {
             key_creates: std::collections::BTreeMap::new(),
             key_revokes: std::collections::BTreeMap::new(),
             policies: std::collections::BTreeMap::new(),
+            user_creates: std::collections::BTreeMap::new(),
+            user_credentials: std::collections::BTreeMap::new(),
+            user_disables: std::collections::BTreeMap::new(),
             report: AuditReport {
                 ok: true,
                 decisions: 0,
                 keys: 0,
                 policies: 0,
+                users: 0,
                 entries: 0,
                 head_seq: 0,
                 head_hash: GENESIS_HASH.to_owned(),
@@ -317,7 +337,12 @@ impl Verifier {
         }
         if matches!(
             entry.action.as_str(),
-            "key.create" | "key.revoke" | "policy.update"
+            "key.create"
+                | "key.revoke"
+                | "policy.update"
+                | "user.create"
+                | "user.reset_password"
+                | "user.disable"
         ) {
             let detail = serde_json::from_str(&detail_text).unwrap_or(serde_json::Value::Null);
             let kept = StateEntry {
@@ -332,6 +357,23 @@ impl Verifier {
                 }
                 "key.revoke" => {
                     self.key_revokes.insert(entry.subject.clone(), kept);
+                }
+                "user.create" => {
+                    let credential = StateEntry {
+                        seq: kept.seq,
+                        ts: kept.ts,
+                        actor: kept.actor.clone(),
+                        detail: kept.detail.clone(),
+                    };
+                    self.user_credentials
+                        .insert(entry.subject.clone(), credential);
+                    self.user_creates.insert(entry.subject.clone(), kept);
+                }
+                "user.reset_password" => {
+                    self.user_credentials.insert(entry.subject.clone(), kept);
+                }
+                "user.disable" => {
+                    self.user_disables.insert(entry.subject.clone(), kept);
                 }
                 _ => {
                     if let Some(v) = kept.detail["version"].as_i64() {
@@ -506,6 +548,72 @@ impl Verifier {
         }
     }
 
+    /// Checks one stored account against its `user.*` entries (module docs).
+    fn check_user(&mut self, u: &crate::users::UserAuditRow) {
+        self.report.users += 1;
+        let Some(created) = self.user_creates.remove(&u.id) else {
+            self.problem(
+                0,
+                "user_inserted",
+                format!(
+                    "user `{}` ({}) has no `user.create` entry (the row was inserted directly)",
+                    u.name, u.id
+                ),
+            );
+            return;
+        };
+        let d = &created.detail;
+        if d["name"].as_str() != Some(u.name.as_str())
+            || d["role"].as_str() != Some(u.role.as_str())
+            || created.ts != u.created_at
+        {
+            self.problem(
+                created.seq,
+                "user_altered",
+                format!(
+                    "user `{}` no longer matches its `user.create` entry {} (name, role or \
+                     creation time were edited)",
+                    u.name, created.seq
+                ),
+            );
+        }
+        let hash = crate::sha256_hex(u.hash.as_bytes());
+        if let Some(c) = self.user_credentials.remove(&u.id)
+            && (c.detail["credential_sha256"].as_str() != Some(hash.as_str())
+                || c.ts != u.password_changed_at)
+        {
+            self.problem(
+                c.seq,
+                "user_altered",
+                format!(
+                    "user `{}` password hash is not the one audit entry {} set (it was replaced \
+                     directly)",
+                    u.name, c.seq
+                ),
+            );
+        }
+        match (self.user_disables.remove(&u.id), u.disabled_at) {
+            (Some(e), Some(at)) if e.ts == at => {}
+            (None, None) => {}
+            (Some(e), _) => self.problem(
+                e.seq,
+                "user_altered",
+                format!(
+                    "user `{}` was disabled by entry {} but the table says otherwise",
+                    u.name, e.seq
+                ),
+            ),
+            (None, Some(_)) => self.problem(
+                created.seq,
+                "user_altered",
+                format!(
+                    "user `{}` is disabled without a `user.disable` entry",
+                    u.name
+                ),
+            ),
+        }
+    }
+
     /// Reports decision entries left without a row, and closes the report.
     fn finish(mut self) -> AuditReport {
         for (id, e) in std::mem::take(&mut self.key_creates) {
@@ -514,6 +622,17 @@ impl Verifier {
                 "key_missing",
                 format!(
                     "audit entry {} created key `{id}`, which is no longer stored",
+                    e.seq
+                ),
+            );
+        }
+        for (id, e) in std::mem::take(&mut self.user_creates) {
+            let name = e.detail["name"].as_str().unwrap_or("?").to_owned();
+            self.problem(
+                e.seq,
+                "user_missing",
+                format!(
+                    "audit entry {} created user `{name}` ({id}), which is no longer stored",
                     e.seq
                 ),
             );
@@ -656,6 +775,9 @@ impl Store {
         }
         for p in self.policy_history().await? {
             verifier.check_policy(&p);
+        }
+        for u in self.user_audit_rows().await? {
+            verifier.check_user(&u);
         }
         Ok(verifier.finish())
     }

@@ -8,8 +8,9 @@
 //!
 //! What lives here: ads exactly as received (with earlier revisions), every analysis (latest and
 //! history), identifiers for search, the review queue with claim leases, decisions, networks and
-//! their members, opaque link state for the linker, hash banks, API keys (hashed), policy
-//! versions and the hash-chained audit log. The store stores; it never decides what an ad means.
+//! their members, opaque link state for the linker, hash banks, API keys (hashed), the people who
+//! sign in (passwords as Argon2id hashes), policy versions and the hash-chained audit log.
+//! The store stores; it never decides what an ad means.
 
 #[macro_use]
 mod macros;
@@ -30,6 +31,7 @@ pub mod queue;
 pub mod reads;
 pub mod reasons;
 pub mod search;
+pub mod users;
 mod writer;
 
 use std::path::Path;
@@ -46,6 +48,7 @@ pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
 pub use reads::{AdRecord, Stats};
 pub use reasons::ReasonCodes;
 pub use search::{IdentifierKind, SearchHit};
+pub use users::{LoginError, Role, User};
 pub use writer::Queued;
 
 use backend::Backend;

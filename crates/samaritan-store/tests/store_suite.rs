@@ -11,8 +11,8 @@ mod common;
 use common::{Fixture, ad, analysis, item, with_network};
 use samaritan_engine::model::Verdict;
 use samaritan_store::{
-    DecisionAction, DecisionBasis, DecisionInput, IdentifierKind, IngestStatus, QueueState, Scope,
-    StoreError, now_ms,
+    DecisionAction, DecisionBasis, DecisionInput, IdentifierKind, IngestStatus, LoginError,
+    QueueState, Role, Scope, StoreError, now_ms,
 };
 
 /// A decision on revision `revision` of `ad_id`, made under a claim.
@@ -91,6 +91,11 @@ suite!(
     reanalysis_replaces_latest_and_keeps_history,
     link_records_commit_with_their_ads_and_network_changes_apply,
     queued_network_changes_commit_after_their_ads_in_queue_order,
+    users_are_created_listed_disabled_and_reset,
+    users_login_is_throttled_and_locks_out,
+    users_changes_are_audited_without_secrets,
+    users_audit_detects_rows_written_directly,
+    users_concurrent_creation_exactly_one_wins,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -1536,4 +1541,299 @@ async fn queued_network_changes_commit_after_their_ads_in_queue_order(f: &Fixtur
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+const PW: &str = "correct horse battery";
+
+async fn users_are_created_listed_disabled_and_reset(f: &Fixture) {
+    let s = &f.store;
+    let ana = s
+        .create_user("ana", Role::Reviewer, PW, "cli")
+        .await
+        .unwrap();
+    assert_eq!((ana.name.as_str(), ana.role), ("ana", Role::Reviewer));
+    assert_eq!(ana.actor(), "user:ana");
+    s.create_user("bo", Role::Admin, PW, "cli").await.unwrap();
+    let listed = s.list_users().await.unwrap();
+    assert_eq!(
+        listed.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+        ["ana", "bo"]
+    );
+    assert_eq!(listed[0], ana);
+    let json = serde_json::to_string(&listed).unwrap();
+    assert!(!json.contains("argon2") && !json.contains("hash"), "{json}");
+
+    // Bad input is refused with a message that names the rule, never the password.
+    let e = s
+        .create_user("cy", Role::Lead, "short pw", "cli")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Invalid(_)) && e.to_string().contains("12"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("short pw"));
+    let long = "x".repeat(1025);
+    assert!(s.create_user("cy", Role::Lead, &long, "cli").await.is_err());
+    assert!(s.create_user("Cy", Role::Lead, PW, "cli").await.is_err());
+    assert!(s.get_user("cy").await.unwrap().is_none());
+
+    // A reset changes the password; the old one stops working.
+    let now = now_ms();
+    s.reset_password("ana", "a brand new password", "cli")
+        .await
+        .unwrap();
+    assert!(s.verify_login("ana", PW, now).await.is_err());
+    let u = s
+        .verify_login("ana", "a brand new password", now)
+        .await
+        .unwrap();
+    assert_eq!(u.role, Role::Reviewer);
+    assert!(u.password_changed_at >= ana.password_changed_at);
+    assert!(matches!(
+        s.reset_password("nobody", PW, "cli").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Disabled for good: the right password no longer verifies; disabling twice is NotFound.
+    s.disable_user("ana", "cli").await.unwrap();
+    assert!(
+        s.get_user("ana")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some()
+    );
+    assert!(matches!(
+        s.verify_login("ana", "a brand new password", now).await,
+        Err(LoginError::Refused)
+    ));
+    assert!(matches!(
+        s.disable_user("ana", "cli").await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn users_login_is_throttled_and_locks_out(f: &Fixture) {
+    let s = &f.store;
+    s.create_user("dee", Role::Lead, PW, "cli").await.unwrap();
+    let t0 = now_ms();
+    assert_eq!(s.verify_login("dee", PW, t0).await.unwrap().name, "dee");
+
+    // Unknown name and wrong password: the same error, the same message.
+    let unknown = s.verify_login("nobody", PW, t0).await.unwrap_err();
+    let wrong = s
+        .verify_login("dee", "wrong password!", t0)
+        .await
+        .unwrap_err();
+    assert!(matches!(unknown, LoginError::Refused) && matches!(wrong, LoginError::Refused));
+    assert_eq!(unknown.to_string(), wrong.to_string());
+    assert_eq!(s.get_user("dee").await.unwrap().unwrap().failed_logins, 1);
+
+    // A success resets the count.
+    s.verify_login("dee", PW, t0).await.unwrap();
+    assert_eq!(s.get_user("dee").await.unwrap().unwrap().failed_logins, 0);
+
+    // Five failures in a row lock the account for 15 minutes, even for the right password.
+    for _ in 0..5 {
+        assert!(s.verify_login("dee", "wrong password!", t0).await.is_err());
+    }
+    let locked = s.get_user("dee").await.unwrap().unwrap();
+    assert_eq!(locked.locked_until, Some(t0 + 15 * 60 * 1000));
+    let during = t0 + 14 * 60 * 1000;
+    let e = s.verify_login("dee", PW, during).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        unknown.to_string(),
+        "a lock looks like any refusal"
+    );
+    // Failures while locked are not counted and do not extend the lock.
+    assert!(
+        s.verify_login("dee", "wrong password!", during)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        s.get_user("dee").await.unwrap().unwrap().locked_until,
+        locked.locked_until
+    );
+    // After the lock, the right password works again and clears it.
+    let after = t0 + 15 * 60 * 1000;
+    let u = s.verify_login("dee", PW, after).await.unwrap();
+    assert_eq!((u.failed_logins, u.locked_until), (0, None));
+    assert_eq!(s.get_user("dee").await.unwrap().unwrap().locked_until, None);
+
+    // Exactly one lockout entry; a reset clears a lock at once.
+    for _ in 0..5 {
+        assert!(
+            s.verify_login("dee", "wrong password!", after)
+                .await
+                .is_err()
+        );
+    }
+    s.reset_password("dee", "another good password", "user:admin")
+        .await
+        .unwrap();
+    s.verify_login("dee", "another good password", after)
+        .await
+        .unwrap();
+    let entries = s.audit_list(0, 100).await.unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.action == "user.lockout")
+            .count(),
+        2
+    );
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn users_changes_are_audited_without_secrets(f: &Fixture) {
+    let s = &f.store;
+    let eve = s
+        .create_user("eve", Role::Auditor, PW, "key:admin")
+        .await
+        .unwrap();
+    s.reset_password("eve", "the second password", "cli")
+        .await
+        .unwrap();
+    let t = now_ms();
+    for _ in 0..5 {
+        assert!(s.verify_login("eve", "not the password", t).await.is_err());
+    }
+    s.disable_user("eve", "cli").await.unwrap();
+    let entries = s.audit_list(0, 100).await.unwrap();
+    let actions: Vec<_> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "user.create",
+            "user.reset_password",
+            "user.lockout",
+            "user.disable"
+        ]
+    );
+    assert!(entries.iter().all(|e| e.subject == eve.id));
+    assert_eq!(entries[0].actor, "key:admin");
+    assert_eq!(entries[0].detail["role"], "auditor");
+    let stored_hash: Vec<String> = f.raw_strings("SELECT password_hash FROM users").await;
+    for e in &entries {
+        let d = e.detail.to_string();
+        for secret in [PW, "the second password", "not the password", "argon2"] {
+            assert!(!d.contains(secret), "{} holds a secret: {d}", e.action);
+        }
+        assert!(!d.contains(&stored_hash[0]));
+    }
+    let r = s.audit_verify().await.unwrap();
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.users, 1);
+}
+
+async fn users_audit_detects_rows_written_directly(f: &Fixture) {
+    let s = &f.store;
+    let fay = s
+        .create_user("fay", Role::Reviewer, PW, "cli")
+        .await
+        .unwrap();
+    s.create_user("gus", Role::Reviewer, PW, "cli")
+        .await
+        .unwrap();
+    s.disable_user("gus", "cli").await.unwrap();
+    let kinds = || async {
+        let r = s.audit_verify().await.unwrap();
+        r.problems
+            .iter()
+            .map(|p| p.kind.clone())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    assert_eq!(kinds().await, "");
+    let hash = f
+        .raw_strings("SELECT password_hash FROM users WHERE name = 'fay'")
+        .await
+        .remove(0);
+    let other = f
+        .raw_strings("SELECT password_hash FROM users WHERE name = 'gus'")
+        .await
+        .remove(0);
+    let id = &fay.id;
+    for (edit, undo, kind) in [
+        (
+            format!("UPDATE users SET role = 'admin' WHERE id = '{id}'"),
+            format!("UPDATE users SET role = 'reviewer' WHERE id = '{id}'"),
+            "user_altered",
+        ),
+        (
+            format!("UPDATE users SET password_hash = '{other}' WHERE id = '{id}'"),
+            format!("UPDATE users SET password_hash = '{hash}' WHERE id = '{id}'"),
+            "user_altered",
+        ),
+        (
+            "UPDATE users SET disabled_at = NULL WHERE name = 'gus'".to_owned(),
+            "UPDATE users SET disabled_at = (SELECT ts FROM audit_log WHERE action = \
+             'user.disable') WHERE name = 'gus'"
+                .to_owned(),
+            "user_altered",
+        ),
+        (
+            format!("UPDATE users SET disabled_at = 1 WHERE id = '{id}'"),
+            format!("UPDATE users SET disabled_at = NULL WHERE id = '{id}'"),
+            "user_altered",
+        ),
+        (
+            format!(
+                "INSERT INTO users (id, name, role, password_hash, created_at, disabled_at, \
+                 password_changed_at, failed_logins, locked_until) \
+                 VALUES ('0123456789ab', 'mallory', 'admin', '{hash}', 1, NULL, 1, 0, NULL)"
+            ),
+            "DELETE FROM users WHERE id = '0123456789ab'".to_owned(),
+            "user_inserted",
+        ),
+        // Throttle state is not audited: changing it is not tampering.
+        (
+            format!("UPDATE users SET failed_logins = 3, locked_until = 5 WHERE id = '{id}'"),
+            format!("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = '{id}'"),
+            "",
+        ),
+    ] {
+        f.raw(&edit).await;
+        assert_eq!(kinds().await, kind, "{edit}");
+        f.raw(&undo).await;
+        assert_eq!(kinds().await, "", "{undo}");
+    }
+    // The row inserted directly cannot sign in either way once audit flags it; and deletion
+    // is caught.
+    f.raw(&format!("DELETE FROM users WHERE id = '{id}'")).await;
+    assert_eq!(kinds().await, "user_missing");
+}
+
+async fn users_concurrent_creation_exactly_one_wins(f: &Fixture) {
+    let s = &f.store;
+    let (a, b) = tokio::join!(
+        s.create_user("hal", Role::Reviewer, PW, "cli"),
+        s.create_user("hal", Role::Admin, "another password", "cli"),
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(u), Err(e)) | (Err(e), Ok(u)) => (u, e),
+        (a, b) => panic!("exactly one must win: {a:?} {b:?}"),
+    };
+    match lost {
+        StoreError::Conflict(m) => assert!(m.contains("`hal` already exists"), "{m}"),
+        other => panic!("expected a conflict, got {other}"),
+    }
+    let users = s.list_users().await.unwrap();
+    assert_eq!(users, vec![won]);
+    let r = s.audit_verify().await.unwrap();
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.users, 1);
+    let creates = s
+        .audit_list(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "user.create")
+        .count();
+    assert_eq!(creates, 1, "the loser left no audit entry");
 }

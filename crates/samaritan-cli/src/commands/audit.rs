@@ -82,8 +82,15 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         println!("{out}");
         if ok {
             eprintln!(
-                "audit chain intact: {} entries, {} decisions checked; head {}:{}",
-                report.entries, report.decisions, report.head_seq, report.head_hash
+                "audit chain intact: {} entries, {} decisions, {} keys, {} policies, {} users \
+                 checked; head {}:{}",
+                report.entries,
+                report.decisions,
+                report.keys,
+                report.policies,
+                report.users,
+                report.head_seq,
+                report.head_hash
             );
             Ok(ExitCode::SUCCESS)
         } else {

@@ -24,6 +24,7 @@ pub mod scan;
 pub mod serve;
 pub mod store_args;
 pub mod synth;
+pub mod users;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
@@ -38,6 +39,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Policy(args) => policy::run(args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Users(args) => users::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),
         Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),
         Command::Conformance(args) => conformance::run(args),

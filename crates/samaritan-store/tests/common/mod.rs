@@ -58,6 +58,44 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// The first column of every row `sql` returns, as text, read directly from the database.
+    pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
+        match &self.location {
+            Location::Sqlite(dir) => {
+                let url = format!(
+                    "sqlite://{}",
+                    dir.join(samaritan_store::SQLITE_FILE).display()
+                );
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                pool.close().await;
+                rows.into_iter().map(|r| r.0).collect()
+            }
+            Location::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let mut conn = pool.acquire().await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "SET search_path TO \"{schema}\""
+                )))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
+                drop(conn);
+                pool.close().await;
+                rows.into_iter().map(|r| r.0).collect()
+            }
+        }
+    }
+}
+
 impl Drop for Fixture {
     fn drop(&mut self) {
         if let Location::Postgres { url, schema } = &self.location {
