@@ -18,20 +18,8 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 async fn post(c: &mut Client, body: Value) -> Value {
@@ -353,6 +341,36 @@ async fn serve_flags_set_the_image_limits_of_a_request() {
     server.stop();
 }
 
+/// `samaritan scan` over `ads` (a JSON array) with the data directory `dir`: its analyses.
+fn scan_ads(dir: &std::path::Path, ads: &Value, extra: &[&str]) -> Vec<Value> {
+    let lines: String = ads
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| format!("{a}\n"))
+        .collect();
+    let input = dir.join("ads.jsonl");
+    std::fs::write(&input, lines).unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .arg("scan")
+        .args(extra)
+        .arg("--data-dir")
+        .arg(dir)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// md5 and sha256 of a file, lowercase hex (as the intake computes them).
 fn digests(bytes: &[u8]) -> (String, String) {
     let facts =
@@ -402,30 +420,7 @@ async fn scan_and_serve_give_the_same_analyses_with_images_and_every_bank_kind()
          "images": [{"pdq": wee_pdq, "sha256": small_sha256}]},
         {"id": "cmp-5", "body": "New in town, young and sweet, incall only. Text 702-555-0199."},
     ]);
-    let lines: String = ads
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| format!("{a}\n"))
-        .collect();
-    let input = dir.path().join("ads.jsonl");
-    std::fs::write(&input, lines).unwrap();
-    let out = std::process::Command::new(common::BIN)
-        .args(["scan", "--data-dir"])
-        .arg(dir.path())
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let scanned: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let scanned = scan_ads(dir.path(), &ads, &[]);
     assert_eq!(scanned.len(), 5);
 
     let key = make_key(dir.path(), "ingest,review");
@@ -542,30 +537,7 @@ async fn without_images_supplied_hashes_still_link_in_scan_as_in_serve() {
         {"id": "ni-2", "body": "Garden tools, barely used.", "location": {"city": "Sparks"},
          "images": [{"pdq": pdq}]},
     ]);
-    let input = dir.path().join("ads.jsonl");
-    let lines: String = ads
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| format!("{a}\n"))
-        .collect();
-    std::fs::write(&input, lines).unwrap();
-    let out = std::process::Command::new(common::BIN)
-        .args(["scan", "--no-images", "--data-dir"])
-        .arg(dir.path())
-        .arg(&input)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let scanned: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let scanned = scan_ads(dir.path(), &ads, &["--no-images"]);
     assert!(scanned[0]["images"].as_array().unwrap().is_empty());
     assert_eq!(scanned[1]["network"]["size"], 2, "{}", scanned[1]);
     assert_eq!(scanned[1]["network"]["reasons"], json!(["image"]));

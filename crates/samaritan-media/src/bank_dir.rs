@@ -59,32 +59,41 @@ impl BankDir {
         self.dir.join(format!("{name}.{BANK_EXT}"))
     }
 
-    /// Names of the stored banks, sorted.
-    pub fn names(&self) -> Result<Vec<String>, BankDirError> {
+    /// Every file of the directory whose stem is a valid bank name, as (stem, extension, path),
+    /// sorted by path; a missing directory has none.
+    fn files(&self) -> Result<Vec<(String, String, PathBuf)>, BankDirError> {
+        let io = |source| BankDirError::Io {
+            path: self.dir.clone(),
+            source,
+        };
         let rd = match std::fs::read_dir(&self.dir) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(BankDirError::Io {
-                    path: self.dir.clone(),
-                    source,
-                });
-            }
+            Err(source) => return Err(io(source)),
         };
-        let mut names = Vec::new();
+        let mut files = Vec::new();
         for entry in rd {
-            let entry = entry.map_err(|source| BankDirError::Io {
-                path: self.dir.clone(),
-                source,
-            })?;
-            let p = entry.path();
-            if p.extension().and_then(|e| e.to_str()) == Some(BANK_EXT)
-                && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
-                && validate_bank_name(stem).is_ok()
+            let p = entry.map_err(io)?.path();
+            if let (Some(stem), Some(ext)) = (
+                p.file_stem().and_then(|s| s.to_str()),
+                p.extension().and_then(|e| e.to_str()),
+            ) && validate_bank_name(stem).is_ok()
             {
-                names.push(stem.to_owned());
+                files.push((stem.to_owned(), ext.to_owned(), p.clone()));
             }
         }
+        files.sort_by(|a, b| a.2.cmp(&b.2));
+        Ok(files)
+    }
+
+    /// Names of the stored banks, sorted.
+    pub fn names(&self) -> Result<Vec<String>, BankDirError> {
+        let mut names: Vec<String> = self
+            .files()?
+            .into_iter()
+            .filter(|(_, ext, _)| ext == BANK_EXT)
+            .map(|(stem, _, _)| stem)
+            .collect();
         names.sort();
         Ok(names)
     }
@@ -120,35 +129,10 @@ impl BankDir {
     /// Every exact list (`<name>.md5`, `<name>.sha256`) as `(bank, kind, lowercase hex)`, in
     /// file name order then line order.
     pub fn load_exact(&self) -> Result<Vec<(String, crate::ExactKind, String)>, BankDirError> {
-        let rd = match std::fs::read_dir(&self.dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(BankDirError::Io {
-                    path: self.dir.clone(),
-                    source,
-                });
-            }
-        };
-        let mut files = Vec::new();
-        for entry in rd {
-            let p = entry
-                .map_err(|source| BankDirError::Io {
-                    path: self.dir.clone(),
-                    source,
-                })?
-                .path();
-            let kind = p
-                .extension()
-                .and_then(|e| e.to_str())
-                .and_then(crate::ExactKind::parse);
-            if let (Some(kind), Some(stem)) = (kind, p.file_stem().and_then(|s| s.to_str()))
-                && validate_bank_name(stem).is_ok()
-            {
-                files.push((stem.to_owned(), kind, p.clone()));
-            }
-        }
-        files.sort_by(|a, b| a.2.cmp(&b.2));
+        let files = self
+            .files()?
+            .into_iter()
+            .filter_map(|(stem, ext, path)| Some((stem, crate::ExactKind::parse(&ext)?, path)));
         let mut out = Vec::new();
         for (bank, kind, path) in files {
             let text = std::fs::read_to_string(&path).map_err(|source| BankDirError::Io {

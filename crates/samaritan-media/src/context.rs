@@ -76,8 +76,9 @@ pub struct ImageContext {
     pub intake: IntakeConfig,
     pub banks: BankSet,
     pub options: MatchOptions,
-    /// `md5:<hex>` / `sha256:<hex>` → bank names.
-    exact: HashMap<String, Vec<String>>,
+    /// Lowercase hex → bank names, per exact kind.
+    md5: HashMap<String, Vec<String>>,
+    sha256: HashMap<String, Vec<String>>,
 }
 
 impl ImageContext {
@@ -87,7 +88,8 @@ impl ImageContext {
             intake,
             banks: BankSet::new(),
             options: MatchOptions::default(),
-            exact: HashMap::new(),
+            md5: HashMap::new(),
+            sha256: HashMap::new(),
         }
     }
 
@@ -123,10 +125,11 @@ impl ImageContext {
                 hash,
             });
         }
-        let banks = self
-            .exact
-            .entry(format!("{}:{hash}", k.as_str()))
-            .or_default();
+        let list = match k {
+            ExactKind::Md5 => &mut self.md5,
+            ExactKind::Sha256 => &mut self.sha256,
+        };
+        let banks = list.entry(hash).or_default();
         if !banks.iter().any(|b| b == bank) {
             banks.push(bank.to_owned());
         }
@@ -147,7 +150,7 @@ impl ImageContext {
 
     /// Whether any bank is loaded.
     pub fn has_banks(&self) -> bool {
-        !self.banks.is_empty() || !self.exact.is_empty()
+        !self.banks.is_empty() || !self.md5.is_empty() || !self.sha256.is_empty()
     }
 
     /// Takes in one ad's images (the ad is its own request: `samaritan scan` takes each ad in
@@ -165,15 +168,15 @@ impl ImageContext {
             return vec![ImageResults::default(); ads.len()];
         }
         let mut all = image_contexts(&lists, &self.intake, &self.banks, &self.options);
-        if !self.exact.is_empty() {
+        if !self.md5.is_empty() || !self.sha256.is_empty() {
             for (out, matches) in &mut all {
                 for img in out.iter() {
-                    let keys = [
-                        img.md5.as_ref().map(|h| format!("md5:{h}")),
-                        img.sha256.as_ref().map(|h| format!("sha256:{h}")),
+                    let found = [
+                        img.md5.as_ref().and_then(|h| self.md5.get(h)),
+                        img.sha256.as_ref().and_then(|h| self.sha256.get(h)),
                     ];
-                    for key in keys.iter().flatten() {
-                        for bank in self.exact.get(key).into_iter().flatten() {
+                    for banks in found.into_iter().flatten() {
+                        for bank in banks {
                             matches.push(BankMatch {
                                 bank: bank.clone(),
                                 distance: 0,
@@ -190,5 +193,70 @@ impl ImageContext {
                 bank_matches,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests may unwrap
+
+    use super::*;
+
+    #[test]
+    fn bad_entries_are_refused_naming_bank_kind_and_hash() {
+        let mut ctx = ImageContext::new(IntakeConfig::default());
+        let e = ctx.add_entry("b", "crc32", "00").unwrap_err().to_string();
+        assert!(e.contains("`b`") && e.contains("crc32"), "{e}");
+        let e = ctx.add_entry("b", "md5", "xyz").unwrap_err().to_string();
+        assert!(e.contains("32 hex digits") && e.contains("xyz"), "{e}");
+        let e = ctx
+            .add_entry("b", "sha256", &"a".repeat(63))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("64 hex digits"), "{e}");
+        let e = ctx
+            .add_entry("b", "pdq", "not hex")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pdq"), "{e}");
+        assert!(!ctx.has_banks(), "nothing half-added");
+        // Upper case and surrounding space are the same digest; a bank is listed once.
+        let h = "AB".repeat(16);
+        ctx.add_entry("b", "md5", &format!(" {h} ")).unwrap();
+        ctx.add_entry("b", "md5", &h.to_ascii_lowercase()).unwrap();
+        ctx.add_entry("c", "md5", &h).unwrap();
+        assert_eq!(ctx.md5[&h.to_ascii_lowercase()], ["b", "c"]);
+    }
+
+    #[test]
+    fn exact_lists_load_from_a_directory_and_bad_lines_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let banks = dir.path().join("banks");
+        std::fs::create_dir_all(&banks).unwrap();
+        let md5 = "0123456789abcdef".repeat(2);
+        std::fs::write(
+            banks.join("list.md5"),
+            format!("# a comment\n\n{md5} trailing note\n"),
+        )
+        .unwrap();
+        let mut ctx = ImageContext::new(IntakeConfig::default());
+        ctx.add_bank_dir(&BankDir::new(dir.path())).unwrap();
+        assert_eq!(ctx.md5[&md5], ["list"]);
+
+        std::fs::write(banks.join("bad.sha256"), "# ok\nnot-a-digest\n").unwrap();
+        let e = ImageContext::new(IntakeConfig::default())
+            .add_bank_dir(&BankDir::new(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.sha256:2") && e.contains("64 hex digits"),
+            "{e}"
+        );
+
+        // No directory: no banks, no error.
+        let mut none = ImageContext::new(IntakeConfig::default());
+        none.add_bank_dir(&BankDir::new(&dir.path().join("missing")))
+            .unwrap();
+        assert!(!none.has_banks());
     }
 }

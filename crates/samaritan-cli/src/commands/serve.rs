@@ -320,15 +320,17 @@ async fn load_demo(state: &AppState, n: u64) -> Result<Option<String>> {
         ads: n,
         ..samaritan_synth::Config::default()
     });
-    let mut batch = Vec::with_capacity(DEMO_BATCH);
     let mut ads = corpus.iter().map(|(ad, _)| ad).peekable();
     while ads.peek().is_some() {
-        batch.clear();
-        for ad in ads.by_ref().take(DEMO_BATCH) {
-            let raw = serde_json::to_string(&ad)?;
-            batch.push((ad, raw));
-        }
-        samaritan_server::ingest(state, std::mem::take(&mut batch))
+        let batch = ads
+            .by_ref()
+            .take(DEMO_BATCH)
+            .map(|ad| -> Result<_> {
+                let raw = serde_json::to_string(&ad)?;
+                Ok((ad, raw))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        samaritan_server::ingest(state, batch)
             .await
             .map_err(|e| anyhow::anyhow!("loading the demo corpus: {}", e.message))?;
     }

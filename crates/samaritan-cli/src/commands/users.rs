@@ -83,6 +83,14 @@ fn read_password(from_stdin: bool) -> Result<Option<String>> {
     Ok(Some(text))
 }
 
+/// The password from stdin, or a generated one (`true`: show it once).
+fn password_or_generated(from_stdin: bool) -> Result<(String, bool)> {
+    Ok(match read_password(from_stdin)? {
+        Some(p) => (p, false),
+        None => (generate_password()?, true),
+    })
+}
+
 pub fn run(args: UsersArgs) -> Result<()> {
     runtime()?.block_on(async {
         match args.action {
@@ -93,12 +101,7 @@ pub fn run(args: UsersArgs) -> Result<()> {
                 store,
             } => {
                 let role = Role::parse(&role)?;
-                let given = read_password(password_stdin)?;
-                let generated = given.is_none();
-                let password = match given {
-                    Some(p) => p,
-                    None => generate_password()?,
-                };
+                let (password, generated) = password_or_generated(password_stdin)?;
                 let s = store.open().await?;
                 let u = s.create_user(&name, role, &password, "cli").await?;
                 let mut out = serde_json::json!({ "name": u.name, "role": u.role, "id": u.id });
@@ -136,12 +139,7 @@ pub fn run(args: UsersArgs) -> Result<()> {
                 password_stdin,
                 store,
             } => {
-                let given = read_password(password_stdin)?;
-                let generated = given.is_none();
-                let password = match given {
-                    Some(p) => p,
-                    None => generate_password()?,
-                };
+                let (password, generated) = password_or_generated(password_stdin)?;
                 let s = store.open().await?;
                 s.reset_password(&name, &password, "cli").await?;
                 if generated {
