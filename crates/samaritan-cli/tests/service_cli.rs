@@ -283,17 +283,19 @@ async fn demo_mode_fills_an_empty_store_and_makes_a_key() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let v = common::announcement(&mut child);
     assert!(v["ads"].as_i64().unwrap() >= 300, "{v}");
+    // stderr is read on a thread (a full pipe must not stall the server), then SIGTERM.
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
     let _ = Command::new("kill").arg(child.id().to_string()).status();
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let status = common::exit_within(&mut child, std::time::Duration::from_secs(60));
+    assert!(status.success(), "serve exited with {status}");
+    let err = reader.join().unwrap();
     assert!(err.contains("demo key"), "{err}");
     assert!(err.contains("sam_"), "{err}");
 }

@@ -274,7 +274,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .with_graceful_shutdown(shutdown())
         .await
         .context("the server failed")?;
-    store.close().await;
+    // A connection a task still holds would keep `close` waiting for ever; a stop must end.
+    if tokio::time::timeout(CLOSE_WITHIN, store.close())
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "samaritan: the store did not close within {}s; stopping anyway (committed data is safe)",
+            CLOSE_WITHIN.as_secs()
+        );
+    }
     eprintln!("samaritan: stopped");
     Ok(())
 }
@@ -336,6 +345,9 @@ async fn load_demo(state: &AppState, n: u64) -> Result<Option<String>> {
     }
     Ok(key)
 }
+
+/// How long a stop waits for the store's connections to close.
+const CLOSE_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Demo ads per ingest (the API's default largest batch).
 const DEMO_BATCH: usize = 1000;

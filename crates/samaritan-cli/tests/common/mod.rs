@@ -33,6 +33,54 @@ pub fn make_key(dir: &Path, scopes: &str) -> String {
     v["key"].as_str().unwrap().to_owned()
 }
 
+/// How long a test waits for `serve` to print its JSON line.
+pub const ANNOUNCE_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The JSON line `serve` prints on stdout once it listens. A server that has not printed it
+/// within [`ANNOUNCE_WITHIN`] is killed and the test fails, naming the wait (a hang must fail
+/// the test, never stall CI).
+pub fn announcement(child: &mut Child) -> serde_json::Value {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(read.map(|_| line));
+    });
+    match rx.recv_timeout(ANNOUNCE_WITHIN) {
+        Ok(Ok(line)) => serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("serve did not announce itself ({e}): {line:?}")),
+        Ok(Err(e)) => panic!("reading serve's stdout: {e}"),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "serve printed no JSON line within {}s; killed",
+                ANNOUNCE_WITHIN.as_secs()
+            )
+        }
+    }
+}
+
+/// Waits for `child` to exit, at most `within`; kills it and fails the test when it does not.
+pub fn exit_within(child: &mut Child, within: std::time::Duration) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > within {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the process did not exit within {}s; killed",
+                within.as_secs()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A running `samaritan serve` on a free loopback port.
 pub struct Server {
     pub child: Child,
@@ -71,12 +119,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("serve did not announce itself ({e}): {line:?}"));
+        let v = announcement(&mut child);
         let url = v["listening"].as_str().unwrap();
         Server {
             child,
@@ -95,7 +138,7 @@ impl Server {
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())
             .status();
-        let status = self.child.wait().unwrap();
+        let status = exit_within(&mut self.child, std::time::Duration::from_secs(60));
         assert!(status.success(), "serve exited with {status}");
     }
 }
