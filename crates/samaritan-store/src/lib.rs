@@ -31,6 +31,7 @@ pub mod queue;
 pub mod reads;
 pub mod reasons;
 pub mod search;
+pub mod sessions;
 pub mod users;
 mod writer;
 
@@ -48,6 +49,7 @@ pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
 pub use reads::{AdRecord, Stats};
 pub use reasons::ReasonCodes;
 pub use search::{IdentifierKind, SearchHit};
+pub use sessions::{NewSession, Session, SessionLimits};
 pub use users::{LoginError, Role, User};
 pub use writer::Queued;
 

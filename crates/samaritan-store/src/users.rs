@@ -108,7 +108,11 @@ pub enum LoginError {
 const USER_COLUMNS: &str = "id, name, role, password_hash, created_at, disabled_at, \
                             password_changed_at, failed_logins, locked_until";
 
-type UserRow = (
+/// [`USER_COLUMNS`] for a query that aliases `users u`.
+pub(crate) const USER_COLUMNS_OF_U: &str = "u.id, u.name, u.role, u.password_hash, u.created_at, \
+     u.disabled_at, u.password_changed_at, u.failed_logins, u.locked_until";
+
+pub(crate) type UserRow = (
     String,
     String,
     String,
@@ -131,7 +135,7 @@ pub(crate) struct UserAuditRow {
     pub password_changed_at: i64,
 }
 
-fn user(row: &UserRow) -> Result<User> {
+pub(crate) fn user(row: &UserRow) -> Result<User> {
     let (id, name, role, _, created_at, disabled_at, changed, failed, locked) = row;
     let role =
         Role::parse(role).map_err(|e| StoreError::Corrupt(format!("user `{name}` role: {e}")))?;

@@ -96,6 +96,7 @@ suite!(
     users_changes_are_audited_without_secrets,
     users_audit_detects_rows_written_directly,
     users_concurrent_creation_exactly_one_wins,
+    sessions_open_expire_close_and_are_audited,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -1836,4 +1837,138 @@ async fn users_concurrent_creation_exactly_one_wins(f: &Fixture) {
         .filter(|e| e.action == "user.create")
         .count();
     assert_eq!(creates, 1, "the loser left no audit entry");
+}
+
+async fn sessions_open_expire_close_and_are_audited(f: &Fixture) {
+    use samaritan_store::SessionLimits;
+    let s = &f.store;
+    let eve = s
+        .create_user("eve", Role::Reviewer, PW, "cli")
+        .await
+        .unwrap();
+    let t0 = now_ms() + 1000;
+    let limits = SessionLimits {
+        idle_ms: 60_000,
+        absolute_ms: 300_000,
+    };
+    let new = s.open_session(&eve, "127.0.0.1", t0).await.unwrap();
+    assert_eq!((new.token.len(), new.csrf.len()), (64, 64));
+    assert_ne!(new.token, new.csrf);
+    // Only the token's hash is stored.
+    let stored = f.raw_strings("SELECT token_sha256 FROM sessions").await;
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], new.token);
+
+    let live = s
+        .session(&new.token, t0 + 1, limits)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (live.user.name.as_str(), live.csrf.as_str()),
+        ("eve", new.csrf.as_str())
+    );
+    assert_eq!(live.id, stored[0][..12]);
+    // Unknown, malformed and other people's tokens find nothing.
+    assert!(
+        s.session(&"0".repeat(64), t0, limits)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.session("not hex", t0, limits).await.unwrap().is_none());
+    assert!(s.session(&new.csrf, t0, limits).await.unwrap().is_none());
+
+    // Idle: each request moves `seen_at` on (after 30 s); a minute without one ends it.
+    assert!(
+        s.session(&new.token, t0 + 50_000, limits)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.session(&new.token, t0 + 100_000, limits)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        s.session(&new.token, t0 + 170_000, limits)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Absolute: kept busy, it still ends.
+    let busy = s.open_session(&eve, "127.0.0.1", t0).await.unwrap();
+    let mut t = t0;
+    while t < t0 + 300_000 {
+        t += 40_000;
+        let alive = s.session(&busy.token, t, limits).await.unwrap().is_some();
+        assert_eq!(alive, t - t0 <= 300_000, "at +{}", t - t0);
+    }
+
+    // Sign-out ends it at once; a second sign-out is not an error.
+    let other = s.open_session(&eve, "10.0.0.9", t0).await.unwrap();
+    s.close_session(&other.token, t0 + 2).await.unwrap();
+    assert!(
+        s.session(&other.token, t0 + 3, limits)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.close_session(&other.token, t0 + 4).await.unwrap();
+
+    // A password reset or a disabled account ends every session of the person.
+    let before_reset = now_ms() - 10;
+    let a = s
+        .open_session(&eve, "127.0.0.1", before_reset)
+        .await
+        .unwrap();
+    assert!(
+        s.session(&a.token, before_reset + 1, limits)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    s.reset_password("eve", "another long password", "cli")
+        .await
+        .unwrap();
+    let after_reset = now_ms() + 1;
+    assert!(
+        s.session(&a.token, after_reset, limits)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let b = s
+        .open_session(&eve, "127.0.0.1", after_reset)
+        .await
+        .unwrap();
+    assert!(
+        s.session(&b.token, after_reset + 1, limits)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    s.disable_user("eve", "cli").await.unwrap();
+    assert!(
+        s.session(&b.token, after_reset + 2, limits)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let log = s.audit_list(0, 1000).await.unwrap();
+    let opened = log.iter().filter(|e| e.action == "session.open").count();
+    let closed: Vec<_> = log.iter().filter(|e| e.action == "session.close").collect();
+    assert_eq!((opened, closed.len()), (5, 1));
+    assert_eq!(closed[0].actor, "user:eve");
+    let text = serde_json::to_string(&log).unwrap();
+    for secret in [&new.token, &new.csrf, &busy.token, &a.token, &b.token] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a token is in the audit log"
+        );
+    }
+    assert!(s.audit_verify().await.unwrap().ok);
 }
