@@ -8,6 +8,7 @@
 pub mod analyzer;
 mod auth;
 mod body;
+pub mod console;
 pub mod engine;
 pub mod error;
 mod metrics;
@@ -22,6 +23,7 @@ pub use samaritan_engine::model::AdLimits;
 use samaritan_store::Store;
 
 pub use analyzer::{Analyzer, Ingested, PolicyInfo, PolicyRejection};
+pub use console::ConsoleConfig;
 pub use engine::{EngineAnalyzer, LINK_KIND};
 pub use error::ApiError;
 pub use routes::ads::{IngestOutcome, ingest};
@@ -49,6 +51,8 @@ pub struct Limits {
     /// Most `{url}` images in one request, over all its ads (each is a fetch when fetching is
     /// on; the service holds each fetched file until the request's images are decoded).
     pub max_url_images: usize,
+    /// The review console's sessions and sign-in throttle.
+    pub console: ConsoleConfig,
 }
 
 impl Default for Limits {
@@ -62,6 +66,7 @@ impl Default for Limits {
             key_cache_ms: 0,
             ad: AdLimits::default(),
             max_url_images: 16,
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -95,6 +100,8 @@ struct Inner {
     /// False once a verification found the audit chain (or the decisions checked against it)
     /// broken: `/readyz` then fails until a verification passes again.
     audit_intact: std::sync::atomic::AtomicBool,
+    /// Failed console sign-ins per client address.
+    login_throttle: console::session::AddressThrottle,
 }
 
 impl AppState {
@@ -129,6 +136,7 @@ impl AppState {
                 keys: std::sync::Mutex::new(std::collections::HashMap::new()),
                 reasons,
                 audit_intact: std::sync::atomic::AtomicBool::new(true),
+                login_throttle: console::session::AddressThrottle::default(),
             }),
         }
     }

@@ -48,6 +48,26 @@ pub struct Session {
     pub seen_at: i64,
 }
 
+/// A session's own columns: csrf, created_at, seen_at, ended_at.
+type SessionCols = (String, i64, i64, Option<i64>);
+
+/// A session row joined with its user's columns ([`USER_COLUMNS_OF_U`]).
+type SessionUserRow = (
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    i64,
+    Option<i64>,
+);
+
 /// `seen_at` is written at most this often (ms), so reading pages does not write on every click.
 const TOUCH_EVERY_MS: i64 = 30 * 1000;
 
@@ -115,27 +135,12 @@ impl Store {
             return Ok(None);
         }
         let digest = sha256_hex(token.as_bytes());
-        type Row = (String, i64, i64, Option<i64>);
-        let found: Option<(Row, UserRow)> = on_read!(self, |pool| {
+        let found: Option<(SessionCols, UserRow)> = on_read!(self, |pool| {
             let sql = format!(
                 "SELECT s.csrf, s.created_at, s.seen_at, s.ended_at, {USER_COLUMNS_OF_U} \
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = $1"
             );
-            let r: Option<(
-                String,
-                i64,
-                i64,
-                Option<i64>,
-                String,
-                String,
-                String,
-                String,
-                i64,
-                Option<i64>,
-                i64,
-                i64,
-                Option<i64>,
-            )> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            let r: Option<SessionUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(&digest)
                 .fetch_optional(pool)
                 .await?;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use samaritan_media::RequestLimits;
 use samaritan_server::engine::{image_context, service_intake};
-use samaritan_server::{AdLimits, AppState, EngineAnalyzer, Limits};
+use samaritan_server::{AdLimits, AppState, ConsoleConfig, EngineAnalyzer, Limits};
 use samaritan_store::Scope;
 
 use super::store_args::{StoreArgs, runtime};
@@ -104,6 +104,23 @@ pub struct ServeArgs {
     /// URL fetches of one request to one host name at once.
     #[arg(long, default_value_t = RequestLimits::default().max_per_host)]
     pub fetch_per_host: usize,
+    /// Console: minutes without a request after which a session ends.
+    #[arg(long, default_value_t = 30)]
+    pub session_idle_mins: i64,
+    /// Console: hours after sign-in after which a session ends whatever happens.
+    #[arg(long, default_value_t = 12)]
+    pub session_max_hours: i64,
+    /// Console: mark the session cookie `Secure` (serve it over HTTPS, e.g. behind a proxy).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// Console: a reverse proxy sets `X-Forwarded-For` (client address for the sign-in
+    /// throttle) and `X-Forwarded-Proto` (`https` makes cookies `Secure`). Only behind one:
+    /// otherwise a client could pick its own address.
+    #[arg(long)]
+    pub trust_proxy: bool,
+    /// Console: failed sign-ins one address may make in 15 minutes before it must wait.
+    #[arg(long, default_value_t = ConsoleConfig::default().address_failures)]
+    pub login_failures_per_address: u32,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -196,6 +213,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
             max_images: args.max_images_per_ad,
         },
         max_url_images: args.max_url_images,
+        console: ConsoleConfig {
+            sessions: samaritan_store::SessionLimits {
+                idle_ms: args.session_idle_mins.clamp(1, 24 * 60) * 60_000,
+                absolute_ms: args.session_max_hours.clamp(1, 7 * 24) * 3_600_000,
+            },
+            secure_cookies: args.secure_cookies,
+            trust_proxy: args.trust_proxy,
+            address_failures: args.login_failures_per_address.max(1),
+            ..ConsoleConfig::default()
+        },
         ..Limits::default()
     };
     let analyzer = Arc::new(analyzer);
@@ -218,8 +245,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("saving networks at start: {e:?}"))?;
 
     let mut demo_key = None;
+    let mut demo_login = None;
     if args.demo {
         demo_key = load_demo(&state, args.demo_ads).await?;
+        demo_login = demo_reviewer(&store).await?;
     }
 
     // The checkpoint in the log (head seq and hash) after the demo's own entries.
@@ -252,6 +281,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
          detects a cut tail)",
         head.0, head.1
     );
+    eprintln!("  review console: {url}/");
+    if let Some((name, password)) = &demo_login {
+        eprintln!("  demo reviewer (shown once): name {name}  password {password}");
+    }
     if let Some(key) = demo_key {
         eprintln!("  demo key (shown once; scopes ingest,review,lead,admin,audit):\n    {key}");
         eprintln!("  try: curl -H 'Authorization: Bearer {key}' {url}/v1/queue?limit=5");
@@ -263,6 +296,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         "{}",
         serde_json::json!({
             "listening": url,
+            "console": format!("{url}/"),
             "store": args.store.describe(),
             "ads": stats.ads,
             "queue_open": stats.queue_open,
@@ -270,10 +304,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
             "policy": samaritan_server::Analyzer::policy(analyzer.as_ref()).label,
         })
     );
-    axum::serve(listener, samaritan_server::router(state))
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("the server failed")?;
+    axum::serve(
+        listener,
+        samaritan_server::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .context("the server failed")?;
     // A connection a task still holds would keep `close` waiting for ever; a stop must end.
     if tokio::time::timeout(CLOSE_WITHIN, store.close())
         .await
@@ -344,6 +381,23 @@ async fn load_demo(state: &AppState, n: u64) -> Result<Option<String>> {
             .map_err(|e| anyhow::anyhow!("loading the demo corpus: {}", e.message))?;
     }
     Ok(key)
+}
+
+/// Makes the demo reviewer when the store has no accounts; returns its name and password.
+async fn demo_reviewer(store: &samaritan_store::Store) -> Result<Option<(String, String)>> {
+    if !store.list_users().await?.is_empty() {
+        return Ok(None);
+    }
+    let password = samaritan_store::users::generate_password()?;
+    store
+        .create_user(
+            "demo",
+            samaritan_store::Role::Reviewer,
+            &password,
+            "cli:serve --demo",
+        )
+        .await?;
+    Ok(Some(("demo".to_owned(), password)))
 }
 
 /// How long a stop waits for the store's connections to close.

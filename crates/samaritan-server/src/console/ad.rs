@@ -1,0 +1,284 @@
+//! One ad as a reviewer judges it, and the decision form.
+//!
+//! Opening the page is the evidence read, audited as `ad.read` before anything is shown. The
+//! decision goes through the store's `decide` exactly as `POST /v1/ads/{id}/decision` does: it
+//! needs the person's live claim and names the revision shown, so a page left open while the ad
+//! changed cannot decide on the new text.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use samaritan_engine::model::{Ad, Analysis, ImageAnalysis};
+use samaritan_store::{
+    Decision, DecisionAction, DecisionBasis, DecisionInput, QueueState, Role, StoreError, now_ms,
+};
+use serde::Deserialize;
+
+use super::highlight::{Piece, pieces};
+use super::page::{Chrome, PageError, render, url_encode, when};
+use super::queue::claim_next;
+use super::session::{Person, check_origin};
+use crate::AppState;
+
+/// An identifier found in the ad, linked to the ads that share it.
+pub(crate) struct Ident {
+    pub kind: &'static str,
+    pub value: String,
+    pub href: Option<String>,
+}
+
+/// The reasons of one action, numbered for the keyboard.
+pub(crate) struct ActionReasons {
+    pub action: &'static str,
+    pub key: &'static str,
+    pub reasons: Vec<(usize, String, String)>,
+}
+
+pub(crate) struct NetworkView {
+    pub id: String,
+    pub size: i64,
+    pub cities: i64,
+    pub reasons: String,
+}
+
+#[derive(Template)]
+#[template(path = "ad.html")]
+struct AdPage {
+    chrome: Chrome,
+    id: String,
+    revision: i64,
+    received: String,
+    analysis: Analysis,
+    pieces: Vec<Piece>,
+    city: String,
+    posted: String,
+    url: String,
+    account: String,
+    idents: Vec<Ident>,
+    images: Vec<ImageAnalysis>,
+    network: Option<NetworkView>,
+    decisions: Vec<Decision>,
+    queue_state: String,
+    lease_until: String,
+    claimed_by: String,
+    can_decide: bool,
+    actions: Vec<ActionReasons>,
+    error: Option<String>,
+}
+
+const ACTION_KEYS: [(DecisionAction, &str); 4] = [
+    (DecisionAction::Remove, "d"),
+    (DecisionAction::Allow, "a"),
+    (DecisionAction::Report, "r"),
+    (DecisionAction::Escalate, "e"),
+];
+
+async fn build(
+    state: &AppState,
+    person: &Person,
+    id: &str,
+    error: Option<String>,
+) -> Result<AdPage, PageError> {
+    let rec = state
+        .store()
+        .get_ad(id, now_ms())
+        .await?
+        .ok_or_else(|| PageError::not_found(format!("no ad `{id}`")))?;
+    // Evidence is shown only once the read is on the record.
+    state
+        .store()
+        .audit_append(
+            &person.actor(),
+            "ad.read",
+            &rec.id,
+            serde_json::json!({"revision": rec.revision, "via": "console"}),
+        )
+        .await?;
+    let ad: Ad = serde_json::from_str(&rec.raw).map_err(|e| {
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the stored ad does not read: {e}"),
+        )
+    })?;
+    let doc = ad.document();
+    let analysis = rec.analysis;
+    let text = pieces(&doc, &analysis.signals, &analysis.mentions);
+    let e = &analysis.extracted;
+    let search =
+        |kind: &'static str, v: &str| Some(format!("/search?kind={kind}&value={}", url_encode(v)));
+    let mut idents: Vec<Ident> = Vec::new();
+    for (kind, values, linked) in [
+        ("phone", &e.phones, true),
+        ("email", &e.emails, true),
+        ("handle", &e.handles, true),
+        ("payment", &e.payments, true),
+        ("url", &e.urls, false),
+    ] {
+        for v in values {
+            idents.push(Ident {
+                kind,
+                value: v.clone(),
+                href: if linked { search(kind, v) } else { None },
+            });
+        }
+    }
+    if let Some(acc) = &ad.account {
+        idents.push(Ident {
+            kind: "account",
+            value: acc.clone(),
+            href: search("account", acc),
+        });
+    }
+    let network = match &rec.network_id {
+        Some(nid) => state.store().network(nid, 0).await?.map(|n| NetworkView {
+            id: n.id,
+            size: n.size,
+            cities: n.cities,
+            reasons: n.reasons.join(", "),
+        }),
+        None => None,
+    };
+    let actor = person.actor();
+    let (queue_state, lease_until, claimed_by, mine) = match &rec.queue {
+        Some(q) => (
+            q.state.as_str().to_owned(),
+            q.lease_until.clone().unwrap_or_default(),
+            q.claimed_by.clone().unwrap_or_default(),
+            q.claimed_by.as_deref() == Some(actor.as_str()),
+        ),
+        None => (String::new(), String::new(), String::new(), false),
+    };
+    let decidable = matches!(
+        rec.queue.as_ref().map(|q| q.state),
+        Some(QueueState::Claimed | QueueState::Escalated)
+    );
+    let can_decide = mine && decidable && person.require_queue().is_ok();
+    let actions = ACTION_KEYS
+        .iter()
+        .map(|(a, key)| {
+            let reasons = state
+                .reasons()
+                .actions
+                .get(a.as_str())
+                .map(|codes| {
+                    codes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (code, what))| (i + 1, code.clone(), what.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ActionReasons {
+                action: a.as_str(),
+                key,
+                reasons,
+            }
+        })
+        .collect();
+    Ok(AdPage {
+        chrome: Chrome::of(person, "queue"),
+        id: rec.id,
+        revision: rec.revision,
+        received: when(rec.received_at),
+        pieces: text,
+        city: ad
+            .location
+            .as_ref()
+            .and_then(|l| l.city.clone())
+            .unwrap_or_default(),
+        posted: ad
+            .posted_at
+            .map(|s| when(s.saturating_mul(1000)))
+            .unwrap_or_default(),
+        url: ad.url.clone().unwrap_or_default(),
+        account: ad.account.clone().unwrap_or_default(),
+        idents,
+        images: analysis.images.clone(),
+        analysis,
+        network,
+        decisions: rec.decisions,
+        queue_state,
+        lease_until,
+        claimed_by,
+        can_decide,
+        actions,
+        error,
+    })
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    person: Person,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    person.require(&[Role::Reviewer, Role::Lead, Role::Admin])?;
+    crate::routes::path_id(&id)?;
+    Ok(render(&build(&state, &person, &id, None).await?))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DecideForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    revision: i64,
+    /// `next` (claim the next item) or anything else (back to the queue).
+    #[serde(default)]
+    then: String,
+}
+
+pub(crate) async fn decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    person: Person,
+    Path(id): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    person.check_csrf(&f.csrf)?;
+    person.require_queue()?;
+    crate::routes::path_id(&id)?;
+    let again = |msg: String| async {
+        let mut resp = render(&build(&state, &person, &id, Some(msg)).await?);
+        *resp.status_mut() = StatusCode::CONFLICT;
+        Ok::<Response, PageError>(resp)
+    };
+    let Some(action) = DecisionAction::parse(&f.action) else {
+        return again("Choose an action: remove, allow, report or escalate.".into()).await;
+    };
+    if let Err(m) = state.reasons().check(action, &f.reason) {
+        return again(format!("Choose a reason for {}: {m}", action.as_str())).await;
+    }
+    let input = DecisionInput {
+        ad_id: id.clone(),
+        revision: f.revision,
+        action,
+        reason: f.reason,
+        note: f.note,
+        basis: DecisionBasis::Claim,
+    };
+    match state
+        .store()
+        .decide(&input, &person.actor(), now_ms())
+        .await
+    {
+        Ok(_) => {}
+        Err(StoreError::Refused { message, .. }) | Err(StoreError::Invalid(message)) => {
+            return again(format!("Not recorded: {message}")).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if f.then == "next" {
+        claim_next(&state, &person, false).await
+    } else {
+        Ok(Redirect::to(&format!("/queue?done={}", url_encode(&id))).into_response())
+    }
+}

@@ -1,0 +1,74 @@
+//! The review console: server-rendered pages for people, beside the API for machines.
+//!
+//! Same process, same store, same rules as `/v1`: a person's claim, decision or evidence read goes
+//! through the store calls the API uses and is audited under `user:<name>`. What the console adds
+//! is the person: a session from signing in ([`session`]), a CSRF token on every form that
+//! changes state, role checks per page, and pages built for working a queue by keyboard.
+//!
+//! Pages are HTML from compiled templates (askama, `templates/`), readable with JavaScript off:
+//! every action is a plain form post. Two small scripts are served from the binary ([`assets`]):
+//! the vendored htmx and `console.js` (keyboard shortcuts). The Content-Security-Policy
+//! ([`headers`]) allows no inline script or style, no framing and no third-party request; an
+//! image from an ad is never loaded from the poster's URL.
+
+mod ad;
+mod assets;
+mod audit;
+mod headers;
+mod highlight;
+mod login;
+mod page;
+mod queue;
+mod search;
+pub(crate) mod session;
+
+use axum::Router;
+use axum::routing::{get, post};
+use samaritan_store::SessionLimits;
+
+use crate::AppState;
+
+/// How the console treats sessions and sign-ins.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleConfig {
+    /// Idle and absolute session timeouts.
+    pub sessions: SessionLimits,
+    /// Mark the session cookie `Secure` (set when the console is served over TLS, or behind a
+    /// proxy that terminates it; see `trust_proxy`).
+    pub secure_cookies: bool,
+    /// Take the client's address from `X-Forwarded-For` and `Secure` from
+    /// `X-Forwarded-Proto: https`, as set by a reverse proxy in front. Off by default: a client
+    /// could otherwise choose its own address and escape the per-address throttle.
+    pub trust_proxy: bool,
+    /// Failed sign-ins one address may make within `address_window_secs` before it must wait.
+    pub address_failures: u32,
+    pub address_window_secs: u64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            sessions: SessionLimits::default(),
+            secure_cookies: false,
+            trust_proxy: false,
+            address_failures: 20,
+            address_window_secs: 15 * 60,
+        }
+    }
+}
+
+/// The console's routes, with its security headers.
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(queue::home))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/queue", get(queue::page))
+        .route("/queue/next", post(queue::next))
+        .route("/ads/{id}", get(ad::page))
+        .route("/ads/{id}/decide", post(ad::decide))
+        .route("/search", get(search::page))
+        .route("/audit", get(audit::page))
+        .route("/assets/{file}", get(assets::serve))
+        .layer(axum::middleware::from_fn_with_state(state, headers::secure))
+}

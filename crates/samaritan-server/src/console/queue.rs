@@ -1,0 +1,235 @@
+//! The queue: what waits, highest risk first, and "claim next".
+//!
+//! The order is the store's (priority, then age); priority comes from the engine (score, minor
+//! indicators first, network size). Filters narrow the page without changing that order.
+//! Listing is an evidence read (titles, snippets, quotes) and is audited as `queue.read` with the
+//! ads shown, as the API's listing is.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use samaritan_store::{QueueItem, QueueState, Role, now_ms};
+use serde::Deserialize;
+
+use super::page::{Chrome, PageError, render, url_encode};
+use super::session::{Person, check_origin};
+use crate::AppState;
+
+/// Items fetched for one page (filters apply to these).
+const PAGE_ITEMS: i64 = 200;
+
+pub(crate) async fn home(person: Result<Person, super::session::PersonRejection>) -> Response {
+    match person {
+        Ok(p) if p.require_queue().is_ok() => Redirect::to("/queue").into_response(),
+        Ok(_) => Redirect::to("/audit").into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct QueueQuery {
+    state: Option<String>,
+    verdict: Option<String>,
+    category: Option<String>,
+    city: Option<String>,
+    network: Option<String>,
+    /// An ad just decided (shown as a notice).
+    done: Option<String>,
+    /// Set when "claim next" found nothing.
+    empty: Option<String>,
+}
+
+pub(crate) struct Row {
+    pub item: QueueItem,
+    pub mine: bool,
+    pub categories: Vec<String>,
+    pub href: String,
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct QueuePage {
+    chrome: Chrome,
+    state: &'static str,
+    rows: Vec<Row>,
+    total: usize,
+    verdict: String,
+    category: String,
+    city: String,
+    network: String,
+    categories: Vec<String>,
+    done: Option<String>,
+    empty: bool,
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    person: Person,
+    Query(q): Query<QueueQuery>,
+) -> Result<Response, PageError> {
+    person.require_queue()?;
+    let st = match q.state.as_deref() {
+        None | Some("open") => QueueState::Open,
+        Some("escalated") => {
+            person.require(&[Role::Lead, Role::Admin])?;
+            QueueState::Escalated
+        }
+        Some(other) => {
+            return Err(PageError::bad_request(format!(
+                "unknown queue `{other}`; queues are open and escalated"
+            )));
+        }
+    };
+    let now = now_ms();
+    let actor = person.actor();
+    let mut items = Vec::new();
+    if st == QueueState::Open {
+        // The person's own live claims come first: that is their work in hand.
+        items.extend(
+            state
+                .store()
+                .queue_list(QueueState::Claimed, PAGE_ITEMS, now)
+                .await?
+                .into_iter()
+                .filter(|i| i.claimed_by.as_deref() == Some(actor.as_str())),
+        );
+    }
+    items.extend(state.store().queue_list(st, PAGE_ITEMS, now).await?);
+    let total = items.len();
+    let mut categories: Vec<String> = items
+        .iter()
+        .flat_map(|i| i.top_signals.iter().map(|s| s.category.clone()))
+        .collect();
+    categories.sort();
+    categories.dedup();
+    let want = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let (verdict, category, city, network) = (
+        want(&q.verdict),
+        want(&q.category),
+        want(&q.city),
+        want(&q.network),
+    );
+    let rows: Vec<Row> = items
+        .into_iter()
+        .filter(|i| verdict.as_ref().is_none_or(|v| &i.verdict == v))
+        .filter(|i| {
+            category
+                .as_ref()
+                .is_none_or(|c| i.top_signals.iter().any(|s| &s.category == c))
+        })
+        .filter(|i| {
+            city.as_ref()
+                .is_none_or(|c| i.city.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(c)))
+        })
+        .filter(|i| {
+            network
+                .as_ref()
+                .is_none_or(|n| i.network.as_ref().is_some_and(|x| &x.id == n))
+        })
+        .map(|item| {
+            let mut cats: Vec<String> = item
+                .top_signals
+                .iter()
+                .map(|s| s.category.clone())
+                .collect();
+            cats.dedup();
+            Row {
+                mine: item.claimed_by.as_deref() == Some(actor.as_str()),
+                href: format!("/ads/{}", url_encode(&item.ad_id)),
+                categories: cats,
+                item,
+            }
+        })
+        .collect();
+    state
+        .store()
+        .audit_append(
+            &actor,
+            "queue.read",
+            st.as_str(),
+            serde_json::json!({
+                "ads": rows.iter().map(|r| r.item.ad_id.as_str()).collect::<Vec<_>>(),
+                "via": "console",
+            }),
+        )
+        .await?;
+    Ok(render(&QueuePage {
+        chrome: Chrome::of(
+            &person,
+            if st == QueueState::Open {
+                "queue"
+            } else {
+                "escalated"
+            },
+        ),
+        state: st.as_str(),
+        rows,
+        total,
+        verdict: verdict.unwrap_or_default(),
+        category: category.unwrap_or_default(),
+        city: city.unwrap_or_default(),
+        network: network.unwrap_or_default(),
+        categories,
+        done: q.done,
+        empty: q.empty.is_some(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NextForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// Claims the next item (the person's own live claim first) and opens it.
+pub(crate) async fn next(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    person: Person,
+    Form(f): Form<NextForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    person.check_csrf(&f.csrf)?;
+    person.require_queue()?;
+    let escalated = f.state.as_deref() == Some("escalated");
+    if escalated {
+        person.require(&[Role::Lead, Role::Admin])?;
+    }
+    claim_next(&state, &person, escalated).await
+}
+
+/// The redirect to the next claimed item, or back to the queue saying it is empty.
+pub(crate) async fn claim_next(
+    state: &AppState,
+    person: &Person,
+    escalated: bool,
+) -> Result<Response, PageError> {
+    let st = if escalated {
+        QueueState::Escalated
+    } else {
+        QueueState::Open
+    };
+    let lease = state.limits().default_lease_secs * 1000;
+    let items = state
+        .store()
+        .queue_claim(&person.actor(), st, 1, lease, now_ms())
+        .await?;
+    Ok(match items.first() {
+        Some(i) => Redirect::to(&format!("/ads/{}", url_encode(&i.ad_id))).into_response(),
+        None => Redirect::to(if escalated {
+            "/queue?state=escalated&empty=1"
+        } else {
+            "/queue?empty=1"
+        })
+        .into_response(),
+    })
+}

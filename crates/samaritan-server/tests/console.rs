@@ -1,0 +1,554 @@
+//! The review console in process, as a browser without JavaScript uses it (cookies kept, forms
+//! posted): sign-in with its throttles, the security headers, the queue, claim next, the ad
+//! page with its highlights, a decision bound to its revision, CSRF and cross-origin refusals,
+//! roles, the audit trail under the person's name, and sign-out. On SQLite, and on PostgreSQL
+//! where it is available.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use samaritan_engine::extract::ExtractOptions;
+use samaritan_engine::policy::DEFAULT_POLICY;
+use samaritan_server::{AppState, ConsoleConfig, EngineAnalyzer, Limits};
+use samaritan_store::{Role, Scope, Store};
+use tower::ServiceExt;
+
+const PW: &str = "a long test password";
+
+/// A browser: keeps cookies, follows nothing (redirects are asserted).
+struct Browser {
+    app: axum::Router,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    html: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of hidden input `name` (first one).
+    fn hidden(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let at = self
+            .html
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no {name} in {}", self.html));
+        let rest = &self.html[at + needle.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    }
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            format!("{k}={enc}")
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl Browser {
+    fn new(app: &axum::Router) -> Browser {
+        Browser {
+            app: app.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        origin: Option<&str>,
+    ) -> Page {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "console.test");
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            req = req.header("cookie", c.join("; "));
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(b)),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        for v in resp.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let (kv, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), val.to_owned());
+            }
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Page {
+            status,
+            headers,
+            html: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None, None).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        self.send(
+            "POST",
+            path,
+            Some(form(fields)),
+            Some("http://console.test"),
+        )
+        .await
+    }
+
+    /// Signs in; returns the response to the form post.
+    async fn sign_in(&mut self, name: &str, password: &str) -> Page {
+        let login = self.get("/login").await;
+        assert_eq!(login.status, StatusCode::OK);
+        let token = login.hidden("token");
+        self.post(
+            "/login",
+            &[
+                ("name", name),
+                ("password", password),
+                ("token", &token),
+                ("next", "/queue"),
+            ],
+        )
+        .await
+    }
+}
+
+/// Every console page keeps to the CSP: no inline script, no inline style, no third party.
+fn assert_clean(p: &Page) {
+    let csp = p.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
+    assert_eq!(p.headers["x-frame-options"], "DENY");
+    assert_eq!(p.headers["cache-control"], "no-store");
+    let lower = p.html.to_ascii_lowercase();
+    assert!(!lower.contains(" style="), "inline style in {}", p.html);
+    assert!(!lower.contains("<style"), "a <style> element");
+    for chunk in lower.split("<script").skip(1) {
+        let tag = &chunk[..chunk.find('>').unwrap()];
+        assert!(
+            tag.contains("src=\"/assets/"),
+            "inline or foreign script: <script{tag}>"
+        );
+    }
+    assert!(
+        !lower.contains("http://") || !lower.contains("src=\"http"),
+        "a third-party source"
+    );
+}
+
+async fn console_flow(store: Store) {
+    let analyzer =
+        Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
+    let limits = Limits {
+        rate_per_sec: 0.0,
+        console: ConsoleConfig {
+            address_failures: 9,
+            ..ConsoleConfig::default()
+        },
+        ..Limits::default()
+    };
+    let state = AppState::new(store.clone(), analyzer, limits);
+    let app = samaritan_server::router(state);
+    let ingest = store
+        .create_key("ingest", &[Scope::Ingest], "test")
+        .await
+        .unwrap()
+        .secret;
+    let ads = serde_json::json!([
+        {"id": "c1", "title": "New girl in town", "body": "Sweet 16yo, new in town. Incall only, $200/hr. Text 702-555-0143", "location": {"city": "Reno"}},
+        {"id": "c2", "title": "Young and fresh", "body": "Fresh young girl available tonight, outcall, 150 roses per hour, call 702-555-0143", "location": {"city": "Sparks"}},
+        {"id": "c3", "title": "<script>alert(1)</script>", "body": "<b>bold</b> new girl 16yo incall $150/hr"},
+    ]);
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/v1/ads")
+                .header("authorization", format!("Bearer {ingest}"))
+                .body(Body::from(ads.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    for (name, role) in [
+        ("rev", Role::Reviewer),
+        ("rev2", Role::Reviewer),
+        ("aud", Role::Auditor),
+        ("locky", Role::Reviewer),
+    ] {
+        store.create_user(name, role, PW, "test").await.unwrap();
+    }
+
+    // Signed out: every page sends you to sign in, and comes back after.
+    let mut b = Browser::new(&app);
+    let p = b.get("/queue?verdict=block").await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_eq!(p.location(), "/login?next=/queue%3Fverdict%3Dblock");
+    assert_eq!(b.get("/").await.location(), "/login?next=/");
+    let login = b.get("/login").await;
+    assert_clean(&login);
+    assert!(login.html.contains("name=\"password\" type=\"password\""));
+
+    // The sign-in form's own token is required.
+    let p = b
+        .post(
+            "/login",
+            &[("name", "rev"), ("password", PW), ("token", "nope")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(!b.cookies.contains_key("samaritan_session"));
+
+    // Signed in: a session cookie only scripts cannot read and other sites cannot send.
+    let p = b.sign_in("rev", PW).await;
+    assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/queue"));
+    let set = p
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("samaritan_session="))
+        .unwrap();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    assert!(!session.contains("Secure"), "not configured: {session}");
+
+    // The queue, highest risk first, the read on the record under the person's name.
+    let q = b.get("/queue").await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert_clean(&q);
+    assert!(
+        q.html.contains("/ads/c1") && q.html.contains("/ads/c2"),
+        "{}",
+        q.html
+    );
+    let csrf = q.hidden("csrf");
+    let reads = store.audit_list(0, 1000).await.unwrap();
+    assert!(
+        reads
+            .iter()
+            .any(|e| e.action == "queue.read" && e.actor == "user:rev")
+    );
+    assert!(
+        reads
+            .iter()
+            .any(|e| e.action == "session.open" && e.actor == "user:rev")
+    );
+
+    // Claim next: refused without the form token or from another origin; else the item opens.
+    let p = b.post("/queue/next", &[("csrf", "")]).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = b
+        .send(
+            "POST",
+            "/queue/next",
+            Some(form(&[("csrf", &csrf)])),
+            Some("https://evil.example"),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(
+        store
+            .audit_list(0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.action != "queue.claim")
+    );
+    let p = b.post("/queue/next", &[("csrf", &csrf)]).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let ad_path = p.location().to_owned();
+    assert!(ad_path.starts_with("/ads/c"), "{ad_path}");
+    let ad_id = ad_path.trim_start_matches("/ads/").to_owned();
+
+    // The ad: text with its signals marked, the decision form, the read audited.
+    let a = b.get(&ad_path).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_clean(&a);
+    assert!(a.html.contains("<mark class=\"sig sig-"), "{}", a.html);
+    assert!(a.html.contains("id=\"decide\""));
+    let revision = a.hidden("revision");
+    let log = store.audit_list(0, 1000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "ad.read" && e.actor == "user:rev" && e.subject == ad_id)
+    );
+    assert!(
+        log.iter()
+            .any(|e| e.action == "queue.claim" && e.actor == "user:rev")
+    );
+
+    // Someone else cannot decide it (no claim); a stale revision is not recorded.
+    let mut b2 = Browser::new(&app);
+    b2.sign_in("rev2", PW).await;
+    let csrf2 = b2.get("/queue").await.hidden("csrf");
+    let p = b2
+        .post(
+            &format!("{ad_path}/decide"),
+            &[
+                ("csrf", &csrf2),
+                ("action", "allow"),
+                ("reason", "not_commercial"),
+                ("revision", &revision),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(p.html.contains("Not recorded"), "{}", p.html);
+    let p = b
+        .post(
+            &format!("{ad_path}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("action", "remove"),
+                ("reason", "minor_indicators"),
+                ("revision", "99"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    // A reason that is not the action's is refused with the list.
+    let p = b
+        .post(
+            &format!("{ad_path}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("action", "allow"),
+                ("reason", "minor_indicators"),
+                ("revision", &revision),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+    assert!(p.html.contains("Choose a reason"), "{}", p.html);
+    assert!(store.decisions_of(&ad_id).await.unwrap().is_empty());
+
+    // Decided: bound to the revision shown, recorded under the person's name.
+    let p = b
+        .post(
+            &format!("{ad_path}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("action", "remove"),
+                ("reason", "minor_indicators"),
+                ("note", "stated age"),
+                ("revision", &revision),
+                ("then", "queue"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    assert_eq!(p.location(), format!("/queue?done={ad_id}"));
+    let d = store.decisions_of(&ad_id).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (
+            d[0].actor.as_str(),
+            d[0].action.as_str(),
+            d[0].revision.to_string()
+        ),
+        ("user:rev", "remove", revision.clone())
+    );
+    // Submit & next opens the next item.
+    let p = b.post("/queue/next", &[("csrf", &csrf)]).await;
+    let next_path = p.location().to_owned();
+    assert!(
+        next_path.starts_with("/ads/") && next_path != ad_path,
+        "{next_path}"
+    );
+
+    // An ad's own markup is text, never markup.
+    let c3 = b.get("/ads/c3").await;
+    assert_eq!(c3.status, StatusCode::OK);
+    assert!(!c3.html.contains("<script>alert") && !c3.html.contains("<b>bold"));
+    assert!(
+        c3.html.contains("&#60;b&#62;bold") || c3.html.contains("&lt;b&gt;bold"),
+        "{}",
+        c3.html
+    );
+
+    // Search by the shared phone finds both ads; the search is audited.
+    let s = b.get("/search?kind=phone&value=702-555-0143").await;
+    assert_eq!(s.status, StatusCode::OK);
+    assert!(
+        s.html.contains("/ads/c1") && s.html.contains("/ads/c2"),
+        "{}",
+        s.html
+    );
+    assert!(
+        store
+            .audit_list(0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "search" && e.actor == "user:rev")
+    );
+
+    // Roles: a reviewer is refused the audit log; an auditor reads and verifies it, and has no
+    // queue.
+    assert_eq!(b.get("/audit").await.status, StatusCode::FORBIDDEN);
+    let mut au = Browser::new(&app);
+    assert_eq!(au.sign_in("aud", PW).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(au.get("/queue").await.status, StatusCode::FORBIDDEN);
+    let v = au.get("/audit?verify=1").await;
+    assert_eq!(v.status, StatusCode::OK);
+    assert!(v.html.contains("Intact:"), "{}", v.html);
+
+    // Sign-out ends the session for good (the old cookie no longer works).
+    let old = b.cookies.clone();
+    let p = b.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((p.status, p.location()), (StatusCode::SEE_OTHER, "/login"));
+    assert!(!b.cookies.contains_key("samaritan_session"));
+    b.cookies = old;
+    assert_eq!(b.get("/queue").await.status, StatusCode::SEE_OTHER);
+    let log = store.audit_list(0, 10_000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "session.close" && e.actor == "user:rev")
+    );
+
+    // Lockout: five wrong passwords lock the account; then even the right one is refused, with
+    // the same words as a wrong one.
+    let mut x = Browser::new(&app);
+    for _ in 0..5 {
+        assert_eq!(
+            x.sign_in("locky", "wrong password!!").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let p = x.sign_in("locky", PW).await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    assert!(p.html.contains("Wrong name or password"));
+    assert!(
+        log.len() < store.audit_list(0, 10_000).await.unwrap().len(),
+        "the lockout is audited"
+    );
+    // Per address: after 9 failures from one address it must wait, whichever account it tries.
+    for _ in 0..3 {
+        x.sign_in("nobody", "wrong password!!").await;
+    }
+    let p = x.sign_in("rev", PW).await;
+    assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS, "{}", p.html);
+    assert!(p.headers.contains_key("retry-after"));
+    assert!(store.audit_verify().await.unwrap().ok);
+    // No password, token or CSRF value is in the log.
+    let text = serde_json::to_string(&store.audit_list(0, 10_000).await.unwrap()).unwrap();
+    assert!(!text.contains(PW) && !text.contains(&csrf));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_works_a_queue_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    console_flow(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
+async fn the_console_works_a_queue_on_postgres() {
+    let Some(url) =
+        samaritan_testkit::postgres_url("console::the_console_works_a_queue_on_postgres")
+    else {
+        return;
+    };
+    let schema = format!("samaritan_console_test_{}", std::process::id());
+    let store = Store::open_postgres_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    console_flow(store).await;
+}
+
+#[tokio::test]
+async fn assets_are_served_from_the_binary_with_their_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let analyzer =
+        Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
+    let app = samaritan_server::router(AppState::new(store, analyzer, Limits::default()));
+    let mut b = Browser::new(&app);
+    for (path, kind) in [
+        ("/assets/htmx-2.0.11.min.js", "text/javascript"),
+        ("/assets/console.js", "text/javascript"),
+        ("/assets/console.css", "text/css"),
+    ] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, StatusCode::OK, "{path}");
+        assert!(
+            p.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+        assert_eq!(p.headers["x-content-type-options"], "nosniff");
+    }
+    assert_eq!(
+        b.get("/assets/../Cargo.toml").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        b.get("/assets/nothing.js").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
