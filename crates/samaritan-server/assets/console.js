@@ -5,8 +5,11 @@
   document.documentElement.classList.add("js");
 
   function typing(e) {
+    // Text being typed; a focused radio button or checkbox still takes the shortcuts.
     var t = e.target;
-    return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+    if (!t) return false;
+    if (t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName)) return true;
+    return t.tagName === "INPUT" && !/^(radio|checkbox|button|submit|reset)$/i.test(t.type);
   }
 
   // The keyboard list (?).

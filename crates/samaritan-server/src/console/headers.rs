@@ -3,7 +3,9 @@
 //! The policy allows scripts, styles, images, form targets and fetches from this origin only,
 //! and nothing inline: an ad's text rendered into a page (escaped by the templates) could not run
 //! even if escaping failed. `frame-ancestors 'none'` stops another site framing a reviewer's
-//! session (click-jacking a decision). Pages hold evidence, so no cache keeps them.
+//! session (click-jacking a decision). Pages hold evidence, so no cache keeps them, and the
+//! referrer (an address naming an ad) never leaves the console (`same-origin`; `no-referrer` would
+//! make browsers send `Origin: null` on form posts, which the origin check refuses).
 
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
@@ -33,7 +35,7 @@ pub(crate) async fn secure(State(_state): State<AppState>, req: Request, next: N
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         "cross-origin-opener-policy",

@@ -43,6 +43,8 @@ pub(crate) struct QueueQuery {
 
 pub(crate) struct Row {
     pub item: QueueItem,
+    /// When it entered the queue, `MM-DD HH:MM` UTC.
+    pub waiting: String,
     pub mine: bool,
     pub categories: Vec<String>,
     pub href: String,
@@ -140,7 +142,12 @@ pub(crate) async fn page(
                 .map(|s| s.category.clone())
                 .collect();
             cats.dedup();
+            let waiting = item
+                .enqueued_at
+                .get(5..16)
+                .map_or_else(|| item.enqueued_at.clone(), |t| t.replace('T', " "));
             Row {
+                waiting,
                 mine: item.claimed_by.as_deref() == Some(actor.as_str()),
                 href: format!("/ads/{}", url_encode(&item.ad_id)),
                 categories: cats,

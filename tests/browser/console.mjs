@@ -1,0 +1,225 @@
+// The review console in a real browser: Debian's Chromium, driven by playwright-core (no browser
+// download; the system binary is launched directly). Run by `cargo test -p samaritan-cli --test
+// browser`, which starts `samaritan serve --demo` and passes what this script needs in the
+// environment. Exits non-zero on the first failed check, naming it.
+//
+// Why playwright-core: it drives the system Chromium over CDP with auto-waiting and screenshots,
+// it is one npm package with no native build, and axe-core (also npm) runs in its pages. A Rust
+// CDP client would put a browser protocol stack into the workspace's build for tests only.
+
+import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const require = createRequire(import.meta.url);
+const AXE = require.resolve("axe-core/axe.min.js");
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const BASE = env("SAMARITAN_URL").replace(/\/$/, "");
+const CHROMIUM = env("SAMARITAN_CHROMIUM");
+const SHOTS = env("SAMARITAN_SHOTS");
+const DEMO_PW = env("DEMO_PASSWORD");
+const AUD_PW = env("AUDITOR_PASSWORD");
+const LOCKY_PW = env("LOCKY_PASSWORD");
+mkdirSync(SHOTS, { recursive: true });
+
+let checks = 0;
+function check(cond, what) {
+  checks += 1;
+  if (!cond) throw new Error(`FAILED: ${what}`);
+  console.log(`ok ${checks} - ${what}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"],
+});
+
+/** A fresh browser context that fails the run on a CSP violation or a request to another origin. */
+async function context(opts = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1360, height: 860 }, ...opts });
+  ctx.on("request", (r) => {
+    if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) {
+      throw new Error(`FAILED: a request left the console: ${r.url()}`);
+    }
+  });
+  const page = await ctx.newPage();
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to (execute|apply|load)/i.test(m.text())) {
+      console.error(`CSP violation: ${m.text()}`);
+      process.exitCode = 1;
+    }
+  });
+  page.on("pageerror", (e) => {
+    console.error(`page error: ${e.message}`);
+    process.exitCode = 1;
+  });
+  return { ctx, page };
+}
+
+async function signIn(page, name, password) {
+  await page.goto(`${BASE}/login`);
+  await page.fill("#name", name);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForNavigation(), page.click("button[type=submit]")]);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+/** axe-core on the current page (in a context that lets the test inject it). */
+async function axe(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help }));
+  });
+  const bad = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of result) console.log(`  axe ${what}: ${v.impact} ${v.id} (${v.nodes}) ${v.help}`);
+  check(bad.length === 0, `axe-core: no serious or critical violations on the ${what} page`);
+}
+
+// 1. Sign in, the queue, the keyboard.
+{
+  const { ctx, page } = await context();
+  const first = await page.goto(`${BASE}/`);
+  check(page.url().startsWith(`${BASE}/login`), "signed out, / leads to the sign-in page");
+  const csp = first.headers()["content-security-policy"] || "";
+  check(csp.includes("script-src 'self'") && !csp.includes("unsafe-inline"), "the CSP allows no inline script");
+  await shot(page, "login");
+  await signIn(page, "demo", DEMO_PW);
+  check(page.url() === `${BASE}/queue`, `signing in opens the queue (at ${page.url()}: ${await page.locator(".error").allTextContents()})`);
+  const rows = await page.locator("table.queue tbody tr").count();
+  check(rows > 0, `the queue lists items (${rows})`);
+  await page.keyboard.press("j");
+  await page.keyboard.press("j");
+  check((await page.locator("tr.sel").count()) === 1, "j selects a row");
+  await page.keyboard.press("k");
+  const selHref = await page.locator("tr.sel").getAttribute("data-href");
+  await shot(page, "queue");
+  await Promise.all([page.waitForURL(/\/ads\//), page.keyboard.press("Enter")]);
+  check(page.url().endsWith(selHref), "Enter opens the selected item");
+
+  // Filters refresh the table in place (htmx) and keep the address.
+  await page.goto(`${BASE}/queue`);
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes("verdict=block")),
+    page.selectOption("select[name=verdict]", "block"),
+  ]);
+  await page.waitForURL(/verdict=block/);
+  const verdicts = await page.locator("table.queue tbody .verdict").allTextContents();
+  check(verdicts.length > 0 && verdicts.every((v) => v === "block"), "the verdict filter narrows the table in place");
+
+  // Claim next with `n`, decide with the keyboard, and the next item opens.
+  await page.goto(`${BASE}/queue`);
+  await Promise.all([page.waitForURL(/\/ads\//), page.keyboard.press("n")]);
+  const decided = page.url();
+  check((await page.locator("#decide").count()) === 1, "claim next opens an item with the decision form");
+  check((await page.locator("mark.sig").count()) > 0, "the ad's signals are highlighted in its text");
+  const lease = await page.locator("time.lease").textContent();
+  check(/left/.test(lease || ""), `the lease counts down (${lease})`);
+  await page.locator("mark.sig").first().focus();
+  await shot(page, "ad");
+  await page.keyboard.press("?");
+  check(await page.locator("dialog#keys").evaluate((d) => d.open), "? lists the keys");
+  await shot(page, "keys");
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("d");
+  check(await page.locator('input[name=action][value=remove]').isChecked(), "d chooses remove");
+  check(await page.locator('fieldset.reasons[data-action=remove]').isVisible(), "remove's reasons show");
+  check(!(await page.locator('fieldset.reasons[data-action=allow]').isVisible()), "other actions' reasons hide");
+  await page.keyboard.press("2");
+  const reason = await page.locator('fieldset.reasons[data-action=remove] input[data-n="2"]').getAttribute("value");
+  check(await page.locator('fieldset.reasons[data-action=remove] input[data-n="2"]').isChecked(), `2 chooses the second reason (${reason})`);
+  await Promise.all([page.waitForURL((u) => u.toString() !== decided), page.keyboard.press("s")]);
+  check(/\/ads\/|\/queue/.test(page.url()), "s submits and moves on");
+  await page.goto(decided);
+  const history = await page.locator("table.decisions").textContent();
+  check(history.includes("remove") && history.includes(reason) && history.includes("user:demo"), "the decision is recorded with its reason, under the person's name");
+
+  // Search by a phone of the ad.
+  const phoneLink = page.locator('ul.idents a[href^="/search?kind=phone"]').first();
+  if ((await phoneLink.count()) > 0) {
+    await Promise.all([page.waitForURL(/\/search/), phoneLink.click()]);
+    check((await page.locator('table.queue a[href^="/ads/"]').count()) > 0, "search by phone lists the ads that share it");
+  } else {
+    await page.goto(`${BASE}/search?kind=phone&value=7025550100`);
+  }
+  await shot(page, "search");
+
+  // A form post without the session's token is refused; so are the auditor's pages.
+  const forged = await page.request.post(`${BASE}/queue/next`, { form: { csrf: "" } });
+  check(forged.status() === 403, "a post without the CSRF token is refused");
+  const audit = await page.goto(`${BASE}/audit`);
+  check(audit.status() === 403, "a reviewer is refused the audit log");
+
+  // Signing out ends the session.
+  await page.goto(`${BASE}/queue`);
+  await Promise.all([page.waitForURL(/\/login/), page.click("header form[action='/logout'] button")]);
+  await page.goto(`${BASE}/queue`);
+  check(page.url().startsWith(`${BASE}/login`), "after signing out the queue needs a new sign-in");
+  await ctx.close();
+}
+
+// 2. Without JavaScript: a plain form post still decides.
+{
+  const { ctx, page } = await context({ javaScriptEnabled: false });
+  await signIn(page, "demo", DEMO_PW);
+  await Promise.all([page.waitForURL(/\/ads\//), page.click("#claim-next button")]);
+  await page.check("input[name=action][value=allow]");
+  await page.check('fieldset.reasons[data-action=allow] input[data-n="1"]');
+  await Promise.all([page.waitForNavigation(), page.click("button[value=queue]")]);
+  check(/\/queue\?done=/.test(page.url()), "with JavaScript off, a decision is a plain form post");
+  await ctx.close();
+}
+
+// 3. The auditor: the log and its verification.
+{
+  const { ctx, page } = await context();
+  await signIn(page, "aud", AUD_PW);
+  check(page.url().startsWith(`${BASE}/audit`) || page.url().startsWith(`${BASE}/queue`), "the auditor signs in");
+  await page.goto(`${BASE}/audit?verify=1`);
+  check((await page.locator(".notice").textContent()).includes("Intact"), "the auditor verifies the chain: intact");
+  check((await page.locator("table.audit").textContent()).includes("user:demo"), "the reviewer's actions are in the log under their name");
+  await shot(page, "audit");
+  await ctx.close();
+}
+
+// 4. Lockout after failed sign-ins, with the same words as a wrong password.
+{
+  const { ctx, page } = await context();
+  for (let i = 0; i < 5; i++) await signIn(page, "locky", "not the password!");
+  await signIn(page, "locky", LOCKY_PW);
+  check(page.url().startsWith(`${BASE}/login`), "after 5 failures even the right password is refused");
+  check((await page.locator(".error").textContent()).includes("Wrong name or password"), "the refusal does not say the account is locked");
+  await ctx.close();
+}
+
+// 5. Accessibility (axe-core needs to be injected, so this context bypasses the CSP).
+{
+  const { ctx, page } = await context({ bypassCSP: true });
+  await page.goto(`${BASE}/login`);
+  await axe(page, "sign-in");
+  await signIn(page, "demo", DEMO_PW);
+  await axe(page, "queue");
+  await Promise.all([page.waitForURL(/\/ads\//), page.click("#claim-next button")]);
+  await axe(page, "ad");
+  await page.goto(`${BASE}/search?kind=phone&value=7025550100`);
+  await axe(page, "search");
+  await ctx.close();
+}
+
+await browser.close();
+if (process.exitCode) {
+  console.error("FAILED: the browser reported errors above");
+} else {
+  console.log(`all ${checks} browser checks passed; screenshots in ${SHOTS}`);
+}
