@@ -155,6 +155,24 @@ async function axe(page, what) {
   }
   await shot(page, "search");
 
+  // A network as one case: graph, movement, one decision over selected members.
+  await page.goto(`${BASE}/queue`);
+  const netLink = page.locator('table.queue a[href^="/networks/"]').first();
+  check((await netLink.count()) > 0, "the queue links networks");
+  await Promise.all([page.waitForURL(/\/networks\//), netLink.click()]);
+  check((await page.locator("svg.graph line").count()) > 0, "the case draws what joins its members");
+  await shot(page, "network");
+  const boxes = page.locator('input[type=checkbox][name=ad]');
+  const n = Math.min(2, await boxes.count());
+  if (n > 0) {
+    for (let i = 0; i < n; i++) await boxes.nth(i).check();
+    await page.check('#case-decide input[name=action][value=remove]');
+    await page.check('#case-decide fieldset.reasons[data-action=remove] input[data-n="1"]');
+    await Promise.all([page.waitForNavigation(), page.click("#case-decide button[type=submit]")]);
+    const notice = await page.locator(".notice").textContent();
+    check(notice.includes(`${n} of ${n} selected members decided`), `one decision over ${n} members, each recorded (${notice.trim().slice(0, 80)})`);
+  }
+
   // A form post without the session's token is refused; so are the auditor's pages.
   const forged = await page.request.post(`${BASE}/queue/next`, { form: { csrf: "" } });
   check(forged.status() === 403, "a post without the CSRF token is refused");

@@ -49,7 +49,7 @@
   }
 
   // Decision form: one key per action, a number per reason; only the chosen action's reasons show.
-  var form = document.getElementById("decide");
+  var form = document.getElementById("decide") || document.getElementById("case-decide");
   function showReasons(action) {
     if (!form) return;
     form.querySelectorAll("fieldset.reasons").forEach(function (f) {

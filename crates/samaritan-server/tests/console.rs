@@ -210,8 +210,8 @@ async fn console_flow(store: Store) {
         .unwrap()
         .secret;
     let ads = serde_json::json!([
-        {"id": "c1", "title": "New girl in town", "body": "Sweet 16yo, new in town. Incall only, $200/hr. Text 702-555-0143", "location": {"city": "Reno"}},
-        {"id": "c2", "title": "Young and fresh", "body": "Fresh young girl available tonight, outcall, 150 roses per hour, call 702-555-0143", "location": {"city": "Sparks"}},
+        {"id": "c1", "title": "New girl in town", "body": "Sweet 16yo, new in town. Incall only, $200/hr. Text 702-555-0143", "location": {"city": "Reno"}, "posted_at": "2026-11-01T10:00:00Z"},
+        {"id": "c2", "title": "Young and fresh", "body": "Fresh young girl available tonight, outcall, 150 roses per hour, call 702-555-0143", "location": {"city": "Sparks"}, "posted_at": "2026-11-03T10:00:00Z"},
         {"id": "c3", "title": "<script>alert(1)</script>", "body": "<b>bold</b> new girl 16yo incall $150/hr"},
     ]);
     let resp = app
@@ -445,6 +445,82 @@ async fn console_flow(store: Store) {
             .iter()
             .any(|e| e.action == "search" && e.actor == "user:rev")
     );
+
+    // The network as one case: the graph of what joins its members, the phone's movement
+    // across cities, and one decision over the members the person can claim.
+    let nid = store
+        .get_ad("c2", samaritan_store::now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .network_id
+        .unwrap();
+    let n = b.get(&format!("/networks/{nid}")).await;
+    assert_eq!(n.status, StatusCode::OK, "{}", n.html);
+    assert_clean(&n);
+    assert!(
+        n.html.contains("<svg class=\"graph\"") && n.html.contains("<line"),
+        "{}",
+        n.html
+    );
+    assert!(
+        n.html.contains("Reno (2026-11-01) → Sparks (2026-11-03)"),
+        "{}",
+        n.html
+    );
+    assert!(
+        store
+            .audit_list(0, 10_000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "network.read" && e.actor == "user:rev")
+    );
+    let selectable: Vec<String> = n
+        .html
+        .split("name=\"ad\" value=\"")
+        .skip(1)
+        .map(|r| r[..r.find('"').unwrap()].to_owned())
+        .collect();
+    assert!(!selectable.is_empty(), "{}", n.html);
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("csrf", &csrf),
+        ("action", "remove"),
+        ("reason", "third_party_control"),
+    ];
+    for v in &selectable {
+        fields.push(("ad", v));
+    }
+    let p = b.post(&format!("/networks/{nid}/decide"), &fields).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
+    assert!(
+        p.html.contains(&format!(
+            "{} of {} selected members decided",
+            selectable.len(),
+            selectable.len()
+        )),
+        "{}",
+        p.html
+    );
+    for v in &selectable {
+        let (ad, rev) = v.rsplit_once('@').unwrap();
+        let d = store.decisions_of(ad).await.unwrap();
+        let last = d.last().unwrap();
+        assert_eq!(
+            (
+                last.actor.as_str(),
+                last.reason.as_str(),
+                last.revision.to_string().as_str()
+            ),
+            ("user:rev", "third_party_control", rev)
+        );
+    }
+    // A member already decided is not selectable again, and claiming it is refused.
+    let (done_ad, _) = selectable[0].rsplit_once('@').unwrap();
+    let p = b2
+        .post(&format!("/ads/{done_ad}/claim"), &[("csrf", &csrf2)])
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.html);
 
     // Roles: a reviewer is refused the audit log; an auditor reads and verifies it, and has no
     // queue.

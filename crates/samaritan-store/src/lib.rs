@@ -43,7 +43,7 @@ pub use decisions::{Decision, DecisionAction, DecisionBasis, DecisionInput};
 pub use error::StoreError;
 pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_of};
 pub use keys::{ApiKey, KeyRecord, Scope};
-pub use networks::{NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
+pub use networks::{CaseMember, NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
 pub use policy::PolicyVersion;
 pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
 pub use reads::{AdRecord, Stats};

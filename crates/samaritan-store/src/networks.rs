@@ -31,6 +31,32 @@ pub struct NetworkRecord {
     pub members: Vec<NetworkMember>,
 }
 
+/// One member of a network as a case review shows it.
+#[derive(Debug, Clone)]
+pub struct CaseMember {
+    pub ad_id: String,
+    pub revision: i64,
+    /// The ad's JSON as the platform last sent it.
+    pub raw: String,
+    pub analysis: samaritan_engine::model::Analysis,
+    /// `open`, `claimed`, `escalated`, `decided`, or `None` when it never entered the queue.
+    pub queue: Option<String>,
+    /// Who holds a live lease on it.
+    pub claimed_by: Option<String>,
+    /// The latest decision on it.
+    pub decision: Option<crate::Decision>,
+}
+
+type CaseRow = (
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
 /// One network as the linker sees it now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSave {
@@ -206,6 +232,65 @@ impl Store {
                     .collect(),
             }))
         })
+    }
+
+    /// The members of network `id` (up to `limit`, by posting time) with what a case review
+    /// needs: the ad as sent, its latest analysis, its queue state and its latest decision.
+    /// Two queries whatever the size.
+    pub async fn network_case(&self, id: &str, limit: i64, now: i64) -> Result<Vec<CaseMember>> {
+        let rows: Vec<CaseRow> = on_read!(self, |pool| {
+            sqlx::query_as(
+                "SELECT a.id, a.revision, a.raw, a.analysis, q.state, q.claimed_by, q.lease_until \
+                 FROM network_members m JOIN ads a ON a.id = m.ad_id \
+                 LEFT JOIN queue q ON q.ad_id = a.id \
+                 WHERE m.network_id = $1 ORDER BY a.received_at, a.id LIMIT $2",
+            )
+            .bind(id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut latest: std::collections::HashMap<String, crate::Decision> =
+            std::collections::HashMap::new();
+        let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        for chunk in ids.chunks(crate::ingest::CHUNK) {
+            let part: Vec<crate::decisions::DecisionRow> = on_read!(self, |pool| {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
+                    "SELECT {} FROM decisions WHERE ad_id IN (",
+                    crate::decisions::DECISION_COLUMNS
+                ));
+                let mut sep = qb.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                sep.push_unseparated(") ORDER BY seq");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            for d in part {
+                let d = crate::Decision::from(d);
+                latest.insert(d.ad_id.clone(), d);
+            }
+        }
+        rows.into_iter()
+            .map(
+                |(ad_id, revision, raw, analysis, state, claimed_by, lease_until)| {
+                    let live = claimed_by.is_some() && lease_until.is_some_and(|t| t > now);
+                    let queue = match state.as_deref() {
+                        Some("open") if live => Some("claimed".to_owned()),
+                        other => other.map(str::to_owned),
+                    };
+                    Ok(CaseMember {
+                        analysis: crate::ingest::parse_analysis(&ad_id, &analysis)?,
+                        decision: latest.remove(&ad_id),
+                        claimed_by: if live { claimed_by } else { None },
+                        ad_id,
+                        revision,
+                        raw,
+                        queue,
+                    })
+                },
+            )
+            .collect()
     }
 
     /// Saves a network as the linker computed it and sets the membership of `members` (ads that

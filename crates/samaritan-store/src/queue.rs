@@ -355,6 +355,68 @@ impl Store {
         Ok(items)
     }
 
+    /// Claims exactly the listed ads for `actor` until `now + lease_ms`, those of them that are
+    /// in `state` (`open` or `escalated`) and not under someone else's live lease (the actor's
+    /// own leases are renewed). Returns the ids claimed, sorted; the others are left as they
+    /// are. Audited as `queue.claim` with the ids, like [`Store::queue_claim`].
+    pub async fn queue_claim_ads(
+        &self,
+        actor: &str,
+        state: QueueState,
+        ids: &[&str],
+        lease_ms: i64,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        if !matches!(state, QueueState::Open | QueueState::Escalated) {
+            return Err(StoreError::Invalid(
+                "only open or escalated items can be claimed".into(),
+            ));
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > 1000 {
+            return Err(StoreError::Invalid(
+                "at most 1000 ads can be claimed at once".into(),
+            ));
+        }
+        let until = now.saturating_add(lease_ms);
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            let mut qb = sqlx::QueryBuilder::<DB>::new("UPDATE queue SET claimed_by = ");
+            qb.push_bind(actor)
+                .push(", lease_until = ")
+                .push_bind(until)
+                .push(", updated_at = ")
+                .push_bind(now)
+                .push(" WHERE state = ")
+                .push_bind(state.stored())
+                .push(" AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= ")
+                .push_bind(now)
+                .push(" OR claimed_by = ")
+                .push_bind(actor)
+                .push(") AND ad_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(") RETURNING ad_id");
+            let claimed: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let mut out: Vec<String> = claimed.into_iter().map(|(id,)| id).collect();
+            out.sort_unstable();
+            if !out.is_empty() {
+                let detail = serde_json::json!({
+                    "ad_ids": out,
+                    "state": state.as_str(),
+                    "lease_until": until,
+                });
+                append_audit!(tx, dialect, actor, "queue.claim", "queue", detail, now);
+            }
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
     /// Gives a claimed item back before its lease runs out (audited as `queue.release`).
     pub async fn queue_release(&self, ad_id: &str, actor: &str, now: i64) -> Result<()> {
         on_write!(&self.backend, |pool, dialect| {

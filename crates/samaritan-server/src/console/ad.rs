@@ -75,6 +75,29 @@ const ACTION_KEYS: [(DecisionAction, &str); 4] = [
     (DecisionAction::Escalate, "e"),
 ];
 
+/// The actions with their numbered reasons, as the decision forms show them.
+pub(crate) fn action_reasons(state: &AppState) -> Vec<ActionReasons> {
+    ACTION_KEYS
+        .iter()
+        .map(|(a, key)| ActionReasons {
+            action: a.as_str(),
+            key,
+            reasons: state
+                .reasons()
+                .actions
+                .get(a.as_str())
+                .map(|codes| {
+                    codes
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (code, what))| (i + 1, code.clone(), what.clone()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        })
+        .collect()
+}
+
 async fn build(
     state: &AppState,
     person: &Person,
@@ -155,28 +178,7 @@ async fn build(
         Some(QueueState::Claimed | QueueState::Escalated)
     );
     let can_decide = mine && decidable && person.require_queue().is_ok();
-    let actions = ACTION_KEYS
-        .iter()
-        .map(|(a, key)| {
-            let reasons = state
-                .reasons()
-                .actions
-                .get(a.as_str())
-                .map(|codes| {
-                    codes
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (code, what))| (i + 1, code.clone(), what.clone()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            ActionReasons {
-                action: a.as_str(),
-                key,
-                reasons,
-            }
-        })
-        .collect();
+    let actions = action_reasons(state);
     Ok(AdPage {
         chrome: Chrome::of(person, "queue"),
         id: rec.id,
@@ -281,4 +283,56 @@ pub(crate) async fn decide(
     } else {
         Ok(Redirect::to(&format!("/queue?done={}", url_encode(&id))).into_response())
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ClaimForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Claims this one ad (open, or escalated for leads) and shows it again.
+pub(crate) async fn claim(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    person: Person,
+    Path(id): Path<String>,
+    Form(f): Form<ClaimForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    person.check_csrf(&f.csrf)?;
+    person.require_queue()?;
+    crate::routes::path_id(&id)?;
+    let lease = state.limits().default_lease_secs * 1000;
+    let actor = person.actor();
+    let mut got = state
+        .store()
+        .queue_claim_ads(&actor, QueueState::Open, &[id.as_str()], lease, now_ms())
+        .await?;
+    if got.is_empty() && matches!(person.role(), Role::Lead | Role::Admin) {
+        got = state
+            .store()
+            .queue_claim_ads(
+                &actor,
+                QueueState::Escalated,
+                &[id.as_str()],
+                lease,
+                now_ms(),
+            )
+            .await?;
+    }
+    if got.is_empty() {
+        let mut resp = render(
+            &build(
+                &state,
+                &person,
+                &id,
+                Some("Not claimed: someone else holds it, or it is no longer open.".into()),
+            )
+            .await?,
+        );
+        *resp.status_mut() = StatusCode::CONFLICT;
+        return Ok(resp);
+    }
+    Ok(Redirect::to(&format!("/ads/{}", url_encode(&id))).into_response())
 }

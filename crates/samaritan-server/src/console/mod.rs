@@ -14,9 +14,11 @@
 mod ad;
 mod assets;
 mod audit;
+mod graph;
 mod headers;
 mod highlight;
 mod login;
+mod network;
 mod page;
 mod queue;
 mod search;
@@ -67,6 +69,9 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/queue/next", post(queue::next))
         .route("/ads/{id}", get(ad::page))
         .route("/ads/{id}/decide", post(ad::decide))
+        .route("/ads/{id}/claim", post(ad::claim))
+        .route("/networks/{id}", get(network::page))
+        .route("/networks/{id}/decide", post(network::decide))
         .route("/search", get(search::page))
         .route("/audit", get(audit::page))
         .route("/assets/{file}", get(assets::serve))
