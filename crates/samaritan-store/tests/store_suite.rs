@@ -97,6 +97,8 @@ suite!(
     users_audit_detects_rows_written_directly,
     users_concurrent_creation_exactly_one_wins,
     sessions_open_expire_close_and_are_audited,
+    named_ads_are_claimed_only_when_free,
+    a_network_case_has_every_member_with_its_state,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -1971,4 +1973,117 @@ async fn sessions_open_expire_close_and_are_audited(f: &Fixture) {
         );
     }
     assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn named_ads_are_claimed_only_when_free(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![
+        item(ad("n1", "a"), analysis("n1", Verdict::Review, 10, &[])),
+        item(ad("n2", "b"), analysis("n2", Verdict::Block, 90, &[])),
+        item(ad("n3", "c"), analysis("n3", Verdict::Allow, 0, &[])),
+    ])
+    .await
+    .unwrap();
+    let t0 = now_ms();
+    let got = s
+        .queue_claim_ads("user:ana", QueueState::Open, &["n2", "n1"], 60_000, t0)
+        .await
+        .unwrap();
+    assert_eq!(got, ["n1", "n2"]);
+    // Held by someone else, never queued, unknown: left alone.
+    let got = s
+        .queue_claim_ads(
+            "user:bo",
+            QueueState::Open,
+            &["n1", "n3", "zz"],
+            60_000,
+            t0 + 1,
+        )
+        .await
+        .unwrap();
+    assert!(got.is_empty(), "{got:?}");
+    // The holder renews; after the lease, another may claim.
+    let got = s
+        .queue_claim_ads("user:ana", QueueState::Open, &["n1"], 60_000, t0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(got, ["n1"]);
+    let got = s
+        .queue_claim_ads("user:bo", QueueState::Open, &["n1"], 60_000, t0 + 70_000)
+        .await
+        .unwrap();
+    assert_eq!(got, ["n1"]);
+    // A decided item is not claimable.
+    s.decide(
+        &decision("n2", 1, DecisionAction::Remove, "trafficking_indicators"),
+        "user:ana",
+        t0 + 3,
+    )
+    .await
+    .unwrap();
+    let got = s
+        .queue_claim_ads("user:bo", QueueState::Open, &["n2"], 60_000, t0 + 80_000)
+        .await
+        .unwrap();
+    assert!(got.is_empty());
+    let claims: Vec<_> = s
+        .audit_list(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "queue.claim")
+        .collect();
+    assert_eq!(
+        claims.len(),
+        3,
+        "only claims that took something are audited"
+    );
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn a_network_case_has_every_member_with_its_state(f: &Fixture) {
+    let s = &f.store;
+    let mut a1 = analysis("m1", Verdict::Block, 90, &["7755550101"]);
+    let mut a2 = analysis("m2", Verdict::Review, 10, &["7755550101"]);
+    let net = samaritan_engine::model::NetworkRef {
+        id: "net-case".into(),
+        size: 2,
+        cities: 1,
+        reasons: vec!["phone".into()],
+    };
+    a1.network = Some(net.clone());
+    a2.network = Some(net);
+    s.ingest(vec![
+        item(ad("m1", "a 7755550101"), a1),
+        item(ad("m2", "b 7755550101"), a2),
+    ])
+    .await
+    .unwrap();
+    let t0 = now_ms();
+    s.queue_claim_ads("user:ana", QueueState::Open, &["m1"], 60_000, t0)
+        .await
+        .unwrap();
+    s.decide(
+        &decision("m1", 1, DecisionAction::Remove, "trafficking_indicators"),
+        "user:ana",
+        t0 + 1,
+    )
+    .await
+    .unwrap();
+    s.queue_claim_ads("user:bo", QueueState::Open, &["m2"], 60_000, t0 + 2)
+        .await
+        .unwrap();
+    let case = s.network_case("net-case", 10, t0 + 3).await.unwrap();
+    assert_eq!(case.len(), 2);
+    let m1 = case.iter().find(|m| m.ad_id == "m1").unwrap();
+    let m2 = case.iter().find(|m| m.ad_id == "m2").unwrap();
+    assert_eq!(m1.queue.as_deref(), Some("decided"));
+    assert_eq!(m1.decision.as_ref().unwrap().actor, "user:ana");
+    assert_eq!(
+        (m2.queue.as_deref(), m2.claimed_by.as_deref()),
+        (Some("claimed"), Some("user:bo"))
+    );
+    assert!(m2.decision.is_none());
+    assert_eq!(m2.analysis.extracted.phones, ["7755550101"]);
+    assert!(s.network_case("no-such", 10, t0).await.unwrap().is_empty());
 }
