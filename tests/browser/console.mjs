@@ -9,7 +9,7 @@
 
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const require = createRequire(import.meta.url);
@@ -26,6 +26,8 @@ const SHOTS = env("SAMARITAN_SHOTS");
 const DEMO_PW = env("DEMO_PASSWORD");
 const AUD_PW = env("AUDITOR_PASSWORD");
 const LOCKY_PW = env("LOCKY_PASSWORD");
+const DEMO_KEY = env("DEMO_KEY");
+const IMAGE = readFileSync(env("IMAGE_FIXTURE")).toString("base64");
 mkdirSync(SHOTS, { recursive: true });
 
 let checks = 0;
@@ -187,6 +189,28 @@ async function axe(page, what) {
   await ctx.close();
 }
 
+// 1b. An ad with a photo: kept, shown blurred and greyscale, revealed on request (audited below).
+{
+  const { ctx, page } = await context();
+  const posted = await page.request.post(`${BASE}/v1/ads`, {
+    headers: { Authorization: `Bearer ${DEMO_KEY}`, "Content-Type": "application/json" },
+    data: JSON.stringify([{ id: "browser-photo-1", title: "New in town", body: "Sweet 16yo new girl, incall $150/hr, text 702-555-0199", location: { city: "Reno" }, images: [{ base64: IMAGE }] }]),
+  });
+  check(posted.ok(), `an ad with a photo is ingested (${posted.status()})`);
+  await signIn(page, "demo", DEMO_PW);
+  await page.goto(`${BASE}/ads/browser-photo-1`);
+  const img = page.locator("#image-0 img");
+  check((await img.getAttribute("class")) === "blurred", "the photo shows blurred by default");
+  check((await img.evaluate((i) => i.complete && i.naturalWidth > 0)), "the blurred rendering loads from the console");
+  await img.scrollIntoViewIfNeeded();
+  await shot(page, "image-blurred");
+  await Promise.all([page.waitForNavigation(), page.click("#image-0 a.reveal")]);
+  const full = page.locator("#image-0 img");
+  check((await full.getAttribute("class")) === "revealed", "reveal shows the photo (greyscale)");
+  await full.evaluate((i) => i.decode());
+  await ctx.close();
+}
+
 // 2. Without JavaScript: a plain form post still decides.
 {
   const { ctx, page } = await context({ javaScriptEnabled: false });
@@ -206,7 +230,9 @@ async function axe(page, what) {
   check(page.url().startsWith(`${BASE}/audit`) || page.url().startsWith(`${BASE}/queue`), "the auditor signs in");
   await page.goto(`${BASE}/audit?verify=1`);
   check((await page.locator(".notice").textContent()).includes("Intact"), "the auditor verifies the chain: intact");
-  check((await page.locator("table.audit").textContent()).includes("user:demo"), "the reviewer's actions are in the log under their name");
+  const log = await page.locator("table.audit").textContent();
+  check(log.includes("user:demo"), "the reviewer's actions are in the log under their name");
+  check(log.includes("image.reveal"), "the reveal of the photo is in the log");
   await shot(page, "audit");
   await ctx.close();
 }

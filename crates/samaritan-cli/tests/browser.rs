@@ -123,18 +123,26 @@ fn the_console_works_in_chromium() {
     let announced = common::announcement(&mut child);
     let url = announced["listening"].as_str().unwrap().to_owned();
     let start = Instant::now();
-    let demo_pw = loop {
+    let (mut demo_pw, mut demo_key) = (None, None);
+    let mut key_next = false;
+    while demo_pw.is_none() || demo_key.is_none() {
         match rx.recv_timeout(Duration::from_secs(10)) {
             Ok(line) if line.contains("demo reviewer") => {
-                break line.split_whitespace().last().unwrap().to_owned();
+                demo_pw = line.split_whitespace().last().map(str::to_owned);
             }
+            Ok(line) if key_next => {
+                demo_key = Some(line.trim().to_owned());
+                key_next = false;
+            }
+            Ok(line) if line.contains("demo key") => key_next = true,
             Ok(_) if start.elapsed() < Duration::from_secs(30) => {}
             _ => {
                 let _ = child.kill();
-                panic!("serve --demo printed no demo reviewer login");
+                panic!("serve --demo printed no demo reviewer login and key");
             }
         }
-    };
+    }
+    let (demo_pw, demo_key) = (demo_pw.unwrap(), demo_key.unwrap());
 
     let shots = std::env::var_os("SAMARITAN_SHOTS")
         .map(PathBuf::from)
@@ -146,6 +154,11 @@ fn the_console_works_in_chromium() {
         .env("SAMARITAN_CHROMIUM", &chromium)
         .env("SAMARITAN_SHOTS", &shots)
         .env("DEMO_PASSWORD", &demo_pw)
+        .env("DEMO_KEY", &demo_key)
+        .env(
+            "IMAGE_FIXTURE",
+            workspace().join("crates/samaritan-media/tests/data/rgb.jpeg"),
+        )
         .env("AUDITOR_PASSWORD", aud_pw)
         .env("LOCKY_PASSWORD", locky_pw)
         .stdout(Stdio::piped())

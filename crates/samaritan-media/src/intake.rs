@@ -34,6 +34,9 @@ pub struct IntakeConfig {
     pub allowed_dirs: Vec<PathBuf>,
     /// Bounds on all the images of one request together ([`crate::request`]).
     pub request: RequestLimits,
+    /// Keep every file that decoded, by its SHA-256, for review ([`crate::keep`]). `None` (the
+    /// default): nothing is kept.
+    pub keep: Option<crate::keep::BlobStore>,
 }
 
 impl Default for IntakeConfig {
@@ -45,6 +48,7 @@ impl Default for IntakeConfig {
             root: None,
             allowed_dirs: Vec::new(),
             request: RequestLimits::default(),
+            keep: None,
         }
     }
 }

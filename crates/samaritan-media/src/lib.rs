@@ -17,6 +17,7 @@ pub mod digest;
 pub mod error;
 pub mod fetch;
 pub mod intake;
+pub mod keep;
 pub mod request;
 
 pub use bank_dir::{BankDir, BankDirError};
@@ -25,4 +26,5 @@ pub use decode::{DecodeLimits, Decoded, decode};
 pub use error::MediaError;
 pub use fetch::{FetchConfig, fetch, fetch_all};
 pub use intake::{ImageFacts, IntakeConfig, analyse_images, hash_bytes, intake};
+pub use keep::{BlobStore, View, render};
 pub use request::{RequestLimits, image_contexts, intake_request};

@@ -144,7 +144,17 @@ pub fn intake_request_with(
     // 3. Decode and hash what was admitted.
     let finish = |stage: Stage| match stage {
         Stage::Done(r) => *r,
-        Stage::Bytes(bytes) => hash_bytes(&bytes, &cfg.limits),
+        Stage::Bytes(bytes) => {
+            let facts = hash_bytes(&bytes, &cfg.limits);
+            if let (Ok(f), Some(keep)) = (&facts, &cfg.keep)
+                && let Some(sha) = &f.sha256
+                && let Err(e) = keep.put(sha, &bytes)
+            {
+                // The analysis stands; the reviewer is told the file was not kept.
+                tracing::warn!(error = %e, "an image that was taken in could not be kept");
+            }
+            facts
+        }
         Stage::Fetch => Err(MediaError::Fetch("the image was not fetched".to_owned())),
     };
     // Fanning out costs more than it gains when at most one image is left to decode (a scan

@@ -102,6 +102,8 @@ struct Inner {
     audit_intact: std::sync::atomic::AtomicBool,
     /// Failed console sign-ins per client address.
     login_throttle: console::session::AddressThrottle,
+    /// Where the images taken in are kept for review (set once at start; unset: none kept).
+    blobs: std::sync::OnceLock<samaritan_media::BlobStore>,
 }
 
 impl AppState {
@@ -137,6 +139,7 @@ impl AppState {
                 reasons,
                 audit_intact: std::sync::atomic::AtomicBool::new(true),
                 login_throttle: console::session::AddressThrottle::default(),
+                blobs: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -155,6 +158,16 @@ impl AppState {
 
     pub fn reasons(&self) -> &samaritan_store::ReasonCodes {
         &self.inner.reasons
+    }
+
+    /// Serves kept images from `blobs` in the console (the same directory the image intake
+    /// keeps them in). Set once; a second call is ignored.
+    pub fn serve_images_from(&self, blobs: samaritan_media::BlobStore) {
+        let _ = self.inner.blobs.set(blobs);
+    }
+
+    pub(crate) fn blobs(&self) -> Option<&samaritan_media::BlobStore> {
+        self.inner.blobs.get()
     }
 
     /// Whether the last audit verification passed.

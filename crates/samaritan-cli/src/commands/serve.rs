@@ -104,6 +104,10 @@ pub struct ServeArgs {
     /// URL fetches of one request to one host name at once.
     #[arg(long, default_value_t = RequestLimits::default().max_per_host)]
     pub fetch_per_host: usize,
+    /// Where the images taken in are kept for review, by SHA-256 (default: `blobs/` in the
+    /// data directory).
+    #[arg(long, value_name = "DIR")]
+    pub blob_dir: Option<std::path::PathBuf>,
     /// Console: minutes without a request after which a session ends.
     #[arg(long, default_value_t = 30)]
     pub session_idle_mins: i64,
@@ -165,6 +169,12 @@ async fn serve(args: ServeArgs) -> Result<()> {
             "the built-in default".to_owned(),
         ),
     };
+    // The files taken in, kept for review (content-addressed; the console serves them).
+    let blobs = samaritan_media::BlobStore::new(
+        args.blob_dir
+            .clone()
+            .unwrap_or_else(|| args.store.data_dir.join("blobs")),
+    );
     let images = if args.no_images {
         None
     } else {
@@ -173,12 +183,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
             fetch_deadline: std::time::Duration::from_secs(args.fetch_deadline_secs),
             max_per_host: args.fetch_per_host,
         };
-        let intake = service_intake(
+        let mut intake = service_intake(
             args.fetch_images,
             args.allow_private_fetch,
             args.max_image_bytes,
             request,
         );
+        intake.keep = Some(blobs.clone());
         // The banks `samaritan bank import` wrote into the data directory, as scan reads them.
         let banks = samaritan_media::BankDir::new(&args.store.data_dir);
         Some(
@@ -239,6 +250,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         );
     }
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
+    state.serve_images_from(blobs);
     // The networks in the store as the restored linker sees them (writes only what differs).
     samaritan_server::save_networks(&state)
         .await

@@ -7,7 +7,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use samaritan_engine::model::{Ad, Analysis, ImageAnalysis};
@@ -36,6 +36,17 @@ pub(crate) struct ActionReasons {
     pub reasons: Vec<(usize, String, String)>,
 }
 
+/// One of the ad's images as the page shows it.
+pub(crate) struct ImageView {
+    pub n: usize,
+    pub info: ImageAnalysis,
+    /// The file is kept: the page shows the blurred rendering, the full one on request.
+    pub kept: bool,
+    /// Shown in full on this page (the person asked; the full request is audited).
+    pub revealed: bool,
+    pub src: String,
+}
+
 pub(crate) struct NetworkView {
     pub id: String,
     pub size: i64,
@@ -57,7 +68,7 @@ struct AdPage {
     url: String,
     account: String,
     idents: Vec<Ident>,
-    images: Vec<ImageAnalysis>,
+    images: Vec<ImageView>,
     network: Option<NetworkView>,
     decisions: Vec<Decision>,
     queue_state: String,
@@ -103,6 +114,16 @@ async fn build(
     person: &Person,
     id: &str,
     error: Option<String>,
+) -> Result<AdPage, PageError> {
+    build_with(state, person, id, error, None).await
+}
+
+async fn build_with(
+    state: &AppState,
+    person: &Person,
+    id: &str,
+    error: Option<String>,
+    reveal: Option<usize>,
 ) -> Result<AdPage, PageError> {
     let rec = state
         .store()
@@ -197,7 +218,29 @@ async fn build(
         url: ad.url.clone().unwrap_or_default(),
         account: ad.account.clone().unwrap_or_default(),
         idents,
-        images: analysis.images.clone(),
+        images: analysis
+            .images
+            .iter()
+            .enumerate()
+            .map(|(n, info)| {
+                let kept = info
+                    .sha256
+                    .as_deref()
+                    .is_some_and(|h| state.blobs().is_some_and(|b| b.has(h)));
+                let revealed = kept && reveal == Some(n);
+                ImageView {
+                    n,
+                    kept,
+                    revealed,
+                    src: format!(
+                        "/ads/{}/images/{n}?view={}",
+                        url_encode(id),
+                        if revealed { "full" } else { "blurred" }
+                    ),
+                    info: info.clone(),
+                }
+            })
+            .collect(),
         analysis,
         network,
         decisions: rec.decisions,
@@ -210,14 +253,97 @@ async fn build(
     })
 }
 
+#[derive(Deserialize)]
+pub(crate) struct AdQuery {
+    /// Show this image in full.
+    reveal: Option<usize>,
+}
+
 pub(crate) async fn page(
     State(state): State<AppState>,
     person: Person,
     Path(id): Path<String>,
+    Query(q): Query<AdQuery>,
 ) -> Result<Response, PageError> {
     person.require(&[Role::Reviewer, Role::Lead, Role::Admin])?;
     crate::routes::path_id(&id)?;
-    Ok(render(&build(&state, &person, &id, None).await?))
+    Ok(render(
+        &build_with(&state, &person, &id, None, q.reveal).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ImageQuery {
+    view: Option<String>,
+}
+
+/// One kept image, rendered: blurred (default), or in full — a full view is an evidence read,
+/// audited as `image.reveal` (with the image's hash) before the picture is sent.
+pub(crate) async fn image(
+    State(state): State<AppState>,
+    person: Person,
+    Path((id, n)): Path<(String, usize)>,
+    Query(q): Query<ImageQuery>,
+) -> Result<Response, PageError> {
+    person.require(&[Role::Reviewer, Role::Lead, Role::Admin])?;
+    crate::routes::path_id(&id)?;
+    let full = match q.view.as_deref() {
+        None | Some("blurred") => false,
+        Some("full") => true,
+        Some(other) => {
+            return Err(PageError::bad_request(format!(
+                "unknown view `{other}`; views are blurred and full"
+            )));
+        }
+    };
+    let rec = state
+        .store()
+        .get_ad(&id, now_ms())
+        .await?
+        .ok_or_else(|| PageError::not_found(format!("no ad `{id}`")))?;
+    let sha = rec
+        .analysis
+        .images
+        .get(n)
+        .and_then(|i| i.sha256.clone())
+        .ok_or_else(|| PageError::not_found(format!("ad `{id}` has no image {n} with a file")))?;
+    let bytes = state
+        .blobs()
+        .and_then(|b| b.get(&sha))
+        .ok_or_else(|| PageError::not_found("this image's file is not kept"))?;
+    if full {
+        state
+            .store()
+            .audit_append(
+                &person.actor(),
+                "image.reveal",
+                &rec.id,
+                serde_json::json!({"index": n, "sha256": sha, "revision": rec.revision, "via": "console"}),
+            )
+            .await?;
+    }
+    let view = if full {
+        samaritan_media::View::Full { greyscale: true }
+    } else {
+        samaritan_media::View::Blurred { strength: 2 }
+    };
+    let png = tokio::task::spawn_blocking(move || {
+        samaritan_media::render(&bytes, &samaritan_media::DecodeLimits::default(), view)
+    })
+    .await
+    .map_err(|e| {
+        PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("rendering stopped: {e}"),
+        )
+    })?
+    .map_err(|e| {
+        PageError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the kept file does not render: {e}"),
+        )
+    })?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
 #[derive(Deserialize)]

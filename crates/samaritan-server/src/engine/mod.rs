@@ -381,6 +381,7 @@ pub fn service_intake(
             ..defaults.limits
         },
         request,
+        keep: None,
     }
 }
 
