@@ -757,3 +757,113 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
         StatusCode::SEE_OTHER
     );
 }
+
+/// Each person's settings, the break suggestion once a session passes its budget, and the
+/// exposure overview for leads (counts only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_break_prompt_and_exposure_for_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let analyzer =
+        Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
+    let app = samaritan_server::router(AppState::new(
+        store.clone(),
+        analyzer,
+        Limits {
+            rate_per_sec: 0.0,
+            ..Limits::default()
+        },
+    ));
+    let ingest = store
+        .create_key("ingest", &[Scope::Ingest], "test")
+        .await
+        .unwrap()
+        .secret;
+    let ads: Vec<serde_json::Value> = (0..3)
+        .map(|i| serde_json::json!({"id": format!("w{i}"), "body": format!("new girl 16yo incall $150/hr call 702-555-01{i}{i}")}))
+        .collect();
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/v1/ads")
+                .header("authorization", format!("Bearer {ingest}"))
+                .body(Body::from(serde_json::Value::from(ads).to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    store
+        .create_user("rev", Role::Reviewer, PW, "test")
+        .await
+        .unwrap();
+    store
+        .create_user("lead", Role::Lead, PW, "test")
+        .await
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in("rev", PW).await;
+    let page = b.get("/settings").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_clean(&page);
+    let csrf = page.hidden("csrf");
+    // Out of range: refused with the rule named, nothing saved.
+    let p = b
+        .post(
+            "/settings",
+            &[
+                ("csrf", &csrf),
+                ("blur", "7"),
+                ("break_items", "2"),
+                ("break_images", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p.html.contains("blur is 1"), "{}", p.html);
+    let p = b
+        .post(
+            "/settings",
+            &[
+                ("csrf", &csrf),
+                ("blur", "3"),
+                ("break_items", "2"),
+                ("break_images", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (p.status, p.location()),
+        (StatusCode::SEE_OTHER, "/settings?saved=1")
+    );
+    let p = b
+        .post(
+            "/settings",
+            &[("blur", "1"), ("break_items", "2"), ("break_images", "1")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN, "no CSRF token, no change");
+
+    // Two items opened: the budget of 2 is reached and every page suggests a break.
+    assert!(!b.get("/queue").await.html.contains("take a break"));
+    b.get("/ads/w0").await;
+    b.get("/ads/w1").await;
+    let q = b.get("/queue").await;
+    assert!(q.html.contains("Please take a break"), "{}", q.html);
+    assert!(q.html.contains("opened 2 items"), "{}", q.html);
+
+    // Leads see counts per person; reviewers cannot open the overview.
+    assert_eq!(b.get("/exposure").await.status, StatusCode::FORBIDDEN);
+    let mut l = Browser::new(&app);
+    l.sign_in("lead", PW).await;
+    let ex = l.get("/exposure").await;
+    assert_eq!(ex.status, StatusCode::OK);
+    assert_clean(&ex);
+    assert!(ex.html.contains("<td>rev</td>"), "{}", ex.html);
+    assert!(
+        !ex.html.contains("w0") && !ex.html.contains("w1"),
+        "never which ads"
+    );
+}

@@ -32,6 +32,7 @@ pub mod reads;
 pub mod reasons;
 pub mod search;
 pub mod sessions;
+pub mod settings;
 pub mod users;
 mod writer;
 
@@ -49,7 +50,8 @@ pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
 pub use reads::{AdRecord, Stats};
 pub use reasons::ReasonCodes;
 pub use search::{IdentifierKind, SearchHit};
-pub use sessions::{NewSession, Session, SessionLimits};
+pub use sessions::{Exposure, NewSession, Session, SessionLimits};
+pub use settings::ViewSettings;
 pub use users::{LoginError, Role, User};
 pub use writer::Queued;
 

@@ -46,10 +46,14 @@ pub struct Session {
     pub csrf: String,
     pub created_at: i64,
     pub seen_at: i64,
+    /// Ad pages opened in this session.
+    pub items_seen: i64,
+    /// Images revealed in this session.
+    pub images_revealed: i64,
 }
 
-/// A session's own columns: csrf, created_at, seen_at, ended_at.
-type SessionCols = (String, i64, i64, Option<i64>);
+/// A session's own columns: csrf, created_at, seen_at, ended_at, items_seen, images_revealed.
+type SessionCols = (String, i64, i64, Option<i64>, i64, i64);
 
 /// A session row joined with its user's columns ([`USER_COLUMNS_OF_U`]).
 type SessionUserRow = (
@@ -57,6 +61,8 @@ type SessionUserRow = (
     i64,
     i64,
     Option<i64>,
+    i64,
+    i64,
     String,
     String,
     String,
@@ -137,7 +143,8 @@ impl Store {
         let digest = sha256_hex(token.as_bytes());
         let found: Option<(SessionCols, UserRow)> = on_read!(self, |pool| {
             let sql = format!(
-                "SELECT s.csrf, s.created_at, s.seen_at, s.ended_at, {USER_COLUMNS_OF_U} \
+                "SELECT s.csrf, s.created_at, s.seen_at, s.ended_at, s.items_seen, s.images_revealed, \
+                 {USER_COLUMNS_OF_U} \
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = $1"
             );
             let r: Option<SessionUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -146,12 +153,14 @@ impl Store {
                 .await?;
             r.map(|r| {
                 (
-                    (r.0, r.1, r.2, r.3),
-                    (r.4, r.5, r.6, r.7, r.8, r.9, r.10, r.11, r.12),
+                    (r.0, r.1, r.2, r.3, r.4, r.5),
+                    (r.6, r.7, r.8, r.9, r.10, r.11, r.12, r.13, r.14),
                 )
             })
         });
-        let Some(((csrf, created_at, seen_at, ended_at), urow)) = found else {
+        let Some(((csrf, created_at, seen_at, ended_at, items_seen, images_revealed), urow)) =
+            found
+        else {
             return Ok(None);
         };
         let live = ended_at.is_none()
@@ -181,6 +190,8 @@ impl Store {
             csrf,
             created_at,
             seen_at: seen,
+            items_seen,
+            images_revealed,
         }))
     }
 
@@ -215,4 +226,63 @@ impl Store {
             Ok::<(), StoreError>(())
         })
     }
+}
+
+impl Store {
+    /// Counts what the session behind `token` was shown: ad pages opened, images revealed.
+    pub async fn add_exposure(&self, token: &str, items: i64, images: i64) -> Result<()> {
+        let digest = sha256_hex(token.as_bytes());
+        on_write!(&self.backend, |pool, dialect| {
+            sqlx::query(
+                "UPDATE sessions SET items_seen = items_seen + $2, \
+                 images_revealed = images_revealed + $3 WHERE token_sha256 = $1",
+            )
+            .bind(&digest)
+            .bind(items)
+            .bind(images)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Per person, what their sessions since `since` were shown (for leads: counts only, never
+    /// which ads or images).
+    pub async fn exposure_since(&self, since: i64) -> Result<Vec<Exposure>> {
+        let rows: Vec<(String, String, i64, i64, i64, i64)> = on_read!(self, |pool| {
+            sqlx::query_as(
+                "SELECT u.name, u.role, COUNT(*), CAST(SUM(s.items_seen) AS BIGINT), \
+                 CAST(SUM(s.images_revealed) AS BIGINT), MAX(s.seen_at) \
+                 FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.created_at >= $1 GROUP BY u.name, u.role ORDER BY u.name",
+            )
+            .bind(since)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(
+                |(name, role, sessions, items_seen, images_revealed, last_seen)| Exposure {
+                    name,
+                    role,
+                    sessions,
+                    items_seen,
+                    images_revealed,
+                    last_seen,
+                },
+            )
+            .collect())
+    }
+}
+
+/// One person's exposure over a period.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Exposure {
+    pub name: String,
+    pub role: String,
+    pub sessions: i64,
+    pub items_seen: i64,
+    pub images_revealed: i64,
+    pub last_seen: i64,
 }

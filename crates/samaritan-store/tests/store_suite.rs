@@ -99,6 +99,7 @@ suite!(
     sessions_open_expire_close_and_are_audited,
     named_ads_are_claimed_only_when_free,
     a_network_case_has_every_member_with_its_state,
+    view_settings_and_exposure_are_kept_per_person,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -2086,4 +2087,72 @@ async fn a_network_case_has_every_member_with_its_state(f: &Fixture) {
     assert!(m2.decision.is_none());
     assert_eq!(m2.analysis.extracted.phones, ["7755550101"]);
     assert!(s.network_case("no-such", 10, t0).await.unwrap().is_empty());
+}
+
+async fn view_settings_and_exposure_are_kept_per_person(f: &Fixture) {
+    use samaritan_store::ViewSettings;
+    let s = &f.store;
+    let ana = s
+        .create_user("ana", Role::Reviewer, PW, "cli")
+        .await
+        .unwrap();
+    let bo = s
+        .create_user("bo", Role::Reviewer, PW, "cli")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.view_settings(&ana.id).await.unwrap(),
+        ViewSettings::default()
+    );
+    let mine = ViewSettings {
+        blur: 3,
+        greyscale: false,
+        break_items: 20,
+        break_images: 5,
+    };
+    s.set_view_settings(&ana, mine, now_ms()).await.unwrap();
+    assert_eq!(s.view_settings(&ana.id).await.unwrap(), mine);
+    assert_eq!(
+        s.view_settings(&bo.id).await.unwrap(),
+        ViewSettings::default()
+    );
+    let bad = ViewSettings { blur: 9, ..mine };
+    assert!(matches!(
+        s.set_view_settings(&ana, bad, now_ms()).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let log = s.audit_list(0, 100).await.unwrap();
+    let e = log.iter().find(|e| e.action == "user.settings").unwrap();
+    assert_eq!(
+        (e.actor.as_str(), e.detail["blur"].as_i64()),
+        ("user:ana", Some(3))
+    );
+
+    let t0 = now_ms();
+    let a1 = s.open_session(&ana, "127.0.0.1", t0).await.unwrap();
+    let a2 = s.open_session(&ana, "127.0.0.1", t0).await.unwrap();
+    let b1 = s.open_session(&bo, "127.0.0.1", t0).await.unwrap();
+    s.add_exposure(&a1.token, 3, 1).await.unwrap();
+    s.add_exposure(&a2.token, 2, 0).await.unwrap();
+    s.add_exposure(&b1.token, 1, 0).await.unwrap();
+    let live = s
+        .session(&a1.token, t0 + 1, samaritan_store::SessionLimits::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((live.items_seen, live.images_revealed), (3, 1));
+    let ex = s.exposure_since(t0 - 1).await.unwrap();
+    assert_eq!(ex.len(), 2);
+    assert_eq!(
+        (
+            ex[0].name.as_str(),
+            ex[0].sessions,
+            ex[0].items_seen,
+            ex[0].images_revealed
+        ),
+        ("ana", 2, 5, 1)
+    );
+    assert_eq!((ex[1].name.as_str(), ex[1].items_seen), ("bo", 1));
+    assert!(s.exposure_since(t0 + 10).await.unwrap().is_empty());
+    assert!(s.audit_verify().await.unwrap().ok);
 }

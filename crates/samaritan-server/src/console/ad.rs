@@ -140,6 +140,7 @@ async fn build_with(
             serde_json::json!({"revision": rec.revision, "via": "console"}),
         )
         .await?;
+    state.store().add_exposure(&person.token, 1, 0).await?;
     let ad: Ad = serde_json::from_str(&rec.raw).map_err(|e| {
         PageError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -321,11 +322,16 @@ pub(crate) async fn image(
                 serde_json::json!({"index": n, "sha256": sha, "revision": rec.revision, "via": "console"}),
             )
             .await?;
+        state.store().add_exposure(&person.token, 0, 1).await?;
     }
     let view = if full {
-        samaritan_media::View::Full { greyscale: true }
+        samaritan_media::View::Full {
+            greyscale: person.settings.greyscale,
+        }
     } else {
-        samaritan_media::View::Blurred { strength: 2 }
+        samaritan_media::View::Blurred {
+            strength: u8::try_from(person.settings.blur).unwrap_or(2),
+        }
     };
     let png = tokio::task::spawn_blocking(move || {
         samaritan_media::render(&bytes, &samaritan_media::DecodeLimits::default(), view)

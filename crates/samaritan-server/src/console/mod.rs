@@ -23,6 +23,7 @@ mod page;
 mod queue;
 mod search;
 pub(crate) mod session;
+mod wellness;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -75,6 +76,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/networks/{id}/decide", post(network::decide))
         .route("/search", get(search::page))
         .route("/audit", get(audit::page))
+        .route("/settings", get(wellness::settings).post(wellness::save))
+        .route("/exposure", get(wellness::exposure))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn_with_state(state, headers::secure))
 }

@@ -17,6 +17,8 @@ pub(crate) struct Chrome {
     pub audit: bool,
     /// Which nav entry is current.
     pub here: &'static str,
+    /// Set once this session's exposure passed the person's budget.
+    pub break_note: Option<String>,
 }
 
 impl Chrome {
@@ -30,8 +32,22 @@ impl Chrome {
             lead: matches!(role, Role::Lead | Role::Admin),
             audit: matches!(role, Role::Auditor | Role::Admin),
             here,
+            break_note: break_note(p),
         }
     }
+}
+
+/// The break suggestion, once the session has shown more than the person's budget.
+fn break_note(p: &Person) -> Option<String> {
+    let (items, images) = (p.session.items_seen, p.session.images_revealed);
+    let over = items >= p.settings.break_items || images >= p.settings.break_images;
+    over.then(|| {
+        format!(
+            "You have opened {items} items and revealed {images} images in this session. \
+             Please take a break: step away from the screen for a few minutes (signing out and \
+             back in starts a new count)."
+        )
+    })
 }
 
 /// Renders a template as a page (a template that fails to render is a 500, logged without

@@ -30,6 +30,8 @@ pub(crate) struct Person {
     pub session: Session,
     /// The cookie's token (needed to end the session).
     pub token: String,
+    /// The person's viewing settings (blur, greyscale, break budgets).
+    pub settings: samaritan_store::ViewSettings,
 }
 
 impl Person {
@@ -209,10 +211,18 @@ impl FromRequestParts<AppState> for Person {
             .await
             .map_err(|e| PersonRejection::Error(PageError::from(e)))?;
         match session {
-            Some(session) => Ok(Person {
-                session,
-                token: token.to_owned(),
-            }),
+            Some(session) => {
+                let settings = state
+                    .store()
+                    .view_settings(&session.user.id)
+                    .await
+                    .map_err(|e| PersonRejection::Error(PageError::from(e)))?;
+                Ok(Person {
+                    session,
+                    token: token.to_owned(),
+                    settings,
+                })
+            }
             None => Err(PersonRejection::SignIn(SignIn(back))),
         }
     }
