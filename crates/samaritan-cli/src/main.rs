@@ -70,6 +70,8 @@ enum Command {
     Audit(commands::audit::AuditArgs),
     /// Load-test a running service's ingest over HTTP.
     BenchHttp(commands::bench_http::BenchHttpArgs),
+    /// Server time of the console's queue and ad pages over a filled store.
+    BenchConsole(commands::bench_console::BenchConsoleArgs),
     /// Extraction quality per kind on the Memex conformance cases or a synthetic corpus.
     Conformance(commands::conformance::ConformanceArgs),
 }

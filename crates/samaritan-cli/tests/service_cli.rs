@@ -336,3 +336,37 @@ fn bench_http_reports_latency_and_throughput() {
     assert!(v["latency_ms"]["p99"].as_f64().unwrap() >= v["latency_ms"]["p50"].as_f64().unwrap());
     assert!(v["service_over_in_process"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bench_console_times_both_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "bench-console",
+            "--ads",
+            "300",
+            "--requests",
+            "5",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ads"], 300);
+    for page in ["queue_page", "ad_page"] {
+        assert_eq!(v[page]["requests"], 5, "{v}");
+        assert!(v[page]["p99_ms"].as_f64().unwrap() > 0.0, "{v}");
+    }
+    let bad = Command::new(BIN)
+        .args(["bench-console", "--requests", "0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

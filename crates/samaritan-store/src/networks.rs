@@ -189,6 +189,16 @@ impl Store {
         })
     }
 
+    /// How many networks are stored.
+    pub async fn network_count(&self) -> Result<i64> {
+        Ok(on_read!(self, |pool| {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM networks")
+                .fetch_one(pool)
+                .await?;
+            n
+        }))
+    }
+
     /// The network with up to `member_limit` members, highest priority first.
     pub async fn network(&self, id: &str, member_limit: i64) -> Result<Option<NetworkRecord>> {
         on_read!(self, |pool| {

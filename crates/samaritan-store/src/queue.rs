@@ -261,19 +261,46 @@ impl Store {
     ) -> Result<Vec<QueueItem>> {
         let lease = match state {
             QueueState::Open => {
-                " AND (q.claimed_by IS NULL OR q.lease_until IS NULL OR q.lease_until <= $3)"
+                " AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= $3)"
             }
-            QueueState::Claimed => " AND q.claimed_by IS NOT NULL AND q.lease_until > $3",
+            QueueState::Claimed => " AND claimed_by IS NOT NULL AND lease_until > $3",
             _ => " AND $3 = $3",
         };
+        // The page is chosen from the queue alone (its `queue_order` index), then joined: the
+        // cost of the joins stays that of one page, whatever the planner thinks of the table
+        // (stale statistics after a bulk load made PostgreSQL join all 32 000 open items first).
         let rows: Vec<QueueRow> = on_read!(self, |pool| {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {QUEUE_COLUMNS} FROM queue q {QUEUE_JOINS} \
-                 WHERE q.state = $1{lease} ORDER BY q.priority DESC, q.enqueued_at, q.ad_id LIMIT $2"
+                "SELECT {QUEUE_COLUMNS} FROM (SELECT * FROM queue WHERE state = $1{lease} \
+                 ORDER BY priority DESC, enqueued_at, ad_id LIMIT $2) q {QUEUE_JOINS} \
+                 ORDER BY q.priority DESC, q.enqueued_at, q.ad_id"
             )))
             .bind(state.stored())
             .bind(limit)
             .bind(now)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(|r| queue_item(r, now)).collect()
+    }
+
+    /// The items `actor` holds under a live lease (open or escalated), highest priority first.
+    pub async fn queue_claims_of(
+        &self,
+        actor: &str,
+        limit: i64,
+        now: i64,
+    ) -> Result<Vec<QueueItem>> {
+        let rows: Vec<QueueRow> = on_read!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {QUEUE_COLUMNS} FROM (SELECT * FROM queue WHERE claimed_by = $1 \
+                 AND lease_until > $2 AND state IN ('open', 'escalated') \
+                 ORDER BY priority DESC, enqueued_at, ad_id LIMIT $3) q {QUEUE_JOINS} \
+                 ORDER BY q.priority DESC, q.enqueued_at, q.ad_id"
+            )))
+            .bind(actor)
+            .bind(now)
+            .bind(limit)
             .fetch_all(pool)
             .await?
         });

@@ -12,6 +12,7 @@ use crate::Command;
 pub mod audit;
 pub mod bank;
 pub mod bench;
+pub mod bench_console;
 pub mod bench_http;
 pub mod conformance;
 pub mod demo;
@@ -42,6 +43,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Users(args) => users::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),
         Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),
+        Command::BenchConsole(args) => bench_console::run(args).map(|()| ExitCode::SUCCESS),
         Command::Conformance(args) => conformance::run(args),
     }
 }

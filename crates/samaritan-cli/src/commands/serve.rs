@@ -374,6 +374,13 @@ async fn load_demo(state: &AppState, n: u64) -> Result<Option<String>> {
         return Ok(key);
     }
     eprintln!("samaritan: empty store; loading a {n}-ad synthetic demo corpus");
+    fill_synthetic(state, n).await?;
+    Ok(key)
+}
+
+/// Ingests `n` ads of the synthetic marketplace (seeded, so the same every time) as
+/// `POST /v1/ads` would: analysed, linked, stored with their network changes, per batch.
+pub(crate) async fn fill_synthetic(state: &AppState, n: u64) -> Result<()> {
     let corpus = samaritan_synth::Corpus::new(samaritan_synth::Config {
         ads: n,
         ..samaritan_synth::Config::default()
@@ -392,7 +399,7 @@ async fn load_demo(state: &AppState, n: u64) -> Result<Option<String>> {
             .await
             .map_err(|e| anyhow::anyhow!("loading the demo corpus: {}", e.message))?;
     }
-    Ok(key)
+    Ok(())
 }
 
 /// Makes the demo reviewer (`demo`) when there is none; returns its name and password.

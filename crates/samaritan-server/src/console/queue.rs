@@ -17,8 +17,8 @@ use super::page::{Chrome, PageError, render, url_encode};
 use super::session::{Person, check_origin};
 use crate::AppState;
 
-/// Items fetched for one page (filters apply to these).
-const PAGE_ITEMS: i64 = 200;
+/// Items fetched for one page, highest priority first (filters apply to these).
+const PAGE_ITEMS: i64 = 100;
 
 pub(crate) async fn home(person: Result<Person, super::session::PersonRejection>) -> Response {
     match person {
@@ -92,10 +92,10 @@ pub(crate) async fn page(
         items.extend(
             state
                 .store()
-                .queue_list(QueueState::Claimed, PAGE_ITEMS, now)
+                .queue_claims_of(&actor, PAGE_ITEMS, now)
                 .await?
                 .into_iter()
-                .filter(|i| i.claimed_by.as_deref() == Some(actor.as_str())),
+                .filter(|i| i.state == QueueState::Claimed),
         );
     }
     items.extend(state.store().queue_list(st, PAGE_ITEMS, now).await?);

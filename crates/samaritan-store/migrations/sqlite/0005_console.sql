@@ -26,3 +26,6 @@ CREATE TABLE user_settings (
     break_images INTEGER NOT NULL DEFAULT 10,
     updated_at   INTEGER NOT NULL
 );
+
+-- A person's own claims, listed on every queue page.
+CREATE INDEX queue_claimed_by ON queue (claimed_by);
