@@ -84,16 +84,17 @@
     if (checked) showReasons(checked.value);
   }
 
-  // The lease end in local time, counting down.
-  var lease = document.querySelector("time.lease");
-  if (lease) {
+  // The lease end in local time, counting down (looked up each second: the page renews the
+  // lease every two minutes and swaps the element in).
+  function tickLease() {
+    var lease = document.querySelector("time.lease");
+    if (!lease) return;
     var end = Date.parse(lease.getAttribute("datetime"));
-    var tick = function () {
-      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
-      lease.textContent = new Date(end).toLocaleTimeString() + " (" + Math.floor(left / 60) + " min " + (left % 60) + " s left)";
-    };
-    if (!isNaN(end)) { tick(); setInterval(tick, 1000); }
+    if (isNaN(end)) return;
+    var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+    lease.textContent = new Date(end).toLocaleTimeString() + " (" + Math.floor(left / 60) + " min " + (left % 60) + " s left)";
   }
+  if (document.querySelector("time.lease")) { tickLease(); setInterval(tickLease, 1000); }
 
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;

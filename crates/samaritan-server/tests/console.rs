@@ -340,10 +340,22 @@ async fn console_flow(store: Store) {
             .any(|e| e.action == "queue.claim" && e.actor == "user:rev")
     );
 
+    // The open page renews the lease (htmx, every two minutes); nobody else can renew it.
+    assert!(a.html.contains(&format!("hx-post=\"{ad_path}/renew\"")));
+    let r = b
+        .post(&format!("{ad_path}/renew"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.html.starts_with("<time class=\"lease\""), "{}", r.html);
     // Someone else cannot decide it (no claim); a stale revision is not recorded.
     let mut b2 = Browser::new(&app);
     b2.sign_in("rev2", PW).await;
     let csrf2 = b2.get("/queue").await.hidden("csrf");
+    let r = b2
+        .post(&format!("{ad_path}/renew"), &[("csrf", &csrf2)])
+        .await;
+    assert!(r.html.contains("no longer yours"), "{}", r.html);
+
     let p = b2
         .post(
             &format!("{ad_path}/decide"),

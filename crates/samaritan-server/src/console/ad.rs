@@ -468,3 +468,54 @@ pub(crate) async fn claim(
     }
     Ok(Redirect::to(&format!("/ads/{}", url_encode(&id))).into_response())
 }
+
+/// Renews the person's lease on this ad while its page is open (htmx, every two minutes);
+/// answers the new lease end as the page's `<time>` element, or says the lease is gone.
+pub(crate) async fn renew(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    person: Person,
+    Path(id): Path<String>,
+    Form(f): Form<ClaimForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    person.check_csrf(&f.csrf)?;
+    person.require_queue()?;
+    crate::routes::path_id(&id)?;
+    let lease = state.limits().default_lease_secs * 1000;
+    let now = now_ms();
+    let actor = person.actor();
+    // Only a lease the person still holds is renewed: an item someone else took is not taken
+    // back, and an open one is not claimed behind the person's back.
+    let held = state
+        .store()
+        .queue_claims_of(&actor, 1000, now)
+        .await?
+        .into_iter()
+        .find(|i| i.ad_id == id);
+    let html = match held {
+        Some(item) => {
+            let st = if item.state == QueueState::Escalated {
+                QueueState::Escalated
+            } else {
+                QueueState::Open
+            };
+            let got = state
+                .store()
+                .queue_claim_ads(&actor, st, &[id.as_str()], lease, now)
+                .await?;
+            if got.is_empty() {
+                lost()
+            } else {
+                let until = samaritan_store::queue::rfc3339_ms(now + lease);
+                format!(r#"<time class="lease" id="lease" datetime="{until}">{until}</time>"#)
+            }
+        }
+        None => lost(),
+    };
+    Ok(axum::response::Html(html).into_response())
+}
+
+fn lost() -> String {
+    r#"<strong id="lease" class="lost">no longer yours: the lease ran out or was taken; reload before deciding</strong>"#.to_owned()
+}

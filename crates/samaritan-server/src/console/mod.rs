@@ -71,6 +71,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/ads/{id}", get(ad::page))
         .route("/ads/{id}/decide", post(ad::decide))
         .route("/ads/{id}/claim", post(ad::claim))
+        .route("/ads/{id}/renew", post(ad::renew))
         .route("/ads/{id}/images/{n}", get(ad::image))
         .route("/networks/{id}", get(network::page))
         .route("/networks/{id}/decide", post(network::decide))
