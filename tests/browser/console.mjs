@@ -27,6 +27,7 @@ const DEMO_PW = env("DEMO_PASSWORD");
 const AUD_PW = env("AUDITOR_PASSWORD");
 const LOCKY_PW = env("LOCKY_PASSWORD");
 const DEMO_KEY = env("DEMO_KEY");
+const LEAD_PW = env("LEAD_PASSWORD");
 const IMAGE = readFileSync(env("IMAGE_FIXTURE")).toString("base64");
 mkdirSync(SHOTS, { recursive: true });
 
@@ -237,6 +238,20 @@ async function axe(page, what) {
   await ctx.close();
 }
 
+// 3b. The lead: dashboard and exposure (counts only).
+{
+  const { ctx, page } = await context();
+  await signIn(page, "lead", LEAD_PW);
+  await page.goto(`${BASE}/dashboard`);
+  check((await page.locator(".tile").count()) === 4, "the lead's dashboard shows its figures");
+  check((await page.locator("main table").first().textContent()).includes("urgent"), "the queue by priority band");
+  await shot(page, "dashboard");
+  await page.goto(`${BASE}/exposure`);
+  check((await page.locator("main table").textContent()).includes("demo"), "the exposure overview lists the reviewer");
+  await shot(page, "exposure");
+  await ctx.close();
+}
+
 // 4. Lockout after failed sign-ins, with the same words as a wrong password.
 {
   const { ctx, page } = await context();
@@ -258,6 +273,8 @@ async function axe(page, what) {
   await axe(page, "ad");
   await page.goto(`${BASE}/search?kind=phone&value=7025550100`);
   await axe(page, "search");
+  await page.goto(`${BASE}/settings`);
+  await axe(page, "settings");
   await ctx.close();
 }
 

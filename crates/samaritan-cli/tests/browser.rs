@@ -93,8 +93,13 @@ fn the_console_works_in_chromium() {
         }
     };
     let dir = tempfile::tempdir().unwrap();
-    let (aud_pw, locky_pw) = ("auditor password 1", "locky password 12");
+    let (aud_pw, locky_pw, lead_pw) = (
+        "auditor password 1",
+        "locky password 12",
+        "lead password 123",
+    );
     create_user(dir.path(), "aud", "auditor", aud_pw);
+    create_user(dir.path(), "lead", "lead", lead_pw);
     create_user(dir.path(), "locky", "reviewer", locky_pw);
 
     let mut child = Command::new(BIN)
@@ -161,6 +166,7 @@ fn the_console_works_in_chromium() {
         )
         .env("AUDITOR_PASSWORD", aud_pw)
         .env("LOCKY_PASSWORD", locky_pw)
+        .env("LEAD_PASSWORD", lead_pw)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

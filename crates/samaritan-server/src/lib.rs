@@ -28,6 +28,9 @@ pub use engine::{EngineAnalyzer, LINK_KIND};
 pub use error::ApiError;
 pub use routes::ads::{IngestOutcome, ingest};
 
+/// The window of the time-to-first-decision figures (dashboard and `/metrics`): 7 days.
+pub const DASHBOARD_WINDOW_SECS: i64 = 7 * 24 * 3600;
+
 /// Bounds on what one caller may send.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {

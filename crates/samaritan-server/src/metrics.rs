@@ -167,6 +167,55 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The review dashboard's figures in Prometheus form (the same numbers the console shows).
+pub(crate) fn render_dashboard(d: &samaritan_store::Dashboard) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP samaritan_queue_depth Items waiting, by priority band and state.\n");
+    out.push_str("# TYPE samaritan_queue_depth gauge\n");
+    for b in &d.depth {
+        for (state, n) in [
+            ("open", b.open),
+            ("claimed", b.claimed),
+            ("escalated", b.escalated),
+        ] {
+            let _ = writeln!(
+                out,
+                "samaritan_queue_depth{{band=\"{}\",state=\"{state}\"}} {n}",
+                b.band
+            );
+        }
+    }
+    out.push_str("# HELP samaritan_time_to_first_decision_seconds From an ad's arrival to its first decision, over the ads first decided in the window.\n");
+    out.push_str("# TYPE samaritan_time_to_first_decision_seconds gauge\n");
+    for (q, v) in [
+        ("0.5", d.first_decision_p50_secs),
+        ("0.9", d.first_decision_p90_secs),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(
+                out,
+                "samaritan_time_to_first_decision_seconds{{quantile=\"{q}\",window_seconds=\"{}\"}} {v}",
+                d.window_secs
+            );
+        }
+    }
+    out.push_str("# HELP samaritan_decisions_total Decisions recorded, by action and reason.\n");
+    out.push_str("# TYPE samaritan_decisions_total counter\n");
+    for c in &d.decisions {
+        let _ = writeln!(
+            out,
+            "samaritan_decisions_total{{action=\"{}\",reason=\"{}\"}} {}",
+            escape(&c.action),
+            escape(&c.reason),
+            c.count
+        );
+    }
+    out.push_str("# HELP samaritan_report_decisions Ads whose latest decision is report.\n");
+    out.push_str("# TYPE samaritan_report_decisions gauge\n");
+    let _ = writeln!(out, "samaritan_report_decisions {}", d.report_decisions);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

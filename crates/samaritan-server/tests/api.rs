@@ -1116,6 +1116,14 @@ async fn metrics_count_requests_and_store_state() {
     );
     assert!(r.text.contains("samaritan_ads 2"));
     assert!(r.text.contains("samaritan_queue_open 1"));
+    // The review dashboard's figures: the `review` ad (priority 10) waits in the low band.
+    assert!(
+        r.text
+            .contains("samaritan_queue_depth{band=\"low\",state=\"open\"} 1"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("samaritan_report_decisions 0"));
     assert!(!r.text.contains("m1"), "ad ids never become metric labels");
 }
 

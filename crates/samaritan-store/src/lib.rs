@@ -17,6 +17,7 @@ mod macros;
 
 pub mod audit;
 mod backend;
+pub mod dashboard;
 pub mod decisions;
 pub mod error;
 pub mod hash_bank;
@@ -40,6 +41,7 @@ use std::path::Path;
 
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use backend::Dialect;
+pub use dashboard::Dashboard;
 pub use decisions::{Decision, DecisionAction, DecisionBasis, DecisionInput};
 pub use error::StoreError;
 pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_of};

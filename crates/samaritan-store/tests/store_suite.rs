@@ -100,6 +100,7 @@ suite!(
     named_ads_are_claimed_only_when_free,
     a_network_case_has_every_member_with_its_state,
     view_settings_and_exposure_are_kept_per_person,
+    the_dashboard_counts_depth_decisions_and_reports,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -2155,4 +2156,69 @@ async fn view_settings_and_exposure_are_kept_per_person(f: &Fixture) {
     assert_eq!((ex[1].name.as_str(), ex[1].items_seen), ("bo", 1));
     assert!(s.exposure_since(t0 + 10).await.unwrap().is_empty());
     assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn the_dashboard_counts_depth_decisions_and_reports(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![
+        item(ad("d1", "a"), analysis("d1", Verdict::Block, 100, &[])),
+        item(ad("d2", "b"), analysis("d2", Verdict::Block, 95, &[])),
+        item(ad("d3", "c"), analysis("d3", Verdict::Review, 75, &[])),
+        item(ad("d4", "d"), analysis("d4", Verdict::Review, 10, &[])),
+    ])
+    .await
+    .unwrap();
+    let t0 = now_ms();
+    let empty = s.dashboard(t0, 3600).await.unwrap();
+    let open: Vec<i64> = empty.depth.iter().map(|b| b.open).collect();
+    assert_eq!(open, [2, 1, 0, 1], "urgent, high, medium, low");
+    assert_eq!(
+        (empty.first_decisions, empty.first_decision_p50_secs),
+        (0, None)
+    );
+
+    s.queue_claim_ads(
+        "user:ana",
+        QueueState::Open,
+        &["d1", "d2", "d3"],
+        600_000,
+        t0,
+    )
+    .await
+    .unwrap();
+    s.decide(
+        &decision("d1", 1, DecisionAction::Report, "child_sex_trafficking"),
+        "user:ana",
+        t0 + 1,
+    )
+    .await
+    .unwrap();
+    s.decide(
+        &decision("d3", 1, DecisionAction::Escalate, "unsure"),
+        "user:ana",
+        t0 + 2,
+    )
+    .await
+    .unwrap();
+    let d = s.dashboard(t0 + 10, 3600).await.unwrap();
+    assert_eq!((d.depth[0].open, d.depth[0].claimed), (0, 1), "d2 held");
+    assert_eq!(d.depth[1].escalated, 1, "d3 escalated");
+    assert_eq!(d.report_decisions, 1);
+    assert_eq!(d.first_decisions, 2);
+    assert!(d.first_decision_p50_secs.unwrap() >= 0.0);
+    let counts: Vec<(&str, &str, i64)> = d
+        .decisions
+        .iter()
+        .map(|c| (c.action.as_str(), c.reason.as_str(), c.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("escalate", "unsure", 1),
+            ("report", "child_sex_trafficking", 1)
+        ]
+    );
+    // Outside the window, no first decisions are counted; the totals stay.
+    let later = s.dashboard(t0 + 7_200_000, 3600).await.unwrap();
+    assert_eq!((later.first_decisions, later.decisions.len()), (0, 2));
 }

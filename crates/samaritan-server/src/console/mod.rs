@@ -14,6 +14,7 @@
 mod ad;
 mod assets;
 mod audit;
+mod dashboard;
 mod graph;
 mod headers;
 mod highlight;
@@ -79,6 +80,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/audit", get(audit::page))
         .route("/settings", get(wellness::settings).post(wellness::save))
         .route("/exposure", get(wellness::exposure))
+        .route("/dashboard", get(dashboard::page))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn_with_state(state, headers::secure))
 }

@@ -57,7 +57,13 @@ pub(crate) async fn metrics(
         caller.require(Scope::Admin)?;
     }
     let stats = state.store().stats().await?;
-    let mut resp = state.inner.metrics.render(&stats).into_response();
+    let dash = state
+        .store()
+        .dashboard(samaritan_store::now_ms(), crate::DASHBOARD_WINDOW_SECS)
+        .await?;
+    let mut text = state.inner.metrics.render(&stats);
+    text.push_str(&crate::metrics::render_dashboard(&dash));
+    let mut resp = text.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
