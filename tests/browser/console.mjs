@@ -209,6 +209,12 @@ async function axe(page, what) {
   const full = page.locator("#image-0 img");
   check((await full.getAttribute("class")) === "revealed", "reveal shows the photo (greyscale)");
   await full.evaluate((i) => i.decode());
+  // Search by picture: the same file finds the ad.
+  await page.goto(`${BASE}/search`);
+  await page.setInputFiles('input[type=file][name=image]', env("IMAGE_FIXTURE"));
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/search/image"] button')]);
+  check((await page.locator('table.queue a[href="/ads/browser-photo-1"]').count()) === 1, "an uploaded picture finds the ad that posted it");
+  await shot(page, "search-image");
   await ctx.close();
 }
 

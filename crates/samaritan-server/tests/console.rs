@@ -762,6 +762,65 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
         b.get("/ads/img1/images/0?view=raw").await.status,
         StatusCode::BAD_REQUEST
     );
+    // Search by picture: the same file finds the ad at distance 0; the upload is not kept.
+    let csrf = b.get("/search").await.hidden("csrf");
+    let kept_before = walk(blobs.root());
+    let multipart = |csrf: &str, file: &[u8]| {
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"q.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n",
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(b"\r\n--XyZ--\r\n");
+        body
+    };
+    let cookie: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let send = |body: Vec<u8>| {
+        let app = app.clone();
+        let cookie = cookie.join("; ");
+        async move {
+            let resp = app
+                .oneshot(
+                    Request::builder()
+                        .method("POST")
+                        .uri("/search/image")
+                        .header("host", "console.test")
+                        .header("origin", "http://console.test")
+                        .header("cookie", cookie)
+                        .header("content-type", "multipart/form-data; boundary=XyZ")
+                        .body(Body::from(body))
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let (status, html) = send(multipart(&csrf, &jpeg)).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("/ads/img1") && html.contains("<td class=\"num\">0</td>"),
+        "{html}"
+    );
+    assert_eq!(walk(blobs.root()), kept_before, "the upload is not kept");
+    let log = store.audit_list(0, 1000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "search" && e.subject == "pdq" && e.actor == "user:rev")
+    );
+    // Not a picture: said so; no token: refused.
+    let (status, html) = send(multipart(&csrf, b"not an image")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("could not be read"), "{html}");
+    let (status, _) = send(multipart("", &jpeg)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
     // Signed out: nothing.
     let mut anon = Browser::new(&app);
     assert_eq!(
@@ -878,4 +937,22 @@ async fn settings_break_prompt_and_exposure_for_leads() {
         !ex.html.contains("w0") && !ex.html.contains("w1"),
         "never which ads"
     );
+}
+
+/// Every file under `dir`, sorted.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
 }

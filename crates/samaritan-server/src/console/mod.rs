@@ -77,6 +77,12 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/networks/{id}", get(network::page))
         .route("/networks/{id}/decide", post(network::decide))
         .route("/search", get(search::page))
+        .route(
+            "/search/image",
+            post(search::image).layer(axum::extract::DefaultBodyLimit::max(
+                samaritan_media::DecodeLimits::default().max_bytes as usize + 64 * 1024,
+            )),
+        )
         .route("/audit", get(audit::page))
         .route("/settings", get(wellness::settings).post(wellness::save))
         .route("/exposure", get(wellness::exposure))

@@ -28,6 +28,8 @@ pub(crate) struct SearchQuery {
 pub(crate) struct Hit {
     pub hit: SearchHit,
     pub href: String,
+    /// PDQ distance for an image search.
+    pub distance: String,
 }
 
 #[derive(Template)]
@@ -39,6 +41,8 @@ struct SearchPage {
     value: String,
     hits: Option<Vec<Hit>>,
     error: Option<String>,
+    /// Set for an image search: the uploaded picture's PDQ hash.
+    image_pdq: Option<String>,
 }
 
 pub(crate) async fn page(
@@ -56,6 +60,7 @@ pub(crate) async fn page(
         value: value.clone(),
         hits: None,
         error: None,
+        image_pdq: None,
     };
     if value.is_empty() {
         return Ok(render(&page));
@@ -96,9 +101,121 @@ pub(crate) async fn page(
         hits.into_iter()
             .map(|hit| Hit {
                 href: format!("/ads/{}", url_encode(&hit.ad_id)),
+                distance: String::new(),
                 hit,
             })
             .collect(),
     );
+    Ok(render(&page))
+}
+
+/// PDQ distance up to which an uploaded picture's matches are listed (the PDQ authors'
+/// recommended match threshold).
+const IMAGE_DISTANCE: u32 = 31;
+
+/// Search by picture: the upload is hashed (PDQ) and the ads with a near picture are listed by
+/// distance. The upload is not kept; the search is audited with its hash's SHA-256.
+pub(crate) async fn image(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    person: Person,
+    mut form: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    super::session::check_origin(&headers)?;
+    person.require_queue()?;
+    let limits = samaritan_media::DecodeLimits::default();
+    let (mut csrf, mut bytes) = (String::new(), None::<Vec<u8>>);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(PageError::bad_request(format!(
+                    "the upload does not read: {e}"
+                )));
+            }
+        };
+        match field.name() {
+            Some("csrf") => {
+                csrf = field
+                    .text()
+                    .await
+                    .map_err(|e| PageError::bad_request(format!("the form does not read: {e}")))?;
+            }
+            Some("image") => {
+                let data = field.bytes().await.map_err(|e| {
+                    PageError::bad_request(format!("the upload does not read: {e}"))
+                })?;
+                bytes = Some(data.to_vec());
+            }
+            _ => {}
+        }
+    }
+    person.check_csrf(&csrf)?;
+    let mut page = SearchPage {
+        chrome: Chrome::of(&person, "search"),
+        kinds: KINDS.iter().map(|k| k.as_str().to_owned()).collect(),
+        kind: "phone".to_owned(),
+        value: String::new(),
+        hits: None,
+        error: None,
+        image_pdq: None,
+    };
+    let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
+        page.error = Some("Choose a picture to search with.".to_owned());
+        return Ok(render(&page));
+    };
+    let facts = tokio::task::spawn_blocking(move || samaritan_media::hash_bytes(&bytes, &limits))
+        .await
+        .map_err(|e| {
+            PageError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("hashing stopped: {e}"),
+            )
+        })?;
+    let pdq = match facts {
+        Ok(f) => f.pdq.map(|p| p.to_hex()).unwrap_or_default(),
+        Err(e) => {
+            page.error = Some(format!("The picture could not be read: {e}"));
+            return Ok(render(&page));
+        }
+    };
+    let analyzer = state.analyzer().clone();
+    let wanted = pdq.clone();
+    let near = tokio::task::spawn_blocking(move || analyzer.pdq_near(&wanted, IMAGE_DISTANCE))
+        .await
+        .map_err(|e| {
+            PageError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the image index failed: {e}"),
+            )
+        })?;
+    let hits = match near {
+        Some(near) => state.store().search_pdq_values(&near, 200).await?,
+        None => state.store().search_pdq(&pdq, IMAGE_DISTANCE, 200).await?,
+    };
+    state
+        .store()
+        .audit_append(
+            &person.actor(),
+            "search",
+            "pdq",
+            serde_json::json!({
+                "value_sha256": samaritan_store::sha256_hex(pdq.as_bytes()),
+                "hits": hits.len(),
+                "via": "console upload",
+            }),
+        )
+        .await?;
+    page.hits = Some(
+        hits.into_iter()
+            .map(|hit| Hit {
+                href: format!("/ads/{}", url_encode(&hit.ad_id)),
+                distance: hit.distance.map(|d| d.to_string()).unwrap_or_default(),
+                hit,
+            })
+            .collect(),
+    );
+    page.image_pdq = Some(pdq);
     Ok(render(&page))
 }
