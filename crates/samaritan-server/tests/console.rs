@@ -956,3 +956,198 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+/// The admin page: people, keys and the policy, each change audited under the admin's name, a
+/// new secret shown once; refused for anyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_manage_people_keys_and_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let analyzer =
+        Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
+    let app = samaritan_server::router(AppState::new(store.clone(), analyzer, Limits::default()));
+    store
+        .create_user("adm", Role::Admin, PW, "test")
+        .await
+        .unwrap();
+    store
+        .create_user("rev", Role::Reviewer, PW, "test")
+        .await
+        .unwrap();
+    let mut r = Browser::new(&app);
+    r.sign_in("rev", PW).await;
+    assert_eq!(r.get("/admin").await.status, StatusCode::FORBIDDEN);
+    let mut a = Browser::new(&app);
+    a.sign_in("adm", PW).await;
+    let page = a.get("/admin").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_clean(&page);
+    let csrf = page.hidden("csrf");
+    let secret = |p: &Page| {
+        let at = p.html.find("<code id=\"secret\">").unwrap() + 18;
+        p.html[at..at + p.html[at..].find('<').unwrap()].to_owned()
+    };
+
+    // People: made with a generated password shown once; a taken name is refused.
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "create-user"),
+                ("name", "newbie"),
+                ("role", "lead"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
+    let pw = secret(&p);
+    assert!(
+        store
+            .verify_login("newbie", &pw, samaritan_store::now_ms())
+            .await
+            .is_ok()
+    );
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "create-user"),
+                ("name", "newbie"),
+                ("role", "lead"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.html.contains("already exists"), "{}", p.html);
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "reset-password"),
+                ("name", "newbie"),
+            ],
+        )
+        .await;
+    assert!(
+        store
+            .verify_login("newbie", &secret(&p), samaritan_store::now_ms())
+            .await
+            .is_ok()
+    );
+    let p = a
+        .post(
+            "/admin",
+            &[("csrf", &csrf), ("op", "disable-user"), ("name", "newbie")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(
+        store
+            .get_user("newbie")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled_at
+            .is_some()
+    );
+
+    // Keys: bad scopes refused; a key made is shown once and works until revoked.
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "create-key"),
+                ("name", "x"),
+                ("scopes", "root"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "create-key"),
+                ("name", "feed"),
+                ("scopes", "ingest"),
+            ],
+        )
+        .await;
+    let key = secret(&p);
+    assert!(store.authenticate(&key).await.unwrap().is_some());
+    let id = samaritan_store::keys::key_id(&key).unwrap().to_owned();
+    a.post(
+        "/admin",
+        &[("csrf", &csrf), ("op", "revoke-key"), ("id", &id)],
+    )
+    .await;
+    assert!(store.authenticate(&key).await.unwrap().is_none());
+
+    // Policy: a broken text is refused with its line and changes nothing; a good one goes in.
+    let before = store.current_policy().await.unwrap().map(|p| p.version);
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "policy"),
+                ("policy", "this is = = not toml"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.html.contains("Refused"), "{}", p.html);
+    assert_eq!(
+        store.current_policy().await.unwrap().map(|p| p.version),
+        before
+    );
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "policy"),
+                ("policy", DEFAULT_POLICY),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
+    assert!(p.html.contains("is in force"));
+    assert!(store.current_policy().await.unwrap().is_some());
+
+    // Without the form token nothing happens; everything done is audited under the admin.
+    let p = a
+        .post(
+            "/admin",
+            &[("op", "create-user"), ("name", "ghost"), ("role", "admin")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(store.get_user("ghost").await.unwrap().is_none());
+    let log = store.audit_list(0, 1000).await.unwrap();
+    for action in [
+        "user.create",
+        "user.reset_password",
+        "user.disable",
+        "key.create",
+        "key.revoke",
+        "policy.update",
+    ] {
+        assert!(
+            log.iter()
+                .any(|e| e.action == action && e.actor == "user:adm"),
+            "{action} by user:adm: {:?}",
+            log.iter()
+                .map(|e| (&e.action, &e.actor))
+                .collect::<Vec<_>>()
+        );
+    }
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains(&pw) && !text.contains(&key));
+    assert!(store.audit_verify().await.unwrap().ok);
+}

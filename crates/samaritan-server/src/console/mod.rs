@@ -12,6 +12,7 @@
 //! image from an ad is never loaded from the poster's URL.
 
 mod ad;
+mod admin;
 mod assets;
 mod audit;
 mod dashboard;
@@ -87,6 +88,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/settings", get(wellness::settings).post(wellness::save))
         .route("/exposure", get(wellness::exposure))
         .route("/dashboard", get(dashboard::page))
+        .route("/admin", get(admin::page).post(admin::act))
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn_with_state(state, headers::secure))
 }

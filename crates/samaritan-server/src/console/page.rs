@@ -15,6 +15,7 @@ pub(crate) struct Chrome {
     pub queue: bool,
     pub lead: bool,
     pub audit: bool,
+    pub admin: bool,
     /// Which nav entry is current.
     pub here: &'static str,
     /// Set once this session's exposure passed the person's budget.
@@ -31,6 +32,7 @@ impl Chrome {
             queue: matches!(role, Role::Reviewer | Role::Lead | Role::Admin),
             lead: matches!(role, Role::Lead | Role::Admin),
             audit: matches!(role, Role::Auditor | Role::Admin),
+            admin: role == Role::Admin,
             here,
             break_note: break_note(p),
         }

@@ -73,25 +73,40 @@ pub(crate) async fn put_policy(
         err.field = e.line.map(|l| format!("line {l}"));
         err
     };
+    let (label, version) = match apply(&state, text, &caller.actor()).await? {
+        Ok(applied) => applied,
+        Err(e) => return Err(rejected(e)),
+    };
+    tracing::info!(policy = %label, version, "policy in force");
+    Ok(Json(PolicyUpdated { label, version }))
+}
+
+/// Checks `text` (it must parse and pass its own `[[test]]` examples), stores it as a new
+/// version (audited under `actor`) and puts it in force, one update at a time. `Ok(Err(..))`:
+/// refused, the old policy stays. Shared by `PUT /v1/policy` and the console's admin page.
+pub(crate) async fn apply(
+    state: &AppState,
+    text: String,
+    actor: &str,
+) -> Result<Result<(String, i64), crate::PolicyRejection>, ApiError> {
     let _serial = state.inner.policy_lock.lock().await;
     let analyzer = state.analyzer().clone();
     let checked = text.clone();
-    let label = tokio::task::spawn_blocking(move || analyzer.check_policy(&checked))
+    let label = match tokio::task::spawn_blocking(move || analyzer.check_policy(&checked))
         .await
         .map_err(|e| ApiError::internal(format!("the policy check failed: {e}")))?
-        .map_err(rejected)?;
-    let stored = state
-        .store()
-        .save_policy(&label, &text, &caller.actor())
-        .await?;
+    {
+        Ok(l) => l,
+        Err(e) => return Ok(Err(e)),
+    };
+    let stored = state.store().save_policy(&label, &text, actor).await?;
     let analyzer = state.analyzer().clone();
-    let label = tokio::task::spawn_blocking(move || analyzer.set_policy(&text))
+    let label = match tokio::task::spawn_blocking(move || analyzer.set_policy(&text))
         .await
         .map_err(|e| ApiError::internal(format!("the policy swap failed: {e}")))?
-        .map_err(rejected)?;
-    tracing::info!(policy = %label, version = stored.version, "policy in force");
-    Ok(Json(PolicyUpdated {
-        label,
-        version: stored.version,
-    }))
+    {
+        Ok(l) => l,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok((label, stored.version)))
 }
