@@ -937,6 +937,67 @@ async fn settings_break_prompt_and_exposure_for_leads() {
         !ex.html.contains("w0") && !ex.html.contains("w1"),
         "never which ads"
     );
+    // The dashboard is for leads too.
+    assert_eq!(b.get("/dashboard").await.status, StatusCode::FORBIDDEN);
+    let dash = l.get("/dashboard").await;
+    assert_eq!(dash.status, StatusCode::OK);
+    assert_clean(&dash);
+    assert!(
+        dash.html.contains("Queue by priority") && dash.html.contains(">urgent<"),
+        "{}",
+        dash.html
+    );
+
+    // A lead takes an item back from the reviewer holding it; the reviewer can no longer
+    // decide it, and the change is audited with who held it.
+    let csrf_rev = b.get("/queue").await.hidden("csrf");
+    let p = b.post("/queue/next", &[("csrf", &csrf_rev)]).await;
+    let held_path = p.location().to_owned();
+    let held_id = held_path.trim_start_matches("/ads/").to_owned();
+    let rev_page = b.get(&held_path).await;
+    let q = l.get("/queue").await;
+    assert!(
+        q.html.contains("Held by others") && q.html.contains("user:rev"),
+        "{}",
+        q.html
+    );
+    let csrf_lead = q.hidden("csrf");
+    assert_eq!(
+        b.post("/queue/take-back", &[("csrf", &csrf_rev), ("ad", &held_id)])
+            .await
+            .status,
+        StatusCode::FORBIDDEN,
+        "not for reviewers"
+    );
+    let p = l
+        .post(
+            "/queue/take-back",
+            &[("csrf", &csrf_lead), ("ad", &held_id)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let p = b
+        .post(
+            &format!("{held_path}/decide"),
+            &[
+                ("csrf", &csrf_rev),
+                ("action", "remove"),
+                ("reason", "minor_indicators"),
+                ("revision", &rev_page.hidden("revision")),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.html);
+    let log = store.audit_list(0, 10_000).await.unwrap();
+    let e = log.iter().find(|e| e.action == "queue.reassign").unwrap();
+    assert_eq!(
+        (
+            e.actor.as_str(),
+            e.subject.as_str(),
+            e.detail["from"].as_str()
+        ),
+        ("user:lead", held_id.as_str(), Some("user:rev"))
+    );
 }
 
 /// Every file under `dir`, sorted.

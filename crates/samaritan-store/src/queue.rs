@@ -444,6 +444,42 @@ impl Store {
         })
     }
 
+    /// A lead takes a live claim away from its holder (they went home, or the item needs
+    /// someone else): the item is open again for anyone, the former holder can no longer
+    /// decide it, and the change is audited as `queue.reassign` with who held it.
+    pub async fn queue_take_back(&self, ad_id: &str, lead: &str, now: i64) -> Result<String> {
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            let held: Option<(String,)> = sqlx::query_as(
+                "SELECT claimed_by FROM queue WHERE ad_id = $1 AND claimed_by IS NOT NULL \
+                 AND lease_until > $2 AND state IN ('open', 'escalated')",
+            )
+            .bind(ad_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((holder,)) = held else {
+                tx.rollback().await?;
+                return Err(StoreError::Refused {
+                    code: "not_claimed",
+                    message: format!("nobody holds a live claim on `{ad_id}`"),
+                });
+            };
+            sqlx::query(
+                "UPDATE queue SET claimed_by = NULL, lease_until = NULL, updated_at = $2 \
+                 WHERE ad_id = $1",
+            )
+            .bind(ad_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({ "from": holder });
+            append_audit!(tx, dialect, lead, "queue.reassign", ad_id, detail, now);
+            tx.commit().await?;
+            Ok(holder)
+        })
+    }
+
     /// Gives a claimed item back before its lease runs out (audited as `queue.release`).
     pub async fn queue_release(&self, ad_id: &str, actor: &str, now: i64) -> Result<()> {
         on_write!(&self.backend, |pool, dialect| {

@@ -101,6 +101,7 @@ suite!(
     a_network_case_has_every_member_with_its_state,
     view_settings_and_exposure_are_kept_per_person,
     the_dashboard_counts_depth_decisions_and_reports,
+    a_lead_takes_a_claim_back,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -2221,4 +2222,48 @@ async fn the_dashboard_counts_depth_decisions_and_reports(f: &Fixture) {
     // Outside the window, no first decisions are counted; the totals stay.
     let later = s.dashboard(t0 + 7_200_000, 3600).await.unwrap();
     assert_eq!((later.first_decisions, later.decisions.len()), (0, 2));
+}
+
+async fn a_lead_takes_a_claim_back(f: &Fixture) {
+    let s = &f.store;
+    s.ingest(vec![item(
+        ad("t1", "a"),
+        analysis("t1", Verdict::Review, 10, &[]),
+    )])
+    .await
+    .unwrap();
+    let t0 = now_ms();
+    s.queue_claim_ads("user:ana", QueueState::Open, &["t1"], 60_000, t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.queue_take_back("t1", "user:lead", t0 + 1).await.unwrap(),
+        "user:ana"
+    );
+    let e = s
+        .decide(
+            &decision("t1", 1, DecisionAction::Remove, "spam"),
+            "user:ana",
+            t0 + 2,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "not_claimed");
+    let e = s
+        .queue_take_back("t1", "user:lead", t0 + 3)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "not_claimed");
+    // Open to anyone again.
+    let got = s
+        .queue_claim_ads("user:bo", QueueState::Open, &["t1"], 60_000, t0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(got, ["t1"]);
+    let log = s.audit_list(0, 100).await.unwrap();
+    assert_eq!(
+        log.iter().filter(|e| e.action == "queue.reassign").count(),
+        1
+    );
+    assert!(s.audit_verify().await.unwrap().ok);
 }

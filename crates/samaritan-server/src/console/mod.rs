@@ -70,6 +70,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/queue", get(queue::page))
         .route("/queue/next", post(queue::next))
+        .route("/queue/take-back", post(queue::take_back))
         .route("/ads/{id}", get(ad::page))
         .route("/ads/{id}/decide", post(ad::decide))
         .route("/ads/{id}/claim", post(ad::claim))

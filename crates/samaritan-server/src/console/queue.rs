@@ -64,6 +64,8 @@ struct QueuePage {
     categories: Vec<String>,
     done: Option<String>,
     empty: bool,
+    /// For leads: items other people hold now, with the person and the lease end.
+    held: Vec<QueueItem>,
 }
 
 pub(crate) async fn page(
@@ -155,6 +157,19 @@ pub(crate) async fn page(
             }
         })
         .collect();
+    let held: Vec<QueueItem> =
+        if st == QueueState::Open && matches!(person.role(), Role::Lead | Role::Admin) {
+            let claimed = state
+                .store()
+                .queue_list(QueueState::Claimed, PAGE_ITEMS, now);
+            claimed
+                .await?
+                .into_iter()
+                .filter(|i| i.claimed_by.as_deref() != Some(actor.as_str()))
+                .collect()
+        } else {
+            Vec::new()
+        };
     state
         .store()
         .audit_append(
@@ -162,7 +177,7 @@ pub(crate) async fn page(
             "queue.read",
             st.as_str(),
             serde_json::json!({
-                "ads": rows.iter().map(|r| r.item.ad_id.as_str()).collect::<Vec<_>>(),
+                "ads": rows.iter().map(|r| r.item.ad_id.as_str()).chain(held.iter().map(|i| i.ad_id.as_str())).collect::<Vec<_>>(),
                 "via": "console",
             }),
         )
@@ -186,6 +201,7 @@ pub(crate) async fn page(
         categories,
         done: q.done,
         empty: q.empty.is_some(),
+        held,
     }))
 }
 
@@ -239,4 +255,37 @@ pub(crate) async fn claim_next(
         })
         .into_response(),
     })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TakeBackForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ad: String,
+    #[serde(default)]
+    state: Option<String>,
+}
+
+/// A lead takes an item back from the person holding it; it is open to anyone again.
+pub(crate) async fn take_back(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    person: Person,
+    Form(f): Form<TakeBackForm>,
+) -> Result<Response, PageError> {
+    check_origin(&headers)?;
+    person.check_csrf(&f.csrf)?;
+    person.require(&[Role::Lead, Role::Admin])?;
+    crate::routes::path_id(&f.ad)?;
+    state
+        .store()
+        .queue_take_back(&f.ad, &person.actor(), now_ms())
+        .await?;
+    let back = if f.state.as_deref() == Some("escalated") {
+        "/queue?state=escalated"
+    } else {
+        "/queue"
+    };
+    Ok(Redirect::to(back).into_response())
 }
