@@ -1212,3 +1212,53 @@ async fn admins_manage_people_keys_and_the_policy() {
     assert!(!text.contains(&pw) && !text.contains(&key));
     assert!(store.audit_verify().await.unwrap().ok);
 }
+
+/// A session ends after its idle time and after its absolute time, whatever the cookie says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_expire_when_idle_and_when_too_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let analyzer =
+        Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
+    let app_with = |idle_ms: i64, absolute_ms: i64| {
+        samaritan_server::router(AppState::new(
+            store.clone(),
+            analyzer.clone(),
+            Limits {
+                console: ConsoleConfig {
+                    sessions: samaritan_store::SessionLimits {
+                        idle_ms,
+                        absolute_ms,
+                    },
+                    ..ConsoleConfig::default()
+                },
+                ..Limits::default()
+            },
+        ))
+    };
+    store
+        .create_user("rev", Role::Reviewer, PW, "test")
+        .await
+        .unwrap();
+    // Idle: 800 ms without a request ends it.
+    let idle = app_with(800, 60_000);
+    let mut b = Browser::new(&idle);
+    b.sign_in("rev", PW).await;
+    assert_eq!(b.get("/settings").await.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let p = b.get("/settings").await;
+    assert_eq!(
+        (p.status, p.location()),
+        (StatusCode::SEE_OTHER, "/login?next=/settings")
+    );
+    // Absolute: busy all along, it still ends after 1.5 s.
+    let old = app_with(60_000, 1500);
+    let mut b = Browser::new(&old);
+    b.sign_in("rev", PW).await;
+    for _ in 0..4 {
+        assert_eq!(b.get("/settings").await.status, StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(b.get("/settings").await.status, StatusCode::SEE_OTHER);
+}
