@@ -376,7 +376,7 @@ pub(crate) async fn decide(
     Path(id): Path<String>,
     Form(f): Form<DecideForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
     person.require_queue()?;
     crate::routes::path_id(&id)?;
@@ -431,7 +431,7 @@ pub(crate) async fn claim(
     Path(id): Path<String>,
     Form(f): Form<ClaimForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
     person.require_queue()?;
     crate::routes::path_id(&id)?;
@@ -478,7 +478,7 @@ pub(crate) async fn renew(
     Path(id): Path<String>,
     Form(f): Form<ClaimForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
     person.require_queue()?;
     crate::routes::path_id(&id)?;

@@ -137,7 +137,7 @@ pub(crate) async fn act(
     person: Person,
     Form(f): Form<AdminForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
     admin(&person)?;
     let actor = person.actor();

@@ -92,7 +92,7 @@ pub(crate) async fn submit(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let headers = &parts.headers;
-    check_origin(headers)?;
+    check_origin(&state, headers)?;
     let next = local_path(Some(&f.next));
     let sent_ok = cookie(headers, LOGIN_COOKIE)
         .is_some_and(|c| !f.token.is_empty() && constant_time_eq(c.as_bytes(), f.token.as_bytes()));
@@ -175,7 +175,7 @@ pub(crate) async fn logout(
     person: Person,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
     state.store().close_session(&person.token, now_ms()).await?;
     let mut resp = Redirect::to("/login").into_response();

@@ -271,7 +271,7 @@ pub(crate) async fn decide(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     let field = |k: &str| {
         fields
             .iter()

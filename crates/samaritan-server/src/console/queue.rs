@@ -220,7 +220,7 @@ pub(crate) async fn next(
     person: Person,
     Form(f): Form<NextForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
     person.require_queue()?;
     let escalated = f.state.as_deref() == Some("escalated");
@@ -274,7 +274,7 @@ pub(crate) async fn take_back(
     person: Person,
     Form(f): Form<TakeBackForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
     person.require(&[Role::Lead, Role::Admin])?;
     crate::routes::path_id(&f.ad)?;

@@ -121,7 +121,7 @@ pub(crate) async fn image(
     person: Person,
     mut form: axum::extract::Multipart,
 ) -> Result<Response, PageError> {
-    super::session::check_origin(&headers)?;
+    super::session::check_origin(&state, &headers)?;
     person.require_queue()?;
     let limits = samaritan_media::DecodeLimits::default();
     let (mut csrf, mut bytes) = (String::new(), None::<Vec<u8>>);

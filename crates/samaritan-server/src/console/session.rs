@@ -141,20 +141,36 @@ pub(crate) fn client_address(state: &AppState, parts: &Parts) -> String {
 }
 
 /// Refuses a request that says it comes from another origin (browsers send `Origin` on every
-/// POST). Requests without the header are left to the CSRF token.
-pub(crate) fn check_origin(headers: &HeaderMap) -> Result<(), PageError> {
+/// POST). Requests without the header are left to the CSRF token. The origin must name the
+/// host the request was sent to: `Host`, or with `trust_proxy` the proxy's `X-Forwarded-Host`.
+pub(crate) fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), PageError> {
+    origin_matches(headers, state.limits().console.trust_proxy)
+}
+
+fn origin_matches(headers: &HeaderMap, trust_proxy: bool) -> Result<(), PageError> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let origin_host = origin
         .split_once("://")
         .map_or(origin, |(_, rest)| rest)
         .trim_end_matches('/');
-    if !host.is_empty() && origin_host.eq_ignore_ascii_case(host) {
+    let header_value = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(',').next().unwrap_or("").trim())
+            .filter(|v| !v.is_empty())
+    };
+    let mut hosts = vec![header_value("host")];
+    if trust_proxy {
+        hosts.push(header_value("x-forwarded-host"));
+    }
+    if hosts
+        .into_iter()
+        .flatten()
+        .any(|h| origin_host.eq_ignore_ascii_case(h))
+    {
         Ok(())
     } else {
         Err(PageError::forbidden(
@@ -255,5 +271,53 @@ impl AddressThrottle {
             *e = (0, Instant::now());
         }
         e.0 = e.0.saturating_add(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_origin_must_be_the_host_or_with_a_trusted_proxy_its_forwarded_host() {
+        let same = headers(&[
+            ("origin", "https://review.example"),
+            ("host", "review.example"),
+        ]);
+        assert!(origin_matches(&same, false).is_ok());
+        let other = headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "review.example"),
+        ]);
+        assert!(origin_matches(&other, false).is_err());
+        assert!(
+            origin_matches(&headers(&[("host", "x")]), false).is_ok(),
+            "no Origin: the token decides"
+        );
+        assert!(origin_matches(&headers(&[("origin", "null"), ("host", "x")]), false).is_err());
+        let proxied = headers(&[
+            ("origin", "https://review.example"),
+            ("host", "10.0.0.5:8080"),
+            ("x-forwarded-host", "review.example"),
+        ]);
+        assert!(
+            origin_matches(&proxied, false).is_err(),
+            "not without --trust-proxy"
+        );
+        assert!(origin_matches(&proxied, true).is_ok());
+        let forged = headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "10.0.0.5:8080"),
+            ("x-forwarded-host", "review.example"),
+        ]);
+        assert!(origin_matches(&forged, true).is_err());
     }
 }

@@ -65,7 +65,7 @@ pub(crate) async fn save(
     person: Person,
     Form(f): Form<SettingsForm>,
 ) -> Result<Response, PageError> {
-    check_origin(&headers)?;
+    check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
     let s = ViewSettings {
         blur: f.blur,
