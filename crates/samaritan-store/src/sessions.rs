@@ -9,7 +9,7 @@
 //! by the token.
 
 use crate::users::{USER_COLUMNS_OF_U, UserRow, user};
-use crate::{Result, Store, StoreError, User, hex, sha256_hex};
+use crate::{Result, Store, StoreError, User, sha256_hex};
 
 /// How long a session lives.
 #[derive(Debug, Clone, Copy)]
@@ -81,19 +81,12 @@ fn session_id(token_sha256: &str) -> String {
     token_sha256.chars().take(12).collect()
 }
 
-fn random_hex() -> Result<String> {
-    let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf)
-        .map_err(|e| StoreError::Invalid(format!("no randomness from the system: {e}")))?;
-    Ok(hex(&buf))
-}
-
 impl Store {
     /// Opens a session for `user` (already verified) from `address`; audited as
     /// `session.open`.
     pub async fn open_session(&self, user: &User, address: &str, now: i64) -> Result<NewSession> {
-        let token = random_hex()?;
-        let csrf = random_hex()?;
+        let token = crate::users::random_token()?;
+        let csrf = crate::users::random_token()?;
         let digest = sha256_hex(token.as_bytes());
         let address: String = address.chars().take(64).collect();
         on_write!(&self.backend, |pool, dialect| {

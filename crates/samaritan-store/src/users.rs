@@ -191,11 +191,16 @@ pub fn check_password(password: &str) -> Result<()> {
     Ok(())
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf)
         .map_err(|e| StoreError::Invalid(format!("no randomness from the system: {e}")))?;
     Ok(buf)
+}
+
+/// 256 random bits as 64 lowercase hex digits (session, CSRF and sign-in form tokens).
+pub fn random_token() -> Result<String> {
+    Ok(hex(&random_bytes::<32>()?))
 }
 
 /// A new random password: 24 characters from 55 unambiguous letters and digits (~138 bits).

@@ -34,17 +34,6 @@ pub(crate) struct NextQuery {
     next: Option<String>,
 }
 
-fn random_token() -> Result<String, PageError> {
-    let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| {
-        PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("no randomness from the system: {e}"),
-        )
-    })?;
-    Ok(samaritan_store::hex(&buf))
-}
-
 /// The form, with a fresh sign-in token in a cookie and a hidden field.
 fn form_page(
     state: &AppState,
@@ -53,7 +42,7 @@ fn form_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let token = random_token()?;
+    let token = samaritan_store::users::random_token()?;
     let mut resp = render(&LoginPage {
         next,
         token: &token,
