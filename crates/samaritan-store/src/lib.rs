@@ -28,6 +28,7 @@ pub mod link_state;
 #[macro_use]
 pub mod networks;
 pub mod policy;
+pub mod qa;
 pub mod queue;
 pub mod reads;
 pub mod reasons;
@@ -48,6 +49,7 @@ pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_
 pub use keys::{ApiKey, KeyRecord, Scope};
 pub use networks::{CaseMember, NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
 pub use policy::PolicyVersion;
+pub use qa::{Agreement, GoldenItem, QaAnswer, QaTask};
 pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
 pub use reads::{AdRecord, Stats};
 pub use reasons::ReasonCodes;

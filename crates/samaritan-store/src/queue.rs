@@ -307,6 +307,30 @@ impl Store {
         rows.into_iter().map(|r| queue_item(r, now)).collect()
     }
 
+    /// The queue items of the listed ads, whatever their state, in queue order (at most 1000).
+    pub async fn queue_items(&self, ids: &[&str], now: i64) -> Result<Vec<QueueItem>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > 1000 {
+            return Err(StoreError::Invalid(
+                "at most 1000 queue items are read at once".into(),
+            ));
+        }
+        let rows: Vec<QueueRow> = on_read!(self, |pool| {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(format!(
+                "SELECT {QUEUE_COLUMNS} FROM queue q {QUEUE_JOINS} WHERE q.ad_id IN ("
+            ));
+            let mut sep = qb.separated(", ");
+            for id in ids {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(") ORDER BY q.priority DESC, q.enqueued_at, q.ad_id");
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        rows.into_iter().map(|r| queue_item(r, now)).collect()
+    }
+
     /// Claims up to `n` items in `state` (`open` or `escalated`) for `actor` until
     /// `now + lease_ms`: the actor's own live claims first (their leases are renewed), then
     /// unclaimed or expired items in queue order. No two actors ever hold a live lease on the

@@ -12,7 +12,7 @@ use common::{Fixture, ad, analysis, item, with_network};
 use samaritan_engine::model::Verdict;
 use samaritan_store::{
     DecisionAction, DecisionBasis, DecisionInput, IdentifierKind, IngestStatus, LoginError,
-    QueueState, Role, Scope, StoreError, now_ms,
+    QaAnswer, QueueState, Role, Scope, StoreError, now_ms,
 };
 
 /// A decision on revision `revision` of `ad_id`, made under a claim.
@@ -102,6 +102,9 @@ suite!(
     view_settings_and_exposure_are_kept_per_person,
     the_dashboard_counts_depth_decisions_and_reports,
     a_lead_takes_a_claim_back,
+    qa_golden_items_are_served_blind_and_scored,
+    qa_second_reviews_go_to_someone_else_and_disagreements_to_a_lead,
+    qa_concurrent_assignment_exactly_one_wins,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -2265,5 +2268,361 @@ async fn a_lead_takes_a_claim_back(f: &Fixture) {
         log.iter().filter(|e| e.action == "queue.reassign").count(),
         1
     );
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+/// Ingests `id`, claims it as `who` and decides it with `action` (returns the decision).
+async fn decided_by(
+    f: &Fixture,
+    id: &str,
+    who: &str,
+    action: DecisionAction,
+    now: i64,
+) -> samaritan_store::Decision {
+    let s = &f.store;
+    s.ingest(vec![item(
+        ad(id, "x"),
+        analysis(id, Verdict::Review, 10, &[]),
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.queue_claim_ads(who, QueueState::Open, &[id], 60_000, now)
+            .await
+            .unwrap(),
+        [id]
+    );
+    s.decide(&decision(id, 1, action, "spam"), who, now)
+        .await
+        .unwrap()
+}
+
+fn answer(id: &str, revision: i64, action: DecisionAction) -> QaAnswer {
+    QaAnswer {
+        ad_id: id.into(),
+        revision,
+        action,
+        reason: "spam".into(),
+        note: "looked twice".into(),
+    }
+}
+
+async fn qa_golden_items_are_served_blind_and_scored(f: &Fixture) {
+    let s = &f.store;
+    let t0 = now_ms();
+    decided_by(f, "g1", "user:ana", DecisionAction::Remove, t0).await;
+    s.ingest(vec![item(
+        ad("g2", "y"),
+        analysis("g2", Verdict::Review, 10, &[]),
+    )])
+    .await
+    .unwrap();
+    // Only decided ads can be golden.
+    let e = s
+        .golden_add("g2", DecisionAction::Remove, "spam", "", "user:lead", t0)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "not_decided");
+    assert!(matches!(
+        s.golden_add("nope", DecisionAction::Remove, "spam", "", "user:lead", t0)
+            .await
+            .unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+    let g = s
+        .golden_add(
+            "g1",
+            DecisionAction::Remove,
+            "spam",
+            "clear case",
+            "user:lead",
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!((g.revision, g.expected_action.as_str()), (1, "remove"));
+    assert_eq!(s.golden_list(10).await.unwrap(), [g.clone()]);
+    // Not to the lead who set it, nor to the reviewer who decided it.
+    assert!(
+        s.qa_assign_golden("user:lead", 60_000, t0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.qa_assign_golden("user:ana", 60_000, t0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let task = s
+        .qa_assign_golden("user:bo", 60_000, t0)
+        .await
+        .unwrap()
+        .expect("a golden item for bo");
+    assert_eq!((task.kind.as_str(), task.ad_id.as_str()), ("golden", "g1"));
+    assert_eq!(
+        s.qa_open_of("user:bo", t0 + 1).await.unwrap(),
+        [task.clone()]
+    );
+    // Once given, not again.
+    assert!(
+        s.qa_assign_golden("user:bo", 60_000, t0 + 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.qa_renew("user:bo", "g1", 120_000, t0 + 2).await.unwrap());
+    assert!(!s.qa_renew("user:cy", "g1", 120_000, t0 + 2).await.unwrap());
+    // Someone without the task cannot answer; a wrong revision is refused.
+    let e = s
+        .qa_answer("user:cy", &answer("g1", 1, DecisionAction::Allow), t0 + 3)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "not_claimed");
+    let e = s
+        .qa_answer("user:bo", &answer("g1", 2, DecisionAction::Allow), t0 + 3)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "stale_revision");
+    let done = s
+        .qa_answer("user:bo", &answer("g1", 1, DecisionAction::Allow), t0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(done.agreed, Some(false));
+    assert_eq!(done.answer_action.as_deref(), Some("allow"));
+    // Answered once.
+    let e = s
+        .qa_answer("user:bo", &answer("g1", 1, DecisionAction::Remove), t0 + 5)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "not_claimed");
+    // The answer is no decision: the ad's record is unchanged.
+    let rec = s.get_ad("g1", t0 + 5).await.unwrap().unwrap();
+    assert_eq!(rec.decisions.len(), 1);
+    assert_eq!(rec.queue.unwrap().state, QueueState::Decided);
+    let a = s.qa_agreement().await.unwrap();
+    let bo = a.iter().find(|a| a.person == "user:bo").unwrap();
+    assert_eq!((bo.golden_answered, bo.golden_agreed), (1, 0));
+    // A golden item is no longer served once the ad changed, nor once removed from the set.
+    let cy = s.qa_assign_golden("user:cy", 60_000, t0 + 6).await.unwrap();
+    assert!(cy.is_some());
+    s.ingest(vec![item(
+        ad("g1", "changed"),
+        analysis("g1", Verdict::Review, 10, &[]),
+    )])
+    .await
+    .unwrap();
+    let e = s
+        .qa_answer("user:cy", &answer("g1", 1, DecisionAction::Remove), t0 + 7)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "stale_revision");
+    assert!(
+        s.qa_assign_golden("user:dee", 60_000, t0 + 8)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.golden_remove("g1", "user:lead", t0 + 9).await.unwrap();
+    assert!(s.golden_list(10).await.unwrap().is_empty());
+    assert!(matches!(
+        s.golden_remove("g1", "user:lead", t0 + 9)
+            .await
+            .unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+    let log = s.audit_list(0, 1000).await.unwrap();
+    let count = |a: &str| log.iter().filter(|e| e.action == a).count();
+    assert_eq!(
+        (
+            count("qa.golden_add"),
+            count("qa.assign"),
+            count("qa.answer"),
+            count("qa.golden_remove")
+        ),
+        (1, 2, 1, 1)
+    );
+    let ans = log.iter().find(|e| e.action == "qa.answer").unwrap();
+    assert_eq!(ans.actor, "user:bo");
+    assert_eq!(ans.detail["expected"], "remove");
+    assert_eq!(ans.detail["agreed"], false);
+    assert!(
+        ans.detail.get("note").is_none(),
+        "notes are hashed, not copied"
+    );
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn qa_second_reviews_go_to_someone_else_and_disagreements_to_a_lead(f: &Fixture) {
+    let s = &f.store;
+    let t0 = now_ms();
+    let d1 = decided_by(f, "s1", "user:ana", DecisionAction::Remove, t0).await;
+    let d2 = decided_by(f, "s2", "user:ana", DecisionAction::Allow, t0 + 1).await;
+    let esc = decided_by(f, "s3", "user:ana", DecisionAction::Escalate, t0 + 2).await;
+    assert!(s.qa_sample_second(&esc, t0 + 3).await.is_err());
+    s.qa_sample_second(&d1, t0 + 3).await.unwrap();
+    s.qa_sample_second(&d2, t0 + 4).await.unwrap();
+    // Never to the reviewer who decided.
+    assert!(
+        s.qa_claim_second("user:ana", 60_000, t0 + 5)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let first = s
+        .qa_claim_second("user:bo", 60_000, t0 + 5)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.ad_id.as_str(), first.expected_action.as_str()),
+        ("s1", "remove")
+    );
+    assert_eq!(first.decision_seq, Some(d1.seq));
+    let second = s
+        .qa_claim_second("user:cy", 60_000, t0 + 6)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.ad_id, "s2");
+    assert!(
+        s.qa_claim_second("user:dee", 60_000, t0 + 7)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // bo agrees; cy's lease runs out and the task waits for someone else.
+    let ok = s
+        .qa_answer("user:bo", &answer("s1", 1, DecisionAction::Remove), t0 + 8)
+        .await
+        .unwrap();
+    assert_eq!(ok.agreed, Some(true));
+    let later = t0 + 60_000 + 10;
+    let again = s
+        .qa_claim_second("user:dee", 60_000, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.id, second.id);
+    let e = s
+        .qa_answer(
+            "user:cy",
+            &answer("s2", 1, DecisionAction::Remove),
+            later + 1,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "not_claimed");
+    let no = s
+        .qa_answer(
+            "user:dee",
+            &answer("s2", 1, DecisionAction::Remove),
+            later + 2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(no.agreed, Some(false));
+    let waiting = s.qa_disagreements(10).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].ad_id.as_str(), waiting[0].first_actor.as_str()),
+        ("s2", "user:ana")
+    );
+    assert!(
+        s.qa_resolve(waiting[0].id, "user:lead", " ", later + 3)
+            .await
+            .is_err()
+    );
+    let r = s
+        .qa_resolve(waiting[0].id, "user:lead", "decision overridden", later + 3)
+        .await
+        .unwrap();
+    assert_eq!(r.resolved_by.as_deref(), Some("user:lead"));
+    let e = s
+        .qa_resolve(waiting[0].id, "user:lead", "again", later + 4)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "resolved");
+    assert!(s.qa_disagreements(10).await.unwrap().is_empty());
+    let a = s.qa_agreement().await.unwrap();
+    let get = |p: &str| a.iter().find(|a| a.person == p).unwrap().clone();
+    assert_eq!(
+        (
+            get("user:ana").decisions_checked,
+            get("user:ana").decisions_confirmed
+        ),
+        (2, 1)
+    );
+    assert_eq!(
+        (
+            get("user:bo").second_given,
+            get("user:bo").second_given_agreed
+        ),
+        (1, 1)
+    );
+    assert_eq!(
+        (
+            get("user:dee").second_given,
+            get("user:dee").second_given_agreed
+        ),
+        (1, 0)
+    );
+    assert!(a.iter().all(|a| a.person != "user:cy"));
+    // The decisions themselves are untouched.
+    assert_eq!(s.decisions_of("s2").await.unwrap().len(), 1);
+    let log = s.audit_list(0, 1000).await.unwrap();
+    let count = |a: &str| log.iter().filter(|e| e.action == a).count();
+    assert_eq!(
+        (
+            count("qa.sample"),
+            count("qa.assign"),
+            count("qa.answer"),
+            count("qa.resolve")
+        ),
+        (2, 3, 2, 1)
+    );
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn qa_concurrent_assignment_exactly_one_wins(f: &Fixture) {
+    let s = &f.store;
+    let t0 = now_ms();
+    let d = decided_by(f, "c1", "user:ana", DecisionAction::Remove, t0).await;
+    s.qa_sample_second(&d, t0).await.unwrap();
+    let mut joins = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        joins.push(tokio::spawn(async move {
+            s.qa_claim_second(&format!("user:r{i}"), 60_000, t0 + 1)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut got = Vec::new();
+    for j in joins {
+        if let Some(t) = j.await.unwrap() {
+            got.push(t);
+        }
+    }
+    assert_eq!(got.len(), 1, "one task, one assignee: {got:?}");
+    let who = got[0].assigned_to.clone().unwrap();
+    // Two answers at once from the holder: exactly one lands.
+    let mut joins = Vec::new();
+    for action in [DecisionAction::Remove, DecisionAction::Allow] {
+        let s = s.clone();
+        let who = who.clone();
+        joins.push(tokio::spawn(async move {
+            s.qa_answer(&who, &answer("c1", 1, action), t0 + 2).await
+        }));
+    }
+    let mut ok = 0;
+    for j in joins {
+        match j.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(refusal(e), "not_claimed"),
+        }
+    }
+    assert_eq!(ok, 1);
     assert!(s.audit_verify().await.unwrap().ok);
 }
