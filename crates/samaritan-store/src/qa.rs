@@ -74,6 +74,11 @@ pub struct Agreement {
     pub decisions_confirmed: i64,
 }
 
+/// Answers per (person, kind): count and how many agreed.
+type AnswerCount = (String, String, i64, i64);
+/// Second reviews per first decider: count and how many confirmed.
+type FirstCount = (String, i64, i64);
+
 const TASK_COLUMNS: &str = "id, kind, ad_id, revision, expected_action, first_actor, decision_seq, \
      assigned_to, lease_until, answer_action, answer_reason, answer_note, answered_at, agreed, \
      resolved_by, resolved_at, resolution, created_at";
@@ -594,22 +599,21 @@ impl Store {
 
     /// Agreement per person over every answered task, by name.
     pub async fn qa_agreement(&self) -> Result<Vec<Agreement>> {
-        let (by_answerer, by_first): (Vec<(String, String, i64, i64)>, Vec<(String, i64, i64)>) =
-            on_read!(self, |pool| {
-                let a = sqlx::query_as(
-                    "SELECT assigned_to, kind, COUNT(*), CAST(SUM(agreed) AS BIGINT) FROM qa_tasks \
+        let (by_answerer, by_first): (Vec<AnswerCount>, Vec<FirstCount>) = on_read!(self, |pool| {
+            let a = sqlx::query_as(
+                "SELECT assigned_to, kind, COUNT(*), CAST(SUM(agreed) AS BIGINT) FROM qa_tasks \
                      WHERE answered_at IS NOT NULL GROUP BY assigned_to, kind",
-                )
-                .fetch_all(pool)
-                .await?;
-                let b = sqlx::query_as(
-                    "SELECT first_actor, COUNT(*), CAST(SUM(agreed) AS BIGINT) FROM qa_tasks \
+            )
+            .fetch_all(pool)
+            .await?;
+            let b = sqlx::query_as(
+                "SELECT first_actor, COUNT(*), CAST(SUM(agreed) AS BIGINT) FROM qa_tasks \
                      WHERE kind = 'second' AND answered_at IS NOT NULL GROUP BY first_actor",
-                )
-                .fetch_all(pool)
-                .await?;
-                (a, b)
-            });
+            )
+            .fetch_all(pool)
+            .await?;
+            (a, b)
+        });
         let mut people: std::collections::BTreeMap<String, Agreement> = Default::default();
         for (person, kind, n, agreed) in by_answerer {
             let a = people.entry(person.clone()).or_insert_with(|| Agreement {
