@@ -255,6 +255,23 @@ async function axe(page, what) {
   await page.goto(`${BASE}/exposure`);
   check((await page.locator("main table").textContent()).includes("demo"), "the exposure overview lists the reviewer");
   await shot(page, "exposure");
+
+  // Quality review: the server samples every decision here (--qa-second-review-rate 1), so the
+  // lead's "claim next" serves the demo reviewer's decision for a blind second review first.
+  await page.goto(`${BASE}/queue`);
+  await Promise.all([page.waitForURL(/\/ads\//), page.keyboard.press("n")]);
+  check((await page.locator("#dec-h + p").textContent()).includes("Earlier decisions are not shown"), "a second review hides the first decision");
+  check((await page.locator('a[href^="/networks/"]').count()) === 0, "and the network case, which would show it");
+  await shot(page, "second-review");
+  const reviewed = page.url();
+  await page.keyboard.press("a");
+  await page.keyboard.press("1");
+  await Promise.all([page.waitForURL((u) => u.toString() !== reviewed), page.keyboard.press("s")]);
+  await page.goto(`${BASE}/qa`);
+  const dis = await page.locator("#dis-h").locator("xpath=..").textContent();
+  check(dis.includes("user:demo") && dis.includes("allow"), "the lead sees the disagreement beside the first decision");
+  check((await page.locator("#agree-h").locator("xpath=..").textContent()).includes("user:lead"), "agreement per reviewer is listed");
+  await shot(page, "quality");
   await ctx.close();
 }
 
@@ -281,6 +298,15 @@ async function axe(page, what) {
   await axe(page, "search");
   await page.goto(`${BASE}/settings`);
   await axe(page, "settings");
+  await ctx.close();
+}
+{
+  const { ctx, page } = await context({ bypassCSP: true });
+  await signIn(page, "lead", LEAD_PW);
+  await page.goto(`${BASE}/qa`);
+  await axe(page, "quality");
+  await page.goto(`${BASE}/dashboard`);
+  await axe(page, "dashboard");
   await ctx.close();
 }
 

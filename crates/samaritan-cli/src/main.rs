@@ -23,8 +23,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Find the ads that sell people, link them into networks, and explain why."
 )]
 struct Cli {
-    /// Log filter (also RUST_LOG); logs go to stderr and never contain ad text at the default level.
-    #[arg(long, global = true, default_value = "warn", env = "SAMARITAN_LOG")]
+    /// Log filter (also RUST_LOG); logs go to stderr and never contain ad text at the default
+    /// level. The default keeps warnings and the audit checkpoints (`samaritan::audit`).
+    #[arg(
+        long,
+        global = true,
+        default_value = "warn,samaritan::audit=info",
+        env = "SAMARITAN_LOG"
+    )]
     log: String,
     #[command(subcommand)]
     command: Command,

@@ -38,14 +38,146 @@ fn keys_are_made_once_listed_without_secrets_and_revoked() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`root`"));
 }
 
-#[test]
-fn audit_verify_exits_non_zero_on_a_tampered_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
-    for _ in 0..3 {
-        make_key(dir.path(), "admin");
+/// Where a test's store lives, as the CLI is told it (`--data-dir` or `--database`), and a way
+/// to edit it behind the store's back (raw SQL through its own connection).
+enum Place {
+    Sqlite(tempfile::TempDir),
+    Postgres { url: String, schema: String },
+}
+
+impl Place {
+    fn sqlite() -> Place {
+        Place::Sqlite(tempfile::tempdir().unwrap())
     }
-    let ok = run(&["audit", "verify", "--data-dir", d]);
+
+    /// A fresh schema in the test database (migrated), or `None` after a visible skip.
+    fn postgres(test: &str) -> Option<Place> {
+        let url = samaritan_testkit::postgres_url(test)?;
+        let schema = format!("samaritan_cli_{}_{test}", std::process::id());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = samaritan_store::Store::open_postgres_in_schema(&url, Some(&schema))
+                .await
+                .unwrap();
+            store.close().await;
+        });
+        Some(Place::Postgres { url, schema })
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            Place::Sqlite(dir) => vec![
+                "--data-dir".into(),
+                dir.path().to_str().unwrap().to_owned(),
+            ],
+            Place::Postgres { url, schema } => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                vec![
+                    "--database".into(),
+                    format!("{url}{sep}options=-c%20search_path%3D{schema}"),
+                ]
+            }
+        }
+    }
+
+    /// Runs the CLI with `args` and this store.
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .args(args)
+            .args(self.args())
+            .output()
+            .unwrap()
+    }
+
+    fn make_admin_key(&self) {
+        let out = self.run(&["keys", "create", "--scopes", "admin"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Edits the database directly, as someone with file or database access could.
+    fn tamper(&self, statements: &[&str]) {
+        use sqlx::Connection;
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            match self {
+                Place::Sqlite(dir) => {
+                    let db = dir.path().join(samaritan_store::SQLITE_FILE);
+                    let mut c = sqlx::SqliteConnection::connect(&format!(
+                        "sqlite://{}",
+                        db.display()
+                    ))
+                    .await
+                    .unwrap();
+                    for sql in statements {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                            .execute(&mut c)
+                            .await
+                            .unwrap();
+                    }
+                }
+                Place::Postgres { url, schema } => {
+                    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                    for sql in statements {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                            .execute(&mut c)
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+        });
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Place::Postgres { url, schema } = self {
+            let (url, schema) = (url.clone(), schema.clone());
+            // Dropped on a fresh thread: a runtime cannot start inside another.
+            let _ = std::thread::spawn(move || {
+                use sqlx::Connection;
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(&url).await {
+                        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "DROP SCHEMA IF EXISTS {schema} CASCADE"
+                        )))
+                        .execute(&mut c)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+#[test]
+fn audit_verify_exits_non_zero_on_a_tampered_database_sqlite() {
+    tampered_database(&Place::sqlite());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
+fn audit_verify_exits_non_zero_on_a_tampered_database_postgres() {
+    if let Some(p) = Place::postgres("tampered") {
+        tampered_database(&p);
+    }
+}
+
+fn tampered_database(place: &Place) {
+    for _ in 0..3 {
+        place.make_admin_key();
+    }
+    let ok = place.run(&["audit", "verify"]);
     assert!(ok.status.success());
     let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(report["entries"], 3);
@@ -55,42 +187,21 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
         report["head_hash"].as_str().unwrap()
     );
     assert!(
-        run(&["audit", "verify", "--data-dir", d, "--expect-head", &head])
+        place
+            .run(&["audit", "verify", "--expect-head", &head])
             .status
             .success()
     );
     let printed: serde_json::Value =
-        serde_json::from_slice(&run(&["audit", "head", "--data-dir", d]).stdout).unwrap();
+        serde_json::from_slice(&place.run(&["audit", "head"]).stdout).unwrap();
     assert_eq!(
         format!("{}:{}", printed["seq"], printed["hash"].as_str().unwrap()),
         head
     );
 
-    // Edit the log behind the store's back with the sqlite3 file format's own tools: here,
-    // through a second store connection issuing raw SQL.
-    let db = dir.path().join(samaritan_store::SQLITE_FILE);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let store = samaritan_store::Store::open_sqlite(dir.path())
-            .await
-            .unwrap();
-        store.close().await;
-    });
-    let status = Command::new("python3")
-        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE audit_log SET actor='cli:someone-else' WHERE seq=2\"); c.commit()"])
-        .arg(&db)
-        .status();
-    if !status.is_ok_and(|s| s.success()) {
-        assert!(
-            std::env::var_os("SAMARITAN_REQUIRE_SHARED").is_none(),
-            "python3 with sqlite3 is required here (CI)"
-        );
-        eprintln!(
-            "SKIPPED: audit_verify_exits_non_zero_on_a_tampered_database: python3 with sqlite3 is not available"
-        );
-        return;
-    }
-    let bad = run(&["audit", "verify", "--data-dir", d]);
+    // Edit the log behind the store's back.
+    place.tamper(&["UPDATE audit_log SET actor = 'cli:someone-else' WHERE seq = 2"]);
+    let bad = place.run(&["audit", "verify"]);
     assert_eq!(bad.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
     assert_eq!(report["problems"][0]["seq"], 2);
@@ -98,14 +209,7 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
     assert_eq!(report["ok"], false);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("BROKEN"));
     // The service will not run on a broken record.
-    let serve = run(&[
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--data-dir",
-        d,
-        "--no-images",
-    ]);
+    let serve = place.run(&["serve", "--listen", "127.0.0.1:0", "--no-images"]);
     assert!(!serve.status.success());
     let err = String::from_utf8_lossy(&serve.stderr);
     assert!(
@@ -117,37 +221,36 @@ fn audit_verify_exits_non_zero_on_a_tampered_database() {
 /// A cut tail leaves a valid chain: only the head an operator kept outside the database
 /// (`audit head`, or the checkpoints `serve` logs) shows it. `--expect-head` must catch it.
 #[test]
-fn a_cut_tail_is_caught_by_the_head_an_operator_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().to_str().unwrap();
+fn a_cut_tail_is_caught_by_the_head_an_operator_kept_sqlite() {
+    cut_tail(&Place::sqlite());
+}
+
+#[test]
+#[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
+fn a_cut_tail_is_caught_by_the_head_an_operator_kept_postgres() {
+    if let Some(p) = Place::postgres("cut_tail") {
+        cut_tail(&p);
+    }
+}
+
+fn cut_tail(place: &Place) {
     for _ in 0..3 {
-        make_key(dir.path(), "admin");
+        place.make_admin_key();
     }
     let printed: serde_json::Value =
-        serde_json::from_slice(&run(&["audit", "head", "--data-dir", d]).stdout).unwrap();
+        serde_json::from_slice(&place.run(&["audit", "head"]).stdout).unwrap();
     let head = format!("{}:{}", printed["seq"], printed["hash"].as_str().unwrap());
     assert_eq!(printed["seq"], 3);
 
     // The last entry and the key it recorded removed together, behind the store's back.
-    let db = dir.path().join(samaritan_store::SQLITE_FILE);
-    let status = Command::new("python3")
-        .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"DELETE FROM api_keys WHERE id=(SELECT subject FROM audit_log WHERE seq=3)\"); c.execute(\"DELETE FROM audit_log WHERE seq=3\"); c.commit()"])
-        .arg(&db)
-        .status();
-    if !status.is_ok_and(|s| s.success()) {
-        assert!(
-            std::env::var_os("SAMARITAN_REQUIRE_SHARED").is_none(),
-            "python3 with sqlite3 is required here (CI)"
-        );
-        eprintln!(
-            "SKIPPED: a_cut_tail_is_caught_by_the_head_an_operator_kept: python3 with sqlite3 is not available"
-        );
-        return;
-    }
+    place.tamper(&[
+        "DELETE FROM api_keys WHERE id = (SELECT subject FROM audit_log WHERE seq = 3)",
+        "DELETE FROM audit_log WHERE seq = 3",
+    ]);
     // The chain itself is intact ...
-    assert!(run(&["audit", "verify", "--data-dir", d]).status.success());
+    assert!(place.run(&["audit", "verify"]).status.success());
     // ... and the kept head is gone.
-    let cut = run(&["audit", "verify", "--data-dir", d, "--expect-head", &head]);
+    let cut = place.run(&["audit", "verify", "--expect-head", &head]);
     assert_eq!(
         cut.status.code(),
         Some(1),

@@ -23,7 +23,7 @@ pub use samaritan_engine::model::AdLimits;
 use samaritan_store::Store;
 
 pub use analyzer::{Analyzer, Ingested, PolicyInfo, PolicyRejection};
-pub use console::ConsoleConfig;
+pub use console::{ConsoleConfig, GOLDEN_RATE, SECOND_REVIEW_RATE};
 pub use engine::{EngineAnalyzer, LINK_KIND};
 pub use error::ApiError;
 pub use routes::ads::{IngestOutcome, ingest};
@@ -193,6 +193,7 @@ pub async fn verify_audit(state: &AppState) -> Result<samaritan_store::AuditRepo
         .store(report.ok, std::sync::atomic::Ordering::Relaxed);
     if report.ok {
         tracing::info!(
+            target: "samaritan::audit",
             head_seq = report.head_seq,
             head_hash = %report.head_hash,
             entries = report.entries,

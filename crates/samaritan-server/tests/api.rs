@@ -1343,6 +1343,22 @@ async fn review_integrity(api: &Api, raw: &Raw) {
     assert_eq!(r.json()["supersedes"], allowed["seq"]);
     let r = decide(&api.lead, "ri1", &over).await;
     assert_eq!(r.error(StatusCode::CONFLICT).0, "decision_changed");
+    // An admin key overrides too (README: "lead or admin"); without `override` it needs `review`.
+    let led = r#"{"action":"remove","reason":"minor_indicators","revision":2}"#;
+    assert_eq!(
+        decide(&api.admin, "ri1", led).await.error(StatusCode::FORBIDDEN).0,
+        "forbidden"
+    );
+    let latest = api
+        .call("GET", "/v1/ads/ri1", Some(&api.review), Body::empty())
+        .await
+        .json()["decisions"][1]["seq"]
+        .clone();
+    let by_admin = format!(
+        r#"{{"action":"report","reason":"child_sex_trafficking","revision":2,"override":true,"supersedes":{latest}}}"#
+    );
+    let r = decide(&api.admin, "ri1", &by_admin).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     // Re-posting a decided ad re-opens review; the API shows which decision judged which revision.
     api.post_ads(r#"{"id":"ri1","body":"review one, third text","account":"net-7"}"#)
         .await;
@@ -1363,7 +1379,14 @@ async fn review_integrity(api: &Api, raw: &Raw) {
             )
         })
         .collect();
-    assert_eq!(revisions, [(2, "claim".into()), (2, "override".into())]);
+    assert_eq!(
+        revisions,
+        [
+            (2, "claim".into()),
+            (2, "override".into()),
+            (2, "override".into())
+        ]
+    );
 
     // Twelve reviewers race for one item: exactly one decision lands.
     api.post_ads(r#"{"id":"race","body":"urgent race"}"#).await;

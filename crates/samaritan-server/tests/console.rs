@@ -1262,3 +1262,293 @@ async fn sessions_expire_when_idle_and_when_too_old() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(b.get("/settings").await.status, StatusCode::SEE_OTHER);
 }
+
+/// The store's QA tasks of `ad`, answered or not (through the audit of assignments).
+async fn assigned(store: &Store, action: &str) -> Vec<(String, String)> {
+    store
+        .audit_list(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action)
+        .map(|e| (e.actor, e.subject))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_review_golden_items_second_reviews_and_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let analyzer =
+        Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
+    let app = samaritan_server::router(AppState::new(
+        store.clone(),
+        analyzer,
+        Limits {
+            rate_per_sec: 0.0,
+            console: ConsoleConfig {
+                golden_rate: 1.0,
+                second_review_rate: 1.0,
+                ..ConsoleConfig::default()
+            },
+            ..Limits::default()
+        },
+    ));
+    let ingest = store
+        .create_key("ingest", &[Scope::Ingest], "test")
+        .await
+        .unwrap()
+        .secret;
+    let ads: Vec<serde_json::Value> = (0..2)
+        .map(|i| serde_json::json!({"id": format!("q{i}"), "body": format!("new girl 16yo incall $150/hr call 702-555-01{i}{i}")}))
+        .collect();
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/v1/ads")
+                .header("authorization", format!("Bearer {ingest}"))
+                .body(Body::from(serde_json::Value::from(ads).to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    for (name, role) in [
+        ("ana", Role::Reviewer),
+        ("bo", Role::Reviewer),
+        ("cy", Role::Reviewer),
+        ("lead", Role::Lead),
+    ] {
+        store.create_user(name, role, PW, "test").await.unwrap();
+    }
+
+    // ana decides an ad; with a sampling rate of 1 it goes up for a second review.
+    let mut ana = Browser::new(&app);
+    ana.sign_in("ana", PW).await;
+    let csrf = ana.get("/queue").await.hidden("csrf");
+    let p = ana.post("/queue/next", &[("csrf", &csrf)]).await;
+    let first = p.location().trim_start_matches("/ads/").to_owned();
+    assert!(first.starts_with('q'), "{}", p.location());
+    let page = ana.get(&format!("/ads/{first}")).await;
+    let p = ana
+        .post(
+            &format!("/ads/{first}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("revision", &page.hidden("revision")),
+                ("action", "remove"),
+                ("reason", "minor_indicators"),
+                ("then", "queue"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    assert_eq!(assigned(&store, "qa.sample").await.len(), 1);
+    // ana never gets her own decision to check: claim next gives her the other ad.
+    let p = ana.post("/queue/next", &[("csrf", &csrf)]).await;
+    assert_ne!(p.location(), format!("/ads/{first}"));
+
+    // bo is given the second review before the queue, and reviews blind.
+    let mut bo = Browser::new(&app);
+    bo.sign_in("bo", PW).await;
+    let csrf_bo = bo.get("/queue").await.hidden("csrf");
+    let p = bo.post("/queue/next", &[("csrf", &csrf_bo)]).await;
+    assert_eq!(p.location(), format!("/ads/{first}"));
+    let page = bo.get(&format!("/ads/{first}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_clean(&page);
+    assert!(
+        page.html.contains("Earlier decisions are not shown"),
+        "{}",
+        page.html
+    );
+    assert!(
+        !page.html.contains("minor_indicators</td>"),
+        "the first decision leaks"
+    );
+    assert!(
+        !page.html.contains("href=\"/networks/"),
+        "the case link leaks decisions"
+    );
+    assert!(page.html.contains("id=\"decide\""));
+    // It is in bo's queue as his claim.
+    let q = bo.get("/queue").await;
+    assert!(q.html.contains(&format!("/ads/{first}")), "{}", q.html);
+    // Renewing the page's lease works on the task.
+    let r = bo
+        .post(&format!("/ads/{first}/renew"), &[("csrf", &csrf_bo)])
+        .await;
+    assert!(r.html.contains("<time"), "{}", r.html);
+    let p = bo
+        .post(
+            &format!("/ads/{first}/decide"),
+            &[
+                ("csrf", &csrf_bo),
+                ("revision", &page.hidden("revision")),
+                ("action", "allow"),
+                ("reason", "adult_consensual"),
+                ("note", "reads as an adult"),
+                ("then", "queue"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    // The answer is no decision.
+    let decisions = store.decisions_of(&first).await.unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].action, "remove");
+
+    // Reviewers have no QA page; a post without the CSRF token is refused.
+    assert_eq!(bo.get("/qa").await.status, StatusCode::FORBIDDEN);
+    let mut lead = Browser::new(&app);
+    lead.sign_in("lead", PW).await;
+    let qa = lead.get("/qa").await;
+    assert_eq!(qa.status, StatusCode::OK);
+    assert_clean(&qa);
+    let csrf_lead = qa.hidden("csrf");
+    assert!(qa.html.contains("user:ana"), "{}", qa.html);
+    assert!(qa.html.contains("reads as an adult"));
+    assert!(
+        qa.html.contains("0 % of 1"),
+        "ana's decision not confirmed: {}",
+        qa.html
+    );
+    let p = lead
+        .post(
+            "/qa",
+            &[
+                ("csrf", ""),
+                ("op", "resolve"),
+                ("task", "1"),
+                ("note", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+
+    // The lead overrides the first decision from the ad page, then resolves.
+    let page = lead.get(&format!("/ads/{first}")).await;
+    assert!(page.html.contains("Override the decision"), "{}", page.html);
+    let p = lead
+        .post(
+            &format!("/ads/{first}/decide"),
+            &[
+                ("csrf", &csrf_lead),
+                ("revision", &page.hidden("revision")),
+                ("basis", "override"),
+                ("supersedes", &page.hidden("supersedes")),
+                ("action", "allow"),
+                ("reason", "adult_consensual"),
+                ("then", "ad"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    let decisions = store.decisions_of(&first).await.unwrap();
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(
+        (decisions[1].basis.as_str(), decisions[1].supersedes),
+        ("override", Some(decisions[0].seq))
+    );
+    // An override is not sampled again.
+    assert_eq!(assigned(&store, "qa.sample").await.len(), 1);
+    let task = store.qa_disagreements(10).await.unwrap()[0].id.to_string();
+    let p = lead
+        .post(
+            "/qa",
+            &[
+                ("csrf", &csrf_lead),
+                ("op", "resolve"),
+                ("task", &task),
+                ("note", "decision overridden"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
+    assert!(p.html.contains("resolved"), "{}", p.html);
+    assert!(p.html.contains("None waiting"));
+
+    // The lead makes the ad a golden item; a bad reason is refused on the page.
+    let p = lead
+        .post(
+            "/qa",
+            &[
+                ("csrf", &csrf_lead),
+                ("op", "golden-add"),
+                ("ad", &first),
+                ("action", "allow"),
+                ("reason", "minor_indicators"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT, "{}", p.html);
+    let p = lead
+        .post(
+            "/qa",
+            &[
+                ("csrf", &csrf_lead),
+                ("op", "golden-add"),
+                ("ad", &first),
+                ("action", "allow"),
+                ("reason", "adult_consensual"),
+                ("note", "adult, stated 24 elsewhere"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
+    assert!(p.html.contains("is a golden item"), "{}", p.html);
+
+    // cy (who never saw it) is served the golden item first, blind, and answers right.
+    let mut cy = Browser::new(&app);
+    cy.sign_in("cy", PW).await;
+    let csrf_cy = cy.get("/queue").await.hidden("csrf");
+    let p = cy.post("/queue/next", &[("csrf", &csrf_cy)]).await;
+    assert_eq!(p.location(), format!("/ads/{first}"));
+    let page = cy.get(&format!("/ads/{first}")).await;
+    assert!(page.html.contains("Earlier decisions are not shown"));
+    assert!(!page.html.contains("(override)"));
+    let p = cy
+        .post(
+            &format!("/ads/{first}/decide"),
+            &[
+                ("csrf", &csrf_cy),
+                ("revision", &page.hidden("revision")),
+                ("action", "allow"),
+                ("reason", "adult_consensual"),
+                ("then", "next"),
+            ],
+        )
+        .await;
+    // Submit & next goes on to real work: the golden item is not served twice.
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert_ne!(p.location(), format!("/ads/{first}"));
+    assert_eq!(store.decisions_of(&first).await.unwrap().len(), 2);
+    let qa = lead.get("/qa").await;
+    assert!(
+        qa.html.contains("100 % of 1"),
+        "cy's golden answer: {}",
+        qa.html
+    );
+    let answers = assigned(&store, "qa.answer").await;
+    assert_eq!(
+        answers,
+        [
+            ("user:bo".to_owned(), first.clone()),
+            ("user:cy".to_owned(), first.clone())
+        ]
+    );
+    let p = lead
+        .post(
+            "/qa",
+            &[
+                ("csrf", &csrf_lead),
+                ("op", "golden-remove"),
+                ("ad", &first),
+            ],
+        )
+        .await;
+    assert!(p.html.contains("left the golden set"), "{}", p.html);
+    assert!(store.audit_verify().await.unwrap().ok);
+}

@@ -203,6 +203,12 @@ pub fn random_token() -> Result<String> {
     Ok(hex(&random_bytes::<32>()?))
 }
 
+/// A uniformly random number in `[0, 1)` (53 random bits), for sampling.
+pub fn random_fraction() -> Result<f64> {
+    let b = random_bytes::<8>()?;
+    Ok((u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64)
+}
+
 /// A new random password: 24 characters from 55 unambiguous letters and digits (~138 bits).
 pub fn generate_password() -> Result<String> {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";

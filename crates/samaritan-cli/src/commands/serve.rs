@@ -125,6 +125,22 @@ pub struct ServeArgs {
     /// Console: failed sign-ins one address may make in 15 minutes before it must wait.
     #[arg(long, default_value_t = ConsoleConfig::default().address_failures)]
     pub login_failures_per_address: u32,
+    /// Console: share (0 to 1) of "claim next" that serves a golden item when one is available
+    /// for the person (a decided ad whose answer a lead set on the Quality page); 0 turns it off.
+    #[arg(long, default_value_t = samaritan_server::GOLDEN_RATE, value_parser = fraction)]
+    pub qa_golden_rate: f64,
+    /// Console and API: share (0 to 1) of decisions made under a claim that are sampled for a
+    /// blind second review by someone else; 0 turns it off.
+    #[arg(long, default_value_t = samaritan_server::SECOND_REVIEW_RATE, value_parser = fraction)]
+    pub qa_second_review_rate: f64,
+}
+
+/// A share between 0 and 1.
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{s}` is not a share between 0 and 1 (e.g. 0.05)")),
+    }
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -232,6 +248,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             secure_cookies: args.secure_cookies,
             trust_proxy: args.trust_proxy,
             address_failures: args.login_failures_per_address.max(1),
+            golden_rate: args.qa_golden_rate,
+            second_review_rate: args.qa_second_review_rate,
             ..ConsoleConfig::default()
         },
         ..Limits::default()

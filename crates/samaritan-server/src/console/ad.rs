@@ -75,6 +75,12 @@ struct AdPage {
     lease_until: String,
     claimed_by: String,
     can_decide: bool,
+    /// A QA task (golden item or second review): earlier decisions and the network case are
+    /// not shown, and the choice is recorded as the task's answer.
+    blind: bool,
+    /// A lead may override the decision of a decided ad; the form names the latest decision.
+    can_override: bool,
+    supersedes: String,
     actions: Vec<ActionReasons>,
     error: Option<String>,
 }
@@ -199,7 +205,29 @@ async fn build_with(
         rec.queue.as_ref().map(|q| q.state),
         Some(QueueState::Claimed | QueueState::Escalated)
     );
-    let can_decide = mine && decidable && person.require_queue().is_ok();
+    let mut can_decide = mine && decidable && person.require_queue().is_ok();
+    let task = super::qa::task_on(state, &actor, id, now_ms()).await?;
+    let blind = task.is_some() && !can_decide;
+    let (queue_state, lease_until, claimed_by, decisions) = match &task {
+        Some(t) if blind => {
+            can_decide = person.require_queue().is_ok();
+            (
+                QueueState::Claimed.as_str().to_owned(),
+                t.lease_until
+                    .map(samaritan_store::queue::rfc3339_ms)
+                    .unwrap_or_default(),
+                actor.clone(),
+                Vec::new(),
+            )
+        }
+        _ => (queue_state, lease_until, claimed_by, rec.decisions),
+    };
+    let lead = matches!(person.role(), Role::Lead | Role::Admin);
+    let can_override = lead && !can_decide && queue_state == QueueState::Decided.as_str();
+    let supersedes = decisions
+        .last()
+        .map(|d| d.seq.to_string())
+        .unwrap_or_default();
     let actions = action_reasons(state);
     Ok(AdPage {
         chrome: Chrome::of(person, "queue"),
@@ -244,7 +272,10 @@ async fn build_with(
             .collect(),
         analysis,
         network,
-        decisions: rec.decisions,
+        decisions,
+        blind,
+        can_override,
+        supersedes,
         queue_state,
         lease_until,
         claimed_by,
@@ -367,6 +398,11 @@ pub(crate) struct DecideForm {
     /// `next` (claim the next item) or anything else (back to the queue).
     #[serde(default)]
     then: String,
+    /// `override`: a lead decides a decided ad without a claim, naming `supersedes`.
+    #[serde(default)]
+    basis: String,
+    #[serde(default)]
+    supersedes: String,
 }
 
 pub(crate) async fn decide(
@@ -391,24 +427,58 @@ pub(crate) async fn decide(
     if let Err(m) = state.reasons().check(action, &f.reason) {
         return again(format!("Choose a reason for {}: {m}", action.as_str())).await;
     }
+    let actor = person.actor();
+    // A QA task on this ad takes the answer: it is no decision on the ad.
+    if f.basis != "override"
+        && super::qa::task_on(&state, &actor, &id, now_ms())
+            .await?
+            .is_some()
+    {
+        let answer = samaritan_store::QaAnswer {
+            ad_id: id.clone(),
+            revision: f.revision,
+            action,
+            reason: f.reason,
+            note: f.note,
+        };
+        return match state.store().qa_answer(&actor, &answer, now_ms()).await {
+            Ok(_) if f.then == "next" => claim_next(&state, &person, false).await,
+            Ok(_) => Ok(super::qa::answered(&id)),
+            Err(StoreError::Refused { message, .. }) | Err(StoreError::Invalid(message)) => {
+                again(format!("Not recorded: {message}")).await
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let basis = if f.basis == "override" {
+        person.require(&[Role::Lead, Role::Admin])?;
+        let supersedes = match f.supersedes.trim() {
+            "" => None,
+            n => Some(n.parse::<i64>().map_err(|_| {
+                PageError::bad_request("`supersedes` is the number of the decision replaced")
+            })?),
+        };
+        DecisionBasis::Override { supersedes }
+    } else {
+        DecisionBasis::Claim
+    };
     let input = DecisionInput {
         ad_id: id.clone(),
         revision: f.revision,
         action,
         reason: f.reason,
         note: f.note,
-        basis: DecisionBasis::Claim,
+        basis,
     };
-    match state
-        .store()
-        .decide(&input, &person.actor(), now_ms())
-        .await
-    {
-        Ok(_) => {}
+    match state.store().decide(&input, &actor, now_ms()).await {
+        Ok(d) => super::qa::sample_second(&state, &d).await,
         Err(StoreError::Refused { message, .. }) | Err(StoreError::Invalid(message)) => {
             return again(format!("Not recorded: {message}")).await;
         }
         Err(e) => return Err(e.into()),
+    }
+    if f.basis == "override" {
+        return Ok(Redirect::to(&format!("/ads/{}", url_encode(&id))).into_response());
     }
     if f.then == "next" {
         claim_next(&state, &person, false).await
@@ -493,6 +563,13 @@ pub(crate) async fn renew(
         .await?
         .into_iter()
         .find(|i| i.ad_id == id);
+    if held.is_none() && state.store().qa_renew(&actor, &id, lease, now).await? {
+        let until = samaritan_store::queue::rfc3339_ms(now + lease);
+        return Ok(axum::response::Html(format!(
+            r#"<time class="lease" id="lease" datetime="{until}">{until}</time>"#
+        ))
+        .into_response());
+    }
     let html = match held {
         Some(item) => {
             let st = if item.state == QueueState::Escalated {

@@ -22,6 +22,7 @@ mod highlight;
 mod login;
 mod network;
 mod page;
+pub(crate) mod qa;
 mod queue;
 mod search;
 pub(crate) mod session;
@@ -32,6 +33,12 @@ use axum::routing::{get, post};
 use samaritan_store::SessionLimits;
 
 use crate::AppState;
+
+/// The share of "claim next" that serves a golden item, as `samaritan serve` sets it unless told
+/// otherwise (the library's default is off, so embedders and tests choose).
+pub const GOLDEN_RATE: f64 = 0.02;
+/// The share of decisions sampled for a second review, as `samaritan serve` sets it.
+pub const SECOND_REVIEW_RATE: f64 = 0.05;
 
 /// How the console treats sessions and sign-ins.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +55,14 @@ pub struct ConsoleConfig {
     /// Failed sign-ins one address may make within `address_window_secs` before it must wait.
     pub address_failures: u32,
     pub address_window_secs: u64,
+    /// Share of "claim next" that serves a golden item (a decided ad with a lead's answer) when
+    /// one is available for the person; 0 (the default here; `serve` uses [`GOLDEN_RATE`])
+    /// turns golden items off.
+    pub golden_rate: f64,
+    /// Share of decisions (remove, allow, report under a claim) sampled for a blind second
+    /// review by someone else; 0 (the default here; `serve` uses [`SECOND_REVIEW_RATE`]) turns
+    /// sampling off.
+    pub second_review_rate: f64,
 }
 
 impl Default for ConsoleConfig {
@@ -58,6 +73,8 @@ impl Default for ConsoleConfig {
             trust_proxy: false,
             address_failures: 20,
             address_window_secs: 15 * 60,
+            golden_rate: 0.0,
+            second_review_rate: 0.0,
         }
     }
 }
@@ -85,6 +102,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
                 samaritan_media::DecodeLimits::default().max_bytes as usize + 64 * 1024,
             )),
         )
+        .route("/qa", get(qa::page).post(qa::act))
         .route("/audit", get(audit::page))
         .route("/settings", get(wellness::settings).post(wellness::save))
         .route("/exposure", get(wellness::exposure))

@@ -99,6 +99,18 @@ pub(crate) async fn page(
                 .into_iter()
                 .filter(|i| i.state == QueueState::Claimed),
         );
+        // Quality-review tasks the person holds show as their claims (the ad is decided; the
+        // task is theirs until its lease ends).
+        let tasks = state.store().qa_open_of(&actor, now).await?;
+        let ids: Vec<&str> = tasks.iter().map(|t| t.ad_id.as_str()).collect();
+        for mut item in state.store().queue_items(&ids, now).await? {
+            if let Some(t) = tasks.iter().find(|t| t.ad_id == item.ad_id) {
+                item.state = QueueState::Claimed;
+                item.claimed_by = Some(actor.clone());
+                item.lease_until = t.lease_until.map(samaritan_store::queue::rfc3339_ms);
+                items.push(item);
+            }
+        }
     }
     items.extend(state.store().queue_list(st, PAGE_ITEMS, now).await?);
     let total = items.len();
@@ -241,11 +253,20 @@ pub(crate) async fn claim_next(
     } else {
         QueueState::Open
     };
+    let now = now_ms();
     let lease = state.limits().default_lease_secs * 1000;
-    let items = state
-        .store()
-        .queue_claim(&person.actor(), st, 1, lease, now_ms())
-        .await?;
+    let actor = person.actor();
+    if !escalated {
+        // Work in hand first, then quality review (golden items, second reviews), then the queue.
+        let own = state.store().queue_claims_of(&actor, 10, now_ms()).await?;
+        if let Some(i) = own.iter().find(|i| i.state == QueueState::Claimed) {
+            return Ok(Redirect::to(&format!("/ads/{}", url_encode(&i.ad_id))).into_response());
+        }
+        if let Some(ad) = super::qa::next_task(state, person).await? {
+            return Ok(Redirect::to(&format!("/ads/{}", url_encode(&ad))).into_response());
+        }
+    }
+    let items = state.store().queue_claim(&actor, st, 1, lease, now).await?;
     Ok(match items.first() {
         Some(i) => Redirect::to(&format!("/ads/{}", url_encode(&i.ad_id))).into_response(),
         None => Redirect::to(if escalated {
