@@ -66,10 +66,9 @@ impl Place {
 
     fn args(&self) -> Vec<String> {
         match self {
-            Place::Sqlite(dir) => vec![
-                "--data-dir".into(),
-                dir.path().to_str().unwrap().to_owned(),
-            ],
+            Place::Sqlite(dir) => {
+                vec!["--data-dir".into(), dir.path().to_str().unwrap().to_owned()]
+            }
             Place::Postgres { url, schema } => {
                 let sep = if url.contains('?') { '&' } else { '?' };
                 vec![
@@ -106,12 +105,10 @@ impl Place {
             match self {
                 Place::Sqlite(dir) => {
                     let db = dir.path().join(samaritan_store::SQLITE_FILE);
-                    let mut c = sqlx::SqliteConnection::connect(&format!(
-                        "sqlite://{}",
-                        db.display()
-                    ))
-                    .await
-                    .unwrap();
+                    let mut c =
+                        sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+                            .await
+                            .unwrap();
                     for sql in statements {
                         sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
                             .execute(&mut c)

@@ -1346,7 +1346,10 @@ async fn review_integrity(api: &Api, raw: &Raw) {
     // An admin key overrides too (README: "lead or admin"); without `override` it needs `review`.
     let led = r#"{"action":"remove","reason":"minor_indicators","revision":2}"#;
     assert_eq!(
-        decide(&api.admin, "ri1", led).await.error(StatusCode::FORBIDDEN).0,
+        decide(&api.admin, "ri1", led)
+            .await
+            .error(StatusCode::FORBIDDEN)
+            .0,
         "forbidden"
     );
     let latest = api

@@ -18,11 +18,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use rayon::prelude::*;
+use samaritan_engine::ExtractOptions;
 use samaritan_engine::link::{LinkConfig, LinkInput};
-use samaritan_engine::linked::{LinkReady, LinkedState};
+use samaritan_engine::linked::{LinkReady, LinkStage, LinkedState, link_input};
 use samaritan_engine::model::Ad;
-use samaritan_engine::similar::fingerprint_with;
-use samaritan_engine::{ExtractOptions, extract, normalize};
 use samaritan_eval::metrics::{PairScore, pair_agreement};
 
 use super::open_input;
@@ -354,16 +353,15 @@ fn prepare(
     });
     let t = StageTimes::add(&times.parse, t);
     let input = ad.map(|ad| {
-        let doc = ad.document();
-        let norm = normalize(&doc);
-        let t = StageTimes::add(&times.normalize, t);
-        let extracted = opts
-            .map(|o| extract(&doc, &norm, o).extracted())
-            .unwrap_or_default();
-        let t = StageTimes::add(&times.extract, t);
-        let fp = fingerprint_with(&norm.text, &cfg.similar);
-        StageTimes::add(&times.fingerprint, t);
-        LinkInput::from_ad(&ad, &extracted, fp)
+        let mut t = t;
+        link_input(&ad, opts, cfg, |stage| {
+            let counter = match stage {
+                LinkStage::Normalized => &times.normalize,
+                LinkStage::Extracted => &times.extract,
+                LinkStage::Fingerprinted => &times.fingerprint,
+            };
+            t = StageTimes::add(counter, t);
+        })
     });
     Prepared {
         line: r.line,

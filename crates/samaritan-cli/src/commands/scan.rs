@@ -197,13 +197,13 @@ impl<W: Write> LinkStage<W> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        let as_of = self.state.photos_known();
-        let state = &self.state;
-        let lookups: Vec<_> = self.pending.par_iter().map(|r| state.lookup(r)).collect();
-        for (mut ready, lookups) in self.pending.drain(..).zip(lookups) {
-            // A refused link input (an oversized value) leaves the linker unchanged; the ad is
-            // still analysed on its own.
-            let _ = self.state.link(&mut ready, &lookups, as_of);
+        let lookups = self.state.look_up_batch(&self.pending, |batch, look| {
+            batch.par_iter().map(look).collect()
+        });
+        // A refused link input (an oversized value) leaves the linker unchanged; the ad is still
+        // analysed on its own.
+        let _ = self.state.link_batch(self.pending.iter_mut(), lookups);
+        for ready in self.pending.drain(..) {
             serde_json::to_writer(
                 &mut self.spill,
                 &Spill {

@@ -7,8 +7,9 @@
 //! 1. [`Engine::prepare_linked`](crate::Engine::prepare_linked) (stateless; run it on every
 //!    core): normalize, extract, match the policy, fingerprint the text, build the linker's input
 //!    → a [`LinkReady`];
-//! 2. [`LinkedState::lookup`] (read-only; in parallel for a batch) then [`LinkedState::link`]
-//!    (in input order): the photos' identities and the linker;
+//! 2. [`LinkedState::look_up_batch`] (read-only; the caller's map may run it on every core)
+//!    then [`LinkedState::link_batch`] (in input order): the photos' identities and the linker
+//!    ([`LinkedState::lookup`] and [`LinkedState::link`] do the same for one ad);
 //! 3. [`LinkedState::networks_of`] or [`LinkedState::all_networks`]: the networks of the ads
 //!    as of some moment, with the share of each network's members that shows each policy
 //!    context by its own wording;
@@ -24,6 +25,6 @@ mod prepare;
 mod record;
 mod state;
 
-pub use prepare::LinkReady;
+pub use prepare::{LinkReady, LinkStage, link_input};
 pub use record::{LINK_FORMAT, LinkRecord, Photo, RecordError};
-pub use state::{LinkedState, NetworkContexts};
+pub use state::{BatchLookups, LinkedState, NetworkContexts};

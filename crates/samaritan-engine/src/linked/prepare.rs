@@ -6,6 +6,7 @@ use crate::model::{Ad, ImageRef};
 use crate::pdq::PdqHash;
 use crate::pipeline::{Engine, ImageResults, Staged};
 use crate::similar::fingerprint_with;
+use crate::{ExtractOptions, normalize};
 
 /// One ad ready to be linked: its staged analysis (text-free), the linker's input, its images
 /// as taken in, and what its network's context needs from it.
@@ -57,6 +58,36 @@ impl LinkReady {
         pdq.dedup();
         pdq
     }
+}
+
+/// The stages of step 1 when linking without a policy, as [`link_input`] reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkStage {
+    Normalized,
+    Extracted,
+    Fingerprinted,
+}
+
+/// Step 1 when linking without a policy (`samaritan networks`, linker studies): normalize,
+/// extract the identifiers (none with `extract: None`: text only), fingerprint the text → the
+/// linker's input, as [`Engine::prepare_linked`] builds it. `stage_done` is told as each stage
+/// ends (for callers that time them).
+pub fn link_input(
+    ad: &Ad,
+    extract: Option<&ExtractOptions>,
+    config: &LinkConfig,
+    mut stage_done: impl FnMut(LinkStage),
+) -> LinkInput {
+    let doc = ad.document();
+    let norm = normalize(&doc);
+    stage_done(LinkStage::Normalized);
+    let extracted = extract
+        .map(|o| crate::extract(&doc, &norm, o).extracted())
+        .unwrap_or_default();
+    stage_done(LinkStage::Extracted);
+    let fp = fingerprint_with(&norm.text, &config.similar);
+    stage_done(LinkStage::Fingerprinted);
+    LinkInput::from_ad(ad, &extracted, fp)
 }
 
 impl Engine {

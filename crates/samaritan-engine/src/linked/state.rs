@@ -11,6 +11,14 @@ use crate::model::{Analysis, TemplateRef};
 use crate::pipeline::{Context, ImageResults, Staged};
 use crate::policy::{NetworkView, Policy};
 
+/// The photo look-ups of a batch and the number of photos known when they ran: made by
+/// [`LinkedState::look_up_batch`] and taken by [`LinkedState::link_batch`], so look-ups and
+/// their moment travel together.
+pub struct BatchLookups {
+    per_ad: Vec<Vec<Option<Near>>>,
+    as_of: usize,
+}
+
 /// The state a linked analysis keeps between ads: the linker, the identities of the photos seen,
 /// and the policy contexts each ad showed by its own wording.
 pub struct LinkedState {
@@ -79,6 +87,39 @@ impl LinkedState {
             self.own_contexts.insert(input.id.clone(), ready.contexts);
         }
         self.linker.insert(input)
+    }
+
+    /// Step 2a for a batch: every ad's photo look-ups ([`LinkedState::lookup`]), read-only and
+    /// independent of each other, with the count of photos known when they ran. `map` applies
+    /// the look-up to each ad of `batch` in order — one by one, or on every core: the engine
+    /// starts no threads, the caller chooses.
+    pub fn look_up_batch<'b>(
+        &self,
+        batch: &'b [LinkReady],
+        map: impl FnOnce(
+            &'b [LinkReady],
+            &(dyn Fn(&LinkReady) -> Vec<Option<Near>> + Sync),
+        ) -> Vec<Vec<Option<Near>>>,
+    ) -> BatchLookups {
+        let as_of = self.photos_known();
+        let per_ad = map(batch, &|r| self.lookup(r));
+        BatchLookups { per_ad, as_of }
+    }
+
+    /// Step 2b for a batch: links each ad of the batch that [`LinkedState::look_up_batch`] was
+    /// given, in the same order, with its look-ups ([`LinkedState::link`] for each). The outcome
+    /// is that of linking the ads one at a time.
+    pub fn link_batch<'r>(
+        &mut self,
+        batch: impl IntoIterator<Item = &'r mut LinkReady>,
+        lookups: BatchLookups,
+    ) -> Vec<Result<Inserted, LinkError>> {
+        let as_of = lookups.as_of;
+        batch
+            .into_iter()
+            .zip(lookups.per_ad)
+            .map(|(ready, l)| self.link(ready, &l, as_of))
+            .collect()
     }
 
     /// Links a stored record again (see [`LinkRecord`]); records replayed in the order they

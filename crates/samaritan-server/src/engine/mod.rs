@@ -233,30 +233,36 @@ impl Analyzer for EngineAnalyzer {
                 let record = LinkRecord::of(&ready, pdq.clone()).to_json();
                 (ready, record, pdq)
             });
+        let mut readies = Vec::with_capacity(prepared.len());
+        let mut records = Vec::with_capacity(prepared.len());
+        let mut pdq_new: Vec<String> = Vec::new();
+        for (ready, record, mut pdq) in prepared {
+            readies.push(ready);
+            records.push(record);
+            pdq_new.append(&mut pdq);
+        }
 
         // 2. Photo look-ups in parallel under the read lock; the photos that become known before
         // this batch takes the write lock are checked when linking.
-        let (lookups, as_of) = {
-            let links = read(&self.links);
-            let lookups =
-                map_maybe_par(prepared.iter().collect(), |(r, _, _)| links.state.lookup(r));
-            (lookups, links.state.photos_known())
-        };
+        let lookups = read(&self.links)
+            .state
+            .look_up_batch(&readies, |batch, look| {
+                map_maybe_par(batch.iter().collect(), look)
+            });
         let mut link_state: Vec<Vec<(String, String, Vec<u8>)>> = Vec::with_capacity(ads.len());
-        let mut pdq_new: Vec<String> = Vec::new();
         let mut finishing: Vec<Finishing> = Vec::with_capacity(ads.len());
         let networks = {
             let mut links = write(&self.links);
             let links = &mut *links;
-            for ((mut ready, record, mut pdq), lookups) in prepared.into_iter().zip(lookups) {
+            let linked = links.state.link_batch(readies.iter_mut(), lookups);
+            for ((ready, record), outcome) in readies.into_iter().zip(records).zip(linked) {
                 // A refused input (oversized values) leaves the linker unchanged; the ad is
                 // still analysed on its own, and its record replays to the same refusal.
-                if links.state.link(&mut ready, &lookups, as_of).is_ok() {
+                if outcome.is_ok() {
                     links.sync.touched(ready.staged.id.clone());
                 }
                 link_state.push(vec![(LINK_KIND.to_owned(), record_key(links.seq), record)]);
                 links.seq += 1;
-                pdq_new.append(&mut pdq);
                 finishing.push(Finishing {
                     ready,
                     template: None,
