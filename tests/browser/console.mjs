@@ -28,6 +28,7 @@ const AUD_PW = env("AUDITOR_PASSWORD");
 const LOCKY_PW = env("LOCKY_PASSWORD");
 const DEMO_KEY = env("DEMO_KEY");
 const LEAD_PW = env("LEAD_PASSWORD");
+const ADMIN_PW = env("ADMIN_PASSWORD");
 const IMAGE = readFileSync(env("IMAGE_FIXTURE")).toString("base64");
 mkdirSync(SHOTS, { recursive: true });
 
@@ -275,6 +276,27 @@ async function axe(page, what) {
   await ctx.close();
 }
 
+// 3c. The admin: backtest a policy change over the recent ads before putting it in force.
+{
+  const { ctx, page } = await context();
+  await signIn(page, "adm", ADMIN_PW);
+  await page.goto(`${BASE}/admin`);
+  const text = await page.locator("#policy").inputValue();
+  const edited = text.replace(/^version = .*$/m, 'version = "backtest"') +
+    '\n[[indicator]]\nid = "apply_test"\ncategory = "commercial"\ndescription = "test"\nsource = "test"\nweight = 0.50\nphrases = ["apply", "please"]\n';
+  await page.locator("#policy").fill(edited);
+  await page.fill("input[name=recent]", "400");
+  await Promise.all([page.waitForNavigation(), page.click("#policy-diff")]);
+  const summary = await page.locator("#diff").textContent();
+  check(summary.includes("default@backtest") && /400 most recent ads/.test(summary), "the backtest runs over the recent ads");
+  check((await page.locator("#diff table").count()) > 0, "and lists what moves");
+  check((await page.locator("#policy").inputValue()).includes('version = "backtest"'), "the text compared stays in the editor");
+  check((await page.locator("main").textContent()).includes("Nothing was put in force"), "a backtest changes nothing");
+  await page.evaluate(() => document.getElementById("diff").scrollIntoView());
+  await shot(page, "admin-backtest");
+  await ctx.close();
+}
+
 // 4. Lockout after failed sign-ins, with the same words as a wrong password.
 {
   const { ctx, page } = await context();
@@ -307,6 +329,13 @@ async function axe(page, what) {
   await axe(page, "quality");
   await page.goto(`${BASE}/dashboard`);
   await axe(page, "dashboard");
+  await ctx.close();
+}
+{
+  const { ctx, page } = await context({ bypassCSP: true });
+  await signIn(page, "adm", ADMIN_PW);
+  await page.goto(`${BASE}/admin`);
+  await axe(page, "admin");
   await ctx.close();
 }
 

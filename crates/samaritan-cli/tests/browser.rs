@@ -102,6 +102,8 @@ fn the_console_works_in_chromium() {
     create_user(dir.path(), "aud", "auditor", aud_pw);
     create_user(dir.path(), "lead", "lead", lead_pw);
     create_user(dir.path(), "locky", "reviewer", locky_pw);
+    let admin_pw = "the admin's long test password";
+    create_user(dir.path(), "adm", "admin", admin_pw);
 
     let mut child = Command::new(BIN)
         .args([
@@ -174,6 +176,7 @@ fn the_console_works_in_chromium() {
         .env("AUDITOR_PASSWORD", aud_pw)
         .env("LOCKY_PASSWORD", locky_pw)
         .env("LEAD_PASSWORD", lead_pw)
+        .env("ADMIN_PASSWORD", admin_pw)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

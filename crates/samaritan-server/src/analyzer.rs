@@ -55,11 +55,35 @@ pub trait Analyzer: Send + Sync + 'static {
         samaritan_store::NetworkChanges::default()
     }
 
+    /// Backtests a policy text against the one in force over `ads`, each analysed alone (no
+    /// network context, images not taken in again), without putting it in force. Fails when the
+    /// text does not check, or (the default) when this analyzer cannot compare policies.
+    fn diff_policy(&self, _text: &str, _ads: &[Ad]) -> Result<PolicyDiff, PolicyRejection> {
+        Err(PolicyRejection {
+            message: "this analyzer cannot backtest a policy".into(),
+            line: None,
+        })
+    }
+
     /// Near PDQ values from an in-memory index; the default keeps none (the server then asks
     /// the store).
     fn pdq_near(&self, _pdq: &str, _max_distance: u32) -> Option<Vec<(u32, String)>> {
         None
     }
+}
+
+/// A policy backtest: the two labels, the tally of verdict transitions, and the first
+/// [`PolicyDiff::MAX_CHANGES`] ads whose verdict or report candidacy changes.
+#[derive(Debug, Clone)]
+pub struct PolicyDiff {
+    pub old: String,
+    pub new: String,
+    pub tally: samaritan_engine::policy::compare::Tally,
+    pub changes: Vec<samaritan_engine::policy::compare::Change>,
+}
+
+impl PolicyDiff {
+    pub const MAX_CHANGES: usize = 200;
 }
 
 /// What [`Analyzer::ingest`] hands back: one analysis per ad, and per ad the link-state

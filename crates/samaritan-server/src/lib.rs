@@ -22,7 +22,7 @@ use axum::Router;
 pub use samaritan_engine::model::AdLimits;
 use samaritan_store::Store;
 
-pub use analyzer::{Analyzer, Ingested, PolicyInfo, PolicyRejection};
+pub use analyzer::{Analyzer, Ingested, PolicyDiff, PolicyInfo, PolicyRejection};
 pub use console::{ConsoleConfig, GOLDEN_RATE, SECOND_REVIEW_RATE};
 pub use engine::{EngineAnalyzer, LINK_KIND};
 pub use error::ApiError;

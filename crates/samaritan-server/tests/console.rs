@@ -1181,6 +1181,95 @@ async fn admins_manage_people_keys_and_the_policy() {
     assert!(p.html.contains("is in force"));
     assert!(store.current_policy().await.unwrap().is_some());
 
+    // Backtest: a text with one more indicator (bicycles as commercial wording) over the
+    // recent ads; nothing is put in force.
+    let ingest = store
+        .create_key("ingest", &[Scope::Ingest], "test")
+        .await
+        .unwrap()
+        .secret;
+    let ads = serde_json::json!([
+        {"id": "p1", "body": "Incall tonight, $150/hr, ask for Mia"},
+        {"id": "p2", "body": "Selling a bicycle, barely used"},
+    ]);
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/v1/ads")
+                .header("authorization", format!("Bearer {ingest}"))
+                .body(Body::from(ads.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let current_version = DEFAULT_POLICY
+        .lines()
+        .find(|l| l.starts_with("version = "))
+        .unwrap();
+    let stricter = DEFAULT_POLICY.replacen(current_version, "version = \"backtest\"", 1)
+        + "\n[[indicator]]\nid = \"bicycle_test\"\ncategory = \"commercial\"\n\
+           description = \"test\"\nsource = \"test\"\nweight = 0.50\nphrases = [\"bicycle\"]\n";
+    assert_ne!(stricter, DEFAULT_POLICY);
+    let version = store.current_policy().await.unwrap().map(|p| p.version);
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "policy-diff"),
+                ("recent", "100"),
+                ("policy", &stricter),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.html);
+    assert_clean(&p);
+    assert!(
+        p.html.contains("Backtest of default@backtest"),
+        "{}",
+        p.html
+    );
+    assert!(p.html.contains("2 most recent ads"), "{}", p.html);
+    assert!(
+        p.html.contains("href=\"/ads/p2\""),
+        "the ad that moves is listed: {}",
+        p.html
+    );
+    assert!(
+        p.html.contains("bicycle_test +0.50"),
+        "with the signal that moved it"
+    );
+    assert!(
+        !p.html.contains("href=\"/ads/p1\""),
+        "an ad that stays is not listed"
+    );
+    assert!(
+        p.html.contains("version = &#34;backtest&#34;")
+            || p.html.contains("version = &quot;backtest&quot;"),
+        "the text stays in the editor"
+    );
+    assert_eq!(
+        store.current_policy().await.unwrap().map(|p| p.version),
+        version,
+        "a backtest puts nothing in force"
+    );
+    // A text that does not check is not compared.
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "policy-diff"),
+                ("policy", "x = = y"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(p.html.contains("Not compared"), "{}", p.html);
+
     // Without the form token nothing happens; everything done is audited under the admin.
     let p = a
         .post(
@@ -1198,6 +1287,7 @@ async fn admins_manage_people_keys_and_the_policy() {
         "key.create",
         "key.revoke",
         "policy.update",
+        "policy.diff",
     ] {
         assert!(
             log.iter()

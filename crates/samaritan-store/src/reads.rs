@@ -162,6 +162,18 @@ impl Store {
         })
     }
 
+    /// The raw JSON of the `limit` ads received last, newest first (to backtest a policy on
+    /// what the platform posts now).
+    pub async fn recent_ads(&self, limit: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_read!(self, |pool| {
+            sqlx::query_as("SELECT raw FROM ads ORDER BY received_at DESC, id LIMIT $1")
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows.into_iter().map(|(raw,)| raw).collect())
+    }
+
     /// Every stored ad id with its raw JSON, in id order, `limit` at a time after `after`
     /// (for rebuilding the engine's indexes at start).
     pub async fn ads_page(&self, after: &str, limit: i64) -> Result<Vec<(String, String)>> {

@@ -1,6 +1,5 @@
 //! `samaritan policy`: test a policy file, and backtest a change before deploying it.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,8 +8,8 @@ use clap::{Args, Subcommand};
 use samaritan_engine::Engine;
 use samaritan_engine::extract::ExtractOptions;
 use samaritan_engine::model::Analysis;
+use samaritan_engine::policy::compare::Tally;
 use samaritan_engine::policy::run_tests;
-use serde::Serialize;
 
 use crate::engine_args::{compile_policy, load_policy};
 use crate::input::{self, Lines};
@@ -105,43 +104,6 @@ fn test(file: PathBuf) -> Result<ExitCode> {
     })
 }
 
-#[derive(Serialize)]
-struct Side {
-    verdict: &'static str,
-    score: f64,
-    priority: u32,
-    report_candidate: bool,
-}
-
-impl From<&Analysis> for Side {
-    fn from(a: &Analysis) -> Self {
-        Side {
-            verdict: a.verdict.as_str(),
-            score: a.score,
-            priority: a.priority,
-            report_candidate: a.report_candidate,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Change {
-    id: String,
-    old: Side,
-    new: Side,
-    /// Signals (indicator: weight) only the new policy raised, or raised with another weight.
-    added: BTreeMap<String, f64>,
-    /// Signals only the old policy raised, or raised with another weight.
-    removed: BTreeMap<String, f64>,
-}
-
-fn signal_map(a: &Analysis) -> BTreeMap<String, f64> {
-    a.signals
-        .iter()
-        .map(|s| (s.indicator.clone(), s.weight))
-        .collect()
-}
-
 fn diff(
     old: PathBuf,
     new: PathBuf,
@@ -158,8 +120,8 @@ fn diff(
     let mut io_error = None;
     let lines = Lines::new(reader, input::DEFAULT_MAX_LINE)
         .map_while(|r| r.map_err(|e| io_error = Some(e)).ok());
-    let mut transitions: BTreeMap<(String, String), u64> = BTreeMap::new();
-    let (mut ads, mut changed, mut failed) = (0u64, 0u64, 0u64);
+    let mut tally = Tally::default();
+    let mut failed = 0u64;
     let mut stdout = std::io::stdout().lock();
     ordered_map(
         lines,
@@ -178,30 +140,7 @@ fn diff(
                     return Ok(());
                 }
             };
-            ads += 1;
-            *transitions
-                .entry((a.verdict.as_str().to_owned(), b.verdict.as_str().to_owned()))
-                .or_default() += 1;
-            if a.verdict != b.verdict || a.report_candidate != b.report_candidate {
-                changed += 1;
-                let (sa, sb) = (signal_map(&a), signal_map(&b));
-                let added = sb
-                    .iter()
-                    .filter(|(k, v)| sa.get(*k) != Some(v))
-                    .map(|(k, v)| (k.clone(), *v))
-                    .collect();
-                let removed = sa
-                    .iter()
-                    .filter(|(k, v)| sb.get(*k) != Some(v))
-                    .map(|(k, v)| (k.clone(), *v))
-                    .collect();
-                let change = Change {
-                    id: a.id.clone(),
-                    old: (&a).into(),
-                    new: (&b).into(),
-                    added,
-                    removed,
-                };
+            if let Some(change) = tally.add(&a, &b) {
                 use std::io::Write;
                 serde_json::to_writer(&mut stdout, &change)?;
                 stdout.write_all(b"\n")?;
@@ -213,11 +152,13 @@ fn diff(
         return Err(e.into());
     }
     eprintln!(
-        "policy diff: {ads} ads, {changed} change verdict or report candidacy, {failed} failed lines ({} -> {})",
+        "policy diff: {} ads, {} change verdict or report candidacy, {failed} failed lines ({} -> {})",
+        tally.ads,
+        tally.changed,
         old_engine.policy().label(),
         new_engine.policy().label()
     );
-    for ((from, to), n) in &transitions {
+    for ((from, to), n) in &tally.transitions {
         if from != to {
             eprintln!("  {from:>6} -> {to:<6} {n}");
         }

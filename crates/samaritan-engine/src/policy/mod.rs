@@ -7,6 +7,7 @@
 //! `matcher` finds phrases and patterns; `decide` turns hits into signals, a score, a verdict and
 //! a priority.
 
+pub mod compare;
 mod compile;
 mod decide;
 mod matcher;

@@ -41,6 +41,50 @@ struct AdminPage {
     /// A password or key made by the last action, shown once.
     secret: Option<String>,
     error: Option<String>,
+    /// A backtest of the text in the editor against the policy in force.
+    diff: Option<DiffView>,
+}
+
+/// A policy backtest as the page shows it.
+pub(crate) struct DiffView {
+    pub old: String,
+    pub new: String,
+    pub ads: u64,
+    pub changed: u64,
+    pub unreadable: usize,
+    pub moves: Vec<(&'static str, &'static str, u64)>,
+    pub changes: Vec<ChangeRow>,
+}
+
+pub(crate) struct ChangeRow {
+    pub id: String,
+    pub old: String,
+    pub new: String,
+    pub added: String,
+    pub removed: String,
+}
+
+/// Most recent ads a backtest may read.
+const MAX_DIFF_ADS: i64 = 20_000;
+
+fn side(s: &samaritan_engine::policy::compare::Side) -> String {
+    format!(
+        "{} {:.2}{}",
+        s.verdict,
+        s.score,
+        if s.report_candidate {
+            ", report candidate"
+        } else {
+            ""
+        }
+    )
+}
+
+fn signals(m: &std::collections::BTreeMap<String, f64>) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k} {v:+.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn build(
@@ -96,6 +140,7 @@ async fn build(
         notice,
         secret,
         error,
+        diff: None,
     })
 }
 
@@ -128,6 +173,9 @@ pub(crate) struct AdminForm {
     id: String,
     #[serde(default)]
     policy: String,
+    /// How many of the most recent ads a backtest reads.
+    #[serde(default)]
+    recent: Option<i64>,
 }
 
 /// One administrative action; the page comes back with what it did.
@@ -149,6 +197,7 @@ pub(crate) async fn act(
         other => Err(PageError::from(other)),
     };
     let mut secret = None;
+    let mut diff = None;
     let outcome: Result<String, String> = match f.op.as_str() {
         "create-user" => match Role::parse(&f.role) {
             Err(e) => Err(e.to_string()),
@@ -215,6 +264,76 @@ pub(crate) async fn act(
                 )),
             }
         }
+        "policy-diff" => {
+            let n = f.recent.unwrap_or(2000).clamp(1, MAX_DIFF_ADS);
+            let raws = store.recent_ads(n).await?;
+            let mut ads = Vec::with_capacity(raws.len());
+            let mut unreadable = 0;
+            for raw in &raws {
+                match serde_json::from_str::<samaritan_engine::model::Ad>(raw) {
+                    Ok(ad) => ads.push(ad),
+                    Err(_) => unreadable += 1,
+                }
+            }
+            let analyzer = state.analyzer().clone();
+            let text = f.policy.replace("\r\n", "\n");
+            let result = tokio::task::spawn_blocking(move || analyzer.diff_policy(&text, &ads))
+                .await
+                .map_err(|e| {
+                    PageError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("the backtest stopped: {e}"),
+                    )
+                })?;
+            match result {
+                Ok(d) => {
+                    store
+                        .audit_append(
+                            &actor,
+                            "policy.diff",
+                            "policy",
+                            serde_json::json!({
+                                "ads": d.tally.ads,
+                                "old": d.old,
+                                "new": d.new,
+                                "changed": d.tally.changed,
+                                "via": "console",
+                            }),
+                        )
+                        .await?;
+                    let notice = format!(
+                        "Backtest of {} against {} over the {} most recent ads: {} change verdict \
+                         or report candidacy. Nothing was put in force.",
+                        d.new, d.old, d.tally.ads, d.tally.changed
+                    );
+                    diff = Some(DiffView {
+                        moves: d.tally.moves(),
+                        changes: d
+                            .changes
+                            .iter()
+                            .map(|c| ChangeRow {
+                                id: c.id.clone(),
+                                old: side(&c.old),
+                                new: side(&c.new),
+                                added: signals(&c.added),
+                                removed: signals(&c.removed),
+                            })
+                            .collect(),
+                        old: d.old,
+                        new: d.new,
+                        ads: d.tally.ads,
+                        changed: d.tally.changed,
+                        unreadable,
+                    });
+                    Ok(notice)
+                }
+                Err(e) => Err(format!(
+                    "Not compared{}: {}",
+                    e.line.map(|l| format!(" (line {l})")).unwrap_or_default(),
+                    e.message
+                )),
+            }
+        }
         other => Err(format!("unknown action `{other}`")),
     };
     let (notice, error) = match outcome {
@@ -222,7 +341,13 @@ pub(crate) async fn act(
         Err(e) => (None, Some(e)),
     };
     let failed = error.is_some();
-    let mut resp = render(&build(&state, &person, notice, secret, error).await?);
+    let mut page = build(&state, &person, notice, secret, error).await?;
+    if f.op == "policy-diff" {
+        // The text compared stays in the editor, to be put in force or changed.
+        page.policy_text = f.policy;
+        page.diff = diff;
+    }
+    let mut resp = render(&page);
     if failed {
         *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }

@@ -35,9 +35,10 @@ use samaritan_engine::policy::{PolicyRefusal, load_tested};
 use samaritan_media::ImageContext;
 use samaritan_store::NetworkChanges;
 
-use crate::analyzer::{Analyzer, Ingested, PolicyInfo, PolicyRejection};
+use crate::analyzer::{Analyzer, Ingested, PolicyDiff, PolicyInfo, PolicyRejection};
 use network_sync::NetworkSync;
 use pdq_index::PdqIndex;
+use samaritan_engine::policy::compare::Tally;
 
 /// `link_state` kind of the per-ad linker records.
 pub const LINK_KIND: &str = "link_input";
@@ -305,6 +306,29 @@ impl Analyzer for EngineAnalyzer {
 
     fn check_policy(&self, text: &str) -> Result<String, PolicyRejection> {
         Ok(compile(text, &self.extract)?.info.label)
+    }
+
+    fn diff_policy(&self, text: &str, ads: &[Ad]) -> Result<PolicyDiff, PolicyRejection> {
+        let next = compile(text, &self.extract)?;
+        let active = self.current();
+        let pairs = map_maybe_par(ads.iter().collect(), |ad: &Ad| {
+            (active.engine.analyze(ad), next.engine.analyze(ad))
+        });
+        let mut tally = Tally::default();
+        let mut changes = Vec::new();
+        for (old, new) in &pairs {
+            if let Some(c) = tally.add(old, new)
+                && changes.len() < PolicyDiff::MAX_CHANGES
+            {
+                changes.push(c);
+            }
+        }
+        Ok(PolicyDiff {
+            old: active.info.label.clone(),
+            new: next.info.label,
+            tally,
+            changes,
+        })
     }
 
     fn set_policy(&self, text: &str) -> Result<String, PolicyRejection> {
