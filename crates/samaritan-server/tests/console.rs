@@ -851,7 +851,7 @@ async fn settings_break_prompt_and_exposure_for_leads() {
         .unwrap()
         .secret;
     let ads: Vec<serde_json::Value> = (0..3)
-        .map(|i| serde_json::json!({"id": format!("w{i}"), "body": format!("new girl 16yo incall $150/hr call 702-555-01{i}{i}")}))
+        .map(|i| serde_json::json!({"id": format!("w{i}"), "body": format!("new girl 16yo sensual incall $150/hr call 702-555-01{i}{i}")}))
         .collect();
     let resp = app
         .clone()
@@ -998,6 +998,36 @@ async fn settings_break_prompt_and_exposure_for_leads() {
         ),
         ("user:lead", held_id.as_str(), Some("user:rev"))
     );
+
+    // Masking explicit terms is each person's choice: off, the words show; on, they are masked
+    // in the ad text, the signal quotes and the queue's snippets.
+    assert!(b.get("/ads/w2").await.html.contains("sensual"));
+    let p = b
+        .post(
+            "/settings",
+            &[
+                ("csrf", &csrf_rev),
+                ("blur", "2"),
+                ("break_items", "60"),
+                ("break_images", "10"),
+                ("mask_explicit", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    let ad = b.get("/ads/w2").await;
+    assert!(!ad.html.to_lowercase().contains("sensual"), "{}", ad.html);
+    assert!(ad.html.contains("■■■ incall"), "{}", ad.html);
+    let q = b.get("/queue").await;
+    assert!(!q.html.to_lowercase().contains("sensual"));
+    assert!(
+        b.get("/settings")
+            .await
+            .html
+            .contains("name=\"mask_explicit\" value=\"1\" checked")
+    );
+    // The lead's own view is unchanged.
+    assert!(l.get("/ads/w2").await.html.contains("sensual"));
 }
 
 /// Every file under `dir`, sorted.

@@ -1,5 +1,6 @@
 //! Each person's viewing settings in the console (wellness): how strongly images are blurred,
-//! whether a revealed image stays greyscale, and the exposure after which a break is suggested.
+//! whether a revealed image stays greyscale, the exposure after which a break is suggested, and
+//! whether explicit terms in ad text are masked.
 //! Changing them is audited (`user.settings`), like every change to an account.
 
 use crate::{Result, Store, StoreError, User};
@@ -15,6 +16,8 @@ pub struct ViewSettings {
     pub break_items: i64,
     /// Images revealed in one session after which a break is suggested.
     pub break_images: i64,
+    /// Explicit terms in ad text shown masked.
+    pub mask_explicit: bool,
 }
 
 impl Default for ViewSettings {
@@ -24,6 +27,7 @@ impl Default for ViewSettings {
             greyscale: true,
             break_items: 60,
             break_images: 10,
+            mask_explicit: false,
         }
     }
 }
@@ -48,25 +52,25 @@ impl ViewSettings {
 impl Store {
     /// The settings of the person with `user_id` (the defaults until they change them).
     pub async fn view_settings(&self, user_id: &str) -> Result<ViewSettings> {
-        let row: Option<(i64, i64, i64, i64)> = on_read!(self, |pool| {
+        let row: Option<(i64, i64, i64, i64, i64)> = on_read!(self, |pool| {
             sqlx::query_as(
-                "SELECT blur, greyscale, break_items, break_images FROM user_settings \
-                 WHERE user_id = $1",
+                "SELECT blur, greyscale, break_items, break_images, mask_explicit \
+                 FROM user_settings WHERE user_id = $1",
             )
             .bind(user_id)
             .fetch_optional(pool)
             .await?
         });
-        Ok(
-            row.map_or_else(ViewSettings::default, |(blur, grey, items, images)| {
-                ViewSettings {
-                    blur,
-                    greyscale: grey != 0,
-                    break_items: items,
-                    break_images: images,
-                }
-            }),
-        )
+        Ok(row.map_or_else(
+            ViewSettings::default,
+            |(blur, grey, items, images, mask)| ViewSettings {
+                blur,
+                greyscale: grey != 0,
+                break_items: items,
+                break_images: images,
+                mask_explicit: mask != 0,
+            },
+        ))
     }
 
     /// Saves `user`'s settings; audited as `user.settings` with the values.
@@ -76,16 +80,18 @@ impl Store {
             let mut tx = pool.begin_with(dialect.begin()).await?;
             sqlx::query(
                 "INSERT INTO user_settings (user_id, blur, greyscale, break_items, break_images, \
-                 updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET \
+                 mask_explicit, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (user_id) DO UPDATE SET \
                  blur = excluded.blur, greyscale = excluded.greyscale, \
                  break_items = excluded.break_items, break_images = excluded.break_images, \
-                 updated_at = excluded.updated_at",
+                 mask_explicit = excluded.mask_explicit, updated_at = excluded.updated_at",
             )
             .bind(&user.id)
             .bind(s.blur)
             .bind(i64::from(s.greyscale))
             .bind(s.break_items)
             .bind(s.break_images)
+            .bind(i64::from(s.mask_explicit))
             .bind(now)
             .execute(&mut *tx)
             .await?;

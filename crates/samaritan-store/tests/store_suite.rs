@@ -2114,6 +2114,7 @@ async fn view_settings_and_exposure_are_kept_per_person(f: &Fixture) {
         greyscale: false,
         break_items: 20,
         break_images: 5,
+        mask_explicit: true,
     };
     s.set_view_settings(&ana, mine, now_ms()).await.unwrap();
     assert_eq!(s.view_settings(&ana.id).await.unwrap(), mine);

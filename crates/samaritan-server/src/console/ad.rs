@@ -154,8 +154,20 @@ async fn build_with(
         )
     })?;
     let doc = ad.document();
-    let analysis = rec.analysis;
-    let text = pieces(&doc, &analysis.signals, &analysis.mentions);
+    let mut analysis = rec.analysis;
+    let mut text = pieces(&doc, &analysis.signals, &analysis.mentions);
+    // Wellness: explicit terms masked on the page when the person asked (after the spans were
+    // placed on the original text).
+    let masked = person.settings.mask_explicit;
+    for p in &mut text {
+        super::mask::apply(masked, &mut p.text);
+    }
+    for s in &mut analysis.signals {
+        super::mask::apply(masked, &mut s.text);
+    }
+    if let Some(t) = &mut analysis.template {
+        super::mask::apply(masked, &mut t.text);
+    }
     let e = &analysis.extracted;
     let search =
         |kind: &'static str, v: &str| Some(format!("/search?kind={kind}&value={}", url_encode(v)));

@@ -20,6 +20,7 @@ mod graph;
 mod headers;
 mod highlight;
 mod login;
+mod mask;
 mod network;
 mod page;
 pub(crate) mod qa;

@@ -171,7 +171,14 @@ async fn build(
             title: ad
                 .as_ref()
                 .and_then(|a| a.title.clone())
-                .map(|t| t.chars().take(80).collect())
+                .map(|t| {
+                    let t: String = t.chars().take(80).collect();
+                    if person.settings.mask_explicit {
+                        super::mask::mask(&t).into_owned()
+                    } else {
+                        t
+                    }
+                })
                 .unwrap_or_default(),
             verdict: m.analysis.verdict.as_str().to_owned(),
             score: m.analysis.score,

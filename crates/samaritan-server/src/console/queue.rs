@@ -149,7 +149,15 @@ pub(crate) async fn page(
                 .as_ref()
                 .is_none_or(|n| i.network.as_ref().is_some_and(|x| &x.id == n))
         })
-        .map(|item| {
+        .map(|mut item| {
+            let masked = person.settings.mask_explicit;
+            if let Some(t) = &mut item.title {
+                super::mask::apply(masked, t);
+            }
+            super::mask::apply(masked, &mut item.snippet);
+            for s in &mut item.top_signals {
+                super::mask::apply(masked, &mut s.text);
+            }
             let mut cats: Vec<String> = item
                 .top_signals
                 .iter()
@@ -178,6 +186,12 @@ pub(crate) async fn page(
                 .await?
                 .into_iter()
                 .filter(|i| i.claimed_by.as_deref() != Some(actor.as_str()))
+                .map(|mut i| {
+                    if let Some(t) = &mut i.title {
+                        super::mask::apply(person.settings.mask_explicit, t);
+                    }
+                    i
+                })
                 .collect()
         } else {
             Vec::new()

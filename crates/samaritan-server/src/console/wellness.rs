@@ -54,6 +54,8 @@ pub(crate) struct SettingsForm {
     #[serde(default)]
     greyscale: Option<String>,
     #[serde(default)]
+    mask_explicit: Option<String>,
+    #[serde(default)]
     break_items: i64,
     #[serde(default)]
     break_images: i64,
@@ -72,6 +74,7 @@ pub(crate) async fn save(
         greyscale: f.greyscale.is_some(),
         break_items: f.break_items,
         break_images: f.break_images,
+        mask_explicit: f.mask_explicit.is_some(),
     };
     if let Err(e) = s.check() {
         let mut resp = render(&SettingsPage {
