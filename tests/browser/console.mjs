@@ -339,6 +339,20 @@ async function axe(page, what) {
   await ctx.close();
 }
 
+// 6. Session expiry: the server runs with --session-idle-mins 1; after a minute without a
+// request the session is over and the next page asks to sign in again.
+{
+  const { ctx, page } = await context();
+  await signIn(page, "demo", DEMO_PW);
+  await page.goto(`${BASE}/queue`);
+  check(page.url() === `${BASE}/queue`, "signed in, the queue opens");
+  await page.waitForTimeout(63_000);
+  await page.goto(`${BASE}/queue`);
+  check(page.url().startsWith(`${BASE}/login`), `after a minute idle the session has ended (at ${page.url()})`);
+  await shot(page, "session-ended");
+  await ctx.close();
+}
+
 await browser.close();
 if (process.exitCode) {
   console.error("FAILED: the browser reported errors above");

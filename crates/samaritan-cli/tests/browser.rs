@@ -114,13 +114,9 @@ fn the_console_works_in_chromium() {
             "--demo-ads",
             "400",
         ])
-        .args([
-            "--rate-limit",
-            "0",
-            "--qa-second-review-rate",
-            "1",
-            "--data-dir",
-        ])
+        .args(["--rate-limit", "0", "--qa-second-review-rate", "1"])
+        // Sessions end after a minute without a request: the last check waits that out.
+        .args(["--session-idle-mins", "1", "--data-dir"])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -65,6 +65,12 @@ pub trait Analyzer: Send + Sync + 'static {
         })
     }
 
+    /// How the ad `id` differs from its template (kept words, this ad's fills of the slots,
+    /// additions, omissions), when the linker knows one; the default keeps no templates.
+    fn template_diff(&self, _id: &str) -> Option<Vec<samaritan_engine::similar::DiffPart>> {
+        None
+    }
+
     /// Near PDQ values from an in-memory index; the default keeps none (the server then asks
     /// the store).
     fn pdq_near(&self, _pdq: &str, _max_distance: u32) -> Option<Vec<(u32, String)>> {

@@ -1670,5 +1670,9 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
         )
         .await;
     assert!(p.html.contains("left the golden set"), "{}", p.html);
+    // The two ads share a template: the ad page shows it with this ad's slot fills.
+    let page = lead.get("/ads/q1").await;
+    assert!(page.html.contains("id=\"template\""), "{}", page.html);
+    assert!(page.html.contains("<mark class=\"slot\""), "{}", page.html);
     assert!(store.audit_verify().await.unwrap().ok);
 }

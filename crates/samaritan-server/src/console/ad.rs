@@ -47,6 +47,14 @@ pub(crate) struct ImageView {
     pub src: String,
 }
 
+/// A piece of the ad shown against its template: `same` (template words the ad has), `slot`
+/// (this ad's fill of a varying slot), `added` (words the template lacks), `missing` (template
+/// words this ad lacks).
+pub(crate) struct TemplatePiece {
+    pub kind: &'static str,
+    pub text: String,
+}
+
 pub(crate) struct NetworkView {
     pub id: String,
     pub size: i64,
@@ -70,6 +78,8 @@ struct AdPage {
     idents: Vec<Ident>,
     images: Vec<ImageView>,
     network: Option<NetworkView>,
+    /// The ad read against its template, when it has one.
+    template: Vec<TemplatePiece>,
     decisions: Vec<Decision>,
     queue_state: String,
     lease_until: String,
@@ -168,6 +178,27 @@ async fn build_with(
     if let Some(t) = &mut analysis.template {
         super::mask::apply(masked, &mut t.text);
     }
+    let template: Vec<TemplatePiece> = if analysis.template.is_some() {
+        use samaritan_engine::similar::DiffPart;
+        state
+            .analyzer()
+            .template_diff(&rec.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                let (kind, mut text) = match p {
+                    DiffPart::Same(t) => ("same", t),
+                    DiffPart::Slot(t) => ("slot", t),
+                    DiffPart::Added(t) => ("added", t),
+                    DiffPart::Missing(t) => ("missing", t),
+                };
+                super::mask::apply(masked, &mut text);
+                TemplatePiece { kind, text }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let e = &analysis.extracted;
     let search =
         |kind: &'static str, v: &str| Some(format!("/search?kind={kind}&value={}", url_encode(v)));
@@ -284,6 +315,7 @@ async fn build_with(
             .collect(),
         analysis,
         network,
+        template,
         decisions,
         blind,
         can_override,

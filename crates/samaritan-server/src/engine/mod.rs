@@ -308,6 +308,10 @@ impl Analyzer for EngineAnalyzer {
         Ok(compile(text, &self.extract)?.info.label)
     }
 
+    fn template_diff(&self, id: &str) -> Option<Vec<samaritan_engine::similar::DiffPart>> {
+        read(&self.links).state.linker().template_diff(id)
+    }
+
     fn diff_policy(&self, text: &str, ads: &[Ad]) -> Result<PolicyDiff, PolicyRejection> {
         let next = compile(text, &self.extract)?;
         let active = self.current();
