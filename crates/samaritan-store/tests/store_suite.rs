@@ -105,6 +105,7 @@ suite!(
     qa_golden_items_are_served_blind_and_scored,
     qa_second_reviews_go_to_someone_else_and_disagreements_to_a_lead,
     qa_concurrent_assignment_exactly_one_wins,
+    reports_open_once_per_decision_follow_up_and_need_a_second_lead,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -2625,5 +2626,99 @@ async fn qa_concurrent_assignment_exactly_one_wins(f: &Fixture) {
         }
     }
     assert_eq!(ok, 1);
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn reports_open_once_per_decision_follow_up_and_need_a_second_lead(f: &Fixture) {
+    use samaritan_store::ReportOpen;
+    let s = &f.store;
+    let t0 = now_ms();
+    s.ingest(vec![
+        item(ad("r1", "x"), analysis("r1", Verdict::Block, 90, &["7025550101"])),
+        item(ad("r2", "y"), analysis("r2", Verdict::Block, 90, &["7025550101"])),
+        item(ad("r3", "z"), analysis("r3", Verdict::Block, 90, &["7025550199"])),
+    ])
+    .await
+    .unwrap();
+    let mut decisions = Vec::new();
+    for id in ["r1", "r2", "r3"] {
+        s.queue_claim_ads("user:ana", QueueState::Open, &[id], 60_000, t0)
+            .await
+            .unwrap();
+        decisions.push(
+            s.decide(
+                &decision(id, 1, DecisionAction::Report, "child_sex_trafficking"),
+                "user:ana",
+                t0,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    assert_eq!(s.report_decisions_without_case(10).await.unwrap().len(), 3);
+    let open = |d: &samaritan_store::Decision, account: Option<&str>, phone: &str| ReportOpen {
+        decision: d.clone(),
+        incident_type: "Child Sex Trafficking".into(),
+        account: account.map(str::to_owned),
+        phones: vec![phone.to_owned()],
+        draft: serde_json::json!({"ad": d.ad_id, "text": "<b>&"}),
+    };
+    let (first, created) = s
+        .report_open(&open(&decisions[0], Some("acct-1"), "7025550101"), t0 + 1)
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!((first.state.as_str(), first.follow_up_of.len()), ("draft", 0));
+    assert_eq!(first.draft["text"], "<b>&");
+    // Idempotent: the same decision never opens a second case.
+    let (again, created) = s
+        .report_open(&open(&decisions[0], Some("acct-1"), "7025550101"), t0 + 2)
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, first.id);
+    // Same phone: a follow-up of the first; another account and phone: none.
+    let (second, _) = s
+        .report_open(&open(&decisions[1], None, "7025550101"), t0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(second.follow_up_of, [first.id]);
+    let (third, _) = s
+        .report_open(&open(&decisions[2], Some("acct-1"), "7025550199"), t0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(third.follow_up_of, [first.id], "same account");
+    assert!(s.report_decisions_without_case(10).await.unwrap().is_empty());
+    // Only report decisions open cases.
+    s.ingest(vec![item(ad("r4", "w"), analysis("r4", Verdict::Review, 10, &[]))])
+        .await
+        .unwrap();
+    s.queue_claim_ads("user:ana", QueueState::Open, &["r4"], 60_000, t0)
+        .await
+        .unwrap();
+    let allow = s
+        .decide(&decision("r4", 1, DecisionAction::Allow, "not_commercial"), "user:ana", t0 + 5)
+        .await
+        .unwrap();
+    assert!(s.report_open(&open(&allow, None, "1"), t0 + 5).await.is_err());
+    // Two persons: the decider cannot approve; another lead can, once.
+    let e = s.report_approve(first.id, "user:ana", t0 + 6).await.unwrap_err();
+    assert_eq!(refusal(e), "two_person");
+    let ok = s.report_approve(first.id, "user:lead", t0 + 7).await.unwrap();
+    assert_eq!((ok.state.as_str(), ok.approved_by.as_deref()), ("approved", Some("user:lead")));
+    let e = s.report_approve(first.id, "user:lead2", t0 + 8).await.unwrap_err();
+    assert_eq!(refusal(e), "state");
+    assert!(matches!(
+        s.report_approve(999, "user:lead", t0).await.unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+    let counts = s.report_counts().await.unwrap();
+    assert_eq!((counts.draft, counts.approved), (2, 1));
+    assert_eq!(s.reports(Some("draft"), 10).await.unwrap().len(), 2);
+    assert_eq!(s.reports(None, 10).await.unwrap()[0].id, third.id);
+    assert_eq!(s.report(first.id).await.unwrap().unwrap().state, "approved");
+    let log = s.audit_list(0, 1000).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "report.open").count(), 3);
+    assert_eq!(log.iter().filter(|e| e.action == "report.approve").count(), 1);
     assert!(s.audit_verify().await.unwrap().ok);
 }

@@ -1,0 +1,297 @@
+//! Report cases: what a `report` decision opens, on its way to NCMEC's CyberTipline.
+//!
+//! One case per report decision (`decision_seq` is unique, so opening is idempotent: a retry or
+//! the start-up sweep never makes a second case). The case keeps the draft the server built from
+//! the ad, its analysis, its network and the evidence, and the earlier cases on the same account
+//! or phone (`follow_up_of`), so a follow-up report can name them. A lead other than the person
+//! who decided approves the draft (the two-person rule). Opening and approving are audited.
+
+use serde::Serialize;
+
+use crate::{Decision, Result, Store, StoreError};
+
+/// A report case.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub id: i64,
+    pub ad_id: String,
+    /// The ad revision the report decision judged.
+    pub revision: i64,
+    pub decision_seq: i64,
+    /// The CyberTipline incident type, e.g. "Child Sex Trafficking".
+    pub incident_type: String,
+    /// `draft` or `approved`.
+    pub state: String,
+    /// The reported user's account on the platform, when the ad names one.
+    pub account: Option<String>,
+    /// Earlier cases on the same account or phone, oldest first.
+    pub follow_up_of: Vec<i64>,
+    /// The case as built: incident, web page, phones, reported user, network, evidence.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub draft: serde_json::Value,
+    pub created_by: String,
+    pub created_at: i64,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// What opening a case needs.
+#[derive(Debug, Clone)]
+pub struct ReportOpen {
+    pub decision: Decision,
+    pub incident_type: String,
+    pub account: Option<String>,
+    /// The ad's phones (digits), to find earlier cases on the same phone.
+    pub phones: Vec<String>,
+    pub draft: serde_json::Value,
+}
+
+const REPORT_COLUMNS: &str = "id, ad_id, revision, decision_seq, incident_type, state, account, \
+     follow_up_of, draft, created_by, created_at, approved_by, approved_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    id: i64,
+    ad_id: String,
+    revision: i64,
+    decision_seq: i64,
+    incident_type: String,
+    state: String,
+    account: Option<String>,
+    follow_up_of: String,
+    draft: String,
+    created_by: String,
+    created_at: i64,
+    approved_by: Option<String>,
+    approved_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl TryFrom<ReportRow> for Report {
+    type Error = StoreError;
+
+    fn try_from(r: ReportRow) -> Result<Report> {
+        let corrupt = |what: &str, e: serde_json::Error| {
+            StoreError::Corrupt(format!("report {}: {what} does not read: {e}", r.id))
+        };
+        Ok(Report {
+            follow_up_of: serde_json::from_str(&r.follow_up_of)
+                .map_err(|e| corrupt("follow_up_of", e))?,
+            draft: serde_json::from_str(&r.draft).map_err(|e| corrupt("draft", e))?,
+            id: r.id,
+            ad_id: r.ad_id,
+            revision: r.revision,
+            decision_seq: r.decision_seq,
+            incident_type: r.incident_type,
+            state: r.state,
+            account: r.account,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            approved_by: r.approved_by,
+            approved_at: r.approved_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Cases by state, for the dashboard and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReportCounts {
+    pub draft: i64,
+    pub approved: i64,
+}
+
+impl Store {
+    /// Opens the case of a report decision, or returns the one already open for it
+    /// (`false`: it existed). Refused unless the decision is a `report`. Audited as
+    /// `report.open` with the case, the incident type and the earlier cases it follows.
+    pub async fn report_open(&self, open: &ReportOpen, now: i64) -> Result<(Report, bool)> {
+        let d = &open.decision;
+        if d.action != "report" {
+            return Err(StoreError::Invalid(format!(
+                "decision {} is `{}`, not `report`",
+                d.seq, d.action
+            )));
+        }
+        let draft = serde_json::to_string(&open.draft)
+            .map_err(|e| StoreError::Invalid(format!("the draft does not serialise: {e}")))?;
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            if let Some(lock) = dialect.audit_lock_sql() {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let existing: Option<ReportRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {REPORT_COLUMNS} FROM reports WHERE decision_seq = $1"
+            )))
+            .bind(d.seq)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = existing {
+                tx.rollback().await?;
+                return Ok((row.try_into()?, false));
+            }
+            // Earlier cases on the same ad, account or phone.
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "SELECT DISTINCT r.id FROM reports r WHERE r.ad_id = ",
+            );
+            qb.push_bind(d.ad_id.as_str());
+            if let Some(acc) = &open.account {
+                qb.push(" OR r.account = ").push_bind(acc.as_str());
+            }
+            if !open.phones.is_empty() {
+                qb.push(
+                    " OR r.ad_id IN (SELECT i.ad_id FROM identifiers i WHERE i.kind = 'phone' \
+                     AND i.value IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for p in open.phones.iter().take(100) {
+                    sep.push_bind(p.as_str());
+                }
+                sep.push_unseparated("))");
+            }
+            qb.push(" ORDER BY r.id");
+            let earlier: Vec<(i64,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+            let earlier: Vec<i64> = earlier.into_iter().map(|(id,)| id).collect();
+            let follow = serde_json::to_string(&earlier).unwrap_or_else(|_| "[]".to_owned());
+            let row: ReportRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO reports (ad_id, revision, decision_seq, incident_type, state, account, \
+                 follow_up_of, draft, created_by, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $9) RETURNING {REPORT_COLUMNS}"
+            )))
+            .bind(d.ad_id.as_str())
+            .bind(d.revision)
+            .bind(d.seq)
+            .bind(open.incident_type.as_str())
+            .bind(open.account.as_deref())
+            .bind(&follow)
+            .bind(&draft)
+            .bind(d.actor.as_str())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({
+                "report": row.id,
+                "decision_seq": d.seq,
+                "revision": d.revision,
+                "incident_type": open.incident_type,
+                "follow_up_of": earlier,
+                "draft_sha256": crate::sha256_hex(draft.as_bytes()),
+            });
+            append_audit!(tx, dialect, &d.actor, "report.open", &d.ad_id, detail, now);
+            tx.commit().await?;
+            Ok((row.try_into()?, true))
+        })
+    }
+
+    /// One case.
+    pub async fn report(&self, id: i64) -> Result<Option<Report>> {
+        let row: Option<ReportRow> = on_read!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {REPORT_COLUMNS} FROM reports WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(Report::try_from).transpose()
+    }
+
+    /// Cases, newest first, in `state` when given.
+    pub async fn reports(&self, state: Option<&str>, limit: i64) -> Result<Vec<Report>> {
+        let rows: Vec<ReportRow> = on_read!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {REPORT_COLUMNS} FROM reports WHERE ($1 IS NULL OR state = $1) \
+                 ORDER BY id DESC LIMIT $2"
+            )))
+            .bind(state)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter().map(Report::try_from).collect()
+    }
+
+    /// A lead approves a draft for filing. Refused with `two_person` when the lead made the
+    /// report decision, `state` when the case is no longer a draft. Audited as
+    /// `report.approve`.
+    pub async fn report_approve(&self, id: i64, lead: &str, now: i64) -> Result<Report> {
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            if let Some(lock) = dialect.audit_lock_sql() {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let cur: Option<(String, String, String)> =
+                sqlx::query_as("SELECT state, created_by, ad_id FROM reports WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let refusal = match &cur {
+                None => Some(StoreError::NotFound(format!("report {id}"))),
+                Some((_, by, _)) if by == lead => Some(StoreError::Refused {
+                    code: "two_person",
+                    message: format!(
+                        "report {id} was decided by {lead}: another lead approves it"
+                    ),
+                }),
+                Some((state, _, _)) if state != "draft" => Some(StoreError::Refused {
+                    code: "state",
+                    message: format!("report {id} is {state}, not a draft"),
+                }),
+                _ => None,
+            };
+            if let Some(e) = refusal {
+                tx.rollback().await?;
+                return Err(e);
+            }
+            let row: ReportRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE reports SET state = 'approved', approved_by = $1, approved_at = $2, \
+                 updated_at = $2 WHERE id = $3 AND state = 'draft' RETURNING {REPORT_COLUMNS}"
+            )))
+            .bind(lead)
+            .bind(now)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({"report": id});
+            append_audit!(tx, dialect, lead, "report.approve", &row.ad_id, detail, now);
+            tx.commit().await?;
+            row.try_into()
+        })
+    }
+
+    /// Report decisions that have no case yet (a crash between the decision and the case), at
+    /// most `limit`, oldest first: the server opens their cases at start and periodically.
+    pub async fn report_decisions_without_case(&self, limit: i64) -> Result<Vec<Decision>> {
+        let rows: Vec<crate::decisions::DecisionRow> = on_read!(self, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM decisions d WHERE d.action = 'report' AND NOT EXISTS \
+                 (SELECT 1 FROM reports r WHERE r.decision_seq = d.seq) ORDER BY d.seq LIMIT $1",
+                crate::decisions::DECISION_COLUMNS
+            )))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(Decision::from).collect())
+    }
+
+    /// How many cases are in each state.
+    pub async fn report_counts(&self) -> Result<ReportCounts> {
+        let rows: Vec<(String, i64)> = on_read!(self, |pool| {
+            sqlx::query_as("SELECT state, COUNT(*) FROM reports GROUP BY state")
+                .fetch_all(pool)
+                .await?
+        });
+        let mut c = ReportCounts::default();
+        for (state, n) in rows {
+            match state.as_str() {
+                "draft" => c.draft = n,
+                "approved" => c.approved = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
