@@ -70,6 +70,8 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Make, list and revoke API keys.
     Keys(commands::keys::KeysArgs),
+    /// Report cases for NCMEC's CyberTipline: list, show, approve (a second person).
+    Report(commands::report::ReportArgs),
     /// Make, list and disable the people who sign in to the console; reset their passwords.
     Users(commands::users::UsersArgs),
     /// Verify the hash-chained audit log.

@@ -470,3 +470,97 @@ fn bench_console_times_both_pages() {
         .unwrap();
     assert!(!bad.status.success());
 }
+
+/// A report decision opens a case with the configured reporter; `samaritan report` lists it,
+/// shows it, and approves it as a second person, once.
+#[test]
+fn report_cases_are_listed_shown_and_approved_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let reporter = dir.path().join("reporter.toml");
+    std::fs::write(
+        &reporter,
+        "platform = \"Example Classifieds\"\nemail = \"safety@example.org\"\n",
+    )
+    .unwrap();
+    // A reporter without an e-mail is refused at start, naming the field.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "platform = \"x\"\nemail = \"nobody\"\n").unwrap();
+    let out = run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        d,
+        "--reporter",
+    ]
+    .iter()
+    .copied()
+    .chain([bad.to_str().unwrap()])
+    .collect::<Vec<_>>());
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("email"));
+
+    let key = make_key(dir.path(), "ingest,review");
+    let mut server = Server::start_with_args(
+        dir.path(),
+        None,
+        &["--no-images", "--reporter", reporter.to_str().unwrap()],
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = Client::connect(&server.addr, &key).await.unwrap();
+        let (status, _) = c
+            .send(
+                "POST",
+                "/v1/ads",
+                r#"{"id":"cr1","body":"Sweet 16yo new girl, incall $150/hr, my manager books, call 702-555-0143"}"#.into(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200);
+        let (status, claimed) = c.send("POST", "/v1/queue/claim", String::new()).await.unwrap();
+        assert_eq!(status, 200, "{claimed}");
+        assert!(claimed.contains("\"cr1\""), "{claimed}");
+        let (status, body) = c
+            .send(
+                "POST",
+                "/v1/ads/cr1/decision",
+                r#"{"action":"report","reason":"child_sex_trafficking","revision":1}"#.into(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{body}");
+    });
+    server.stop();
+
+    let listed = run(&["report", "list", "--state", "draft", "--data-dir", d]);
+    assert!(listed.status.success());
+    let text = String::from_utf8_lossy(&listed.stdout);
+    let case: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(case["ad_id"], "cr1");
+    assert_eq!(case["incident_type"], "Child Sex Trafficking");
+    assert_eq!(case["draft"]["reporter"]["email"], "safety@example.org");
+    assert_eq!(
+        case["draft"]["incident_summary"]["platform"],
+        "Example Classifieds"
+    );
+    let id = case["id"].to_string();
+    let shown = run(&["report", "show", &id, "--data-dir", d]);
+    assert!(shown.status.success());
+    let approved = run(&["report", "approve", &id, "--as", "lead", "--data-dir", d]);
+    assert!(
+        approved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    let again = run(&["report", "approve", &id, "--as", "lead2", "--data-dir", d]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not a draft"));
+    assert!(
+        !run(&["report", "list", "--state", "filed", "--data-dir", d])
+            .status
+            .success()
+    );
+    assert!(run(&["audit", "verify", "--data-dir", d]).status.success());
+}

@@ -11,9 +11,11 @@ mod body;
 pub mod console;
 pub mod engine;
 pub mod error;
+mod follow_up;
 mod metrics;
 pub mod openapi;
 mod rate;
+pub mod reports;
 pub(crate) mod routes;
 
 use std::sync::Arc;
@@ -107,6 +109,8 @@ struct Inner {
     login_throttle: console::session::AddressThrottle,
     /// Where the images taken in are kept for review (set once at start; unset: none kept).
     blobs: std::sync::OnceLock<samaritan_media::BlobStore>,
+    /// Who files reports (set once at start; unset: drafts say it is missing).
+    reporter: std::sync::OnceLock<reports::Reporter>,
 }
 
 impl AppState {
@@ -143,6 +147,7 @@ impl AppState {
                 audit_intact: std::sync::atomic::AtomicBool::new(true),
                 login_throttle: console::session::AddressThrottle::default(),
                 blobs: std::sync::OnceLock::new(),
+                reporter: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -171,6 +176,17 @@ impl AppState {
 
     pub(crate) fn blobs(&self) -> Option<&samaritan_media::BlobStore> {
         self.inner.blobs.get()
+    }
+
+    /// Files reports as `reporter` (checked first). Set once; a second call is ignored.
+    pub fn set_reporter(&self, reporter: reports::Reporter) -> Result<(), String> {
+        reporter.check()?;
+        let _ = self.inner.reporter.set(reporter);
+        Ok(())
+    }
+
+    pub(crate) fn reporter(&self) -> Option<&reports::Reporter> {
+        self.inner.reporter.get()
     }
 
     /// Whether the last audit verification passed.
@@ -213,7 +229,8 @@ pub async fn verify_audit(state: &AppState) -> Result<samaritan_store::AuditRepo
     Ok(report)
 }
 
-/// Re-verifies the audit chain every `every` (see [`verify_audit`]); stops with the runtime.
+/// Re-verifies the audit chain every `every` (see [`verify_audit`]) and opens report cases a
+/// stop left missing ([`reports::open_missing`]); stops with the runtime.
 pub fn spawn_audit_watch(state: AppState, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -223,6 +240,9 @@ pub fn spawn_audit_watch(state: AppState, every: std::time::Duration) {
             tick.tick().await;
             if let Err(e) = verify_audit(&state).await {
                 tracing::warn!(error = %e.message, "periodic audit verification failed to run");
+            }
+            if let Err(e) = reports::open_missing(&state).await {
+                tracing::warn!(error = %e, "the report-case sweep failed to run");
             }
         }
     });

@@ -216,6 +216,17 @@ pub(crate) fn render_dashboard(d: &samaritan_store::Dashboard) -> String {
     out
 }
 
+/// Report cases by state, for `/metrics`.
+pub(crate) fn render_reports(c: &samaritan_store::ReportCounts) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP samaritan_reports Report cases (CyberTipline), by state.\n");
+    out.push_str("# TYPE samaritan_reports gauge\n");
+    for (state, n) in [("draft", c.draft), ("approved", c.approved)] {
+        let _ = writeln!(out, "samaritan_reports{{state=\"{state}\"}} {n}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,9 @@ impl Modify for Bearer {
         routes::queue::release,
         routes::search::search,
         routes::networks::get_network,
+        routes::reports::list,
+        routes::reports::get,
+        routes::reports::approve,
         routes::audit::list,
         routes::audit::verify,
         routes::policy::get_policy,
@@ -77,6 +80,7 @@ impl Modify for Bearer {
     tags(
         (name = "ads", description = "Ingest and evidence"),
         (name = "review", description = "Queue, decisions, search, networks"),
+        (name = "reports", description = "Report cases for NCMEC's CyberTipline"),
         (name = "policy", description = "The policy in force"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "service", description = "Health, readiness, metrics and this document"),

@@ -314,6 +314,9 @@ async fn every_v1_endpoint_needs_the_right_key() {
         ("GET", "/v1/audit/verify"),
         ("GET", "/v1/policy"),
         ("PUT", "/v1/policy"),
+        ("GET", "/v1/reports"),
+        ("GET", "/v1/reports/1"),
+        ("POST", "/v1/reports/1/approve"),
         ("GET", "/metrics"),
     ] {
         let r = api.call(method, path, None, Body::empty()).await;
@@ -333,6 +336,8 @@ async fn every_v1_endpoint_needs_the_right_key() {
         ("GET", "/v1/audit", &api.review),
         ("PUT", "/v1/policy", &api.review),
         ("GET", "/metrics", &api.review),
+        ("GET", "/v1/reports", &api.ingest),
+        ("POST", "/v1/reports/1/approve", &api.review),
     ] {
         let r = api.call(method, path, Some(key), Body::empty()).await;
         let (code, _) = r.error(StatusCode::FORBIDDEN);
@@ -1543,6 +1548,246 @@ async fn review_integrity(api: &Api, raw: &Raw) {
         api.call("GET", "/readyz", None, Body::empty()).await.status,
         StatusCode::OK
     );
+}
+
+/// A `report` decision opens a report case (a draft built from the ad and its evidence, text
+/// only here); a second lead approves it; everything is audited and counted in `/metrics`.
+async fn report_cases(api: &Api) {
+    let body = r#"{"id":"rp1","title":"New <girl> & more","body":"Sweet 16, urgent, call 7025550142","url":"https://classifieds.example/ads/rp1","account":"acct-rp","location":{"city":"Reno","region":"NV","country":"US"},"posted_at":"2026-11-30T10:00:00Z"}"#;
+    assert_eq!(api.post_ads(body).await.status, StatusCode::OK);
+    let claimed = api
+        .call("POST", "/v1/queue/claim", Some(&api.review), Body::empty())
+        .await
+        .json();
+    assert_eq!(claimed["items"][0]["ad_id"], "rp1", "{claimed}");
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/rp1/decision",
+            Some(&api.review),
+            r#"{"action":"report","reason":"online_enticement","revision":1}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let list = api
+        .call(
+            "GET",
+            "/v1/reports?state=draft",
+            Some(&api.review),
+            Body::empty(),
+        )
+        .await
+        .json();
+    let case = &list["reports"][0];
+    assert_eq!(case["ad_id"], "rp1", "{list}");
+    assert_eq!(case["state"], "draft");
+    assert_eq!(
+        case["incident_type"],
+        "Online Enticement of Children for Sexual Acts"
+    );
+    let d = &case["draft"];
+    assert_eq!(
+        d["internet_details"]["web_page"]["url"],
+        "https://classifieds.example/ads/rp1"
+    );
+    assert_eq!(d["person_or_user_reported"]["esp_identifier"], "acct-rp");
+    assert_eq!(
+        d["person_or_user_reported"]["estimated_location"]["city"],
+        "Reno"
+    );
+    assert_eq!(
+        d["evidence"]["title"], "New <girl> & more",
+        "kept as text, escaped on output"
+    );
+    assert_eq!(
+        d["incident_summary"]["incident_date_time"],
+        "2026-11-30T10:00:00Z"
+    );
+    assert!(
+        d["missing"].to_string().contains("reporter"),
+        "no reporter configured: {d}"
+    );
+    let id = case["id"].as_i64().unwrap();
+    // Bad ids, unknown states, missing cases: clear errors.
+    api.call("GET", "/v1/reports/abc", Some(&api.review), Body::empty())
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    api.call(
+        "GET",
+        "/v1/reports?state=filed",
+        Some(&api.review),
+        Body::empty(),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST);
+    api.call("GET", "/v1/reports/99999", Some(&api.review), Body::empty())
+        .await
+        .error(StatusCode::NOT_FOUND);
+    // A reviewer cannot approve; a lead can, once.
+    api.call(
+        "POST",
+        &format!("/v1/reports/{id}/approve"),
+        Some(&api.review),
+        Body::empty(),
+    )
+    .await
+    .error(StatusCode::FORBIDDEN);
+    let r = api
+        .call(
+            "POST",
+            &format!("/v1/reports/{id}/approve"),
+            Some(&api.lead),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["state"], "approved");
+    let (code, _) = api
+        .call(
+            "POST",
+            &format!("/v1/reports/{id}/approve"),
+            Some(&api.admin),
+            Body::empty(),
+        )
+        .await
+        .error(StatusCode::CONFLICT);
+    assert_eq!(code, "state");
+    // The lead who decides to report cannot approve their own case (two persons).
+    assert_eq!(
+        api.post_ads(r#"{"id":"rp2","body":"Sweet 16, urgent, call 7025550142"}"#)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/rp2/decision",
+            Some(&api.lead),
+            r#"{"action":"report","reason":"child_sex_trafficking","revision":1,"override":true}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let list = api
+        .call("GET", "/v1/reports", Some(&api.review), Body::empty())
+        .await
+        .json();
+    let second = &list["reports"][0];
+    assert_eq!(second["ad_id"], "rp2");
+    assert_eq!(
+        second["follow_up_of"],
+        serde_json::json!([id]),
+        "same phone: a follow-up"
+    );
+    let (code, _) = api
+        .call(
+            "POST",
+            &format!("/v1/reports/{}/approve", second["id"]),
+            Some(&api.lead),
+            Body::empty(),
+        )
+        .await
+        .error(StatusCode::CONFLICT);
+    assert_eq!(code, "two_person");
+    let metrics = api
+        .call("GET", "/metrics", Some(&api.admin), Body::empty())
+        .await
+        .text;
+    assert!(
+        metrics.contains("samaritan_reports{state=\"draft\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("samaritan_reports{state=\"approved\"} 1"));
+    // A report decision whose case was not opened (a stop in between) is opened by the sweep.
+    assert_eq!(
+        api.post_ads(r#"{"id":"rp3","body":"urgent, call 7025550199"}"#)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let now = samaritan_store::now_ms();
+    api.store
+        .queue_claim_ads(
+            "user:ana",
+            samaritan_store::QueueState::Open,
+            &["rp3"],
+            60_000,
+            now,
+        )
+        .await
+        .unwrap();
+    api.store
+        .decide(
+            &samaritan_store::DecisionInput {
+                ad_id: "rp3".into(),
+                revision: 1,
+                action: samaritan_store::DecisionAction::Report,
+                reason: "child_sex_trafficking".into(),
+                note: String::new(),
+                basis: samaritan_store::DecisionBasis::Claim,
+            },
+            "user:ana",
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        samaritan_server::reports::open_missing(&api.state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        samaritan_server::reports::open_missing(&api.state)
+            .await
+            .unwrap(),
+        0
+    );
+    let log = api.store.audit_list(0, 10_000).await.unwrap();
+    for action in ["report.open", "report.read", "report.approve"] {
+        assert!(
+            log.iter().any(|e| e.action == action),
+            "{action} not audited"
+        );
+    }
+    assert!(api.store.audit_verify().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn report_decisions_open_cases_for_a_second_lead_on_sqlite() {
+    report_cases(&api().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
+async fn report_decisions_open_cases_for_a_second_lead_on_postgres() {
+    let Some(url) = samaritan_testkit::postgres_url(
+        "api::report_decisions_open_cases_for_a_second_lead_on_postgres",
+    ) else {
+        return;
+    };
+    let schema = format!("samaritan_api_rep_{}", std::process::id());
+    let store = Store::open_postgres_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    let api = api_on(
+        store,
+        Limits {
+            rate_per_sec: 0.0,
+            ..Limits::default()
+        },
+        None,
+    )
+    .await;
+    report_cases(&api).await;
+    api.store.close().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

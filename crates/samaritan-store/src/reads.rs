@@ -119,6 +119,21 @@ impl Store {
             .collect()
     }
 
+    /// The latest analysis made of revision `revision` of the ad.
+    pub async fn analysis_of_revision(&self, id: &str, revision: i64) -> Result<Option<Analysis>> {
+        let row: Option<(String,)> = on_read!(self, |pool| {
+            sqlx::query_as(
+                "SELECT analysis FROM analyses WHERE ad_id = $1 AND revision = $2 \
+                 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(id)
+            .bind(revision)
+            .fetch_optional(pool)
+            .await?
+        });
+        row.map(|(a,)| parse_analysis(id, &a)).transpose()
+    }
+
     /// Earlier revisions of the ad (raw JSON), oldest first.
     pub async fn ad_history(&self, id: &str) -> Result<Vec<(i64, String)>> {
         let rows: Vec<(i64, String)> = on_read!(self, |pool| {

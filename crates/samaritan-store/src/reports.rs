@@ -231,9 +231,7 @@ impl Store {
                 None => Some(StoreError::NotFound(format!("report {id}"))),
                 Some((_, by, _)) if by == lead => Some(StoreError::Refused {
                     code: "two_person",
-                    message: format!(
-                        "report {id} was decided by {lead}: another lead approves it"
-                    ),
+                    message: format!("report {id} was decided by {lead}: another lead approves it"),
                 }),
                 Some((state, _, _)) if state != "draft" => Some(StoreError::Refused {
                     code: "state",

@@ -2634,9 +2634,18 @@ async fn reports_open_once_per_decision_follow_up_and_need_a_second_lead(f: &Fix
     let s = &f.store;
     let t0 = now_ms();
     s.ingest(vec![
-        item(ad("r1", "x"), analysis("r1", Verdict::Block, 90, &["7025550101"])),
-        item(ad("r2", "y"), analysis("r2", Verdict::Block, 90, &["7025550101"])),
-        item(ad("r3", "z"), analysis("r3", Verdict::Block, 90, &["7025550199"])),
+        item(
+            ad("r1", "x"),
+            analysis("r1", Verdict::Block, 90, &["7025550101"]),
+        ),
+        item(
+            ad("r2", "y"),
+            analysis("r2", Verdict::Block, 90, &["7025550101"]),
+        ),
+        item(
+            ad("r3", "z"),
+            analysis("r3", Verdict::Block, 90, &["7025550199"]),
+        ),
     ])
     .await
     .unwrap();
@@ -2668,7 +2677,10 @@ async fn reports_open_once_per_decision_follow_up_and_need_a_second_lead(f: &Fix
         .await
         .unwrap();
     assert!(created);
-    assert_eq!((first.state.as_str(), first.follow_up_of.len()), ("draft", 0));
+    assert_eq!(
+        (first.state.as_str(), first.follow_up_of.len()),
+        ("draft", 0)
+    );
     assert_eq!(first.draft["text"], "<b>&");
     // Idempotent: the same decision never opens a second case.
     let (again, created) = s
@@ -2688,25 +2700,53 @@ async fn reports_open_once_per_decision_follow_up_and_need_a_second_lead(f: &Fix
         .await
         .unwrap();
     assert_eq!(third.follow_up_of, [first.id], "same account");
-    assert!(s.report_decisions_without_case(10).await.unwrap().is_empty());
+    assert!(
+        s.report_decisions_without_case(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Only report decisions open cases.
-    s.ingest(vec![item(ad("r4", "w"), analysis("r4", Verdict::Review, 10, &[]))])
-        .await
-        .unwrap();
+    s.ingest(vec![item(
+        ad("r4", "w"),
+        analysis("r4", Verdict::Review, 10, &[]),
+    )])
+    .await
+    .unwrap();
     s.queue_claim_ads("user:ana", QueueState::Open, &["r4"], 60_000, t0)
         .await
         .unwrap();
     let allow = s
-        .decide(&decision("r4", 1, DecisionAction::Allow, "not_commercial"), "user:ana", t0 + 5)
+        .decide(
+            &decision("r4", 1, DecisionAction::Allow, "not_commercial"),
+            "user:ana",
+            t0 + 5,
+        )
         .await
         .unwrap();
-    assert!(s.report_open(&open(&allow, None, "1"), t0 + 5).await.is_err());
+    assert!(
+        s.report_open(&open(&allow, None, "1"), t0 + 5)
+            .await
+            .is_err()
+    );
     // Two persons: the decider cannot approve; another lead can, once.
-    let e = s.report_approve(first.id, "user:ana", t0 + 6).await.unwrap_err();
+    let e = s
+        .report_approve(first.id, "user:ana", t0 + 6)
+        .await
+        .unwrap_err();
     assert_eq!(refusal(e), "two_person");
-    let ok = s.report_approve(first.id, "user:lead", t0 + 7).await.unwrap();
-    assert_eq!((ok.state.as_str(), ok.approved_by.as_deref()), ("approved", Some("user:lead")));
-    let e = s.report_approve(first.id, "user:lead2", t0 + 8).await.unwrap_err();
+    let ok = s
+        .report_approve(first.id, "user:lead", t0 + 7)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ok.state.as_str(), ok.approved_by.as_deref()),
+        ("approved", Some("user:lead"))
+    );
+    let e = s
+        .report_approve(first.id, "user:lead2", t0 + 8)
+        .await
+        .unwrap_err();
     assert_eq!(refusal(e), "state");
     assert!(matches!(
         s.report_approve(999, "user:lead", t0).await.unwrap_err(),
@@ -2719,6 +2759,9 @@ async fn reports_open_once_per_decision_follow_up_and_need_a_second_lead(f: &Fix
     assert_eq!(s.report(first.id).await.unwrap().unwrap().state, "approved");
     let log = s.audit_list(0, 1000).await.unwrap();
     assert_eq!(log.iter().filter(|e| e.action == "report.open").count(), 3);
-    assert_eq!(log.iter().filter(|e| e.action == "report.approve").count(), 1);
+    assert_eq!(
+        log.iter().filter(|e| e.action == "report.approve").count(),
+        1
+    );
     assert!(s.audit_verify().await.unwrap().ok);
 }

@@ -21,6 +21,7 @@ pub mod hash;
 pub mod keys;
 pub mod networks;
 pub mod policy;
+pub mod report;
 pub mod scan;
 pub mod serve;
 pub mod store_args;
@@ -40,6 +41,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Policy(args) => policy::run(args),
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Report(args) => report::run(args),
         Command::Users(args) => users::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),
         Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),

@@ -89,6 +89,11 @@ pub struct ServeArgs {
     /// table per action). Default: the built-in list (`GET /v1/reasons` shows what is in force).
     #[arg(long, value_name = "FILE")]
     pub reasons: Option<std::path::PathBuf>,
+    /// Who files reports to NCMEC's CyberTipline (TOML: `platform`, `email`, optional
+    /// `first_name`, `last_name`, `phone`, `terms_of_service`, `legal_url`). Without it, report
+    /// drafts say the reporter is missing.
+    #[arg(long, value_name = "FILE")]
+    pub reporter: Option<std::path::PathBuf>,
     /// Re-verify the audit chain (and the decisions against it) every this many seconds; a
     /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
     #[arg(long, default_value_t = 300)]
@@ -269,6 +274,20 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
     state.serve_images_from(blobs);
+    if let Some(path) = &args.reporter {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the reporter {}", path.display()))?;
+        let reporter: samaritan_server::reports::Reporter =
+            toml::from_str(&text).with_context(|| format!("in the reporter {}", path.display()))?;
+        state
+            .set_reporter(reporter)
+            .map_err(|e| anyhow::anyhow!("in the reporter {}: {e}", path.display()))?;
+    }
+    // Report cases a stop left unopened (between a report decision and its case).
+    let opened = samaritan_server::reports::open_missing(&state).await?;
+    if opened > 0 {
+        eprintln!("opened {opened} report cases that a stop had left unopened");
+    }
     // The networks in the store as the restored linker sees them (writes only what differs).
     samaritan_server::save_networks(&state)
         .await

@@ -515,7 +515,7 @@ pub(crate) async fn decide(
         basis,
     };
     match state.store().decide(&input, &actor, now_ms()).await {
-        Ok(d) => super::qa::sample_second(&state, &d).await,
+        Ok(d) => crate::follow_up::after_decision(&state, &d).await,
         Err(StoreError::Refused { message, .. }) | Err(StoreError::Invalid(message)) => {
             return again(format!("Not recorded: {message}")).await;
         }

@@ -17,6 +17,7 @@ use crate::AppState;
 struct DashboardPage {
     chrome: Chrome,
     d: Dashboard,
+    reports: samaritan_store::ReportCounts,
     p50: String,
     p90: String,
     total_waiting: i64,
@@ -49,8 +50,10 @@ pub(crate) async fn page(
         .iter()
         .map(|b| b.open + b.claimed + b.escalated)
         .sum();
+    let reports = state.store().report_counts().await?;
     Ok(render(&DashboardPage {
         chrome: Chrome::of(&person, "dashboard"),
+        reports,
         p50: span(d.first_decision_p50_secs),
         p90: span(d.first_decision_p90_secs),
         total_waiting,

@@ -353,7 +353,7 @@ pub(crate) async fn decide(
         };
         match state.store().decide(&input, &actor, now_ms()).await {
             Ok(d) => {
-                super::qa::sample_second(&state, &d).await;
+                crate::follow_up::after_decision(&state, &d).await;
                 recorded += 1;
                 outcome.push(format!(
                     "{ad}: {} recorded at revision {}",

@@ -392,7 +392,7 @@ pub(crate) async fn post_decision(
             }
             other => other.into(),
         })?;
-    crate::console::qa::sample_second(&state, &decision).await;
+    crate::follow_up::after_decision(&state, &decision).await;
     Ok((StatusCode::CREATED, Json(decision)))
 }
 

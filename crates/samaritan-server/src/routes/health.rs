@@ -63,6 +63,8 @@ pub(crate) async fn metrics(
         .await?;
     let mut text = state.inner.metrics.render(&stats);
     text.push_str(&crate::metrics::render_dashboard(&dash));
+    let reports = state.store().report_counts().await?;
+    text.push_str(&crate::metrics::render_reports(&reports));
     let mut resp = text.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

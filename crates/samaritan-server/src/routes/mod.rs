@@ -6,6 +6,7 @@ pub(crate) mod health;
 pub(crate) mod networks;
 pub(crate) mod policy;
 pub(crate) mod queue;
+pub(crate) mod reports;
 pub(crate) mod search;
 
 use axum::Router;
@@ -28,6 +29,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/queue/{id}/release", post(queue::release))
         .route("/v1/search", get(search::search))
         .route("/v1/networks/{id}", get(networks::get_network))
+        .route("/v1/reports", get(reports::list))
+        .route("/v1/reports/{id}", get(reports::get))
+        .route("/v1/reports/{id}/approve", post(reports::approve))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
         .route(

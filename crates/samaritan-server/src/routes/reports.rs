@@ -1,0 +1,132 @@
+//! `/v1/reports`: report cases (list, get, approve). Cases carry evidence (the ad's text,
+//! identifiers, the network): every read is audited. Approving needs a lead or admin other than
+//! the person who decided to report (the two-person rule).
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use samaritan_store::{Report, Scope, now_ms};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportsQuery {
+    /// `draft` or `approved`; all when absent.
+    state: Option<String>,
+    /// 1 to 1000, default 100.
+    limit: Option<i64>,
+}
+
+/// Report cases, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ReportPage {
+    pub reports: Vec<Report>,
+}
+
+fn case_id(id: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    let Path(id) = id.map_err(super::path_error)?;
+    id.parse::<i64>().map_err(|_| {
+        ApiError::bad_request("invalid_path", format!("`{id}` is not a report number")).field("id")
+    })
+}
+
+#[utoipa::path(
+    get, path = "/v1/reports", tag = "reports", params(ReportsQuery),
+    responses(
+        (status = 200, description = "Cases, newest first (audited as `report.read` with the ids shown)", body = ReportPage),
+        (status = 400, body = crate::error::ErrorBody)
+    ),
+    security(("bearer" = ["review"]))
+)]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Result<Query<ReportsQuery>, QueryRejection>,
+) -> Result<Json<ReportPage>, ApiError> {
+    caller.require(Scope::Review)?;
+    let Query(q) = q.map_err(super::query_error)?;
+    if let Some(s) = q.state.as_deref()
+        && !matches!(s, "draft" | "approved")
+    {
+        return Err(ApiError::bad_request(
+            "invalid_field",
+            format!("unknown report state `{s}`; states are draft and approved"),
+        )
+        .field("state"));
+    }
+    let limit = super::limit(q.limit, 100, 1000)?;
+    let reports = state.store().reports(q.state.as_deref(), limit).await?;
+    state
+        .store()
+        .audit_append(
+            &caller.actor(),
+            "report.read",
+            "reports",
+            serde_json::json!({"reports": reports.iter().map(|r| r.id).collect::<Vec<_>>()}),
+        )
+        .await?;
+    Ok(Json(ReportPage { reports }))
+}
+
+#[utoipa::path(
+    get, path = "/v1/reports/{id}", tag = "reports",
+    params(("id" = i64, Path, description = "Report number")),
+    responses((status = 200, body = Report), (status = 404, body = crate::error::ErrorBody)),
+    security(("bearer" = ["review"]))
+)]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Report>, ApiError> {
+    caller.require(Scope::Review)?;
+    let id = case_id(id)?;
+    let r = state
+        .store()
+        .report(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("report {id} not found")))?;
+    state
+        .store()
+        .audit_append(
+            &caller.actor(),
+            "report.read",
+            &r.ad_id,
+            serde_json::json!({"reports": [r.id]}),
+        )
+        .await?;
+    Ok(Json(r))
+}
+
+#[utoipa::path(
+    post, path = "/v1/reports/{id}/approve", tag = "reports",
+    params(("id" = i64, Path, description = "Report number")),
+    responses(
+        (status = 200, description = "Approved for filing (audited as `report.approve`)", body = Report),
+        (status = 403, description = "Not a lead or admin key", body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "`two_person` (the approver made the report decision) or `state` (not a draft)", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = ["lead"]))
+)]
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Report>, ApiError> {
+    if !caller.key.has(Scope::Lead) && !caller.key.has(Scope::Admin) {
+        caller.require(Scope::Lead)?;
+    }
+    let id = case_id(id)?;
+    Ok(Json(
+        state
+            .store()
+            .report_approve(id, &caller.actor(), now_ms())
+            .await?,
+    ))
+}
