@@ -33,6 +33,8 @@ const IMAGE = readFileSync(env("IMAGE_FIXTURE")).toString("base64");
 mkdirSync(SHOTS, { recursive: true });
 
 let checks = 0;
+/** The ad the demo reviewer decides first (an admin overrides it to a report later). */
+let decidedUrl = "";
 function check(cond, what) {
   checks += 1;
   if (!cond) throw new Error(`FAILED: ${what}`);
@@ -126,6 +128,7 @@ async function axe(page, what) {
   await page.goto(`${BASE}/queue`);
   await Promise.all([page.waitForURL(/\/ads\//), page.keyboard.press("n")]);
   const decided = page.url();
+  decidedUrl = decided;
   check((await page.locator("#decide").count()) === 1, "claim next opens an item with the decision form");
   check((await page.locator("mark.sig").count()) > 0, "the ad's signals are highlighted in its text");
   const lease = await page.locator("time.lease").textContent();
@@ -294,6 +297,16 @@ async function axe(page, what) {
   check((await page.locator("main").textContent()).includes("Nothing was put in force"), "a backtest changes nothing");
   await page.evaluate(() => document.getElementById("diff").scrollIntoView());
   await shot(page, "admin-backtest");
+
+  // An admin overrides the reviewer's decision to a report: a report case opens.
+  await page.goto(decidedUrl);
+  check((await page.locator("#decide-h").textContent()).includes("Override"), "a decided ad offers admins an override");
+  await page.check('#decide input[name=action][value=report]');
+  await page.check('#decide fieldset.reasons[data-action=report] input[value=child_sex_trafficking]');
+  await Promise.all([page.waitForNavigation(), page.click("#decide button[type=submit]")]);
+  check((await page.locator("table.decisions").textContent()).includes("(override)"), "the override is recorded as such");
+  await page.goto(`${BASE}/reports`);
+  check((await page.locator("table.queue tbody tr").count()) >= 1, "the report decision opened a case");
   await ctx.close();
 }
 
@@ -325,6 +338,14 @@ async function axe(page, what) {
 {
   const { ctx, page } = await context({ bypassCSP: true });
   await signIn(page, "lead", LEAD_PW);
+  await page.goto(`${BASE}/reports`);
+  await axe(page, "reports");
+  await Promise.all([page.waitForURL(/\/reports\/\d+/), page.locator('table.queue a[href^="/reports/"]').first().click()]);
+  check((await page.locator("main").textContent()).includes("Child Sex Trafficking"), "the case reads as sections of the draft");
+  await axe(page, "report case");
+  await shot(page, "report");
+  await Promise.all([page.waitForNavigation(), page.click("#approve button")]);
+  check((await page.locator(".notice").textContent()).includes("Approved by user:lead"), "a second person approves the case");
   await page.goto(`${BASE}/qa`);
   await axe(page, "quality");
   await page.goto(`${BASE}/dashboard`);

@@ -1469,6 +1469,7 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
     // ana never gets her own decision to check: claim next gives her the other ad.
     let p = ana.post("/queue/next", &[("csrf", &csrf)]).await;
     assert_ne!(p.location(), format!("/ads/{first}"));
+    let other = p.location().trim_start_matches("/ads/").to_owned();
 
     // bo is given the second review before the queue, and reviews blind.
     let mut bo = Browser::new(&app);
@@ -1670,6 +1671,52 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
         )
         .await;
     assert!(p.html.contains("left the golden set"), "{}", p.html);
+    // ana reports the other ad: a report case opens; a lead reads it and approves it.
+    let page = ana.get(&format!("/ads/{other}")).await;
+    let p = ana
+        .post(
+            &format!("/ads/{other}/decide"),
+            &[
+                ("csrf", &csrf),
+                ("revision", &page.hidden("revision")),
+                ("action", "report"),
+                ("reason", "child_sex_trafficking"),
+                ("then", "queue"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    assert_eq!(ana.get("/reports").await.status, StatusCode::FORBIDDEN);
+    let list = lead.get("/reports").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_clean(&list);
+    assert!(list.html.contains(&format!("/ads/{other}")), "{}", list.html);
+    let case = store.reports(None, 10).await.unwrap()[0].clone();
+    assert_eq!((case.ad_id.as_str(), case.state.as_str()), (other.as_str(), "draft"));
+    let view = lead.get(&format!("/reports/{}", case.id)).await;
+    assert_eq!(view.status, StatusCode::OK);
+    assert_clean(&view);
+    assert!(view.html.contains("Child Sex Trafficking"));
+    assert!(view.html.contains("Missing before it can be filed"), "no reporter configured");
+    assert!(view.html.contains("id=\"approve\""));
+    let p = lead
+        .post(
+            &format!("/reports/{}/approve", case.id),
+            &[("csrf", &csrf_lead)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    let view = lead.get(&format!("/reports/{}", case.id)).await;
+    assert!(view.html.contains("Approved by user:lead"), "{}", view.html);
+    assert!(!view.html.contains("id=\"approve\""));
+    let p = lead
+        .post(
+            &format!("/reports/{}/approve", case.id),
+            &[("csrf", &csrf_lead)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CONFLICT);
+
     // The two ads share a template: the ad page shows it with this ad's slot fills.
     let page = lead.get("/ads/q1").await;
     assert!(page.html.contains("id=\"template\""), "{}", page.html);

@@ -25,6 +25,7 @@ mod network;
 mod page;
 pub(crate) mod qa;
 mod queue;
+mod reports;
 mod search;
 pub(crate) mod session;
 mod wellness;
@@ -104,6 +105,9 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             )),
         )
         .route("/qa", get(qa::page).post(qa::act))
+        .route("/reports", get(reports::list))
+        .route("/reports/{id}", get(reports::show))
+        .route("/reports/{id}/approve", post(reports::approve))
         .route("/audit", get(audit::page))
         .route("/settings", get(wellness::settings).post(wellness::save))
         .route("/exposure", get(wellness::exposure))
