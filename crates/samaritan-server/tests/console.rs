@@ -1690,14 +1690,24 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
     let list = lead.get("/reports").await;
     assert_eq!(list.status, StatusCode::OK);
     assert_clean(&list);
-    assert!(list.html.contains(&format!("/ads/{other}")), "{}", list.html);
+    assert!(
+        list.html.contains(&format!("/ads/{other}")),
+        "{}",
+        list.html
+    );
     let case = store.reports(None, 10).await.unwrap()[0].clone();
-    assert_eq!((case.ad_id.as_str(), case.state.as_str()), (other.as_str(), "draft"));
+    assert_eq!(
+        (case.ad_id.as_str(), case.state.as_str()),
+        (other.as_str(), "draft")
+    );
     let view = lead.get(&format!("/reports/{}", case.id)).await;
     assert_eq!(view.status, StatusCode::OK);
     assert_clean(&view);
     assert!(view.html.contains("Child Sex Trafficking"));
-    assert!(view.html.contains("Missing before it can be filed"), "no reporter configured");
+    assert!(
+        view.html.contains("Missing before it can be filed"),
+        "no reporter configured"
+    );
     assert!(view.html.contains("id=\"approve\""));
     let p = lead
         .post(

@@ -157,24 +157,36 @@ fn sections(d: &serde_json::Value, masked: bool) -> Vec<Section> {
                 f("Incident type", "/incident_summary/incident_type"),
                 f("Platform", "/incident_summary/platform"),
                 f("Incident time", "/incident_summary/incident_date_time"),
-                f("Time means", "/incident_summary/incident_date_time_description"),
+                f(
+                    "Time means",
+                    "/incident_summary/incident_date_time_description",
+                ),
             ],
         },
         Section {
             title: "Internet details",
             fields: vec![
                 f("Web page", "/internet_details/web_page/url"),
-                f("About the page", "/internet_details/web_page/additional_info"),
+                f(
+                    "About the page",
+                    "/internet_details/web_page/additional_info",
+                ),
                 f("Cell phones", "/internet_details/cell_phones"),
             ],
         },
         Section {
             title: "Reported user",
             fields: vec![
-                f("Account (ESP identifier)", "/person_or_user_reported/esp_identifier"),
+                f(
+                    "Account (ESP identifier)",
+                    "/person_or_user_reported/esp_identifier",
+                ),
                 f("Screen names", "/person_or_user_reported/screen_names"),
                 f("E-mails", "/person_or_user_reported/emails"),
-                f("Estimated location", "/person_or_user_reported/estimated_location"),
+                f(
+                    "Estimated location",
+                    "/person_or_user_reported/estimated_location",
+                ),
             ],
         },
         Section {
