@@ -72,6 +72,8 @@ enum Command {
     Keys(commands::keys::KeysArgs),
     /// Report cases for NCMEC's CyberTipline: list, show, approve (a second person).
     Report(commands::report::ReportArgs),
+    /// Signed evidence bundles of report cases: keygen, export, verify.
+    Evidence(commands::evidence::EvidenceArgs),
     /// Make, list and disable the people who sign in to the console; reset their passwords.
     Users(commands::users::UsersArgs),
     /// Verify the hash-chained audit log.

@@ -562,5 +562,79 @@ fn report_cases_are_listed_shown_and_approved_once() {
             .status
             .success()
     );
-    assert!(run(&["audit", "verify", "--data-dir", d]).status.success());
+
+    // A signed evidence bundle of the case: verifies with the exporter's key, not another's.
+    let key = dir.path().join("evidence.key");
+    let k = key.to_str().unwrap();
+    assert!(run(&["evidence", "keygen", "--out", k]).status.success());
+    assert!(
+        !run(&["evidence", "keygen", "--out", k]).status.success(),
+        "never overwritten"
+    );
+    let other = dir.path().join("other.key");
+    assert!(
+        run(&["evidence", "keygen", "--out", other.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let bundle = dir.path().join("case.zip");
+    let b = bundle.to_str().unwrap();
+    let out = run(&[
+        "evidence",
+        "export",
+        &id,
+        "--key",
+        k,
+        "--out",
+        b,
+        "--data-dir",
+        d,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pubkey = format!("{k}.pub");
+    let ok = run(&["evidence", "verify", b, "--public-key", &pubkey]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert!(report["files"].as_u64().unwrap() >= 5, "{report}");
+    let other_pub = format!("{}.pub", other.display());
+    let bad = run(&["evidence", "verify", b, "--public-key", &other_pub]);
+    assert_eq!(bad.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(report["signature_ok"], false);
+    // A damaged file is an error, not a pass.
+    let damaged = dir.path().join("damaged.zip");
+    std::fs::write(&damaged, b"PK not really").unwrap();
+    assert!(
+        !run(&[
+            "evidence",
+            "verify",
+            damaged.to_str().unwrap(),
+            "--public-key",
+            &pubkey
+        ])
+        .status
+        .success()
+    );
+    let log = run(&["audit", "verify", "--data-dir", d]);
+    assert!(log.status.success());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let exported = rt.block_on(async {
+        let s = samaritan_store::Store::open_sqlite(dir.path())
+            .await
+            .unwrap();
+        let log = s.audit_list(0, 10_000).await.unwrap();
+        s.close().await;
+        log.iter()
+            .any(|e| e.action == "evidence.export" && e.actor == "cli")
+    });
+    assert!(exported, "the export is in the audit log");
 }

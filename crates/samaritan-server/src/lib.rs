@@ -11,6 +11,7 @@ mod body;
 pub mod console;
 pub mod engine;
 pub mod error;
+pub mod evidence;
 mod follow_up;
 mod metrics;
 pub mod openapi;

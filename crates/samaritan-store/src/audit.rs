@@ -691,6 +691,32 @@ impl Store {
         })
     }
 
+    /// The entries about any of `subjects` (an ad id, `reports`, …), oldest first, at most
+    /// `limit` (for an evidence bundle: a case's own record).
+    pub async fn audit_of_subjects(
+        &self,
+        subjects: &[&str],
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>> {
+        if subjects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Row> = on_read!(self, |pool| {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "SELECT seq, ts, actor, action, subject, detail, prev_hash, hash FROM audit_log \
+                 WHERE subject IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for s in subjects.iter().take(1000) {
+                sep.push_bind(*s);
+            }
+            sep.push_unseparated(") ORDER BY seq LIMIT ");
+            qb.push_bind(limit);
+            qb.build_query_as().fetch_all(pool).await?
+        });
+        entries_of(rows)
+    }
+
     /// Entries with `seq > after`, oldest first, at most `limit`.
     pub async fn audit_list(&self, after: i64, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows: Vec<Row> = on_read!(self, |pool| {
@@ -703,25 +729,7 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        rows.into_iter()
-            .map(
-                |(seq, ts, actor, action, subject, detail, prev_hash, hash)| {
-                    let detail = serde_json::from_str(&detail).map_err(|e| {
-                        StoreError::Corrupt(format!("audit entry {seq} detail is not JSON: {e}"))
-                    })?;
-                    Ok(AuditEntry {
-                        seq,
-                        ts,
-                        actor,
-                        action,
-                        subject,
-                        detail,
-                        prev_hash,
-                        hash,
-                    })
-                },
-            )
-            .collect()
+        entries_of(rows)
     }
 
     /// Recomputes the whole chain (module docs say what this detects).
@@ -792,6 +800,29 @@ impl Store {
         });
         Ok(head.unwrap_or((0, GENESIS_HASH.to_owned())))
     }
+}
+
+/// Audit rows as entries (the detail parsed).
+fn entries_of(rows: Vec<Row>) -> Result<Vec<AuditEntry>> {
+    rows.into_iter()
+        .map(
+            |(seq, ts, actor, action, subject, detail, prev_hash, hash)| {
+                let detail = serde_json::from_str(&detail).map_err(|e| {
+                    StoreError::Corrupt(format!("audit entry {seq} detail is not JSON: {e}"))
+                })?;
+                Ok(AuditEntry {
+                    seq,
+                    ts,
+                    actor,
+                    action,
+                    subject,
+                    detail,
+                    prev_hash,
+                    hash,
+                })
+            },
+        )
+        .collect()
 }
 
 #[cfg(test)]

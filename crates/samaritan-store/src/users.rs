@@ -191,7 +191,7 @@ pub fn check_password(password: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf)
         .map_err(|e| StoreError::Invalid(format!("no randomness from the system: {e}")))?;

@@ -17,6 +17,7 @@ pub mod bench_http;
 pub mod conformance;
 pub mod demo;
 pub mod eval;
+pub mod evidence;
 pub mod hash;
 pub mod keys;
 pub mod networks;
@@ -42,6 +43,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
         Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::run(args),
+        Command::Evidence(args) => evidence::run(args),
         Command::Users(args) => users::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),
         Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),
