@@ -74,6 +74,8 @@ enum Command {
     Report(commands::report::ReportArgs),
     /// Signed evidence bundles of report cases: keygen, export, verify.
     Evidence(commands::evidence::EvidenceArgs),
+    /// A local mock of NCMEC's CyberTipline Reporting API, for trying the filing flow.
+    Ncmec(commands::ncmec::NcmecArgs),
     /// Make, list and disable the people who sign in to the console; reset their passwords.
     Users(commands::users::UsersArgs),
     /// Verify the hash-chained audit log.

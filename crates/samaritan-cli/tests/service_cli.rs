@@ -563,6 +563,62 @@ fn report_cases_are_listed_shown_and_approved_once() {
             .success()
     );
 
+    // Filed with a mock CyberTipline: once, with the credentials from a file.
+    let creds = dir.path().join("cybertip.credentials");
+    std::fs::write(&creds, "esp:mock password\n").unwrap();
+    let mut mock = Command::new(BIN)
+        .args(["ncmec", "mock", "--listen", "127.0.0.1:0", "--credentials"])
+        .arg(&creds)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = common::announcement(&mut mock)["listening"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = creds.to_str().unwrap();
+    let filed = run(&[
+        "report",
+        "submit",
+        &id,
+        "--cybertip",
+        &url,
+        "--credentials",
+        c,
+        "--as",
+        "lead",
+        "--data-dir",
+        d,
+    ]);
+    assert!(
+        filed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&filed.stderr)
+    );
+    let case: serde_json::Value = serde_json::from_slice(&filed.stdout).unwrap();
+    assert_eq!(case["state"], "finished");
+    assert!(case["ncmec_report_id"].as_str().is_some());
+    let again = run(&[
+        "report",
+        "submit",
+        &id,
+        "--cybertip",
+        &url,
+        "--credentials",
+        c,
+        "--as",
+        "lead",
+        "--data-dir",
+        d,
+    ]);
+    assert!(
+        again.status.success(),
+        "filing a finished case again sends nothing"
+    );
+    let _ = mock.kill();
+    let _ = mock.wait();
+
     // A signed evidence bundle of the case: verifies with the exporter's key, not another's.
     let key = dir.path().join("evidence.key");
     let k = key.to_str().unwrap();

@@ -9,6 +9,7 @@ pub mod analyzer;
 mod auth;
 mod body;
 pub mod console;
+pub mod cybertip;
 pub mod engine;
 pub mod error;
 pub mod evidence;

@@ -1951,3 +1951,177 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
         );
     }
 }
+
+/// Approved cases are filed with a (mock) CyberTipline: exactly one finished report per case,
+/// whichever step fails or is interrupted; follow-ups name the earlier report; refused
+/// credentials fail the case with a clear error and no secret in the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_cases_are_filed_once_whatever_step_fails() {
+    use samaritan_server::cybertip::client::{Client, Credentials};
+    use samaritan_server::cybertip::filing::file;
+    use samaritan_server::cybertip::mock::Mock;
+    let api = api().await;
+    api.state
+        .set_reporter(samaritan_server::reports::Reporter {
+            platform: "Example Classifieds".into(),
+            email: "safety@example.org".into(),
+            first_name: Some("Sam".into()),
+            last_name: None,
+            phone: None,
+            terms_of_service: None,
+            legal_url: None,
+        })
+        .unwrap();
+    let mock = Mock::new("esp", "right password");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = mock.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let creds = Credentials::parse("esp:right password").unwrap();
+    let client = Arc::new(Client::new(
+        &base,
+        &creds,
+        std::time::Duration::from_secs(5),
+    ));
+
+    // Three cases on one phone: a report decision by a reviewer, approved by a lead.
+    let mut cases = Vec::new();
+    for i in 1..=3 {
+        let id = format!("f{i}");
+        let body = format!(
+            r#"{{"id":"{id}","body":"urgent, age 16, call 7025550177","url":"https://classifieds.example/ads/{id}","account":"acct-f"}}"#
+        );
+        assert_eq!(api.post_ads(&body).await.status, StatusCode::OK);
+        let claimed = api
+            .call("POST", "/v1/queue/claim", Some(&api.review), Body::empty())
+            .await
+            .json();
+        assert_eq!(claimed["items"][0]["ad_id"], id.as_str(), "{claimed}");
+        let r = api
+            .call(
+                "POST",
+                &format!("/v1/ads/{id}/decision"),
+                Some(&api.review),
+                r#"{"action":"report","reason":"child_sex_trafficking","revision":1}"#,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let case = api.store.reports(None, 1).await.unwrap()[0].clone();
+        api.store
+            .report_approve(case.id, "user:lead", samaritan_store::now_ms())
+            .await
+            .unwrap();
+        cases.push(case.id);
+    }
+    let finished = |m: &Mock| m.reports().values().filter(|r| r.finished).count();
+
+    // 1. The finish call fails (500): the case stays submitted; filing again finishes it.
+    mock.fail_next("/finish", 500);
+    let e = file(&api.store, client.clone(), cases[0], "user:lead")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("500"), "{e}");
+    assert_eq!(
+        api.store.report(cases[0]).await.unwrap().unwrap().state,
+        "submitted"
+    );
+    let done = file(&api.store, client.clone(), cases[0], "user:lead")
+        .await
+        .unwrap();
+    assert_eq!(done.state, "finished");
+    let first_ncmec = done.ncmec_report_id.clone().unwrap();
+    assert_eq!((mock.reports().len(), finished(&mock)), (1, 1));
+    // Filing a finished case again sends nothing.
+    file(&api.store, client.clone(), cases[0], "user:lead")
+        .await
+        .unwrap();
+    assert_eq!(mock.reports().len(), 1);
+
+    // 2. A stop after NCMEC received the report but before its id was recorded: the resume
+    // submits again, and only the second report is finished.
+    let draft = api.store.report(cases[1]).await.unwrap().unwrap().draft;
+    let x = samaritan_server::cybertip::xml::report(&draft, &[]).unwrap();
+    let c = client.clone();
+    tokio::task::spawn_blocking(move || c.submit(&x).unwrap())
+        .await
+        .unwrap();
+    api.store
+        .report_filing(
+            cases[1],
+            samaritan_store::FilingStep {
+                from: &["approved"],
+                to: "submitting",
+                ncmec_report_id: None,
+                error: None,
+            },
+            "user:lead",
+            samaritan_store::now_ms(),
+        )
+        .await
+        .unwrap();
+    let done = file(&api.store, client.clone(), cases[1], "user:lead")
+        .await
+        .unwrap();
+    assert_eq!(done.state, "finished");
+    assert_eq!((mock.reports().len(), finished(&mock)), (3, 2));
+    // The follow-up names the first report.
+    let sent = &mock.reports()[&done
+        .ncmec_report_id
+        .clone()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()];
+    assert!(
+        sent.xml
+            .contains(&format!("<priorCTReports>{first_ncmec}</priorCTReports>")),
+        "{}",
+        sent.xml
+    );
+
+    // 3. A stop after NCMEC finished it but before that was recorded: finishing again is
+    // answered "already finished" and counts as finished.
+    let wrong = Arc::new(Client::new(
+        &base,
+        &Credentials::parse("esp:wrong").unwrap(),
+        std::time::Duration::from_secs(5),
+    ));
+    let e = file(&api.store, wrong, cases[2], "user:lead")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("credentials"), "{e}");
+    let failed = api.store.report(cases[2]).await.unwrap().unwrap();
+    assert_eq!(failed.state, "failed");
+    assert!(failed.filing_error.unwrap().contains("401"));
+    mock.fail_next("/finish", 500);
+    assert!(
+        file(&api.store, client.clone(), cases[2], "user:lead")
+            .await
+            .is_err()
+    );
+    let id = api
+        .store
+        .report(cases[2])
+        .await
+        .unwrap()
+        .unwrap()
+        .ncmec_report_id
+        .unwrap();
+    let c = client.clone();
+    let i = id.clone();
+    tokio::task::spawn_blocking(move || c.finish(&i).unwrap())
+        .await
+        .unwrap();
+    let done = file(&api.store, client.clone(), cases[2], "user:lead")
+        .await
+        .unwrap();
+    assert_eq!(done.state, "finished");
+    assert_eq!(finished(&mock), 3, "one finished report per case");
+    // The record: every step audited, no credentials in it.
+    let log = api.store.audit_list(0, 10_000).await.unwrap();
+    assert!(log.iter().filter(|e| e.action == "report.filing").count() >= 9);
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains("right password") && !text.contains("esp:wrong"));
+    assert!(api.store.audit_verify().await.unwrap().ok);
+    let counts = api.store.report_counts().await.unwrap();
+    assert_eq!(counts.finished, 3);
+}

@@ -10,6 +10,28 @@ use serde::Serialize;
 
 use crate::{Decision, Result, Store, StoreError};
 
+/// One filing step: from which states, to which, with NCMEC's report id and the error.
+#[derive(Debug, Clone, Copy)]
+pub struct FilingStep<'a> {
+    pub from: &'a [&'a str],
+    pub to: &'a str,
+    /// Recorded when given; kept otherwise.
+    pub ncmec_report_id: Option<&'a str>,
+    /// Recorded as the case's error; `None` clears it.
+    pub error: Option<&'a str>,
+}
+
+/// Every state a case can be in.
+pub const REPORT_STATES: [&str; 7] = [
+    "draft",
+    "approved",
+    "submitting",
+    "submitted",
+    "finished",
+    "failed",
+    "retracted",
+];
+
 /// A report case.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,7 +43,8 @@ pub struct Report {
     pub decision_seq: i64,
     /// The CyberTipline incident type, e.g. "Child Sex Trafficking".
     pub incident_type: String,
-    /// `draft` or `approved`.
+    /// `draft`, `approved`, then while filing `submitting`, `submitted`, `finished`, `failed`
+    /// or `retracted`.
     pub state: String,
     /// The reported user's account on the platform, when the ad names one.
     pub account: Option<String>,
@@ -35,6 +58,11 @@ pub struct Report {
     pub approved_by: Option<String>,
     pub approved_at: Option<i64>,
     pub updated_at: i64,
+    /// The CyberTipline's id of the filed report, once submitted.
+    pub ncmec_report_id: Option<String>,
+    /// Why the last filing attempt failed.
+    pub filing_error: Option<String>,
+    pub finished_at: Option<i64>,
 }
 
 /// What opening a case needs.
@@ -49,7 +77,8 @@ pub struct ReportOpen {
 }
 
 const REPORT_COLUMNS: &str = "id, ad_id, revision, decision_seq, incident_type, state, account, \
-     follow_up_of, draft, created_by, created_at, approved_by, approved_at, updated_at";
+     follow_up_of, draft, created_by, created_at, approved_by, approved_at, updated_at, \
+     ncmec_report_id, filing_error, finished_at";
 
 #[derive(sqlx::FromRow)]
 struct ReportRow {
@@ -67,6 +96,9 @@ struct ReportRow {
     approved_by: Option<String>,
     approved_at: Option<i64>,
     updated_at: i64,
+    ncmec_report_id: Option<String>,
+    filing_error: Option<String>,
+    finished_at: Option<i64>,
 }
 
 impl TryFrom<ReportRow> for Report {
@@ -92,6 +124,9 @@ impl TryFrom<ReportRow> for Report {
             approved_by: r.approved_by,
             approved_at: r.approved_at,
             updated_at: r.updated_at,
+            ncmec_report_id: r.ncmec_report_id,
+            filing_error: r.filing_error,
+            finished_at: r.finished_at,
         })
     }
 }
@@ -101,6 +136,11 @@ impl TryFrom<ReportRow> for Report {
 pub struct ReportCounts {
     pub draft: i64,
     pub approved: i64,
+    /// Being filed (`submitting` or `submitted`).
+    pub filing: i64,
+    pub finished: i64,
+    pub failed: i64,
+    pub retracted: i64,
 }
 
 impl Store {
@@ -259,6 +299,71 @@ impl Store {
         })
     }
 
+    /// Moves case `id` from one of `step.from` to `step.to`: records NCMEC's report id when
+    /// given (kept otherwise), the error (cleared when `None`), and the finishing time.
+    /// Refused with `state` when the case is in no state of `from` (another filer moved it).
+    /// Audited as `report.filing` with both states, the id and the error.
+    pub async fn report_filing(
+        &self,
+        id: i64,
+        step: FilingStep<'_>,
+        actor: &str,
+        now: i64,
+    ) -> Result<Report> {
+        let FilingStep {
+            from,
+            to,
+            ncmec_report_id,
+            error,
+        } = step;
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            if let Some(lock) = dialect.audit_lock_sql() {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let cur: Option<(String,)> = sqlx::query_as("SELECT state FROM reports WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((state,)) = cur else {
+                tx.rollback().await?;
+                return Err(StoreError::NotFound(format!("report {id}")));
+            };
+            if !from.contains(&state.as_str()) {
+                tx.rollback().await?;
+                return Err(StoreError::Refused {
+                    code: "state",
+                    message: format!(
+                        "report {id} is {state}; this step needs it {}",
+                        from.join(" or ")
+                    ),
+                });
+            }
+            let row: ReportRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "UPDATE reports SET state = $1, ncmec_report_id = COALESCE($2, ncmec_report_id), \
+                 filing_error = $3, finished_at = CASE WHEN $1 = 'finished' THEN $4 \
+                 ELSE finished_at END, updated_at = $4 WHERE id = $5 RETURNING {REPORT_COLUMNS}"
+            )))
+            .bind(to)
+            .bind(ncmec_report_id)
+            .bind(error)
+            .bind(now)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let detail = serde_json::json!({
+                "report": id,
+                "from": state,
+                "to": to,
+                "ncmec_report_id": ncmec_report_id,
+                "error": error,
+            });
+            append_audit!(tx, dialect, actor, "report.filing", &row.ad_id, detail, now);
+            tx.commit().await?;
+            row.try_into()
+        })
+    }
+
     /// Report decisions that have no case yet (a crash between the decision and the case), at
     /// most `limit`, oldest first: the server opens their cases at start and periodically.
     pub async fn report_decisions_without_case(&self, limit: i64) -> Result<Vec<Decision>> {
@@ -287,6 +392,10 @@ impl Store {
             match state.as_str() {
                 "draft" => c.draft = n,
                 "approved" => c.approved = n,
+                "submitting" | "submitted" => c.filing += n,
+                "finished" => c.finished = n,
+                "failed" => c.failed = n,
+                "retracted" => c.retracted = n,
                 _ => {}
             }
         }

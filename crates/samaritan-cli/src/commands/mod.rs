@@ -20,6 +20,7 @@ pub mod eval;
 pub mod evidence;
 pub mod hash;
 pub mod keys;
+pub mod ncmec;
 pub mod networks;
 pub mod policy;
 pub mod report;
@@ -44,6 +45,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::run(args),
         Command::Evidence(args) => evidence::run(args),
+        Command::Ncmec(args) => ncmec::run(args),
         Command::Users(args) => users::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),
         Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),

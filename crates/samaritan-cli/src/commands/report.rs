@@ -20,7 +20,8 @@ pub struct ReportArgs {
 pub enum ReportAction {
     /// Cases, newest first, one JSON line each (with their drafts).
     List {
-        /// `draft` or `approved`; all when absent.
+        /// `draft`, `approved`, `submitting`, `submitted`, `finished`, `failed`, `retracted`;
+        /// all when absent.
         #[arg(long)]
         state: Option<String>,
         #[arg(long, default_value_t = 100)]
@@ -31,6 +32,25 @@ pub enum ReportAction {
     /// One case as JSON.
     Show {
         id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// File an approved case with the CyberTipline (resuming where a stop left it): submit,
+    /// then finish; each step recorded before the next. Exits 1 when it was not filed.
+    Submit {
+        id: i64,
+        /// `test` (NCMEC's test service), `production`, or a base URL (a mock).
+        #[arg(long, value_name = "test|production|URL")]
+        cybertip: String,
+        /// A file holding `user:password` for the Reporting API (never on the command line).
+        #[arg(long, env = "SAMARITAN_CYBERTIP_CREDENTIALS_FILE", value_name = "FILE")]
+        credentials: std::path::PathBuf,
+        /// Who files (recorded as `user:NAME`).
+        #[arg(long = "as", value_name = "NAME")]
+        by: String,
+        /// Seconds each call may take.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -54,9 +74,12 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 store,
             } => {
                 if let Some(s) = state.as_deref()
-                    && !matches!(s, "draft" | "approved")
+                    && !samaritan_store::reports::REPORT_STATES.contains(&s)
                 {
-                    bail!("unknown state `{s}`; states are draft and approved");
+                    bail!(
+                        "unknown state `{s}`; states are {}",
+                        samaritan_store::reports::REPORT_STATES.join(", ")
+                    );
                 }
                 if !(1..=10_000).contains(&limit) {
                     bail!("--limit is 1 to 10000");
@@ -93,6 +116,56 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
                 s.close().await;
                 Ok(ExitCode::SUCCESS)
+            }
+            ReportAction::Submit {
+                id,
+                cybertip,
+                credentials,
+                by,
+                timeout_secs,
+                store,
+            } => {
+                use samaritan_server::cybertip::client;
+                samaritan_store::users::check_name(&by)?;
+                let text = std::fs::read_to_string(&credentials).map_err(|e| {
+                    anyhow::anyhow!("cannot read the credentials {}: {e}", credentials.display())
+                })?;
+                let creds = client::Credentials::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("in {}: {e}", credentials.display()))?;
+                let base = match cybertip.as_str() {
+                    "test" => client::TEST.to_owned(),
+                    "production" => client::PRODUCTION.to_owned(),
+                    url if url.starts_with("http://") || url.starts_with("https://") => {
+                        url.to_owned()
+                    }
+                    other => bail!("--cybertip is test, production or a URL, not `{other}`"),
+                };
+                let c = std::sync::Arc::new(client::Client::new(
+                    &base,
+                    &creds,
+                    std::time::Duration::from_secs(timeout_secs.clamp(1, 600)),
+                ));
+                let s = store.open().await?;
+                let outcome =
+                    samaritan_server::cybertip::filing::file(&s, c, id, &format!("user:{by}")).await;
+                let now = s.report(id).await?;
+                s.close().await;
+                if let Some(r) = &now {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+                match outcome {
+                    Ok(r) => {
+                        eprintln!(
+                            "report {id} filed: CyberTipline report {}",
+                            r.ncmec_report_id.as_deref().unwrap_or("?")
+                        );
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        eprintln!("report {id} not filed: {e}");
+                        Ok(ExitCode::from(1))
+                    }
+                }
             }
             ReportAction::Approve { id, by, store } => {
                 samaritan_store::users::check_name(&by)?;

@@ -340,6 +340,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     } else {
         eprintln!("  make a key with: samaritan keys create --scopes ingest,review");
     }
+    // Registered before the announcement: whoever stops us right after it stops us cleanly.
+    let signals = StopSignals::register();
     // The machine-readable line last: whoever waits for it has the human summary already.
     println!(
         "{}",
@@ -357,7 +359,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         listener,
         samaritan_server::router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown())
+    .with_graceful_shutdown(shutdown(signals))
     .await
     .context("the server failed")?;
     // A connection a task still holds would keep `close` waiting for ever; a stop must end.
@@ -374,24 +376,62 @@ async fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// The stop signals, registered when made: a SIGTERM that arrives any time after this (even
+/// before the server polls [`shutdown`]) stops it cleanly instead of killing it.
+struct StopSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn register() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                term: signal(SignalKind::terminate()).ok(),
+                interrupt: signal(SignalKind::interrupt()).ok(),
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+}
+
+async fn shutdown(signals: StopSignals) {
+    #[cfg(unix)]
+    {
+        let StopSignals {
+            mut term,
+            mut interrupt,
+        } = signals;
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let interrupt = async {
+            match interrupt.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = term => {},
+            _ = interrupt => {},
+        }
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+    {
+        let _ = signals;
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -16,7 +16,8 @@ use crate::{ApiError, AppState};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportsQuery {
-    /// `draft` or `approved`; all when absent.
+    /// `draft`, `approved`, `submitting`, `submitted`, `finished`, `failed` or `retracted`;
+    /// all when absent.
     state: Option<String>,
     /// 1 to 1000, default 100.
     limit: Option<i64>,
@@ -51,11 +52,14 @@ pub(crate) async fn list(
     caller.require(Scope::Review)?;
     let Query(q) = q.map_err(super::query_error)?;
     if let Some(s) = q.state.as_deref()
-        && !matches!(s, "draft" | "approved")
+        && !samaritan_store::reports::REPORT_STATES.contains(&s)
     {
         return Err(ApiError::bad_request(
             "invalid_field",
-            format!("unknown report state `{s}`; states are draft and approved"),
+            format!(
+                "unknown report state `{s}`; states are {}",
+                samaritan_store::reports::REPORT_STATES.join(", ")
+            ),
         )
         .field("state"));
     }

@@ -1,0 +1,192 @@
+//! The CyberTipline Reporting API client: `submit`, `finish`, `retract`, `status` over HTTPS
+//! with HTTP Basic credentials (read from a file or the environment by the caller; never logged,
+//! never in a URL). Blocking (ureq): run it off the async runtime.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use super::tree;
+
+/// NCMEC's production and test bases (tests use a local mock instead).
+pub const PRODUCTION: &str = "https://report.cybertip.org/ispws";
+pub const TEST: &str = "https://exttest.cybertip.org/ispws";
+
+/// Credentials for HTTP Basic.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials {{ user: {:?}, password: *** }}", self.user)
+    }
+}
+
+impl Credentials {
+    /// From `user:password` (a credentials file's first line).
+    pub fn parse(text: &str) -> Result<Credentials, String> {
+        let line = text.lines().next().unwrap_or("").trim();
+        match line.split_once(':') {
+            Some((u, p)) if !u.is_empty() && !p.is_empty() => Ok(Credentials {
+                user: u.to_owned(),
+                password: p.to_owned(),
+            }),
+            _ => Err("credentials are one line `user:password`".into()),
+        }
+    }
+}
+
+/// What a call can end in besides success.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CyberTipError {
+    /// The credentials were refused (HTTP 401).
+    #[error("the CyberTipline refused the credentials (401)")]
+    Unauthorized,
+    /// An HTTP status other than 200 and 401.
+    #[error("the CyberTipline answered HTTP {0}")]
+    Http(u16),
+    /// A response code other than 0, with its description.
+    #[error("the CyberTipline answered code {code}: {description}")]
+    Code { code: u32, description: String },
+    /// The connection failed or timed out: the call may or may not have been received.
+    #[error("no answer from the CyberTipline: {0}")]
+    Transport(String),
+    /// The answer does not read.
+    #[error("the CyberTipline's answer does not read: {0}")]
+    Answer(String),
+}
+
+impl CyberTipError {
+    /// Whether the call may have taken effect anyway (a retry could then duplicate it).
+    pub fn uncertain(&self) -> bool {
+        matches!(
+            self,
+            CyberTipError::Transport(_) | CyberTipError::Http(500..=599)
+        )
+    }
+}
+
+/// A parsed `reportResponse` / `reportDoneResponse`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub code: u32,
+    pub description: String,
+    pub report_id: Option<String>,
+}
+
+/// The client.
+pub struct Client {
+    base: String,
+    authorization: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client for `base` (e.g. [`TEST`], or a mock's address) with a per-call `timeout`.
+    pub fn new(base: &str, credentials: &Credentials, timeout: Duration) -> Client {
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", credentials.user, credentials.password));
+        let config = ureq::Agent::config_builder()
+            .proxy(None)
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .max_redirects(0)
+            .build();
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            authorization: format!("Basic {token}"),
+            agent: config.into(),
+        }
+    }
+
+    fn call(&self, path: &str, content_type: &str, body: &str) -> Result<Answer, CyberTipError> {
+        let mut resp = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("Authorization", &self.authorization)
+            .header("Content-Type", content_type)
+            .send(body)
+            .map_err(|e| CyberTipError::Transport(e.to_string()))?;
+        match resp.status().as_u16() {
+            200 => {}
+            401 => return Err(CyberTipError::Unauthorized),
+            s => return Err(CyberTipError::Http(s)),
+        }
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_string()
+            .map_err(|e| CyberTipError::Transport(e.to_string()))?;
+        let root = tree::parse(&text).map_err(CyberTipError::Answer)?;
+        let code = root
+            .text_of("responseCode")
+            .and_then(|c| c.trim().parse::<u32>().ok())
+            .ok_or_else(|| CyberTipError::Answer("no responseCode".into()))?;
+        let answer = Answer {
+            code,
+            description: root.text_of("responseDescription").unwrap_or("").to_owned(),
+            report_id: root.text_of("reportId").map(|s| s.trim().to_owned()),
+        };
+        if code != 0 {
+            return Err(CyberTipError::Code {
+                code,
+                description: answer.description,
+            });
+        }
+        Ok(answer)
+    }
+
+    /// Opens a report; its id on success.
+    pub fn submit(&self, xml: &str) -> Result<String, CyberTipError> {
+        self.call("/submit", "text/xml; charset=utf-8", xml)?
+            .report_id
+            .ok_or_else(|| CyberTipError::Answer("no reportId".into()))
+    }
+
+    /// Finishes report `id` (after its files, when it has any).
+    pub fn finish(&self, id: &str) -> Result<(), CyberTipError> {
+        self.call("/finish", "application/x-www-form-urlencoded", &form_id(id))
+            .map(|_| ())
+    }
+
+    /// Retracts unfinished report `id`.
+    pub fn retract(&self, id: &str) -> Result<(), CyberTipError> {
+        self.call(
+            "/retract",
+            "application/x-www-form-urlencoded",
+            &form_id(id),
+        )
+        .map(|_| ())
+    }
+}
+
+fn form_id(id: &str) -> String {
+    let clean: String = id.chars().filter(char::is_ascii_digit).collect();
+    format!("id={clean}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_read_and_never_print_the_password() {
+        let c = Credentials::parse("esp:s3cret pass\nignored").unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.password.as_str()),
+            ("esp", "s3cret pass")
+        );
+        assert!(!format!("{c:?}").contains("s3cret"));
+        assert!(Credentials::parse("nocolon").is_err());
+        assert!(Credentials::parse(":x").is_err());
+    }
+
+    #[test]
+    fn ids_in_forms_are_digits_only() {
+        assert_eq!(form_id("12&x=1"), "id=121");
+    }
+}
