@@ -474,10 +474,17 @@ impl Store {
     pub async fn queue_take_back(&self, ad_id: &str, lead: &str, now: i64) -> Result<String> {
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
-            let held: Option<(String,)> = sqlx::query_as(
+            // PostgreSQL: lock the row, so a second lead (or the holder's decision) waits and
+            // then sees the item no longer held (SQLite's single writer already serialises).
+            let lock = if dialect == crate::Dialect::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
+            let held: Option<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT claimed_by FROM queue WHERE ad_id = $1 AND claimed_by IS NOT NULL \
-                 AND lease_until > $2 AND state IN ('open', 'escalated')",
-            )
+                 AND lease_until > $2 AND state IN ('open', 'escalated'){lock}"
+            )))
             .bind(ad_id)
             .bind(now)
             .fetch_optional(&mut *tx)

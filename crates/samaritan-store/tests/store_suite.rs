@@ -106,6 +106,7 @@ suite!(
     qa_second_reviews_go_to_someone_else_and_disagreements_to_a_lead,
     qa_concurrent_assignment_exactly_one_wins,
     reports_open_once_per_decision_follow_up_and_need_a_second_lead,
+    take_back_and_named_claims_race_with_one_winner,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -2763,5 +2764,65 @@ async fn reports_open_once_per_decision_follow_up_and_need_a_second_lead(f: &Fix
         log.iter().filter(|e| e.action == "report.approve").count(),
         1
     );
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+/// Two leads taking one claim back, a lead and the holder's decision, two people claiming the
+/// same named ad: each race has exactly one winner and the loser a clear refusal.
+async fn take_back_and_named_claims_race_with_one_winner(f: &Fixture) {
+    let s = &f.store;
+    let ids: Vec<String> = (0..12).map(|i| format!("race{i}")).collect();
+    s.ingest(
+        ids.iter()
+            .map(|id| item(ad(id, "x"), analysis(id, Verdict::Review, 10, &[])))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let t0 = now_ms();
+    for id in &ids[0..4] {
+        // Two people claim the same named ad at once.
+        let one = [id.as_str()];
+        let (a, b) = tokio::join!(
+            s.queue_claim_ads("user:ana", QueueState::Open, &one, 60_000, t0),
+            s.queue_claim_ads("user:bo", QueueState::Open, &one, 60_000, t0),
+        );
+        let won = usize::from(a.unwrap().len() == 1) + usize::from(b.unwrap().len() == 1);
+        assert_eq!(won, 1, "one claim on {id}");
+    }
+    for id in &ids[4..8] {
+        // Two leads take the same claim back at once.
+        s.queue_claim_ads("user:ana", QueueState::Open, &[id.as_str()], 60_000, t0)
+            .await
+            .unwrap();
+        let (a, b) = tokio::join!(
+            s.queue_take_back(id, "user:lead1", t0 + 1),
+            s.queue_take_back(id, "user:lead2", t0 + 1),
+        );
+        let ok = [&a, &b].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(ok, 1, "one take-back of {id}: {a:?} {b:?}");
+        for r in [a, b] {
+            if let Err(e) = r {
+                assert_eq!(refusal(e), "not_claimed");
+            }
+        }
+    }
+    for id in &ids[8..12] {
+        // A lead takes an item back while its holder decides it: one of the two lands.
+        s.queue_claim_ads("user:ana", QueueState::Open, &[id.as_str()], 60_000, t0)
+            .await
+            .unwrap();
+        let input = decision(id, 1, DecisionAction::Remove, "spam");
+        let (took, decided) = tokio::join!(
+            s.queue_take_back(id, "user:lead", t0 + 1),
+            s.decide(&input, "user:ana", t0 + 1),
+        );
+        assert!(
+            took.is_ok() != decided.is_ok(),
+            "{id}: {took:?} {decided:?}"
+        );
+        let decisions = s.decisions_of(id).await.unwrap().len();
+        assert_eq!(decisions, usize::from(decided.is_ok()));
+    }
     assert!(s.audit_verify().await.unwrap().ok);
 }
