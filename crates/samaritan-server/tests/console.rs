@@ -130,6 +130,33 @@ impl Browser {
         }
     }
 
+    /// A post with its own content type and body (for bodies no form would send).
+    async fn post_raw(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Page {
+        let cookies: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("host", "console.test")
+            .header("origin", "http://console.test")
+            .header("cookie", cookies.join("; "))
+            .header("content-type", content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Page {
+            status,
+            headers,
+            html: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     async fn get(&mut self, path: &str) -> Page {
         self.send("GET", path, None, None).await
     }
@@ -916,6 +943,46 @@ async fn settings_break_prompt_and_exposure_for_leads() {
         )
         .await;
     assert_eq!(p.status, StatusCode::FORBIDDEN, "no CSRF token, no change");
+    // Bodies that do not read get a console page naming the problem, not bare text.
+    let p = b
+        .post(
+            "/settings",
+            &[("csrf", &csrf), ("blur", "heavy"), ("break_items", "2")],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", p.html);
+    assert!(
+        p.html.contains("The form does not read") && p.html.contains("<html"),
+        "{}",
+        p.html
+    );
+    let p = b
+        .post_raw("/settings", "text/plain", b"blur=1".to_vec())
+        .await;
+    assert_eq!(p.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(p.html.contains("The form does not read"), "{}", p.html);
+    // A picture over the upload limit is refused with 413, as a page.
+    let boundary = "XyZ";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+    )
+    .into_bytes();
+    body.resize(body.len() + 33 * 1024 * 1024, b'x');
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let p = b
+        .post_raw(
+            "/search/image",
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+        )
+        .await;
+    assert_eq!(
+        p.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        &p.html[..p.html.len().min(300)]
+    );
+    assert!(p.html.contains("the upload does not read"), "{}", p.html);
 
     // Two items opened: the budget of 2 is reached and every page suggests a break.
     assert!(!b.get("/queue").await.html.contains("take a break"));

@@ -6,7 +6,6 @@
 //! changed cannot decide on the new text.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +15,7 @@ use samaritan_store::{
 };
 use serde::Deserialize;
 
+use super::form::ConsoleForm;
 use super::highlight::{Piece, pieces};
 use super::page::{Chrome, PageError, render, url_encode, when};
 use super::queue::claim_next;
@@ -454,7 +454,7 @@ pub(crate) async fn decide(
     headers: HeaderMap,
     person: Person,
     Path(id): Path<String>,
-    Form(f): Form<DecideForm>,
+    ConsoleForm(f): ConsoleForm<DecideForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
@@ -543,7 +543,7 @@ pub(crate) async fn claim(
     headers: HeaderMap,
     person: Person,
     Path(id): Path<String>,
-    Form(f): Form<ClaimForm>,
+    ConsoleForm(f): ConsoleForm<ClaimForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
@@ -590,7 +590,7 @@ pub(crate) async fn renew(
     headers: HeaderMap,
     person: Person,
     Path(id): Path<String>,
-    Form(f): Form<ClaimForm>,
+    ConsoleForm(f): ConsoleForm<ClaimForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;

@@ -4,13 +4,13 @@
 //! password or key is shown once, on the page that made it, and never again.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use samaritan_store::{KeyRecord, Role, Scope, User, now_ms};
 use serde::Deserialize;
 
+use super::form::ConsoleForm;
 use super::page::{Chrome, PageError, render, when};
 use super::session::{Person, check_origin};
 use crate::AppState;
@@ -183,7 +183,7 @@ pub(crate) async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
     person: Person,
-    Form(f): Form<AdminForm>,
+    ConsoleForm(f): ConsoleForm<AdminForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;

@@ -6,7 +6,6 @@
 //! store) and per client address (here).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -14,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use samaritan_store::{LoginError, now_ms};
 use serde::Deserialize;
 
+use super::form::ConsoleForm;
 use super::page::{PageError, local_path, render};
 use super::session::{
     COOKIE, LOGIN_COOKIE, Person, check_origin, client_address, constant_time_eq, cookie, secure,
@@ -78,7 +78,7 @@ pub(crate) struct LoginForm {
 pub(crate) async fn submit(
     State(state): State<AppState>,
     parts: Parts,
-    Form(f): Form<LoginForm>,
+    ConsoleForm(f): ConsoleForm<LoginForm>,
 ) -> Result<Response, PageError> {
     let headers = &parts.headers;
     check_origin(&state, headers)?;
@@ -162,7 +162,7 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
     person: Person,
-    Form(f): Form<CsrfForm>,
+    ConsoleForm(f): ConsoleForm<CsrfForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;

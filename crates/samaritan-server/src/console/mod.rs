@@ -16,6 +16,7 @@ mod admin;
 mod assets;
 mod audit;
 mod dashboard;
+mod form;
 mod graph;
 mod headers;
 mod highlight;

@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -21,6 +20,7 @@ use samaritan_store::{
 };
 
 use super::ad::ActionReasons;
+use super::form::ConsoleForm;
 use super::graph::{AdNode, IdNode, Post, day, graph, timeline};
 use super::page::{Chrome, PageError, render, url_encode};
 use super::session::{Person, check_origin};
@@ -276,7 +276,7 @@ pub(crate) async fn decide(
     headers: HeaderMap,
     person: Person,
     Path(id): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    ConsoleForm(fields): ConsoleForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     let field = |k: &str| {

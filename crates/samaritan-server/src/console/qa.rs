@@ -8,7 +8,6 @@
 //! the first one was wrong) and keep the golden set.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -18,6 +17,7 @@ use samaritan_store::{
 use serde::Deserialize;
 
 use super::ad::{ActionReasons, action_reasons};
+use super::form::ConsoleForm;
 use super::page::{Chrome, PageError, render, when};
 use super::session::{Person, check_origin};
 use crate::AppState;
@@ -225,7 +225,7 @@ pub(crate) async fn act(
     State(state): State<AppState>,
     headers: HeaderMap,
     person: Person,
-    Form(f): Form<QaForm>,
+    ConsoleForm(f): ConsoleForm<QaForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;

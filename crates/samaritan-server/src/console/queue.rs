@@ -6,13 +6,13 @@
 //! ads shown, as the API's listing is.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use samaritan_store::{QueueItem, QueueState, Role, now_ms};
 use serde::Deserialize;
 
+use super::form::ConsoleForm;
 use super::page::{Chrome, PageError, render, url_encode};
 use super::session::{Person, check_origin};
 use crate::AppState;
@@ -244,7 +244,7 @@ pub(crate) async fn next(
     State(state): State<AppState>,
     headers: HeaderMap,
     person: Person,
-    Form(f): Form<NextForm>,
+    ConsoleForm(f): ConsoleForm<NextForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
@@ -307,7 +307,7 @@ pub(crate) async fn take_back(
     State(state): State<AppState>,
     headers: HeaderMap,
     person: Person,
-    Form(f): Form<TakeBackForm>,
+    ConsoleForm(f): ConsoleForm<TakeBackForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;

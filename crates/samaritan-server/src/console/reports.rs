@@ -3,13 +3,13 @@
 //! evidence read, audited as `report.read` like the API's.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use samaritan_store::{Report, Role, StoreError, now_ms};
 use serde::Deserialize;
 
+use super::form::ConsoleForm;
 use super::page::{Chrome, PageError, render, when};
 use super::session::{Person, check_origin};
 use crate::AppState;
@@ -277,7 +277,7 @@ pub(crate) async fn approve(
     headers: HeaderMap,
     person: Person,
     Path(id): Path<String>,
-    Form(f): Form<ApproveForm>,
+    ConsoleForm(f): ConsoleForm<ApproveForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;

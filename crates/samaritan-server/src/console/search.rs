@@ -130,9 +130,10 @@ pub(crate) async fn image(
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                return Err(PageError::bad_request(format!(
-                    "the upload does not read: {e}"
-                )));
+                return Err(PageError::new(
+                    e.status(),
+                    format!("the upload does not read: {e}"),
+                ));
             }
         };
         match field.name() {
@@ -144,7 +145,7 @@ pub(crate) async fn image(
             }
             Some("image") => {
                 let data = field.bytes().await.map_err(|e| {
-                    PageError::bad_request(format!("the upload does not read: {e}"))
+                    PageError::new(e.status(), format!("the upload does not read: {e}"))
                 })?;
                 bytes = Some(data.to_vec());
             }

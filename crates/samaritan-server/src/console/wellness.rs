@@ -3,13 +3,13 @@
 //! or images).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use samaritan_store::{Exposure, Role, ViewSettings, now_ms};
 use serde::Deserialize;
 
+use super::form::ConsoleForm;
 use super::page::{Chrome, PageError, render, when};
 use super::session::{Person, check_origin};
 use crate::AppState;
@@ -65,7 +65,7 @@ pub(crate) async fn save(
     State(state): State<AppState>,
     headers: HeaderMap,
     person: Person,
-    Form(f): Form<SettingsForm>,
+    ConsoleForm(f): ConsoleForm<SettingsForm>,
 ) -> Result<Response, PageError> {
     check_origin(&state, &headers)?;
     person.check_csrf(&f.csrf)?;
