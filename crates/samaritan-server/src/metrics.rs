@@ -217,13 +217,41 @@ pub(crate) fn render_dashboard(d: &samaritan_store::Dashboard) -> String {
 }
 
 /// Report cases by state, for `/metrics`.
-pub(crate) fn render_reports(c: &samaritan_store::ReportCounts) -> String {
+pub(crate) fn render_reports(
+    c: &samaritan_store::ReportCounts,
+    t: &samaritan_store::ReportTimes,
+    window_secs: i64,
+) -> String {
     let mut out = String::new();
     out.push_str("# HELP samaritan_reports Report cases (CyberTipline), by state.\n");
     out.push_str("# TYPE samaritan_reports gauge\n");
-    for (state, n) in [("draft", c.draft), ("approved", c.approved)] {
+    for (state, n) in [
+        ("draft", c.draft),
+        ("approved", c.approved),
+        ("filing", c.filing),
+        ("finished", c.finished),
+        ("failed", c.failed),
+        ("retracted", c.retracted),
+    ] {
         let _ = writeln!(out, "samaritan_reports{{state=\"{state}\"}} {n}");
     }
+    out.push_str(
+        "# HELP samaritan_report_time_to_finished_seconds From an ad's first flag to its finished CyberTipline report.\n",
+    );
+    out.push_str("# TYPE samaritan_report_time_to_finished_seconds summary\n");
+    for (q, v) in [("0.5", t.p50_secs), ("0.9", t.p90_secs)] {
+        if let Some(v) = v {
+            let _ = writeln!(
+                out,
+                "samaritan_report_time_to_finished_seconds{{quantile=\"{q}\",window_seconds=\"{window_secs}\"}} {v}"
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "samaritan_report_time_to_finished_seconds_count{{window_seconds=\"{window_secs}\"}} {}",
+        t.finished
+    );
     out
 }
 

@@ -2124,4 +2124,22 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
     assert!(api.store.audit_verify().await.unwrap().ok);
     let counts = api.store.report_counts().await.unwrap();
     assert_eq!(counts.finished, 3);
+    let metrics = api
+        .call("GET", "/metrics", Some(&api.admin), Body::empty())
+        .await
+        .text;
+    assert!(
+        metrics.contains("samaritan_reports{state=\"finished\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("samaritan_report_time_to_finished_seconds{quantile=\"0.5\""),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            "samaritan_report_time_to_finished_seconds_count{window_seconds=\"604800\"} 3"
+        ),
+        "{metrics}"
+    );
 }

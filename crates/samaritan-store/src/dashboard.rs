@@ -67,7 +67,7 @@ fn band_of(priority: i64) -> usize {
 }
 
 /// The `q`-quantile of sorted `v` (nearest rank).
-fn quantile(v: &[f64], q: f64) -> Option<f64> {
+pub(crate) fn quantile(v: &[f64], q: f64) -> Option<f64> {
     if v.is_empty() {
         return None;
     }

@@ -131,6 +131,14 @@ impl TryFrom<ReportRow> for Report {
     }
 }
 
+/// Time from an ad's first flag to its finished report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReportTimes {
+    pub finished: usize,
+    pub p50_secs: Option<f64>,
+    pub p90_secs: Option<f64>,
+}
+
 /// Cases by state, for the dashboard and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ReportCounts {
@@ -378,6 +386,32 @@ impl Store {
             .await?
         });
         Ok(rows.into_iter().map(Decision::from).collect())
+    }
+
+    /// Seconds from an ad's first flag (its first analysis that was not `allow`) to its case's
+    /// finished report, for every case finished at or after `since` (the figure a regulator
+    /// asks for).
+    pub async fn report_times(&self, since: i64) -> Result<ReportTimes> {
+        let rows: Vec<(i64, Option<i64>)> = on_read!(self, |pool| {
+            sqlx::query_as(
+                "SELECT r.finished_at, (SELECT MIN(a.created_at) FROM analyses a \
+                 WHERE a.ad_id = r.ad_id AND a.verdict <> 'allow') FROM reports r \
+                 WHERE r.state = 'finished' AND r.finished_at >= $1",
+            )
+            .bind(since)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut secs: Vec<f64> = rows
+            .into_iter()
+            .filter_map(|(done, flagged)| flagged.map(|f| (done - f).max(0) as f64 / 1000.0))
+            .collect();
+        secs.sort_by(f64::total_cmp);
+        Ok(ReportTimes {
+            finished: secs.len(),
+            p50_secs: crate::dashboard::quantile(&secs, 0.5),
+            p90_secs: crate::dashboard::quantile(&secs, 0.9),
+        })
     }
 
     /// How many cases are in each state.

@@ -18,6 +18,8 @@ struct DashboardPage {
     chrome: Chrome,
     d: Dashboard,
     reports: samaritan_store::ReportCounts,
+    /// Median time from an ad's first flag to its finished report.
+    report_p50: String,
     p50: String,
     p90: String,
     total_waiting: i64,
@@ -51,9 +53,14 @@ pub(crate) async fn page(
         .map(|b| b.open + b.claimed + b.escalated)
         .sum();
     let reports = state.store().report_counts().await?;
+    let times = state
+        .store()
+        .report_times(now_ms() - crate::DASHBOARD_WINDOW_SECS * 1000)
+        .await?;
     Ok(render(&DashboardPage {
         chrome: Chrome::of(&person, "dashboard"),
         reports,
+        report_p50: span(times.p50_secs),
         p50: span(d.first_decision_p50_secs),
         p90: span(d.first_decision_p90_secs),
         total_waiting,

@@ -64,7 +64,15 @@ pub(crate) async fn metrics(
     let mut text = state.inner.metrics.render(&stats);
     text.push_str(&crate::metrics::render_dashboard(&dash));
     let reports = state.store().report_counts().await?;
-    text.push_str(&crate::metrics::render_reports(&reports));
+    let times = state
+        .store()
+        .report_times(samaritan_store::now_ms() - crate::DASHBOARD_WINDOW_SECS * 1000)
+        .await?;
+    text.push_str(&crate::metrics::render_reports(
+        &reports,
+        &times,
+        crate::DASHBOARD_WINDOW_SECS,
+    ));
     let mut resp = text.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
