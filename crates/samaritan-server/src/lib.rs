@@ -113,6 +113,9 @@ struct Inner {
     blobs: std::sync::OnceLock<samaritan_media::BlobStore>,
     /// Who files reports (set once at start; unset: drafts say it is missing).
     reporter: std::sync::OnceLock<reports::Reporter>,
+    /// The CyberTipline client reports are filed with (set once at start; unset: not filed
+    /// from the service).
+    cybertip: std::sync::OnceLock<std::sync::Arc<cybertip::client::Client>>,
 }
 
 impl AppState {
@@ -150,6 +153,7 @@ impl AppState {
                 login_throttle: console::session::AddressThrottle::default(),
                 blobs: std::sync::OnceLock::new(),
                 reporter: std::sync::OnceLock::new(),
+                cybertip: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -189,6 +193,15 @@ impl AppState {
 
     pub(crate) fn reporter(&self) -> Option<&reports::Reporter> {
         self.inner.reporter.get()
+    }
+
+    /// Files reports with `client` (from `/v1/reports/{id}/submit` and the console). Set once.
+    pub fn file_with(&self, client: cybertip::client::Client) {
+        let _ = self.inner.cybertip.set(std::sync::Arc::new(client));
+    }
+
+    pub(crate) fn cybertip(&self) -> Option<std::sync::Arc<cybertip::client::Client>> {
+        self.inner.cybertip.get().cloned()
     }
 
     /// Whether the last audit verification passed.

@@ -66,6 +66,8 @@ impl Modify for Bearer {
         routes::reports::list,
         routes::reports::get,
         routes::reports::approve,
+        routes::reports::submit,
+        routes::reports::retract,
         routes::audit::list,
         routes::audit::verify,
         routes::policy::get_policy,

@@ -95,8 +95,8 @@ pub fn draft(
     if reporter.is_none() {
         missing.push("reporter (serve --reporter FILE)");
     }
-    if ad.url.is_none() {
-        missing.push("the ad's URL (webPageIncident needs one)");
+    if ad.url.is_none() && e.phones.is_empty() {
+        missing.push("an internet detail: the ad has neither a URL nor a phone");
     }
     let phones: Vec<serde_json::Value> = e
         .phones

@@ -2124,6 +2124,83 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
     assert!(api.store.audit_verify().await.unwrap().ok);
     let counts = api.store.report_counts().await.unwrap();
     assert_eq!(counts.finished, 3);
+    // From the API: filing needs a configured CyberTipline, a lead, an approved case.
+    api.call(
+        "POST",
+        &format!("/v1/reports/{}/submit", cases[0]),
+        Some(&api.lead),
+        Body::empty(),
+    )
+    .await
+    .error(StatusCode::CONFLICT);
+    api.state.file_with(Client::new(
+        &base,
+        &creds,
+        std::time::Duration::from_secs(5),
+    ));
+    assert_eq!(
+        api.post_ads(r#"{"id":"f4","body":"urgent, call 7025550188","url":"https://classifieds.example/ads/f4"}"#)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    api.call("POST", "/v1/queue/claim", Some(&api.review), Body::empty())
+        .await;
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/f4/decision",
+            Some(&api.review),
+            r#"{"action":"report","reason":"child_sex_trafficking","revision":1}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let f4 = api.store.reports(None, 1).await.unwrap()[0].id;
+    let submit = format!("/v1/reports/{f4}/submit");
+    let (code, _) = api
+        .call("POST", &submit, Some(&api.lead), Body::empty())
+        .await
+        .error(StatusCode::CONFLICT);
+    assert_eq!(code, "state", "a draft is not filed");
+    api.call("POST", &submit, Some(&api.review), Body::empty())
+        .await
+        .error(StatusCode::FORBIDDEN);
+    api.call(
+        "POST",
+        &format!("/v1/reports/{f4}/approve"),
+        Some(&api.lead),
+        Body::empty(),
+    )
+    .await;
+    // The finish fails: 502, the case left submitted; a lead retracts it.
+    mock.fail_next("/finish", 500);
+    let (code, _) = api
+        .call("POST", &submit, Some(&api.lead), Body::empty())
+        .await
+        .error(StatusCode::BAD_GATEWAY);
+    assert_eq!(code, "cybertip");
+    let r = api
+        .call(
+            "POST",
+            &format!("/v1/reports/{f4}/retract"),
+            Some(&api.lead),
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["state"], "retracted");
+    let retracted: u64 = r.json()["ncmec_report_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(mock.reports()[&retracted].retracted);
+    let (code, _) = api
+        .call("POST", &submit, Some(&api.lead), Body::empty())
+        .await
+        .error(StatusCode::CONFLICT);
+    assert_eq!(code, "state", "a retracted case is not filed again");
+    assert_eq!(finished(&mock), 3);
     let metrics = api
         .call("GET", "/metrics", Some(&api.admin), Body::empty())
         .await

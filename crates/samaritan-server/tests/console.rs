@@ -1468,7 +1468,7 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
     let store = Store::open_sqlite(dir.path()).await.unwrap();
     let analyzer =
         Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
-    let app = samaritan_server::router(AppState::new(
+    let state = AppState::new(
         store.clone(),
         analyzer,
         Limits {
@@ -1480,7 +1480,30 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
             },
             ..Limits::default()
         },
+    );
+    // Reports are filed with a local mock CyberTipline.
+    let mock = samaritan_server::cybertip::mock::Mock::new("esp", "pw");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mock_router = mock.router();
+    tokio::spawn(async move { axum::serve(listener, mock_router).await });
+    state.file_with(samaritan_server::cybertip::client::Client::new(
+        &base,
+        &samaritan_server::cybertip::client::Credentials::parse("esp:pw").unwrap(),
+        std::time::Duration::from_secs(5),
     ));
+    state
+        .set_reporter(samaritan_server::reports::Reporter {
+            platform: "Example".into(),
+            email: "safety@example.org".into(),
+            first_name: None,
+            last_name: None,
+            phone: None,
+            terms_of_service: None,
+            legal_url: None,
+        })
+        .unwrap();
+    let app = samaritan_server::router(state);
     let ingest = store
         .create_key("ingest", &[Scope::Ingest], "test")
         .await
@@ -1772,8 +1795,9 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
     assert_clean(&view);
     assert!(view.html.contains("Child Sex Trafficking"));
     assert!(
-        view.html.contains("Missing before it can be filed"),
-        "no reporter configured"
+        !view.html.contains("Missing before it can be filed"),
+        "the reporter is configured: {}",
+        view.html
     );
     assert!(view.html.contains("id=\"approve\""));
     let p = lead
@@ -1793,6 +1817,25 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
         )
         .await;
     assert_eq!(p.status, StatusCode::CONFLICT);
+    // The lead files it with the (mock) CyberTipline from the case page.
+    let view = lead.get(&format!("/reports/{}", case.id)).await;
+    assert!(view.html.contains("id=\"file\""), "{}", view.html);
+    let p = lead
+        .post(
+            &format!("/reports/{}/submit", case.id),
+            &[("csrf", &csrf_lead)],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    let view = lead.get(&format!("/reports/{}", case.id)).await;
+    assert!(
+        view.html.contains("CyberTipline report <strong>"),
+        "{}",
+        view.html
+    );
+    assert!(view.html.contains("(filed)"));
+    assert!(!view.html.contains("id=\"file\""));
+    assert_eq!(mock.reports().values().filter(|r| r.finished).count(), 1);
 
     // The two ads share a template: the ad page shows it with this ad's slot fills.
     let page = lead.get("/ads/q1").await;

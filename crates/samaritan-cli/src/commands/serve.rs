@@ -94,6 +94,18 @@ pub struct ServeArgs {
     /// drafts say the reporter is missing.
     #[arg(long, value_name = "FILE")]
     pub reporter: Option<std::path::PathBuf>,
+    /// File approved report cases from the API and the console with this CyberTipline:
+    /// `test` (NCMEC's test service), `production`, or a base URL (e.g. `samaritan ncmec mock`).
+    /// Needs `--cybertip-credentials`.
+    #[arg(
+        long,
+        value_name = "test|production|URL",
+        requires = "cybertip_credentials"
+    )]
+    pub cybertip: Option<String>,
+    /// A file holding the Reporting API's `user:password` (never given on the command line).
+    #[arg(long, env = "SAMARITAN_CYBERTIP_CREDENTIALS_FILE", value_name = "FILE")]
+    pub cybertip_credentials: Option<std::path::PathBuf>,
     /// Re-verify the audit chain (and the decisions against it) every this many seconds; a
     /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
     #[arg(long, default_value_t = 300)]
@@ -282,6 +294,28 @@ async fn serve(args: ServeArgs) -> Result<()> {
         state
             .set_reporter(reporter)
             .map_err(|e| anyhow::anyhow!("in the reporter {}: {e}", path.display()))?;
+    }
+    if let (Some(which), Some(path)) = (&args.cybertip, &args.cybertip_credentials) {
+        use samaritan_server::cybertip::client;
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the CyberTipline credentials {}",
+                path.display()
+            )
+        })?;
+        let creds = client::Credentials::parse(&text)
+            .map_err(|e| anyhow::anyhow!("in {}: {e}", path.display()))?;
+        let base = match which.as_str() {
+            "test" => client::TEST.to_owned(),
+            "production" => client::PRODUCTION.to_owned(),
+            url if url.starts_with("http://") || url.starts_with("https://") => url.to_owned(),
+            other => anyhow::bail!("--cybertip is test, production or a URL, not `{other}`"),
+        };
+        state.file_with(client::Client::new(
+            &base,
+            &creds,
+            std::time::Duration::from_secs(60),
+        ));
     }
     // Report cases a stop left unopened (between a report decision and its case).
     let opened = samaritan_server::reports::open_missing(&state).await?;

@@ -109,6 +109,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/reports", get(reports::list))
         .route("/reports/{id}", get(reports::show))
         .route("/reports/{id}/approve", post(reports::approve))
+        .route("/reports/{id}/submit", post(reports::submit))
+        .route("/reports/{id}/retract", post(reports::retract))
         .route("/audit", get(audit::page))
         .route("/settings", get(wellness::settings).post(wellness::save))
         .route("/exposure", get(wellness::exposure))

@@ -48,6 +48,10 @@ struct ReportPage {
     sections: Vec<Section>,
     missing: Vec<String>,
     can_approve: bool,
+    /// Filing is configured and the case is approved, failed or left mid-filing.
+    can_file: bool,
+    /// The case's report is submitted and unfinished.
+    can_retract: bool,
     error: Option<String>,
 }
 
@@ -246,6 +250,12 @@ async fn build(
         sections: sections(&r.draft, person.settings.mask_explicit),
         missing,
         can_approve: r.state == "draft" && r.created_by != person.actor(),
+        can_file: state.cybertip().is_some()
+            && matches!(
+                r.state.as_str(),
+                "approved" | "failed" | "submitting" | "submitted"
+            ),
+        can_retract: state.cybertip().is_some() && r.state == "submitted",
         error,
         r,
     })
@@ -311,5 +321,61 @@ mod tests {
             "city: Reno"
         );
         assert_eq!(text(&serde_json::json!(3)), "3");
+    }
+}
+
+/// Files the case with the configured CyberTipline (resuming where a stop left it).
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    person: Person,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<ApproveForm>,
+) -> Result<Response, PageError> {
+    filing_step(state, headers, person, id, f, false).await
+}
+
+/// Retracts the case's unfinished CyberTipline report.
+pub(crate) async fn retract(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    person: Person,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<ApproveForm>,
+) -> Result<Response, PageError> {
+    filing_step(state, headers, person, id, f, true).await
+}
+
+async fn filing_step(
+    state: AppState,
+    headers: HeaderMap,
+    person: Person,
+    id: String,
+    f: ApproveForm,
+    retract: bool,
+) -> Result<Response, PageError> {
+    check_origin(&state, &headers)?;
+    person.check_csrf(&f.csrf)?;
+    lead(&person)?;
+    let id = report_id(&id)?;
+    let client = state.cybertip().ok_or_else(|| {
+        PageError::new(
+            StatusCode::CONFLICT,
+            "Filing is not configured (serve --cybertip … --cybertip-credentials FILE).",
+        )
+    })?;
+    let outcome = if retract {
+        crate::cybertip::filing::retract(state.store(), client, id, &person.actor()).await
+    } else {
+        crate::cybertip::filing::file(state.store(), client, id, &person.actor()).await
+    };
+    match outcome {
+        Ok(_) => Ok(Redirect::to(&format!("/reports/{id}")).into_response()),
+        Err(crate::cybertip::filing::FilingError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let mut resp = render(&build(&state, &person, id, Some(e.to_string())).await?);
+            *resp.status_mut() = StatusCode::CONFLICT;
+            Ok(resp)
+        }
     }
 }

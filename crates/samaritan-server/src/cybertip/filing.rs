@@ -210,3 +210,38 @@ pub async fn file(
         }
     }
 }
+
+/// Retracts case `id`'s unfinished CyberTipline report (a case `submitted` and not finished),
+/// as `actor`; the case ends `retracted`.
+pub async fn retract(
+    store: &Store,
+    client: Arc<Client>,
+    id: i64,
+    actor: &str,
+) -> Result<Report, FilingError> {
+    let case = store.report(id).await?.ok_or(FilingError::NotFound(id))?;
+    let (Some(ncmec), "submitted") = (case.ncmec_report_id.clone(), case.state.as_str()) else {
+        return Err(FilingError::State {
+            id,
+            state: case.state,
+            why: "only a submitted, unfinished report can be retracted",
+        });
+    };
+    let n = ncmec.clone();
+    match blocking(move || client.retract(&n)).await? {
+        Ok(()) | Err(CyberTipError::Code { code: 5101, .. }) => Ok(store
+            .report_filing(
+                id,
+                FilingStep {
+                    from: &["submitted"],
+                    to: "retracted",
+                    ncmec_report_id: None,
+                    error: None,
+                },
+                actor,
+                now_ms(),
+            )
+            .await?),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -32,6 +32,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/reports", get(reports::list))
         .route("/v1/reports/{id}", get(reports::get))
         .route("/v1/reports/{id}/approve", post(reports::approve))
+        .route("/v1/reports/{id}/submit", post(reports::submit))
+        .route("/v1/reports/{id}/retract", post(reports::retract))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
         .route(

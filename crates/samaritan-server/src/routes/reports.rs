@@ -123,14 +123,99 @@ pub(crate) async fn approve(
     caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Report>, ApiError> {
-    if !caller.key.has(Scope::Lead) && !caller.key.has(Scope::Admin) {
-        caller.require(Scope::Lead)?;
-    }
+    lead(&caller)?;
     let id = case_id(id)?;
     Ok(Json(
         state
             .store()
             .report_approve(id, &caller.actor(), now_ms())
             .await?,
+    ))
+}
+
+impl From<crate::cybertip::filing::FilingError> for ApiError {
+    fn from(e: crate::cybertip::filing::FilingError) -> ApiError {
+        use crate::cybertip::filing::FilingError as F;
+        use axum::http::StatusCode;
+        match e {
+            F::Store(e) => e.into(),
+            F::NotFound(id) => ApiError::not_found(format!("report {id} not found")),
+            F::State { .. } => ApiError::new(StatusCode::CONFLICT, "state", e.to_string()),
+            F::NotFileable(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not_fileable",
+                e.to_string(),
+            ),
+            F::CyberTip(_) => ApiError::new(StatusCode::BAD_GATEWAY, "cybertip", e.to_string()),
+            F::Task(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+fn filer(state: &AppState) -> Result<std::sync::Arc<crate::cybertip::client::Client>, ApiError> {
+    state.cybertip().ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "not_configured",
+            "filing is not configured: serve --cybertip test|production|URL --cybertip-credentials FILE",
+        )
+    })
+}
+
+fn lead(caller: &Caller) -> Result<(), ApiError> {
+    if !caller.key.has(Scope::Lead) && !caller.key.has(Scope::Admin) {
+        caller.require(Scope::Lead)?;
+    }
+    Ok(())
+}
+
+#[utoipa::path(
+    post, path = "/v1/reports/{id}/submit", tag = "reports",
+    params(("id" = i64, Path, description = "Report number")),
+    responses(
+        (status = 200, description = "Filed (or resumed to finished); each step audited as `report.filing`", body = Report),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "`state` (not approved) or `not_configured`", body = crate::error::ErrorBody),
+        (status = 422, description = "`not_fileable`: the draft lacks what the CyberTipline requires", body = crate::error::ErrorBody),
+        (status = 502, description = "`cybertip`: the CyberTipline refused or did not answer; the case records where it stopped", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = ["lead"]))
+)]
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Report>, ApiError> {
+    lead(&caller)?;
+    let id = case_id(id)?;
+    let client = filer(&state)?;
+    Ok(Json(
+        crate::cybertip::filing::file(state.store(), client, id, &caller.actor()).await?,
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/v1/reports/{id}/retract", tag = "reports",
+    params(("id" = i64, Path, description = "Report number")),
+    responses(
+        (status = 200, description = "The unfinished CyberTipline report retracted (audited)", body = Report),
+        (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, description = "`state` (not submitted) or `not_configured`", body = crate::error::ErrorBody),
+        (status = 502, body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = ["lead"]))
+)]
+pub(crate) async fn retract(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Report>, ApiError> {
+    lead(&caller)?;
+    let id = case_id(id)?;
+    let client = filer(&state)?;
+    Ok(Json(
+        crate::cybertip::filing::retract(state.store(), client, id, &caller.actor()).await?,
     ))
 }
