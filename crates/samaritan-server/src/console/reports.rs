@@ -308,22 +308,6 @@ pub(crate) async fn approve(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_reads_as_text() {
-        assert_eq!(text(&serde_json::json!(null)), "—");
-        assert_eq!(text(&serde_json::json!(["a", "b"])), "a, b");
-        assert_eq!(
-            text(&serde_json::json!({"city": "Reno", "region": null})),
-            "city: Reno"
-        );
-        assert_eq!(text(&serde_json::json!(3)), "3");
-    }
-}
-
 /// Files the case with the configured CyberTipline (resuming where a stop left it).
 pub(crate) async fn submit(
     State(state): State<AppState>,
@@ -377,5 +361,21 @@ async fn filing_step(
             *resp.status_mut() = StatusCode::CONFLICT;
             Ok(resp)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_reads_as_text() {
+        assert_eq!(text(&serde_json::json!(null)), "—");
+        assert_eq!(text(&serde_json::json!(["a", "b"])), "a, b");
+        assert_eq!(
+            text(&serde_json::json!({"city": "Reno", "region": null})),
+            "city: Reno"
+        );
+        assert_eq!(text(&serde_json::json!(3)), "3");
     }
 }
