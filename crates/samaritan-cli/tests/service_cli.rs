@@ -548,6 +548,17 @@ fn report_cases_are_listed_shown_and_approved_once() {
     let id = case["id"].to_string();
     let shown = run(&["report", "show", &id, "--data-dir", d]);
     assert!(shown.status.success());
+    // Only an active lead or admin approves.
+    for (name, role) in [("lead", "lead"), ("lead2", "lead"), ("rev", "reviewer")] {
+        assert!(
+            run(&["users", "create", name, "--role", role, "--data-dir", d])
+                .status
+                .success()
+        );
+    }
+    let refused = run(&["report", "approve", &id, "--as", "rev", "--data-dir", d]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not an active lead"));
     let approved = run(&["report", "approve", &id, "--as", "lead", "--data-dir", d]);
     assert!(
         approved.status.success(),

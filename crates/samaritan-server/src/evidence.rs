@@ -150,7 +150,10 @@ impl Bundle {
         zip.write_all(&manifest_bytes)?;
         zip.start_file("manifest.sig", options)?;
         zip.write_all(samaritan_store::hex(&signature.to_bytes()).as_bytes())?;
-        zip.finish()?;
+        // Flushed here: an error writing the last bytes (a full disk) must fail the export,
+        // not vanish when the writer is dropped.
+        let mut inner = zip.finish()?;
+        inner.flush()?;
         Ok(manifest)
     }
 }

@@ -4,8 +4,8 @@
 //! its analysis, its network and the evidence — in the shape of the CyberTipline's report
 //! (incident summary, web page and phones as internet details, the reported user, the reporter),
 //! plus the evidence and network a reviewer or investigator reads. Text-only ads make complete
-//! drafts; images are listed by hash when the ad has them. Filing (XML, submission) is not built
-//! yet: a case is a draft until a second lead approves it.
+//! drafts; images are listed by hash when the ad has them. A case is a draft until a second
+//! lead approves it; filing is [`crate::cybertip`].
 //!
 //! Cases open right after the decision; should the server stop in between, the sweep at start
 //! and with every audit verification opens the missing ones (opening is idempotent per decision).
@@ -190,17 +190,25 @@ pub async fn open_case(state: &AppState, decision: &Decision) -> Result<(), Stor
     let (raw, analysis) = if rec.revision == decision.revision {
         (rec.raw.clone(), rec.analysis.clone())
     } else {
+        // Never the current text under the judged revision's name: a missing revision is an
+        // error (logged by the caller; the sweep retries).
+        let missing = || {
+            StoreError::Corrupt(format!(
+                "revision {} of `{}`, judged by decision {}, is not stored",
+                decision.revision, decision.ad_id, decision.seq
+            ))
+        };
         let raw = store
             .ad_history(&decision.ad_id)
             .await?
             .into_iter()
             .find(|(r, _)| *r == decision.revision)
             .map(|(_, raw)| raw)
-            .unwrap_or_else(|| rec.raw.clone());
+            .ok_or_else(missing)?;
         let analysis = store
             .analysis_of_revision(&decision.ad_id, decision.revision)
             .await?
-            .unwrap_or_else(|| rec.analysis.clone());
+            .ok_or_else(missing)?;
         (raw, analysis)
     };
     let ad: Ad = serde_json::from_str(&raw)

@@ -2059,6 +2059,21 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
         )
         .await
         .unwrap();
+    // Just now: another filer's call may be in flight, so it is not submitted twice.
+    let e = file(&api.store, client.clone(), cases[1], "user:lead")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("being submitted right now"), "{e}");
+    assert_eq!(mock.reports().len(), 2);
+    // Left long ago (the stop): the resume submits again.
+    let dir = api._dir.as_ref().unwrap().path().to_owned();
+    Raw::Sqlite(dir)
+        .exec(&format!(
+            "UPDATE reports SET updated_at = updated_at - {} WHERE id = {}",
+            samaritan_server::cybertip::filing::IN_FLIGHT_MS + 1000,
+            cases[1]
+        ))
+        .await;
     let done = file(&api.store, client.clone(), cases[1], "user:lead")
         .await
         .unwrap();

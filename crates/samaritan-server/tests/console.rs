@@ -1583,6 +1583,22 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
         !page.html.contains("href=\"/networks/"),
         "the case link leaks decisions"
     );
+    // Nor does the network case itself, opened by its address, while bo reviews blind.
+    if let Some(nid) = store
+        .get_ad(&first, samaritan_store::now_ms())
+        .await
+        .unwrap()
+        .unwrap()
+        .network_id
+    {
+        let case = bo.get(&format!("/networks/{nid}")).await;
+        assert_eq!(case.status, StatusCode::OK);
+        assert!(!case.html.contains("by user:ana"), "{}", case.html);
+        assert!(
+            !page.html.contains(&nid),
+            "the network id is not shown either"
+        );
+    }
     assert!(page.html.contains("id=\"decide\""));
     // It is in bo's queue as his claim.
     let q = bo.get("/queue").await;

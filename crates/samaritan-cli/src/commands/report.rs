@@ -170,6 +170,19 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             ReportAction::Approve { id, by, store } => {
                 samaritan_store::users::check_name(&by)?;
                 let s = store.open().await?;
+                // The approver is a person with an account who may approve: a lead or admin.
+                match s.get_user(&by).await? {
+                    Some(u)
+                        if u.disabled_at.is_none()
+                            && matches!(
+                                u.role,
+                                samaritan_store::Role::Lead | samaritan_store::Role::Admin
+                            ) => {}
+                    _ => {
+                        s.close().await;
+                        bail!("`{by}` is not an active lead or admin (samaritan users list)");
+                    }
+                }
                 let r = s.report_approve(id, &format!("user:{by}"), now_ms()).await;
                 s.close().await;
                 let r = r?;

@@ -473,7 +473,15 @@ pub(crate) async fn decide(
     }
     let actor = person.actor();
     // A QA task on this ad takes the answer: it is no decision on the ad.
+    // (Only when the person holds no live claim on the ad: then the page was the blind one.)
+    let claimed = state
+        .store()
+        .queue_claims_of(&actor, 1000, now_ms())
+        .await?
+        .iter()
+        .any(|i| i.ad_id == id);
     if f.basis != "override"
+        && !claimed
         && super::qa::task_on(&state, &actor, &id, now_ms())
             .await?
             .is_some()

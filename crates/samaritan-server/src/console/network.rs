@@ -101,6 +101,16 @@ async fn build(
         .await?;
     let actor = person.actor();
     let lead = matches!(person.role(), Role::Lead | Role::Admin);
+    // A person reviewing a member blind (a golden item or a second review) does not see the
+    // members' decisions here either.
+    let reviewing: std::collections::BTreeSet<String> = state
+        .store()
+        .qa_open_of(&actor, now_ms())
+        .await?
+        .into_iter()
+        .map(|t| t.ad_id)
+        .collect();
+    let blind = case.iter().any(|m| reviewing.contains(&m.ad_id));
     let mut ads: Vec<AdNode> = Vec::with_capacity(case.len());
     let mut members = Vec::with_capacity(case.len());
     // identifier → the members that carry it
@@ -187,6 +197,7 @@ async fn build(
             decision: m
                 .decision
                 .as_ref()
+                .filter(|_| !blind)
                 .map(|d| {
                     format!(
                         "{} ({}) by {} at rev. {}",

@@ -108,6 +108,8 @@ pub(crate) async fn page(
                 item.state = QueueState::Claimed;
                 item.claimed_by = Some(actor.clone());
                 item.lease_until = t.lease_until.map(samaritan_store::queue::rfc3339_ms);
+                // Blind: the network case would show the members' decisions.
+                item.network = None;
                 items.push(item);
             }
         }

@@ -20,6 +20,10 @@ use samaritan_store::{FilingStep, Report, Store, StoreError, now_ms};
 use super::client::{Client, CyberTipError};
 use super::xml;
 
+/// How long a `submitting` step is taken as someone else's call in flight (longer than any
+/// client timeout the service or the CLI uses).
+pub const IN_FLIGHT_MS: i64 = 11 * 60 * 1000;
+
 /// Why a case was not filed.
 #[derive(Debug, thiserror::Error)]
 pub enum FilingError {
@@ -95,6 +99,15 @@ pub async fn file(
                 state: "submitted".into(),
                 why: "no NCMEC report id is recorded",
             })?,
+        // Another filer's submit may still be in flight: resume only a step left long enough
+        // ago that its call has surely ended (the client's timeout is far below this).
+        "submitting" if now_ms() - case.updated_at < IN_FLIGHT_MS => {
+            return Err(FilingError::State {
+                id,
+                state: case.state,
+                why: "it is being submitted right now; try again in a few minutes",
+            });
+        }
         // approved, failed, or submitting (a stop before the answer was recorded).
         _ => {
             let prior = prior_ids(store, &case).await?;
@@ -192,7 +205,17 @@ pub async fn file(
             // next attempt submits a new report.
             let c = client.clone();
             let n = ncmec_id.clone();
-            let _ = blocking(move || c.retract(&n)).await;
+            let mut error = e.to_string();
+            match blocking(move || c.retract(&n)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(r)) => {
+                    tracing::warn!(report = id, ncmec = %ncmec_id, error = %r, "retracting a refused report failed");
+                    error = format!("{error}; retracting report {ncmec_id} also failed: {r}");
+                }
+                Err(t) => {
+                    error = format!("{error}; retracting report {ncmec_id} stopped: {t}");
+                }
+            }
             store
                 .report_filing(
                     id,
@@ -200,7 +223,7 @@ pub async fn file(
                         from: &["submitted"],
                         to: "failed",
                         ncmec_report_id: None,
-                        error: Some(&e.to_string()),
+                        error: Some(&error),
                     },
                     actor,
                     now_ms(),
