@@ -2235,3 +2235,94 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
         "{metrics}"
     );
 }
+
+/// Every documented error code, an HTTP error and a timeout on submit leave the case `failed`
+/// with the code in its error and nothing finished; the next attempt files it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_cybertipline_error_leaves_a_clear_state_and_nothing_sent_twice() {
+    use samaritan_server::cybertip::client::{Client, Credentials};
+    use samaritan_server::cybertip::filing::file;
+    use samaritan_server::cybertip::mock::Mock;
+    let api = api().await;
+    api.state
+        .set_reporter(samaritan_server::reports::Reporter {
+            platform: "Example".into(),
+            email: "safety@example.org".into(),
+            first_name: None,
+            last_name: None,
+            phone: None,
+            terms_of_service: None,
+            legal_url: None,
+        })
+        .unwrap();
+    let mock = Mock::new("esp", "pw");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = mock.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = Arc::new(Client::new(
+        &base,
+        &Credentials::parse("esp:pw").unwrap(),
+        std::time::Duration::from_secs(1),
+    ));
+    assert_eq!(
+        api.post_ads(r#"{"id":"e1","body":"urgent <b>&amp; \u0007 call 7025550166","url":"https://classifieds.example/ads/e1"}"#)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    api.call("POST", "/v1/queue/claim", Some(&api.review), Body::empty())
+        .await;
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/e1/decision",
+            Some(&api.review),
+            r#"{"action":"report","reason":"child_sex_trafficking","revision":1}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = api.store.reports(None, 1).await.unwrap()[0].id;
+    api.store
+        .report_approve(id, "user:lead", samaritan_store::now_ms())
+        .await
+        .unwrap();
+    for code in [
+        1000, 1100, 1110, 1111, 1210, 1300, 2000, 3000, 3100, 3300, 4000, 4100, 4110, 4200, 5001,
+        5002, 500, 503,
+    ] {
+        mock.fail_next("/submit", code);
+        let e = file(&api.store, client.clone(), id, "user:lead")
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains(&code.to_string()), "{code}: {e}");
+        let case = api.store.report(id).await.unwrap().unwrap();
+        assert_eq!(case.state, "failed", "{code}");
+        assert!(case.filing_error.unwrap().contains(&code.to_string()));
+    }
+    // No answer within the client's timeout: failed, said so.
+    mock.delay_next("/submit", std::time::Duration::from_secs(3));
+    let e = file(&api.store, client.clone(), id, "user:lead")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no answer"), "{e}");
+    assert!(mock.reports().values().all(|r| !r.finished));
+    // Then it files once; the text's markup and control characters arrive escaped or dropped.
+    let done = file(&api.store, client.clone(), id, "user:lead")
+        .await
+        .unwrap();
+    assert_eq!(done.state, "finished");
+    let finished: Vec<_> = mock
+        .reports()
+        .into_values()
+        .filter(|r| r.finished)
+        .collect();
+    assert_eq!(finished.len(), 1);
+    assert!(
+        finished[0].xml.contains("&lt;b&gt;&amp;amp;"),
+        "{}",
+        finished[0].xml
+    );
+    assert!(!finished[0].xml.contains('\u{7}'));
+    assert!(api.store.audit_verify().await.unwrap().ok);
+}
