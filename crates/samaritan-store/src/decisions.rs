@@ -164,6 +164,21 @@ pub(crate) fn audit_detail(d: &Decision) -> serde_json::Value {
     })
 }
 
+/// The bounds on a reason code and a note, for decisions and QA answers alike.
+pub(crate) fn check_reason_and_note(reason: &str, note: &str) -> Result<()> {
+    if reason.trim().is_empty() || reason.len() > MAX_REASON {
+        return Err(StoreError::Invalid(format!(
+            "`reason` must be a code of 1 to {MAX_REASON} bytes"
+        )));
+    }
+    if note.len() > MAX_NOTE {
+        return Err(StoreError::Invalid(format!(
+            "`note` is longer than {MAX_NOTE} bytes"
+        )));
+    }
+    Ok(())
+}
+
 fn refused(code: &'static str, message: String) -> StoreError {
     StoreError::Refused { code, message }
 }
@@ -173,16 +188,7 @@ impl Store {
     /// (escalations to the escalated queue, everything else out of the queue). Refused
     /// (`StoreError::Refused`) unless held and current as the module docs say.
     pub async fn decide(&self, input: &DecisionInput, actor: &str, now: i64) -> Result<Decision> {
-        if input.reason.trim().is_empty() || input.reason.len() > MAX_REASON {
-            return Err(StoreError::Invalid(format!(
-                "`reason` must be a code of 1 to {MAX_REASON} bytes"
-            )));
-        }
-        if input.note.len() > MAX_NOTE {
-            return Err(StoreError::Invalid(format!(
-                "`note` is longer than {MAX_NOTE} bytes"
-            )));
-        }
+        check_reason_and_note(&input.reason, &input.note)?;
         let next_state = match input.action {
             DecisionAction::Escalate => "escalated",
             _ => "decided",

@@ -452,18 +452,7 @@ impl Store {
     /// answer names another revision or the ad changed since. Audited as `qa.answer` with the
     /// expected action and whether they agree (the note as its SHA-256).
     pub async fn qa_answer(&self, person: &str, answer: &QaAnswer, now: i64) -> Result<QaTask> {
-        if answer.reason.trim().is_empty() || answer.reason.len() > crate::decisions::MAX_REASON {
-            return Err(StoreError::Invalid(format!(
-                "`reason` must be a code of 1 to {} bytes",
-                crate::decisions::MAX_REASON
-            )));
-        }
-        if answer.note.len() > crate::decisions::MAX_NOTE {
-            return Err(StoreError::Invalid(format!(
-                "`note` is longer than {} bytes",
-                crate::decisions::MAX_NOTE
-            )));
-        }
+        crate::decisions::check_reason_and_note(&answer.reason, &answer.note)?;
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
             if let Some(lock) = dialect.audit_lock_sql() {

@@ -127,24 +127,14 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
             } => {
                 use samaritan_server::cybertip::client;
                 samaritan_store::users::check_name(&by)?;
-                let text = std::fs::read_to_string(&credentials).map_err(|e| {
-                    anyhow::anyhow!("cannot read the credentials {}: {e}", credentials.display())
-                })?;
-                let creds = client::Credentials::parse(&text)
-                    .map_err(|e| anyhow::anyhow!("in {}: {e}", credentials.display()))?;
-                let base = match cybertip.as_str() {
-                    "test" => client::TEST.to_owned(),
-                    "production" => client::PRODUCTION.to_owned(),
-                    url if url.starts_with("http://") || url.starts_with("https://") => {
-                        url.to_owned()
-                    }
-                    other => bail!("--cybertip is test, production or a URL, not `{other}`"),
-                };
-                let c = std::sync::Arc::new(client::Client::new(
-                    &base,
-                    &creds,
-                    std::time::Duration::from_secs(timeout_secs.clamp(1, 600)),
-                ));
+                let c = std::sync::Arc::new(
+                    client::Client::configured(
+                        &cybertip,
+                        &credentials,
+                        std::time::Duration::from_secs(timeout_secs.clamp(1, 600)),
+                    )
+                    .map_err(|e| anyhow::anyhow!(e))?,
+                );
                 let s = store.open().await?;
                 let outcome =
                     samaritan_server::cybertip::filing::file(&s, c, id, &format!("user:{by}")).await;

@@ -296,26 +296,14 @@ async fn serve(args: ServeArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("in the reporter {}: {e}", path.display()))?;
     }
     if let (Some(which), Some(path)) = (&args.cybertip, &args.cybertip_credentials) {
-        use samaritan_server::cybertip::client;
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the CyberTipline credentials {}",
-                path.display()
+        state.file_with(
+            samaritan_server::cybertip::client::Client::configured(
+                which,
+                path,
+                std::time::Duration::from_secs(60),
             )
-        })?;
-        let creds = client::Credentials::parse(&text)
-            .map_err(|e| anyhow::anyhow!("in {}: {e}", path.display()))?;
-        let base = match which.as_str() {
-            "test" => client::TEST.to_owned(),
-            "production" => client::PRODUCTION.to_owned(),
-            url if url.starts_with("http://") || url.starts_with("https://") => url.to_owned(),
-            other => anyhow::bail!("--cybertip is test, production or a URL, not `{other}`"),
-        };
-        state.file_with(client::Client::new(
-            &base,
-            &creds,
-            std::time::Duration::from_secs(60),
-        ));
+            .map_err(|e| anyhow::anyhow!(e))?,
+        );
     }
     // Report cases a stop left unopened (between a report decision and its case).
     let opened = samaritan_server::reports::open_missing(&state).await?;

@@ -102,6 +102,30 @@ impl Client {
         }
     }
 
+    /// The client a command line asks for: `which` is `test`, `production` or a base URL (a
+    /// mock), `credentials` a file holding `user:password`. The message names what is wrong.
+    pub fn configured(
+        which: &str,
+        credentials: &std::path::Path,
+        timeout: Duration,
+    ) -> Result<Client, String> {
+        let base = match which {
+            "test" => TEST,
+            "production" => PRODUCTION,
+            url if url.starts_with("http://") || url.starts_with("https://") => url,
+            other => {
+                return Err(format!(
+                    "the CyberTipline is test, production or a URL, not `{other}`"
+                ));
+            }
+        };
+        let text = std::fs::read_to_string(credentials)
+            .map_err(|e| format!("cannot read the credentials {}: {e}", credentials.display()))?;
+        let creds =
+            Credentials::parse(&text).map_err(|e| format!("in {}: {e}", credentials.display()))?;
+        Ok(Client::new(base, &creds, timeout))
+    }
+
     fn call(&self, path: &str, content_type: &str, body: &str) -> Result<Answer, CyberTipError> {
         let mut resp = self
             .agent

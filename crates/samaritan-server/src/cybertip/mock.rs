@@ -192,35 +192,22 @@ fn form_id(body: &str) -> Option<u64> {
 }
 
 async fn finish(State(mock): State<Mock>, headers: HeaderMap, body: String) -> Response {
-    if !mock.authorized(&headers) {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    if let Some(r) = script(&mock, "/finish").await {
-        return r;
-    }
-    let Some(id) = form_id(&body) else {
-        return xml_response(4100, "no report id", None);
-    };
-    let mut g = lock(&mock.inner);
-    match g.reports.get_mut(&id) {
-        None => xml_response(4200, "no such report", Some(id)),
-        Some(r) if r.retracted => xml_response(5101, "report already retracted", Some(id)),
-        Some(r) if r.finished => xml_response(5102, "report already finished", Some(id)),
-        Some(r) => {
-            r.finished = true;
-            done_response(id)
-        }
-    }
+    close(&mock, &headers, &body, "/finish").await
 }
 
 async fn retract(State(mock): State<Mock>, headers: HeaderMap, body: String) -> Response {
-    if !mock.authorized(&headers) {
+    close(&mock, &headers, &body, "/retract").await
+}
+
+/// `/finish` and `/retract`: the same checks, then the report is finished or retracted.
+async fn close(mock: &Mock, headers: &HeaderMap, body: &str, path: &str) -> Response {
+    if !mock.authorized(headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    if let Some(r) = script(&mock, "/retract").await {
+    if let Some(r) = script(mock, path).await {
         return r;
     }
-    let Some(id) = form_id(&body) else {
+    let Some(id) = form_id(body) else {
         return xml_response(4100, "no report id", None);
     };
     let mut g = lock(&mock.inner);
@@ -228,6 +215,10 @@ async fn retract(State(mock): State<Mock>, headers: HeaderMap, body: String) -> 
         None => xml_response(4200, "no such report", Some(id)),
         Some(r) if r.retracted => xml_response(5101, "report already retracted", Some(id)),
         Some(r) if r.finished => xml_response(5102, "report already finished", Some(id)),
+        Some(r) if path == "/finish" => {
+            r.finished = true;
+            done_response(id)
+        }
         Some(r) => {
             r.retracted = true;
             xml_response(0, "Success", Some(id))
