@@ -161,7 +161,12 @@ pub fn draft(
             })).collect::<Vec<_>>(),
             "images": analysis.images.iter().map(|i| serde_json::json!({
                 "index": i.index, "sha256": i.sha256, "md5": i.md5, "pdq": i.pdq,
+                "url": match ad.images.get(i.index) {
+                    Some(samaritan_engine::model::ImageRef::Url { url }) => Some(url.as_str()),
+                    _ => None,
+                },
             })).collect::<Vec<_>>(),
+            "received_at": samaritan_store::queue::rfc3339_ms(received_at),
         },
         "network": network.map(|n| serde_json::json!({
             "id": n.id,

@@ -2017,22 +2017,22 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
 
     // 1. The finish call fails (500): the case stays submitted; filing again finishes it.
     mock.fail_next("/finish", 500);
-    let e = file(&api.store, client.clone(), cases[0], "user:lead")
+    let e = file(&api.store, client.clone(), None, cases[0], "user:lead")
         .await
         .unwrap_err();
     assert!(e.to_string().contains("500"), "{e}");
     assert_eq!(
         api.store.report(cases[0]).await.unwrap().unwrap().state,
-        "submitted"
+        "uploaded"
     );
-    let done = file(&api.store, client.clone(), cases[0], "user:lead")
+    let done = file(&api.store, client.clone(), None, cases[0], "user:lead")
         .await
         .unwrap();
     assert_eq!(done.state, "finished");
     let first_ncmec = done.ncmec_report_id.clone().unwrap();
     assert_eq!((mock.reports().len(), finished(&mock)), (1, 1));
     // Filing a finished case again sends nothing.
-    file(&api.store, client.clone(), cases[0], "user:lead")
+    file(&api.store, client.clone(), None, cases[0], "user:lead")
         .await
         .unwrap();
     assert_eq!(mock.reports().len(), 1);
@@ -2053,6 +2053,7 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
                 to: "submitting",
                 ncmec_report_id: None,
                 error: None,
+                lease_until: Some(samaritan_store::now_ms() + 60_000),
             },
             "user:lead",
             samaritan_store::now_ms(),
@@ -2060,21 +2061,24 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
         .await
         .unwrap();
     // Just now: another filer's call may be in flight, so it is not submitted twice.
-    let e = file(&api.store, client.clone(), cases[1], "user:lead")
+    let e = file(&api.store, client.clone(), None, cases[1], "user:lead")
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("being submitted right now"), "{e}");
+    assert!(
+        e.to_string().contains("another filer is at it right now"),
+        "{e}"
+    );
     assert_eq!(mock.reports().len(), 2);
     // Left long ago (the stop): the resume submits again.
     let dir = api._dir.as_ref().unwrap().path().to_owned();
     Raw::Sqlite(dir)
         .exec(&format!(
-            "UPDATE reports SET updated_at = updated_at - {} WHERE id = {}",
-            samaritan_server::cybertip::filing::IN_FLIGHT_MS + 1000,
+            "UPDATE reports SET lease_until = {} WHERE id = {}",
+            samaritan_store::now_ms() - 1000,
             cases[1]
         ))
         .await;
-    let done = file(&api.store, client.clone(), cases[1], "user:lead")
+    let done = file(&api.store, client.clone(), None, cases[1], "user:lead")
         .await
         .unwrap();
     assert_eq!(done.state, "finished");
@@ -2100,7 +2104,7 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
         &Credentials::parse("esp:wrong").unwrap(),
         std::time::Duration::from_secs(5),
     ));
-    let e = file(&api.store, wrong, cases[2], "user:lead")
+    let e = file(&api.store, wrong, None, cases[2], "user:lead")
         .await
         .unwrap_err();
     assert!(e.to_string().contains("credentials"), "{e}");
@@ -2109,7 +2113,7 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
     assert!(failed.filing_error.unwrap().contains("401"));
     mock.fail_next("/finish", 500);
     assert!(
-        file(&api.store, client.clone(), cases[2], "user:lead")
+        file(&api.store, client.clone(), None, cases[2], "user:lead")
             .await
             .is_err()
     );
@@ -2126,7 +2130,7 @@ async fn report_cases_are_filed_once_whatever_step_fails() {
     tokio::task::spawn_blocking(move || c.finish(&i).unwrap())
         .await
         .unwrap();
-    let done = file(&api.store, client.clone(), cases[2], "user:lead")
+    let done = file(&api.store, client.clone(), None, cases[2], "user:lead")
         .await
         .unwrap();
     assert_eq!(done.state, "finished");
@@ -2292,7 +2296,7 @@ async fn every_cybertipline_error_leaves_a_clear_state_and_nothing_sent_twice() 
         5002, 500, 503,
     ] {
         mock.fail_next("/submit", code);
-        let e = file(&api.store, client.clone(), id, "user:lead")
+        let e = file(&api.store, client.clone(), None, id, "user:lead")
             .await
             .unwrap_err();
         assert!(e.to_string().contains(&code.to_string()), "{code}: {e}");
@@ -2302,13 +2306,13 @@ async fn every_cybertipline_error_leaves_a_clear_state_and_nothing_sent_twice() 
     }
     // No answer within the client's timeout: failed, said so.
     mock.delay_next("/submit", std::time::Duration::from_secs(3));
-    let e = file(&api.store, client.clone(), id, "user:lead")
+    let e = file(&api.store, client.clone(), None, id, "user:lead")
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no answer"), "{e}");
     assert!(mock.reports().values().all(|r| !r.finished));
     // Then it files once; the text's markup and control characters arrive escaped or dropped.
-    let done = file(&api.store, client.clone(), id, "user:lead")
+    let done = file(&api.store, client.clone(), None, id, "user:lead")
         .await
         .unwrap();
     assert_eq!(done.state, "finished");

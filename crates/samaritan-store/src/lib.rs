@@ -54,7 +54,7 @@ pub use qa::{Agreement, GoldenItem, QaAnswer, QaTask};
 pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
 pub use reads::{AdRecord, Stats};
 pub use reasons::ReasonCodes;
-pub use reports::{FilingStep, Report, ReportCounts, ReportOpen, ReportTimes};
+pub use reports::{FilingStep, Report, ReportCounts, ReportFile, ReportOpen, ReportTimes};
 pub use search::{IdentifierKind, SearchHit};
 pub use sessions::{Exposure, NewSession, Session, SessionLimits};
 pub use settings::ViewSettings;

@@ -19,14 +19,18 @@ pub struct FilingStep<'a> {
     pub ncmec_report_id: Option<&'a str>,
     /// Recorded as the case's error; `None` clears it.
     pub error: Option<&'a str>,
+    /// Until when the filer taking this step may still be at it (its call's timeout): another
+    /// filer leaves the case alone before then. `None` for a step that ends filing.
+    pub lease_until: Option<i64>,
 }
 
 /// Every state a case can be in.
-pub const REPORT_STATES: [&str; 7] = [
+pub const REPORT_STATES: [&str; 8] = [
     "draft",
     "approved",
     "submitting",
     "submitted",
+    "uploaded",
     "finished",
     "failed",
     "retracted",
@@ -43,8 +47,8 @@ pub struct Report {
     pub decision_seq: i64,
     /// The CyberTipline incident type, e.g. "Child Sex Trafficking".
     pub incident_type: String,
-    /// `draft`, `approved`, then while filing `submitting`, `submitted`, `finished`, `failed`
-    /// or `retracted`.
+    /// `draft`, `approved`, then while filing `submitting`, `submitted` (NCMEC's id known),
+    /// `uploaded` (every file sent and described), `finished`, `failed` or `retracted`.
     pub state: String,
     /// The reported user's account on the platform, when the ad names one.
     pub account: Option<String>,
@@ -63,6 +67,23 @@ pub struct Report {
     /// Why the last filing attempt failed.
     pub filing_error: Option<String>,
     pub finished_at: Option<i64>,
+    /// Until when the filer of the last step may still be at it (milliseconds).
+    pub lease_until: Option<i64>,
+}
+
+/// A file sent with a CyberTipline report.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct ReportFile {
+    pub ncmec_report_id: String,
+    pub sha256: String,
+    /// NCMEC's id of the uploaded file.
+    pub file_id: String,
+    /// The MD5 NCMEC computed of what it received.
+    pub md5: Option<String>,
+    pub uploaded_at: i64,
+    /// When its `fileDetails` were accepted; `None` while only uploaded.
+    pub described_at: Option<i64>,
 }
 
 /// What opening a case needs.
@@ -78,7 +99,7 @@ pub struct ReportOpen {
 
 const REPORT_COLUMNS: &str = "id, ad_id, revision, decision_seq, incident_type, state, account, \
      follow_up_of, draft, created_by, created_at, approved_by, approved_at, updated_at, \
-     ncmec_report_id, filing_error, finished_at";
+     ncmec_report_id, filing_error, finished_at, lease_until";
 
 #[derive(sqlx::FromRow)]
 struct ReportRow {
@@ -99,6 +120,7 @@ struct ReportRow {
     ncmec_report_id: Option<String>,
     filing_error: Option<String>,
     finished_at: Option<i64>,
+    lease_until: Option<i64>,
 }
 
 impl TryFrom<ReportRow> for Report {
@@ -127,6 +149,7 @@ impl TryFrom<ReportRow> for Report {
             ncmec_report_id: r.ncmec_report_id,
             filing_error: r.filing_error,
             finished_at: r.finished_at,
+            lease_until: r.lease_until,
         })
     }
 }
@@ -323,6 +346,7 @@ impl Store {
             to,
             ncmec_report_id,
             error,
+            lease_until,
         } = step;
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
@@ -350,13 +374,15 @@ impl Store {
             let row: ReportRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE reports SET state = $1, ncmec_report_id = COALESCE($2, ncmec_report_id), \
                  filing_error = $3, finished_at = CASE WHEN $1 = 'finished' THEN $4 \
-                 ELSE finished_at END, updated_at = $4 WHERE id = $5 RETURNING {REPORT_COLUMNS}"
+                 ELSE finished_at END, updated_at = $4, lease_until = $6 WHERE id = $5 \
+                 RETURNING {REPORT_COLUMNS}"
             )))
             .bind(to)
             .bind(ncmec_report_id)
             .bind(error)
             .bind(now)
             .bind(id)
+            .bind(lease_until)
             .fetch_one(&mut *tx)
             .await?;
             let detail = serde_json::json!({
@@ -370,6 +396,108 @@ impl Store {
             tx.commit().await?;
             row.try_into()
         })
+    }
+
+    /// Records a file step of case `id` while it is `submitted` as NCMEC report `ncmec`: the
+    /// upload (`file_id`, `md5`) when `described` is false, its accepted `fileDetails` when
+    /// true. Audited (`report.file`) with the file's SHA-256 and NCMEC's ids; the case's lease
+    /// moves to `lease_until`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn report_file_step(
+        &self,
+        id: i64,
+        ncmec: &str,
+        sha256: &str,
+        file_id: &str,
+        md5: Option<&str>,
+        described: bool,
+        lease_until: i64,
+        actor: &str,
+        now: i64,
+    ) -> Result<()> {
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            if let Some(lock) = dialect.audit_lock_sql() {
+                sqlx::query(lock).execute(&mut *tx).await?;
+            }
+            let cur: Option<(String, String, Option<String>)> =
+                sqlx::query_as("SELECT state, ad_id, ncmec_report_id FROM reports WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((state, ad_id, current)) = cur else {
+                tx.rollback().await?;
+                return Err(StoreError::NotFound(format!("report {id}")));
+            };
+            if state != "submitted" || current.as_deref() != Some(ncmec) {
+                tx.rollback().await?;
+                return Err(StoreError::Refused {
+                    code: "state",
+                    message: format!(
+                        "report {id} is {state}{}; a file is sent only with the submitted report {ncmec}",
+                        current
+                            .map(|c| format!(" as NCMEC report {c}"))
+                            .unwrap_or_default()
+                    ),
+                });
+            }
+            if described {
+                sqlx::query(
+                    "UPDATE report_files SET described_at = $1 WHERE report_id = $2 \
+                     AND ncmec_report_id = $3 AND sha256 = $4",
+                )
+                .bind(now)
+                .bind(id)
+                .bind(ncmec)
+                .bind(sha256)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                sqlx::query(
+                    "INSERT INTO report_files (report_id, ncmec_report_id, sha256, file_id, md5, \
+                     uploaded_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(ncmec)
+                .bind(sha256)
+                .bind(file_id)
+                .bind(md5)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE reports SET updated_at = $1, lease_until = $2 WHERE id = $3")
+                .bind(now)
+                .bind(lease_until)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let detail = serde_json::json!({
+                "report": id,
+                "ncmec_report_id": ncmec,
+                "sha256": sha256,
+                "file_id": file_id,
+                "md5": md5,
+                "step": if described { "described" } else { "uploaded" },
+            });
+            append_audit!(tx, dialect, actor, "report.file", &ad_id, detail, now);
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The files recorded for case `id`, every NCMEC report it was filed as, oldest first.
+    pub async fn report_files(&self, id: i64) -> Result<Vec<ReportFile>> {
+        let rows: Vec<ReportFile> = on_read!(self, |pool| {
+            sqlx::query_as(
+                "SELECT ncmec_report_id, sha256, file_id, md5, uploaded_at, described_at \
+                 FROM report_files WHERE report_id = $1 ORDER BY uploaded_at, sha256",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows)
     }
 
     /// Report decisions that have no case yet (a crash between the decision and the case), at

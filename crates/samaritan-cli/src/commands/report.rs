@@ -51,6 +51,10 @@ pub enum ReportAction {
         /// Seconds each call may take.
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
+        /// Where the kept images are, the files filed with the report (default: `blobs/` in
+        /// the data directory, where `serve` keeps them).
+        #[arg(long, value_name = "DIR")]
+        blob_dir: Option<std::path::PathBuf>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -123,6 +127,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 credentials,
                 by,
                 timeout_secs,
+                blob_dir,
                 store,
             } => {
                 use samaritan_server::cybertip::client;
@@ -135,9 +140,18 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                     )
                     .map_err(|e| anyhow::anyhow!(e))?,
                 );
+                let blobs = samaritan_media::BlobStore::new(
+                    blob_dir.unwrap_or_else(|| store.data_dir.join("blobs")),
+                );
                 let s = store.open().await?;
-                let outcome =
-                    samaritan_server::cybertip::filing::file(&s, c, id, &format!("user:{by}")).await;
+                let outcome = samaritan_server::cybertip::filing::file(
+                    &s,
+                    c,
+                    Some(&blobs),
+                    id,
+                    &format!("user:{by}"),
+                )
+                .await;
                 let now = s.report(id).await?;
                 s.close().await;
                 if let Some(r) = &now {

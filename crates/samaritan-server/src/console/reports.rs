@@ -253,9 +253,10 @@ async fn build(
         can_file: state.cybertip().is_some()
             && matches!(
                 r.state.as_str(),
-                "approved" | "failed" | "submitting" | "submitted"
+                "approved" | "failed" | "submitting" | "submitted" | "uploaded"
             ),
-        can_retract: state.cybertip().is_some() && r.state == "submitted",
+        can_retract: state.cybertip().is_some()
+            && matches!(r.state.as_str(), "submitted" | "uploaded"),
         error,
         r,
     })
@@ -351,7 +352,8 @@ async fn filing_step(
     let outcome = if retract {
         crate::cybertip::filing::retract(state.store(), client, id, &person.actor()).await
     } else {
-        crate::cybertip::filing::file(state.store(), client, id, &person.actor()).await
+        crate::cybertip::filing::file(state.store(), client, state.blobs(), id, &person.actor())
+            .await
     };
     match outcome {
         Ok(_) => Ok(Redirect::to(&format!("/reports/{id}")).into_response()),

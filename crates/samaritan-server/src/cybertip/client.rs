@@ -1,4 +1,5 @@
-//! The CyberTipline Reporting API client: `submit`, `finish`, `retract`, `status` over HTTPS
+//! The CyberTipline Reporting API client: `submit`, `upload`, `fileinfo`, `finish`, `retract`
+//! over HTTPS
 //! with HTTP Basic credentials (read from a file or the environment by the caller; never logged,
 //! never in a URL). Blocking (ureq): run it off the async runtime.
 
@@ -75,6 +76,9 @@ pub struct Answer {
     pub code: u32,
     pub description: String,
     pub report_id: Option<String>,
+    /// After an upload: NCMEC's id of the file and the MD5 it computed.
+    pub file_id: Option<String>,
+    pub hash: Option<String>,
 }
 
 /// The client.
@@ -82,6 +86,7 @@ pub struct Client {
     base: String,
     authorization: String,
     agent: ureq::Agent,
+    timeout: Duration,
 }
 
 impl Client {
@@ -99,7 +104,13 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             authorization: format!("Basic {token}"),
             agent: config.into(),
+            timeout,
         }
+    }
+
+    /// The longest any one call can take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The client a command line asks for: `which` is `test`, `production` or a base URL (a
@@ -126,7 +137,7 @@ impl Client {
         Ok(Client::new(base, &creds, timeout))
     }
 
-    fn call(&self, path: &str, content_type: &str, body: &str) -> Result<Answer, CyberTipError> {
+    fn call(&self, path: &str, content_type: &str, body: &[u8]) -> Result<Answer, CyberTipError> {
         let mut resp = self
             .agent
             .post(format!("{}{path}", self.base))
@@ -154,6 +165,8 @@ impl Client {
             code,
             description: root.text_of("responseDescription").unwrap_or("").to_owned(),
             report_id: root.text_of("reportId").map(|s| s.trim().to_owned()),
+            file_id: root.text_of("fileId").map(|s| s.trim().to_owned()),
+            hash: root.text_of("hash").map(|s| s.trim().to_owned()),
         };
         if code != 0 {
             return Err(CyberTipError::Code {
@@ -166,15 +179,19 @@ impl Client {
 
     /// Opens a report; its id on success.
     pub fn submit(&self, xml: &str) -> Result<String, CyberTipError> {
-        self.call("/submit", "text/xml; charset=utf-8", xml)?
+        self.call("/submit", "text/xml; charset=utf-8", xml.as_bytes())?
             .report_id
             .ok_or_else(|| CyberTipError::Answer("no reportId".into()))
     }
 
     /// Finishes report `id` (after its files, when it has any).
     pub fn finish(&self, id: &str) -> Result<(), CyberTipError> {
-        self.call("/finish", "application/x-www-form-urlencoded", &form_id(id))
-            .map(|_| ())
+        self.call(
+            "/finish",
+            "application/x-www-form-urlencoded",
+            form_id(id).as_bytes(),
+        )
+        .map(|_| ())
     }
 
     /// Retracts unfinished report `id`.
@@ -182,10 +199,68 @@ impl Client {
         self.call(
             "/retract",
             "application/x-www-form-urlencoded",
-            &form_id(id),
+            form_id(id).as_bytes(),
         )
         .map(|_| ())
     }
+
+    /// Uploads one file to open report `id` as `multipart/form-data` (`id`, `file`); NCMEC's
+    /// file id and the MD5 it computed.
+    pub fn upload(
+        &self,
+        id: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<(String, Option<String>), CyberTipError> {
+        let (content_type, body) = multipart(id, file_name, bytes);
+        let answer = self.call("/upload", &content_type, &body)?;
+        let file_id = answer
+            .file_id
+            .ok_or_else(|| CyberTipError::Answer("no fileId".into()))?;
+        Ok((file_id, answer.hash))
+    }
+
+    /// Describes an uploaded file (`<fileDetails>`).
+    pub fn fileinfo(&self, xml: &str) -> Result<(), CyberTipError> {
+        self.call("/fileinfo", "text/xml; charset=utf-8", xml.as_bytes())
+            .map(|_| ())
+    }
+}
+
+/// A `multipart/form-data` body with the report id and one file. The boundary is random (and
+/// checked absent from the file, as RFC 2046 asks); the file name is reduced to safe
+/// characters so no header can be injected through it.
+fn multipart(id: &str, file_name: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let mut boundary = String::new();
+    for n in 0u64.. {
+        // The counter makes each try differ even where no random bytes could be had.
+        let r = samaritan_store::users::random_bytes::<16>().unwrap_or([7u8; 16]);
+        boundary = format!("samaritan-{}-{n}", samaritan_store::hex(&r));
+        if !bytes
+            .windows(boundary.len())
+            .any(|w| w == boundary.as_bytes())
+        {
+            break;
+        }
+    }
+    let id: String = id.chars().filter(char::is_ascii_digit).collect();
+    let name: String = file_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .take(200)
+        .collect();
+    let mut body = Vec::with_capacity(bytes.len() + 512);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"id\"\r\n\r\n{id}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 fn form_id(id: &str) -> String {

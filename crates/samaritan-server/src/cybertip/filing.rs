@@ -1,17 +1,20 @@
 //! Filing one approved case, step by step, each step persisted before the next call:
 //!
 //! ```text
-//! approved | failed ──▶ submitting ──submit──▶ submitted(id) ──finish──▶ finished
-//!                           │                       │
-//!                           └─ refused ─▶ failed    └─ refused ─▶ failed (the report retracted)
+//! approved|failed ─▶ submitting ─submit─▶ submitted(id) ─upload, fileinfo per file─▶ uploaded ─finish─▶ finished
+//!                        └ refused ─▶ failed      └ refused ─▶ failed, retracted        └ refused ─▶ failed, retracted
 //! ```
 //!
-//! A crash (or a lost answer) leaves the case `submitting` or `submitted`, and filing it again
-//! resumes: from `submitting` it submits again (a report NCMEC received but that was never
-//! finished is deleted on its side within a day), from `submitted` it finishes the known report,
-//! and a `finish` answered "already finished" (5102) counts as finished. So NCMEC ends with
-//! exactly one finished report per case, whatever step the crash hit. Each step is audited
-//! (`report.filing`) with NCMEC's report id and any error, never with credentials.
+//! A crash (or a lost answer) leaves the case `submitting`, `submitted` or `uploaded`, and
+//! filing it again resumes: from `submitting` it submits again (a report NCMEC received but
+//! that was never finished is deleted on its side within a day); from `submitted` with files
+//! still to send it retracts that report and files afresh (whether the last upload arrived is
+//! unknown, and a report must not carry a file twice); from `uploaded` it finishes the known
+//! report, and a `finish` answered "already finished" (5102) counts as finished. So NCMEC ends
+//! with exactly one finished report per case, whatever step the crash hit. Each step is audited
+//! (`report.filing`, `report.file`) with NCMEC's ids and any error, never with credentials. A
+//! step holds a lease (its client's timeout and a margin): a second filer leaves a case alone
+//! until the lease has run out.
 
 use std::sync::Arc;
 
@@ -67,15 +70,69 @@ async fn prior_ids(store: &Store, case: &Report) -> Result<Vec<String>, StoreErr
     Ok(out)
 }
 
+/// Until when a step taken now may still be in flight: the client's timeout and a margin.
+fn lease(client: &Client) -> i64 {
+    now_ms() + i64::try_from(client.timeout().as_millis()).unwrap_or(i64::MAX / 4) + 30_000
+}
+
+/// Records one step (`from` → `to`) of case `id`.
+#[allow(clippy::too_many_arguments)]
+async fn step(
+    store: &Store,
+    id: i64,
+    from: &[&str],
+    to: &str,
+    ncmec_report_id: Option<&str>,
+    error: Option<&str>,
+    lease_until: Option<i64>,
+    actor: &str,
+) -> Result<Report, StoreError> {
+    store
+        .report_filing(
+            id,
+            FilingStep {
+                from,
+                to,
+                ncmec_report_id,
+                error,
+                lease_until,
+            },
+            actor,
+            now_ms(),
+        )
+        .await
+}
+
+/// Retracts NCMEC report `ncmec` (a filing left unfinished); what went wrong, if anything, as
+/// text for the case's error. "Already retracted" is success.
+async fn retract_quietly(client: &Arc<Client>, ncmec: &str) -> Option<String> {
+    let c = client.clone();
+    let n = ncmec.to_owned();
+    match blocking(move || c.retract(&n)).await {
+        Ok(Ok(())) | Ok(Err(CyberTipError::Code { code: 5101, .. })) => None,
+        Ok(Err(r)) => {
+            tracing::warn!(ncmec = %ncmec, error = %r, "retracting an unfinished report failed");
+            Some(format!("retracting report {ncmec} failed: {r}"))
+        }
+        Err(t) => Some(format!("retracting report {ncmec} stopped: {t}")),
+    }
+}
+
 /// Files case `id` as `actor` (resuming where a stop left it); returns the case as it ends.
+/// `blobs` holds the kept images the case's files are read from (none: a text-only filing).
 pub async fn file(
     store: &Store,
     client: Arc<Client>,
+    blobs: Option<&samaritan_media::BlobStore>,
     id: i64,
     actor: &str,
 ) -> Result<Report, FilingError> {
     let case = store.report(id).await?.ok_or(FilingError::NotFound(id))?;
-    let ncmec_id = match case.state.as_str() {
+    // Another filer may still be at a step: resume only one left long enough ago that its call
+    // has surely ended (the lease is its client's timeout and a margin).
+    let in_flight = case.lease_until.unwrap_or(case.updated_at + IN_FLIGHT_MS) > now_ms();
+    let files = super::files::files_of(&case.draft);
+    match case.state.as_str() {
         "finished" => return Ok(case),
         "draft" => {
             return Err(FilingError::State {
@@ -91,144 +148,265 @@ pub async fn file(
                 why: "a retracted report is not filed again",
             });
         }
-        "submitted" => case
-            .ncmec_report_id
-            .clone()
-            .ok_or_else(|| FilingError::State {
-                id,
-                state: "submitted".into(),
-                why: "no NCMEC report id is recorded",
-            })?,
-        // Another filer's submit may still be in flight: resume only a step left long enough
-        // ago that its call has surely ended (the client's timeout is far below this).
-        "submitting" if now_ms() - case.updated_at < IN_FLIGHT_MS => {
+        "submitting" | "submitted" if in_flight => {
             return Err(FilingError::State {
                 id,
                 state: case.state,
-                why: "it is being submitted right now; try again in a few minutes",
+                why: "another filer is at it right now; try again in a few minutes",
             });
         }
-        // approved, failed, or submitting (a stop before the answer was recorded).
-        _ => {
-            let prior = prior_ids(store, &case).await?;
-            let document = match xml::report(&case.draft, &prior) {
-                Ok(x) => x,
-                Err(e) => {
-                    store
-                        .report_filing(
-                            id,
-                            FilingStep {
-                                from: &["approved", "failed", "submitting"],
-                                to: "failed",
-                                ncmec_report_id: None,
-                                error: Some(&e.to_string()),
-                            },
-                            actor,
-                            now_ms(),
-                        )
-                        .await?;
-                    return Err(e.into());
-                }
-            };
-            store
-                .report_filing(
+        "uploaded" => {
+            let n = known_id(&case)?;
+            return finish(store, &client, id, &n, actor).await;
+        }
+        "submitted" => {
+            let n = known_id(&case)?;
+            let done = store.report_files(id).await?;
+            let pending = files.iter().any(|f| {
+                !done.iter().any(|d| {
+                    d.ncmec_report_id == n && d.sha256 == f.sha256 && d.described_at.is_some()
+                }) && blobs.is_some_and(|b| b.has(&f.sha256))
+            });
+            if !pending {
+                step(
+                    store,
                     id,
-                    FilingStep {
-                        from: &["approved", "failed", "submitting"],
-                        to: "submitting",
-                        ncmec_report_id: None,
-                        error: None,
-                    },
+                    &["submitted"],
+                    "uploaded",
+                    None,
+                    None,
+                    Some(lease(&client)),
                     actor,
-                    now_ms(),
                 )
                 .await?;
-            let c = client.clone();
-            match blocking(move || c.submit(&document)).await? {
-                Ok(n) => {
-                    store
-                        .report_filing(
-                            id,
-                            FilingStep {
-                                from: &["submitting"],
-                                to: "submitted",
-                                ncmec_report_id: Some(&n),
-                                error: None,
-                            },
-                            actor,
-                            now_ms(),
-                        )
-                        .await?;
-                    n
-                }
-                Err(e) => {
-                    store
-                        .report_filing(
-                            id,
-                            FilingStep {
-                                from: &["submitting"],
-                                to: "failed",
-                                ncmec_report_id: None,
-                                error: Some(&e.to_string()),
-                            },
-                            actor,
-                            now_ms(),
-                        )
-                        .await?;
-                    return Err(e.into());
-                }
+                return finish(store, &client, id, &n, actor).await;
             }
+            // A stop while its files were being sent: whether the last upload reached NCMEC is
+            // unknown, so that report is retracted and the case filed afresh.
+            let mut error = format!(
+                "filing stopped while sending the files of report {n}; it was retracted and the case filed again"
+            );
+            if let Some(e) = retract_quietly(&client, &n).await {
+                error = format!("{error} ({e}; unfinished, NCMEC deletes it within a day)");
+            }
+            step(
+                store,
+                id,
+                &["submitted"],
+                "failed",
+                None,
+                Some(&error),
+                None,
+                actor,
+            )
+            .await?;
+        }
+        // approved, failed, or submitting (a stop before the answer was recorded).
+        _ => {}
+    }
+    let case = store.report(id).await?.ok_or(FilingError::NotFound(id))?;
+    let prior = prior_ids(store, &case).await?;
+    let document = match xml::report(&case.draft, &prior) {
+        Ok(x) => x,
+        Err(e) => {
+            step(
+                store,
+                id,
+                &["approved", "failed", "submitting"],
+                "failed",
+                None,
+                Some(&e.to_string()),
+                None,
+                actor,
+            )
+            .await?;
+            return Err(e.into());
         }
     };
+    step(
+        store,
+        id,
+        &["approved", "failed", "submitting"],
+        "submitting",
+        None,
+        None,
+        Some(lease(&client)),
+        actor,
+    )
+    .await?;
     let c = client.clone();
-    let n = ncmec_id.clone();
-    match blocking(move || c.finish(&n)).await? {
-        Ok(()) | Err(CyberTipError::Code { code: 5102, .. }) => Ok(store
-            .report_filing(
+    let n = match blocking(move || c.submit(&document)).await? {
+        Ok(n) => n,
+        Err(e) => {
+            step(
+                store,
                 id,
-                FilingStep {
-                    from: &["submitted"],
-                    to: "finished",
-                    ncmec_report_id: None,
-                    error: None,
-                },
+                &["submitting"],
+                "failed",
+                None,
+                Some(&e.to_string()),
+                None,
+                actor,
+            )
+            .await?;
+            return Err(e.into());
+        }
+    };
+    step(
+        store,
+        id,
+        &["submitting"],
+        "submitted",
+        Some(&n),
+        None,
+        Some(lease(&client)),
+        actor,
+    )
+    .await?;
+    if let Err(e) = send_files(store, &client, blobs, id, &n, &files, actor).await {
+        // The report holds only some of its files: retract it, and fail so that the next
+        // attempt files the case afresh.
+        let mut error = e.to_string();
+        if let Some(r) = retract_quietly(&client, &n).await {
+            error = format!("{error}; {r}");
+        }
+        step(
+            store,
+            id,
+            &["submitted"],
+            "failed",
+            None,
+            Some(&error),
+            None,
+            actor,
+        )
+        .await?;
+        return Err(e);
+    }
+    step(
+        store,
+        id,
+        &["submitted"],
+        "uploaded",
+        None,
+        None,
+        Some(lease(&client)),
+        actor,
+    )
+    .await?;
+    finish(store, &client, id, &n, actor).await
+}
+
+fn known_id(case: &Report) -> Result<String, FilingError> {
+    case.ncmec_report_id
+        .clone()
+        .ok_or_else(|| FilingError::State {
+            id: case.id,
+            state: case.state.clone(),
+            why: "no NCMEC report id is recorded",
+        })
+}
+
+/// Uploads and describes each kept image of the case to report `ncmec`, recording each step.
+/// Images not kept (taken in before images were kept, or refused) are left out; the evidence
+/// bundle names them.
+async fn send_files(
+    store: &Store,
+    client: &Arc<Client>,
+    blobs: Option<&samaritan_media::BlobStore>,
+    id: i64,
+    ncmec: &str,
+    files: &[super::files::FileToSend],
+    actor: &str,
+) -> Result<(), FilingError> {
+    let Some(blobs) = blobs else {
+        return Ok(());
+    };
+    for f in files {
+        let Some(bytes) = blobs.get(&f.sha256) else {
+            tracing::warn!(report = id, sha256 = %f.sha256, "an image of the case is not kept; filed without it");
+            continue;
+        };
+        let c = client.clone();
+        let (n, name) = (ncmec.to_owned(), f.file_name());
+        let (file_id, md5) = blocking(move || c.upload(&n, &name, &bytes)).await??;
+        store
+            .report_file_step(
+                id,
+                ncmec,
+                &f.sha256,
+                &file_id,
+                md5.as_deref(),
+                false,
+                lease(client),
                 actor,
                 now_ms(),
             )
-            .await?),
+            .await?;
+        let details = super::files::file_details(ncmec, &file_id, f);
+        let c = client.clone();
+        blocking(move || c.fileinfo(&details)).await??;
+        store
+            .report_file_step(
+                id,
+                ncmec,
+                &f.sha256,
+                &file_id,
+                md5.as_deref(),
+                true,
+                lease(client),
+                actor,
+                now_ms(),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Finishes report `ncmec` of case `id` (state `uploaded`).
+async fn finish(
+    store: &Store,
+    client: &Arc<Client>,
+    id: i64,
+    ncmec: &str,
+    actor: &str,
+) -> Result<Report, FilingError> {
+    let c = client.clone();
+    let n = ncmec.to_owned();
+    match blocking(move || c.finish(&n)).await? {
+        Ok(()) | Err(CyberTipError::Code { code: 5102, .. }) => Ok(step(
+            store,
+            id,
+            &["uploaded"],
+            "finished",
+            None,
+            None,
+            None,
+            actor,
+        )
+        .await?),
         Err(e) if e.uncertain() => {
-            // Left `submitted`: filing again finishes the same report.
+            // Left `uploaded`: filing again finishes the same report.
             Err(e.into())
         }
         Err(e) => {
             // Refused for good (expired, invalid): retract what is left, and fail so that the
             // next attempt submits a new report.
-            let c = client.clone();
-            let n = ncmec_id.clone();
             let mut error = e.to_string();
-            match blocking(move || c.retract(&n)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(r)) => {
-                    tracing::warn!(report = id, ncmec = %ncmec_id, error = %r, "retracting a refused report failed");
-                    error = format!("{error}; retracting report {ncmec_id} also failed: {r}");
-                }
-                Err(t) => {
-                    error = format!("{error}; retracting report {ncmec_id} stopped: {t}");
-                }
+            if let Some(r) = retract_quietly(client, ncmec).await {
+                error = format!("{error}; {r}");
             }
-            store
-                .report_filing(
-                    id,
-                    FilingStep {
-                        from: &["submitted"],
-                        to: "failed",
-                        ncmec_report_id: None,
-                        error: Some(&error),
-                    },
-                    actor,
-                    now_ms(),
-                )
-                .await?;
+            step(
+                store,
+                id,
+                &["uploaded"],
+                "failed",
+                None,
+                Some(&error),
+                None,
+                actor,
+            )
+            .await?;
             Err(e.into())
         }
     }
@@ -243,7 +421,9 @@ pub async fn retract(
     actor: &str,
 ) -> Result<Report, FilingError> {
     let case = store.report(id).await?.ok_or(FilingError::NotFound(id))?;
-    let (Some(ncmec), "submitted") = (case.ncmec_report_id.clone(), case.state.as_str()) else {
+    let (Some(ncmec), "submitted" | "uploaded") =
+        (case.ncmec_report_id.clone(), case.state.as_str())
+    else {
         return Err(FilingError::State {
             id,
             state: case.state,
@@ -256,10 +436,11 @@ pub async fn retract(
             .report_filing(
                 id,
                 FilingStep {
-                    from: &["submitted"],
+                    from: &["submitted", "uploaded"],
                     to: "retracted",
                     ncmec_report_id: None,
                     error: None,
+                    lease_until: None,
                 },
                 actor,
                 now_ms(),

@@ -1,5 +1,5 @@
 //! A local stand-in for NCMEC's Reporting API (never the real service in tests): `/status`,
-//! `/submit`, `/finish`, `/retract`, HTTP Basic credentials, and an independent check of each
+//! `/submit`, `/upload`, `/fileinfo`, `/finish`, `/retract`, HTTP Basic credentials, and an independent check of each
 //! report — the root, the order of the elements this project sends, the required elements and
 //! the documented limits — answered with the documented response codes (0 success, 4100 a
 //! report that fails validation, 4110 malformed XML, 5101 already retracted, 5102 already
@@ -25,6 +25,19 @@ pub struct MockReport {
     pub xml: String,
     pub finished: bool,
     pub retracted: bool,
+    /// Files uploaded to it, in order.
+    pub files: Vec<MockFile>,
+}
+
+/// One uploaded file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MockFile {
+    pub file_id: String,
+    pub name: String,
+    pub md5: String,
+    pub bytes: usize,
+    /// The `<fileDetails>` accepted for it, if any.
+    pub details: Option<String>,
 }
 
 #[derive(Default)]
@@ -65,6 +78,8 @@ impl Mock {
         Router::new()
             .route("/status", get(status))
             .route("/submit", post(submit))
+            .route("/upload", post(upload))
+            .route("/fileinfo", post(fileinfo))
             .route("/finish", post(finish))
             .route("/retract", post(retract))
             .with_state(self.clone())
@@ -75,7 +90,8 @@ impl Mock {
         lock(&self.inner).reports.clone()
     }
 
-    /// Answers the next call of `path` (`/submit`, `/finish`, `/retract`) with `code`.
+    /// Answers the next call of `path` (`/submit`, `/upload`, `/fileinfo`, `/finish`,
+    /// `/retract`) with `code` (0: answers it as usual, so a later call can be made to fail).
     pub fn fail_next(&self, path: &str, code: u32) {
         lock(&self.inner)
             .fail
@@ -96,7 +112,12 @@ impl Mock {
     /// The scripted code and delay for this call of `path`, if any.
     fn scripted(&self, path: &str) -> (Option<u32>, Option<Duration>) {
         let mut g = lock(&self.inner);
-        let code = g.fail.get_mut(path).and_then(VecDeque::pop_front);
+        // A scripted 0 lets that call through (to fail a later one).
+        let code = g
+            .fail
+            .get_mut(path)
+            .and_then(VecDeque::pop_front)
+            .filter(|c| *c != 0);
         let delay = g.delay.get_mut(path).and_then(VecDeque::pop_front);
         (code, delay)
     }
@@ -124,15 +145,163 @@ fn xml_response(code: u32, description: &str, id: Option<u64>) -> Response {
         .into_response()
 }
 
-fn done_response(id: u64) -> Response {
+fn done_response(id: u64, files: &[MockFile]) -> Response {
+    let ids: String = files
+        .iter()
+        .map(|f| format!("<fileId>{}</fileId>", f.file_id))
+        .collect();
     (
         StatusCode::OK,
         [("content-type", "text/xml")],
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><reportDoneResponse><responseCode>0</responseCode><reportId>{id}</reportId><files/></reportDoneResponse>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><reportDoneResponse><responseCode>0</responseCode><reportId>{id}</reportId><files>{ids}</files></reportDoneResponse>"
         ),
     )
         .into_response()
+}
+
+fn upload_response(id: u64, file_id: &str, md5: &str) -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", "text/xml")],
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><reportResponse><responseCode>0</responseCode><responseDescription>Success</responseDescription><reportId>{id}</reportId><fileId>{file_id}</fileId><hash>{md5}</hash></reportResponse>"
+        ),
+    )
+        .into_response()
+}
+
+/// Largest file the mock takes (the real limit is not public; this one bounds the mock).
+const MAX_FILE: usize = 64 << 20;
+
+async fn upload(
+    State(mock): State<Mock>,
+    headers: HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    if !mock.authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if let Some(r) = script(&mock, "/upload").await {
+        return r;
+    }
+    let (mut id, mut file): (Option<u64>, Option<(String, Vec<u8>)>) = (None, None);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return xml_response(4100, &format!("the form does not read: {e}"), None),
+        };
+        match field.name() {
+            Some("id") => id = field.text().await.ok().and_then(|t| t.trim().parse().ok()),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                match field.bytes().await {
+                    Ok(b) if b.len() <= MAX_FILE && !b.is_empty() => {
+                        file = Some((name, b.to_vec()))
+                    }
+                    Ok(_) => return xml_response(4100, "the file is empty or too large", None),
+                    Err(e) => {
+                        return xml_response(4100, &format!("the file does not read: {e}"), None);
+                    }
+                }
+            }
+            _ => return xml_response(4100, "unknown form field", None),
+        }
+    }
+    let (Some(id), Some((name, bytes))) = (id, file) else {
+        return xml_response(4100, "an upload needs `id` and `file`", None);
+    };
+    let md5 = samaritan_store::hex(&<md5::Md5 as md5::Digest>::digest(&bytes));
+    let mut g = lock(&mock.inner);
+    match g.reports.get_mut(&id) {
+        None => xml_response(4200, "no such report", Some(id)),
+        Some(r) if r.retracted => xml_response(5101, "report already retracted", Some(id)),
+        Some(r) if r.finished => xml_response(5102, "report already finished", Some(id)),
+        Some(r) => {
+            let file_id = format!("f{id}-{}", r.files.len() + 1);
+            r.files.push(MockFile {
+                file_id: file_id.clone(),
+                name,
+                md5: md5.clone(),
+                bytes: bytes.len(),
+                details: None,
+            });
+            upload_response(id, &file_id, &md5)
+        }
+    }
+}
+
+async fn fileinfo(State(mock): State<Mock>, headers: HeaderMap, body: String) -> Response {
+    if !mock.authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if let Some(r) = script(&mock, "/fileinfo").await {
+        return r;
+    }
+    let root = match tree::parse(&body) {
+        Ok(r) => r,
+        Err(e) => return xml_response(4110, &e, None),
+    };
+    if let Err(e) = validate_file_details(&root) {
+        return xml_response(4100, &e, None);
+    }
+    let id: Option<u64> = root.text_of("reportId").and_then(|t| t.trim().parse().ok());
+    let file_id = root.text_of("fileId").unwrap_or("").trim().to_owned();
+    let mut g = lock(&mock.inner);
+    match id.and_then(|i| g.reports.get_mut(&i)) {
+        None => xml_response(4200, "no such report", id),
+        Some(r) if r.retracted => xml_response(5101, "report already retracted", id),
+        Some(r) if r.finished => xml_response(5102, "report already finished", id),
+        Some(r) => match r.files.iter_mut().find(|f| f.file_id == file_id) {
+            None => xml_response(4100, "no such file on this report", id),
+            Some(f) => {
+                f.details = Some(body);
+                xml_response(0, "Success", id)
+            }
+        },
+    }
+}
+
+/// The mock's reading of a `<fileDetails>`: element order, the ids, the hash types.
+pub fn validate_file_details(root: &Node) -> Result<(), String> {
+    if root.name != "fileDetails" {
+        return Err(format!("the root is <{}>, not <fileDetails>", root.name));
+    }
+    in_order(
+        "fileDetails",
+        &names(root),
+        &[
+            "reportId",
+            "fileId",
+            "fileName",
+            "originalFileName",
+            "uploadedToEspTimestamp",
+            "locationOfFile",
+            "fileViewedByEsp",
+            "exifViewedByEsp",
+            "publiclyAvailable",
+            "fileRelevance",
+            "potentialMeme",
+            "fileAnnotations",
+            "industryClassification",
+            "originalFileHash",
+            "ipCaptureEvent",
+            "deviceId",
+            "details",
+            "additionalInfo",
+        ],
+    )?;
+    root.text_of("reportId").ok_or("no <reportId>")?;
+    root.text_of("fileId").ok_or("no <fileId>")?;
+    for r in root.children.iter().filter(|c| c.name == "fileRelevance") {
+        let v = r.text.trim();
+        if !matches!(v, "Reported" | "Supplemental Reported" | "Supplemental") {
+            return Err(format!("unknown fileRelevance `{v}`"));
+        }
+    }
+    at_most(root, "locationOfFile", 2083)?;
+    Ok(())
 }
 
 /// Runs the script for `path`: `Some(response)` when a failure was scripted.
@@ -180,6 +349,7 @@ async fn submit(State(mock): State<Mock>, headers: HeaderMap, body: String) -> R
             xml: body,
             finished: false,
             retracted: false,
+            files: Vec::new(),
         },
     );
     xml_response(0, "Success", Some(id))
@@ -217,7 +387,7 @@ async fn close(mock: &Mock, headers: &HeaderMap, body: &str, path: &str) -> Resp
         Some(r) if r.finished => xml_response(5102, "report already finished", Some(id)),
         Some(r) if path == "/finish" => {
             r.finished = true;
-            done_response(id)
+            done_response(id, &r.files)
         }
         Some(r) => {
             r.retracted = true;

@@ -4,6 +4,7 @@
 //! integrators ([`mock`]).
 
 pub mod client;
+pub mod files;
 pub mod filing;
 pub mod mock;
 pub mod tree;

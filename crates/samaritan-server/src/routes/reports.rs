@@ -16,7 +16,7 @@ use crate::{ApiError, AppState};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportsQuery {
-    /// `draft`, `approved`, `submitting`, `submitted`, `finished`, `failed` or `retracted`;
+    /// `draft`, `approved`, `submitting`, `submitted`, `uploaded`, `finished`, `failed` or `retracted`;
     /// all when absent.
     state: Option<String>,
     /// 1 to 1000, default 100.
@@ -191,7 +191,8 @@ pub(crate) async fn submit(
     let id = case_id(id)?;
     let client = filer(&state)?;
     Ok(Json(
-        crate::cybertip::filing::file(state.store(), client, id, &caller.actor()).await?,
+        crate::cybertip::filing::file(state.store(), client, state.blobs(), id, &caller.actor())
+            .await?,
     ))
 }
 
