@@ -147,14 +147,18 @@ pub fn report(draft: &Value, prior_reports: &[String]) -> Result<String, NotFile
         let Some(number) = p["phone_number"].as_str() else {
             continue;
         };
-        let code = p["country_calling_code"].as_str().unwrap_or("");
+        // The calling code starts with `+` (`+1`), as both public clients that check it require.
+        let code = p["country_calling_code"]
+            .as_str()
+            .unwrap_or("")
+            .trim_start_matches('+');
         x.push_str("  <internetDetails>\n    <cellPhoneIncident>\n");
         if code.is_empty() {
             let _ = writeln!(x, "      <phoneNumber>{}</phoneNumber>", text(number, 64));
         } else {
             let _ = writeln!(
                 x,
-                "      <phoneNumber countryCallingCode=\"{}\">{}</phoneNumber>",
+                "      <phoneNumber countryCallingCode=\"+{}\">{}</phoneNumber>",
                 text(code, 8),
                 text(number, 64)
             );
@@ -333,6 +337,7 @@ mod tests {
         assert!(pos("</personOrUserReported>") < pos("<additionalInfo>Title"));
         assert!(x.contains("<url>https://ex.example/a?x=1&amp;y=&lt;2&gt;</url>"));
         assert!(x.contains("<platform>Ex &amp; Co</platform>"));
+        assert!(x.contains("<phoneNumber countryCallingCode=\"+1\">7025550142</phoneNumber>"));
         assert!(x.contains("(16)"), "only the ages under 18 escalate");
         assert!(!x.contains('\u{0}') && !x.contains('\u{1b}'));
         let info = &x[pos("<additionalInfo>Title")..];
