@@ -147,14 +147,18 @@ pub fn report(draft: &Value, prior_reports: &[String]) -> Result<String, NotFile
         let Some(number) = p["phone_number"].as_str() else {
             continue;
         };
-        let code = p["country_calling_code"].as_str().unwrap_or("");
+        // The calling code starts with `+` (`+1`), as both public clients that check it require.
+        let code = p["country_calling_code"]
+            .as_str()
+            .unwrap_or("")
+            .trim_start_matches('+');
         x.push_str("  <internetDetails>\n    <cellPhoneIncident>\n");
         if code.is_empty() {
             let _ = writeln!(x, "      <phoneNumber>{}</phoneNumber>", text(number, 64));
         } else {
             let _ = writeln!(
                 x,
-                "      <phoneNumber countryCallingCode=\"{}\">{}</phoneNumber>",
+                "      <phoneNumber countryCallingCode=\"+{}\">{}</phoneNumber>",
                 text(code, 8),
                 text(number, 64)
             );
@@ -202,12 +206,17 @@ pub fn report(draft: &Value, prior_reports: &[String]) -> Result<String, NotFile
     );
     x.push_str("  </reporter>\n");
     // personOrUserReported: personOrUserReportedPerson (emails), espIdentifier, screenName,
-    // priorCTReports*, estimatedLocation (city, region, countryCode).
-    let emails: Vec<&str> = draft
-        .pointer("/person_or_user_reported/emails")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    // displayName*, profileUrl*, priorCTReports*, estimatedLocation (city, region, countryCode).
+    let strings = |pointer: &str| -> Vec<&str> {
+        draft
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    let emails = strings("/person_or_user_reported/emails");
+    let display_names = strings("/person_or_user_reported/display_names");
+    let profile_urls = strings("/person_or_user_reported/profile_urls");
     let account = str_at(draft, "/person_or_user_reported/esp_identifier");
     let screen = draft
         .pointer("/person_or_user_reported/screen_names/0")
@@ -216,6 +225,8 @@ pub fn report(draft: &Value, prior_reports: &[String]) -> Result<String, NotFile
     if account.is_some()
         || screen.is_some()
         || !emails.is_empty()
+        || !display_names.is_empty()
+        || !profile_urls.is_empty()
         || !prior_reports.is_empty()
         || loc.is_some_and(|l| !l.is_null())
     {
@@ -229,6 +240,12 @@ pub fn report(draft: &Value, prior_reports: &[String]) -> Result<String, NotFile
         }
         el(&mut x, "    ", "espIdentifier", account, 256);
         el(&mut x, "    ", "screenName", screen, 256);
+        for n in display_names.iter().take(20) {
+            el(&mut x, "    ", "displayName", Some(n), 256);
+        }
+        for u in profile_urls.iter().take(20) {
+            el(&mut x, "    ", "profileUrl", Some(u), URL_LIMIT);
+        }
         for r in prior_reports.iter().take(100) {
             el(&mut x, "    ", "priorCTReports", Some(r), 64);
         }
@@ -301,6 +318,7 @@ mod tests {
             "internet_details": {"web_page": {"url": "https://ex.example/a?x=1&y=<2>", "additional_info": "Ad a1"},
                 "cell_phones": [{"phone_number": "7025550142", "country_calling_code": "1"}]},
             "person_or_user_reported": {"esp_identifier": "acct-1", "screen_names": ["h1"], "emails": [],
+                "display_names": ["H One"], "profile_urls": ["https://ex.example/u/1"],
                 "estimated_location": {"city": "Reno", "region": "NV", "country_code": "US"}},
             "reporter": {"platform": "Ex", "email": "safety@example.org"},
             "evidence": {"title": "New \u{0}girl \u{1b}<b>", "body": "x".repeat(5000), "stated_ages": [16, 19],
@@ -328,11 +346,14 @@ mod tests {
         assert!(pos("</internetDetails>") < pos("<reporter>"));
         assert!(pos("<reporter>") < pos("<personOrUserReported>"));
         assert!(pos("<espIdentifier>") < pos("<screenName>"));
-        assert!(pos("<screenName>") < pos("<priorCTReports>123</priorCTReports>"));
+        assert!(pos("<screenName>") < pos("<displayName>H One</displayName>"));
+        assert!(pos("<displayName>") < pos("<profileUrl>https://ex.example/u/1</profileUrl>"));
+        assert!(pos("<profileUrl>") < pos("<priorCTReports>123</priorCTReports>"));
         assert!(pos("<priorCTReports>") < pos("<estimatedLocation>"));
         assert!(pos("</personOrUserReported>") < pos("<additionalInfo>Title"));
         assert!(x.contains("<url>https://ex.example/a?x=1&amp;y=&lt;2&gt;</url>"));
         assert!(x.contains("<platform>Ex &amp; Co</platform>"));
+        assert!(x.contains("<phoneNumber countryCallingCode=\"+1\">7025550142</phoneNumber>"));
         assert!(x.contains("(16)"), "only the ages under 18 escalate");
         assert!(!x.contains('\u{0}') && !x.contains('\u{1b}'));
         let info = &x[pos("<additionalInfo>Title")..];
