@@ -27,6 +27,25 @@ impl Node {
 /// Deepest nesting accepted (a hostile document cannot recurse without bound).
 const MAX_DEPTH: usize = 32;
 
+/// An element's name and attributes (of `<x …>` and of `<x …/>` alike).
+fn element(e: &quick_xml::events::BytesStart<'_>) -> Result<Node, String> {
+    let mut n = Node {
+        name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+        ..Node::default()
+    };
+    for a in e.attributes() {
+        let a = a.map_err(|e| format!("malformed attribute: {e}"))?;
+        let v = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| format!("malformed attribute: {e}"))?;
+        n.attrs.push((
+            String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+            v.into_owned(),
+        ));
+    }
+    Ok(n)
+}
+
 /// Parses `xml` into its root element.
 pub fn parse(xml: &str) -> Result<Node, String> {
     let mut reader = quick_xml::Reader::from_str(xml);
@@ -41,26 +60,10 @@ pub fn parse(xml: &str) -> Result<Node, String> {
                 if stack.len() >= MAX_DEPTH {
                     return Err("XML nested too deeply".into());
                 }
-                let mut n = Node {
-                    name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
-                    ..Node::default()
-                };
-                for a in e.attributes().flatten() {
-                    let v = a
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map_err(|e| format!("malformed attribute: {e}"))?;
-                    n.attrs.push((
-                        String::from_utf8_lossy(a.key.as_ref()).into_owned(),
-                        v.into_owned(),
-                    ));
-                }
-                stack.push(n);
+                stack.push(element(&e)?);
             }
             Event::Empty(e) => {
-                let n = Node {
-                    name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
-                    ..Node::default()
-                };
+                let n = element(&e)?;
                 match stack.last_mut() {
                     Some(p) => p.children.push(n),
                     None => root = Some(n),
@@ -123,6 +126,12 @@ mod tests {
         assert_eq!(names, ["b", "c", "b"]);
         assert_eq!(n.text_of("b"), Some("t & u"));
         assert_eq!(n.children[0].attrs, [("x".to_owned(), "1".to_owned())]);
+        let e = parse("<a><c y=\"2\"/></a>").unwrap();
+        assert_eq!(e.children[0].attrs, [("y".to_owned(), "2".to_owned())]);
+        assert!(
+            parse("<a><c y=2/></a>").is_err(),
+            "a malformed attribute is an error"
+        );
         assert!(parse("<a><b></a>").is_err());
         assert!(parse("").is_err());
     }

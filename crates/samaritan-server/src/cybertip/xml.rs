@@ -30,6 +30,8 @@ pub fn text(s: &str, max: usize) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // A raw carriage return would be read back as a line feed (XML 1.0 §2.11).
+            '\r' => out.push_str("&#13;"),
             c => out.push(c),
         }
     }
@@ -332,6 +334,9 @@ mod tests {
         assert_eq!(text("a<b>&\"'", 100), "a&lt;b&gt;&amp;&quot;&apos;");
         assert_eq!(text("a\u{0}b\u{1b}c\u{FFFE}d\t", 100), "abcd\t");
         assert_eq!(text("éééé", 2), "éé");
+        // A carriage return survives a reader's line-end normalization.
+        let x = format!("<a>{}</a>", text("one\r\ntwo", 100));
+        assert_eq!(super::super::tree::parse(&x).unwrap().text, "one\r\ntwo");
     }
 
     #[test]
