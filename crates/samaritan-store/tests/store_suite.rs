@@ -107,6 +107,7 @@ suite!(
     qa_concurrent_assignment_exactly_one_wins,
     reports_open_once_per_decision_follow_up_and_need_a_second_lead,
     take_back_and_named_claims_race_with_one_winner,
+    held_evidence_cannot_be_removed_and_holds_end_only_by_release,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -2823,6 +2824,242 @@ async fn take_back_and_named_claims_race_with_one_winner(f: &Fixture) {
         );
         let decisions = s.decisions_of(id).await.unwrap().len();
         assert_eq!(decisions, usize::from(decided.is_ok()));
+    }
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+/// A report case's preserved evidence is under a hold: nothing removes it (the store's own
+/// calls or raw SQL), retention passes it by, and only an admin's release with a reason ends
+/// the hold — never while a filed report is within its date or a law-enforcement extension runs.
+async fn held_evidence_cannot_be_removed_and_holds_end_only_by_release(f: &Fixture) {
+    use samaritan_store::{FilingStep, ReportOpen, SealedBlob};
+    let s = &f.store;
+    let t0 = now_ms();
+    let year = 365 * 86_400_000_i64;
+    s.ingest(vec![
+        item(
+            ad("h1", "x"),
+            analysis("h1", Verdict::Block, 90, &["7025550111"]),
+        ),
+        item(
+            ad("h2", "y"),
+            analysis("h2", Verdict::Block, 90, &["7025550122"]),
+        ),
+        item(ad("h3", "z"), analysis("h3", Verdict::Allow, 0, &[])),
+    ])
+    .await
+    .unwrap();
+    let mut cases = Vec::new();
+    for id in ["h1", "h2"] {
+        s.queue_claim_ads("user:ana", QueueState::Open, &[id], 60_000, t0)
+            .await
+            .unwrap();
+        let d = s
+            .decide(
+                &decision(id, 1, DecisionAction::Report, "child_sex_trafficking"),
+                "user:ana",
+                t0,
+            )
+            .await
+            .unwrap();
+        let (case, _) = s
+            .report_open(
+                &ReportOpen {
+                    decision: d,
+                    incident_type: "Child Sex Trafficking".into(),
+                    account: None,
+                    phones: vec![],
+                    draft: serde_json::json!({}),
+                },
+                t0,
+            )
+            .await
+            .unwrap();
+        cases.push(case.id);
+    }
+    let blob = |text: &str| SealedBlob {
+        sha256: samaritan_store::sha256_hex(text.as_bytes()),
+        key_id: "k1".into(),
+        nonce: vec![1; 24],
+        ciphertext: text.as_bytes().iter().map(|b| b ^ 0x5a).collect(),
+        bytes: text.len() as i64,
+    };
+    let shared = blob("shared image bytes");
+    let hold1 = s
+        .preserve(
+            cases[0],
+            "h1",
+            &[
+                ("ad/revision-1.json".into(), blob("h1 revision 1")),
+                ("images/a".into(), shared.clone()),
+            ],
+            t0 + year,
+            "service",
+            t0,
+        )
+        .await
+        .unwrap();
+    let hold2 = s
+        .preserve(
+            cases[1],
+            "h2",
+            &[("images/a".into(), shared.clone())],
+            t0 + year,
+            "service",
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!((hold1.state.as_str(), hold1.until_ms), ("held", t0 + year));
+    // Preserving again keeps the hold and the files as they were.
+    let again = s
+        .preserve(
+            cases[0],
+            "h1",
+            &[("images/a".into(), blob("other"))],
+            t0 + 1,
+            "service",
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!((again.id, again.until_ms), (hold1.id, t0 + year));
+    let files = s.preserved_files(cases[0]).await.unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[1].sha256, shared.sha256);
+    assert_eq!(
+        s.preserved_blob(&shared.sha256).await.unwrap().unwrap(),
+        shared
+    );
+    assert!(s.reports_without_hold(10).await.unwrap().is_empty());
+    // A re-post of a held ad is taken in; its earlier revision stays.
+    s.ingest(vec![item(
+        ad("h1", "x, posted again"),
+        analysis("h1", Verdict::Block, 90, &["7025550111"]),
+    )])
+    .await
+    .unwrap();
+    assert_eq!(s.ad_history("h1").await.unwrap().len(), 1);
+    // Raw SQL cannot remove or rewrite held evidence, nor delete or shorten a hold.
+    for sql in [
+        "UPDATE ads SET raw = '{}' WHERE id = 'h1'",
+        "DELETE FROM ad_history WHERE ad_id = 'h1'",
+        "UPDATE ad_history SET raw = '{}' WHERE ad_id = 'h1'",
+        "DELETE FROM analyses WHERE ad_id = 'h1'",
+        "DELETE FROM ads WHERE id = 'h1'",
+        "DELETE FROM evidence_files",
+        "UPDATE evidence_files SET sha256 = 'x'",
+        "DELETE FROM evidence_blobs",
+        "UPDATE evidence_blobs SET key_id = 'k2'",
+        "DELETE FROM holds",
+        "UPDATE holds SET until_ms = 0",
+        "UPDATE holds SET state = 'released'",
+    ] {
+        let e = f.raw_result(sql).await.expect_err(sql);
+        assert!(
+            e.contains("held") || e.contains("hold") || e.contains("never"),
+            "{sql}: {e}"
+        );
+    }
+    // Retention passes held ads by, and purges the rest.
+    let cutoff = now_ms() + 1_000;
+    let c = s.retention_candidates(cutoff, 100).await.unwrap();
+    let mut held: Vec<(&str, bool)> = c.iter().map(|c| (c.ad_id.as_str(), c.held)).collect();
+    held.sort();
+    assert_eq!(held, [("h1", true), ("h2", true), ("h3", false)]);
+    let ids: Vec<String> = c.iter().map(|c| c.ad_id.clone()).collect();
+    let purged = s.purge_ads(&ids, cutoff, "cli", now_ms()).await.unwrap();
+    assert_eq!(purged.ads, ["h3"]);
+    assert!(s.get_ad("h3", now_ms()).await.unwrap().is_none());
+    assert!(s.get_ad("h1", now_ms()).await.unwrap().is_some());
+    // Case 1 is filed: its hold stands until its date.
+    s.report_approve(cases[0], "user:lead", t0).await.unwrap();
+    for (from, to, n) in [
+        ("approved", "submitting", None),
+        ("submitting", "submitted", Some("1001")),
+        ("submitted", "uploaded", None),
+        ("uploaded", "finished", None),
+    ] {
+        s.report_filing(
+            cases[0],
+            FilingStep {
+                from: &[from],
+                to,
+                ncmec_report_id: n,
+                error: None,
+                lease_until: None,
+            },
+            "user:lead",
+            t0,
+        )
+        .await
+        .unwrap();
+    }
+    let e = s
+        .hold_release(hold1.id, "done", "admin:1", now_ms())
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "held");
+    // Case 2 was never filed, but a law-enforcement request extends its hold.
+    let ext = s
+        .hold_extend(
+            hold2.id,
+            t0 + 2 * year,
+            "2703(f)-0042",
+            "Example County Sheriff",
+            "admin:1",
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((ext.until_ms, ext.extensions.len()), (t0 + 2 * year, 1));
+    assert!(
+        s.hold_extend(hold2.id, t0 - 1, "r", "a", "admin:1", now_ms())
+            .await
+            .is_err()
+    );
+    let e = s
+        .hold_release(hold2.id, "opened by mistake", "admin:1", now_ms())
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "law_enforcement");
+    assert!(
+        s.hold_release(hold2.id, "  ", "admin:1", now_ms())
+            .await
+            .is_err(),
+        "a reason"
+    );
+    // Once the extension has run (here: released as of its end), the admin releases it.
+    let released = s
+        .hold_release(hold2.id, "opened by mistake", "admin:1", t0 + 2 * year + 1)
+        .await
+        .unwrap();
+    assert_eq!(released.state, "released");
+    assert_eq!(
+        refusal(
+            s.hold_release(hold2.id, "again", "admin:1", t0 + 2 * year + 2)
+                .await
+                .unwrap_err()
+        ),
+        "state"
+    );
+    // Released evidence is purged; the blob case 1 shares stays.
+    assert_eq!(
+        s.purge_released_evidence("cli", now_ms()).await.unwrap(),
+        (1, 0)
+    );
+    assert!(s.preserved_files(cases[1]).await.unwrap().is_empty());
+    assert!(s.preserved_blob(&shared.sha256).await.unwrap().is_some());
+    assert_eq!(s.holds(Some("held"), 10).await.unwrap().len(), 1);
+    let log = s.audit_list(0, 10_000).await.unwrap();
+    for action in [
+        "evidence.preserve",
+        "hold.extend",
+        "hold.release",
+        "retention.purge",
+        "retention.evidence",
+    ] {
+        assert!(log.iter().any(|e| e.action == action), "{action}");
     }
     assert!(s.audit_verify().await.unwrap().ok);
 }

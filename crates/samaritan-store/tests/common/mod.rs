@@ -59,6 +59,33 @@ impl Fixture {
 }
 
 impl Fixture {
+    /// Runs raw SQL bypassing the store; its error as text (to show what the store refuses).
+    pub async fn raw_result(&self, sql: &str) -> Result<(), String> {
+        match &self.location {
+            Location::Sqlite(dir) => {
+                let url = format!(
+                    "sqlite://{}",
+                    dir.join(samaritan_store::SQLITE_FILE).display()
+                );
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+                r.map(|_| ()).map_err(|e| e.to_string())
+            }
+            Location::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                let sql = format!("SET search_path TO \"{schema}\"; {sql}");
+                let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                pool.close().await;
+                r.map(|_| ()).map_err(|e| e.to_string())
+            }
+        }
+    }
+}
+
+impl Fixture {
     /// The first column of every row `sql` returns, as text, read directly from the database.
     pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
         match &self.location {
