@@ -67,13 +67,17 @@ enum Command {
     /// Measure speed (figures for BENCHMARKS.md).
     Bench(commands::bench::BenchArgs),
     /// Run the HTTP service: ingest, review queue, search, policy, audit (see /openapi.json).
-    Serve(commands::serve::ServeArgs),
+    Serve(Box<commands::serve::ServeArgs>),
     /// Make, list and revoke API keys.
     Keys(commands::keys::KeysArgs),
     /// Report cases for NCMEC's CyberTipline: list, show, approve (a second person).
     Report(commands::report::ReportArgs),
     /// Signed evidence bundles of report cases: keygen, export, verify.
     Evidence(commands::evidence::EvidenceArgs),
+    /// Legal holds on report cases' preserved evidence: list, show, extend, release.
+    Holds(commands::holds::HoldsArgs),
+    /// Remove ads past the retention period (a dry run unless --apply); held evidence stays.
+    Retention(commands::retention::RetentionArgs),
     /// A local mock of NCMEC's CyberTipline Reporting API, for trying the filing flow.
     Ncmec(commands::ncmec::NcmecArgs),
     /// Make, list and disable the people who sign in to the console; reset their passwords.

@@ -77,6 +77,18 @@ impl BlobStore {
     pub fn has(&self, sha256: &str) -> bool {
         self.path(sha256).is_some_and(|p| p.exists())
     }
+
+    /// Removes the file of `sha256` (retention); `Ok(false)` when there was none.
+    pub fn remove(&self, sha256: &str) -> std::io::Result<bool> {
+        let Some(path) = self.path(sha256) else {
+            return Err(std::io::Error::other("not a SHA-256"));
+        };
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// How a kept image is shown.

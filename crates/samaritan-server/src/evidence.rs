@@ -1,11 +1,12 @@
 //! Evidence bundles for investigators (issue 22): one report case and everything it rests on,
 //! in a zip whose manifest lists every file with its SHA-256 and is signed with Ed25519.
 //!
-//! A bundle holds the case (`case.json`, with its draft), the ad at every revision
-//! (`ad/revision-N.json`, exactly as the platform sent it), the latest analysis of each revision
-//! (`analysis/revision-N.json`), the decisions on the ad, its network, the kept image files
-//! (`images/SHA256`), the audit entries about the ad and the case, and the audit chain's head at
-//! export. `manifest.json` names each file with its SHA-256 and size; `manifest.sig` is the
+//! A bundle holds the evidence preserved when the case opened ([`crate::preserve`]): the case
+//! (`case.json`, with its draft), the ad at every revision (`ad/revision-N.json`, exactly as
+//! the platform sent it), the latest analysis of each revision (`analysis/revision-N.json`),
+//! the decisions on the ad, its network, the kept image files (`images/SHA256`) and the audit
+//! entries about the ad and the case; then, under `current/`, the case, its filing, its hold
+//! and the audit entries as they are at export, and the audit chain's head. `manifest.json` names each file with its SHA-256 and size; `manifest.sig` is the
 //! Ed25519 signature of `manifest.json`'s bytes. [`verify`] reports every changed, added or
 //! missing file and a signature that does not check against the exporter's public key.
 //!
@@ -38,6 +39,12 @@ pub enum EvidenceError {
     Io(#[from] std::io::Error),
     #[error("the bundle's manifest does not read: {0}")]
     Manifest(String),
+    #[error(
+        "the case's evidence is preserved encrypted: the evidence key is needed (--evidence-key)"
+    )]
+    NoVault,
+    #[error("preserved evidence does not read: {0}")]
+    Preserved(String),
 }
 
 /// A key pair: the signing seed and its public half, both as hex.
@@ -99,6 +106,10 @@ pub struct Manifest {
     pub chain_head: (i64, String),
     /// The exporter's public key (hex), for reference: verify against the key you were given.
     pub public_key: String,
+    /// When the evidence in the bundle was preserved (the case's opening); absent when it was
+    /// gathered at export (a case opened before preservation existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preserved_at: Option<i64>,
     pub files: Vec<ManifestFile>,
 }
 
@@ -111,6 +122,20 @@ pub struct Bundle {
 impl Bundle {
     pub fn add(&mut self, path: impl Into<String>, bytes: Vec<u8>) {
         self.files.insert(path.into(), bytes);
+    }
+
+    /// How many files it holds.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Its files by path.
+    pub fn files(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
+        self.files.iter()
     }
 
     pub fn add_json(&mut self, path: impl Into<String>, value: &impl Serialize) {
@@ -158,17 +183,18 @@ impl Bundle {
     }
 }
 
-/// Collects case `id` from the store (and kept images from `blobs`) into a bundle, with the
-/// manifest's head filled in. The export itself is audited by the caller once written.
-pub async fn collect(
+/// Everything case `case` rests on, read from the store now (and kept images from `blobs`):
+/// the case, the ad at every revision, each revision's latest analysis, the decisions, the
+/// network, the images, the audit entries about the ad and the cases. This is what is
+/// preserved when a case opens, and what a bundle holds for a case preserved before
+/// preservation existed.
+pub async fn gather(
     store: &Store,
     blobs: Option<&samaritan_media::BlobStore>,
-    id: i64,
-    exported_by: &str,
-) -> Result<(Bundle, Manifest), EvidenceError> {
-    let case = store.report(id).await?.ok_or(EvidenceError::NoCase(id))?;
+    case: &samaritan_store::Report,
+) -> Result<Bundle, EvidenceError> {
     let mut b = Bundle::default();
-    b.add_json("case.json", &case);
+    b.add_json("case.json", case);
     let rec = store.get_ad(&case.ad_id, now_ms()).await?;
     let mut revisions: Vec<(i64, String)> = store.ad_history(&case.ad_id).await?;
     if let Some(rec) = &rec
@@ -210,6 +236,49 @@ pub async fn collect(
         .audit_of_subjects(&[case.ad_id.as_str(), "reports"], 100_000)
         .await?;
     b.add_json("audit.json", &audit);
+    Ok(b)
+}
+
+/// Collects case `id` into a bundle, with the manifest's head filled in: the evidence
+/// preserved when the case opened (opened with `vault`), and under `current/` the case, its
+/// filing and the audit entries as they are at export. A case with nothing preserved (opened
+/// before preservation existed) is gathered from the store as it is now. The export itself is
+/// audited by the caller once written.
+pub async fn collect(
+    store: &Store,
+    blobs: Option<&samaritan_media::BlobStore>,
+    vault: Option<&crate::vault::Keyring>,
+    id: i64,
+    exported_by: &str,
+) -> Result<(Bundle, Manifest), EvidenceError> {
+    let case = store.report(id).await?.ok_or(EvidenceError::NoCase(id))?;
+    let preserved = store.preserved_files(id).await?;
+    let (mut b, preserved_at) = if preserved.is_empty() {
+        (gather(store, blobs, &case).await?, None)
+    } else {
+        let vault = vault.ok_or(EvidenceError::NoVault)?;
+        let mut b = Bundle::default();
+        for f in &preserved {
+            let blob = store
+                .preserved_blob(&f.sha256)
+                .await?
+                .ok_or_else(|| EvidenceError::Preserved(format!("{}: its blob is gone", f.path)))?;
+            let bytes = vault
+                .open(&blob)
+                .map_err(|e| EvidenceError::Preserved(format!("{}: {e}", f.path)))?;
+            b.add(f.path.clone(), bytes);
+        }
+        (b, preserved.iter().map(|f| f.preserved_at).min())
+    };
+    b.add_json("current/case.json", &case);
+    b.add_json("current/filing.json", &store.report_files(id).await?);
+    if let Some(h) = store.hold_of_report(id).await? {
+        b.add_json("current/hold.json", &h);
+    }
+    let audit = store
+        .audit_of_subjects(&[case.ad_id.as_str(), "reports"], 100_000)
+        .await?;
+    b.add_json("current/audit.json", &audit);
     let head = store.audit_head().await?;
     let manifest = Manifest {
         format: BUNDLE_FORMAT,
@@ -219,6 +288,7 @@ pub async fn collect(
         exported_by: exported_by.to_owned(),
         chain_head: head,
         public_key: String::new(),
+        preserved_at,
         files: Vec::new(),
     };
     Ok((b, manifest))
@@ -319,6 +389,7 @@ mod tests {
             exported_by: "test".into(),
             chain_head: (3, "ab".into()),
             public_key: String::new(),
+            preserved_at: None,
             files: Vec::new(),
         };
         let mut out = std::io::Cursor::new(Vec::new());

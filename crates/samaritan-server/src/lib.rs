@@ -16,9 +16,11 @@ pub mod evidence;
 mod follow_up;
 mod metrics;
 pub mod openapi;
+pub mod preserve;
 mod rate;
 pub mod reports;
 pub(crate) mod routes;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -116,6 +118,9 @@ struct Inner {
     /// The CyberTipline client reports are filed with (set once at start; unset: not filed
     /// from the service).
     cybertip: std::sync::OnceLock<std::sync::Arc<cybertip::client::Client>>,
+    /// How report cases are preserved (set once at start; unset: not preserved, as in tests
+    /// that build a bare state — `serve` always sets it).
+    preservation: std::sync::OnceLock<std::sync::Arc<preserve::Preservation>>,
 }
 
 impl AppState {
@@ -154,6 +159,7 @@ impl AppState {
                 blobs: std::sync::OnceLock::new(),
                 reporter: std::sync::OnceLock::new(),
                 cybertip: std::sync::OnceLock::new(),
+                preservation: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -202,6 +208,27 @@ impl AppState {
 
     pub(crate) fn cybertip(&self) -> Option<std::sync::Arc<cybertip::client::Client>> {
         self.inner.cybertip.get().cloned()
+    }
+
+    /// Preserves report cases with `preservation` (the evidence key and hold). Set once.
+    pub fn preserve_with(&self, preservation: preserve::Preservation) {
+        let _ = self
+            .inner
+            .preservation
+            .set(std::sync::Arc::new(preservation));
+    }
+
+    pub(crate) fn preservation(&self) -> Option<&preserve::Preservation> {
+        self.inner.preservation.get().map(|p| p.as_ref())
+    }
+
+    /// Preserves every report case not yet under a hold; how many (none without preservation
+    /// configured).
+    pub async fn preserve_missing(&self) -> Result<usize, samaritan_store::StoreError> {
+        match self.preservation() {
+            Some(p) => preserve::preserve_missing(self.store(), p, self.blobs()).await,
+            None => Ok(0),
+        }
     }
 
     /// Whether the last audit verification passed.
@@ -258,6 +285,9 @@ pub fn spawn_audit_watch(state: AppState, every: std::time::Duration) {
             }
             if let Err(e) = reports::open_missing(&state).await {
                 tracing::warn!(error = %e, "the report-case sweep failed to run");
+            }
+            if let Err(e) = state.preserve_missing().await {
+                tracing::error!(error = %e, "the preservation sweep failed to run");
             }
         }
     });

@@ -2330,3 +2330,208 @@ async fn every_cybertipline_error_leaves_a_clear_state_and_nothing_sent_twice() 
     assert!(!finished[0].xml.contains('\u{7}'));
     assert!(api.store.audit_verify().await.unwrap().ok);
 }
+
+/// A report decision preserves the case's evidence encrypted and puts it under a hold; the
+/// holds are listed to reviewers; only an admin extends (for a law-enforcement request) or
+/// releases (with a reason, never while an extension runs) one; a bundle opens the preserved
+/// files only with the evidence key.
+async fn holds(api: &Api) {
+    use samaritan_server::preserve::Preservation;
+    use samaritan_server::vault::Keyring;
+    let keyring = || Keyring::parse(&"5e".repeat(32)).unwrap();
+    api.state
+        .preserve_with(Preservation::new(keyring(), 400).unwrap());
+    assert!(
+        Preservation::new(keyring(), 364).is_err(),
+        "a year at least"
+    );
+    let body = r#"{"id":"p1","body":"urgent <b>& age 16, call 7025550166","url":"https://classifieds.example/ads/p1"}"#;
+    assert_eq!(api.post_ads(body).await.status, StatusCode::OK);
+    api.call("POST", "/v1/queue/claim", Some(&api.review), Body::empty())
+        .await;
+    let r = api
+        .call(
+            "POST",
+            "/v1/ads/p1/decision",
+            Some(&api.review),
+            r#"{"action":"report","reason":"child_sex_trafficking","revision":1}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let case = api.store.reports(None, 1).await.unwrap()[0].clone();
+    let hold = api.store.hold_of_report(case.id).await.unwrap().unwrap();
+    assert_eq!(hold.state, "held");
+    let days = (hold.until_ms - hold.created_at) / 86_400_000;
+    assert_eq!(days, 400);
+    let files = api.store.preserved_files(case.id).await.unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    for p in [
+        "case.json",
+        "ad/revision-1.json",
+        "analysis/revision-1.json",
+        "decisions.json",
+        "audit.json",
+    ] {
+        assert!(paths.contains(&p), "{p} not preserved: {paths:?}");
+    }
+    // Encrypted at rest: the stored blob is not the ad's text.
+    let ad_file = files
+        .iter()
+        .find(|f| f.path == "ad/revision-1.json")
+        .unwrap();
+    let blob = api
+        .store
+        .preserved_blob(&ad_file.sha256)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&blob.ciphertext).contains("7025550166"));
+    assert_eq!(blob.key_id, keyring().current());
+    // Listed to reviewers.
+    let r = api
+        .call("GET", "/v1/holds", Some(&api.review), Body::empty())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["holds"][0]["report_id"], case.id);
+    api.call(
+        "GET",
+        "/v1/holds?state=gone",
+        Some(&api.review),
+        Body::empty(),
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST);
+    api.call("GET", "/v1/holds/x", Some(&api.review), Body::empty())
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    api.call("GET", "/v1/holds/99999", Some(&api.review), Body::empty())
+        .await
+        .error(StatusCode::NOT_FOUND);
+    // Only an admin extends, with a well-formed request.
+    let extend = format!("/v1/holds/{}/extend", hold.id);
+    let good = r#"{"until":"2999-01-01T00:00:00Z","reference":"2703(f)-0042","agency":"Example County Sheriff"}"#;
+    api.call("POST", &extend, Some(&api.lead), good)
+        .await
+        .error(StatusCode::FORBIDDEN);
+    for (bad, field) in [
+        (
+            r#"{"until":"2999-01-01T00:00:00Z","reference":"r","agency":"a","x":1}"#,
+            None,
+        ),
+        (
+            r#"{"until":"soon","reference":"r","agency":"a"}"#,
+            Some("until"),
+        ),
+    ] {
+        let (_, f) = api
+            .call("POST", &extend, Some(&api.admin), bad)
+            .await
+            .error(StatusCode::BAD_REQUEST);
+        if field.is_some() {
+            assert_eq!(f.as_deref(), field);
+        }
+    }
+    api.call(
+        "POST",
+        &extend,
+        Some(&api.admin),
+        r#"{"until":"2001-01-01T00:00:00Z","reference":"r","agency":"a"}"#,
+    )
+    .await
+    .error(StatusCode::BAD_REQUEST);
+    let r = api.call("POST", &extend, Some(&api.admin), good).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.json()["extensions"][0]["agency"],
+        "Example County Sheriff"
+    );
+    // Release: an admin, a reason, and not while the extension runs.
+    let release = format!("/v1/holds/{}/release", hold.id);
+    api.call("POST", &release, Some(&api.lead), r#"{"reason":"x"}"#)
+        .await
+        .error(StatusCode::FORBIDDEN);
+    api.call("POST", &release, Some(&api.admin), r#"{"reason":""}"#)
+        .await
+        .error(StatusCode::BAD_REQUEST);
+    let (code, _) = api
+        .call(
+            "POST",
+            &release,
+            Some(&api.admin),
+            r#"{"reason":"opened by mistake"}"#,
+        )
+        .await
+        .error(StatusCode::CONFLICT);
+    assert_eq!(code, "law_enforcement");
+    // The bundle holds the preserved files, opened with the key; without it, a clear error.
+    let (bundle, head) =
+        samaritan_server::evidence::collect(&api.store, None, Some(&keyring()), case.id, "test")
+            .await
+            .unwrap();
+    assert!(head.preserved_at.is_some());
+    let ad = bundle
+        .files()
+        .find(|(p, _)| p.as_str() == "ad/revision-1.json")
+        .unwrap()
+        .1
+        .clone();
+    assert!(String::from_utf8(ad).unwrap().contains("<b>&"));
+    assert!(
+        bundle
+            .files()
+            .any(|(p, _)| p.as_str() == "current/hold.json")
+    );
+    let e = samaritan_server::evidence::collect(&api.store, None, None, case.id, "test")
+        .await
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("evidence key"), "{e}");
+    let other = Keyring::parse(&"77".repeat(32)).unwrap();
+    assert!(
+        samaritan_server::evidence::collect(&api.store, None, Some(&other), case.id, "test")
+            .await
+            .is_err()
+    );
+    let log = api.store.audit_list(0, 10_000).await.unwrap();
+    for action in ["evidence.preserve", "hold.extend"] {
+        assert!(log.iter().any(|e| e.action == action), "{action}");
+    }
+    assert!(api.store.audit_verify().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn report_cases_are_preserved_and_held_on_sqlite() {
+    holds(&api().await).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
+async fn report_cases_are_preserved_and_held_on_postgres() {
+    let Some(url) =
+        samaritan_testkit::postgres_url("api::report_cases_are_preserved_and_held_on_postgres")
+    else {
+        return;
+    };
+    let schema = format!("samaritan_api_hold_{}", std::process::id());
+    let store = Store::open_postgres_in_schema(&url, Some(&schema))
+        .await
+        .unwrap();
+    let api = api_on(
+        store,
+        Limits {
+            rate_per_sec: 0.0,
+            ..Limits::default()
+        },
+        None,
+    )
+    .await;
+    holds(&api).await;
+    api.store.close().await;
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA \"{schema}\" CASCADE"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+}

@@ -15,7 +15,7 @@ use crate::{Result, Store};
 pub struct RetentionCandidate {
     pub ad_id: String,
     pub updated_at: i64,
-    /// A hold covers it: kept.
+    /// A hold covers it, or a report on it is not held yet: kept.
     pub held: bool,
     /// Open or escalated in the review queue: kept.
     pub in_review: bool,
@@ -30,6 +30,14 @@ pub struct Purged {
     /// Kept images (SHA-256) no remaining analysis names: the caller removes their files.
     pub images: Vec<String>,
 }
+
+/// Whether ad `a` must stay: a hold stands on it, or a report on it is not held yet (a case
+/// not preserved, or a report decision with no case: the service's sweep will hold them).
+const HELD: &str = "(EXISTS (SELECT 1 FROM holds h WHERE h.ad_id = a.id AND h.state = 'held') \
+     OR EXISTS (SELECT 1 FROM reports r WHERE r.ad_id = a.id AND NOT EXISTS \
+                (SELECT 1 FROM holds h2 WHERE h2.report_id = r.id)) \
+     OR EXISTS (SELECT 1 FROM decisions d WHERE d.ad_id = a.id AND d.action = 'report' \
+                AND NOT EXISTS (SELECT 1 FROM reports r2 WHERE r2.decision_seq = d.seq)))";
 
 fn images_of(analysis: &str) -> Vec<String> {
     serde_json::from_str::<serde_json::Value>(analysis)
@@ -51,13 +59,12 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<RetentionCandidate>> {
         let rows: Vec<RetentionCandidate> = on_read!(self, |pool| {
-            sqlx::query_as(
-                "SELECT a.id AS ad_id, a.updated_at, \
-                 EXISTS (SELECT 1 FROM holds h WHERE h.ad_id = a.id AND h.state = 'held') AS held, \
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT a.id AS ad_id, a.updated_at, {HELD} AS held, \
                  EXISTS (SELECT 1 FROM queue q WHERE q.ad_id = a.id \
                          AND q.state IN ('open', 'escalated')) AS in_review \
-                 FROM ads a WHERE a.updated_at < $1 ORDER BY a.updated_at, a.id LIMIT $2",
-            )
+                 FROM ads a WHERE a.updated_at < $1 ORDER BY a.updated_at, a.id LIMIT $2"
+            )))
             .bind(cutoff_ms)
             .bind(limit)
             .fetch_all(pool)
@@ -83,12 +90,12 @@ impl Store {
             let mut out = Purged::default();
             let mut images: Vec<String> = Vec::new();
             for id in ids {
-                let ok: Option<(i64,)> = sqlx::query_as(
+                let ok: Option<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "SELECT CAST(1 AS BIGINT) FROM ads a WHERE a.id = $1 AND a.updated_at < $2 \
-                     AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.ad_id = a.id AND h.state = 'held') \
+                     AND NOT {HELD} \
                      AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.ad_id = a.id \
-                                     AND q.state IN ('open', 'escalated'))",
-                )
+                                     AND q.state IN ('open', 'escalated'))"
+                )))
                 .bind(id)
                 .bind(cutoff_ms)
                 .fetch_optional(&mut *tx)

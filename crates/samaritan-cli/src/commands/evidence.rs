@@ -40,6 +40,8 @@ pub enum EvidenceAction {
         #[arg(long, value_name = "DIR")]
         blob_dir: Option<PathBuf>,
         #[command(flatten)]
+        vault: super::vault_args::VaultArgs,
+        #[command(flatten)]
         store: StoreArgs,
     },
     /// Check a bundle against the exporter's public key; prints a JSON report, exits 1 when
@@ -95,6 +97,7 @@ pub fn run(args: EvidenceArgs) -> Result<ExitCode> {
             out,
             key,
             blob_dir,
+            vault,
             store,
         } => {
             let signing = evidence::signing_key(&read_key(&key)?)
@@ -107,7 +110,14 @@ pub fn run(args: EvidenceArgs) -> Result<ExitCode> {
                 let blobs = samaritan_media::BlobStore::new(
                     blob_dir.unwrap_or_else(|| store.data_dir.join("blobs")),
                 );
-                let (bundle, head) = evidence::collect(&s, Some(&blobs), case, "cli").await?;
+                // The keyring is needed only for a case whose evidence was preserved.
+                let keyring = if s.preserved_files(case).await?.is_empty() {
+                    None
+                } else {
+                    Some(vault.load(&store.data_dir, false)?)
+                };
+                let (bundle, head) =
+                    evidence::collect(&s, Some(&blobs), keyring.as_ref(), case, "cli").await?;
                 let file = std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)

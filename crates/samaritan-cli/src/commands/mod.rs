@@ -19,16 +19,19 @@ pub mod demo;
 pub mod eval;
 pub mod evidence;
 pub mod hash;
+pub mod holds;
 pub mod keys;
 pub mod ncmec;
 pub mod networks;
 pub mod policy;
 pub mod report;
+pub mod retention;
 pub mod scan;
 pub mod serve;
 pub mod store_args;
 pub mod synth;
 pub mod users;
+pub mod vault_args;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
@@ -41,10 +44,12 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Scan(args) => scan::run(args),
         Command::Policy(args) => policy::run(args),
-        Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::run(*args).map(|()| ExitCode::SUCCESS),
         Command::Keys(args) => keys::run(args).map(|()| ExitCode::SUCCESS),
         Command::Report(args) => report::run(args),
         Command::Evidence(args) => evidence::run(args),
+        Command::Holds(args) => holds::run(args),
+        Command::Retention(args) => retention::run(args),
         Command::Ncmec(args) => ncmec::run(args),
         Command::Users(args) => users::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),

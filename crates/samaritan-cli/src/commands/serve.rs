@@ -106,6 +106,12 @@ pub struct ServeArgs {
     /// A file holding the Reporting API's `user:password` (never given on the command line).
     #[arg(long, env = "SAMARITAN_CYBERTIP_CREDENTIALS_FILE", value_name = "FILE")]
     pub cybertip_credentials: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub vault: super::vault_args::VaultArgs,
+    /// Days a report case's preserved evidence is held at least (365, the REPORT Act's year,
+    /// or more); an admin releases it after, with a reason.
+    #[arg(long, default_value_t = samaritan_server::preserve::MIN_HOLD_DAYS)]
+    pub hold_days: u32,
     /// Re-verify the audit chain (and the decisions against it) every this many seconds; a
     /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
     #[arg(long, default_value_t = 300)]
@@ -286,6 +292,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
     state.serve_images_from(blobs);
+    state.preserve_with(
+        samaritan_server::preserve::Preservation::new(
+            args.vault.load(&args.store.data_dir, true)?,
+            args.hold_days,
+        )
+        .map_err(|e| anyhow::anyhow!("--hold-days: {e}"))?,
+    );
     if let Some(path) = &args.reporter {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the reporter {}", path.display()))?;
@@ -309,6 +322,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let opened = samaritan_server::reports::open_missing(&state).await?;
     if opened > 0 {
         eprintln!("opened {opened} report cases that a stop had left unopened");
+    }
+    // Their evidence, and any a stop left unpreserved.
+    let preserved = state.preserve_missing().await?;
+    if preserved > 0 {
+        eprintln!("preserved the evidence of {preserved} report cases a stop had left unheld");
     }
     // The networks in the store as the restored linker sees them (writes only what differs).
     samaritan_server::save_networks(&state)

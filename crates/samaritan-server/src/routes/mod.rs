@@ -3,6 +3,7 @@
 pub(crate) mod ads;
 pub(crate) mod audit;
 pub(crate) mod health;
+pub(crate) mod holds;
 pub(crate) mod networks;
 pub(crate) mod policy;
 pub(crate) mod queue;
@@ -34,6 +35,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/reports/{id}/approve", post(reports::approve))
         .route("/v1/reports/{id}/submit", post(reports::submit))
         .route("/v1/reports/{id}/retract", post(reports::retract))
+        .route("/v1/holds", get(holds::list))
+        .route("/v1/holds/{id}", get(holds::get))
+        .route("/v1/holds/{id}/extend", post(holds::extend))
+        .route("/v1/holds/{id}/release", post(holds::release))
         .route("/v1/audit", get(audit::list))
         .route("/v1/audit/verify", get(audit::verify))
         .route(

@@ -1,0 +1,227 @@
+//! Preservation end to end with the real binary (issue 22): `serve` makes the evidence key on
+//! first start and preserves a reported case under a hold; `retention run` is a dry run until
+//! `--apply` and then removes old unheld ads while the held one stays; `holds` extends a hold
+//! and refuses its release while the extension runs; `evidence export` opens the preserved
+//! files with the key (and fails clearly with another key); the audit chain stays intact.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{BIN, Client, Server, make_key};
+
+fn run(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("SAMARITAN_VAULT_KEY")
+        .env_remove("SAMARITAN_VAULT_KEY_FILE")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reported_evidence_is_preserved_held_and_outlives_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let key = make_key(d, "ingest,review");
+    let mut server = Server::start(d);
+    let vault = d.join("vault.key");
+    assert!(vault.exists(), "serve made the evidence key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&vault).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    // Under the service test policy, "my manager books all visits" blocks; the bicycle is fine.
+    let ads = r#"[{"id":"r1","body":"My manager books all visits. Call 775-555-0181.","url":"https://classifieds.example/ads/r1"},
+                  {"id":"o1","body":"Used road bicycle, good tyres. Call 775-555-0182."}]"#;
+    let (status, text) = c.send("POST", "/v1/ads", ads.into()).await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = c
+        .send("POST", "/v1/queue/claim", String::new())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = c
+        .send(
+            "POST",
+            "/v1/ads/r1/decision",
+            r#"{"action":"report","reason":"child_sex_trafficking","revision":1}"#.into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{text}");
+    server.stop();
+
+    let holds = lines(&ok(&run(d, &["holds", "list"])));
+    assert_eq!(holds.len(), 1);
+    assert_eq!(
+        (holds[0]["ad_id"].as_str(), holds[0]["state"].as_str()),
+        (Some("r1"), Some("held"))
+    );
+    let hold = holds[0]["id"].as_i64().unwrap().to_string();
+
+    // Time passes: both ads were last sent long ago.
+    let url = format!("sqlite://{}", d.join("samaritan.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE ads SET updated_at = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    // A dry run lists and changes nothing.
+    let dry = lines(&ok(&run(
+        d,
+        &["retention", "run", "--older-than-days", "30"],
+    )));
+    let plan: Vec<(&str, &str)> = dry
+        .iter()
+        .map(|v| (v["ad_id"].as_str().unwrap(), v["action"].as_str().unwrap()))
+        .collect();
+    assert!(
+        plan.contains(&("r1", "keep")) && plan.contains(&("o1", "remove")),
+        "{plan:?}"
+    );
+    let again = lines(&ok(&run(
+        d,
+        &["retention", "run", "--older-than-days", "30"],
+    )));
+    assert_eq!(again.len(), 2, "nothing was removed by the dry run");
+    // Applied: the unheld ad goes, the held one stays.
+    let applied = run(
+        d,
+        &["retention", "run", "--older-than-days", "30", "--apply"],
+    );
+    ok(&applied);
+    assert!(String::from_utf8_lossy(&applied.stderr).contains("removed 1 ads"));
+    let after = lines(&ok(&run(
+        d,
+        &["retention", "run", "--older-than-days", "30"],
+    )));
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0]["ad_id"], "r1");
+    assert!(
+        !run(d, &["retention", "run", "--older-than-days", "0"])
+            .status
+            .success()
+    );
+
+    // An admin extends the hold for a request; its release is then refused.
+    let users = Command::new(BIN)
+        .args(["users", "create", "ada", "--role", "admin", "--data-dir"])
+        .arg(d)
+        .output()
+        .unwrap();
+    ok(&users);
+    ok(&run(
+        d,
+        &[
+            "holds",
+            "extend",
+            &hold,
+            "--until",
+            "2999-01-01",
+            "--reference",
+            "2703F-0042",
+            "--agency",
+            "Example County Sheriff",
+            "--as",
+            "ada",
+        ],
+    ));
+    let refused = run(
+        d,
+        &[
+            "holds",
+            "release",
+            &hold,
+            "--reason",
+            "opened by mistake",
+            "--as",
+            "ada",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("Example County Sheriff"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let not_admin = run(
+        d,
+        &["holds", "release", &hold, "--reason", "x", "--as", "nobody"],
+    );
+    assert!(!not_admin.status.success());
+
+    // The bundle opens the preserved files with the key; another key fails clearly.
+    let signing = d.join("signing.key");
+    ok(&Command::new(BIN)
+        .args(["evidence", "keygen", "--out"])
+        .arg(&signing)
+        .output()
+        .unwrap());
+    let bundle = d.join("case.zip");
+    let case = holds[0]["report_id"].as_i64().unwrap().to_string();
+    let export = |out: &std::path::Path, env_key: Option<String>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["evidence", "export", &case, "--key"])
+            .arg(&signing)
+            .arg("--out")
+            .arg(out)
+            .arg("--data-dir")
+            .arg(d)
+            .env_remove("SAMARITAN_VAULT_KEY_FILE");
+        match env_key {
+            Some(k) => cmd.env("SAMARITAN_VAULT_KEY", k),
+            None => cmd.env_remove("SAMARITAN_VAULT_KEY"),
+        };
+        cmd.output().unwrap()
+    };
+    ok(&export(&bundle, None));
+    let verified = Command::new(BIN)
+        .args(["evidence", "verify"])
+        .arg(&bundle)
+        .arg("--public-key")
+        .arg(d.join("signing.key.pub"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&ok(&verified)).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    let wrong = export(&d.join("wrong.zip"), Some("ab".repeat(32)));
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("key"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    let audit = Command::new(BIN)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(d)
+        .output()
+        .unwrap();
+    ok(&audit);
+}
