@@ -29,7 +29,8 @@ pub enum NcmecAction {
     /// takes the next entry of each: `--delay /upload=0 --delay /upload=5000` holds the second
     /// upload (0 lets a call through). `GET /mock/reports` (same credentials) shows the
     /// reports as JSON (`id`, `finished`, `retracted`, `files`: `file_id`, `name`, `md5`,
-    /// `bytes`, `described`, `descriptions`) and the calls being held (`held`: `path`, `acted`).
+    /// `bytes`, `described`, `descriptions`), the calls being held (`held`: `path`, `acted`) and
+    /// how many calls of each path came (`calls`).
     Mock {
         #[arg(long, default_value = "127.0.0.1:8077")]
         listen: SocketAddr,

@@ -7,8 +7,9 @@
 //! the call is acted on (`delay_next`: a client that gives up or dies meanwhile leaves nothing
 //! done, since the call is dropped with its connection), and a wait after it was acted on,
 //! before the answer goes out (`delay_answer_next`: NCMEC made the change and the client never
-//! hears of it). `GET /mock/reports` (same credentials) shows, as JSON, the reports held and the
-//! calls being held by a delay, so a test in another process can see where a filer is.
+//! hears of it). `GET /mock/reports` (same credentials) shows, as JSON, the reports held, the
+//! calls being held by a delay and how many calls of each path came, so a test in another
+//! process can see where a filer is.
 //! `samaritan ncmec mock --listen ADDR` serves it for integrators.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -67,6 +68,8 @@ struct Inner {
     delay_answer: BTreeMap<String, VecDeque<Duration>>,
     /// The calls being held now, by ticket.
     held: BTreeMap<u64, HeldCall>,
+    /// How many calls of each scripted path were received (with the credentials).
+    calls: BTreeMap<String, u64>,
     tickets: u64,
 }
 
@@ -167,9 +170,16 @@ impl Mock {
         lock(&self.inner).held.values().cloned().collect()
     }
 
+    /// How many calls of each path (`/submit`, `/upload`, `/fileinfo`, `/finish`, `/retract`)
+    /// were received with the credentials, acted on or not.
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        lock(&self.inner).calls.clone()
+    }
+
     /// The script for this call of `path`: each queue of the path gives its next entry.
     fn scripted(&self, path: &str) -> Script {
         let mut g = lock(&self.inner);
+        *g.calls.entry(path.to_owned()).or_default() += 1;
         // A scripted 0 lets that call through (to fail a later one).
         let code = g
             .fail
@@ -443,7 +453,8 @@ async fn run(mock: &Mock, path: &str, act: impl FnOnce() -> Response) -> Respons
 }
 
 /// `GET /mock/reports`: the mock's state as JSON, for a test or an integrator in another
-/// process (not an NCMEC API): each report with its files, and the calls being held.
+/// process (not an NCMEC API): each report with its files, the calls being held, and how many
+/// calls of each path were received.
 async fn mock_reports(State(mock): State<Mock>, headers: HeaderMap) -> Response {
     if !mock.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
@@ -480,8 +491,10 @@ async fn mock_reports(State(mock): State<Mock>, headers: HeaderMap) -> Response 
         .values()
         .map(|h| serde_json::json!({"path": h.path, "acted": h.acted}))
         .collect();
+    let calls = serde_json::json!(g.calls);
     drop(g);
-    axum::Json(serde_json::json!({"reports": reports, "held": held})).into_response()
+    axum::Json(serde_json::json!({"reports": reports, "held": held, "calls": calls}))
+        .into_response()
 }
 
 async fn status(State(mock): State<Mock>, headers: HeaderMap) -> Response {
@@ -827,7 +840,8 @@ mod tests {
             &Credentials::parse("esp:pw").unwrap(),
             Duration::from_millis(300),
         ));
-        let call = |f: Box<dyn FnOnce(&Client) -> Result<(), CyberTipError> + Send>| {
+        type Call = Box<dyn FnOnce(&Client) -> Result<(), CyberTipError> + Send>;
+        let call = |f: Call| {
             let c = client.clone();
             tokio::task::spawn_blocking(move || f(&c))
         };
@@ -913,6 +927,10 @@ mod tests {
         assert_eq!(files[1]["bytes"], 4);
         assert_eq!(files[1]["md5"], "025e4da7edac35ede583f5e8d51aa7ec");
         assert_eq!(files[1]["described"], false);
+        assert_eq!(
+            seen["calls"],
+            serde_json::json!({"/submit": 2, "/upload": 3})
+        );
         assert!(second.await.unwrap().is_err(), "the answer was lost");
         // Behind the same credentials.
         let b = base.clone();
