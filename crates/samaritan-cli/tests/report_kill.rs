@@ -296,7 +296,7 @@ impl Filing {
             .arg(self.dir.path().join("blobs"))
             .arg("--data-dir")
             .arg(self.dir.path())
-            .stdout(Stdio::piped())
+            .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
