@@ -381,3 +381,45 @@ async fn a_stop_between_uploads_is_resumed_by_retracting_and_filing_afresh() {
         .unwrap_err();
     assert!(e.to_string().contains("finished"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_finish_on_a_report_another_filer_finished_counts_as_finished() {
+    let w = world().await;
+    let case = w.approved_case("g1").await;
+    // The first filer's finish fails (500): the case is left uploaded.
+    w.mock.fail_next("/finish", 500);
+    assert!(
+        file(
+            &w.store,
+            w.client.clone(),
+            Some(&w.blobs),
+            case,
+            "user:lead"
+        )
+        .await
+        .is_err()
+    );
+    let left = w.store.report(case).await.unwrap().unwrap();
+    assert_eq!(left.state, "uploaded");
+    let n = left.ncmec_report_id.unwrap();
+    // Someone finishes that report; the next finish is refused for good, and the retract
+    // that follows is answered "already finished": the case is finished, not failed.
+    let c = w.client.clone();
+    let m = n.clone();
+    tokio::task::spawn_blocking(move || c.finish(&m).unwrap())
+        .await
+        .unwrap();
+    w.mock.fail_next("/finish", 4200);
+    let done = file(
+        &w.store,
+        w.client.clone(),
+        Some(&w.blobs),
+        case,
+        "user:lead",
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.state, "finished");
+    assert_eq!(w.finished_with("g1").len(), 1);
+    assert!(w.mock.reports().values().all(|r| !r.retracted));
+}

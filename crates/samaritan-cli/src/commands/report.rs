@@ -20,7 +20,8 @@ pub struct ReportArgs {
 pub enum ReportAction {
     /// Cases, newest first, one JSON line each (with their drafts).
     List {
-        /// `draft`, `approved`, `submitting`, `submitted`, `finished`, `failed`, `retracted`;
+        /// `draft`, `approved`, `submitting`, `submitted`, `uploaded`, `finished`, `failed`,
+        /// `retracted`;
         /// all when absent.
         #[arg(long)]
         state: Option<String>,
@@ -36,7 +37,8 @@ pub enum ReportAction {
         store: StoreArgs,
     },
     /// File an approved case with the CyberTipline (resuming where a stop left it): submit,
-    /// then finish; each step recorded before the next. Exits 1 when it was not filed.
+    /// upload and describe each kept image, then finish; each step recorded before the next.
+    /// Exits 1 when it was not filed (also when another filer's step is still under its lease).
     Submit {
         id: i64,
         /// `test` (NCMEC's test service), `production`, or a base URL (a mock).

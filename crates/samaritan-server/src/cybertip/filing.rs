@@ -13,8 +13,10 @@
 //! report, and a `finish` answered "already finished" (5102) counts as finished. So NCMEC ends
 //! with exactly one finished report per case, whatever step the crash hit. Each step is audited
 //! (`report.filing`, `report.file`) with NCMEC's ids and any error, never with credentials. A
-//! step holds a lease (its client's timeout and a margin): a second filer leaves a case alone
-//! until the lease has run out.
+//! `submitting` or `submitted` step holds a lease (its client's timeout and a margin): a second
+//! filer leaves the case alone until the lease has run out. An `uploaded` case is finished by
+//! whoever comes (finishing twice is answered "already finished"; a refusal whose retract says
+//! "already finished" also counts as finished).
 
 use std::sync::Arc;
 
@@ -374,27 +376,25 @@ async fn finish(
     let c = client.clone();
     let n = ncmec.to_owned();
     match blocking(move || c.finish(&n)).await? {
-        Ok(()) | Err(CyberTipError::Code { code: 5102, .. }) => Ok(step(
-            store,
-            id,
-            &["uploaded"],
-            "finished",
-            None,
-            None,
-            None,
-            actor,
-        )
-        .await?),
+        Ok(()) | Err(CyberTipError::Code { code: 5102, .. }) => finished(store, id, actor).await,
         Err(e) if e.uncertain() => {
             // Left `uploaded`: filing again finishes the same report.
             Err(e.into())
         }
         Err(e) => {
             // Refused for good (expired, invalid): retract what is left, and fail so that the
-            // next attempt submits a new report.
+            // next attempt submits a new report — unless the retract says the report is
+            // finished after all (another filer finished it): then the case is finished.
+            let c = client.clone();
+            let n = ncmec.to_owned();
             let mut error = e.to_string();
-            if let Some(r) = retract_quietly(client, ncmec).await {
-                error = format!("{error}; {r}");
+            match blocking(move || c.retract(&n)).await {
+                Ok(Err(CyberTipError::Code { code: 5102, .. })) => {
+                    return finished(store, id, actor).await;
+                }
+                Ok(Ok(())) | Ok(Err(CyberTipError::Code { code: 5101, .. })) => {}
+                Ok(Err(r)) => error = format!("{error}; retracting report {ncmec} failed: {r}"),
+                Err(t) => error = format!("{error}; retracting report {ncmec} stopped: {t}"),
             }
             step(
                 store,
@@ -409,6 +409,34 @@ async fn finish(
             .await?;
             Err(e.into())
         }
+    }
+}
+
+/// Records case `id` finished; a case another filer recorded finished first is returned as it
+/// is (two filers finishing one report is no error).
+async fn finished(store: &Store, id: i64, actor: &str) -> Result<Report, FilingError> {
+    match step(
+        store,
+        id,
+        &["uploaded"],
+        "finished",
+        None,
+        None,
+        None,
+        actor,
+    )
+    .await
+    {
+        Ok(r) => Ok(r),
+        Err(StoreError::Refused { .. }) => match store.report(id).await? {
+            Some(r) if r.state == "finished" => Ok(r),
+            _ => Err(FilingError::State {
+                id,
+                state: "unknown".into(),
+                why: "its state changed while it was being finished",
+            }),
+        },
+        Err(e) => Err(e.into()),
     }
 }
 

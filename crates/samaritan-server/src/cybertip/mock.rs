@@ -3,7 +3,13 @@
 //! report — the root, the order of the elements this project sends, the required elements and
 //! the documented limits — answered with the documented response codes (0 success, 4100 a
 //! report that fails validation, 4110 malformed XML, 5101 already retracted, 5102 already
-//! finished). A test can script failures (`fail_next`) and delays (`delay_next`).
+//! finished). A test can script the next calls of a path: a failure (`fail_next`), a wait before
+//! the call is acted on (`delay_next`: a client that gives up or dies meanwhile leaves nothing
+//! done, since the call is dropped with its connection), and a wait after it was acted on,
+//! before the answer goes out (`delay_answer_next`: NCMEC made the change and the client never
+//! hears of it). `GET /mock/reports` (same credentials) shows, as JSON, the reports held, the
+//! calls being held by a delay and how many calls of each path came, so a test in another
+//! process can see where a filer is.
 //! `samaritan ncmec mock --listen ADDR` serves it for integrators.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -36,8 +42,18 @@ pub struct MockFile {
     pub name: String,
     pub md5: String,
     pub bytes: usize,
-    /// The `<fileDetails>` accepted for it, if any.
+    /// The `<fileDetails>` last accepted for it, if any.
     pub details: Option<String>,
+    /// How many `<fileDetails>` were accepted for it.
+    pub descriptions: usize,
+}
+
+/// A call the mock is holding by a scripted delay right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldCall {
+    pub path: String,
+    /// Whether the call was acted on already (`delay_answer_next`) or not yet (`delay_next`).
+    pub acted: bool,
 }
 
 #[derive(Default)]
@@ -46,8 +62,35 @@ struct Inner {
     reports: BTreeMap<u64, MockReport>,
     /// Codes to answer the next calls of a path with (`/submit`, `/finish`), in order.
     fail: BTreeMap<String, VecDeque<u32>>,
-    /// Delays before answering the next calls of a path.
+    /// Delays before acting on the next calls of a path.
     delay: BTreeMap<String, VecDeque<Duration>>,
+    /// Delays after acting on the next calls of a path, before answering.
+    delay_answer: BTreeMap<String, VecDeque<Duration>>,
+    /// The calls being held now, by ticket.
+    held: BTreeMap<u64, HeldCall>,
+    /// How many calls of each scripted path were received (with the credentials).
+    calls: BTreeMap<String, u64>,
+    tickets: u64,
+}
+
+/// What the script says for one call.
+struct Script {
+    code: Option<u32>,
+    before: Option<Duration>,
+    answer: Option<Duration>,
+}
+
+/// A held call's entry in [`Inner::held`], removed when the wait ends or the call is dropped
+/// (its client went away).
+struct Holding {
+    inner: Arc<Mutex<Inner>>,
+    ticket: u64,
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        lock(&self.inner).held.remove(&self.ticket);
+    }
 }
 
 /// The mock service; clones share its state.
@@ -82,6 +125,7 @@ impl Mock {
             .route("/fileinfo", post(fileinfo))
             .route("/finish", post(finish))
             .route("/retract", post(retract))
+            .route("/mock/reports", get(mock_reports))
             .with_state(self.clone())
     }
 
@@ -100,7 +144,9 @@ impl Mock {
             .push_back(code);
     }
 
-    /// Waits `by` before answering the next call of `path`.
+    /// Waits `by` before acting on the next call of `path` (a later call of the same path takes
+    /// the next delay scripted for it; `Duration::ZERO` lets a call through unheld). A client
+    /// that times out or dies meanwhile closes its connection and the call is dropped undone.
     pub fn delay_next(&self, path: &str, by: Duration) {
         lock(&self.inner)
             .delay
@@ -109,17 +155,67 @@ impl Mock {
             .push_back(by);
     }
 
-    /// The scripted code and delay for this call of `path`, if any.
-    fn scripted(&self, path: &str) -> (Option<u32>, Option<Duration>) {
+    /// Acts on the next call of `path` at once, then waits `by` before answering: the change
+    /// is made whether or not the client is still there to hear of it (a lost answer).
+    pub fn delay_answer_next(&self, path: &str, by: Duration) {
+        lock(&self.inner)
+            .delay_answer
+            .entry(path.to_owned())
+            .or_default()
+            .push_back(by);
+    }
+
+    /// The calls being held by a scripted delay now.
+    pub fn held(&self) -> Vec<HeldCall> {
+        lock(&self.inner).held.values().cloned().collect()
+    }
+
+    /// How many calls of each path (`/submit`, `/upload`, `/fileinfo`, `/finish`, `/retract`)
+    /// were received with the credentials, acted on or not.
+    pub fn calls(&self) -> BTreeMap<String, u64> {
+        lock(&self.inner).calls.clone()
+    }
+
+    /// The script for this call of `path`: each queue of the path gives its next entry.
+    fn scripted(&self, path: &str) -> Script {
         let mut g = lock(&self.inner);
+        *g.calls.entry(path.to_owned()).or_default() += 1;
         // A scripted 0 lets that call through (to fail a later one).
         let code = g
             .fail
             .get_mut(path)
             .and_then(VecDeque::pop_front)
             .filter(|c| *c != 0);
-        let delay = g.delay.get_mut(path).and_then(VecDeque::pop_front);
-        (code, delay)
+        let before = g.delay.get_mut(path).and_then(VecDeque::pop_front);
+        let answer = g.delay_answer.get_mut(path).and_then(VecDeque::pop_front);
+        let nonzero = |d: Option<Duration>| d.filter(|d| !d.is_zero());
+        Script {
+            code,
+            before: nonzero(before),
+            answer: nonzero(answer),
+        }
+    }
+
+    /// Holds call `path` for `by`, listed in [`Mock::held`] meanwhile.
+    async fn hold(&self, path: &str, acted: bool, by: Duration) {
+        let holding = {
+            let mut g = lock(&self.inner);
+            g.tickets += 1;
+            let ticket = g.tickets;
+            g.held.insert(
+                ticket,
+                HeldCall {
+                    path: path.to_owned(),
+                    acted,
+                },
+            );
+            Holding {
+                inner: self.inner.clone(),
+                ticket,
+            }
+        };
+        tokio::time::sleep(by).await;
+        drop(holding);
     }
 
     fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -174,23 +270,23 @@ fn upload_response(id: u64, file_id: &str, md5: &str) -> Response {
 /// Largest file the mock takes (the real limit is not public; this one bounds the mock).
 const MAX_FILE: usize = 64 << 20;
 
-async fn upload(
-    State(mock): State<Mock>,
-    headers: HeaderMap,
+/// An upload's form: the report id and the file's name and bytes, or the answer to a form
+/// that does not read.
+async fn read_upload(
     mut form: axum::extract::Multipart,
-) -> Response {
-    if !mock.authorized(&headers) {
-        return StatusCode::UNAUTHORIZED.into_response();
-    }
-    if let Some(r) = script(&mock, "/upload").await {
-        return r;
-    }
+) -> Result<(u64, String, Vec<u8>), Response> {
     let (mut id, mut file): (Option<u64>, Option<(String, Vec<u8>)>) = (None, None);
     loop {
         let field = match form.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return xml_response(4100, &format!("the form does not read: {e}"), None),
+            Err(e) => {
+                return Err(xml_response(
+                    4100,
+                    &format!("the form does not read: {e}"),
+                    None,
+                ));
+            }
         };
         match field.name() {
             Some("id") => id = field.text().await.ok().and_then(|t| t.trim().parse().ok()),
@@ -200,45 +296,75 @@ async fn upload(
                     Ok(b) if b.len() <= MAX_FILE && !b.is_empty() => {
                         file = Some((name, b.to_vec()))
                     }
-                    Ok(_) => return xml_response(4100, "the file is empty or too large", None),
+                    Ok(_) => {
+                        return Err(xml_response(4100, "the file is empty or too large", None));
+                    }
                     Err(e) => {
-                        return xml_response(4100, &format!("the file does not read: {e}"), None);
+                        return Err(xml_response(
+                            4100,
+                            &format!("the file does not read: {e}"),
+                            None,
+                        ));
                     }
                 }
             }
-            _ => return xml_response(4100, "unknown form field", None),
+            _ => return Err(xml_response(4100, "unknown form field", None)),
         }
     }
-    let (Some(id), Some((name, bytes))) = (id, file) else {
-        return xml_response(4100, "an upload needs `id` and `file`", None);
-    };
-    let md5 = samaritan_store::hex(&<md5::Md5 as md5::Digest>::digest(&bytes));
-    let mut g = lock(&mock.inner);
-    match g.reports.get_mut(&id) {
-        None => xml_response(4200, "no such report", Some(id)),
-        Some(r) if r.retracted => xml_response(5101, "report already retracted", Some(id)),
-        Some(r) if r.finished => xml_response(5102, "report already finished", Some(id)),
-        Some(r) => {
-            let file_id = format!("f{id}-{}", r.files.len() + 1);
-            r.files.push(MockFile {
-                file_id: file_id.clone(),
-                name,
-                md5: md5.clone(),
-                bytes: bytes.len(),
-                details: None,
-            });
-            upload_response(id, &file_id, &md5)
-        }
+    match (id, file) {
+        (Some(id), Some((name, bytes))) => Ok((id, name, bytes)),
+        _ => Err(xml_response(4100, "an upload needs `id` and `file`", None)),
     }
+}
+
+async fn upload(
+    State(mock): State<Mock>,
+    headers: HeaderMap,
+    form: axum::extract::Multipart,
+) -> Response {
+    if !mock.authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    // The whole request is read before the script runs, as for the other paths: a client that
+    // goes away while its call is held is then seen at once, and the call dropped.
+    let form = read_upload(form).await;
+    run(&mock, "/upload", || {
+        let (id, name, bytes) = match form {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        let md5 = samaritan_store::hex(&<md5::Md5 as md5::Digest>::digest(&bytes));
+        let mut g = lock(&mock.inner);
+        match g.reports.get_mut(&id) {
+            None => xml_response(4200, "no such report", Some(id)),
+            Some(r) if r.retracted => xml_response(5101, "report already retracted", Some(id)),
+            Some(r) if r.finished => xml_response(5102, "report already finished", Some(id)),
+            Some(r) => {
+                let file_id = format!("f{id}-{}", r.files.len() + 1);
+                r.files.push(MockFile {
+                    file_id: file_id.clone(),
+                    name,
+                    md5: md5.clone(),
+                    bytes: bytes.len(),
+                    details: None,
+                    descriptions: 0,
+                });
+                upload_response(id, &file_id, &md5)
+            }
+        }
+    })
+    .await
 }
 
 async fn fileinfo(State(mock): State<Mock>, headers: HeaderMap, body: String) -> Response {
     if !mock.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    if let Some(r) = script(&mock, "/fileinfo").await {
-        return r;
-    }
+    run(&mock, "/fileinfo", || describe(&mock, body)).await
+}
+
+/// `/fileinfo` acted on: the file's `<fileDetails>` checked and kept.
+fn describe(mock: &Mock, body: String) -> Response {
     let root = match tree::parse(&body) {
         Ok(r) => r,
         Err(e) => return xml_response(4110, &e, None),
@@ -257,6 +383,7 @@ async fn fileinfo(State(mock): State<Mock>, headers: HeaderMap, body: String) ->
             None => xml_response(4100, "no such file on this report", id),
             Some(f) => {
                 f.details = Some(body);
+                f.descriptions += 1;
                 xml_response(0, "Success", id)
             }
         },
@@ -304,19 +431,70 @@ pub fn validate_file_details(root: &Node) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs the script for `path`: `Some(response)` when a failure was scripted.
-async fn script(mock: &Mock, path: &str) -> Option<Response> {
-    let (code, delay) = mock.scripted(path);
-    if let Some(d) = delay {
-        tokio::time::sleep(d).await;
+/// Answers call `path` as its script says: waits any delay scripted before acting, then answers
+/// a scripted failure or acts (`act`), then waits any delay scripted before the answer.
+async fn run(mock: &Mock, path: &str, act: impl FnOnce() -> Response) -> Response {
+    let script = mock.scripted(path);
+    if let Some(d) = script.before {
+        mock.hold(path, false, d).await;
     }
-    code.map(|c| match c {
-        401 => StatusCode::UNAUTHORIZED.into_response(),
-        500..=599 => StatusCode::from_u16(c as u16)
+    let answer = match script.code {
+        None => act(),
+        Some(401) => StatusCode::UNAUTHORIZED.into_response(),
+        Some(c @ 500..=599) => StatusCode::from_u16(c as u16)
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             .into_response(),
-        c => xml_response(c, "scripted failure", None),
-    })
+        Some(c) => xml_response(c, "scripted failure", None),
+    };
+    if let Some(d) = script.answer {
+        mock.hold(path, true, d).await;
+    }
+    answer
+}
+
+/// `GET /mock/reports`: the mock's state as JSON, for a test or an integrator in another
+/// process (not an NCMEC API): each report with its files, the calls being held, and how many
+/// calls of each path were received.
+async fn mock_reports(State(mock): State<Mock>, headers: HeaderMap) -> Response {
+    if !mock.authorized(&headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let g = lock(&mock.inner);
+    let reports: Vec<serde_json::Value> = g
+        .reports
+        .iter()
+        .map(|(id, r)| {
+            let files: Vec<serde_json::Value> = r
+                .files
+                .iter()
+                .map(|f| {
+                    serde_json::json!({
+                        "file_id": f.file_id,
+                        "name": f.name,
+                        "md5": f.md5,
+                        "bytes": f.bytes,
+                        "described": f.descriptions > 0,
+                        "descriptions": f.descriptions,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "id": id,
+                "finished": r.finished,
+                "retracted": r.retracted,
+                "files": files,
+            })
+        })
+        .collect();
+    let held: Vec<serde_json::Value> = g
+        .held
+        .values()
+        .map(|h| serde_json::json!({"path": h.path, "acted": h.acted}))
+        .collect();
+    let calls = serde_json::json!(g.calls);
+    drop(g);
+    axum::Json(serde_json::json!({"reports": reports, "held": held, "calls": calls}))
+        .into_response()
 }
 
 async fn status(State(mock): State<Mock>, headers: HeaderMap) -> Response {
@@ -330,9 +508,11 @@ async fn submit(State(mock): State<Mock>, headers: HeaderMap, body: String) -> R
     if !mock.authorized(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    if let Some(r) = script(&mock, "/submit").await {
-        return r;
-    }
+    run(&mock, "/submit", || open(&mock, body)).await
+}
+
+/// `/submit` acted on: the report checked and, when it passes, opened.
+fn open(mock: &Mock, body: String) -> Response {
     let root = match tree::parse(&body) {
         Ok(r) => r,
         Err(e) => return xml_response(4110, &e, None),
@@ -374,9 +554,11 @@ async fn close(mock: &Mock, headers: &HeaderMap, body: &str, path: &str) -> Resp
     if !mock.authorized(headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    if let Some(r) = script(mock, path).await {
-        return r;
-    }
+    run(mock, path, || close_now(mock, body, path)).await
+}
+
+/// `/finish` or `/retract` acted on.
+fn close_now(mock: &Mock, body: &str, path: &str) -> Response {
     let Some(id) = form_id(body) else {
         return xml_response(4100, "no report id", None);
     };
@@ -607,5 +789,154 @@ mod tests {
                 .unwrap_err()
                 .contains("incidentType")
         );
+    }
+
+    /// Serves `mock` on a free loopback port; its base URL.
+    async fn serve(mock: &Mock) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = mock.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        base
+    }
+
+    /// Waits (polling) until no call is held, at most 10 s.
+    async fn until_none_held(mock: &Mock) {
+        let start = std::time::Instant::now();
+        while !mock.held().is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "still held: {:?}",
+                mock.held()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// `GET /mock/reports` with `authorization`: the status and the JSON.
+    fn state_of(base: &str, authorization: &str) -> (u16, serde_json::Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut resp = agent
+            .get(format!("{base}/mock/reports"))
+            .header("Authorization", authorization)
+            .call()
+            .unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_default())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_held_before_acting_dies_with_its_client_and_one_held_after_acting_is_done() {
+        use super::super::client::{Client, Credentials, CyberTipError};
+        let mock = Mock::new("esp", "pw");
+        let base = serve(&mock).await;
+        // A client that gives up after 300 ms, as a killed filer stops listening.
+        let client = Arc::new(Client::new(
+            &base,
+            &Credentials::parse("esp:pw").unwrap(),
+            Duration::from_millis(300),
+        ));
+        type Call = Box<dyn FnOnce(&Client) -> Result<(), CyberTipError> + Send>;
+        let call = |f: Call| {
+            let c = client.clone();
+            tokio::task::spawn_blocking(move || f(&c))
+        };
+        let draft = serde_json::json!({
+            "incident_summary": {"incident_type": "Child Sex Trafficking", "platform": "Ex",
+                "incident_date_time": "2026-01-30T10:00:00Z"},
+            "internet_details": {"web_page": {"url": "https://ex.example/a"}},
+            "reporter": {"email": "safety@example.org"},
+        });
+        let x = super::super::xml::report(&draft, &[]).unwrap();
+        // Acted on, then the answer waits: the report is made and the client never hears of it.
+        mock.delay_answer_next("/submit", Duration::from_secs(60));
+        let xc = x.clone();
+        let e = call(Box::new(move |c| c.submit(&xc).map(|_| ())))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(e, CyberTipError::Transport(_)), "{e}");
+        assert_eq!(mock.reports().len(), 1);
+        until_none_held(&mock).await;
+        // Held before acting: the client goes away, and the call is dropped undone.
+        mock.delay_next("/submit", Duration::from_secs(60));
+        let xc = x.clone();
+        let e = call(Box::new(move |c| c.submit(&xc).map(|_| ())))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(e, CyberTipError::Transport(_)), "{e}");
+        until_none_held(&mock).await;
+        assert_eq!(
+            mock.reports().len(),
+            1,
+            "the held submit was never acted on"
+        );
+        let id = *mock.reports().keys().next().unwrap();
+        // The same for an upload (its form is read before it is held).
+        mock.delay_next("/upload", Duration::from_secs(60));
+        let n = id.to_string();
+        call(Box::new(move |c| c.upload(&n, "a.bin", b"abc").map(|_| ())))
+            .await
+            .unwrap()
+            .unwrap_err();
+        until_none_held(&mock).await;
+        assert!(mock.reports()[&id].files.is_empty());
+        // Scripts apply to the next calls in order, each queue on its own: the first upload
+        // goes through at once, the second is made and its answer held; meanwhile
+        // `/mock/reports` shows the report, its files and the held call.
+        mock.delay_answer_next("/upload", Duration::ZERO);
+        mock.delay_answer_next("/upload", Duration::from_secs(60));
+        let n = id.to_string();
+        call(Box::new(move |c| c.upload(&n, "a.bin", b"abc").map(|_| ())))
+            .await
+            .unwrap()
+            .unwrap();
+        let n = id.to_string();
+        let second = call(Box::new(move |c| {
+            c.upload(&n, "b.bin", b"defg").map(|_| ())
+        }));
+        let authorization = mock.authorization.as_str().to_owned();
+        let start = std::time::Instant::now();
+        let (status, seen) = loop {
+            let (b, a) = (base.clone(), authorization.clone());
+            let (status, seen) = tokio::task::spawn_blocking(move || state_of(&b, &a))
+                .await
+                .unwrap();
+            if status != 200 || !seen["held"].as_array().unwrap().is_empty() {
+                break (status, seen);
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "{seen}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_eq!(status, 200, "{seen}");
+        assert_eq!(
+            seen["held"],
+            serde_json::json!([{"path": "/upload", "acted": true}])
+        );
+        let report = &seen["reports"][0];
+        assert_eq!(report["id"], id);
+        assert_eq!(report["finished"], false);
+        assert_eq!(report["retracted"], false);
+        let files = report["files"].as_array().unwrap();
+        assert_eq!(files.len(), 2, "{seen}");
+        assert_eq!(files[1]["bytes"], 4);
+        assert_eq!(files[1]["md5"], "025e4da7edac35ede583f5e8d51aa7ec");
+        assert_eq!(files[1]["described"], false);
+        assert_eq!(
+            seen["calls"],
+            serde_json::json!({"/submit": 2, "/upload": 3})
+        );
+        assert!(second.await.unwrap().is_err(), "the answer was lost");
+        // Behind the same credentials.
+        let b = base.clone();
+        let (status, _) = tokio::task::spawn_blocking(move || state_of(&b, "Basic eDp5"))
+            .await
+            .unwrap();
+        assert_eq!(status, 401);
     }
 }
