@@ -294,6 +294,10 @@ pub async fn collect(
     Ok((b, manifest))
 }
 
+/// Largest `manifest.json` or `manifest.sig` [`verify`] reads (a manifest lists each file in
+/// about 150 bytes: this is room for some hundred thousand files).
+const MAX_MANIFEST: u64 = 64 << 20;
+
 /// What [`verify`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
@@ -313,24 +317,38 @@ pub fn verify<R: Read + Seek>(
     key: &VerifyingKey,
 ) -> Result<VerifyReport, EvidenceError> {
     let mut zip = zip::ZipArchive::new(bundle)?;
-    let mut contents: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    // Every entry is hashed as it streams (never held whole); only the manifest and its
+    // signature, small by nature, are kept, and a larger one is refused.
+    let mut contents: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let (mut manifest_bytes, mut sig_hex) = (None, None);
     for i in 0..zip.len() {
         let mut f = zip.by_index(i)?;
         if f.is_dir() {
             continue;
         }
         let name = f.name()?.into_owned();
-        let mut bytes = Vec::new();
-        // Bounded: a bundle is read whole, so a hostile entry cannot claim more than 4 GiB.
-        f.by_ref().take(4 << 30).read_to_end(&mut bytes)?;
-        contents.insert(name, bytes);
+        if name == "manifest.json" || name == "manifest.sig" {
+            let mut bytes = Vec::new();
+            f.by_ref().take(MAX_MANIFEST + 1).read_to_end(&mut bytes)?;
+            if bytes.len() as u64 > MAX_MANIFEST {
+                return Err(EvidenceError::Manifest(format!(
+                    "{name} is larger than {MAX_MANIFEST} bytes"
+                )));
+            }
+            if name == "manifest.json" {
+                manifest_bytes = Some(bytes);
+            } else {
+                sig_hex = Some(bytes);
+            }
+            continue;
+        }
+        let mut hasher = samaritan_store::Sha256Stream::default();
+        std::io::copy(&mut f, &mut hasher)?;
+        contents.insert(name, hasher.finish());
     }
-    let manifest_bytes = contents
-        .remove("manifest.json")
-        .ok_or_else(|| EvidenceError::Manifest("no manifest.json".into()))?;
-    let sig_hex = contents
-        .remove("manifest.sig")
-        .ok_or_else(|| EvidenceError::Manifest("no manifest.sig".into()))?;
+    let manifest_bytes =
+        manifest_bytes.ok_or_else(|| EvidenceError::Manifest("no manifest.json".into()))?;
+    let sig_hex = sig_hex.ok_or_else(|| EvidenceError::Manifest("no manifest.sig".into()))?;
     let signature_ok = std::str::from_utf8(&sig_hex)
         .ok()
         .and_then(|h| {
@@ -356,7 +374,7 @@ pub fn verify<R: Read + Seek>(
     for f in &manifest.files {
         match contents.remove(&f.path) {
             None => report.missing.push(f.path.clone()),
-            Some(bytes) if sha256_hex(&bytes) != f.sha256 || bytes.len() as u64 != f.bytes => {
+            Some((sha, bytes)) if sha != f.sha256 || bytes != f.bytes => {
                 report.changed.push(f.path.clone());
             }
             Some(_) => {}

@@ -1481,6 +1481,14 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
             ..Limits::default()
         },
     );
+    // Report cases' evidence is preserved under a hold.
+    state.preserve_with(
+        samaritan_server::preserve::Preservation::new(
+            samaritan_server::vault::Keyring::parse(&"4d".repeat(32)).unwrap(),
+            365,
+        )
+        .unwrap(),
+    );
     // Reports are filed with a local mock CyberTipline.
     let mock = samaritan_server::cybertip::mock::Mock::new("esp", "pw");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1852,6 +1860,83 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
     assert!(view.html.contains("(filed)"));
     assert!(!view.html.contains("id=\"file\""));
     assert_eq!(mock.reports().values().filter(|r| r.finished).count(), 1);
+    // Its evidence is held: leads see the hold; only an admin extends or releases it, and the
+    // release of a filed report's hold is refused within its year.
+    assert!(
+        view.html.contains("is <strong>held</strong>"),
+        "{}",
+        view.html
+    );
+    assert!(!view.html.contains("id=\"extend\""));
+    let p = lead
+        .post(
+            &format!("/reports/{}/hold/extend", case.id),
+            &[
+                ("csrf", &csrf_lead),
+                ("until", "2999-01-01"),
+                ("reference", "r"),
+                ("agency", "a"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    store
+        .create_user("root", Role::Admin, PW, "test")
+        .await
+        .unwrap();
+    let mut root = Browser::new(&app);
+    root.sign_in("root", PW).await;
+    let view = root.get(&format!("/reports/{}", case.id)).await;
+    assert_clean(&view);
+    assert!(view.html.contains("id=\"extend\"") && view.html.contains("id=\"release\""));
+    let csrf_root = view.hidden("csrf");
+    let bad = root
+        .post(
+            &format!("/reports/{}/hold/extend", case.id),
+            &[
+                ("csrf", &csrf_root),
+                ("until", "soon"),
+                ("reference", "r"),
+                ("agency", "a"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_clean(&bad);
+    let p = root
+        .post(
+            &format!("/reports/{}/hold/extend", case.id),
+            &[
+                ("csrf", &csrf_root),
+                ("until", "2999-01-01"),
+                ("reference", "2703F-0042"),
+                ("agency", "Example County Sheriff"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.html);
+    let view = root.get(&format!("/reports/{}", case.id)).await;
+    assert!(
+        view.html.contains("Example County Sheriff"),
+        "{}",
+        view.html
+    );
+    let refused = root
+        .post(
+            &format!("/reports/{}/hold/release", case.id),
+            &[("csrf", &csrf_root), ("reason", "done")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused.html.contains("Example County Sheriff"),
+        "{}",
+        refused.html
+    );
+    assert_eq!(
+        store.hold_of_report(case.id).await.unwrap().unwrap().state,
+        "held"
+    );
 
     // The two ads share a template: the ad page shows it with this ad's slot fills.
     let page = lead.get("/ads/q1").await;

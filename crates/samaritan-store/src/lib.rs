@@ -162,3 +162,31 @@ pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     hex(&sha2::Sha256::digest(data))
 }
+
+/// SHA-256 of bytes written to it, and how many (for hashing a stream without holding it).
+#[derive(Default)]
+pub struct Sha256Stream {
+    hasher: sha2::Sha256,
+    bytes: u64,
+}
+
+impl Sha256Stream {
+    /// The lowercase hex digest and the byte count.
+    pub fn finish(self) -> (String, u64) {
+        use sha2::Digest;
+        (hex(&self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl std::io::Write for Sha256Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        self.hasher.update(buf);
+        self.bytes += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

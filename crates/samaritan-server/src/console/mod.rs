@@ -20,6 +20,7 @@ mod form;
 mod graph;
 mod headers;
 mod highlight;
+mod holds;
 mod login;
 mod mask;
 mod network;
@@ -111,6 +112,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/reports/{id}/approve", post(reports::approve))
         .route("/reports/{id}/submit", post(reports::submit))
         .route("/reports/{id}/retract", post(reports::retract))
+        .route("/reports/{id}/hold/extend", post(holds::extend))
+        .route("/reports/{id}/hold/release", post(holds::release))
         .route("/audit", get(audit::page))
         .route("/settings", get(wellness::settings).post(wellness::save))
         .route("/exposure", get(wellness::exposure))

@@ -1,5 +1,6 @@
 //! Report cases for leads: the list, one case's draft read as sections, and approval by a
-//! second person (the store refuses the person who decided to report). Reading a case is an
+//! second person (the store refuses the person who decided to report), filing, the files sent
+//! and the hold on the preserved evidence ([`super::holds`] changes it). Reading a case is an
 //! evidence read, audited as `report.read` like the API's.
 
 use askama::Template;
@@ -40,7 +41,7 @@ pub(crate) struct Section {
 
 #[derive(Template)]
 #[template(path = "report.html")]
-struct ReportPage {
+pub(crate) struct ReportPage {
     chrome: Chrome,
     r: Report,
     created: String,
@@ -52,10 +53,26 @@ struct ReportPage {
     can_file: bool,
     /// The case's report is submitted and unfinished.
     can_retract: bool,
+    /// The files sent with its CyberTipline reports.
+    files: Vec<samaritan_store::ReportFile>,
+    /// The hold on its preserved evidence, with how many files are preserved.
+    hold: Option<HoldView>,
     error: Option<String>,
 }
 
-fn lead(person: &Person) -> Result<(), PageError> {
+/// The hold on a case's preserved evidence as the case page shows it.
+pub(crate) struct HoldView {
+    pub h: samaritan_store::Hold,
+    pub created: String,
+    pub until: String,
+    pub released: String,
+    pub preserved: usize,
+    /// The reader is an admin (extends and releases).
+    pub can_change: bool,
+    pub extensions: Vec<(String, samaritan_store::HoldExtension)>,
+}
+
+pub(crate) fn lead(person: &Person) -> Result<(), PageError> {
     person.require(&[Role::Lead, Role::Admin])
 }
 
@@ -217,7 +234,7 @@ fn sections(d: &serde_json::Value, masked: bool) -> Vec<Section> {
     ]
 }
 
-async fn build(
+pub(crate) async fn build(
     state: &AppState,
     person: &Person,
     id: i64,
@@ -237,6 +254,23 @@ async fn build(
             serde_json::json!({"reports": [r.id], "via": "console"}),
         )
         .await?;
+    let files = state.store().report_files(r.id).await?;
+    let hold = match state.store().hold_of_report(r.id).await? {
+        Some(h) => Some(HoldView {
+            created: when(h.created_at),
+            until: samaritan_store::queue::rfc3339_ms(h.until_ms),
+            released: h.released_at.map(when).unwrap_or_default(),
+            preserved: state.store().preserved_files(r.id).await?.len(),
+            can_change: person.role() == Role::Admin && h.state == "held",
+            extensions: h
+                .extensions
+                .iter()
+                .map(|e| (samaritan_store::queue::rfc3339_ms(e.until_ms), e.clone()))
+                .collect(),
+            h,
+        }),
+        None => None,
+    };
     let missing = r.draft["missing"]
         .as_array()
         .into_iter()
@@ -257,12 +291,14 @@ async fn build(
             ),
         can_retract: state.cybertip().is_some()
             && matches!(r.state.as_str(), "submitted" | "uploaded"),
+        files,
+        hold,
         error,
         r,
     })
 }
 
-fn report_id(id: &str) -> Result<i64, PageError> {
+pub(crate) fn report_id(id: &str) -> Result<i64, PageError> {
     id.parse()
         .map_err(|_| PageError::bad_request(format!("`{id}` is not a report number")))
 }
