@@ -35,6 +35,9 @@ pub struct Ad {
     /// Poster account id on the platform.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The poster as the platform shows them (a report names the reported user with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poster: Option<Poster>,
     /// Where the ad is or was published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -55,6 +58,7 @@ impl Ad {
             body: body.map(str::to_owned),
             location: None,
             account: None,
+            poster: None,
             url: None,
             images: Vec::new(),
             meta: None,
@@ -135,6 +139,18 @@ impl Ad {
         text("title", self.title.as_deref(), limits.max_title_bytes)?;
         text("body", self.body.as_deref(), limits.max_text_bytes)?;
         text("account", self.account.as_deref(), limits.max_field_bytes)?;
+        if let Some(p) = &self.poster {
+            text(
+                "poster.display_name",
+                p.display_name.as_deref(),
+                limits.max_field_bytes,
+            )?;
+            text(
+                "poster.profile_url",
+                p.profile_url.as_deref(),
+                limits.max_field_bytes,
+            )?;
+        }
         text("url", self.url.as_deref(), limits.max_field_bytes)?;
         if let Some(loc) = &self.location {
             text("location.city", loc.city.as_deref(), limits.max_field_bytes)?;
@@ -212,6 +228,18 @@ fn json_len(value: &serde_json::Value) -> usize {
 }
 
 /// Free-text location as the platform knows it.
+/// Who posted an ad, as the platform shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Poster {
+    /// The name the platform displays for the poster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// The poster's profile page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_url: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Location {
@@ -580,6 +608,16 @@ mod tests {
                 "field_too_large",
             ),
             (r#"{"id":"a","url":"1234567"}"#, "url", "field_too_large"),
+            (
+                r#"{"id":"a","poster":{"display_name":"1234567"}}"#,
+                "poster.display_name",
+                "field_too_large",
+            ),
+            (
+                r#"{"id":"a","poster":{"profile_url":"1234567"}}"#,
+                "poster.profile_url",
+                "field_too_large",
+            ),
             (
                 r#"{"id":"a","location":{"country":"1234567"}}"#,
                 "location.country",

@@ -24,6 +24,10 @@ pub struct AdInput {
     location: Option<serde_json::Value>,
     /// Poster account id on the platform; at most 2 KiB by default.
     account: Option<String>,
+    /// `{display_name, profile_url}`: the poster as the platform shows them (a report names
+    /// the reported user with it); each at most 2 KiB by default.
+    #[schema(value_type = Option<Object>)]
+    poster: Option<serde_json::Value>,
     /// At most 2 KiB by default.
     url: Option<String>,
     /// Each `{path}`, `{url}`, `{base64}` or `{sha256, pdq}`; at most 20 per ad and 16 `{url}`

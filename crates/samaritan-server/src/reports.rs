@@ -138,6 +138,8 @@ pub fn draft(
         "person_or_user_reported": {
             "esp_identifier": ad.account,
             "screen_names": e.handles,
+            "display_names": ad.poster.as_ref().and_then(|p| p.display_name.as_deref()).into_iter().collect::<Vec<_>>(),
+            "profile_urls": ad.poster.as_ref().and_then(|p| p.profile_url.as_deref()).into_iter().collect::<Vec<_>>(),
             "emails": e.emails,
             "estimated_location": location.map(|l| serde_json::json!({
                 "city": l.city, "region": l.region, "country_code": l.country,

@@ -137,6 +137,8 @@ impl World {
             "id": id,
             "body": "new girl 16yo incall, call 702-555-0143",
             "url": format!("https://classifieds.example/ads/{id}"),
+            "account": "acct-77",
+            "poster": {"display_name": "Sunny & Co", "profile_url": "https://classifieds.example/u/acct-77"},
             "images": [{"base64": b64(&self.images[0])}, {"base64": b64(&self.images[1])}],
         }]);
         let (s, t) = self
@@ -202,6 +204,14 @@ async fn images_are_uploaded_described_and_listed_once_on_the_finished_report() 
     assert_eq!(done.state, "finished");
     let sent = w.finished_with("i1");
     assert_eq!(sent.len(), 1);
+    // The reported user is named as the platform shows them.
+    for part in [
+        "<espIdentifier>acct-77</espIdentifier>",
+        "<displayName>Sunny &amp; Co</displayName>",
+        "<profileUrl>https://classifieds.example/u/acct-77</profileUrl>",
+    ] {
+        assert!(sent[0].xml.contains(part), "{part} in {}", sent[0].xml);
+    }
     let files = &sent[0].files;
     assert_eq!(files.len(), 2, "{files:?}");
     for (f, (bytes, sha)) in files.iter().zip(w.images.iter().zip(&shas)) {

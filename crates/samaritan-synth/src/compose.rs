@@ -632,6 +632,7 @@ pub(crate) fn compose(
             country: Some(country.to_owned()),
         }),
         account: Some(account),
+        poster: None,
         url: Some(format!(
             "https://classifieds.example/{}/{}",
             style.category, ad_index

@@ -203,6 +203,8 @@ fn sections(d: &serde_json::Value, masked: bool) -> Vec<Section> {
                     "/person_or_user_reported/esp_identifier",
                 ),
                 f("Screen names", "/person_or_user_reported/screen_names"),
+                f("Display names", "/person_or_user_reported/display_names"),
+                f("Profile", "/person_or_user_reported/profile_urls"),
                 f("E-mails", "/person_or_user_reported/emails"),
                 f(
                     "Estimated location",
