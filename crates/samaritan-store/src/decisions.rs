@@ -334,6 +334,23 @@ impl Store {
                 now
             );
             decision.audit_seq = entry.seq;
+            let data = serde_json::json!({
+                "ad_id": decision.ad_id,
+                "revision": decision.revision,
+                "decision_seq": decision.seq,
+                "action": decision.action,
+                "reason": decision.reason,
+                "actor": decision.actor,
+                "basis": decision.basis,
+                "supersedes": decision.supersedes,
+            });
+            emit_event!(
+                tx,
+                "decision.created",
+                Some(decision.ad_id.as_str()),
+                data,
+                now
+            );
             sqlx::query("UPDATE decisions SET audit_seq = $1 WHERE seq = $2")
                 .bind(entry.seq)
                 .bind(seq)

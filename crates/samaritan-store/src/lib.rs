@@ -15,6 +15,7 @@
 #[macro_use]
 mod macros;
 
+pub mod appeals;
 pub mod audit;
 mod backend;
 pub mod dashboard;
@@ -29,6 +30,7 @@ pub mod keys;
 pub mod link_state;
 #[macro_use]
 pub mod networks;
+pub mod outbox;
 pub mod policy;
 pub mod qa;
 pub mod queue;
@@ -40,10 +42,12 @@ pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod users;
+pub mod webhooks;
 mod writer;
 
 use std::path::Path;
 
+pub use appeals::Appeal;
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
 pub use backend::Dialect;
 pub use dashboard::Dashboard;
@@ -65,6 +69,7 @@ pub use search::{IdentifierKind, SearchHit};
 pub use sessions::{Exposure, NewSession, Session, SessionLimits};
 pub use settings::ViewSettings;
 pub use users::{LoginError, Role, User};
+pub use webhooks::{Delivery, DeliveryCounts, DueDelivery, WebhookEndpoint};
 pub use writer::Queued;
 
 use backend::Backend;

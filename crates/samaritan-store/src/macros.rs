@@ -84,3 +84,46 @@ macro_rules! append_audit {
         entry
     }};
 }
+
+/// Writes webhook event `$event_type` about `$ad_id` (an `Option<&str>`) with `$data` (JSON,
+/// never ad text) to the outbox inside the caller's transaction, and a pending delivery for
+/// each enabled endpoint that wants it; evaluates to the event's `seq`. So an event exists if
+/// and only if the change that caused it committed.
+macro_rules! emit_event {
+    ($tx:ident, $event_type:expr, $ad_id:expr, $data:expr, $now:expr) => {{
+        let event_type: &str = $event_type;
+        let ad_id: Option<&str> = $ad_id;
+        let event_id = format!("msg_{}", $crate::hex(&$crate::users::random_bytes::<16>()?));
+        let body = $crate::outbox::event_body(event_type, $now, $data);
+        let (seq,): (i64,) = sqlx::query_as(
+            "INSERT INTO webhook_outbox (event_id, event_type, ad_id, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING seq",
+        )
+        .bind(&event_id)
+        .bind(event_type)
+        .bind(ad_id)
+        .bind(&body)
+        .bind($now)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let endpoints: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, events FROM webhook_endpoints WHERE disabled_at IS NULL")
+                .fetch_all(&mut *$tx)
+                .await?;
+        for (endpoint, events) in endpoints {
+            if $crate::outbox::wants(&events, event_type) {
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (endpoint_id, event_seq, ad_id, state, \
+                     attempts, next_at) VALUES ($1, $2, $3, 'pending', 0, $4)",
+                )
+                .bind(endpoint)
+                .bind(seq)
+                .bind(ad_id)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+        seq
+    }};
+}

@@ -251,6 +251,11 @@ impl Store {
                 "draft_sha256": crate::sha256_hex(draft.as_bytes()),
             });
             append_audit!(tx, dialect, &d.actor, "report.open", &d.ad_id, detail, now);
+            let data = serde_json::json!({
+                "report_id": row.id, "ad_id": d.ad_id, "revision": d.revision,
+                "decision_seq": d.seq, "state": "draft",
+            });
+            emit_event!(tx, "report.opened", Some(d.ad_id.as_str()), data, now);
             tx.commit().await?;
             Ok((row.try_into()?, true))
         })
@@ -325,6 +330,10 @@ impl Store {
             .await?;
             let detail = serde_json::json!({"report": id});
             append_audit!(tx, dialect, lead, "report.approve", &row.ad_id, detail, now);
+            let data = serde_json::json!({
+                "report_id": row.id, "ad_id": row.ad_id, "state": "approved",
+            });
+            emit_event!(tx, "report.approved", Some(row.ad_id.as_str()), data, now);
             tx.commit().await?;
             row.try_into()
         })
@@ -393,6 +402,19 @@ impl Store {
                 "error": error,
             });
             append_audit!(tx, dialect, actor, "report.filing", &row.ad_id, detail, now);
+            let event = match to {
+                "finished" => Some("report.finished"),
+                "failed" => Some("report.failed"),
+                "retracted" => Some("report.retracted"),
+                _ => None,
+            };
+            if let Some(event) = event {
+                let data = serde_json::json!({
+                    "report_id": row.id, "ad_id": row.ad_id, "state": to,
+                    "ncmec_report_id": row.ncmec_report_id,
+                });
+                emit_event!(tx, event, Some(row.ad_id.as_str()), data, now);
+            }
             tx.commit().await?;
             row.try_into()
         })

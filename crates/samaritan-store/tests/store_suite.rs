@@ -108,6 +108,9 @@ suite!(
     reports_open_once_per_decision_follow_up_and_need_a_second_lead,
     take_back_and_named_claims_race_with_one_winner,
     held_evidence_cannot_be_removed_and_holds_end_only_by_release,
+    webhook_events_commit_with_their_changes_and_go_out_in_order_per_ad,
+    appeals_go_to_another_reviewer_and_are_sent,
+    concurrent_appeal_claims_never_overlap,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -3062,4 +3065,402 @@ async fn held_evidence_cannot_be_removed_and_holds_end_only_by_release(f: &Fixtu
         assert!(log.iter().any(|e| e.action == action), "{action}");
     }
     assert!(s.audit_verify().await.unwrap().ok);
+}
+
+/// Decisions and report steps write their webhook events in their own transaction; each
+/// endpoint gets the events it wants, handed out in order per ad (a later event for an ad
+/// waits for the earlier one), retried, dead after the last attempt, redelivered by hand.
+async fn webhook_events_commit_with_their_changes_and_go_out_in_order_per_ad(f: &Fixture) {
+    let s = &f.store;
+    let t0 = now_ms();
+    let all = s
+        .webhook_create(
+            "https://hooks.example/all",
+            &["*".into()],
+            "whsec_a",
+            "admin",
+            t0,
+        )
+        .await
+        .unwrap();
+    let reports = s
+        .webhook_create(
+            "https://hooks.example/r",
+            &["report.*".into()],
+            "whsec_b",
+            "admin",
+            t0,
+        )
+        .await
+        .unwrap();
+    assert!(
+        s.webhook_create("https://x.example", &["ad.*".into()], "k", "admin", t0)
+            .await
+            .is_err(),
+        "unknown events are refused"
+    );
+    s.ingest(vec![
+        item(
+            ad("w1", "x"),
+            analysis("w1", Verdict::Block, 90, &["7025550131"]),
+        ),
+        item(
+            ad("w2", "y"),
+            analysis("w2", Verdict::Block, 90, &["7025550132"]),
+        ),
+    ])
+    .await
+    .unwrap();
+    for id in ["w1", "w2"] {
+        s.queue_claim_ads("user:ana", QueueState::Open, &[id], 60_000, t0)
+            .await
+            .unwrap();
+        s.decide(
+            &decision(id, 1, DecisionAction::Remove, "trafficking_indicators"),
+            "user:ana",
+            t0,
+        )
+        .await
+        .unwrap();
+    }
+    // A refused decision writes no event.
+    assert!(
+        s.decide(
+            &decision("w1", 1, DecisionAction::Allow, "no_violation"),
+            "user:bo",
+            t0
+        )
+        .await
+        .is_err()
+    );
+    s.queue_claim_ads("user:ana", QueueState::Open, &["w1"], 60_000, t0)
+        .await
+        .ok();
+    let due = s.webhook_due(now_ms() + 1, 100).await.unwrap();
+    assert_eq!(due.len(), 2, "{due:?}");
+    assert!(
+        due.iter()
+            .all(|d| d.endpoint_id == all.id && d.secret == "whsec_a")
+    );
+    let body: serde_json::Value = serde_json::from_str(&due[0].body).unwrap();
+    assert_eq!(body["type"], "decision.created");
+    assert_eq!(body["data"]["ad_id"], "w1");
+    assert_eq!(body["data"]["action"], "remove");
+    assert!(
+        !due[0].body.contains("\"note\""),
+        "no note: {}",
+        due[0].body
+    );
+    // A second decision on w1 waits behind the first until it is delivered.
+    s.queue_claim_ads("user:cy", QueueState::Decided, &["w1"], 60_000, t0)
+        .await
+        .ok();
+    let over = DecisionInput {
+        basis: DecisionBasis::Override {
+            supersedes: Some(s.decisions_of("w1").await.unwrap()[0].seq),
+        },
+        ..decision("w1", 1, DecisionAction::Allow, "no_violation")
+    };
+    s.decide(&over, "user:lead", now_ms()).await.unwrap();
+    let w1: Vec<i64> = s
+        .webhook_due(now_ms() + 1, 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|d| d.body.contains("\"w1\""))
+        .map(|d| d.event_seq)
+        .collect();
+    assert_eq!(w1.len(), 1, "only the first event for w1 is handed out");
+    // Failed, then retried later, then dead after the last attempt; redelivered by hand.
+    let first = due[0].clone();
+    s.webhook_attempted(
+        first.endpoint_id,
+        first.event_seq,
+        Some(500),
+        Some("HTTP 500"),
+        Some(now_ms() + 60_000),
+        now_ms(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        s.webhook_due(now_ms() + 1, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.event_seq != first.event_seq),
+        "not due before its retry time"
+    );
+    s.webhook_attempted(
+        first.endpoint_id,
+        first.event_seq,
+        None,
+        Some("timed out"),
+        None,
+        now_ms(),
+    )
+    .await
+    .unwrap_or(());
+    // (the row was not due, but an attempt's outcome is recorded whenever it ends)
+    let dead = s
+        .webhook_deliveries(all.id, Some("dead"), 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].attempts, dead[0].last_error.as_deref()),
+        (2, Some("timed out"))
+    );
+    s.webhook_redeliver(all.id, first.event_seq, "admin", now_ms())
+        .await
+        .unwrap();
+    let again = s.webhook_due(now_ms() + 1, 100).await.unwrap();
+    assert!(
+        again
+            .iter()
+            .any(|d| d.event_seq == first.event_seq && d.attempts == 0)
+    );
+    s.webhook_attempted(all.id, first.event_seq, Some(200), None, None, now_ms())
+        .await
+        .unwrap();
+    let counts = s.webhook_counts().await.unwrap();
+    assert_eq!(counts.delivered, 1);
+    // Rotation: the previous secret signs during the overlap.
+    s.webhook_rotate(reports.id, "whsec_c", now_ms() + 60_000, "admin", now_ms())
+        .await
+        .unwrap();
+    // Disabled endpoints get nothing new.
+    s.webhook_disable(all.id, "admin", now_ms()).await.unwrap();
+    assert!(
+        s.webhook_due(now_ms() + 1, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.endpoint_id != all.id)
+    );
+    let log = s.audit_list(0, 10_000).await.unwrap();
+    for action in [
+        "webhook.create",
+        "webhook.rotate",
+        "webhook.disable",
+        "webhook.redeliver",
+    ] {
+        assert!(log.iter().any(|e| e.action == action), "{action}");
+    }
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains("whsec_"), "no secret in the audit log");
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+/// An appeal is filed against the latest remove or report decision, answered only by another
+/// reviewer holding its claim, and both steps are audited and sent as events.
+async fn appeals_go_to_another_reviewer_and_are_sent(f: &Fixture) {
+    let s = &f.store;
+    let t0 = now_ms();
+    let hook = s
+        .webhook_create(
+            "https://hooks.example/a",
+            &["appeal.*".into()],
+            "whsec_x",
+            "admin",
+            t0,
+        )
+        .await
+        .unwrap();
+    s.ingest(vec![
+        item(
+            ad("p1", "x"),
+            analysis("p1", Verdict::Block, 90, &["7025550141"]),
+        ),
+        item(
+            ad("p2", "y"),
+            analysis("p2", Verdict::Review, 40, &["7025550142"]),
+        ),
+    ])
+    .await
+    .unwrap();
+    let err = s
+        .appeal_create("p1", "please look again", "key:platform", t0)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(err), "not_appealable", "no decision yet");
+    s.queue_claim_ads("user:ana", QueueState::Open, &["p1", "p2"], 60_000, t0)
+        .await
+        .unwrap();
+    s.decide(
+        &decision("p1", 1, DecisionAction::Remove, "trafficking_indicators"),
+        "user:ana",
+        t0,
+    )
+    .await
+    .unwrap();
+    s.decide(
+        &decision("p2", 1, DecisionAction::Allow, "no_violation"),
+        "user:ana",
+        t0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refusal(
+            s.appeal_create("p2", "x", "key:platform", t0)
+                .await
+                .unwrap_err()
+        ),
+        "not_appealable",
+        "an allowed ad has nothing to appeal"
+    );
+    assert!(s.appeal_create("p1", "", "key:platform", t0).await.is_err());
+    assert!(
+        s.appeal_create("p1", &"x".repeat(5001), "key:platform", t0)
+            .await
+            .is_err()
+    );
+    let a = s
+        .appeal_create("p1", "It was my bicycle; <b>&</b>", "key:platform", t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (a.state.as_str(), a.decided_by.as_str()),
+        ("open", "user:ana")
+    );
+    assert_eq!(
+        refusal(
+            s.appeal_create("p1", "again", "key:platform", t0)
+                .await
+                .unwrap_err()
+        ),
+        "exists"
+    );
+    // The reviewer who decided never gets it; another does.
+    assert!(
+        s.appeal_claim("user:ana", 60_000, t0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let e = s
+        .appeal_answer(a.id, "reversed", "no_violation", "", "user:ana", t0)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "own_decision");
+    let e = s
+        .appeal_answer(a.id, "reversed", "no_violation", "", "user:bo", t0)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(e), "not_claimed");
+    let claimed = s
+        .appeal_claim("user:bo", 60_000, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, a.id);
+    assert!(
+        s.appeal_claim("user:cy", 60_000, t0)
+            .await
+            .unwrap()
+            .is_none(),
+        "claimed"
+    );
+    assert!(
+        s.appeal_answer(a.id, "maybe", "no_violation", "", "user:bo", t0)
+            .await
+            .is_err()
+    );
+    let done = s
+        .appeal_answer(
+            a.id,
+            "reversed",
+            "no_violation",
+            "a bicycle ad",
+            "user:bo",
+            t0 + 1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.state.as_str(), done.outcome.as_deref()),
+        ("decided", Some("reversed"))
+    );
+    assert_eq!(
+        refusal(
+            s.appeal_answer(a.id, "upheld", "x", "", "user:bo", t0)
+                .await
+                .unwrap_err()
+        ),
+        "state"
+    );
+    let sent: Vec<serde_json::Value> = s
+        .webhook_deliveries(hook.id, None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| serde_json::json!([d.event_type, d.ad_id]))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            serde_json::json!(["appeal.decided", "p1"]),
+            serde_json::json!(["appeal.created", "p1"])
+        ]
+    );
+    let due = s.webhook_due(now_ms(), 10).await.unwrap();
+    assert!(
+        due.iter().all(|d| !d.body.contains("bicycle")),
+        "no statement or note in events"
+    );
+    assert_eq!(s.appeals(Some("decided"), 10).await.unwrap().len(), 1);
+    let log = s.audit_list(0, 10_000).await.unwrap();
+    for action in ["appeal.create", "appeal.claim", "appeal.decide"] {
+        assert!(log.iter().any(|e| e.action == action), "{action}");
+    }
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+/// Reviewers claiming appeals at once never get the same one.
+async fn concurrent_appeal_claims_never_overlap(f: &Fixture) {
+    let s = &f.store;
+    let t0 = now_ms();
+    let ids: Vec<String> = (0..6).map(|i| format!("cc{i}")).collect();
+    s.ingest(
+        ids.iter()
+            .map(|id| item(ad(id, "x"), analysis(id, Verdict::Block, 90, &[])))
+            .collect(),
+    )
+    .await
+    .unwrap();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    s.queue_claim_ads("user:ana", QueueState::Open, &refs, 60_000, t0)
+        .await
+        .unwrap();
+    for id in &ids {
+        s.decide(
+            &decision(id, 1, DecisionAction::Remove, "trafficking_indicators"),
+            "user:ana",
+            t0,
+        )
+        .await
+        .unwrap();
+        s.appeal_create(id, "please", "key:platform", t0)
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for r in 0..6 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.appeal_claim(&format!("user:r{r}"), 60_000, t0)
+                .await
+                .unwrap()
+                .map(|a| a.id)
+        }));
+    }
+    let mut got = Vec::new();
+    for t in tasks {
+        got.extend(t.await.unwrap());
+    }
+    got.sort();
+    let n = got.len();
+    got.dedup();
+    assert_eq!((n, got.len()), (6, 6), "each appeal to one reviewer");
 }
