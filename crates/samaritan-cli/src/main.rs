@@ -76,6 +76,9 @@ enum Command {
     Evidence(commands::evidence::EvidenceArgs),
     /// Legal holds on report cases' preserved evidence: list, show, extend, release.
     Holds(commands::holds::HoldsArgs),
+    /// Webhook endpoints for the platform's events: add, list, remove, rotate, deliveries,
+    /// redeliver.
+    Webhooks(commands::webhooks::WebhooksArgs),
     /// Remove ads past the retention period (a dry run unless --apply); held evidence stays.
     Retention(commands::retention::RetentionArgs),
     /// A local mock of NCMEC's CyberTipline Reporting API, for trying the filing flow.

@@ -21,6 +21,7 @@ mod rate;
 pub mod reports;
 pub(crate) mod routes;
 pub mod vault;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -121,6 +122,9 @@ struct Inner {
     /// How report cases are preserved (set once at start; unset: not preserved, as in tests
     /// that build a bare state — `serve` always sets it).
     preservation: std::sync::OnceLock<std::sync::Arc<preserve::Preservation>>,
+    /// How webhooks are delivered (set once at start with the worker; unset: the defaults,
+    /// and no worker — events wait in the outbox).
+    webhooks: std::sync::OnceLock<webhooks::DeliveryConfig>,
 }
 
 impl AppState {
@@ -160,6 +164,7 @@ impl AppState {
                 reporter: std::sync::OnceLock::new(),
                 cybertip: std::sync::OnceLock::new(),
                 preservation: std::sync::OnceLock::new(),
+                webhooks: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -229,6 +234,17 @@ impl AppState {
             Some(p) => preserve::preserve_missing(self.store(), p, self.blobs()).await,
             None => Ok(0),
         }
+    }
+
+    /// Delivers webhook events from the outbox with `cfg` (starts the worker). Set once.
+    pub fn deliver_webhooks(&self, cfg: webhooks::DeliveryConfig) {
+        if self.inner.webhooks.set(cfg.clone()).is_ok() {
+            webhooks::spawn(self.store().clone(), cfg);
+        }
+    }
+
+    pub(crate) fn webhook_config(&self) -> webhooks::DeliveryConfig {
+        self.inner.webhooks.get().cloned().unwrap_or_default()
     }
 
     /// Whether the last audit verification passed.

@@ -32,6 +32,7 @@ pub mod store_args;
 pub mod synth;
 pub mod users;
 pub mod vault_args;
+pub mod webhooks;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
@@ -50,6 +51,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Evidence(args) => evidence::run(args),
         Command::Holds(args) => holds::run(args),
         Command::Retention(args) => retention::run(args),
+        Command::Webhooks(args) => webhooks::run(args),
         Command::Ncmec(args) => ncmec::run(args),
         Command::Users(args) => users::run(args).map(|()| ExitCode::SUCCESS),
         Command::Audit(args) => audit::run(args),

@@ -108,6 +108,8 @@ pub struct ServeArgs {
     pub cybertip_credentials: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub vault: super::vault_args::VaultArgs,
+    #[command(flatten)]
+    pub webhooks: super::webhooks::WebhookArgs,
     /// Days a report case's preserved evidence is held at least (365, the REPORT Act's year,
     /// or more); an admin releases it after, with a reason.
     #[arg(long, default_value_t = samaritan_server::preserve::MIN_HOLD_DAYS)]
@@ -292,6 +294,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
     state.serve_images_from(blobs);
+    let webhook_config = args.webhooks.config()?;
     state.preserve_with(
         samaritan_server::preserve::Preservation::new(
             args.vault.load(&args.store.data_dir, true)?,
@@ -323,6 +326,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if opened > 0 {
         eprintln!("opened {opened} report cases that a stop had left unopened");
     }
+    // Events waiting in the outbox (a stop mid-delivery sends them again, same ids).
+    state.deliver_webhooks(webhook_config);
     // Their evidence, and any a stop left unpreserved.
     let preserved = state.preserve_missing().await?;
     if preserved > 0 {

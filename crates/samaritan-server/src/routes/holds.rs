@@ -128,7 +128,12 @@ pub(crate) async fn extend(
 ) -> Result<Json<Hold>, ApiError> {
     caller.require(Scope::Admin)?;
     let id = hold_id(id)?;
-    let bytes = body::read(body, &headers, state.limits().max_body_bytes).await?;
+    let bytes = body::read(
+        body,
+        &headers,
+        state.limits().max_body_bytes.min(super::SMALL_BODY),
+    )
+    .await?;
     let req: ExtendRequest = body::json(body::text(&bytes)?, "")?;
     let until = time::OffsetDateTime::parse(
         req.until.trim(),
@@ -179,7 +184,12 @@ pub(crate) async fn release(
 ) -> Result<Json<Hold>, ApiError> {
     caller.require(Scope::Admin)?;
     let id = hold_id(id)?;
-    let bytes = body::read(body, &headers, state.limits().max_body_bytes).await?;
+    let bytes = body::read(
+        body,
+        &headers,
+        state.limits().max_body_bytes.min(super::SMALL_BODY),
+    )
+    .await?;
     let req: ReleaseRequest = body::json(body::text(&bytes)?, "")?;
     Ok(Json(
         state

@@ -1,6 +1,7 @@
 //! The routes, the request-metrics layer and the JSON fallbacks for unknown paths and methods.
 
 pub(crate) mod ads;
+pub(crate) mod appeals;
 pub(crate) mod audit;
 pub(crate) mod health;
 pub(crate) mod holds;
@@ -9,6 +10,7 @@ pub(crate) mod policy;
 pub(crate) mod queue;
 pub(crate) mod reports;
 pub(crate) mod search;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -24,6 +26,21 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/ads", post(ads::post_ads))
         .route("/v1/ads/{id}", get(ads::get_ad))
         .route("/v1/ads/{id}/decision", post(ads::post_decision))
+        .route("/v1/ads/{id}/appeals", post(appeals::create))
+        .route("/v1/appeals", get(appeals::list))
+        .route("/v1/appeals/claim", post(appeals::claim))
+        .route("/v1/appeals/{id}/decision", post(appeals::answer))
+        .route("/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/v1/webhooks/{id}",
+            get(webhooks::get).delete(webhooks::disable),
+        )
+        .route("/v1/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/v1/webhooks/{id}/deliveries/{seq}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/v1/reasons", get(ads::get_reasons))
         .route("/v1/queue", get(queue::list))
         .route("/v1/queue/claim", post(queue::claim))
@@ -108,6 +125,9 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
 }
 
 /// Checks a `limit` query value.
+/// Largest body of the small JSON requests (webhooks, appeals, holds): none needs more.
+pub(crate) const SMALL_BODY: usize = 64 * 1024;
+
 pub(crate) fn limit(value: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
     let v = value.unwrap_or(default);
     if v < 1 || v > max {
