@@ -255,6 +255,27 @@ pub(crate) fn render_reports(
     out
 }
 
+/// Webhook deliveries by state and the wait of the oldest pending one, for `/metrics`.
+pub(crate) fn render_webhooks(c: &samaritan_store::DeliveryCounts, now_ms: i64) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP samaritan_webhook_deliveries Webhook deliveries, by state (dead: failed their last attempt).\n");
+    out.push_str("# TYPE samaritan_webhook_deliveries gauge\n");
+    for (state, n) in [
+        ("pending", c.pending),
+        ("delivered", c.delivered),
+        ("dead", c.dead),
+    ] {
+        let _ = writeln!(out, "samaritan_webhook_deliveries{{state=\"{state}\"}} {n}");
+    }
+    out.push_str("# HELP samaritan_webhook_oldest_pending_seconds How long the oldest pending event has waited (0 when none).\n");
+    out.push_str("# TYPE samaritan_webhook_oldest_pending_seconds gauge\n");
+    let wait = c
+        .oldest_pending_at
+        .map_or(0.0, |t| (now_ms - t).max(0) as f64 / 1000.0);
+    let _ = writeln!(out, "samaritan_webhook_oldest_pending_seconds {wait}");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

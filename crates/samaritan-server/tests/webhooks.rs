@@ -361,6 +361,35 @@ async fn every_event_arrives_signed_in_order_per_ad_whatever_the_receiver_does()
     }
     let types: Vec<&str> = outbox.iter().map(|o| o.1.as_str()).collect();
     assert!(types.contains(&"report.opened") && types.contains(&"decision.created"));
+    let resp = w
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/metrics")
+                .header("authorization", format!("Bearer {}", w.keys["admin"]))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("samaritan_webhook_deliveries{state=\"delivered\"} 4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("samaritan_webhook_oldest_pending_seconds 0"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

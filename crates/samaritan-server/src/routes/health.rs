@@ -73,6 +73,10 @@ pub(crate) async fn metrics(
         &times,
         crate::DASHBOARD_WINDOW_SECS,
     ));
+    text.push_str(&crate::metrics::render_webhooks(
+        &state.store().webhook_counts().await?,
+        samaritan_store::now_ms(),
+    ));
     let mut resp = text.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
