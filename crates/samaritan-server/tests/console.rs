@@ -1944,3 +1944,228 @@ async fn quality_review_golden_items_second_reviews_and_overrides() {
     assert!(page.html.contains("<mark class=\"slot\""), "{}", page.html);
     assert!(store.audit_verify().await.unwrap().ok);
 }
+
+/// Appeals in the console: listed with the user's statement (escaped), "claim next" never gives
+/// a reviewer an appeal against their own decision, and another reviewer answers it with a
+/// reason of the right kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appeals_are_answered_by_someone_other_than_the_decider() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let analyzer =
+        Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
+    let app = samaritan_server::router(AppState::new(
+        store.clone(),
+        analyzer,
+        Limits {
+            rate_per_sec: 0.0,
+            ..Limits::default()
+        },
+    ));
+    let ingest = store
+        .create_key("ingest", &[Scope::Ingest], "test")
+        .await
+        .unwrap()
+        .secret;
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/v1/ads")
+                .header("authorization", format!("Bearer {ingest}"))
+                .body(Body::from(
+                    r#"[{"id":"ap1","body":"new girl 16yo incall $150/hr call 702-555-0177"}]"#,
+                ))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    for name in ["ana", "bo"] {
+        store
+            .create_user(name, Role::Reviewer, PW, "test")
+            .await
+            .unwrap();
+    }
+    let t0 = samaritan_store::now_ms();
+    store
+        .queue_claim_ads(
+            "user:ana",
+            samaritan_store::QueueState::Open,
+            &["ap1"],
+            60_000,
+            t0,
+        )
+        .await
+        .unwrap();
+    store
+        .decide(
+            &samaritan_store::DecisionInput {
+                ad_id: "ap1".into(),
+                revision: 1,
+                action: samaritan_store::DecisionAction::Remove,
+                reason: "minor_indicators".into(),
+                note: String::new(),
+                basis: samaritan_store::DecisionBasis::Claim,
+            },
+            "user:ana",
+            t0,
+        )
+        .await
+        .unwrap();
+    let appeal = store
+        .appeal_create(
+            "ap1",
+            "It was <script>x</script> a bicycle.",
+            "key:platform",
+            t0,
+        )
+        .await
+        .unwrap();
+    let mut ana = Browser::new(&app);
+    ana.sign_in("ana", PW).await;
+    let list = ana.get("/appeals").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_clean(&list);
+    assert!(
+        list.html.contains("&#60;script&#62;x") && !list.html.contains("<script>x"),
+        "escaped: {}",
+        list.html
+    );
+    let csrf = list.hidden("csrf");
+    let none = ana.post("/appeals/claim", &[("csrf", &csrf)]).await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert!(
+        none.html.contains("No open appeal for you"),
+        "{}",
+        none.html
+    );
+    let mut bo = Browser::new(&app);
+    bo.sign_in("bo", PW).await;
+    let list = bo.get("/appeals").await;
+    let csrf = list.hidden("csrf");
+    let claimed = bo.post("/appeals/claim", &[("csrf", &csrf)]).await;
+    assert_eq!(claimed.status, StatusCode::SEE_OTHER);
+    assert_eq!(claimed.location(), format!("/appeals/{}", appeal.id));
+    let page = bo.get(&format!("/appeals/{}", appeal.id)).await;
+    assert_clean(&page);
+    assert!(page.html.contains("id=\"answer\""), "{}", page.html);
+    let uri = format!("/appeals/{}/decision", appeal.id);
+    let wrong = bo
+        .post(
+            &uri,
+            &[
+                ("csrf", &csrf),
+                ("outcome", "reversed"),
+                ("reason_reversed", "minor_indicators"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::BAD_REQUEST,
+        "an allow reason is needed"
+    );
+    assert_clean(&wrong);
+    let done = bo
+        .post(
+            &uri,
+            &[
+                ("csrf", &csrf),
+                ("outcome", "reversed"),
+                ("reason_reversed", "not_commercial"),
+                ("note", "a bicycle"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let a = store.appeal(appeal.id).await.unwrap().unwrap();
+    assert_eq!(
+        (a.outcome.as_deref(), a.answered_by.as_deref()),
+        (Some("reversed"), Some("user:bo"))
+    );
+    let page = bo.get(&format!("/appeals/{}", appeal.id)).await;
+    assert!(
+        page.html.contains("reversed (not_commercial)"),
+        "{}",
+        page.html
+    );
+
+    // An admin sees a webhook's dead deliveries and sends one again.
+    let hook = store
+        .webhook_create(
+            "https://hooks.example/x",
+            &["*".into()],
+            "whsec_AAAA",
+            "admin",
+            t0,
+        )
+        .await
+        .unwrap();
+    let ad = samaritan_store::DecisionInput {
+        ad_id: "ap1".into(),
+        revision: 1,
+        action: samaritan_store::DecisionAction::Allow,
+        reason: "not_commercial".into(),
+        note: String::new(),
+        basis: samaritan_store::DecisionBasis::Override {
+            supersedes: Some(store.decisions_of("ap1").await.unwrap()[0].seq),
+        },
+    };
+    store.decide(&ad, "user:root", t0).await.unwrap();
+    let due = store
+        .webhook_due(samaritan_store::now_ms(), 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    store
+        .webhook_attempted(
+            hook.id,
+            due[0].event_seq,
+            Some(500),
+            Some("HTTP 500"),
+            None,
+            t0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        bo.get("/admin/webhooks").await.status,
+        StatusCode::FORBIDDEN
+    );
+    store
+        .create_user("root", Role::Admin, PW, "test")
+        .await
+        .unwrap();
+    let mut root = Browser::new(&app);
+    root.sign_in("root", PW).await;
+    let page = root.get("/admin/webhooks").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_clean(&page);
+    assert!(
+        page.html.contains("1 dead") && page.html.contains("HTTP 500"),
+        "{}",
+        page.html
+    );
+    let csrf = page.hidden("csrf");
+    let again = root
+        .post(
+            &format!(
+                "/admin/webhooks/{}/deliveries/{}/redeliver",
+                hook.id, due[0].event_seq
+            ),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        store
+            .webhook_deliveries(hook.id, Some("pending"), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store.audit_verify().await.unwrap().ok);
+}

@@ -13,6 +13,7 @@
 
 mod ad;
 mod admin;
+mod appeals;
 mod assets;
 mod audit;
 mod dashboard;
@@ -30,6 +31,7 @@ mod queue;
 mod reports;
 mod search;
 pub(crate) mod session;
+mod webhooks;
 mod wellness;
 
 use axum::Router;
@@ -112,6 +114,10 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/reports/{id}/approve", post(reports::approve))
         .route("/reports/{id}/submit", post(reports::submit))
         .route("/reports/{id}/retract", post(reports::retract))
+        .route("/appeals", get(appeals::list))
+        .route("/appeals/claim", post(appeals::claim))
+        .route("/appeals/{id}", get(appeals::show))
+        .route("/appeals/{id}/decision", post(appeals::answer))
         .route("/reports/{id}/hold/extend", post(holds::extend))
         .route("/reports/{id}/hold/release", post(holds::release))
         .route("/audit", get(audit::page))
@@ -119,6 +125,11 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/exposure", get(wellness::exposure))
         .route("/dashboard", get(dashboard::page))
         .route("/admin", get(admin::page).post(admin::act))
+        .route("/admin/webhooks", get(webhooks::page))
+        .route(
+            "/admin/webhooks/{id}/deliveries/{seq}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/assets/{file}", get(assets::serve))
         .layer(axum::middleware::from_fn_with_state(state, headers::secure))
 }
