@@ -91,6 +91,8 @@ enum Command {
     BenchHttp(commands::bench_http::BenchHttpArgs),
     /// Server time of the console's queue and ad pages over a filled store.
     BenchConsole(commands::bench_console::BenchConsoleArgs),
+    /// Webhook delivery lag at a steady decision rate, and throughput from a backlog.
+    BenchWebhooks(commands::bench_webhooks::BenchWebhooksArgs),
     /// Extraction quality per kind on the Memex conformance cases or a synthetic corpus.
     Conformance(commands::conformance::ConformanceArgs),
 }

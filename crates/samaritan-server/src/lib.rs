@@ -125,6 +125,8 @@ struct Inner {
     /// How webhooks are delivered (set once at start with the worker; unset: the defaults,
     /// and no worker — events wait in the outbox).
     webhooks: std::sync::OnceLock<webhooks::DeliveryConfig>,
+    /// Wakes the webhook worker after a change that wrote an event.
+    webhook_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -165,6 +167,7 @@ impl AppState {
                 cybertip: std::sync::OnceLock::new(),
                 preservation: std::sync::OnceLock::new(),
                 webhooks: std::sync::OnceLock::new(),
+                webhook_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -239,8 +242,13 @@ impl AppState {
     /// Delivers webhook events from the outbox with `cfg` (starts the worker). Set once.
     pub fn deliver_webhooks(&self, cfg: webhooks::DeliveryConfig) {
         if self.inner.webhooks.set(cfg.clone()).is_ok() {
-            webhooks::spawn(self.store().clone(), cfg);
+            webhooks::spawn(self.store().clone(), cfg, self.inner.webhook_wake.clone());
         }
+    }
+
+    /// Tells the webhook worker an event was written (it looks at the outbox at once).
+    pub fn wake_webhooks(&self) {
+        self.inner.webhook_wake.notify_one();
     }
 
     pub(crate) fn webhook_config(&self) -> webhooks::DeliveryConfig {

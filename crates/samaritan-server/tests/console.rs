@@ -1245,6 +1245,36 @@ async fn admins_manage_people_keys_and_the_policy() {
     )
     .await;
     assert!(store.authenticate(&key).await.unwrap().is_none());
+    // A key held by a person (for the two-person rules); never by a disabled one.
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "create-key"),
+                ("name", "rev's tools"),
+                ("scopes", "review"),
+                ("person", "rev"),
+            ],
+        )
+        .await;
+    let held = store.authenticate(&secret(&p)).await.unwrap().unwrap();
+    assert_eq!(held.person.as_deref(), Some("rev"));
+    let page = a.get("/admin").await;
+    assert!(page.html.contains("Held by"), "{}", page.html);
+    let p = a
+        .post(
+            "/admin",
+            &[
+                ("csrf", &csrf),
+                ("op", "create-key"),
+                ("name", "x"),
+                ("scopes", "review"),
+                ("person", "newbie"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Policy: a broken text is refused with its line and changes nothing; a good one goes in.
     let before = store.current_policy().await.unwrap().map(|p| p.version);

@@ -174,11 +174,13 @@ impl Store {
             if let Some(lock) = dialect.audit_lock_sql() {
                 sqlx::query(lock).execute(&mut *tx).await?;
             }
-            let next: Option<(i64, String)> = sqlx::query_as(
-                "SELECT id, ad_id FROM appeals WHERE state = 'open' AND decided_by <> $1 \
+            let next: Option<(i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT id, ad_id FROM appeals WHERE state = 'open' AND {} <> {} \
                  AND (claimed_by IS NULL OR lease_until <= $2 OR claimed_by = $1) \
                  ORDER BY created_at, id LIMIT 1",
-            )
+                crate::keys::person_sql("decided_by"),
+                crate::keys::person_sql("$1"),
+            )))
             .bind(actor)
             .bind(now)
             .fetch_optional(&mut *tx)
@@ -238,6 +240,16 @@ impl Store {
                 tx.rollback().await?;
                 return Err(StoreError::NotFound(format!("appeal {id}")));
             };
+            // People, not keys: the decider's other key or console session is the decider.
+            let (decider, me): (String, String) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {}, {}",
+                crate::keys::person_sql("$1"),
+                crate::keys::person_sql("$2"),
+            )))
+            .bind(&cur.decided_by)
+            .bind(actor)
+            .fetch_one(&mut *tx)
+            .await?;
             let refuse =
                 |code: &'static str, message: String| StoreError::Refused { code, message };
             let refusal = if cur.state != "open" {
@@ -245,7 +257,7 @@ impl Store {
                     "state",
                     format!("appeal {id} is already {}", cur.state),
                 ))
-            } else if cur.decided_by == actor {
+            } else if decider == me {
                 Some(refuse(
                     "own_decision",
                     format!(

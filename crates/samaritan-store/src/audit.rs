@@ -480,6 +480,7 @@ impl Verifier {
             .is_none_or(|h| h.as_str() == Some(k.hash.as_str()));
         if d["name"].as_str() != Some(k.name.as_str())
             || d["scopes"].as_str() != Some(k.scopes.as_str())
+            || d.get("person").and_then(|p| p.as_str()) != k.person.as_deref()
             || created.ts != k.created_at
             || !hash_ok
         {
@@ -487,7 +488,8 @@ impl Verifier {
                 created.seq,
                 "key_altered",
                 format!(
-                    "key `{}` no longer matches its `key.create` entry {} (name, scopes, time or                      secret hash were edited)",
+                    "key `{}` no longer matches its `key.create` entry {} \
+                     (name, scopes, person, time or secret hash were edited)",
                     k.id, created.seq
                 ),
             );

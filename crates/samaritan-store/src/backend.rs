@@ -168,6 +168,13 @@ impl Backend {
         Ok(Backend::Postgres { pool })
     }
 
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            Backend::Sqlite { write, .. } => write.is_closed(),
+            Backend::Postgres { pool } => pool.is_closed(),
+        }
+    }
+
     pub(crate) async fn close(&self) {
         match self {
             Backend::Sqlite { write, read } => {

@@ -89,6 +89,9 @@ pub struct KeyRecord {
     pub scopes: Vec<Scope>,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// The console user who holds the key (their actions with it are theirs for the
+    /// two-person rule); `None` for a service key.
+    pub person: Option<String>,
     #[serde(skip)]
     hash: String,
 }
@@ -139,7 +142,29 @@ fn random_hex(n: usize) -> Result<String> {
     Ok(hex(&buf))
 }
 
-type KeyRow = (String, String, String, String, i64, Option<i64>);
+type KeyRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+);
+
+const KEY_COLUMNS: &str = "id, name, hash, scopes, created_at, revoked_at, person";
+
+/// SQL for the person behind an actor expression `actor` (a column or a bind): a key bound to a
+/// person is `user:<person>`, as the person's console actions are; any other actor is itself.
+/// The two-person rules compare these, so that one person's two keys (or a key and their
+/// console session) never count as two people.
+pub(crate) fn person_sql(actor: &str) -> String {
+    format!(
+        "(CASE WHEN {actor} LIKE 'key:%' THEN COALESCE((SELECT 'user:' || k.person FROM \
+         api_keys k WHERE k.id = substr({actor}, 5) AND k.person IS NOT NULL), {actor}) \
+         ELSE {actor} END)"
+    )
+}
 
 /// A key row as stored, for the audit cross-check (scopes as the stored text).
 pub(crate) struct KeyAuditRow {
@@ -149,10 +174,11 @@ pub(crate) struct KeyAuditRow {
     pub scopes: String,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    pub person: Option<String>,
 }
 
 fn record(row: KeyRow) -> Result<KeyRecord> {
-    let (id, name, hash, scopes, created_at, revoked_at) = row;
+    let (id, name, hash, scopes, created_at, revoked_at, person) = row;
     let scopes = Scope::parse_list(&scopes)
         .map_err(|e| StoreError::Corrupt(format!("key {id} scopes: {e}")))?;
     Ok(KeyRecord {
@@ -161,13 +187,26 @@ fn record(row: KeyRow) -> Result<KeyRecord> {
         scopes,
         created_at,
         revoked_at,
+        person,
         hash,
     })
 }
 
 impl Store {
-    /// Makes a key with `scopes`, records it in the audit log, and returns it with its secret.
+    /// Makes a service key (held by no person) with `scopes`; see [`Store::create_key_for`].
     pub async fn create_key(&self, name: &str, scopes: &[Scope], actor: &str) -> Result<ApiKey> {
+        self.create_key_for(name, scopes, None, actor).await
+    }
+
+    /// Makes a key with `scopes`, held by the console user `person` when given (an active user;
+    /// refused otherwise), records it in the audit log, and returns it with its secret.
+    pub async fn create_key_for(
+        &self,
+        name: &str,
+        scopes: &[Scope],
+        person: Option<&str>,
+        actor: &str,
+    ) -> Result<ApiKey> {
         if scopes.is_empty() {
             return Err(StoreError::Invalid("a key needs at least one scope".into()));
         }
@@ -185,24 +224,43 @@ impl Store {
         let now = crate::now_ms();
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
+            if let Some(p) = person {
+                let active: Option<(String,)> = sqlx::query_as(
+                    "SELECT name FROM users WHERE name = $1 AND disabled_at IS NULL",
+                )
+                .bind(p)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if active.is_none() {
+                    tx.rollback().await?;
+                    return Err(StoreError::Invalid(format!(
+                        "no active console user `{}` to hold the key",
+                        p.chars().take(80).collect::<String>()
+                    )));
+                }
+            }
             sqlx::query(
-                "INSERT INTO api_keys (id, name, hash, scopes, created_at, revoked_at) \
-                 VALUES ($1, $2, $3, $4, $5, NULL)",
+                "INSERT INTO api_keys (id, name, hash, scopes, created_at, revoked_at, person) \
+                 VALUES ($1, $2, $3, $4, $5, NULL, $6)",
             )
             .bind(&id)
             .bind(name)
             .bind(&hash)
             .bind(Scope::join(&scopes))
             .bind(now)
+            .bind(person)
             .execute(&mut *tx)
             .await?;
             // The key's SHA-256 (of 256 random bits: it reveals nothing) lets `audit verify`
             // notice a row whose hash was swapped for one of a key someone else holds.
-            let detail = serde_json::json!({
+            let mut detail = serde_json::json!({
                 "name": name,
                 "scopes": Scope::join(&scopes),
                 "key_sha256": hash,
             });
+            if let Some(p) = person {
+                detail["person"] = serde_json::json!(p);
+            }
             append_audit!(tx, dialect, actor, "key.create", id.as_str(), detail, now);
             tx.commit().await?;
             Ok::<(), StoreError>(())
@@ -214,6 +272,7 @@ impl Store {
                 scopes,
                 created_at: now,
                 revoked_at: None,
+                person: person.map(str::to_owned),
                 hash,
             },
             secret,
@@ -252,22 +311,23 @@ impl Store {
     /// Every key row as stored, for `audit_verify`.
     pub(crate) async fn key_audit_rows(&self) -> Result<Vec<KeyAuditRow>> {
         let rows: Vec<KeyRow> = on_read!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, name, hash, scopes, created_at, revoked_at FROM api_keys ORDER BY id",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY id"
+            )))
             .fetch_all(pool)
             .await?
         });
         Ok(rows
             .into_iter()
             .map(
-                |(id, name, hash, scopes, created_at, revoked_at)| KeyAuditRow {
+                |(id, name, hash, scopes, created_at, revoked_at, person)| KeyAuditRow {
                     id,
                     name,
                     hash,
                     scopes,
                     created_at,
                     revoked_at,
+                    person,
                 },
             )
             .collect())
@@ -276,10 +336,9 @@ impl Store {
     /// Every key, newest first.
     pub async fn list_keys(&self) -> Result<Vec<KeyRecord>> {
         let rows: Vec<KeyRow> = on_read!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, name, hash, scopes, created_at, revoked_at FROM api_keys \
-                 ORDER BY created_at DESC, id",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at DESC, id"
+            )))
             .fetch_all(pool)
             .await?
         });
@@ -292,9 +351,9 @@ impl Store {
             return Ok(None);
         };
         let row: Option<KeyRow> = on_read!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, name, hash, scopes, created_at, revoked_at FROM api_keys WHERE id = $1",
-            )
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1"
+            )))
             .bind(id)
             .fetch_optional(pool)
             .await?

@@ -137,6 +137,11 @@ impl Store {
         })
     }
 
+    /// Whether [`Store::close`] was called (background workers stop then).
+    pub fn is_closed(&self) -> bool {
+        self.backend.is_closed()
+    }
+
     /// Closes the pools after pending work finished.
     pub async fn close(&self) {
         self.backend.close().await;

@@ -387,10 +387,13 @@ impl Store {
                 "UPDATE qa_tasks SET assigned_to = $1, lease_until = $2 WHERE id = (\
                  SELECT t.id FROM qa_tasks t JOIN ads a ON a.id = t.ad_id \
                  AND a.revision = t.revision WHERE t.kind = 'second' AND t.answered_at IS NULL \
-                 AND (t.assigned_to IS NULL OR t.lease_until <= $3) AND t.first_actor <> $1 \
+                 AND (t.assigned_to IS NULL OR t.lease_until <= $3) AND {first} <> {me} \
                  AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.ad_id = t.ad_id \
-                     AND d.actor = $1) \
-                 ORDER BY t.created_at, t.id LIMIT 1) RETURNING {TASK_COLUMNS}"
+                     AND {decider} = {me}) \
+                 ORDER BY t.created_at, t.id LIMIT 1) RETURNING {TASK_COLUMNS}",
+                first = crate::keys::person_sql("t.first_actor"),
+                decider = crate::keys::person_sql("d.actor"),
+                me = crate::keys::person_sql("$1"),
             )))
             .bind(person)
             .bind(until)

@@ -298,18 +298,24 @@ impl Store {
             if let Some(lock) = dialect.audit_lock_sql() {
                 sqlx::query(lock).execute(&mut *tx).await?;
             }
-            let cur: Option<(String, String, String)> =
-                sqlx::query_as("SELECT state, created_by, ad_id FROM reports WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            // People, not keys: a lead's key bound to the person who decided is that person.
+            let cur: Option<(String, String, String, String)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT state, {}, ad_id, {} FROM reports WHERE id = $1",
+                    crate::keys::person_sql("created_by"),
+                    crate::keys::person_sql("$2"),
+                )))
+                .bind(id)
+                .bind(lead)
+                .fetch_optional(&mut *tx)
+                .await?;
             let refusal = match &cur {
                 None => Some(StoreError::NotFound(format!("report {id}"))),
-                Some((_, by, _)) if by == lead => Some(StoreError::Refused {
+                Some((_, by, _, me)) if by == me => Some(StoreError::Refused {
                     code: "two_person",
                     message: format!("report {id} was decided by {lead}: another lead approves it"),
                 }),
-                Some((state, _, _)) if state != "draft" => Some(StoreError::Refused {
+                Some((state, _, _, _)) if state != "draft" => Some(StoreError::Refused {
                     code: "state",
                     message: format!("report {id} is {state}, not a draft"),
                 }),

@@ -111,6 +111,7 @@ suite!(
     webhook_events_commit_with_their_changes_and_go_out_in_order_per_ad,
     appeals_go_to_another_reviewer_and_are_sent,
     concurrent_appeal_claims_never_overlap,
+    two_person_rules_count_people_not_keys,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -3463,4 +3464,128 @@ async fn concurrent_appeal_claims_never_overlap(f: &Fixture) {
     let n = got.len();
     got.dedup();
     assert_eq!((n, got.len()), (6, 6), "each appeal to one reviewer");
+}
+
+async fn two_person_rules_count_people_not_keys(f: &Fixture) {
+    use samaritan_store::ReportOpen;
+    let s = &f.store;
+    let t0 = now_ms();
+    s.create_user("ida", Role::Lead, PW, "cli").await.unwrap();
+    s.create_user("jo", Role::Lead, PW, "cli").await.unwrap();
+    // Ida holds a review key and a lead key; a service key holds itself.
+    let review = s
+        .create_key_for("ida's review key", &[Scope::Review], Some("ida"), "cli")
+        .await
+        .unwrap();
+    let lead = s
+        .create_key_for("ida's lead key", &[Scope::Lead], Some("ida"), "cli")
+        .await
+        .unwrap();
+    assert_eq!(lead.record.person.as_deref(), Some("ida"));
+    let service = s
+        .create_key("pipeline", &[Scope::Lead], "cli")
+        .await
+        .unwrap();
+    assert!(
+        s.create_key_for("nobody's", &[Scope::Review], Some("nobody"), "cli")
+            .await
+            .is_err(),
+        "a key is held by an existing person"
+    );
+    let by_review_key = review.record.actor();
+    s.ingest(vec![
+        item(
+            ad("tp1", "x"),
+            analysis("tp1", Verdict::Block, 90, &["7025550161"]),
+        ),
+        item(
+            ad("tp2", "y"),
+            analysis("tp2", Verdict::Block, 90, &["7025550162"]),
+        ),
+    ])
+    .await
+    .unwrap();
+    s.queue_claim_ads(
+        &by_review_key,
+        QueueState::Open,
+        &["tp1", "tp2"],
+        60_000,
+        t0,
+    )
+    .await
+    .unwrap();
+    let reported = s
+        .decide(
+            &decision("tp1", 1, DecisionAction::Report, "child_sex_trafficking"),
+            &by_review_key,
+            t0,
+        )
+        .await
+        .unwrap();
+    s.decide(
+        &decision("tp2", 1, DecisionAction::Remove, "trafficking_indicators"),
+        &by_review_key,
+        t0,
+    )
+    .await
+    .unwrap();
+    let (case, _) = s
+        .report_open(
+            &ReportOpen {
+                decision: reported,
+                incident_type: "Child Sex Trafficking".into(),
+                account: None,
+                phones: vec!["7025550161".into()],
+                draft: serde_json::json!({"ad": "tp1"}),
+            },
+            t0 + 1,
+        )
+        .await
+        .unwrap();
+    // Ida's other key and her console session are Ida: refused.
+    for me in [lead.record.actor(), "user:ida".to_owned()] {
+        let e = s.report_approve(case.id, &me, t0 + 2).await.unwrap_err();
+        assert_eq!(refusal(e), "two_person", "{me}");
+    }
+    // Another person approves, and a service key is its own person.
+    let ok = s
+        .report_approve(case.id, &service.record.actor(), t0 + 3)
+        .await
+        .unwrap();
+    assert_eq!(ok.state, "approved");
+
+    // Appeals: never served to, nor answered by, the decider under another key.
+    s.appeal_create("tp2", "please look again", "key:platform", t0 + 4)
+        .await
+        .unwrap();
+    for me in [lead.record.actor(), "user:ida".to_owned()] {
+        assert!(
+            s.appeal_claim(&me, 60_000, t0 + 5).await.unwrap().is_none(),
+            "{me} decided it"
+        );
+    }
+    let claimed = s
+        .appeal_claim("user:jo", 60_000, t0 + 6)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.ad_id, "tp2");
+    // The person is in the key's audit entry: an edited row is caught.
+    let keys = s.list_keys().await.unwrap();
+    assert!(
+        keys.iter()
+            .any(|k| k.id == review.record.id && k.person.as_deref() == Some("ida"))
+    );
+    assert!(s.audit_verify().await.unwrap().ok);
+    f.raw(&format!(
+        "UPDATE api_keys SET person = 'jo' WHERE id = '{}'",
+        review.record.id
+    ))
+    .await;
+    let report = s.audit_verify().await.unwrap();
+    assert!(
+        report.problems.iter().any(|p| p.kind == "key_altered"),
+        "{:?}",
+        report.problems
+    );
 }

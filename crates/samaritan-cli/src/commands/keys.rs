@@ -23,6 +23,12 @@ pub enum KeysAction {
         /// A name to recognise the key by (who or what uses it).
         #[arg(long, default_value = "")]
         name: String,
+        /// The console user who holds the key. Give it for every key a person uses: the
+        /// two-person rules (report approval, appeals, second reviews) then count that
+        /// person's keys and console session as one person. Without it the key is a service
+        /// key, a person of its own.
+        #[arg(long)]
+        person: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -45,17 +51,21 @@ pub fn run(args: KeysArgs) -> Result<()> {
             KeysAction::Create {
                 scopes,
                 name,
+                person,
                 store,
             } => {
                 let scopes = Scope::parse_list(&scopes)?;
                 let s = store.open().await?;
-                let k = s.create_key(&name, &scopes, "cli").await?;
+                let k = s
+                    .create_key_for(&name, &scopes, person.as_deref(), "cli")
+                    .await?;
                 println!(
                     "{}",
                     serde_json::json!({
                         "id": k.record.id,
                         "name": k.record.name,
                         "scopes": k.record.scopes,
+                        "person": k.record.person,
                         "key": k.secret,
                     })
                 );

@@ -14,6 +14,7 @@ pub mod bank;
 pub mod bench;
 pub mod bench_console;
 pub mod bench_http;
+pub mod bench_webhooks;
 pub mod conformance;
 pub mod demo;
 pub mod eval;
@@ -57,6 +58,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::Audit(args) => audit::run(args),
         Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),
         Command::BenchConsole(args) => bench_console::run(args).map(|()| ExitCode::SUCCESS),
+        Command::BenchWebhooks(args) => bench_webhooks::run(args).map(|()| ExitCode::SUCCESS),
         Command::Conformance(args) => conformance::run(args),
     }
 }

@@ -169,6 +169,9 @@ pub(crate) struct AdminForm {
     role: String,
     #[serde(default)]
     scopes: String,
+    /// The console user who holds a new key (empty: a service key).
+    #[serde(default)]
+    person: String,
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -235,7 +238,15 @@ pub(crate) async fn act(
         }
         "create-key" => match Scope::parse_list(&f.scopes) {
             Err(e) => Err(e.to_string()),
-            Ok(scopes) => match store.create_key(f.name.trim(), &scopes, &actor).await {
+            Ok(scopes) => match store
+                .create_key_for(
+                    f.name.trim(),
+                    &scopes,
+                    Some(f.person.trim()).filter(|p| !p.is_empty()),
+                    &actor,
+                )
+                .await
+            {
                 Ok(k) => {
                     secret = Some(k.secret);
                     Ok(format!(

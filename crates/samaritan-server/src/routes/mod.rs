@@ -121,13 +121,17 @@ async fn track(State(state): State<AppState>, req: Request, next: Next) -> Respo
         .inner
         .metrics
         .request(&route, &method, resp.status().as_u16(), start.elapsed());
+    // A change (API or console) may have written webhook events: the worker looks at once.
+    if method != "GET" && (resp.status().is_success() || resp.status().is_redirection()) {
+        state.wake_webhooks();
+    }
     resp
 }
 
-/// Checks a `limit` query value.
 /// Largest body of the small JSON requests (webhooks, appeals, holds): none needs more.
 pub(crate) const SMALL_BODY: usize = 64 * 1024;
 
+/// Checks a `limit` query value.
 pub(crate) fn limit(value: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
     let v = value.unwrap_or(default);
     if v < 1 || v > max {

@@ -162,11 +162,12 @@ pub async fn run_once(
     Ok(n)
 }
 
-/// Runs the worker until the runtime stops: deliveries due are worked off at once, then the
-/// outbox is looked at every `cfg.poll`.
-pub fn spawn(store: Store, cfg: DeliveryConfig) {
+/// Runs the worker until the runtime stops or the store is closed: deliveries due are worked off at once, then the
+/// outbox is looked at again when `wake` is notified (the service does after each change that
+/// writes an event) or after `cfg.poll` (events written by another process, retries coming due).
+pub fn spawn(store: Store, cfg: DeliveryConfig, wake: std::sync::Arc<tokio::sync::Notify>) {
     tokio::spawn(async move {
-        loop {
+        while !store.is_closed() {
             match run_once(&store, &cfg).await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
@@ -175,7 +176,7 @@ pub fn spawn(store: Store, cfg: DeliveryConfig) {
                     tracing::warn!(error = %e, "the webhook worker could not read the outbox")
                 }
             }
-            tokio::time::sleep(cfg.poll).await;
+            let _ = tokio::time::timeout(cfg.poll, wake.notified()).await;
         }
     });
 }
