@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Startup cost of the service restart (linker replay): ingest ADS (default 100k) synth ads through
-# `samaritan serve`, stop, start again and time it (twice). Figures go to BENCHMARKS.md.
+# Startup cost of the service restart: ingest ADS (default 100k) synth ads through `samaritan
+# serve`, stop (which saves the linker's snapshot), start again and time it twice (the snapshot
+# loaded, then the records after it replayed: none here); then once more with the snapshot
+# removed (every record replayed, the way without snapshots). Figures go to BENCHMARKS.md.
 set -euo pipefail
 bin=${SAMARITAN_BIN:-target/release/samaritan}
 work=$(mktemp -d)
@@ -15,11 +17,21 @@ start() {
 start
 "$bin" bench-http --url http://127.0.0.1:18099 --key "$key" --ads "$work/corpus/ads.jsonl" --concurrency 8 --batch 500 2>/dev/null | grep -o '"ads_acknowledged":[0-9]*,"ads_per_sec":[0-9.]*'
 kill "$server"; wait "$server" || true
-for i in 1 2; do
+grep -o 'linker snapshot saved.*' "$work/serve.err" || true
+restart() {
   t0=$(date +%s.%N); start; t1=$(date +%s.%N)
-  echo "restart $i: $(echo "$t1 - $t0" | bc) s to listening; $(grep -o 'linker restored.*' "$work/serve.err"); $(cat "$work/serve.out")"
+  echo "restart $1: $(echo "$t1 - $t0" | bc) s to listening; $(grep -o 'linker restored.*' "$work/serve.err"); $(cat "$work/serve.out")"
   kill "$server"; wait "$server" || true
-done
+}
+restart "1 (snapshot)"
+restart "2 (snapshot)"
+python3 - "$work/data/samaritan.db" <<'PY'
+import sqlite3,sys
+c=sqlite3.connect(sys.argv[1])
+print("snapshot rows/bytes:", c.execute("select count(*), sum(length(value)) from link_state where kind = 'link_snapshot'").fetchone())
+c.execute("delete from link_state where kind = 'link_snapshot'"); c.commit()
+PY
+restart "3 (every record replayed)"
 du -sh "$work/data"
 python3 - "$work/data/samaritan.db" <<'PY'
 import sqlite3,sys

@@ -14,6 +14,7 @@ pub mod normalize;
 pub mod pdq;
 pub mod pipeline;
 pub mod policy;
+mod raw_vec;
 pub mod similar;
 
 pub use extract::{ExtractOptions, Extraction, extract, extract_kinds};

@@ -44,7 +44,7 @@ async fn service(store: &Store) -> (axum::Router, Arc<EngineAnalyzer>, u64) {
     let analyzer = Arc::new(
         EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), Some(images)).unwrap(),
     );
-    let restored = analyzer.restore_from(store).await.unwrap();
+    let restored = analyzer.restore_from(store).await.unwrap().replayed;
     let limits = Limits {
         rate_per_sec: 0.0,
         ..Limits::default()

@@ -3,7 +3,12 @@
 //! gives them back in key order, so the engine's indexes come back after a restart and can be
 //! shared by several workers on PostgreSQL.
 
-use crate::{Result, Store};
+use sha2::Digest;
+
+use crate::{Result, Store, StoreError};
+
+/// Largest part of a snapshot in one row.
+pub const SNAPSHOT_PART: usize = 8 << 20;
 
 impl Store {
     /// Inserts or replaces records `(kind, key, value)` in one transaction.
@@ -61,6 +66,98 @@ impl Store {
             .await?
         });
         Ok(rows)
+    }
+
+    /// How many records of `kind` have a key less than `before`.
+    pub async fn count_link_state_before(&self, kind: &str, before: &str) -> Result<u64> {
+        let (n,): (i64,) = on_read!(self, |pool| {
+            sqlx::query_as("SELECT COUNT(*) FROM link_state WHERE kind = $1 AND key < $2")
+                .bind(kind)
+                .bind(before)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Replaces the snapshot kept under `kind` by `bytes`, taken when `seq` records had been
+    /// made, in one transaction: the bytes in parts of [`SNAPSHOT_PART`] (no row near a
+    /// database's value limit) and a `meta` row with the sequence, length and SHA-256, which
+    /// [`Store::link_snapshot`] checks.
+    pub async fn put_link_snapshot(&self, kind: &str, seq: u64, bytes: &[u8]) -> Result<()> {
+        let meta = serde_json::json!({
+            "seq": seq,
+            "len": bytes.len(),
+            "sha256": crate::hex(&sha2::Sha256::digest(bytes)),
+        })
+        .to_string();
+        let now = crate::now_ms();
+        on_write!(&self.backend, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin()).await?;
+            sqlx::query("DELETE FROM link_state WHERE kind = $1")
+                .bind(kind)
+                .execute(&mut *tx)
+                .await?;
+            for (i, part) in bytes.chunks(SNAPSHOT_PART).enumerate() {
+                sqlx::query(
+                    "INSERT INTO link_state (kind, key, value, updated_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(kind)
+                .bind(format!("part-{i:08}"))
+                .bind(part)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query(
+                "INSERT INTO link_state (kind, key, value, updated_at) VALUES ($1, 'meta', $2, $3)",
+            )
+            .bind(kind)
+            .bind(meta.as_bytes())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The snapshot kept under `kind` and its sequence, if there is one; `Corrupt` when its
+    /// parts do not add up to what its `meta` row says.
+    pub async fn link_snapshot(&self, kind: &str) -> Result<Option<(u64, Vec<u8>)>> {
+        let Some(meta) = self.get_link_state(kind, "meta").await? else {
+            return Ok(None);
+        };
+        let meta: serde_json::Value = serde_json::from_slice(&meta)
+            .map_err(|e| StoreError::Corrupt(format!("snapshot meta: {e}")))?;
+        let (Some(seq), Some(len), Some(sha)) = (
+            meta["seq"].as_u64(),
+            meta["len"].as_u64(),
+            meta["sha256"].as_str(),
+        ) else {
+            return Err(StoreError::Corrupt(
+                "snapshot meta lacks seq, len or sha256".into(),
+            ));
+        };
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        let mut after = "part-".to_owned();
+        loop {
+            let page = self.scan_link_state(kind, &after, 8).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            for (key, value) in page {
+                if key.starts_with("part-") {
+                    bytes.extend_from_slice(&value);
+                }
+            }
+        }
+        if bytes.len() as u64 != len || crate::hex(&sha2::Sha256::digest(&bytes)) != sha {
+            return Err(StoreError::Corrupt(format!(
+                "snapshot `{kind}`: its parts ({} bytes) are not what its meta row says ({len} bytes)",
+                bytes.len()
+            )));
+        }
+        Ok(Some((seq, bytes)))
     }
 
     /// Removes records; returns how many existed.

@@ -112,6 +112,7 @@ suite!(
     appeals_go_to_another_reviewer_and_are_sent,
     concurrent_appeal_claims_never_overlap,
     two_person_rules_count_people_not_keys,
+    link_snapshots_are_kept_whole_or_refused,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -3588,4 +3589,44 @@ async fn two_person_rules_count_people_not_keys(f: &Fixture) {
         "{:?}",
         report.problems
     );
+}
+
+async fn link_snapshots_are_kept_whole_or_refused(f: &Fixture) {
+    use samaritan_store::link_state::SNAPSHOT_PART;
+    let s = &f.store;
+    assert_eq!(s.link_snapshot("snap").await.unwrap(), None);
+    // Three parts, the last one short.
+    let big: Vec<u8> = (0..2 * SNAPSHOT_PART + 1000)
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    s.put_link_snapshot("snap", 42, &big).await.unwrap();
+    assert_eq!(
+        s.link_snapshot("snap").await.unwrap(),
+        Some((42, big.clone()))
+    );
+    // A smaller one replaces it whole (no part of the old one is left).
+    s.put_link_snapshot("snap", 43, b"small").await.unwrap();
+    assert_eq!(
+        s.link_snapshot("snap").await.unwrap(),
+        Some((43, b"small".to_vec()))
+    );
+    assert_eq!(s.scan_link_state("snap", "", 100).await.unwrap().len(), 2);
+    // A damaged part is named, never returned.
+    s.put_link_state(&[("snap", "part-00000000", b"smell")])
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.link_snapshot("snap").await,
+        Err(StoreError::Corrupt(_))
+    ));
+    // Records before a key are counted.
+    s.put_link_state(&[
+        ("rec", "001", b"a"),
+        ("rec", "002", b"b"),
+        ("rec", "005", b"c"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.count_link_state_before("rec", "005").await.unwrap(), 2);
+    assert_eq!(s.count_link_state_before("rec", "999").await.unwrap(), 3);
 }

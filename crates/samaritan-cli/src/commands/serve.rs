@@ -114,6 +114,11 @@ pub struct ServeArgs {
     /// or more); an admin releases it after, with a reason.
     #[arg(long, default_value_t = samaritan_server::preserve::MIN_HOLD_DAYS)]
     pub hold_days: u32,
+    /// Save the linker as a snapshot in the store once this many ads were linked since the last
+    /// one (checked every 30 s), and at a clean stop; a restart then loads it and replays only
+    /// the ads linked after it. 0: only at a clean stop.
+    #[arg(long, default_value_t = 100_000)]
+    pub snapshot_every: u64,
     /// Re-verify the audit chain (and the decisions against it) every this many seconds; a
     /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
     #[arg(long, default_value_t = 300)]
@@ -285,13 +290,23 @@ async fn serve(args: ServeArgs) -> Result<()> {
         .restore_from(&store)
         .await
         .context("restoring the linker from the store")?;
-    if restored > 0 {
+    if restored.snapshot.is_some() || restored.replayed > 0 {
+        let from = match restored.snapshot {
+            Some(s) => format!(
+                "a snapshot of {} ads ({:.1} MiB) and {} later records",
+                s.ads,
+                s.bytes as f64 / (1024.0 * 1024.0),
+                restored.replayed
+            ),
+            None => format!("{} stored records", restored.replayed),
+        };
         eprintln!(
-            "samaritan: linker restored from {restored} stored records in {:.2}s ({} ads linked)",
+            "samaritan: linker restored from {from} in {:.2}s ({} ads linked)",
             restore_started.elapsed().as_secs_f64(),
             analyzer.linked_ads()
         );
     }
+    let snapshots = spawn_snapshots(analyzer.clone(), store.clone(), args.snapshot_every);
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
     state.serve_images_from(blobs);
     let webhook_config = args.webhooks.config()?;
@@ -407,6 +422,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     .with_graceful_shutdown(shutdown(signals))
     .await
     .context("the server failed")?;
+    // Requests are done: the snapshot taken now covers every committed ad.
+    snapshots.abort();
+    save_snapshot(&analyzer, &store).await;
     // A connection a task still holds would keep `close` waiting for ever; a stop must end.
     if tokio::time::timeout(CLOSE_WITHIN, store.close())
         .await
@@ -419,6 +437,49 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     eprintln!("samaritan: stopped");
     Ok(())
+}
+
+/// Saves the linker's snapshot, saying so on stderr; a failure is reported, never fatal (the
+/// records are the truth: a restart replays them).
+async fn save_snapshot(
+    analyzer: &Arc<samaritan_server::EngineAnalyzer>,
+    store: &samaritan_store::Store,
+) {
+    if analyzer.link_records() == 0 {
+        return;
+    }
+    let started = std::time::Instant::now();
+    match analyzer.save_snapshot(store).await {
+        Ok(s) => eprintln!(
+            "samaritan: linker snapshot saved ({} ads, {:.1} MiB) in {:.2}s",
+            s.ads,
+            s.bytes as f64 / (1024.0 * 1024.0),
+            started.elapsed().as_secs_f64()
+        ),
+        Err(e) => eprintln!("samaritan: the linker snapshot was not saved: {e}"),
+    }
+}
+
+/// Saves a snapshot every time `every` more link records were made (looked at every 30 s).
+fn spawn_snapshots(
+    analyzer: Arc<samaritan_server::EngineAnalyzer>,
+    store: samaritan_store::Store,
+    every: u64,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if every == 0 {
+            return;
+        }
+        let mut last = analyzer.link_records();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            let now = analyzer.link_records();
+            if now >= last + every {
+                save_snapshot(&analyzer, &store).await;
+                last = now;
+            }
+        }
+    })
 }
 
 /// The stop signals, registered when made: a SIGTERM that arrives any time after this (even

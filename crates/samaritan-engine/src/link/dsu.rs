@@ -6,12 +6,17 @@
 //! guard withdraws an identifier.
 
 /// Disjoint sets over nodes `0..len`, each node with a weight (summed per group).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Dsu {
+    #[serde(with = "crate::raw_vec::u32s")]
     parent: Vec<u32>,
+    #[serde(with = "crate::raw_vec::u32s")]
     size: Vec<u32>,
+    #[serde(with = "crate::raw_vec::u32s")]
     next: Vec<u32>,
+    #[serde(with = "crate::raw_vec::u32s")]
     weight: Vec<u32>,
+    #[serde(with = "crate::raw_vec::u32s")]
     total: Vec<u32>,
 }
 

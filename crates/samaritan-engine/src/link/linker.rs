@@ -89,7 +89,7 @@ impl Network {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct AdEntry {
     pub id: Box<str>,
     pub posted_at: Option<i64>,
@@ -102,7 +102,7 @@ pub(crate) struct AdEntry {
     pub content_off: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ident {
     pub kind: IdentKind,
     pub value: Box<str>,
@@ -115,7 +115,7 @@ pub(crate) struct Ident {
     members: Vec<u32>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 enum Owner {
     Ad(u32),
     Ident,
@@ -123,7 +123,7 @@ enum Owner {
 }
 
 /// Strings interned to small ids (cities, names).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Interner {
     ids: FxHashMap<Box<str>, u32>,
     pub items: Vec<Box<str>>,
@@ -146,7 +146,7 @@ impl Interner {
 }
 
 /// Incremental linking of ads into networks through identifiers and templates.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Linker {
     pub(crate) cfg: LinkConfig,
     pub(crate) text: TemplateIndex,
@@ -166,7 +166,7 @@ pub struct Linker {
 }
 
 /// Who uses a template: the distinct accounts and contacts of its ads, and the guard's verdict.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TemplateStats {
     /// Ads of the template (any order).
     members: Vec<u32>,
@@ -214,6 +214,11 @@ impl Linker {
     /// Number of ads stored.
     pub fn len(&self) -> usize {
         self.ads.len()
+    }
+
+    /// The ids of the linked ads, in the order they were linked.
+    pub fn ids(&self) -> impl Iterator<Item = &str> + '_ {
+        self.ads.iter().map(|a| &*a.id)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -36,6 +36,26 @@ pub struct Near {
     pub position: u32,
 }
 
+/// Saved as the known photos in the order they became known and the distance: the index is
+/// rebuilt from them on load (inserting in the same order gives the same positions).
+impl serde::Serialize for PhotoIdentities {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&(&self.canonical, self.max_distance), s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PhotoIdentities {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (canonical, max_distance): (Vec<PdqHash>, u32) = serde::Deserialize::deserialize(d)?;
+        let mut me = PhotoIdentities::new(max_distance);
+        for h in canonical {
+            me.index.insert(h);
+            me.canonical.push(h);
+        }
+        Ok(me)
+    }
+}
+
 impl PhotoIdentities {
     pub fn new(max_distance: u32) -> Self {
         PhotoIdentities {

@@ -19,12 +19,15 @@
 //!
 //! The engine starts no threads: callers choose where each step runs. What the linker was told
 //! about each ad can be kept as a [`LinkRecord`] and replayed ([`LinkedState::replay`]) to get
-//! the same state back after a restart.
+//! the same state back after a restart; a snapshot of the whole state
+//! ([`LinkedState::to_snapshot`]) spares replaying the records made before it.
 
 mod prepare;
 mod record;
+mod snapshot;
 mod state;
 
 pub use prepare::{LinkReady, LinkStage, link_input};
 pub use record::{LINK_FORMAT, LinkRecord, Photo, RecordError};
+pub use snapshot::{SNAPSHOT_FORMAT, SnapshotError};
 pub use state::{BatchLookups, LinkedState, NetworkContexts};

@@ -20,7 +20,9 @@ pub struct BatchLookups {
 }
 
 /// The state a linked analysis keeps between ads: the linker, the identities of the photos seen,
-/// and the policy contexts each ad showed by its own wording.
+/// and the policy contexts each ad showed by its own wording. Saved whole as a snapshot
+/// ([`LinkedState::to_snapshot`]).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct LinkedState {
     linker: Linker,
     photos: PhotoIdentities,

@@ -10,8 +10,9 @@
 /// `u32::MAX`; ad indices stop below `u32::MAX` (`len() as u32` of a linker in memory).
 const EMPTY: u64 = u64::MAX;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct BandTable {
+    #[serde(with = "crate::raw_vec::u64s")]
     slots: Vec<u64>,
     len: usize,
 }

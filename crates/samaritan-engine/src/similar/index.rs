@@ -39,14 +39,18 @@ pub struct Joined {
 }
 
 /// Near-duplicate clusters over ads numbered 0, 1, 2, … in insertion order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TemplateIndex {
     cfg: SimilarConfig,
     vocab: Vocab,
     /// Token ids of every ad, back to back; ad `i` owns `tokens[offsets[i]..offsets[i + 1]]`.
+    #[serde(with = "crate::raw_vec::u32s")]
     tokens: Vec<u32>,
+    #[serde(with = "crate::raw_vec::u64s")]
     offsets: Vec<u64>,
+    #[serde(with = "crate::raw_vec::u32s")]
     parent: Vec<u32>,
+    #[serde(with = "crate::raw_vec::u32s")]
     size: Vec<u32>,
     templates: FxHashMap<u32, TemplateState>,
     buckets: Vec<BandTable>,

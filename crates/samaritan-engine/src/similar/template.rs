@@ -19,7 +19,7 @@ use super::cost::{flag_bits, flags_total, int_bits, position_bits};
 use super::vocab::Vocab;
 
 /// Counts describing one cluster's template. The rendered template is derived from them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TemplateState {
     /// Oldest member (internal ad index); names the template.
     pub seed: u32,

@@ -14,10 +14,11 @@ use super::tokens::token_hash;
 /// Words are found by their 64-bit token hash (computed in parallel with the fingerprint), so
 /// the serial insert path never hashes or compares strings. Two different words with one hash
 /// (odds about 1 in 10^12 for a million distinct words) would share an id.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Vocab {
     ids: FxHashMap<u64, u32>,
     words: Vec<Box<str>>,
+    #[serde(with = "crate::raw_vec::u32s")]
     counts: Vec<u32>,
     total: u64,
 }

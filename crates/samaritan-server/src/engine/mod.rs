@@ -17,10 +17,13 @@
 //! kind [`LINK_KIND`], key = insertion sequence, written in the same transaction as the ad. At
 //! start the records are replayed in key order ([`EngineAnalyzer::restore_from`]): the linker, the
 //! photo identities and the PDQ search index come back exactly as they were, with no
-//! normalizing, extracting, image fetching or hashing again.
+//! normalizing, extracting, image fetching or hashing again. A snapshot of the whole linker
+//! ([`snapshot`], taken periodically and at a clean stop) spares replaying the records before
+//! it.
 
 mod network_sync;
 mod pdq_index;
+mod snapshot;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -39,6 +42,7 @@ use crate::analyzer::{Analyzer, Ingested, PolicyDiff, PolicyInfo, PolicyRejectio
 use network_sync::NetworkSync;
 use pdq_index::PdqIndex;
 use samaritan_engine::policy::compare::Tally;
+pub use snapshot::{SNAPSHOT_KIND, SnapshotFailure, SnapshotInfo};
 
 /// `link_state` kind of the per-ad linker records.
 pub const LINK_KIND: &str = "link_input";
@@ -54,6 +58,9 @@ struct Links {
     sync: NetworkSync,
     /// Next record key.
     seq: u64,
+    /// Records the state was built from (replayed or linked here); below `seq` when a key was
+    /// never stored (a batch linked whose commit failed, before a restart).
+    applied: u64,
 }
 
 /// The engine with a policy that can be swapped while requests run, image intake and a linker.
@@ -131,6 +138,7 @@ impl EngineAnalyzer {
                 state: LinkedState::new(link_config),
                 sync: NetworkSync::default(),
                 seq: 0,
+                applied: 0,
             }),
             pdq: RwLock::new(PdqIndex::default()),
         })
@@ -163,6 +171,11 @@ impl EngineAnalyzer {
         read(&self.links).state.linker().len()
     }
 
+    /// The network an ad is in now, as the linker sees it.
+    pub fn network_of(&self, id: &str) -> Option<samaritan_engine::link::Network> {
+        read(&self.links).state.linker().network_of(id)
+    }
+
     /// Replays stored link records (pages in key order) and takes the stored network memberships
     /// as the last saved state; every ad is marked for the first network save, which then
     /// writes only what differs. Returns the number of records replayed.
@@ -193,6 +206,7 @@ impl EngineAnalyzer {
                     .parse()
                     .map_err(|_| format!("link record key `{key}` is not a number"))?;
                 links.seq = links.seq.max(seq + 1);
+                links.applied += 1;
                 n += 1;
             }
             self.add_pdq(&pdq);
@@ -264,6 +278,7 @@ impl Analyzer for EngineAnalyzer {
                 }
                 link_state.push(vec![(LINK_KIND.to_owned(), record_key(links.seq), record)]);
                 links.seq += 1;
+                links.applied += 1;
                 finishing.push(Finishing {
                     ready,
                     template: None,
@@ -357,19 +372,33 @@ pub enum RestoreError {
 /// Link records read from the store per page while the previous page is replayed.
 const RESTORE_PAGE: i64 = 20_000;
 
+/// How the linker came back at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restored {
+    /// The snapshot loaded, if one could be used.
+    pub snapshot: Option<SnapshotInfo>,
+    /// Records replayed (those made after the snapshot, or all of them).
+    pub replayed: u64,
+}
+
 impl EngineAnalyzer {
-    /// Replays the linker's records stored under [`LINK_KIND`] (page by page, each replayed on a
-    /// blocking thread while the next is read) and takes the stored network memberships as the
-    /// last saved state. Returns the number of records replayed.
+    /// Loads the linker's snapshot when one may be used ([`SNAPSHOT_KIND`]), then replays the
+    /// records stored under [`LINK_KIND`] after it (all of them without a snapshot; page by
+    /// page, each replayed on a blocking thread while the next is read) and takes the stored
+    /// network memberships as the last saved state.
     pub async fn restore_from(
         self: &Arc<Self>,
         store: &samaritan_store::Store,
-    ) -> Result<u64, RestoreError> {
+    ) -> Result<Restored, RestoreError> {
+        let snapshot = self.load_snapshot(store).await?;
         let memberships = store.network_memberships().await?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(2);
         let me = self.clone();
         let replay = tokio::task::spawn_blocking(move || me.restore(rx, memberships));
-        let mut after = String::new();
+        let mut after = match snapshot {
+            Some(s) if s.seq > 0 => record_key(s.seq - 1),
+            _ => String::new(),
+        };
         loop {
             let page = store
                 .scan_link_state(LINK_KIND, &after, RESTORE_PAGE)
@@ -384,10 +413,11 @@ impl EngineAnalyzer {
             }
         }
         drop(tx);
-        replay
+        let replayed = replay
             .await
             .map_err(|e| RestoreError::Replay(e.to_string()))?
-            .map_err(RestoreError::Record)
+            .map_err(RestoreError::Record)?;
+        Ok(Restored { snapshot, replayed })
     }
 }
 

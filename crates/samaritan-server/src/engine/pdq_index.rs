@@ -27,6 +27,12 @@ impl PdqIndex {
         }
     }
 
+    /// The values in the order they became known (adding them in this order rebuilds the
+    /// index exactly).
+    pub(crate) fn values(&self) -> Vec<String> {
+        self.values.clone()
+    }
+
     /// Values within `max_distance` of `pdq`, with their distances.
     pub(crate) fn near(&self, pdq: &str, max_distance: u32) -> Vec<(u32, String)> {
         let Ok(h) = PdqHash::from_hex(pdq) else {
