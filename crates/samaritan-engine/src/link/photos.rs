@@ -36,14 +36,9 @@ pub struct Near {
     pub position: u32,
 }
 
-/// Saved as the known photos in the order they became known and the distance: the index is
-/// rebuilt from them on load (inserting in the same order gives the same positions).
-impl serde::Serialize for PhotoIdentities {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serde::Serialize::serialize(&(&self.canonical, self.max_distance), s)
-    }
-}
-
+/// Loaded from the known photos in the order they became known and the distance
+/// ([`PhotoIdentities::saved`]): the index is rebuilt from them (inserting in the same order
+/// gives the same positions).
 impl<'de> serde::Deserialize<'de> for PhotoIdentities {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (canonical, max_distance): (Vec<PdqHash>, u32) = serde::Deserialize::deserialize(d)?;
@@ -63,6 +58,11 @@ impl PhotoIdentities {
             canonical: Vec::new(),
             max_distance,
         }
+    }
+
+    /// What a snapshot keeps: the known photos in the order they became known, the distance.
+    pub fn saved(&self) -> (Vec<PdqHash>, u32) {
+        (self.canonical.clone(), self.max_distance)
     }
 
     /// How many distinct photos are known. A [`PhotoIdentities::lookup`] made now sees exactly

@@ -29,5 +29,5 @@ mod state;
 
 pub use prepare::{LinkReady, LinkStage, link_input};
 pub use record::{LINK_FORMAT, LinkRecord, Photo, RecordError};
-pub use snapshot::{SNAPSHOT_FORMAT, SnapshotError};
+pub use snapshot::{SNAPSHOT_FORMAT, SnapshotCopy, SnapshotError};
 pub use state::{BatchLookups, LinkedState, NetworkContexts};

@@ -8,10 +8,13 @@
 //! [`SNAPSHOT_FORMAT`], and carries the [`LinkConfig`] it was made with: a snapshot of another
 //! format or configuration is refused, and the caller falls back to replaying the records.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::LinkedState;
-use crate::link::LinkConfig;
+use crate::link::{LinkConfig, Linker};
+use crate::pdq::PdqHash;
 
 /// Layout version of a snapshot. Raise it with any change to a saved structure.
 pub const SNAPSHOT_FORMAT: u32 = 1;
@@ -27,11 +30,23 @@ pub enum SnapshotError {
     Config,
 }
 
+/// A copy of a linked state for a snapshot ([`LinkedState::snapshot_copy`]): quick to make
+/// under the caller's lock (memory copies), encoded after it is released
+/// ([`SnapshotCopy::encode`], the slow part). Its layout is the one [`LinkedState`] loads from.
 #[derive(Serialize)]
-struct Saving<'a> {
+pub struct SnapshotCopy {
     format: u32,
     config: LinkConfig,
-    state: &'a LinkedState,
+    linker: Linker,
+    photos: (Vec<PdqHash>, u32),
+    own_contexts: HashMap<String, u64>,
+}
+
+impl SnapshotCopy {
+    /// The snapshot's bytes ([`LinkedState::from_snapshot`] reads them).
+    pub fn encode(&self) -> Result<Vec<u8>, SnapshotError> {
+        Ok(postcard::to_stdvec(self)?)
+    }
 }
 
 #[derive(Deserialize)]
@@ -42,13 +57,20 @@ struct Loading {
 }
 
 impl LinkedState {
-    /// The whole state as bytes ([`LinkedState::from_snapshot`] reads them back).
-    pub fn to_snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
-        Ok(postcard::to_stdvec(&Saving {
+    /// A copy of the whole state to encode later ([`SnapshotCopy::encode`]).
+    pub fn snapshot_copy(&self) -> SnapshotCopy {
+        SnapshotCopy {
             format: SNAPSHOT_FORMAT,
             config: *self.config(),
-            state: self,
-        })?)
+            linker: self.linker.clone(),
+            photos: self.photos.saved(),
+            own_contexts: self.own_contexts.clone(),
+        }
+    }
+
+    /// The whole state as bytes ([`LinkedState::from_snapshot`] reads them back).
+    pub fn to_snapshot(&self) -> Result<Vec<u8>, SnapshotError> {
+        self.snapshot_copy().encode()
     }
 
     /// The state saved by [`LinkedState::to_snapshot`], when it was made by this format with

@@ -22,12 +22,12 @@ pub struct BatchLookups {
 /// The state a linked analysis keeps between ads: the linker, the identities of the photos seen,
 /// and the policy contexts each ad showed by its own wording. Saved whole as a snapshot
 /// ([`LinkedState::to_snapshot`]).
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Deserialize)]
 pub struct LinkedState {
-    linker: Linker,
-    photos: PhotoIdentities,
+    pub(super) linker: Linker,
+    pub(super) photos: PhotoIdentities,
     /// Only ads that show any context.
-    own_contexts: HashMap<String, u64>,
+    pub(super) own_contexts: HashMap<String, u64>,
 }
 
 impl LinkedState {

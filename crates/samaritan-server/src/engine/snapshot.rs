@@ -9,8 +9,7 @@
 //! link configuration, and the store holds exactly the records it was built from before `seq`
 //! (`applied` of them: a batch linked whose commit failed would otherwise live on in it);
 //! otherwise every record is replayed, as before.
-//! Taken under the links' read lock: ingest waits for the serialization (about a second per
-//! million ads), reads do not.
+//! Copied under the links' read lock (ingest waits for the copy, not for the encoding).
 
 use std::sync::Arc;
 
@@ -64,21 +63,32 @@ impl EngineAnalyzer {
     ) -> Result<SnapshotInfo, SnapshotFailure> {
         let me = self.clone();
         let (seq, ads, bytes) = tokio::task::spawn_blocking(move || {
-            let links = read(&me.links);
-            let pdq = read(&me.pdq).values();
-            let linked = links
-                .state
-                .to_snapshot()
+            // Copied under the lock (ingest waits for the copy only), encoded after it.
+            let (copy, seq, applied, ads, pdq) = {
+                let links = read(&me.links);
+                let pdq = read(&me.pdq).values();
+                let copy = links.state.snapshot_copy();
+                (
+                    copy,
+                    links.seq,
+                    links.applied,
+                    links.state.linker().len(),
+                    pdq,
+                )
+            };
+            let linked = copy
+                .encode()
                 .map_err(|e| SnapshotFailure::Encode(e.to_string()))?;
+            drop(copy);
             let envelope = Envelope {
-                seq: links.seq,
-                applied: links.applied,
+                seq,
+                applied,
                 linked,
                 pdq,
             };
             let bytes = postcard::to_stdvec(&envelope)
                 .map_err(|e| SnapshotFailure::Encode(e.to_string()))?;
-            Ok::<_, SnapshotFailure>((links.seq, links.state.linker().len(), bytes))
+            Ok::<_, SnapshotFailure>((seq, ads, bytes))
         })
         .await
         .map_err(|e| SnapshotFailure::Encode(e.to_string()))??;
