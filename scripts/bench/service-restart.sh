@@ -5,22 +5,33 @@
 # removed (every record replayed, the way without snapshots). Figures go to BENCHMARKS.md.
 set -euo pipefail
 bin=${SAMARITAN_BIN:-target/release/samaritan}
-work=$(mktemp -d)
-trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$bin" synth --ads "${ADS:-100000}" --seed 11 --out "$work/corpus" 2>/dev/null
-key=$("$bin" keys create --scopes ingest --data-dir "$work/data" 2>/dev/null | sed -E 's/.*"key":"([^"]+)".*/\1/')
+# KEEP=DIR keeps the store in DIR and, when DIR/data exists, times restarts of it without
+# ingesting again.
+work=${KEEP:-$(mktemp -d)}
+if [ -n "${KEEP:-}" ]; then
+  trap 'kill "${server:-0}" 2>/dev/null || true' EXIT
+else
+  trap 'kill "${server:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+fi
+fresh=1; [ -d "$work/data" ] && fresh=0
+if [ $fresh = 1 ]; then
+  "$bin" synth --ads "${ADS:-100000}" --seed 11 --out "$work/corpus" 2>/dev/null
+  key=$("$bin" keys create --scopes ingest --data-dir "$work/data" 2>/dev/null | sed -E 's/.*"key":"([^"]+)".*/\1/')
+fi
 start() {
   "$bin" serve --data-dir "$work/data" --listen 127.0.0.1:18099 --rate-limit 0 > "$work/serve.out" 2> "$work/serve.err" &
   server=$!
   for _ in $(seq 3000); do grep -q listening "$work/serve.out" 2>/dev/null && break; sleep 0.05; done
 }
-start
-"$bin" bench-http --url http://127.0.0.1:18099 --key "$key" --ads "$work/corpus/ads.jsonl" --concurrency 8 --batch 500 2>/dev/null | grep -o '"ads_acknowledged":[0-9]*,"ads_per_sec":[0-9.]*'
-kill "$server"; wait "$server" || true
+if [ $fresh = 1 ]; then
+  start
+  "$bin" bench-http --url http://127.0.0.1:18099 --key "$key" --ads "$work/corpus/ads.jsonl" --concurrency 8 --batch 500 2>/dev/null | grep -o '"ads_acknowledged":[0-9]*,"ads_per_sec":[0-9.]*'
+  kill "$server"; wait "$server" || true
+fi
 grep -o 'linker snapshot saved.*' "$work/serve.err" || true
 restart() {
   t0=$(date +%s.%N); start; t1=$(date +%s.%N)
-  echo "restart $1: $(echo "$t1 - $t0" | bc) s to listening; $(grep -o 'linker restored.*' "$work/serve.err"); $(cat "$work/serve.out")"
+  echo "restart $1: $(echo "$t1 - $t0" | bc) s to listening; $(grep -o "linker restored.*" "$work/serve.err"); $(grep -o "ready .*" "$work/serve.err"); $(cat "$work/serve.out")"
   kill "$server"; wait "$server" || true
 }
 restart "1 (snapshot)"

@@ -306,6 +306,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             analyzer.linked_ads()
         );
     }
+    let restore_secs = restore_started.elapsed().as_secs_f64();
     let snapshots = spawn_snapshots(analyzer.clone(), store.clone(), args.snapshot_every);
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
     state.serve_images_from(blobs);
@@ -349,9 +350,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         eprintln!("preserved the evidence of {preserved} report cases a stop had left unheld");
     }
     // The networks in the store as the restored linker sees them (writes only what differs).
+    let networks_started = std::time::Instant::now();
     samaritan_server::save_networks(&state)
         .await
         .map_err(|e| anyhow::anyhow!("saving networks at start: {e:?}"))?;
+    let networks_secs = networks_started.elapsed().as_secs_f64();
 
     let mut demo_key = None;
     let mut demo_login = None;
@@ -361,9 +364,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
 
     // The checkpoint in the log (head seq and hash) after the demo's own entries.
+    let audit_started = std::time::Instant::now();
     samaritan_server::verify_audit(&state)
         .await
         .map_err(|e| anyhow::anyhow!("verifying the audit chain: {}", e.message))?;
+    let audit_secs = audit_started.elapsed().as_secs_f64();
     if args.audit_verify_secs > 0 {
         samaritan_server::spawn_audit_watch(
             state.clone(),
@@ -378,6 +383,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let addr = listener.local_addr()?;
     let stats = store.stats().await?;
     let url = format!("http://{addr}");
+    eprintln!(
+        "samaritan: ready {:.2}s after the linker restore began (linker {:.2}s, network check {:.2}s, audit chain {:.2}s)",
+        restore_started.elapsed().as_secs_f64(),
+        restore_secs,
+        networks_secs,
+        audit_secs
+    );
     eprintln!(
         "samaritan: serving {url} (store: {}, {} ads, {} waiting for review)",
         args.store.describe(),
