@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod evidence;
 mod follow_up;
+mod hma;
 mod metrics;
 pub mod openapi;
 pub mod preserve;
@@ -33,6 +34,7 @@ pub use analyzer::{Analyzer, Ingested, PolicyDiff, PolicyInfo, PolicyRejection};
 pub use console::{ConsoleConfig, GOLDEN_RATE, SECOND_REVIEW_RATE};
 pub use engine::{EngineAnalyzer, LINK_KIND};
 pub use error::ApiError;
+pub use hma::HmaConfig;
 pub use routes::ads::{IngestOutcome, ingest};
 
 /// The window of the time-to-first-decision figures (dashboard and `/metrics`): 7 days.
@@ -125,6 +127,11 @@ struct Inner {
     /// How webhooks are delivered (set once at start with the worker; unset: the defaults,
     /// and no worker — events wait in the outbox).
     webhooks: std::sync::OnceLock<webhooks::DeliveryConfig>,
+    /// How the HMA-compatible routes fetch, hash and match (set once at start; unset: the
+    /// defaults — public addresses only, distance 31).
+    hma: std::sync::OnceLock<HmaConfig>,
+    /// The HMA matcher's index of banked signals.
+    hma_index: hma::IndexCache,
 }
 
 impl AppState {
@@ -165,6 +172,8 @@ impl AppState {
                 cybertip: std::sync::OnceLock::new(),
                 preservation: std::sync::OnceLock::new(),
                 webhooks: std::sync::OnceLock::new(),
+                hma: std::sync::OnceLock::new(),
+                hma_index: hma::IndexCache::default(),
             }),
         }
     }
@@ -245,6 +254,20 @@ impl AppState {
 
     pub(crate) fn webhook_config(&self) -> webhooks::DeliveryConfig {
         self.inner.webhooks.get().cloned().unwrap_or_default()
+    }
+
+    /// Serves the HMA-compatible routes (`/hma/…`) with `cfg`. Set once; a second call is
+    /// ignored.
+    pub fn serve_hma(&self, cfg: HmaConfig) {
+        let _ = self.inner.hma.set(cfg);
+    }
+
+    pub(crate) fn hma_config(&self) -> HmaConfig {
+        self.inner.hma.get().cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn hma_index(&self) -> &hma::IndexCache {
+        &self.inner.hma_index
     }
 
     /// Whether the last audit verification passed.
