@@ -460,6 +460,11 @@ async fn uploads_ratios_and_the_engine(store: Store) {
         .await;
     assert_eq!(v["signals"], json!({"pdq": hash_a}), "{v}");
     assert_eq!(
+        v["metadata"],
+        json!({"content_id": "case-8812", "content_uri": null, "json": {"origin": "console"}})
+    );
+    assert_eq!(v["note"], "banked from an upload");
+    assert_eq!(
         v["bank"],
         json!({"name": "HALF", "matching_enabled_ratio": 0.5})
     );

@@ -367,13 +367,26 @@ pub(crate) async fn add_signal(
     Ok(added(id, &signals))
 }
 
+/// Banked content as HMA's `BankContentResponse` shows it (`signals` only when asked for).
 fn content_json(c: &HmaContent, with_signals: bool) -> serde_json::Value {
+    let m = &c.meta;
+    let metadata = if m.content_id.is_none() && m.content_uri.is_none() && m.json.is_none() {
+        serde_json::Value::Null
+    } else {
+        let json = m
+            .json
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok())
+            .unwrap_or(serde_json::Value::Null);
+        serde_json::json!({"content_id": m.content_id, "content_uri": m.content_uri, "json": json})
+    };
     let mut v = serde_json::json!({
         "id": c.id,
         "disable_until_ts": c.disable_until_ts,
-        "collab_metadata": {},
-        "original_media_uri": c.meta.content_uri,
+        "original_media_uri": null,
         "bank": bank_json(&c.bank),
+        "metadata": metadata,
+        "note": m.note,
     });
     if with_signals && let Some(o) = v.as_object_mut() {
         let signals: serde_json::Map<String, serde_json::Value> = c
