@@ -837,6 +837,26 @@ async fn bad_input(store: Store) {
         .call("admin", "POST", "/hma/c/bank/GOOD/content", "")
         .await;
     assert!(refused(s, &v, bad, "nothing to bank").contains("Neither"));
+    let (s, v) = w
+        .call("review", "POST", "/hma/m/lookup", r#"{"pdq":"abc"}"#)
+        .await;
+    assert!(refused(s, &v, bad, "a JSON lookup upload").contains("multipart"));
+    let (s, v) = w
+        .multipart(
+            "review",
+            "/hma/m/lookup?colour=red",
+            &[("photo", Some("a.png"), &png)],
+        )
+        .await;
+    assert!(refused(s, &v, bad, "an unknown lookup parameter").contains("colour"));
+    let (s, v) = w
+        .multipart(
+            "review",
+            "/hma/m/lookup",
+            &[("video", Some("v.mp4"), b"\x00")],
+        )
+        .await;
+    assert!(refused(s, &v, bad, "a video lookup").contains("video"));
 
     // Lookups: bad hex, unknown types, missing parameters, bad booleans.
     for (uri, needle) in [
@@ -944,6 +964,37 @@ async fn bad_input(store: Store) {
         let (s, v) = w.call("review", "GET", uri, "").await;
         assert!(refused(s, &v, bad, uri).contains("^[A-Z0-9_]+$"));
     }
+    for (method, uri, body) in [
+        ("PUT", "/hma/c/bank/bad-name", r#"{"enabled":true}"#),
+        ("DELETE", "/hma/c/bank/bad-name", ""),
+        ("POST", "/hma/c/bank/bad-name/signal", r#"{"pdq":"00"}"#),
+        ("POST", "/hma/c/bank/bad-name/content", ""),
+        (
+            "PUT",
+            "/hma/c/bank/bad-name/content/1",
+            r#"{"disable_until_ts":0}"#,
+        ),
+        ("DELETE", "/hma/c/bank/bad-name/content/1", ""),
+    ] {
+        let (s, v) = w.call("admin", method, uri, body).await;
+        assert!(
+            refused(s, &v, bad, uri).contains("^[A-Z0-9_]+$"),
+            "{method} {uri}"
+        );
+    }
+    let (s, v) = w
+        .call(
+            "review",
+            "GET",
+            "/hma/c/bank/GOOD/content/1?include_signals=maybe",
+            "",
+        )
+        .await;
+    assert!(refused(s, &v, bad, "a bad boolean").contains("boolean"));
+    let (s, v) = w
+        .call("review", "GET", "/hma/c/bank/GOOD/content/1?with=all", "")
+        .await;
+    assert!(refused(s, &v, bad, "an unknown parameter").contains("with"));
     let (s, v) = w.call("review", "GET", "/hma/c/bank/MISSING", "").await;
     refused(s, &v, StatusCode::NOT_FOUND, "an unknown bank");
     let (s, v) = w
