@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod evidence;
 mod follow_up;
+mod hma;
 mod metrics;
 pub mod openapi;
 pub mod preserve;
@@ -33,6 +34,7 @@ pub use analyzer::{Analyzer, Ingested, PolicyDiff, PolicyInfo, PolicyRejection};
 pub use console::{ConsoleConfig, GOLDEN_RATE, SECOND_REVIEW_RATE};
 pub use engine::{EngineAnalyzer, LINK_KIND, Restored, SNAPSHOT_KIND, SnapshotInfo};
 pub use error::ApiError;
+pub use hma::HmaConfig;
 pub use routes::ads::{IngestOutcome, ingest};
 
 /// The window of the time-to-first-decision figures (dashboard and `/metrics`): 7 days.
@@ -127,6 +129,11 @@ struct Inner {
     webhooks: std::sync::OnceLock<webhooks::DeliveryConfig>,
     /// Wakes the webhook worker after a change that wrote an event.
     webhook_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// How the HMA-compatible routes fetch, hash and match (set once at start; unset: the
+    /// defaults — public addresses only, distance 31).
+    hma: std::sync::OnceLock<HmaConfig>,
+    /// The HMA matcher's index of banked signals.
+    hma_index: hma::IndexCache,
 }
 
 impl AppState {
@@ -168,6 +175,8 @@ impl AppState {
                 preservation: std::sync::OnceLock::new(),
                 webhooks: std::sync::OnceLock::new(),
                 webhook_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+                hma: std::sync::OnceLock::new(),
+                hma_index: hma::IndexCache::default(),
             }),
         }
     }
@@ -253,6 +262,20 @@ impl AppState {
 
     pub(crate) fn webhook_config(&self) -> webhooks::DeliveryConfig {
         self.inner.webhooks.get().cloned().unwrap_or_default()
+    }
+
+    /// Serves the HMA-compatible routes (`/hma/…`) with `cfg`. Set once; a second call is
+    /// ignored.
+    pub fn serve_hma(&self, cfg: HmaConfig) {
+        let _ = self.inner.hma.set(cfg);
+    }
+
+    pub(crate) fn hma_config(&self) -> HmaConfig {
+        self.inner.hma.get().cloned().unwrap_or_default()
+    }
+
+    pub(crate) fn hma_index(&self) -> &hma::IndexCache {
+        &self.inner.hma_index
     }
 
     /// Whether the last audit verification passed.

@@ -8,7 +8,7 @@
 //!
 //! What lives here: ads exactly as received (with earlier revisions), every analysis (latest and
 //! history), identifiers for search, the review queue with claim leases, decisions, networks and
-//! their members, opaque link state for the linker, hash banks, API keys (hashed), the people who
+//! their members, opaque link state for the linker, hash banks (also HMA-shaped ones), API keys (hashed), the people who
 //! sign in (passwords as Argon2id hashes), policy versions and the hash-chained audit log.
 //! The store stores; it never decides what an ad means.
 
@@ -23,6 +23,7 @@ pub mod decisions;
 pub mod error;
 pub mod evidence;
 pub mod hash_bank;
+pub mod hma;
 pub mod holds;
 #[macro_use]
 pub mod ingest;
@@ -54,6 +55,7 @@ pub use dashboard::Dashboard;
 pub use decisions::{Decision, DecisionAction, DecisionBasis, DecisionInput};
 pub use error::StoreError;
 pub use evidence::{PreservedFile, SealedBlob};
+pub use hma::{HmaBank, HmaContent, HmaContentMeta, HmaSignal};
 pub use holds::{Hold, HoldExtension};
 pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_of};
 pub use keys::{ApiKey, KeyRecord, Scope};

@@ -113,6 +113,8 @@ suite!(
     concurrent_appeal_claims_never_overlap,
     two_person_rules_count_people_not_keys,
     link_snapshots_are_kept_whole_or_refused,
+    hma_banks_content_and_signals_are_kept_and_audited,
+    hma_concurrent_bank_creation_exactly_one_wins,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -3629,4 +3631,208 @@ async fn link_snapshots_are_kept_whole_or_refused(f: &Fixture) {
     .unwrap();
     assert_eq!(s.count_link_state_before("rec", "005").await.unwrap(), 2);
     assert_eq!(s.count_link_state_before("rec", "999").await.unwrap(), 3);
+}
+
+const HMA_A: &str = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+const HMA_B: &str = "0000000000000000000000000000000000000000000000000000000000000001";
+
+async fn hma_banks_content_and_signals_are_kept_and_audited(f: &Fixture) {
+    let s = &f.store;
+    let bank = s
+        .hma_bank_create("KNOWN_ADS", 0.5, "key:a", 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (bank.name.as_str(), bank.matching_enabled_ratio),
+        ("KNOWN_ADS", 0.5)
+    );
+    for bad in ["lower", "WITH-DASH", "", "SPACE D"] {
+        assert!(matches!(
+            s.hma_bank_create(bad, 1.0, "key:a", 1_000).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    for bad in [-0.1, 1.5, f64::NAN] {
+        assert!(matches!(
+            s.hma_bank_create("OTHER", bad, "key:a", 1_000).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    let meta = samaritan_store::HmaContentMeta {
+        content_id: Some("ad-17".into()),
+        note: Some("seen twice".into()),
+        ..Default::default()
+    };
+    let sig = |h: &str| vec![("pdq".to_owned(), h.to_ascii_uppercase())];
+    let a = s
+        .hma_content_add("KNOWN_ADS", &sig(HMA_A), &meta, "key:a", 2_000)
+        .await
+        .unwrap();
+    let b = s
+        .hma_content_add(
+            "KNOWN_ADS",
+            &sig(HMA_B),
+            &Default::default(),
+            "key:a",
+            2_000,
+        )
+        .await
+        .unwrap();
+    assert!(b > a);
+    let got = s.hma_content("KNOWN_ADS", a).await.unwrap().unwrap();
+    assert_eq!(
+        got.signals,
+        vec![("pdq".to_owned(), HMA_A.to_owned())],
+        "stored lowercase"
+    );
+    assert_eq!(got.meta, meta);
+    assert_eq!(got.disable_until_ts, 0);
+    assert!(s.hma_content("OTHER_BANK", a).await.unwrap().is_none());
+    // Refused: unknown bank, unknown type, bad hex, a long note, no signal.
+    assert!(matches!(
+        s.hma_content_add("NOPE", &sig(HMA_A), &Default::default(), "key:a", 1)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    for bad in [
+        vec![("md5".to_owned(), HMA_A.to_owned())],
+        vec![("pdq".to_owned(), "xyz".to_owned())],
+        vec![],
+    ] {
+        assert!(matches!(
+            s.hma_content_add("KNOWN_ADS", &bad, &Default::default(), "key:a", 1)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    let long = samaritan_store::HmaContentMeta {
+        note: Some("é".repeat(256)),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.hma_content_add("KNOWN_ADS", &sig(HMA_A), &long, "key:a", 1)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    // The engine sees enabled content of banks with a ratio above 0.
+    let engine = s.hma_engine_signals(3).await.unwrap();
+    assert_eq!(engine.len(), 2);
+    assert!(engine.contains(&("hma.KNOWN_ADS".to_owned(), HMA_A.to_owned())));
+    s.hma_content_disable_until("KNOWN_ADS", a, 100, "key:a", 3_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.hma_engine_signals(99).await.unwrap().len(),
+        1,
+        "disabled until 100"
+    );
+    assert_eq!(
+        s.hma_engine_signals(100).await.unwrap().len(),
+        2,
+        "enabled again at 100"
+    );
+    assert!(matches!(
+        s.hma_content_disable_until("KNOWN_ADS", 9_999, 1, "key:a", 3_000)
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    // Rename carries the content; a taken name is a conflict; ratio 0 hides it from the engine.
+    s.hma_bank_create("TAKEN", 1.0, "key:a", 1_000)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.hma_bank_update("KNOWN_ADS", Some("TAKEN"), None, "key:a", 4_000)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let renamed = s
+        .hma_bank_update("KNOWN_ADS", Some("RENAMED"), Some(0.0), "key:a", 4_000)
+        .await
+        .unwrap();
+    assert_eq!(renamed.matching_enabled_ratio, 0.0);
+    assert!(s.hma_bank("KNOWN_ADS").await.unwrap().is_none());
+    assert_eq!(
+        s.hma_content("RENAMED", a)
+            .await
+            .unwrap()
+            .unwrap()
+            .bank
+            .name,
+        "RENAMED"
+    );
+    assert!(s.hma_engine_signals(1_000).await.unwrap().is_empty());
+    let signals = s.hma_signals().await.unwrap();
+    assert_eq!(signals.len(), 2);
+    assert!(signals.iter().all(|x| x.bank == "RENAMED"));
+    // Delete content, then the bank with the rest.
+    assert_eq!(
+        s.hma_content_delete("RENAMED", a, "key:a", 5_000)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.hma_content_delete("RENAMED", a, "key:a", 5_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(s.hma_bank_delete("RENAMED", "key:a", 6_000).await.unwrap());
+    assert!(!s.hma_bank_delete("RENAMED", "key:a", 6_000).await.unwrap());
+    assert!(s.hma_signals().await.unwrap().is_empty());
+    let names: Vec<String> = s
+        .hma_banks()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(names, vec!["TAKEN"]);
+    let actions: Vec<String> = s
+        .audit_list(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .filter(|a| a.starts_with("hma."))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "hma.bank.create",
+            "hma.content.add",
+            "hma.content.add",
+            "hma.content.update",
+            "hma.bank.create",
+            "hma.bank.update",
+            "hma.content.delete",
+            "hma.bank.delete",
+        ]
+    );
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn hma_concurrent_bank_creation_exactly_one_wins(f: &Fixture) {
+    let s = &f.store;
+    let (a, b) = tokio::join!(
+        s.hma_bank_create("RACE", 1.0, "key:a", 1),
+        s.hma_bank_create("RACE", 0.25, "key:b", 1),
+    );
+    let (won, lost) = match (a, b) {
+        (Ok(w), Err(e)) | (Err(e), Ok(w)) => (w, e),
+        (a, b) => panic!("exactly one must win: {a:?} {b:?}"),
+    };
+    assert!(
+        matches!(lost, StoreError::Conflict(ref m) if m.contains("already exists")),
+        "{lost}"
+    );
+    assert_eq!(s.hma_banks().await.unwrap(), vec![won]);
+    let creates = s
+        .audit_list(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "hma.bank.create")
+        .count();
+    assert_eq!(creates, 1, "the loser left no audit entry");
 }

@@ -85,6 +85,13 @@ pub struct ServeArgs {
     /// Largest image file, in bytes.
     #[arg(long, default_value_t = samaritan_media::DecodeLimits::default().max_bytes)]
     pub max_image_bytes: u64,
+    /// Let the HMA-compatible routes (`/hma/h/hash?url=`, `/hma/m/lookup?url=`,
+    /// `/hma/c/bank/…/content?url=`) fetch from non-public addresses too (closed networks only).
+    #[arg(long)]
+    pub hma_allow_private: bool,
+    /// PDQ distance at or below which `/hma/m/lookup` matches (HMA's default: 31).
+    #[arg(long, default_value_t = 31, value_parser = clap::value_parser!(u32).range(0..=256))]
+    pub hma_distance: u32,
     /// The reason codes decisions must use, per action (TOML: `[remove] code = "meaning"`, one
     /// table per action). Default: the built-in list (`GET /v1/reasons` shows what is in force).
     #[arg(long, value_name = "FILE")]
@@ -342,6 +349,21 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if opened > 0 {
         eprintln!("opened {opened} report cases that a stop had left unopened");
     }
+    // The HMA-compatible routes: url= fetched under the image-fetch rules.
+    let hma_defaults = samaritan_server::HmaConfig::default();
+    state.serve_hma(samaritan_server::HmaConfig {
+        fetch: samaritan_media::FetchConfig {
+            allow_private: args.hma_allow_private,
+            max_bytes: args.max_image_bytes,
+            ..hma_defaults.fetch
+        },
+        decode: samaritan_media::DecodeLimits {
+            max_bytes: args.max_image_bytes,
+            ..hma_defaults.decode
+        },
+        threshold: args.hma_distance,
+        ..hma_defaults
+    });
     // Events waiting in the outbox (a stop mid-delivery sends them again, same ids).
     state.deliver_webhooks(webhook_config);
     // Their evidence, and any a stop left unpreserved.

@@ -458,8 +458,8 @@ pub enum ImageContextError {
     Bank(#[from] samaritan_media::BankEntryError),
 }
 
-/// The service's image context: `intake`, with the store's hash banks and those of the data
-/// directory's `banks/` (PDQ banks and MD5 / SHA-256 lists, as `samaritan scan` loads them).
+/// The service's image context: `intake`, with the store's hash banks (the enabled content of
+/// its HMA banks included, as `hma.<NAME>`; read at start) and those of the data directory's `banks/` (PDQ banks and MD5 / SHA-256 lists, as `samaritan scan` loads them).
 pub async fn image_context(
     intake: samaritan_media::IntakeConfig,
     store: &samaritan_store::Store,
@@ -471,6 +471,13 @@ pub async fn image_context(
     }
     for row in store.hash_bank_entries(None).await? {
         ctx.add_entry(&row.bank, &row.kind, &row.hash)?;
+    }
+    // The enabled content of the HMA-shaped banks (/hma/c/…), as banks `hma.<NAME>`.
+    for (bank, hex) in store
+        .hma_engine_signals(samaritan_store::now_ms() / 1000)
+        .await?
+    {
+        ctx.add_entry(&bank, "pdq", &hex)?;
     }
     Ok(ctx)
 }
