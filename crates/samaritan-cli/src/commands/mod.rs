@@ -21,6 +21,7 @@ pub mod evidence;
 pub mod hash;
 pub mod holds;
 pub mod keys;
+pub mod model;
 pub mod ncmec;
 pub mod networks;
 pub mod policy;
@@ -58,6 +59,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::BenchHttp(args) => bench_http::run(args).map(|()| ExitCode::SUCCESS),
         Command::BenchConsole(args) => bench_console::run(args).map(|()| ExitCode::SUCCESS),
         Command::Conformance(args) => conformance::run(args),
+        Command::Model(args) => model::run(args),
     }
 }
 
