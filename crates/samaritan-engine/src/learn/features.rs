@@ -2,7 +2,10 @@
 //! space.
 //!
 //! Four namespaces, each hashed with xxh3 (a fixed, documented function: the same bytes give the
-//! same index on every run and platform) under the model's seed:
+//! same index on every run and platform): a feature is `namespace 0x1f part[ part…]` hashed under
+//! the model's seed, except character n-grams, hashed as their bytes alone under
+//! `seed ^ CHAR_SEED` (the cheapest form for the most numerous features); the slot is the hash's
+//! low `bits` bits.
 //!
 //! - **words**: lower-cased word unigrams and bigrams of the normalized text, with identifier
 //!   spans masked to class tokens (`<phone>`, `<email>`, `<url>`, `<handle>`, `<payment>`,
@@ -109,9 +112,9 @@ pub struct Named {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Space {
-    Words,
-    Chars,
-    Other,
+    Words = 0,
+    Chars = 1,
+    Other = 2,
 }
 
 /// Collects occurrences; names only when an explanation asked for them.
@@ -119,7 +122,7 @@ struct Sink<'c> {
     cfg: &'c FeatureConfig,
     mask: u64,
     buf: Vec<u8>,
-    raw: Vec<(u32, Space)>,
+    raw: Vec<u64>,
     named: Option<Vec<Named>>,
 }
 
@@ -132,7 +135,7 @@ impl Sink<'_> {
             self.buf.extend_from_slice(p.as_bytes());
         }
         let slot = (xxh3_64_with_seed(&self.buf, self.cfg.seed) & self.mask) as u32;
-        self.raw.push((slot, space));
+        self.raw.push(pack(slot, space));
         if let Some(named) = &mut self.named {
             named.push(Named {
                 slot,
@@ -141,6 +144,29 @@ impl Sink<'_> {
             });
         }
     }
+}
+
+impl Sink<'_> {
+    /// A character n-gram: its UTF-8 bytes hashed under the seed xor [`CHAR_SEED`].
+    fn emit_char(&mut self, gram: &[u8], span: Option<[usize; 2]>) {
+        let slot = (xxh3_64_with_seed(gram, self.cfg.seed ^ CHAR_SEED) & self.mask) as u32;
+        self.raw.push(pack(slot, Space::Chars));
+        if let Some(named) = &mut self.named {
+            named.push(Named {
+                slot,
+                name: format!("char:{}", String::from_utf8_lossy(gram)),
+                span,
+            });
+        }
+    }
+}
+
+/// Character n-grams are hashed as their bytes alone, under `seed ^ CHAR_SEED` ("char").
+pub const CHAR_SEED: u64 = 0x6368_6172;
+
+/// A slot and its namespace in one word, so that sorting them is one integer sort.
+fn pack(slot: u32, space: Space) -> u64 {
+    (u64::from(slot) << 2) | space as u64
 }
 
 /// A token of the masked text.
@@ -250,7 +276,7 @@ fn age_band(age: u32) -> &'static str {
     }
 }
 
-fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool) -> (Vec<(u32, Space)>, Vec<Named>) {
+fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool) -> (Vec<u64>, Vec<Named>) {
     let mut sink = Sink {
         cfg,
         mask: (1u64 << cfg.bits.clamp(MIN_BITS, MAX_BITS)) - 1,
@@ -260,6 +286,9 @@ fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool) -> (Vec<(u32, Space
     };
     let toks = tokens(input);
     let text = input.normalized.text.as_str();
+    let mut lower: Vec<u8> = Vec::with_capacity(64);
+    let mut starts: Vec<usize> = Vec::with_capacity(64);
+    let mut src: Vec<Range<usize>> = Vec::with_capacity(64);
     for (i, t) in toks.iter().enumerate() {
         sink.emit(Space::Words, "word", &[&t.text], Some(t.orig));
         if let Some(next) = toks.get(i + 1) {
@@ -273,31 +302,41 @@ fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool) -> (Vec<(u32, Space
         if t.class {
             continue;
         }
-        // character n-grams of "<word>", each with its span in the original
-        let mut chars: Vec<(char, Range<usize>)> = Vec::with_capacity(t.text.len() + 2);
-        chars.push(('<', t.norm.start..t.norm.start));
+        // character n-grams of "<word>": the lower-cased word's UTF-8 and its char starts, each
+        // n-gram hashed straight from that buffer
+        lower.clear();
+        starts.clear();
+        src.clear();
+        starts.push(0);
+        lower.push(b'<');
+        src.push(t.norm.start..t.norm.start);
         for (off, c) in text[t.norm.clone()].char_indices() {
+            starts.push(lower.len());
+            let l = c.to_lowercase().next().unwrap_or(c);
+            lower.extend_from_slice(l.encode_utf8(&mut [0u8; 4]).as_bytes());
             let at = t.norm.start + off;
-            let lower = c.to_lowercase().next().unwrap_or(c);
-            chars.push((lower, at..at + c.len_utf8()));
+            src.push(at..at + c.len_utf8());
         }
-        chars.push(('>', t.norm.end..t.norm.end));
-        let mut gram = String::with_capacity(24);
-        for n in usize::from(cfg.char_min)..=usize::from(cfg.char_max) {
-            if n == 0 || n > chars.len() {
-                continue;
+        starts.push(lower.len());
+        lower.push(b'>');
+        src.push(t.norm.end..t.norm.end);
+        starts.push(lower.len());
+        let chars = starts.len() - 1;
+        for n in usize::from(cfg.char_min.max(1))..=usize::from(cfg.char_max) {
+            if n > chars {
+                break;
             }
-            for w in chars.windows(n) {
-                gram.clear();
-                gram.extend(w.iter().map(|(c, _)| *c));
+            for i in 0..=chars - n {
+                let gram = &lower[starts[i]..starts[i + n]];
                 let span = if sink.named.is_some() {
-                    let (first, last) = (&w[0].1, &w[n - 1].1);
-                    let o = input.normalized.original_span(first.start..last.end);
+                    let o = input
+                        .normalized
+                        .original_span(src[i].start..src[i + n - 1].end);
                     Some([o.start, o.end])
                 } else {
                     None
                 };
-                sink.emit(Space::Chars, "char", &[&gram], span);
+                sink.emit_char(gram, span);
             }
         }
     }
@@ -337,19 +376,27 @@ pub fn featurize_named(input: &ModelInput, cfg: &FeatureConfig) -> (Features, Ve
     (finish(raw), named)
 }
 
-fn finish(mut raw: Vec<(u32, Space)>) -> Features {
+fn finish(mut raw: Vec<u64>) -> Features {
     // presence per (slot, namespace); words and chars scaled to unit norm
-    raw.sort_unstable_by_key(|&(s, sp)| (s, sp as u8));
+    raw.sort_unstable();
     raw.dedup();
-    let count = |space| raw.iter().filter(|(_, s)| *s == space).count().max(1) as f32;
-    let words = 1.0 / count(Space::Words).sqrt();
-    let chars = 1.0 / count(Space::Chars).sqrt();
+    let (mut words, mut chars) = (0usize, 0usize);
+    for &r in &raw {
+        match r & 3 {
+            0 => words += 1,
+            1 => chars += 1,
+            _ => {}
+        }
+    }
+    let words = 1.0 / (words.max(1) as f32).sqrt();
+    let chars = 1.0 / (chars.max(1) as f32).sqrt();
     let mut slots: Vec<(u32, f32)> = Vec::with_capacity(raw.len());
-    for (slot, space) in raw {
-        let v = match space {
-            Space::Words => words,
-            Space::Chars => chars,
-            Space::Other => 1.0,
+    for r in raw {
+        let slot = (r >> 2) as u32;
+        let v = match r & 3 {
+            0 => words,
+            1 => chars,
+            _ => 1.0,
         };
         match slots.last_mut() {
             Some((s, value)) if *s == slot => *value += v,

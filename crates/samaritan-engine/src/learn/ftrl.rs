@@ -77,15 +77,14 @@ impl Ftrl {
     /// The weight of one slot (0 for a slot outside the space).
     pub fn weight(&self, slot: u32) -> f64 {
         let i = slot as usize;
-        let (Some(&z), Some(&n)) = (self.z.get(i), self.n.get(i)) else {
-            return 0.0;
-        };
         let p = &self.params;
-        if z.abs() <= p.l1 {
-            0.0
-        } else {
-            -(z - z.signum() * p.l1) / ((p.beta + n.sqrt()) / p.alpha + p.l2)
-        }
+        // most slots sit inside the L1 ball: read `z` alone for them (half the cache misses)
+        let z = match self.z.get(i) {
+            Some(&z) if z.abs() > p.l1 => z,
+            _ => return 0.0,
+        };
+        let n = self.n.get(i).copied().unwrap_or(0.0);
+        -(z - z.signum() * p.l1) / ((p.beta + n.sqrt()) / p.alpha + p.l2)
     }
 
     /// `w · x`.

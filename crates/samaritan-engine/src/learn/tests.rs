@@ -96,6 +96,10 @@ fn pinned_hash_gives_the_same_slot_everywhere() {
         (xxhash_rust::xxh3::xxh3_64_with_seed(b"word\x1fgarden", FeatureConfig::default().seed)
             & ((1 << 20) - 1)) as u32;
     assert_eq!(word.slot, expect);
+    let gram = named.iter().find(|n| n.name == "char:<gar").unwrap();
+    let seed = FeatureConfig::default().seed ^ features::CHAR_SEED;
+    let expect = (xxhash_rust::xxh3::xxh3_64_with_seed(b"<gar", seed) & ((1 << 20) - 1)) as u32;
+    assert_eq!(gram.slot, expect);
 }
 
 #[test]
