@@ -95,6 +95,9 @@ enum Command {
     BenchWebhooks(commands::bench_webhooks::BenchWebhooksArgs),
     /// Extraction quality per kind on the Memex conformance cases or a synthetic corpus.
     Conformance(commands::conformance::ConformanceArgs),
+    /// The learned model beside the policy (issue 25): train on decided ads, score with
+    /// explanations, measure against truth and on the Memex real ads.
+    Model(commands::model::ModelArgs),
 }
 
 fn main() -> std::process::ExitCode {

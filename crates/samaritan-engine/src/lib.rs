@@ -7,6 +7,7 @@
 mod ascii;
 pub mod conformance;
 pub mod extract;
+pub mod learn;
 pub mod link;
 pub mod linked;
 pub mod model;

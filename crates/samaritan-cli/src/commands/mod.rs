@@ -22,6 +22,7 @@ pub mod evidence;
 pub mod hash;
 pub mod holds;
 pub mod keys;
+pub mod model;
 pub mod ncmec;
 pub mod networks;
 pub mod policy;
@@ -60,6 +61,7 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::BenchConsole(args) => bench_console::run(args).map(|()| ExitCode::SUCCESS),
         Command::BenchWebhooks(args) => bench_webhooks::run(args).map(|()| ExitCode::SUCCESS),
         Command::Conformance(args) => conformance::run(args),
+        Command::Model(args) => model::run(args),
     }
 }
 

@@ -1,0 +1,158 @@
+//! `samaritan model`: train, score and eval end to end on a small synth corpus, determinism, and
+//! hostile input (bad labels, unlabelled ads, malformed lines, bad model files).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn samaritan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_samaritan"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn synth(dir: &Path) -> (String, String) {
+    let corpus = dir.join("corpus");
+    ok(&samaritan(&[
+        "synth",
+        "--ads",
+        "600",
+        "--seed",
+        "3",
+        "--out",
+        corpus.to_str().unwrap(),
+    ]));
+    (
+        corpus.join("ads.jsonl").to_str().unwrap().to_owned(),
+        corpus.join("truth.jsonl").to_str().unwrap().to_owned(),
+    )
+}
+
+fn train(ads: &str, truth: &str, out: &Path) -> Output {
+    samaritan(&[
+        "model",
+        "train",
+        "--truth",
+        truth,
+        ads,
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn train_score_eval_end_to_end_and_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ads, truth) = synth(dir.path());
+    let (m1, m2) = (dir.path().join("m1.json"), dir.path().join("m2.json"));
+    ok(&train(&ads, &truth, &m1));
+    ok(&train(&ads, &truth, &m2));
+    assert_eq!(std::fs::read(&m1).unwrap(), std::fs::read(&m2).unwrap());
+
+    let scored = ok(&samaritan(&[
+        "model",
+        "score",
+        "--model",
+        m1.to_str().unwrap(),
+        &ads,
+    ]));
+    let docs: Vec<serde_json::Value> = std::fs::read_to_string(&ads)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let lines: Vec<serde_json::Value> = scored
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), docs.len());
+    let mut explained = 0;
+    for (line, ad) in lines.iter().zip(&docs) {
+        assert_eq!(line["id"], ad["id"]);
+        let p = line["probability"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p));
+        let document = format!(
+            "{}\n{}",
+            ad["title"].as_str().unwrap_or(""),
+            ad["body"].as_str().unwrap_or("")
+        );
+        for c in line["top"].as_array().unwrap() {
+            for s in c["spans"].as_array().unwrap() {
+                let (a, b) = (
+                    s[0].as_u64().unwrap() as usize,
+                    s[1].as_u64().unwrap() as usize,
+                );
+                assert!(a < b && b <= document.len());
+            }
+            if let Some(s) = c["spans"].as_array().unwrap().first() {
+                let (a, b) = (
+                    s[0].as_u64().unwrap() as usize,
+                    s[1].as_u64().unwrap() as usize,
+                );
+                assert_eq!(c["text"].as_str().unwrap(), &document[a..b]);
+                explained += 1;
+            }
+        }
+    }
+    assert!(explained > 0);
+
+    let report = ok(&samaritan(&[
+        "model",
+        "eval",
+        "--model",
+        m1.to_str().unwrap(),
+        "--truth",
+        &truth,
+        &ads,
+        "--json",
+    ]));
+    let r: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
+    assert!(r["auc_commercial"].as_f64().unwrap() > 0.9);
+    assert!(r["at_model_threshold"]["model"]["recall_label1"].is_number());
+}
+
+#[test]
+fn hostile_input_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let ads = dir.path().join("ads.jsonl");
+    let truth = dir.path().join("truth.jsonl");
+    let model = dir.path().join("m.json");
+    let (a, t) = (ads.to_str().unwrap(), truth.to_str().unwrap());
+
+    std::fs::write(&ads, "{\"id\":\"a\",\"body\":\"hello\"}\n").unwrap();
+    std::fs::write(&truth, "{\"id\":\"a\",\"label\":7}\n").unwrap();
+    let out = train(a, t, &model);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("label 7"));
+
+    std::fs::write(&truth, "{\"id\":\"b\",\"label\":0}\n").unwrap();
+    let out = train(a, t, &model);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no label"));
+
+    std::fs::write(&truth, "{\"id\":\"a\",\"label\":0}\n").unwrap();
+    std::fs::write(&ads, "{\"id\":\"a\",\"body\":\"hello\"}\n{not json\n").unwrap();
+    let out = train(a, t, &model);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"));
+    assert!(!model.exists());
+
+    std::fs::write(&model, "{\"format\": 99}").unwrap();
+    let out = samaritan(&["model", "score", "--model", model.to_str().unwrap(), a]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("format 99"));
+    std::fs::write(&model, "not a model").unwrap();
+    let out = samaritan(&["model", "score", "--model", model.to_str().unwrap(), a]);
+    assert!(!out.status.success());
+}

@@ -1,0 +1,176 @@
+//! Learning from reviewers (issue 25): an explainable online model beside the policy.
+//!
+//! The policy's indicators are written by hand and miss wording they were not written for. This
+//! module learns from decided ads: logistic regression trained online with FTRL-Proximal
+//! (`ftrl`) over hashed features of what the pipeline already computed (`features`: masked
+//! words, character n-grams, the policy's indicators, the extracted kinds), calibrated on held
+//! decisions (`calibrate`), and explained by the features that moved each score, with their
+//! spans in the original text (`explain`). It never decides on its own: a score at or above the
+//! model's raise threshold sends an ad to review.
+//!
+//! Everything here is pure and deterministic: the same examples in the same order give the same
+//! model bit for bit; hashes are xxh3 with a pinned seed.
+
+pub mod calibrate;
+pub mod explain;
+pub mod features;
+pub mod ftrl;
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+pub use calibrate::{Platt, fit_platt, threshold_at_rate};
+pub use explain::{Contribution, contributions};
+pub use features::{FeatureConfig, Features, ModelInput, featurize, featurize_named};
+pub use ftrl::{Ftrl, FtrlParams, sigmoid};
+
+/// The saved model's format; a file with another is refused.
+pub const MODEL_FORMAT: u32 = 1;
+
+/// Why a model file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LearnError {
+    #[error("model file is not valid JSON for a model: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("model format {found}, this build reads format {MODEL_FORMAT}")]
+    Format { found: u32 },
+    #[error("invalid model: {0}")]
+    Invalid(String),
+}
+
+/// What a reviewer decided about an ad, as the model learns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Label {
+    /// Not commercial sex (truth label 0).
+    Benign,
+    /// Commercial sex between adults (truth label 1).
+    Commercial,
+    /// Trafficking or minor indicators (truth label 2).
+    Severe,
+}
+
+/// The operating point at which the model raises an ad to review.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RaisePoint {
+    /// Raise when the calibrated probability is at least this.
+    pub probability: f64,
+    /// The benign rate it was chosen at, and on how many benign items.
+    pub benign_rate: f64,
+    pub benign_items: u64,
+}
+
+/// The model: how features are made and two heads over them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub format: u32,
+    pub features: FeatureConfig,
+    /// Commercial sex (labels 1 and 2) over benign.
+    pub commercial: Ftrl,
+    /// Trafficking / minor indicators (label 2) over the rest: ranks what was raised.
+    pub severe: Ftrl,
+    /// Maps the commercial head's logit to a probability.
+    pub calibration: Platt,
+    pub raise: Option<RaisePoint>,
+}
+
+/// A model's view of one ad.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// The commercial head's raw logit.
+    pub logit: f64,
+    /// Calibrated probability of commercial sex.
+    pub probability: f64,
+    /// The severe head's probability (uncalibrated): the ranking within raised ads.
+    pub severe: f64,
+    /// True when `probability` reaches the raise threshold.
+    pub raised: bool,
+}
+
+impl Model {
+    pub fn new(features: FeatureConfig, params: FtrlParams) -> Model {
+        Model {
+            format: MODEL_FORMAT,
+            commercial: Ftrl::new(params, features.bits),
+            severe: Ftrl::new(params, features.bits),
+            features,
+            calibration: Platt::default(),
+            raise: None,
+        }
+    }
+
+    /// Reads a saved model, checking its format and that its parts agree.
+    pub fn from_json(text: &str) -> Result<Model, LearnError> {
+        #[derive(Deserialize)]
+        struct Head {
+            format: u32,
+        }
+        let head: Head = serde_json::from_str(text)?;
+        if head.format != MODEL_FORMAT {
+            return Err(LearnError::Format { found: head.format });
+        }
+        let model: Model = serde_json::from_str(text)?;
+        let f = &model.features;
+        if !(features::MIN_BITS..=features::MAX_BITS).contains(&f.bits)
+            || f.char_min == 0
+            || f.char_min > f.char_max
+            || f.char_max > 8
+        {
+            return Err(LearnError::Invalid(
+                "features: bits 10..=26, 1 <= char_min <= char_max <= 8".into(),
+            ));
+        }
+        let c = model.calibration;
+        if !c.a.is_finite() || !c.b.is_finite() {
+            return Err(LearnError::Invalid("calibration not finite".into()));
+        }
+        if model.raise.is_some_and(|r| !r.probability.is_finite()) {
+            return Err(LearnError::Invalid("raise threshold not finite".into()));
+        }
+        Ok(model)
+    }
+
+    /// Learns one decided ad.
+    pub fn learn(&mut self, x: &Features, label: Label) {
+        self.commercial.update(x, label != Label::Benign, 1.0);
+        self.severe.update(x, label == Label::Severe, 1.0);
+    }
+
+    pub fn score(&self, x: &Features) -> Score {
+        let logit = self.commercial.logit(x);
+        let probability = self.calibration.probability(logit);
+        Score {
+            logit,
+            probability,
+            severe: sigmoid(self.severe.logit(x)),
+            raised: self.raise.is_some_and(|r| probability >= r.probability),
+        }
+    }
+
+    /// The ad's score and the `k` features that moved the commercial head most.
+    pub fn explain(&self, input: &ModelInput, k: usize) -> (Score, Vec<Contribution>) {
+        let (x, named) = featurize_named(input, &self.features);
+        let score = self.score(&x);
+        let top = contributions(&self.commercial, &x, &named, input.document, k);
+        (score, top)
+    }
+}
+
+/// `0..n` in a deterministic order for `seed` (Fisher–Yates with SplitMix64).
+pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = (next() % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
