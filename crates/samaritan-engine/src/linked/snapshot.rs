@@ -51,7 +51,8 @@ impl SnapshotCopy {
 
 #[derive(Deserialize)]
 struct Loading {
-    format: u32,
+    /// Read and checked alone first (see `from_snapshot`).
+    _format: u32,
     config: LinkConfig,
     state: LinkedState,
 }
@@ -85,7 +86,6 @@ impl LinkedState {
         if loaded.config != *config || loaded.state.config() != config {
             return Err(SnapshotError::Config);
         }
-        let _ = loaded.format;
         Ok(loaded.state)
     }
 }

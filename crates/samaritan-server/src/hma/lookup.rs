@@ -155,6 +155,34 @@ struct Ask<'a> {
     seed: Option<&'a str>,
 }
 
+impl<'a> Ask<'a> {
+    /// The look-up options of a query (`bypass_coinflip`, `banks`, `seed`).
+    fn of(
+        bypass_coinflip: Option<&str>,
+        banks: Option<&str>,
+        seed: Option<&'a str>,
+    ) -> Result<Ask<'a>, HmaError> {
+        Ok(Ask {
+            bypass_coinflip: boolean("bypass_coinflip", bypass_coinflip)?,
+            banks: bank_set(banks),
+            seed,
+        })
+    }
+}
+
+/// The matches of each hash of an image, by signal type.
+async fn lookup_each(
+    state: &AppState,
+    hashes: &Hashes,
+    ask: &Ask<'_>,
+) -> HmaResult<BTreeMap<String, ByBank>> {
+    let mut out = BTreeMap::new();
+    for (t, hex) in hashes {
+        out.insert(t.clone(), lookup(state, t, hex, ask).await?);
+    }
+    Ok(out)
+}
+
 /// The enabled matches of `hex`, by bank, for the banks that pass the coin flip.
 async fn lookup(
     state: &AppState,
@@ -213,17 +241,14 @@ pub(crate) async fn lookup_get(
 ) -> HmaResult<Json<serde_json::Value>> {
     authorise(caller, Scope::Review)?;
     let Query(q) = q.map_err(super::query_error)?;
-    let ask = Ask {
-        bypass_coinflip: boolean("bypass_coinflip", q.bypass_coinflip.as_deref())?,
-        banks: bank_set(q.banks.as_deref()),
-        seed: q.seed.as_deref(),
-    };
+    let ask = Ask::of(
+        q.bypass_coinflip.as_deref(),
+        q.banks.as_deref(),
+        q.seed.as_deref(),
+    )?;
     if let Some(url) = q.url.as_deref().filter(|u| !u.is_empty()) {
         let hashes = hash_url(&state, url, q.content_type.as_deref(), q.types.as_deref()).await?;
-        let mut by_type = BTreeMap::new();
-        for (t, hex) in &hashes {
-            by_type.insert(t.clone(), lookup(&state, t, hex, &ask).await?);
-        }
+        let mut by_type = lookup_each(&state, &hashes, &ask).await?;
         if let Some(st) = q.signal_type.as_deref() {
             let one = by_type.remove(st).unwrap_or_default();
             return Ok(Json(serde_json::to_value(&one).map_err(json_error)?));
@@ -260,17 +285,13 @@ pub(crate) async fn lookup_post(
 ) -> HmaResult<Json<BTreeMap<String, ByBank>>> {
     authorise(caller, Scope::Review)?;
     let Query(q) = q.map_err(super::query_error)?;
-    let ask = Ask {
-        bypass_coinflip: boolean("bypass_coinflip", q.bypass_coinflip.as_deref())?,
-        banks: bank_set(q.banks.as_deref()),
-        seed: q.seed.as_deref(),
-    };
+    let ask = Ask::of(
+        q.bypass_coinflip.as_deref(),
+        q.banks.as_deref(),
+        q.seed.as_deref(),
+    )?;
     let hashes: Hashes = upload(&state, req, &[]).await?.hashes;
-    let mut out = BTreeMap::new();
-    for (t, hex) in &hashes {
-        out.insert(t.clone(), lookup(&state, t, hex, &ask).await?);
-    }
-    Ok(Json(out))
+    Ok(Json(lookup_each(&state, &hashes, &ask).await?))
 }
 
 #[derive(Debug, Deserialize)]
