@@ -32,7 +32,7 @@ use samaritan_store::Store;
 
 pub use analyzer::{Analyzer, Ingested, PolicyDiff, PolicyInfo, PolicyRejection};
 pub use console::{ConsoleConfig, GOLDEN_RATE, SECOND_REVIEW_RATE};
-pub use engine::{EngineAnalyzer, LINK_KIND, Restored, SNAPSHOT_KIND, SnapshotInfo};
+pub use engine::{EngineAnalyzer, LINK_KIND, RestoreSecs, Restored, SNAPSHOT_KIND, SnapshotInfo};
 pub use error::ApiError;
 pub use hma::HmaConfig;
 pub use routes::ads::{IngestOutcome, ingest};

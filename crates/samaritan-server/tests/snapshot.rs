@@ -90,6 +90,16 @@ fn seen(a: &EngineAnalyzer, ids: &[String]) -> Vec<String> {
         .collect()
 }
 
+fn sorted(mut v: Vec<(String, String)>) -> Vec<(String, String)> {
+    v.sort();
+    v
+}
+
+/// The network memberships the store holds, sorted.
+async fn memberships(store: &Store) -> Vec<(String, String)> {
+    sorted(store.network_memberships().await.unwrap())
+}
+
 #[tokio::test]
 async fn a_restart_loads_the_snapshot_and_replays_only_what_came_after() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,6 +124,7 @@ async fn a_restart_loads_the_snapshot_and_replays_only_what_came_after() {
     }
     let before = seen(&analyzer, &ids);
     assert!(before.iter().filter(|s| s.contains("Some(Network")).count() > 100);
+    let stored_before = memberships(&store).await;
     drop((app, analyzer));
 
     // Snapshot + the 300 records after it = where the service stopped.
@@ -123,6 +134,14 @@ async fn a_restart_loads_the_snapshot_and_replays_only_what_came_after() {
     assert_eq!(analyzer.linked_ads(), 900);
     assert_eq!(seen(&analyzer, &ids), before);
     assert_eq!(analyzer.link_records(), 900);
+    // Only the replayed ads' networks were checked at start, and the store's networks are
+    // still those of every ad's linker (as a check of every network would leave them).
+    assert_eq!(memberships(&store).await, stored_before);
+    let linker_view: Vec<(String, String)> = ids
+        .iter()
+        .filter_map(|id| analyzer.network_of(id).map(|n| (id.clone(), n.id)))
+        .collect();
+    assert_eq!(memberships(&store).await, sorted(linker_view));
     drop(analyzer);
 
     // A snapshot covering a record the store lacks is not used: every record is replayed.

@@ -307,10 +307,16 @@ async fn serve(args: ServeArgs) -> Result<()> {
             ),
             None => format!("{} stored records", restored.replayed),
         };
+        let t = restored.secs;
         eprintln!(
-            "samaritan: linker restored from {from} in {:.2}s ({} ads linked)",
+            "samaritan: linker restored from {from} in {:.2}s ({} ads linked; snapshot read {:.2}s, \
+             decoded {:.2}s, memberships {:.2}s, replay {:.2}s)",
             restore_started.elapsed().as_secs_f64(),
-            analyzer.linked_ads()
+            analyzer.linked_ads(),
+            t.snapshot_read,
+            t.snapshot_decode,
+            t.memberships,
+            t.replay
         );
     }
     let restore_secs = restore_started.elapsed().as_secs_f64();

@@ -177,12 +177,14 @@ impl EngineAnalyzer {
     }
 
     /// Replays stored link records (pages in key order) and takes the stored network memberships
-    /// as the last saved state; every ad is marked for the first network save, which then
-    /// writes only what differs. Returns the number of records replayed.
+    /// as the last saved state; the replayed ads (and, with `check_all`, every stored one) are
+    /// marked for the first network save, which then writes only what differs. Returns the
+    /// number of records replayed.
     fn restore(
         &self,
         pages: impl IntoIterator<Item = Vec<(String, Vec<u8>)>>,
         memberships: Vec<(String, String)>,
+        check_all: bool,
     ) -> Result<u64, String> {
         let mut links = write(&self.links);
         let links = &mut *links;
@@ -211,7 +213,7 @@ impl EngineAnalyzer {
             }
             self.add_pdq(&pdq);
         }
-        links.sync.saved(memberships);
+        links.sync.saved(memberships, check_all);
         Ok(n)
     }
 }
@@ -373,12 +375,27 @@ pub enum RestoreError {
 const RESTORE_PAGE: i64 = 20_000;
 
 /// How the linker came back at start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Restored {
     /// The snapshot loaded, if one could be used.
     pub snapshot: Option<SnapshotInfo>,
     /// Records replayed (those made after the snapshot, or all of them).
     pub replayed: u64,
+    /// Where the time went, in seconds.
+    pub secs: RestoreSecs,
+}
+
+/// The steps of a restore, in seconds (printed by `serve` at start).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RestoreSecs {
+    /// Reading the snapshot's parts from the store and checking them.
+    pub snapshot_read: f64,
+    /// Decoding it into the linker and the PDQ index.
+    pub snapshot_decode: f64,
+    /// Reading the stored network memberships.
+    pub memberships: f64,
+    /// Reading and replaying the records after the snapshot.
+    pub replay: f64,
 }
 
 impl EngineAnalyzer {
@@ -390,11 +407,26 @@ impl EngineAnalyzer {
         self: &Arc<Self>,
         store: &samaritan_store::Store,
     ) -> Result<Restored, RestoreError> {
-        let snapshot = self.load_snapshot(store).await?;
-        let memberships = store.network_memberships().await?;
+        let mut secs = RestoreSecs::default();
+        // The memberships are read while the snapshot decodes (another core).
+        let memberships = async {
+            let started = std::time::Instant::now();
+            let m = store.network_memberships().await;
+            (m, started.elapsed().as_secs_f64())
+        };
+        let (snapshot, (memberships, memberships_secs)) =
+            tokio::join!(self.load_snapshot(store, &mut secs), memberships);
+        let snapshot = snapshot?;
+        let memberships = memberships?;
+        secs.memberships = memberships_secs;
+        let started = std::time::Instant::now();
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(2);
         let me = self.clone();
-        let replay = tokio::task::spawn_blocking(move || me.restore(rx, memberships));
+        // With a snapshot, the stored memberships already are its networks as of the last
+        // commit (they are written in the transaction of the ads that changed them), so only
+        // the replayed ads' networks are checked; without one, every stored network is.
+        let check_all = snapshot.is_none();
+        let replay = tokio::task::spawn_blocking(move || me.restore(rx, memberships, check_all));
         let mut after = match snapshot {
             Some(s) if s.seq > 0 => record_key(s.seq - 1),
             _ => String::new(),
@@ -417,7 +449,12 @@ impl EngineAnalyzer {
             .await
             .map_err(|e| RestoreError::Replay(e.to_string()))?
             .map_err(RestoreError::Record)?;
-        Ok(Restored { snapshot, replayed })
+        secs.replay = started.elapsed().as_secs_f64();
+        Ok(Restored {
+            snapshot,
+            replayed,
+            secs,
+        })
     }
 }
 

@@ -22,9 +22,10 @@ impl NetworkSync {
         self.dirty.push(id);
     }
 
-    /// Takes the stored memberships `(ad, network)` as the last saved state; every ad in them is
-    /// checked at the next [`NetworkSync::changes`] (a network may have vanished).
-    pub(crate) fn saved(&mut self, memberships: Vec<(String, String)>) {
+    /// Takes the stored memberships `(ad, network)` as the last saved state. With `check_all`,
+    /// every ad in them is checked at the next [`NetworkSync::changes`] (a network may have
+    /// vanished: the linker was rebuilt from records); without, only the ads touched.
+    pub(crate) fn saved(&mut self, memberships: Vec<(String, String)>, check_all: bool) {
         for (ad, net) in memberships {
             self.members_of
                 .entry(net.clone())
@@ -32,8 +33,10 @@ impl NetworkSync {
                 .push(ad.clone());
             self.net_of.insert(ad, net);
         }
-        let saved: Vec<String> = self.net_of.keys().cloned().collect();
-        self.dirty.extend(saved);
+        if check_all {
+            let saved: Vec<String> = self.net_of.keys().cloned().collect();
+            self.dirty.extend(saved);
+        }
     }
 
     /// The changes since the last call, taken as saved.

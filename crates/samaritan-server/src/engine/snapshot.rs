@@ -21,12 +21,29 @@ use super::{EngineAnalyzer, LINK_KIND, NetworkSync, PdqIndex, read, record_key, 
 /// `link_state` kind of the linker snapshot.
 pub const SNAPSHOT_KIND: &str = "link_snapshot";
 
-#[derive(Serialize, Deserialize)]
+/// The stored form. `linked` is written as one byte string and read borrowed from the stored
+/// bytes (postcard writes a byte string and a sequence of bytes alike, so earlier snapshots
+/// read the same): a gigabyte-sized snapshot is not copied, or grown byte by byte, on load.
+#[derive(Serialize)]
 struct Envelope {
     seq: u64,
     applied: u64,
+    #[serde(serialize_with = "as_bytes")]
     linked: Vec<u8>,
     pdq: Vec<String>,
+}
+
+/// [`Envelope`] as read.
+#[derive(Deserialize)]
+struct Loaded<'a> {
+    seq: u64,
+    applied: u64,
+    linked: &'a [u8],
+    pdq: Vec<String>,
+}
+
+fn as_bytes<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(v)
 }
 
 /// What a snapshot taken or loaded covered.
@@ -101,12 +118,18 @@ impl EngineAnalyzer {
     }
 
     /// Loads the stored snapshot when it may be used (see the module doc); `Ok(None)` when there
-    /// is none or it may not (the reason logged), and the caller replays every record.
+    /// is none or it may not (the reason logged), and the caller replays every record. The
+    /// decoding runs on a blocking thread while the store counts the records it covers.
     pub(super) async fn load_snapshot(
         &self,
         store: &samaritan_store::Store,
+        secs: &mut super::RestoreSecs,
     ) -> Result<Option<SnapshotInfo>, samaritan_store::StoreError> {
-        let (seq, bytes) = match store.link_snapshot(SNAPSHOT_KIND).await {
+        let started = std::time::Instant::now();
+        let found = store.link_snapshot(SNAPSHOT_KIND).await;
+        secs.snapshot_read = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        let (seq, bytes) = match found {
             Ok(Some(found)) => found,
             Ok(None) => return Ok(None),
             Err(samaritan_store::StoreError::Corrupt(why)) => {
@@ -115,57 +138,106 @@ impl EngineAnalyzer {
             }
             Err(e) => return Err(e),
         };
-        let envelope: Envelope = match postcard::from_bytes(&bytes) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::warn!(error = %e, "the linker snapshot does not load; replaying every record");
+        let size = bytes.len();
+        let config = self.link_config;
+        let decoding = tokio::task::spawn_blocking(move || decode(&bytes, seq, &config));
+        let before = store
+            .count_link_state_before(LINK_KIND, &record_key(seq))
+            .await;
+        let decoded = decoding
+            .await
+            .map_err(|e| samaritan_store::StoreError::Corrupt(e.to_string()))?;
+        let before = before?;
+        let (state, applied, pdq) = match decoded {
+            Ok(d) => d,
+            Err(why) => {
+                tracing::warn!(%why, "the linker snapshot is not usable; replaying every record");
                 return Ok(None);
             }
         };
-        if envelope.seq != seq {
-            tracing::warn!(
-                "the linker snapshot disagrees with its meta row; replaying every record"
-            );
-            return Ok(None);
-        }
-        let before = store
-            .count_link_state_before(LINK_KIND, &record_key(seq))
-            .await?;
-        if before != envelope.applied {
+        if before != applied {
             tracing::warn!(
                 seq,
-                applied = envelope.applied,
+                applied,
                 stored = before,
                 "the linker snapshot was built from records the store does not hold; replaying every record"
             );
             return Ok(None);
         }
-        let state = match LinkedState::from_snapshot(&envelope.linked, &self.link_config) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "the linker snapshot is not usable; replaying every record");
-                return Ok(None);
-            }
-        };
         let ads = state.linker().len();
         let mut links = write(&self.links);
-        let mut sync = NetworkSync::default();
-        for id in state.linker().ids() {
-            sync.touched(id.to_owned());
-        }
         links.state = state;
-        links.sync = sync;
+        links.sync = NetworkSync::default();
         links.seq = seq;
-        links.applied = envelope.applied;
-        let mut pdq = PdqIndex::default();
-        for v in &envelope.pdq {
-            pdq.add(v);
-        }
+        links.applied = applied;
         *write(&self.pdq) = pdq;
+        secs.snapshot_decode = started.elapsed().as_secs_f64();
         Ok(Some(SnapshotInfo {
             seq,
             ads,
-            bytes: bytes.len(),
+            bytes: size,
         }))
+    }
+}
+
+/// The linker, its `applied` count and the PDQ search index from a snapshot's bytes, or why
+/// they may not be used.
+fn decode(
+    bytes: &[u8],
+    seq: u64,
+    config: &samaritan_engine::link::LinkConfig,
+) -> Result<(LinkedState, u64, PdqIndex), String> {
+    let envelope: Loaded<'_> =
+        postcard::from_bytes(bytes).map_err(|e| format!("it does not load: {e}"))?;
+    if envelope.seq != seq {
+        return Err("it disagrees with its meta row".into());
+    }
+    let state = LinkedState::from_snapshot(envelope.linked, config).map_err(|e| e.to_string())?;
+    let mut pdq = PdqIndex::default();
+    for v in &envelope.pdq {
+        pdq.add(v);
+    }
+    Ok((state, envelope.applied, pdq))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests may unwrap (CONTRIBUTING.md)
+    use super::*;
+
+    /// A snapshot written before `linked` was a byte string (a sequence of bytes) reads the
+    /// same, and the byte string is read in place.
+    #[test]
+    fn snapshots_of_either_byte_form_load() {
+        #[derive(Serialize)]
+        struct Earlier {
+            seq: u64,
+            applied: u64,
+            linked: Vec<u8>,
+            pdq: Vec<String>,
+        }
+        let linked: Vec<u8> = (0..=255).collect();
+        let now = postcard::to_stdvec(&Envelope {
+            seq: 7,
+            applied: 6,
+            linked: linked.clone(),
+            pdq: vec!["ab".into()],
+        })
+        .unwrap();
+        let earlier = postcard::to_stdvec(&Earlier {
+            seq: 7,
+            applied: 6,
+            linked: linked.clone(),
+            pdq: vec!["ab".into()],
+        })
+        .unwrap();
+        assert_eq!(now, earlier);
+        let loaded: Loaded<'_> = postcard::from_bytes(&now).unwrap();
+        assert_eq!((loaded.seq, loaded.applied), (7, 6));
+        assert_eq!(loaded.linked, &linked[..]);
+        assert_eq!(loaded.pdq, vec!["ab".to_owned()]);
+        let start = now.as_ptr() as usize;
+        let at = loaded.linked.as_ptr() as usize;
+        assert!(at > start && at < start + now.len());
     }
 }
