@@ -267,6 +267,16 @@ impl Store {
         row.map(full).transpose()
     }
 
+    /// The current version's number (one indexed read), if any.
+    pub async fn current_model_version(&self) -> Result<Option<i64>> {
+        let (v,): (Option<i64>,) = on_read!(self, |pool| {
+            sqlx::query_as("SELECT MAX(version) FROM models")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(v)
+    }
+
     /// Version `version` with its model.
     pub async fn model_version(&self, version: i64) -> Result<Option<StoredModel>> {
         let row: Option<FullRow> = on_read!(self, |pool| {
