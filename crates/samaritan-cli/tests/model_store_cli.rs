@@ -183,3 +183,23 @@ fn bad_model_files_are_refused_and_nothing_is_stored() {
     ]));
     assert!(e.contains("--expect-version"), "{e}");
 }
+
+#[test]
+fn shadow_report_reads_the_store_and_checks_its_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let out = ok(&samaritan(&["model", "shadow-report", "--data-dir", data]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["compared"], 0);
+    assert_eq!(report["model_vs_reviewers"]["total"], 0);
+    let e = failed(&samaritan(&[
+        "model",
+        "shadow-report",
+        "--limit",
+        "0",
+        "--data-dir",
+        data,
+    ]));
+    assert!(e.contains("--limit is 1 to 1000000"), "{e}");
+}

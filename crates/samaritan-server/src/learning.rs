@@ -300,6 +300,84 @@ pub fn spawn_learner(state: AppState, cfg: LearnConfig, poll: std::time::Duratio
     });
 }
 
+/// How often two judges agree on decided items.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Agreement {
+    pub agree: u64,
+    pub total: u64,
+    /// `agree / total` (0 when there is nothing to compare).
+    pub rate: f64,
+}
+
+impl Agreement {
+    fn add(&mut self, a: bool, b: bool) {
+        self.total += 1;
+        if a == b {
+            self.agree += 1;
+        }
+        self.rate = self.agree as f64 / self.total as f64;
+    }
+}
+
+/// The shadow report (issue 25, point 4): on decided items, the model at its threshold beside
+/// the policy's verdict and the reviewers' decisions, with example ads where they disagree.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ShadowReport {
+    /// Decided items compared (their latest decision teaches something: [`label_of`]).
+    pub compared: u64,
+    /// Decided items left out: the latest decision teaches nothing (escalation, spam, …).
+    pub left_out: u64,
+    /// Model raised ⇔ reviewers removed or reported.
+    pub model_vs_reviewers: Agreement,
+    /// Policy flagged (verdict review or block) ⇔ reviewers removed or reported.
+    pub policy_vs_reviewers: Agreement,
+    /// Model raised ⇔ policy flagged.
+    pub model_vs_policy: Agreement,
+    /// Up to `examples` ad ids each: the model raised what reviewers allowed; reviewers removed
+    /// what the model did not raise; the model raised what the policy let through; the policy
+    /// flagged what the model did not raise.
+    pub model_raised_reviewers_allowed: Vec<String>,
+    pub reviewers_removed_model_missed: Vec<String>,
+    pub model_raised_policy_allowed: Vec<String>,
+    pub policy_flagged_model_missed: Vec<String>,
+}
+
+/// The shadow report over `rows` (from `Store::shadow_decided`).
+pub fn shadow_report(rows: &[samaritan_store::ShadowDecided], examples: usize) -> ShadowReport {
+    let mut r = ShadowReport::default();
+    let note = |list: &mut Vec<String>, id: &str| {
+        if list.len() < examples {
+            list.push(id.to_owned());
+        }
+    };
+    for row in rows {
+        let Some(label) = label_of(&row.action, &row.reason) else {
+            r.left_out += 1;
+            continue;
+        };
+        r.compared += 1;
+        let removed = label != Label::Benign;
+        let flagged = row.verdict != "allow";
+        let raised = row.raised;
+        r.model_vs_reviewers.add(raised, removed);
+        r.policy_vs_reviewers.add(flagged, removed);
+        r.model_vs_policy.add(raised, flagged);
+        if raised && !removed {
+            note(&mut r.model_raised_reviewers_allowed, &row.ad_id);
+        }
+        if removed && !raised {
+            note(&mut r.reviewers_removed_model_missed, &row.ad_id);
+        }
+        if raised && !flagged {
+            note(&mut r.model_raised_policy_allowed, &row.ad_id);
+        }
+        if flagged && !raised {
+            note(&mut r.policy_flagged_model_missed, &row.ad_id);
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +407,50 @@ mod tests {
         assert_eq!(label_of("remove", "spam"), None);
         assert_eq!(label_of("remove", "other_policy"), None);
         assert_eq!(label_of("escalate", "possible_minor"), None);
+    }
+
+    #[test]
+    fn the_shadow_report_counts_agreement_and_names_disagreements() {
+        let row = |id: &str, action: &str, reason: &str, verdict: &str, raised: bool| {
+            samaritan_store::ShadowDecided {
+                ad_id: id.into(),
+                revision: 1,
+                decision_seq: 1,
+                action: action.into(),
+                reason: reason.into(),
+                verdict: verdict.into(),
+                model_version: 1,
+                probability: if raised { 0.9 } else { 0.1 },
+                raised,
+            }
+        };
+        let rows = [
+            row("a", "remove", "commercial_sex", "review", true),
+            row("b", "allow", "not_commercial", "review", true),
+            row("c", "report", "child_sex_trafficking", "block", false),
+            row("d", "allow", "not_commercial", "allow", false),
+            row("e", "escalate", "needs_lead", "review", true),
+            row("f", "remove", "spam", "review", false),
+            row("g", "allow", "not_commercial", "allow", true),
+        ];
+        let r = shadow_report(&rows, 1);
+        assert_eq!((r.compared, r.left_out), (5, 2));
+        // model raised a, b, g; reviewers removed a, c; policy flagged a, b, c.
+        assert_eq!(
+            (r.model_vs_reviewers.agree, r.model_vs_reviewers.total),
+            (2, 5)
+        );
+        assert_eq!(r.policy_vs_reviewers.agree, 4);
+        assert_eq!(r.model_vs_policy.agree, 3);
+        assert!((r.model_vs_reviewers.rate - 0.4).abs() < 1e-12);
+        assert_eq!(
+            r.model_raised_reviewers_allowed,
+            ["b"],
+            "capped at 1 example"
+        );
+        assert_eq!(r.reviewers_removed_model_missed, ["c"]);
+        assert_eq!(r.model_raised_policy_allowed, ["g"]);
+        assert_eq!(r.policy_flagged_model_missed, ["c"]);
     }
 
     #[test]

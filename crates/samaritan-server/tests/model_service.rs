@@ -226,6 +226,26 @@ async fn shadow_scores_are_recorded_and_shown_and_change_nothing() {
         queue(app.clone(), keys[0].clone()).await,
         queue(bare_app.clone(), keys[1].clone()).await
     );
+    // The shadow report over decided ads: the model, the policy and the reviewers.
+    decide(
+        &store,
+        &[
+            ("c1", DecisionAction::Remove, "commercial_sex", "key:ann"),
+            ("b1", DecisionAction::Allow, "not_commercial", "key:ann"),
+            ("c2", DecisionAction::Escalate, "needs_lead", "key:ann"),
+        ],
+    )
+    .await;
+    let rows = store.shadow_decided(100).await.unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r.ad_id.as_str()).collect();
+    assert_eq!(ids, ["c2", "b1", "c1"], "newest decision first");
+    assert_eq!(rows[2].verdict, c1["analysis"]["verdict"].as_str().unwrap());
+    assert_eq!(rows[2].raised, sc["raised"].as_bool().unwrap());
+    let report = samaritan_server::learning::shadow_report(&rows, 5);
+    assert_eq!((report.compared, report.left_out), (2, 1));
+    let model_agrees = u64::from(sc["raised"] == true) + u64::from(sb["raised"] == false);
+    assert_eq!(report.model_vs_reviewers.agree, model_agrees);
+    assert!(bare.shadow_decided(100).await.unwrap().is_empty());
     // A re-send records nothing new; a new revision is scored again.
     ingest(&state, &[("c1", COMMERCIAL[1])]).await;
     assert_eq!(store.shadow_scores_of("c1").await.unwrap().len(), 1);

@@ -61,7 +61,9 @@ pub use hma::{HmaBank, HmaContent, HmaContentMeta, HmaSignal};
 pub use holds::{Hold, HoldExtension};
 pub use ingest::{IngestItem, IngestResult, IngestStatus, ShadowInput, ad_digest, identifiers_of};
 pub use keys::{ApiKey, KeyRecord, Scope};
-pub use models::{BatchDecision, ModelSave, ModelSource, ModelVersion, ShadowScore, StoredModel};
+pub use models::{
+    BatchDecision, ModelSave, ModelSource, ModelVersion, ShadowDecided, ShadowScore, StoredModel,
+};
 pub use networks::{CaseMember, NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
 pub use policy::PolicyVersion;
 pub use qa::{Agreement, GoldenItem, QaAnswer, QaTask};

@@ -398,6 +398,73 @@ impl Store {
     }
 }
 
+/// A decided ad beside the model's shadow score and the policy's verdict of the revision decided
+/// (for the shadow report).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShadowDecided {
+    pub ad_id: String,
+    pub revision: i64,
+    /// The ad's latest decision.
+    pub decision_seq: i64,
+    pub action: String,
+    pub reason: String,
+    /// The policy's verdict of that revision (`allow`, `review`, `block`).
+    pub verdict: String,
+    /// The newest model version that scored that revision, and its score.
+    pub model_version: i64,
+    pub probability: f64,
+    pub raised: bool,
+}
+
+impl Store {
+    /// The newest `limit` decided ads (each by its latest decision) whose decided revision has a
+    /// shadow score, newest decision first.
+    pub async fn shadow_decided(&self, limit: i64) -> Result<Vec<ShadowDecided>> {
+        type R = (
+            String,
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            i64,
+            f64,
+            i64,
+        );
+        let rows: Vec<R> = on_read!(self, |pool| {
+            sqlx::query_as(
+                "SELECT d.ad_id, d.revision, d.seq, d.action, d.reason, \
+                 (SELECT a.verdict FROM analyses a WHERE a.ad_id = d.ad_id \
+                  AND a.revision = d.revision ORDER BY a.seq DESC LIMIT 1), \
+                 s.model_version, s.probability, s.raised \
+                 FROM decisions d JOIN model_scores s ON s.ad_id = d.ad_id \
+                 AND s.revision = d.revision AND s.model_version = (SELECT MAX(s2.model_version) \
+                 FROM model_scores s2 WHERE s2.ad_id = d.ad_id AND s2.revision = d.revision) \
+                 WHERE d.seq = (SELECT MAX(d2.seq) FROM decisions d2 WHERE d2.ad_id = d.ad_id) \
+                 ORDER BY d.seq DESC LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| ShadowDecided {
+                ad_id: r.0,
+                revision: r.1,
+                decision_seq: r.2,
+                action: r.3,
+                reason: r.4,
+                verdict: r.5.unwrap_or_default(),
+                model_version: r.6,
+                probability: r.7,
+                raised: r.8 != 0,
+            })
+            .collect())
+    }
+}
+
 fn conflict(current: Option<i64>, expected: Option<i64>) -> StoreError {
     let name = |v: Option<i64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
     StoreError::Conflict(format!(

@@ -4127,4 +4127,22 @@ async fn model_shadow_scores_commit_with_their_ads_and_decisions_are_read_in_ord
     assert_eq!(later.len(), 1);
     assert_eq!((later[0].ad_id.as_str(), later[0].revision), ("t1", 2));
     assert_eq!(s.decisions_after(0, 1).await.unwrap().len(), 1);
+    // Decided ads beside their shadow score: t2 has none, t1's decided revision 2 has one.
+    let decided = s.shadow_decided(10).await.unwrap();
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    let d = &decided[0];
+    assert_eq!(
+        (
+            d.ad_id.as_str(),
+            d.revision,
+            d.decision_seq,
+            d.action.as_str()
+        ),
+        ("t1", 2, d2.seq, "remove")
+    );
+    assert_eq!(
+        (d.verdict.as_str(), d.model_version, d.raised),
+        ("review", 1, false)
+    );
+    assert_eq!(d.probability, 0.25);
 }

@@ -60,6 +60,22 @@ pub enum ModelCommand {
     /// Make a new current version equal to version V (audited `model.rollback`). Decisions
     /// already learned are not learned again.
     Rollback(RollbackArgs),
+    /// On decided ads with a shadow score: how often the model (at its threshold), the policy's
+    /// verdict and the reviewers' latest decision agree, with example ad ids where they
+    /// disagree (JSON on stdout).
+    ShadowReport(ShadowReportArgs),
+}
+
+#[derive(Args)]
+pub struct ShadowReportArgs {
+    /// The newest this many decided ads.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: i64,
+    /// Example ad ids listed per kind of disagreement.
+    #[arg(long, default_value_t = 10)]
+    pub examples: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args)]
@@ -206,6 +222,7 @@ pub fn run(args: ModelArgs) -> Result<ExitCode> {
         ModelCommand::Show(a) => runtime()?.block_on(show(a)),
         ModelCommand::Export(a) => runtime()?.block_on(export(a)),
         ModelCommand::Rollback(a) => runtime()?.block_on(rollback(a)),
+        ModelCommand::ShadowReport(a) => runtime()?.block_on(shadow_report(a)),
     }
 }
 
@@ -300,6 +317,27 @@ async fn export(a: ExportArgs) -> Result<ExitCode> {
         m.meta.bytes
     );
     println!("{}", serde_json::to_string(&m.meta)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shadow_report(a: ShadowReportArgs) -> Result<ExitCode> {
+    if !(1..=1_000_000).contains(&a.limit) {
+        bail!("--limit is 1 to 1000000");
+    }
+    let store = a.store.open().await?;
+    let rows = store.shadow_decided(a.limit).await;
+    store.close().await;
+    let report = samaritan_server::learning::shadow_report(&rows?, a.examples);
+    eprintln!(
+        "{} decided ads compared ({} left out); agreement with reviewers: model {:.3}, policy \
+         {:.3}; model with policy {:.3}",
+        report.compared,
+        report.left_out,
+        report.model_vs_reviewers.rate,
+        report.policy_vs_reviewers.rate,
+        report.model_vs_policy.rate
+    );
+    println!("{}", serde_json::to_string(&report)?);
     Ok(ExitCode::SUCCESS)
 }
 
