@@ -705,3 +705,115 @@ fn report_cases_are_listed_shown_and_approved_once() {
     });
     assert!(exported, "the export is in the audit log");
 }
+
+/// The learned model through the real binary: imported, loaded by `serve`, scoring in shadow,
+/// learning a batch of decisions as a new version, and back after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_scores_in_shadow_and_learns_decisions_with_an_imported_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let corpus = work.path().join("corpus");
+    let model = work.path().join("m.json");
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    ok(run(&[
+        "synth",
+        "--ads",
+        "300",
+        "--seed",
+        "4",
+        "--out",
+        corpus.to_str().unwrap(),
+    ]));
+    ok(run(&[
+        "model",
+        "train",
+        "--truth",
+        corpus.join("truth.jsonl").to_str().unwrap(),
+        corpus.join("ads.jsonl").to_str().unwrap(),
+        "--bits",
+        "14",
+        "--out",
+        model.to_str().unwrap(),
+    ]));
+    let data = dir.path().to_str().unwrap();
+    ok(run(&[
+        "model",
+        "import",
+        model.to_str().unwrap(),
+        "--data-dir",
+        data,
+    ]));
+    let key = make_key(dir.path(), "ingest,review,lead");
+    let mut server = Server::start_with_args(dir.path(), None, &["--model-batch", "2"]);
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let (status, text) = c
+        .send(
+            "POST",
+            "/v1/ads",
+            format!("[{},{}]", ad_json(0), ad_json(1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let (_, text) = c
+        .send("GET", "/v1/ads/dur-00000", String::new())
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let shadow = &v["model_shadow"][0];
+    assert_eq!(shadow["model_version"], 1, "{v}");
+    assert!(shadow["probability"].as_f64().is_some(), "{shadow}");
+    for (id, action, reason) in [
+        ("dur-00000", "remove", "commercial_sex"),
+        ("dur-00001", "allow", "not_commercial"),
+    ] {
+        let body = serde_json::json!({
+            "action": action, "reason": reason, "revision": 1, "override": true,
+            "supersedes": null,
+        });
+        let (status, text) = c
+            .send("POST", &format!("/v1/ads/{id}/decision"), body.to_string())
+            .await
+            .unwrap();
+        assert_eq!(status, 201, "{text}");
+    }
+    // The learner is woken by the decisions: version 2 appears.
+    let mut versions = Vec::new();
+    for _ in 0..100 {
+        versions = ok(run(&["model", "show", "--data-dir", data]))
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>();
+        if versions.len() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(versions[0]["source"], "decisions");
+    let labels: Vec<&str> = versions[0]["source_detail"]["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["commercial", "benign"]);
+    server.stop();
+    // Back after a restart: the new ad is scored by version 2.
+    let server = Server::start_with_args(dir.path(), None, &["--model-batch", "2"]);
+    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let (status, text) = c.send("POST", "/v1/ads", ad_json(2)).await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    let (_, text) = c
+        .send("GET", "/v1/ads/dur-00002", String::new())
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["model_shadow"][0]["model_version"], 2, "{v}");
+    let report: serde_json::Value =
+        serde_json::from_str(&ok(run(&["audit", "verify", "--data-dir", data]))).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+}

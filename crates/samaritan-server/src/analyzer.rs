@@ -47,6 +47,7 @@ pub trait Analyzer: Send + Sync + 'static {
         Ingested {
             link_state: vec![Vec::new(); ads.len()],
             analyses: self.analyze(ads),
+            shadow: Vec::new(),
         }
     }
 
@@ -76,6 +77,25 @@ pub trait Analyzer: Send + Sync + 'static {
     fn pdq_near(&self, _pdq: &str, _max_distance: u32) -> Option<Vec<(u32, String)>> {
         None
     }
+
+    /// Puts a learned model in force for shadow scoring (`None`: no model); the default
+    /// analyzer cannot score and ignores it.
+    fn set_model(&self, _model: Option<std::sync::Arc<crate::learning::ActiveModel>>) {}
+
+    /// The learned model in force, if any.
+    fn model(&self) -> Option<std::sync::Arc<crate::learning::ActiveModel>> {
+        None
+    }
+
+    /// The model's features of `ad` under the policy in force (for learning from a decision);
+    /// `None` when this analyzer cannot make them.
+    fn model_features(
+        &self,
+        _ad: &Ad,
+        _config: &samaritan_engine::learn::FeatureConfig,
+    ) -> Option<samaritan_engine::learn::Features> {
+        None
+    }
 }
 
 /// A policy backtest: the two labels, the tally of verdict transitions, and the first
@@ -93,9 +113,11 @@ impl PolicyDiff {
 }
 
 /// What [`Analyzer::ingest`] hands back: one analysis per ad, and per ad the link-state
-/// records `(kind, key, value)` to store in the same transaction as the ad.
+/// records `(kind, key, value)` to store in the same transaction as the ad, and the learned
+/// model's shadow score when a model is in force (empty, or one per ad).
 #[derive(Debug, Default)]
 pub struct Ingested {
     pub analyses: Vec<Analysis>,
     pub link_state: Vec<Vec<(String, String, Vec<u8>)>>,
+    pub shadow: Vec<Option<samaritan_store::ShadowInput>>,
 }

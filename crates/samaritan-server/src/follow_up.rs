@@ -8,6 +8,7 @@ use samaritan_store::Decision;
 use crate::AppState;
 
 pub(crate) async fn after_decision(state: &AppState, decision: &Decision) {
+    state.wake_learner();
     crate::console::qa::sample_second(state, decision).await;
     if let Err(e) = crate::reports::open_case(state, decision).await {
         tracing::warn!(decision = decision.seq, error = %e, "report case not opened yet (the sweep retries)");

@@ -15,6 +15,7 @@ pub mod error;
 pub mod evidence;
 mod follow_up;
 mod hma;
+pub mod learning;
 mod metrics;
 pub mod openapi;
 pub mod preserve;
@@ -134,6 +135,10 @@ struct Inner {
     hma: std::sync::OnceLock<HmaConfig>,
     /// The HMA matcher's index of banked signals.
     hma_index: hma::IndexCache,
+    /// One learner at a time ([`learning::learn_pending`]).
+    learn_lock: tokio::sync::Mutex<()>,
+    /// Wakes the learner after a decision.
+    learn_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -177,6 +182,8 @@ impl AppState {
                 webhook_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
                 hma: std::sync::OnceLock::new(),
                 hma_index: hma::IndexCache::default(),
+                learn_lock: tokio::sync::Mutex::new(()),
+                learn_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             }),
         }
     }
@@ -276,6 +283,11 @@ impl AppState {
 
     pub(crate) fn hma_index(&self) -> &hma::IndexCache {
         &self.inner.hma_index
+    }
+
+    /// Tells the learner a decision was recorded.
+    pub fn wake_learner(&self) {
+        self.inner.learn_wake.notify_one();
     }
 
     /// Whether the last audit verification passed.

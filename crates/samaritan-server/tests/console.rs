@@ -2199,3 +2199,96 @@ async fn appeals_are_answered_by_someone_other_than_the_decider() {
     );
     assert!(store.audit_verify().await.unwrap().ok);
 }
+
+/// The learned model's shadow score is on the ad page for leads and admins, labelled as shadow,
+/// and not for reviewers (it would anchor the decisions the model learns from).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_model_shadow_score_is_shown_to_leads_not_reviewers() {
+    use samaritan_engine::learn::{self, FeatureConfig, FtrlParams, Label, Model, ModelInput};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let extract = ExtractOptions::default();
+    let engine = samaritan_engine::Engine::new(
+        samaritan_engine::policy::load_tested(DEFAULT_POLICY, &extract).unwrap(),
+        extract,
+    );
+    let cfg = FeatureConfig {
+        bits: 14,
+        ..FeatureConfig::default()
+    };
+    let mut model = Model::new(cfg.clone(), FtrlParams::default());
+    for (text, label) in [
+        (
+            "sensual incall tonight call 702-555-0100",
+            Label::Commercial,
+        ),
+        ("used bicycle for sale call 702-555-0101", Label::Benign),
+    ] {
+        let ad = samaritan_engine::model::Ad::text("t", None, Some(text));
+        let p = engine.prepare(&ad);
+        let x = learn::featurize(&ModelInput::from_prepared(&p, engine.policy()), &cfg);
+        model.learn(&x, label);
+    }
+    store
+        .save_model(samaritan_store::ModelSave {
+            model: &serde_json::to_string(&model).unwrap(),
+            source: samaritan_store::ModelSource::Import {
+                file: "m.json".into(),
+            },
+            through_decision: None,
+            expected: None,
+            actor: "cli",
+            now: 1,
+        })
+        .await
+        .unwrap();
+    let analyzer =
+        Arc::new(EngineAnalyzer::new(DEFAULT_POLICY, ExtractOptions::default(), None).unwrap());
+    let state = AppState::new(
+        store.clone(),
+        analyzer,
+        Limits {
+            rate_per_sec: 0.0,
+            ..Limits::default()
+        },
+    );
+    samaritan_server::learning::restore_model(&state)
+        .await
+        .unwrap();
+    let raw = serde_json::json!({"id": "m1", "body": "sensual incall tonight call 702-555-0102"})
+        .to_string();
+    let ad = serde_json::from_str(&raw).unwrap();
+    samaritan_server::ingest(&state, vec![(ad, raw)])
+        .await
+        .unwrap();
+    let app = samaritan_server::router(state);
+    store
+        .create_user("rev", Role::Reviewer, PW, "test")
+        .await
+        .unwrap();
+    store
+        .create_user("lead", Role::Lead, PW, "test")
+        .await
+        .unwrap();
+    let mut lead = Browser::new(&app);
+    lead.sign_in("lead", PW).await;
+    let page = lead.get("/ads/m1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_clean(&page);
+    assert!(
+        page.html.contains("Learned model (shadow)"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains("Version 1 on revision 1"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("The model acts on nothing"));
+    let mut rev = Browser::new(&app);
+    rev.sign_in("rev", PW).await;
+    let page = rev.get("/ads/m1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.html.contains("Learned model"), "{}", page.html);
+}

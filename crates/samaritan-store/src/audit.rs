@@ -44,7 +44,10 @@
 //! the SHA-256 of the key) and be revoked exactly when a `key.revoke` entry says so
 //! (`key_inserted`, `key_altered`, `key_unrevoked`, `key_missing`); every stored policy must
 //! match its `policy.update` entry (version, label, SHA-256 of the text, actor, time:
-//! `policy_inserted`, `policy_altered`, `policy_missing`).
+//! `policy_inserted`, `policy_altered`, `policy_missing`). Model versions likewise: every stored
+//! model must match its `model.update` / `model.rollback` entry (version, SHA-256 of the model,
+//! what made it, the decisions it accounts for, actor, time) and its text must still hash to
+//! that SHA-256 (`model_inserted`, `model_altered`, `model_missing`).
 //!
 //! The `users` table likewise, because a row written there directly would let someone sign in
 //! (a known password hash swapped in) or act with more rights (role changed to admin): every
@@ -167,7 +170,8 @@ pub struct AuditProblem {
     /// `altered`, `missing`, `broken_link`; for the decisions table `decision_altered`,
     /// `decision_missing`, `decision_inserted`, `decision_reordered`; for keys `key_inserted`,
     /// `key_altered`, `key_unrevoked`, `key_missing`; for policies `policy_inserted`,
-    /// `policy_altered`, `policy_missing`; for accounts `user_inserted`, `user_altered`,
+    /// `policy_altered`, `policy_missing`; for model versions `model_inserted`,
+    /// `model_altered`, `model_missing`; for accounts `user_inserted`, `user_altered`,
     /// `user_missing`.
     pub kind: String,
     pub message: String,
@@ -190,6 +194,8 @@ pub struct AuditReport {
     pub keys: u64,
     /// Stored policies checked against their entries.
     pub policies: u64,
+    /// Stored model versions checked against their entries.
+    pub models: u64,
     /// Accounts checked against their entries.
     pub users: u64,
     /// Empty when the chain is intact.
@@ -235,6 +241,8 @@ struct Verifier {
     key_revokes: std::collections::BTreeMap<String, StateEntry>,
     /// Policy version → its `policy.update` entry.
     policies: std::collections::BTreeMap<i64, StateEntry>,
+    /// Model version → its `model.update` or `model.rollback` entry.
+    models: std::collections::BTreeMap<i64, StateEntry>,
     /// User id → its `user.create` entry; → its latest credential entry (`user.create` or
     /// `user.reset_password`); → its `user.disable` entry.
     user_creates: std::collections::BTreeMap<String, StateEntry>,
@@ -254,6 +262,7 @@ impl Verifier {
             key_creates: std::collections::BTreeMap::new(),
             key_revokes: std::collections::BTreeMap::new(),
             policies: std::collections::BTreeMap::new(),
+            models: std::collections::BTreeMap::new(),
             user_creates: std::collections::BTreeMap::new(),
             user_credentials: std::collections::BTreeMap::new(),
             user_disables: std::collections::BTreeMap::new(),
@@ -262,6 +271,7 @@ impl Verifier {
                 decisions: 0,
                 keys: 0,
                 policies: 0,
+                models: 0,
                 users: 0,
                 entries: 0,
                 head_seq: 0,
@@ -340,6 +350,8 @@ impl Verifier {
             "key.create"
                 | "key.revoke"
                 | "policy.update"
+                | "model.update"
+                | "model.rollback"
                 | "user.create"
                 | "user.reset_password"
                 | "user.disable"
@@ -374,6 +386,11 @@ impl Verifier {
                 }
                 "user.disable" => {
                     self.user_disables.insert(entry.subject.clone(), kept);
+                }
+                "model.update" | "model.rollback" => {
+                    if let Some(v) = kept.detail["version"].as_i64() {
+                        self.models.insert(v, kept);
+                    }
                 }
                 _ => {
                     if let Some(v) = kept.detail["version"].as_i64() {
@@ -550,6 +567,39 @@ impl Verifier {
         }
     }
 
+    /// Checks one stored model version against its `model.update` / `model.rollback` entry:
+    /// the row's fields as the entry repeats them, and the model text against its SHA-256.
+    fn check_model(&mut self, m: &crate::models::StoredModel) {
+        self.report.models += 1;
+        let v = &m.meta;
+        let Some(e) = self.models.remove(&v.version) else {
+            self.problem(
+                0,
+                "model_inserted",
+                format!(
+                    "model version {} has no `model.update` entry (the row was inserted directly)",
+                    v.version
+                ),
+            );
+            return;
+        };
+        if e.detail != crate::models::audit_detail(v)
+            || crate::sha256_hex(m.model.as_bytes()) != v.sha256
+            || e.actor != v.actor
+            || e.ts != v.created_at
+        {
+            self.problem(
+                e.seq,
+                "model_altered",
+                format!(
+                    "model version {} no longer matches its audit entry {} (the model, what \
+                     made it, the actor or the time were edited)",
+                    v.version, e.seq
+                ),
+            );
+        }
+    }
+
     /// Checks one stored account against its `user.*` entries (module docs).
     fn check_user(&mut self, u: &crate::users::UserAuditRow) {
         self.report.users += 1;
@@ -635,6 +685,16 @@ impl Verifier {
                 "user_missing",
                 format!(
                     "audit entry {} created user `{name}` ({id}), which is no longer stored",
+                    e.seq
+                ),
+            );
+        }
+        for (v, e) in std::mem::take(&mut self.models) {
+            self.problem(
+                e.seq,
+                "model_missing",
+                format!(
+                    "audit entry {} put model version {v} in force, which is no longer stored",
                     e.seq
                 ),
             );
@@ -785,6 +845,12 @@ impl Store {
         }
         for p in self.policy_history().await? {
             verifier.check_policy(&p);
+        }
+        for v in self.model_history().await? {
+            // One model at a time: versions can be megabytes each.
+            if let Some(m) = self.model_version(v.version).await? {
+                verifier.check_model(&m);
+            }
         }
         for u in self.user_audit_rows().await? {
             verifier.check_user(&u);

@@ -29,6 +29,20 @@ pub struct IngestItem {
     /// `analysis` as stored (JSON), made by the constructors so that it always matches; made
     /// before the ad reaches the store's single writer, which then only copies it.
     pub(crate) analysis_json: String,
+    /// The learned model's shadow score of this ad, recorded in `model_scores` under the
+    /// revision stored, in the same transaction (nothing reads it to decide).
+    pub shadow: Option<ShadowInput>,
+}
+
+/// A shadow score to record with an ingested ad (see [`crate::ShadowScore`]).
+#[derive(Debug, Clone)]
+pub struct ShadowInput {
+    pub model_version: i64,
+    pub probability: f64,
+    pub severe: f64,
+    pub raised: bool,
+    /// JSON: the score and its top features with spans.
+    pub detail: String,
 }
 
 impl IngestItem {
@@ -54,6 +68,7 @@ impl IngestItem {
             analysis,
             link_state,
             analysis_json,
+            shadow: None,
         })
     }
 }
@@ -468,6 +483,32 @@ macro_rules! ingest_in_tx {
             qb.push(
                 " ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             );
+            qb.build().execute(&mut *$tx).await?;
+        }
+
+        // The model's shadow scores of the revisions stored here.
+        let shadow_rows: Vec<(&str, i64, &$crate::ingest::ShadowInput)> = items
+            .iter()
+            .zip(&plan)
+            .filter(|(_, (s, _))| *s != $crate::ingest::IngestStatus::Unchanged)
+            .filter_map(|(i, (_, revision))| i.shadow.as_ref().map(|sh| (i.ad.id.as_str(), *revision, sh)))
+            .collect();
+        for chunk in shadow_rows.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO model_scores (ad_id, revision, model_version, probability, severe, \
+                 raised, detail, created_at) ",
+            );
+            qb.push_values(chunk, |mut b, (id, revision, sh)| {
+                b.push_bind(*id)
+                    .push_bind(*revision)
+                    .push_bind(sh.model_version)
+                    .push_bind(sh.probability)
+                    .push_bind(sh.severe)
+                    .push_bind(i64::from(sh.raised))
+                    .push_bind(sh.detail.as_str())
+                    .push_bind(now);
+            });
+            qb.push(" ON CONFLICT (ad_id, revision, model_version) DO NOTHING");
             qb.build().execute(&mut *$tx).await?;
         }
 

@@ -9,7 +9,8 @@
 //! What lives here: ads exactly as received (with earlier revisions), every analysis (latest and
 //! history), identifiers for search, the review queue with claim leases, decisions, networks and
 //! their members, opaque link state for the linker, hash banks (also HMA-shaped ones), API keys (hashed), the people who
-//! sign in (passwords as Argon2id hashes), policy versions and the hash-chained audit log.
+//! sign in (passwords as Argon2id hashes), policy and learned-model versions (with the model's
+//! shadow scores) and the hash-chained audit log.
 //! The store stores; it never decides what an ad means.
 
 #[macro_use]
@@ -29,6 +30,7 @@ pub mod holds;
 pub mod ingest;
 pub mod keys;
 pub mod link_state;
+pub mod models;
 #[macro_use]
 pub mod networks;
 pub mod outbox;
@@ -57,8 +59,11 @@ pub use error::StoreError;
 pub use evidence::{PreservedFile, SealedBlob};
 pub use hma::{HmaBank, HmaContent, HmaContentMeta, HmaSignal};
 pub use holds::{Hold, HoldExtension};
-pub use ingest::{IngestItem, IngestResult, IngestStatus, ad_digest, identifiers_of};
+pub use ingest::{IngestItem, IngestResult, IngestStatus, ShadowInput, ad_digest, identifiers_of};
 pub use keys::{ApiKey, KeyRecord, Scope};
+pub use models::{
+    BatchDecision, ModelSave, ModelSource, ModelVersion, ShadowDecided, ShadowScore, StoredModel,
+};
 pub use networks::{CaseMember, NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
 pub use policy::PolicyVersion;
 pub use qa::{Agreement, GoldenItem, QaAnswer, QaTask};

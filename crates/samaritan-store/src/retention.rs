@@ -1,10 +1,10 @@
 //! Retention (issue 22): ads the platform has not sent for longer than the configured period
-//! are removed — their revisions, analyses, identifiers, queue row and network membership —
-//! unless a hold covers them or a reviewer still has them open. Decisions and the audit log
-//! stay (they hold no ad text). Preserved evidence goes only with a released hold. Every purge
-//! is audited (`retention.purge`, `retention.evidence`) with what it removed; the held checks
-//! are made again inside the purge's transaction, and the store's triggers refuse a held row
-//! whatever the caller.
+//! are removed — their revisions, analyses, identifiers, queue row, network membership and the
+//! learned model's shadow scores (which quote the ad) — unless a hold covers them or a reviewer
+//! still has them open. Decisions and the audit log stay (they hold no ad text). Preserved
+//! evidence goes only with a released hold. Every purge is audited (`retention.purge`,
+//! `retention.evidence`) with what it removed; the held checks are made again inside the purge's
+//! transaction, and the store's triggers refuse a held row whatever the caller.
 
 use serde::Serialize;
 
@@ -121,7 +121,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                for table in ["identifiers", "queue", "network_members"] {
+                for table in ["identifiers", "queue", "network_members", "model_scores"] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM {table} WHERE ad_id = $1"
                     )))

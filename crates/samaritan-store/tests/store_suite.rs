@@ -11,8 +11,9 @@ mod common;
 use common::{Fixture, ad, analysis, item, with_network};
 use samaritan_engine::model::Verdict;
 use samaritan_store::{
-    DecisionAction, DecisionBasis, DecisionInput, IdentifierKind, IngestStatus, LoginError,
-    QaAnswer, QueueState, Role, Scope, StoreError, now_ms,
+    BatchDecision, DecisionAction, DecisionBasis, DecisionInput, IdentifierKind, IngestStatus,
+    LoginError, ModelSave, ModelSource, QaAnswer, QueueState, Role, Scope, ShadowScore, StoreError,
+    now_ms,
 };
 
 /// A decision on revision `revision` of `ad_id`, made under a claim.
@@ -115,6 +116,10 @@ suite!(
     link_snapshots_are_kept_whole_or_refused,
     hma_banks_content_and_signals_are_kept_and_audited,
     hma_concurrent_bank_creation_exactly_one_wins,
+    model_versions_are_kept_audited_and_rolled_back,
+    model_concurrent_writers_exactly_one_wins,
+    audit_detects_model_rows_written_directly,
+    model_shadow_scores_commit_with_their_ads_and_decisions_are_read_in_order,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -3835,4 +3840,309 @@ async fn hma_concurrent_bank_creation_exactly_one_wins(f: &Fixture) {
         .filter(|e| e.action == "hma.bank.create")
         .count();
     assert_eq!(creates, 1, "the loser left no audit entry");
+}
+
+/// A model version to save (the store does not read the model; any text will do here).
+fn model_save<'a>(model: &'a str, source: ModelSource, expected: Option<i64>) -> ModelSave<'a> {
+    ModelSave {
+        model,
+        source,
+        through_decision: None,
+        expected,
+        actor: "key:admin",
+        now: 1_000,
+    }
+}
+
+fn import(file: &str) -> ModelSource {
+    ModelSource::Import { file: file.into() }
+}
+
+async fn model_versions_are_kept_audited_and_rolled_back(f: &Fixture) {
+    let s = &f.store;
+    assert!(s.current_model().await.unwrap().is_none());
+    assert!(s.model_history().await.unwrap().is_empty());
+    // The first version must say there was none before it.
+    let e = s
+        .save_model(model_save("{\"m\":1}", import("m1.json"), Some(3)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Conflict(ref m) if m.contains("is none, not 3")),
+        "{e}"
+    );
+    let v1 = s
+        .save_model(model_save("{\"m\":1}", import("m1.json"), None))
+        .await
+        .unwrap();
+    assert_eq!((v1.version, v1.source.as_str()), (1, "import"));
+    assert_eq!(v1.through_decision, 0, "no decision existed yet");
+    assert_eq!(v1.source_detail, serde_json::json!({"file": "m1.json"}));
+    let batch = ModelSource::Decisions {
+        applied: vec![
+            BatchDecision {
+                seq: 7,
+                label: "commercial".into(),
+                weight: 1.0,
+            },
+            BatchDecision {
+                seq: 9,
+                label: "none".into(),
+                weight: 0.0,
+            },
+        ],
+    };
+    let mut save = model_save("{\"m\":2}", batch, Some(1));
+    save.through_decision = Some(9);
+    let v2 = s.save_model(save).await.unwrap();
+    assert_eq!((v2.version, v2.through_decision), (2, 9));
+    // A writer still building on version 1 is refused and writes nothing.
+    let e = s
+        .save_model(model_save("{\"m\":3}", import("late.json"), Some(1)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Conflict(ref m) if m.contains("is 2, not 1")),
+        "{e}"
+    );
+    let cur = s.current_model().await.unwrap().unwrap();
+    assert_eq!((cur.meta.version, cur.model.as_str()), (2, "{\"m\":2}"));
+    assert_eq!(cur.meta.bytes, 7);
+    assert_eq!(cur.meta.sha256, samaritan_store::sha256_hex(b"{\"m\":2}"));
+    // Rollback: a new version equal to version 1, keeping the decisions accounted for.
+    let e = s.rollback_model(5, Some(2), "key:admin", 2_000).await;
+    assert!(matches!(e, Err(StoreError::NotFound(_))), "{e:?}");
+    let e = s.rollback_model(1, Some(1), "key:admin", 2_000).await;
+    assert!(matches!(e, Err(StoreError::Conflict(_))), "{e:?}");
+    let v3 = s
+        .rollback_model(1, Some(2), "key:lead", 2_000)
+        .await
+        .unwrap();
+    assert_eq!((v3.version, v3.source.as_str()), (3, "rollback"));
+    assert_eq!(v3.source_detail, serde_json::json!({"to": 1}));
+    assert_eq!(
+        v3.through_decision, 9,
+        "the rolled-back model does not relearn 7..=9"
+    );
+    assert_eq!(v3.sha256, v1.sha256);
+    let cur = s.current_model().await.unwrap().unwrap();
+    assert_eq!((cur.meta.version, cur.model.as_str()), (3, "{\"m\":1}"));
+    let history: Vec<i64> = s
+        .model_history()
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(history, [3, 2, 1]);
+    assert_eq!(
+        s.model_version(2).await.unwrap().unwrap().model,
+        "{\"m\":2}"
+    );
+    assert!(s.model_version(4).await.unwrap().is_none());
+    let audit = s.audit_list(0, 10).await.unwrap();
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .map(|e| (e.action.as_str(), e.subject.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("model.update", "model/1"),
+            ("model.update", "model/2"),
+            ("model.rollback", "model/3")
+        ]
+    );
+    assert_eq!(audit[1].detail["source_detail"]["applied"][0]["seq"], 7);
+    assert_eq!(audit[2].actor, "key:lead");
+    let r = s.audit_verify().await.unwrap();
+    assert!(r.ok, "{r:?}");
+    assert_eq!(r.models, 3);
+    // Shadow scores: kept per ad revision and model version; a repeat is ignored.
+    let score = |v: i64, p: f64| ShadowScore {
+        ad_id: "a1".into(),
+        revision: 1,
+        model_version: v,
+        probability: p,
+        severe: 0.25,
+        raised: p > 0.5,
+        detail: serde_json::json!({"top": [{"feature": "word:x"}]}),
+        created_at: 5,
+    };
+    s.save_shadow_scores(&[score(2, 0.75), score(3, 0.125)])
+        .await
+        .unwrap();
+    s.save_shadow_scores(&[score(3, 0.9)]).await.unwrap();
+    let got = s.shadow_scores_of("a1").await.unwrap();
+    assert_eq!(got, vec![score(3, 0.125), score(2, 0.75)]);
+    assert!(s.shadow_scores_of("a2").await.unwrap().is_empty());
+    // Everything is back after a reopen.
+    let again = f.reopen().await;
+    assert_eq!(again.current_model().await.unwrap().unwrap(), cur);
+}
+
+async fn model_concurrent_writers_exactly_one_wins(f: &Fixture) {
+    let s = &f.store;
+    s.save_model(model_save("{}", import("base.json"), None))
+        .await
+        .unwrap();
+    for round in 0..5 {
+        let expected = Some(round + 1);
+        let (a, b) = tokio::join!(
+            s.save_model(model_save("{\"a\":1}", import("a.json"), expected)),
+            s.rollback_model(1, expected, "key:b", 1),
+        );
+        let (won, lost) = match (a, b) {
+            (Ok(w), Err(e)) | (Err(e), Ok(w)) => (w, e),
+            (a, b) => panic!("exactly one must win: {a:?} {b:?}"),
+        };
+        assert_eq!(won.version, round + 2);
+        assert!(matches!(lost, StoreError::Conflict(_)), "{lost}");
+    }
+    let entries = s
+        .audit_list(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.starts_with("model."))
+        .count();
+    assert_eq!(entries, 6, "the losers left no audit entry");
+    assert_eq!(s.model_history().await.unwrap().len(), 6);
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn audit_detects_model_rows_written_directly(f: &Fixture) {
+    let s = &f.store;
+    s.save_model(model_save("{\"m\":1}", import("m1.json"), None))
+        .await
+        .unwrap();
+    s.rollback_model(1, Some(1), "key:admin", 2_000)
+        .await
+        .unwrap();
+    let verify_kinds = || async { kinds(&s.audit_verify().await.unwrap()).join(",") };
+    assert_eq!(verify_kinds().await, "");
+    for (edit, undo, kind) in [
+        (
+            "UPDATE models SET model = '{\"m\":9}' WHERE version = 2",
+            "UPDATE models SET model = '{\"m\":1}' WHERE version = 2",
+            "model_altered",
+        ),
+        (
+            "UPDATE models SET source = 'import' WHERE version = 2",
+            "UPDATE models SET source = 'rollback' WHERE version = 2",
+            "model_altered",
+        ),
+        (
+            "UPDATE models SET through_decision = 5 WHERE version = 1",
+            "UPDATE models SET through_decision = 0 WHERE version = 1",
+            "model_altered",
+        ),
+        (
+            "UPDATE models SET actor = 'key:x' WHERE version = 1",
+            "UPDATE models SET actor = 'key:admin' WHERE version = 1",
+            "model_altered",
+        ),
+        (
+            "INSERT INTO models (version, model, sha256, source, source_detail, \
+             through_decision, actor, created_at) SELECT 3, model, sha256, source, \
+             source_detail, through_decision, actor, created_at FROM models WHERE version = 1",
+            "DELETE FROM models WHERE version = 3",
+            "model_inserted",
+        ),
+    ] {
+        f.raw(edit).await;
+        assert_eq!(verify_kinds().await, kind, "{edit}");
+        f.raw(undo).await;
+        assert_eq!(verify_kinds().await, "", "{undo}");
+    }
+    f.raw("DELETE FROM models WHERE version = 2").await;
+    assert_eq!(verify_kinds().await, "model_missing");
+}
+
+async fn model_shadow_scores_commit_with_their_ads_and_decisions_are_read_in_order(f: &Fixture) {
+    let s = &f.store;
+    let shadow = |p: f64| samaritan_store::ShadowInput {
+        model_version: 1,
+        probability: p,
+        severe: 0.5,
+        raised: p >= 0.5,
+        detail: r#"{"top":[]}"#.into(),
+    };
+    let mut a = item(ad("t1", "x"), analysis("t1", Verdict::Review, 10, &[]));
+    a.shadow = Some(shadow(0.75));
+    let b = item(ad("t2", "y"), analysis("t2", Verdict::Review, 20, &[]));
+    s.ingest(vec![a.clone(), b]).await.unwrap();
+    let got = s.shadow_scores_of("t1").await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].revision, got[0].probability, got[0].raised),
+        (1, 0.75, true)
+    );
+    assert!(s.shadow_scores_of("t2").await.unwrap().is_empty());
+    // An unchanged re-send records nothing; a new revision gets its own score.
+    s.ingest(vec![a]).await.unwrap();
+    assert_eq!(s.shadow_scores_of("t1").await.unwrap().len(), 1);
+    let mut a2 = item(ad("t1", "x2"), analysis("t1", Verdict::Review, 10, &[]));
+    a2.shadow = Some(shadow(0.25));
+    s.ingest(vec![a2]).await.unwrap();
+    let got = s.shadow_scores_of("t1").await.unwrap();
+    let revs: Vec<(i64, bool)> = got.iter().map(|g| (g.revision, g.raised)).collect();
+    assert_eq!(revs, [(2, false), (1, true)]);
+    // Each revision's text is still readable, for learning from a decision on it.
+    let r1 = s.ad_at_revision("t1", 1).await.unwrap().unwrap();
+    assert!(r1.contains("\"x\""), "{r1}");
+    let r2 = s.ad_at_revision("t1", 2).await.unwrap().unwrap();
+    assert!(r2.contains("x2"), "{r2}");
+    assert!(s.ad_at_revision("t1", 3).await.unwrap().is_none());
+    // Decisions after a seq, in order.
+    let now = now_ms();
+    s.queue_claim("key:r", QueueState::Open, 5, 60_000, now)
+        .await
+        .unwrap();
+    let d1 = s
+        .decide(
+            &decision("t2", 1, DecisionAction::Allow, "not_commercial"),
+            "key:r",
+            now,
+        )
+        .await
+        .unwrap();
+    let d2 = s
+        .decide(
+            &decision("t1", 2, DecisionAction::Remove, "commercial_sex"),
+            "key:r",
+            now,
+        )
+        .await
+        .unwrap();
+    let all: Vec<i64> = s
+        .decisions_after(0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.seq)
+        .collect();
+    assert_eq!(all, [d1.seq, d2.seq]);
+    let later = s.decisions_after(d1.seq, 10).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!((later[0].ad_id.as_str(), later[0].revision), ("t1", 2));
+    assert_eq!(s.decisions_after(0, 1).await.unwrap().len(), 1);
+    // Decided ads beside their shadow score: t2 has none, t1's decided revision 2 has one.
+    let decided = s.shadow_decided(10).await.unwrap();
+    assert_eq!(decided.len(), 1, "{decided:?}");
+    let d = &decided[0];
+    assert_eq!(
+        (
+            d.ad_id.as_str(),
+            d.revision,
+            d.decision_seq,
+            d.action.as_str()
+        ),
+        ("t1", 2, d2.seq, "remove")
+    );
+    assert_eq!(
+        (d.verdict.as_str(), d.model_version, d.raised),
+        ("review", 1, false)
+    );
+    assert_eq!(d.probability, 0.25);
 }

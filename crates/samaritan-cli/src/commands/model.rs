@@ -20,9 +20,11 @@ use samaritan_eval::TruthRecord;
 use samaritan_eval::model::{ModelItem, evaluate};
 use serde::Serialize;
 
+use crate::commands::store_args::{StoreArgs, runtime};
 use crate::engine_args::EngineArgs;
 use crate::input::{self, Lines};
 use crate::ordered::ordered_map;
+use samaritan_store::{ModelSave, ModelSource};
 
 #[derive(Args)]
 pub struct ModelArgs {
@@ -45,6 +47,76 @@ pub enum ModelCommand {
     /// Share of the real commercial-sex ads of the Memex set (`../shared/conformance/memex`)
     /// raised by the policy, the model and either, per half.
     Memex(MemexArgs),
+    /// Put a model file (made by `model train`) in the store as its new current version (the
+    /// bootstrap of the service's model; audited `model.update`). `samaritan serve` scores every
+    /// ad it ingests with the current version, in shadow, and learns from decisions made after
+    /// the import.
+    Import(ImportArgs),
+    /// The store's model versions as JSON Lines, newest (current) first: version, SHA-256,
+    /// what made it, the decisions it accounts for, actor, time, size.
+    Show(ShowArgs),
+    /// Write a stored version's model (the current one by default) to a file.
+    Export(ExportArgs),
+    /// Make a new current version equal to version V (audited `model.rollback`). Decisions
+    /// already learned are not learned again.
+    Rollback(RollbackArgs),
+    /// On decided ads with a shadow score: how often the model (at its threshold), the policy's
+    /// verdict and the reviewers' latest decision agree, with example ad ids where they
+    /// disagree (JSON on stdout).
+    ShadowReport(ShadowReportArgs),
+}
+
+#[derive(Args)]
+pub struct ShadowReportArgs {
+    /// The newest this many decided ads.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: i64,
+    /// Example ad ids listed per kind of disagreement.
+    #[arg(long, default_value_t = 10)]
+    pub examples: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The model file (`samaritan model train --out`).
+    pub file: PathBuf,
+    /// Refuse unless the store's current version is this one (0: none yet); by default the
+    /// version read just before writing.
+    #[arg(long)]
+    pub expect_version: Option<i64>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The version to write (default: the current one).
+    #[arg(long)]
+    pub version: Option<i64>,
+    /// Where to write it.
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct RollbackArgs {
+    /// The version to go back to.
+    pub version: i64,
+    /// Refuse unless the store's current version is this one; by default the version read just
+    /// before writing.
+    #[arg(long)]
+    pub expect_version: Option<i64>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Args)]
@@ -146,7 +218,148 @@ pub fn run(args: ModelArgs) -> Result<ExitCode> {
         ModelCommand::Score(a) => score(a),
         ModelCommand::Eval(a) => eval(a),
         ModelCommand::Memex(a) => run_memex(a),
+        ModelCommand::Import(a) => runtime()?.block_on(import(a)),
+        ModelCommand::Show(a) => runtime()?.block_on(show(a)),
+        ModelCommand::Export(a) => runtime()?.block_on(export(a)),
+        ModelCommand::Rollback(a) => runtime()?.block_on(rollback(a)),
+        ModelCommand::ShadowReport(a) => runtime()?.block_on(shadow_report(a)),
     }
+}
+
+/// The version a write builds on: the one named (0 = none), else the current one now.
+async fn expected(store: &samaritan_store::Store, named: Option<i64>) -> Result<Option<i64>> {
+    Ok(match named {
+        Some(0) => None,
+        Some(v) if v < 0 => bail!("--expect-version is 0 (no version yet) or a version number"),
+        Some(v) => Some(v),
+        None => store.model_history().await?.first().map(|v| v.version),
+    })
+}
+
+async fn import(a: ImportArgs) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(&a.file)
+        .with_context(|| format!("cannot read {}", a.file.display()))?;
+    Model::from_json(&text).with_context(|| format!("{} is not a model", a.file.display()))?;
+    let name = a
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let store = a.store.open().await?;
+    let result = async {
+        let expected = expected(&store, a.expect_version).await?;
+        Ok::<_, anyhow::Error>(
+            store
+                .save_model(ModelSave {
+                    model: &text,
+                    source: ModelSource::Import { file: name },
+                    through_decision: None,
+                    expected,
+                    actor: "cli",
+                    now: samaritan_store::now_ms(),
+                })
+                .await?,
+        )
+    }
+    .await;
+    store.close().await;
+    let v = result?;
+    eprintln!(
+        "model version {} is current ({} bytes, sha256 {}; in {})",
+        v.version,
+        v.bytes,
+        v.sha256,
+        a.store.describe()
+    );
+    println!("{}", serde_json::to_string(&v)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(a: ShowArgs) -> Result<ExitCode> {
+    let store = a.store.open().await?;
+    let history = store.model_history().await;
+    store.close().await;
+    let history = history?;
+    for v in &history {
+        println!("{}", serde_json::to_string(v)?);
+    }
+    match history.first() {
+        Some(v) => eprintln!(
+            "{} model versions; current: {} ({})",
+            history.len(),
+            v.version,
+            v.source
+        ),
+        None => eprintln!("no model stored (import one with `samaritan model import FILE`)"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export(a: ExportArgs) -> Result<ExitCode> {
+    let store = a.store.open().await?;
+    let found = match a.version {
+        Some(v) => store.model_version(v).await,
+        None => store.current_model().await,
+    };
+    store.close().await;
+    let Some(m) = found? else {
+        match a.version {
+            Some(v) => bail!("no model version {v} in the store"),
+            None => bail!("no model stored"),
+        }
+    };
+    std::fs::write(&a.out, m.model.as_bytes())
+        .with_context(|| format!("cannot write {}", a.out.display()))?;
+    eprintln!(
+        "model version {} written to {} ({} bytes)",
+        m.meta.version,
+        a.out.display(),
+        m.meta.bytes
+    );
+    println!("{}", serde_json::to_string(&m.meta)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shadow_report(a: ShadowReportArgs) -> Result<ExitCode> {
+    if !(1..=1_000_000).contains(&a.limit) {
+        bail!("--limit is 1 to 1000000");
+    }
+    let store = a.store.open().await?;
+    let rows = store.shadow_decided(a.limit).await;
+    store.close().await;
+    let report = samaritan_server::learning::shadow_report(&rows?, a.examples);
+    eprintln!(
+        "{} decided ads compared ({} left out); agreement with reviewers: model {:.3}, policy \
+         {:.3}; model with policy {:.3}",
+        report.compared,
+        report.left_out,
+        report.model_vs_reviewers.rate,
+        report.policy_vs_reviewers.rate,
+        report.model_vs_policy.rate
+    );
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rollback(a: RollbackArgs) -> Result<ExitCode> {
+    let store = a.store.open().await?;
+    let result = async {
+        let expected = expected(&store, a.expect_version).await?;
+        Ok::<_, anyhow::Error>(
+            store
+                .rollback_model(a.version, expected, "cli", samaritan_store::now_ms())
+                .await?,
+        )
+    }
+    .await;
+    store.close().await;
+    let v = result?;
+    eprintln!(
+        "model version {} is current: a copy of version {}",
+        v.version, a.version
+    );
+    println!("{}", serde_json::to_string(&v)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_truth(path: &Path) -> Result<HashMap<String, u8>> {

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use samaritan_media::RequestLimits;
 use samaritan_server::engine::{image_context, service_intake};
@@ -126,6 +126,16 @@ pub struct ServeArgs {
     /// the ads linked after it. 0: only at a clean stop.
     #[arg(long, default_value_t = 100_000)]
     pub snapshot_every: u64,
+    /// The learned model (issue 25) learns reviewers' decisions in batches of this many: each
+    /// batch becomes a new stored model version (audited). 0: the model only scores (in
+    /// shadow) and learns nothing. Without a stored model (`samaritan model import`) there is
+    /// nothing to score or teach.
+    #[arg(long, default_value_t = samaritan_server::learning::LearnConfig::default().batch)]
+    pub model_batch: usize,
+    /// Most of a batch's teaching weight one reviewer may carry (0 < share <= 1): a reviewer with
+    /// more than this share of a batch's teaching decisions has each of them weighed down.
+    #[arg(long, default_value_t = samaritan_server::learning::LearnConfig::default().reviewer_share)]
+    pub model_reviewer_share: f64,
     /// Re-verify the audit chain (and the decisions against it) every this many seconds; a
     /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
     #[arg(long, default_value_t = 300)]
@@ -323,6 +333,34 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let snapshots = spawn_snapshots(analyzer.clone(), store.clone(), args.snapshot_every);
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
     state.serve_images_from(blobs);
+    // The learned model scores in shadow from the stored current version, and learns from the
+    // decisions it has not accounted for (those made while the service was down first).
+    if !(args.model_reviewer_share > 0.0 && args.model_reviewer_share <= 1.0) {
+        bail!("--model-reviewer-share is above 0 and at most 1");
+    }
+    if let Some(v) = samaritan_server::learning::restore_model(&state)
+        .await
+        .context("loading the learned model from the store")?
+    {
+        eprintln!(
+            "samaritan: learned model version {v} scores every ingested ad in shadow{}",
+            if args.model_batch > 0 {
+                format!(" and learns decisions in batches of {}", args.model_batch)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if args.model_batch > 0 {
+        samaritan_server::learning::spawn_learner(
+            state.clone(),
+            samaritan_server::learning::LearnConfig {
+                batch: args.model_batch,
+                reviewer_share: args.model_reviewer_share,
+            },
+            std::time::Duration::from_secs(5),
+        );
+    }
     let webhook_config = args.webhooks.config()?;
     state.preserve_with(
         samaritan_server::preserve::Preservation::new(

@@ -133,8 +133,17 @@ impl Model {
 
     /// Learns one decided ad.
     pub fn learn(&mut self, x: &Features, label: Label) {
-        self.commercial.update(x, label != Label::Benign, 1.0);
-        self.severe.update(x, label == Label::Severe, 1.0);
+        self.learn_weighted(x, label, 1.0);
+    }
+
+    /// Learns one decided ad with `weight` (0 to 1: a reviewer's share capped, see the
+    /// service's learning rule); a weight of 0 or less, or not finite, changes nothing.
+    pub fn learn_weighted(&mut self, x: &Features, label: Label, weight: f64) {
+        if !(weight.is_finite() && weight > 0.0) {
+            return;
+        }
+        self.commercial.update(x, label != Label::Benign, weight);
+        self.severe.update(x, label == Label::Severe, weight);
     }
 
     pub fn score(&self, x: &Features) -> Score {

@@ -4,7 +4,7 @@ use crate::link::photos::PhotoIdentities;
 use crate::link::{LinkConfig, LinkInput};
 use crate::model::{Ad, ImageRef};
 use crate::pdq::PdqHash;
-use crate::pipeline::{Engine, ImageResults, Staged};
+use crate::pipeline::{Engine, ImageResults, Prepared, Staged};
 use crate::similar::fingerprint_with;
 use crate::{ExtractOptions, normalize};
 
@@ -99,7 +99,20 @@ impl Engine {
         images: Option<ImageResults>,
         config: &LinkConfig,
     ) -> LinkReady {
+        self.prepare_linked_with(ad, images, config, |_| ()).0
+    }
+
+    /// [`Engine::prepare_linked`], also handing the ad's [`Prepared`] to `also` before it is
+    /// dropped (so a caller can score the ad with the learned model without preparing it twice).
+    pub fn prepare_linked_with<T>(
+        &self,
+        ad: &Ad,
+        images: Option<ImageResults>,
+        config: &LinkConfig,
+        also: impl FnOnce(&Prepared) -> T,
+    ) -> (LinkReady, T) {
         let prepared = self.prepare(ad);
+        let extra = also(&prepared);
         let staged = self.stage(ad, &prepared);
         let fingerprint = fingerprint_with(&prepared.normalized.text, &config.similar);
         let link = LinkInput::from_ad(ad, &staged.extracted, fingerprint);
@@ -108,12 +121,13 @@ impl Engine {
             .as_ref()
             .map(|i| PhotoIdentities::linkable(&i.images));
         let images = images.unwrap_or_default();
-        LinkReady {
+        let ready = LinkReady {
             staged,
             link,
             images,
             contexts,
             photo_hashes,
-        }
+        };
+        (ready, extra)
     }
 }

@@ -55,6 +55,18 @@ pub(crate) struct TemplatePiece {
     pub text: String,
 }
 
+/// The learned model's latest shadow score of the ad, for leads and admins.
+pub(crate) struct ShadowView {
+    pub version: i64,
+    pub revision: i64,
+    /// Rounded for reading (two decimals).
+    pub probability: String,
+    pub severe: String,
+    pub raised: bool,
+    /// `(feature, contribution in logits, quoted text)`.
+    pub top: Vec<(String, String, String)>,
+}
+
 pub(crate) struct NetworkView {
     pub id: String,
     pub size: i64,
@@ -92,6 +104,8 @@ struct AdPage {
     can_override: bool,
     supersedes: String,
     actions: Vec<ActionReasons>,
+    /// The learned model's shadow score (leads and admins; never during a blind review).
+    shadow: Option<ShadowView>,
     error: Option<String>,
 }
 
@@ -272,6 +286,43 @@ async fn build_with(
         .map(|d| d.seq.to_string())
         .unwrap_or_default();
     let actions = action_reasons(state);
+    // Leads and admins see the model's shadow score; reviewers do not (it would anchor the
+    // decisions the model learns from).
+    let shadow = if lead && !blind {
+        state
+            .store()
+            .shadow_scores_of(&rec.id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|s| ShadowView {
+                version: s.model_version,
+                revision: s.revision,
+                probability: format!("{:.2}", s.probability),
+                severe: format!("{:.2}", s.severe),
+                raised: s.raised,
+                top: s.detail["top"]
+                    .as_array()
+                    .map(|top| {
+                        top.iter()
+                            .map(|t| {
+                                let mut text = t["text"].as_str().unwrap_or("").to_owned();
+                                super::mask::apply(masked, &mut text);
+                                let mut feature = t["feature"].as_str().unwrap_or("").to_owned();
+                                super::mask::apply(masked, &mut feature);
+                                (
+                                    feature,
+                                    format!("{:+.2}", t["contribution"].as_f64().unwrap_or(0.0)),
+                                    text,
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+    } else {
+        None
+    };
     Ok(AdPage {
         chrome: Chrome::of(person, "queue"),
         id: rec.id,
@@ -325,6 +376,7 @@ async fn build_with(
         claimed_by,
         can_decide,
         actions,
+        shadow,
         error,
     })
 }

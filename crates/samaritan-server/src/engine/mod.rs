@@ -30,15 +30,18 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rayon::prelude::*;
 use samaritan_engine::Engine;
 use samaritan_engine::extract::ExtractOptions;
+use samaritan_engine::learn::{self, FeatureConfig, Features, ModelInput};
 use samaritan_engine::link::LinkConfig;
 use samaritan_engine::linked::{LinkReady, LinkRecord, LinkedState};
 use samaritan_engine::model::{Ad, Analysis, TemplateRef};
 use samaritan_engine::pipeline::ImageResults;
+use samaritan_engine::pipeline::Prepared;
 use samaritan_engine::policy::{PolicyRefusal, load_tested};
 use samaritan_media::ImageContext;
-use samaritan_store::NetworkChanges;
+use samaritan_store::{NetworkChanges, ShadowInput};
 
 use crate::analyzer::{Analyzer, Ingested, PolicyDiff, PolicyInfo, PolicyRejection};
+use crate::learning::{ActiveModel, SHADOW_TOP};
 use network_sync::NetworkSync;
 use pdq_index::PdqIndex;
 use samaritan_engine::policy::compare::Tally;
@@ -72,6 +75,8 @@ pub struct EngineAnalyzer {
     /// Read for photo look-ups (in parallel, outside the write lock), written to link.
     links: RwLock<Links>,
     pdq: RwLock<PdqIndex>,
+    /// The learned model scoring in shadow, if one is in force ([`crate::learning`]).
+    model: RwLock<Option<Arc<ActiveModel>>>,
 }
 
 fn rejection(e: PolicyRefusal) -> PolicyRejection {
@@ -141,6 +146,7 @@ impl EngineAnalyzer {
                 applied: 0,
             }),
             pdq: RwLock::new(PdqIndex::default()),
+            model: RwLock::new(None),
         })
     }
 
@@ -218,6 +224,10 @@ impl EngineAnalyzer {
     }
 }
 
+/// One ad after step 1: ready to link, its link record, its PDQ values for the search index,
+/// and the learned model's shadow score.
+type PreparedAd = (LinkReady, Vec<u8>, Vec<String>, Option<ShadowInput>);
+
 /// What one ad of a batch is finished with.
 struct Finishing {
     ready: LinkReady,
@@ -243,19 +253,25 @@ impl Analyzer for EngineAnalyzer {
         let refs: Vec<&Ad> = ads.iter().collect();
         let images = self.take_in(&refs);
         let config = &self.link_config;
-        let prepared: Vec<(LinkReady, Vec<u8>, Vec<String>)> =
+        let model = read(&self.model).clone();
+        let model = model.as_deref();
+        let prepared: Vec<PreparedAd> =
             map_maybe_par(refs.into_iter().zip(images).collect(), |(ad, images)| {
-                let ready = engine.prepare_linked(ad, images, config);
+                let (ready, shadow) = engine.prepare_linked_with(ad, images, config, |p| {
+                    model.map(|m| shadow_score(m, p, engine))
+                });
                 let pdq = ready.search_pdq(ad);
                 let record = LinkRecord::of(&ready, pdq.clone()).to_json();
-                (ready, record, pdq)
+                (ready, record, pdq, shadow)
             });
         let mut readies = Vec::with_capacity(prepared.len());
         let mut records = Vec::with_capacity(prepared.len());
+        let mut shadow = Vec::with_capacity(prepared.len());
         let mut pdq_new: Vec<String> = Vec::new();
-        for (ready, record, mut pdq) in prepared {
+        for (ready, record, mut pdq, score) in prepared {
             readies.push(ready);
             records.push(record);
+            shadow.push(score);
             pdq_new.append(&mut pdq);
         }
 
@@ -304,6 +320,7 @@ impl Analyzer for EngineAnalyzer {
         Ingested {
             analyses,
             link_state,
+            shadow,
         }
     }
 
@@ -352,11 +369,52 @@ impl Analyzer for EngineAnalyzer {
         })
     }
 
+    fn set_model(&self, model: Option<Arc<ActiveModel>>) {
+        *write(&self.model) = model;
+    }
+
+    fn model(&self) -> Option<Arc<ActiveModel>> {
+        read(&self.model).clone()
+    }
+
+    fn model_features(&self, ad: &Ad, config: &FeatureConfig) -> Option<Features> {
+        let active = self.current();
+        let engine = &active.engine;
+        let prepared = engine.prepare(ad);
+        Some(learn::featurize(
+            &ModelInput::from_prepared(&prepared, engine.policy()),
+            config,
+        ))
+    }
+
     fn set_policy(&self, text: &str) -> Result<String, PolicyRejection> {
         let next = Arc::new(compile(text, &self.extract)?);
         let label = next.info.label.clone();
         *write(&self.active) = next;
         Ok(label)
+    }
+}
+
+/// The model's shadow score of a prepared ad: the calibrated probability, the severe head, the
+/// raise threshold reached or not, and the top features with their original spans.
+fn shadow_score(m: &ActiveModel, prepared: &Prepared, engine: &Engine) -> ShadowInput {
+    let input = ModelInput::from_prepared(prepared, engine.policy());
+    let (score, top) = m.model.explain(&input, SHADOW_TOP);
+    let detail = serde_json::json!({
+        "model_version": m.version,
+        "logit": score.logit,
+        "probability": score.probability,
+        "severe": score.severe,
+        "raised": score.raised,
+        "threshold": m.model.raise.map(|r| r.probability),
+        "top": top,
+    });
+    ShadowInput {
+        model_version: m.version,
+        probability: score.probability,
+        severe: score.severe,
+        raised: score.raised,
+        detail: detail.to_string(),
     }
 }
 

@@ -176,6 +176,7 @@ fn items_of(
     let crate::Ingested {
         analyses,
         link_state,
+        shadow,
     } = ingested;
     if analyses.len() != ads.len()
         || link_state.len() != ads.len()
@@ -187,12 +188,15 @@ fn items_of(
             ads.len()
         )));
     }
+    let mut shadow = shadow.into_iter();
     ads.into_iter()
         .zip(meta)
         .zip(analyses)
         .zip(link_state)
         .map(|(((ad, (raw, digest)), analysis), link_state)| {
-            Ok(IngestItem::analysed(ad, raw, digest, analysis, link_state)?)
+            let mut item = IngestItem::analysed(ad, raw, digest, analysis, link_state)?;
+            item.shadow = shadow.next().flatten();
+            Ok(item)
         })
         .collect()
 }
@@ -218,6 +222,10 @@ pub(crate) struct AdResponse {
     pub decisions: Vec<Decision>,
     pub queue: Option<QueueItem>,
     pub network_id: Option<String>,
+    /// The learned model's shadow scores of this ad (newest revision and model version first;
+    /// empty without a model). Shadow: recorded for comparison, never acted on — the verdict,
+    /// priority and queue above are the policy's alone.
+    pub model_shadow: Vec<samaritan_store::ShadowScore>,
 }
 
 #[utoipa::path(
@@ -272,6 +280,7 @@ pub(crate) async fn get_ad(
     };
     let ad = serde_json::value::RawValue::from_string(rec.raw)
         .map_err(|e| ApiError::internal(format!("the stored ad `{}` is not JSON: {e}", rec.id)))?;
+    let model_shadow = state.store().shadow_scores_of(&rec.id).await?;
     Ok(Json(AdResponse {
         id: rec.id,
         ad,
@@ -282,6 +291,7 @@ pub(crate) async fn get_ad(
         decisions: rec.decisions,
         queue: rec.queue,
         network_id: rec.network_id,
+        model_shadow,
     }))
 }
 
