@@ -21,6 +21,7 @@ pub mod preserve;
 mod rate;
 pub mod reports;
 pub(crate) mod routes;
+pub mod stream;
 pub mod vault;
 pub mod webhooks;
 
@@ -35,7 +36,7 @@ pub use console::{ConsoleConfig, GOLDEN_RATE, SECOND_REVIEW_RATE};
 pub use engine::{EngineAnalyzer, LINK_KIND, Restored, SNAPSHOT_KIND, SnapshotInfo};
 pub use error::ApiError;
 pub use hma::HmaConfig;
-pub use routes::ads::{IngestOutcome, ingest};
+pub use routes::ads::{IngestOutcome, ingest, ingest_each};
 
 /// The window of the time-to-first-decision figures (dashboard and `/metrics`): 7 days.
 pub const DASHBOARD_WINDOW_SECS: i64 = 7 * 24 * 3600;
@@ -134,6 +135,9 @@ struct Inner {
     hma: std::sync::OnceLock<HmaConfig>,
     /// The HMA matcher's index of banked signals.
     hma_index: hma::IndexCache,
+    /// Where `POST /v1/ads` puts accepted ads instead of analysing them here (`serve
+    /// --stream`; set once at start; unset: analysed and stored here).
+    stream: std::sync::OnceLock<stream::Publisher>,
 }
 
 impl AppState {
@@ -177,6 +181,7 @@ impl AppState {
                 webhook_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
                 hma: std::sync::OnceLock::new(),
                 hma_index: hma::IndexCache::default(),
+                stream: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -276,6 +281,16 @@ impl AppState {
 
     pub(crate) fn hma_index(&self) -> &hma::IndexCache {
         &self.inner.hma_index
+    }
+
+    /// Makes `POST /v1/ads` publish accepted ads to the stream and answer once JetStream
+    /// acknowledged them (the linker worker analyses them). Set once; a second call is ignored.
+    pub fn publish_to(&self, publisher: stream::Publisher) {
+        let _ = self.inner.stream.set(publisher);
+    }
+
+    pub(crate) fn publisher(&self) -> Option<&stream::Publisher> {
+        self.inner.stream.get()
     }
 
     /// Whether the last audit verification passed.

@@ -115,6 +115,8 @@ suite!(
     link_snapshots_are_kept_whole_or_refused,
     hma_banks_content_and_signals_are_kept_and_audited,
     hma_concurrent_bank_creation_exactly_one_wins,
+    stream_messages_are_parked_once_whole_and_audited,
+    the_linker_is_elected_one_at_a_time_on_postgres_only,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -3835,4 +3837,101 @@ async fn hma_concurrent_bank_creation_exactly_one_wins(f: &Fixture) {
         .filter(|e| e.action == "hma.bank.create")
         .count();
     assert_eq!(creates, 1, "the loser left no audit entry");
+}
+
+async fn stream_messages_are_parked_once_whole_and_audited(f: &Fixture) {
+    let s = &f.store;
+    let payload = b"{\"id\": 7, not an ad";
+    let m = samaritan_store::ParkInput {
+        stream: "ADS_T",
+        seq: 41,
+        subject: "samaritan.ads.api",
+        msg_id: Some("p-1:abc"),
+        payload,
+        error: "not an ad (line 1, column 8: malformed JSON)",
+        attempts: 1,
+    };
+    let (id, new) = s.park_message(&m, "worker:test").await.unwrap();
+    assert!(new);
+    // The same stream sequence again (a redelivery parked twice) changes nothing.
+    let (again, new) = s.park_message(&m, "worker:test").await.unwrap();
+    assert_eq!((again, new), (id, false));
+    let other = samaritan_store::ParkInput {
+        seq: 42,
+        msg_id: None,
+        payload: b"\xff\xfe",
+        error: "not UTF-8 at byte 0",
+        ..m.clone()
+    };
+    let (id2, _) = s.park_message(&other, "worker:test").await.unwrap();
+    assert!(id2 > id);
+    let parked = s.parked_messages(0, 10).await.unwrap();
+    assert_eq!(parked.len(), 2);
+    assert_eq!(parked[0].seq, 41);
+    assert_eq!(parked[0].payload, payload.to_vec());
+    assert_eq!(parked[0].msg_id.as_deref(), Some("p-1:abc"));
+    assert_eq!(parked[0].error, m.error);
+    assert_eq!(parked[0].attempts, 1);
+    assert_eq!(
+        parked[0].payload_sha256,
+        samaritan_store::sha256_hex(payload)
+    );
+    assert_eq!(parked[1].payload, b"\xff\xfe".to_vec());
+    assert_eq!(s.parked_messages(id, 10).await.unwrap().len(), 1);
+    // Audited once per parking, naming the message but never holding its payload.
+    let entries = s.audit_list(0, 1000).await.unwrap();
+    let parks: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "stream.park")
+        .collect();
+    assert_eq!(parks.len(), 2);
+    assert_eq!(parks[0].subject, "ADS_T:41");
+    let detail = parks[0].detail.to_string();
+    assert!(detail.contains(&samaritan_store::sha256_hex(payload)));
+    assert!(!detail.contains("not an ad"));
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn the_linker_is_elected_one_at_a_time_on_postgres_only(f: &Fixture) {
+    let s = &f.store;
+    let poll = std::time::Duration::from_millis(50);
+    // A key of this test's own (advisory locks are per database, shared by every schema).
+    let key = 1_000_000_007 + now_ms() % 1_000_000;
+    if s.dialect() == samaritan_store::Dialect::Sqlite {
+        match s.lead(key, "worker:a", poll).await {
+            Err(StoreError::Invalid(m)) => assert!(m.contains("PostgreSQL"), "{m}"),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("SQLite elected a linker"),
+        }
+        return;
+    }
+    let mut a = s.lead(key, "worker:a", poll).await.unwrap();
+    a.check().await.unwrap();
+    // A standby waits while the active one holds the lock...
+    let standby = s.lead(key, "worker:b", poll);
+    tokio::pin!(standby);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(400), &mut standby)
+            .await
+            .is_err(),
+        "a second linker was elected beside the first"
+    );
+    // ...and takes over once it is gone (its connection closed: the process died).
+    drop(a);
+    let mut b = tokio::time::timeout(std::time::Duration::from_secs(10), standby)
+        .await
+        .expect("the standby did not take over within 10 s")
+        .unwrap();
+    b.check().await.unwrap();
+    b.release().await.unwrap();
+    let leads = s
+        .audit_list(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "linker.lead")
+        .map(|e| e.actor)
+        .collect::<Vec<_>>();
+    assert_eq!(leads, vec!["worker:a".to_owned(), "worker:b".to_owned()]);
+    assert!(s.audit_verify().await.unwrap().ok);
 }
