@@ -1,7 +1,8 @@
 //! The distributed mode (issue 24) with the real binary, NATS JetStream and PostgreSQL:
 //! `serve --stream` and `ingest --stream` put ads on the stream and answer after JetStream's
 //! acknowledgement; `worker` links them into PostgreSQL with the answers of one process and
-//! parks what is not an ad.
+//! parks what is not an ad; a SIGKILLed linker is replaced by its standby with nothing lost and
+//! nothing linked twice.
 //!
 //! Every test uses a stream name and subject prefix of its own (and its own PostgreSQL
 //! schemas), deleted at the end. `SAMARITAN_STREAM_TEST_ADS` sets the ads of the comparison
@@ -386,6 +387,26 @@ async fn reference(store: &Store, lines: &[String]) {
     }
 }
 
+/// Saves the networks as a linker restored from `store`'s records sees them (what `serve` and
+/// the worker do at every start).
+async fn networks_as_restored(store: &Store) {
+    let analyzer = Arc::new(
+        samaritan_server::EngineAnalyzer::new(
+            samaritan_engine::policy::DEFAULT_POLICY,
+            samaritan_engine::extract::ExtractOptions::with_region("US").unwrap(),
+            None,
+        )
+        .unwrap(),
+    );
+    analyzer.restore_from(store).await.unwrap();
+    let state = samaritan_server::AppState::new(
+        store.clone(),
+        analyzer,
+        samaritan_server::Limits::default(),
+    );
+    samaritan_server::save_networks(&state).await.unwrap();
+}
+
 /// Networks, verdicts (whole analyses) and the queue of two stores are equal.
 async fn assert_same_answers(got: &Store, want: &Store, lines: &[String]) {
     let ids: Vec<String> = lines
@@ -530,6 +551,112 @@ async fn the_linker_worker_gives_the_answers_of_one_process() {
     assert_eq!(parked[0]["subject"], format!("{}.junk", names.1));
 
     reference(&store_b, &lines).await;
+    assert_same_answers(&store_a, &store_b, &lines).await;
+    assert!(store_a.audit_verify().await.unwrap().ok);
+
+    js.delete_stream(&names.0).await.unwrap();
+    store_a.close().await;
+    store_b.close().await;
+    drop_schema(&pg, &schema_a).await;
+    drop_schema(&pg, &schema_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL (127.0.0.1:4222, 127.0.0.1:5432); run with --include-ignored"]
+async fn a_killed_linker_is_replaced_and_nothing_is_lost_or_linked_twice() {
+    let test = "stream::a_killed_linker_is_replaced_and_nothing_is_lost_or_linked_twice";
+    let (Some(nats), Some(pg)) = (
+        samaritan_testkit::nats_url(test),
+        samaritan_testkit::postgres_url(test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lines = synth(dir.path(), test_ads(), 12);
+    let file = dir.path().join("ads.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let names = stream_names("kill");
+    let (schema_a, schema_b) = (unique("kill"), unique("killref"));
+    let (url_a, store_a) = pg_schema(&pg, &schema_a).await;
+    let (_, store_b) = pg_schema(&pg, &schema_b).await;
+    let js = jetstream(&nats).await;
+
+    let out = Command::new(BIN)
+        .args(["ingest", "--stream", &nats, "--stream-name", &names.0])
+        .args(["--stream-subjects", &names.1])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stream_messages(&js, &names.0).await, lines.len() as u64);
+
+    let (log1, log2) = (dir.path().join("w1.log"), dir.path().join("w2.log"));
+    let mut w1 = worker(&nats, &names, &url_a, &log1, "50");
+    w1.wait_for("leading", Duration::from_secs(120), &log1);
+    let mut w2 = worker(&nats, &names, &url_a, &log2, "50");
+    w2.wait_for("standby", Duration::from_secs(120), &log2);
+
+    // Mid-stream: SIGKILL the active linker.
+    let third = (lines.len() / 3) as i64;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while store_a.stats().await.unwrap().ads < third {
+        assert!(
+            Instant::now() < deadline,
+            "the first linker made no progress"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w1.child.kill().unwrap();
+    w1.child.wait().unwrap();
+    let killed = Instant::now();
+    let taken = w2.wait_for("leading", Duration::from_secs(60), &log2);
+    let takeover = killed.elapsed();
+    eprintln!(
+        "standby leading {:.2}s after the SIGKILL (restore {:.2}s of {} ads)",
+        takeover.as_secs_f64(),
+        taken["restore_secs"].as_f64().unwrap_or(-1.0),
+        taken["linked_ads"]
+    );
+    assert!(
+        takeover < Duration::from_secs(30),
+        "takeover took {takeover:?}"
+    );
+
+    wait_linked(
+        &store_a,
+        &js,
+        &names.0,
+        lines.len() as i64,
+        Duration::from_secs(600),
+    )
+    .await;
+    assert!(w2.sigterm().success());
+
+    // Every ad analysed exactly once: one link record and one analysis each.
+    let records = store_a
+        .scan_link_state(samaritan_server::LINK_KIND, "", 10_000_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        records.len(),
+        lines.len(),
+        "an ad was linked twice or not at all"
+    );
+    let stats = store_a.stats().await.unwrap();
+    assert_eq!(stats.ads, lines.len() as i64);
+    assert_eq!(stats.analyses, lines.len() as i64);
+    assert!(store_a.parked_messages(0, 10).await.unwrap().is_empty());
+
+    reference(&store_b, &lines).await;
+    // The standby saved the networks as its restored linker sees them, which is not always
+    // what the ads' own analyses wrote (see the report of issue 24): both stores are brought
+    // to the restored linker's view before their networks are compared.
+    networks_as_restored(&store_a).await;
+    networks_as_restored(&store_b).await;
     assert_same_answers(&store_a, &store_b, &lines).await;
     assert!(store_a.audit_verify().await.unwrap().ok);
 
