@@ -666,3 +666,104 @@ async fn a_killed_linker_is_replaced_and_nothing_is_lost_or_linked_twice() {
     drop_schema(&pg, &schema_a).await;
     drop_schema(&pg, &schema_b).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL (127.0.0.1:4222, 127.0.0.1:5432); run with --include-ignored"]
+async fn an_ad_the_store_keeps_refusing_is_parked_after_its_attempts_and_the_rest_go_on() {
+    let test =
+        "stream::an_ad_the_store_keeps_refusing_is_parked_after_its_attempts_and_the_rest_go_on";
+    let (Some(nats), Some(pg)) = (
+        samaritan_testkit::nats_url(test),
+        samaritan_testkit::postgres_url(test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let names = stream_names("poison");
+    let schema = unique("poison");
+    let (url, store) = pg_schema(&pg, &schema).await;
+    // The store refuses one ad every time (a stand-in for any failure that does not go away).
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&pg)
+        .await
+        .unwrap();
+    for sql in [
+        format!(
+            "CREATE FUNCTION \"{schema}\".refuse_poison() RETURNS trigger AS $$ BEGIN \
+             IF NEW.id = 'st-0005' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql"
+        ),
+        format!(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON \"{schema}\".ads FOR EACH ROW \
+             EXECUTE FUNCTION \"{schema}\".refuse_poison()"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let file = dir.path().join("ads.jsonl");
+    let lines: Vec<String> = (0..10).map(|i| ad(i, 5).to_string()).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = Command::new(BIN)
+        .args(["ingest", "--stream", &nats, "--stream-name", &names.0])
+        .args(["--stream-subjects", &names.1])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let log = dir.path().join("worker.log");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["worker", "--stream", &nats, "--stream-name", &names.0])
+        .args(["--stream-subjects", &names.1, "--database", &url])
+        .args(["--no-images", "--max-attempts", "2", "--batch", "10"]);
+    let mut w = Proc::spawn(cmd, &log);
+    w.wait_for("leading", Duration::from_secs(120), &log);
+    let js = jetstream(&nats).await;
+    wait_linked(&store, &js, &names.0, 9, Duration::from_secs(300)).await;
+    assert!(w.sigterm().success());
+    let last: Vec<serde_json::Value> = w.events.try_iter().collect();
+    let counts = &last.last().unwrap()["counts"];
+    // Each of the nine counted once, created or (committed by a failed attempt) unchanged.
+    assert_eq!(
+        counts["created"].as_u64().unwrap() + counts["unchanged"].as_u64().unwrap(),
+        9,
+        "{last:?}"
+    );
+    assert_eq!(counts["parked"], 1, "{last:?}");
+    // The whole run failed twice, then the poison ad alone twice.
+    assert_eq!(counts["retries"], 4, "{last:?}");
+
+    let parked = store.parked_messages(0, 10).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].seq, 6);
+    assert_eq!(parked[0].attempts, 2);
+    assert!(
+        parked[0].error.contains("refused by the test trigger"),
+        "{}",
+        parked[0].error
+    );
+    assert_eq!(parked[0].payload, lines[5].as_bytes());
+    assert!(parked[0].msg_id.as_deref().unwrap().starts_with("st-0005:"));
+    // Nothing of it is in the store, the nine others each once, and the linker holds no
+    // trace of the refused ad (its rebuilt state is the store's).
+    let records = store
+        .scan_link_state(samaritan_server::LINK_KIND, "", 1000)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 9);
+    assert!(store.get_ad("st-0005", 0).await.unwrap().is_none());
+    assert!(store.get_ad("st-0006", 0).await.unwrap().is_some());
+    assert!(store.audit_verify().await.unwrap().ok);
+
+    js.delete_stream(&names.0).await.unwrap();
+    store.close().await;
+    drop_schema(&pg, &schema).await;
+}

@@ -405,7 +405,10 @@ impl<R: Restore + Sync> Active<'_, R> {
                     return Ok(Ok(()));
                 }
                 Err(e) => {
-                    last = e.message.clone();
+                    last = match &e.detail {
+                        Some(d) => format!("{}: {d}", e.message),
+                        None => e.message.clone(),
+                    };
                     self.counts.retries += 1;
                     tracing::warn!(
                         first_seq = run.first().map_or(0, |i| i.seq),
