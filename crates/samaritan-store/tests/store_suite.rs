@@ -117,6 +117,7 @@ suite!(
     hma_concurrent_bank_creation_exactly_one_wins,
     stream_messages_are_parked_once_whole_and_audited,
     the_linker_is_elected_one_at_a_time_on_postgres_only,
+    queued_steps_commit_whole_or_not_at_all,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -3934,4 +3935,74 @@ async fn the_linker_is_elected_one_at_a_time_on_postgres_only(f: &Fixture) {
         .collect::<Vec<_>>();
     assert_eq!(leads, vec!["worker:a".to_owned(), "worker:b".to_owned()]);
     assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn queued_steps_commit_whole_or_not_at_all(f: &Fixture) {
+    let s = &f.store;
+    // The database refuses one ad (a stand-in for any failure inside the transaction).
+    match s.dialect() {
+        samaritan_store::Dialect::Sqlite => {
+            f.raw(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON ads WHEN NEW.id = 'poison' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END;",
+            )
+            .await
+        }
+        samaritan_store::Dialect::Postgres => {
+            f.raw(
+                "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.id = 'poison' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER refuse_poison BEFORE INSERT ON ads FOR EACH ROW \
+                 EXECUTE FUNCTION refuse_poison();",
+            )
+            .await
+        }
+    }
+    let step = |id: &str| {
+        (
+            vec![item(ad(id, "text"), analysis(id, Verdict::Allow, 0, &[]))],
+            samaritan_store::NetworkChanges::default(),
+        )
+    };
+    // A run with a refused ad, queued beside another request so that they share a group
+    // commit: the group fails, each request is retried alone, and nothing of the run is kept.
+    let run = s
+        .queue_ingest_steps(vec![step("s1"), step("poison"), step("s3")])
+        .await
+        .unwrap();
+    let other = s
+        .queue_ingest(
+            vec![item(
+                ad("s2", "text"),
+                analysis("s2", Verdict::Allow, 0, &[]),
+            )],
+            samaritan_store::NetworkChanges::default(),
+        )
+        .await
+        .unwrap();
+    let e = run.committed().await.unwrap_err();
+    assert!(e.to_string().contains("refused by the test trigger"), "{e}");
+    assert_eq!(other.committed().await.unwrap().len(), 1);
+    let ids = ["s1", "s2", "s3", "poison"];
+    let stored = s.digests(&ids).await.unwrap();
+    assert_eq!(stored.keys().collect::<Vec<_>>(), vec!["s2"]);
+    // Without it, every step commits, answered in order.
+    let done = s
+        .queue_ingest_steps(vec![step("s1"), step("s3")])
+        .await
+        .unwrap()
+        .committed()
+        .await
+        .unwrap();
+    let got: Vec<&str> = done.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(got, vec!["s1", "s3"]);
+    assert_eq!(s.stats().await.unwrap().ads, 3);
+    // An ad twice in one run is refused before anything is queued.
+    let twice = s
+        .queue_ingest_steps(vec![step("s4"), step("s4")])
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(twice, StoreError::Invalid(_)), "{twice}");
 }

@@ -144,9 +144,8 @@ pub async fn ingest(
 /// [`ingest`], with the fresh ads linked one at a time: each ad's analysis is as of itself and
 /// the ads before it, as if each had come in its own request, so where a batch was cut never
 /// changes an answer. The stream's linker ingests through here (a fetch from the stream ends
-/// wherever the stream was). Each ad is queued to the store's writer with the network changes
-/// its linking made; the writer's group commit takes them in one transaction when they queue
-/// together. On `Err` some of them may have committed (a redelivery answers those unchanged).
+/// wherever the stream was). The ads, each with the network changes its linking made, commit in
+/// one transaction or not at all ([`samaritan_store::Store::queue_ingest_steps`]).
 pub async fn ingest_each(
     state: &AppState,
     ads: Vec<(Ad, String)>,
@@ -203,20 +202,26 @@ async fn ingest_linking(
         let started = std::time::Instant::now();
         let mut queued = Vec::new();
         if each {
-            // Ad by ad: each ad's items go to the writer with the network changes its own
-            // linking made, so that what the writer applies in order (each ad's analysis, then
-            // the changes after it) ends at the linker's state; the writer still commits them
-            // together (group commit).
+            // Ad by ad: each ad's items with the network changes its own linking made, so that
+            // what the writer applies in order (each ad's analysis, then the changes after it)
+            // ends at the linker's state; all of them in one request of the writer (one
+            // transaction, committed whole or not at all). The changes are taken under the
+            // network lock, as `queue_with_networks` takes them.
+            let _turn = state.inner.network_lock.lock().await;
+            let mut steps = Vec::with_capacity(fresh_ads.len());
             for (ad, meta) in fresh_ads.into_iter().zip(fresh_meta) {
                 let analyzer = analyzer.clone();
-                let items = tokio::task::spawn_blocking(move || {
+                let step = tokio::task::spawn_blocking(move || {
                     let ingested = analyzer.ingest_linked(std::slice::from_ref(&ad));
-                    items_of(vec![ad], vec![meta], ingested)
+                    let items = items_of(vec![ad], vec![meta], ingested);
+                    let changes = analyzer.linked_network_changes();
+                    items.map(|items| (items, changes))
                 })
                 .await
                 .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
-                queued.push(crate::queue_with_networks(state, items).await?);
+                steps.push(step);
             }
+            queued.push(state.store().queue_ingest_steps(steps).await?);
         } else {
             // The items (analysis JSON included) are made here, off the store's single writer.
             let items = tokio::task::spawn_blocking(move || {
