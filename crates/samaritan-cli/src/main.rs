@@ -98,6 +98,16 @@ enum Command {
     /// The learned model beside the policy (issue 25): train on decided ads, score with
     /// explanations, measure against truth and on the Memex real ads.
     Model(commands::model::ModelArgs),
+    /// Put the ads of a JSON Lines file on the ads stream (NATS JetStream) for the linker
+    /// worker, as `serve --stream` does with POST /v1/ads; each ad reported with its stream
+    /// sequence once JetStream acknowledged it, each refused line with its number.
+    Ingest(commands::ingest::IngestArgs),
+    /// The linker of the distributed mode: elected through PostgreSQL, takes the ads stream in
+    /// order, commits each ad to the store, then acknowledges it; a standby takes over when it
+    /// dies.
+    Worker(Box<commands::worker::WorkerArgs>),
+    /// The stream messages the linker parked after failing to take them in.
+    Parked(commands::parked::ParkedArgs),
 }
 
 fn main() -> std::process::ExitCode {

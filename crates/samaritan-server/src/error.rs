@@ -32,6 +32,9 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub retry_after: Option<u64>,
+    /// What an internal failure was, for the operator (the stream's linker parks a message
+    /// with it); never sent to the client, which gets `message`.
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -42,6 +45,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            detail: None,
         }
     }
 
@@ -80,7 +84,9 @@ impl From<StoreError> for ApiError {
             other => {
                 // Store errors carry no ad text; log the detail, answer generically.
                 tracing::error!(error = %other, "store failure");
-                ApiError::internal("the store failed; the request was not completed")
+                let mut e = ApiError::internal("the store failed; the request was not completed");
+                e.detail = Some(other.to_string());
+                e
             }
         }
     }

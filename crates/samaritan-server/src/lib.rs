@@ -22,6 +22,7 @@ pub mod preserve;
 mod rate;
 pub mod reports;
 pub(crate) mod routes;
+pub mod stream;
 pub mod vault;
 pub mod webhooks;
 
@@ -36,7 +37,7 @@ pub use console::{ConsoleConfig, GOLDEN_RATE, SECOND_REVIEW_RATE};
 pub use engine::{EngineAnalyzer, LINK_KIND, RestoreSecs, Restored, SNAPSHOT_KIND, SnapshotInfo};
 pub use error::ApiError;
 pub use hma::HmaConfig;
-pub use routes::ads::{IngestOutcome, ingest};
+pub use routes::ads::{IngestOutcome, ingest, ingest_each};
 
 /// The window of the time-to-first-decision figures (dashboard and `/metrics`): 7 days.
 pub const DASHBOARD_WINDOW_SECS: i64 = 7 * 24 * 3600;
@@ -139,6 +140,9 @@ struct Inner {
     learn_lock: tokio::sync::Mutex<()>,
     /// Wakes the learner after a decision.
     learn_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// Where `POST /v1/ads` puts accepted ads instead of analysing them here (`serve
+    /// --stream`; set once at start; unset: analysed and stored here).
+    stream: std::sync::OnceLock<stream::Publisher>,
 }
 
 impl AppState {
@@ -184,6 +188,7 @@ impl AppState {
                 hma_index: hma::IndexCache::default(),
                 learn_lock: tokio::sync::Mutex::new(()),
                 learn_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+                stream: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -288,6 +293,16 @@ impl AppState {
     /// Tells the learner a decision was recorded.
     pub fn wake_learner(&self) {
         self.inner.learn_wake.notify_one();
+    }
+
+    /// Makes `POST /v1/ads` publish accepted ads to the stream and answer once JetStream
+    /// acknowledged them (the linker worker analyses them). Set once; a second call is ignored.
+    pub fn publish_to(&self, publisher: stream::Publisher) {
+        let _ = self.inner.stream.set(publisher);
+    }
+
+    pub(crate) fn publisher(&self) -> Option<&stream::Publisher> {
+        self.inner.stream.get()
     }
 
     /// Whether the last audit verification passed.

@@ -579,6 +579,32 @@ impl Store {
         self.writer.queue(items, networks).await
     }
 
+    /// Several [`Store::queue_ingest`] requests (ads, then the network changes made after
+    /// them, in order) as one: they commit together in one transaction or not at all, even when
+    /// the group commit they share fails and is retried request by request. The stream's
+    /// linker queues a run of ads, each with the changes its linking made, this way.
+    pub async fn queue_ingest_steps(
+        &self,
+        steps: Vec<(Vec<IngestItem>, crate::NetworkChanges)>,
+    ) -> Result<crate::Queued> {
+        let mut ids = std::collections::HashSet::new();
+        for (items, _) in &steps {
+            check_batch(items)?;
+            for i in items {
+                if !ids.insert(i.ad.id.as_str()) {
+                    return Err(StoreError::Invalid(format!(
+                        "ad `{}` appears twice in one request",
+                        i.ad.id
+                    )));
+                }
+            }
+        }
+        if steps.iter().all(|(i, n)| i.is_empty() && n.is_empty()) {
+            return Ok(crate::writer::Queued::done(Vec::new()));
+        }
+        self.writer.queue_steps(steps).await
+    }
+
     /// The stored content digests of those of `ids` that exist (to skip analysing re-sends).
     pub async fn digests(&self, ids: &[&str]) -> Result<HashMap<String, String>> {
         let mut out = HashMap::with_capacity(ids.len());

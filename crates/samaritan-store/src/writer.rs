@@ -21,9 +21,31 @@ use crate::{Result, StoreError};
 const MAX_GROUP_ADS: usize = 5000;
 
 struct Job {
-    items: Vec<IngestItem>,
-    networks: NetworkChanges,
+    /// Ads and the network changes made after them, applied in this order; a job commits
+    /// whole or not at all (a failed group is retried job by job, never step by step).
+    steps: Vec<(Vec<IngestItem>, NetworkChanges)>,
     reply: oneshot::Sender<Result<Vec<IngestResult>>>,
+}
+
+impl Job {
+    fn ads(&self) -> usize {
+        self.steps.iter().map(|(items, _)| items.len()).sum()
+    }
+
+    fn batches(&self) -> impl Iterator<Item = (&[IngestItem], &NetworkChanges)> {
+        self.steps.iter().map(|(i, n)| (i.as_slice(), n))
+    }
+
+    /// Answers with what each step stored, in order.
+    fn answer(self, stored: Vec<Vec<Stored>>) {
+        let results = self
+            .steps
+            .into_iter()
+            .zip(stored)
+            .flat_map(|((items, _), stored)| answer(items, stored))
+            .collect();
+        let _ = self.reply.send(Ok(results));
+    }
 }
 
 /// A request queued for the next group commit; [`Queued::committed`] waits for its results.
@@ -63,13 +85,18 @@ impl Writer {
         items: Vec<IngestItem>,
         networks: NetworkChanges,
     ) -> Result<Queued> {
+        self.queue_steps(vec![(items, networks)]).await
+    }
+
+    /// Queues several steps (ads, then the network changes made after them) that commit
+    /// together or not at all.
+    pub(crate) async fn queue_steps(
+        &self,
+        steps: Vec<(Vec<IngestItem>, NetworkChanges)>,
+    ) -> Result<Queued> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job {
-                items,
-                networks,
-                reply,
-            })
+            .send(Job { steps, reply })
             .await
             .map_err(|_| StoreError::Closed)?;
         Ok(Queued { answer })
@@ -78,26 +105,26 @@ impl Writer {
 
 async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
-        let mut total = first.items.len();
+        let mut total = first.ads();
         let mut jobs = vec![first];
         while total < MAX_GROUP_ADS {
             match rx.try_recv() {
                 Ok(job) => {
-                    total += job.items.len();
+                    total += job.ads();
                     jobs.push(job);
                 }
                 Err(_) => break,
             }
         }
         let now = crate::now_ms();
-        let batches: Vec<(&[IngestItem], &NetworkChanges)> = jobs
-            .iter()
-            .map(|j| (j.items.as_slice(), &j.networks))
-            .collect();
+        let batches: Vec<(&[IngestItem], &NetworkChanges)> =
+            jobs.iter().flat_map(Job::batches).collect();
         match commit(&backend, &batches, now).await {
             Ok(results) => {
-                for (job, stored) in jobs.into_iter().zip(results) {
-                    let _ = job.reply.send(Ok(answer(job.items, stored)));
+                let mut results = results.into_iter();
+                for job in jobs {
+                    let stored: Vec<Vec<Stored>> = results.by_ref().take(job.steps.len()).collect();
+                    job.answer(stored);
                 }
             }
             Err(e) if jobs.len() == 1 => {
@@ -108,19 +135,19 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
             Err(e) => {
                 tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying each request alone");
                 for job in jobs {
-                    let result = commit(&backend, &[(job.items.as_slice(), &job.networks)], now)
-                        .await
-                        .and_then(|mut r| r.pop().ok_or(StoreError::Closed));
-                    let _ = job
-                        .reply
-                        .send(result.map(|stored| answer(job.items, stored)));
+                    let batches: Vec<(&[IngestItem], &NetworkChanges)> = job.batches().collect();
+                    match commit(&backend, &batches, now).await {
+                        Ok(stored) => job.answer(stored),
+                        Err(e) => {
+                            let _ = job.reply.send(Err(e));
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-/// One request's results, in its order; the analyses move out of its items (no copy).
 fn answer(items: Vec<IngestItem>, stored: Vec<Stored>) -> Vec<IngestResult> {
     items
         .into_iter()

@@ -120,6 +120,9 @@ suite!(
     model_concurrent_writers_exactly_one_wins,
     audit_detects_model_rows_written_directly,
     model_shadow_scores_commit_with_their_ads_and_decisions_are_read_in_order,
+    stream_messages_are_parked_once_whole_and_audited,
+    the_linker_is_elected_one_at_a_time_on_postgres_only,
+    queued_steps_commit_whole_or_not_at_all,
 );
 
 async fn ingest_is_idempotent_and_keeps_revisions(f: &Fixture) {
@@ -4145,4 +4148,171 @@ async fn model_shadow_scores_commit_with_their_ads_and_decisions_are_read_in_ord
         ("review", 1, false)
     );
     assert_eq!(d.probability, 0.25);
+}
+
+async fn stream_messages_are_parked_once_whole_and_audited(f: &Fixture) {
+    let s = &f.store;
+    let payload = b"{\"id\": 7, not an ad";
+    let m = samaritan_store::ParkInput {
+        stream: "ADS_T",
+        seq: 41,
+        subject: "samaritan.ads.api",
+        msg_id: Some("p-1:abc"),
+        payload,
+        error: "not an ad (line 1, column 8: malformed JSON)",
+        attempts: 1,
+    };
+    let (id, new) = s.park_message(&m, "worker:test").await.unwrap();
+    assert!(new);
+    // The same stream sequence again (a redelivery parked twice) changes nothing.
+    let (again, new) = s.park_message(&m, "worker:test").await.unwrap();
+    assert_eq!((again, new), (id, false));
+    let other = samaritan_store::ParkInput {
+        seq: 42,
+        msg_id: None,
+        payload: b"\xff\xfe",
+        error: "not UTF-8 at byte 0",
+        ..m.clone()
+    };
+    let (id2, _) = s.park_message(&other, "worker:test").await.unwrap();
+    assert!(id2 > id);
+    let parked = s.parked_messages(0, 10).await.unwrap();
+    assert_eq!(parked.len(), 2);
+    assert_eq!(parked[0].seq, 41);
+    assert_eq!(parked[0].payload, payload.to_vec());
+    assert_eq!(parked[0].msg_id.as_deref(), Some("p-1:abc"));
+    assert_eq!(parked[0].error, m.error);
+    assert_eq!(parked[0].attempts, 1);
+    assert_eq!(
+        parked[0].payload_sha256,
+        samaritan_store::sha256_hex(payload)
+    );
+    assert_eq!(parked[1].payload, b"\xff\xfe".to_vec());
+    assert_eq!(s.parked_messages(id, 10).await.unwrap().len(), 1);
+    // Audited once per parking, naming the message but never holding its payload.
+    let entries = s.audit_list(0, 1000).await.unwrap();
+    let parks: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == "stream.park")
+        .collect();
+    assert_eq!(parks.len(), 2);
+    assert_eq!(parks[0].subject, "ADS_T:41");
+    let detail = parks[0].detail.to_string();
+    assert!(detail.contains(&samaritan_store::sha256_hex(payload)));
+    assert!(!detail.contains("not an ad"));
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn the_linker_is_elected_one_at_a_time_on_postgres_only(f: &Fixture) {
+    let s = &f.store;
+    let poll = std::time::Duration::from_millis(50);
+    // A key of this test's own (advisory locks are per database, shared by every schema).
+    let key = 1_000_000_007 + now_ms() % 1_000_000;
+    if s.dialect() == samaritan_store::Dialect::Sqlite {
+        match s.lead(key, "worker:a", poll).await {
+            Err(StoreError::Invalid(m)) => assert!(m.contains("PostgreSQL"), "{m}"),
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("SQLite elected a linker"),
+        }
+        return;
+    }
+    let mut a = s.lead(key, "worker:a", poll).await.unwrap();
+    a.check().await.unwrap();
+    // A standby waits while the active one holds the lock...
+    let standby = s.lead(key, "worker:b", poll);
+    tokio::pin!(standby);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(400), &mut standby)
+            .await
+            .is_err(),
+        "a second linker was elected beside the first"
+    );
+    // ...and takes over once it is gone (its connection closed: the process died).
+    drop(a);
+    let mut b = tokio::time::timeout(std::time::Duration::from_secs(10), standby)
+        .await
+        .expect("the standby did not take over within 10 s")
+        .unwrap();
+    b.check().await.unwrap();
+    b.release().await.unwrap();
+    let leads = s
+        .audit_list(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "linker.lead")
+        .map(|e| e.actor)
+        .collect::<Vec<_>>();
+    assert_eq!(leads, vec!["worker:a".to_owned(), "worker:b".to_owned()]);
+    assert!(s.audit_verify().await.unwrap().ok);
+}
+
+async fn queued_steps_commit_whole_or_not_at_all(f: &Fixture) {
+    let s = &f.store;
+    // The database refuses one ad (a stand-in for any failure inside the transaction).
+    match s.dialect() {
+        samaritan_store::Dialect::Sqlite => {
+            f.raw(
+                "CREATE TRIGGER refuse_poison BEFORE INSERT ON ads WHEN NEW.id = 'poison' \
+                 BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END;",
+            )
+            .await
+        }
+        samaritan_store::Dialect::Postgres => {
+            f.raw(
+                "CREATE FUNCTION refuse_poison() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.id = 'poison' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER refuse_poison BEFORE INSERT ON ads FOR EACH ROW \
+                 EXECUTE FUNCTION refuse_poison();",
+            )
+            .await
+        }
+    }
+    let step = |id: &str| {
+        (
+            vec![item(ad(id, "text"), analysis(id, Verdict::Allow, 0, &[]))],
+            samaritan_store::NetworkChanges::default(),
+        )
+    };
+    // A run with a refused ad, queued beside another request so that they share a group
+    // commit: the group fails, each request is retried alone, and nothing of the run is kept.
+    let run = s
+        .queue_ingest_steps(vec![step("s1"), step("poison"), step("s3")])
+        .await
+        .unwrap();
+    let other = s
+        .queue_ingest(
+            vec![item(
+                ad("s2", "text"),
+                analysis("s2", Verdict::Allow, 0, &[]),
+            )],
+            samaritan_store::NetworkChanges::default(),
+        )
+        .await
+        .unwrap();
+    let e = run.committed().await.unwrap_err();
+    assert!(e.to_string().contains("refused by the test trigger"), "{e}");
+    assert_eq!(other.committed().await.unwrap().len(), 1);
+    let ids = ["s1", "s2", "s3", "poison"];
+    let stored = s.digests(&ids).await.unwrap();
+    assert_eq!(stored.keys().collect::<Vec<_>>(), vec!["s2"]);
+    // Without it, every step commits, answered in order.
+    let done = s
+        .queue_ingest_steps(vec![step("s1"), step("s3")])
+        .await
+        .unwrap()
+        .committed()
+        .await
+        .unwrap();
+    let got: Vec<&str> = done.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(got, vec!["s1", "s3"]);
+    assert_eq!(s.stats().await.unwrap().ads, 3);
+    // An ad twice in one run is refused before anything is queued.
+    let twice = s
+        .queue_ingest_steps(vec![step("s4"), step("s4")])
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(twice, StoreError::Invalid(_)), "{twice}");
 }

@@ -21,20 +21,24 @@ pub mod eval;
 pub mod evidence;
 pub mod hash;
 pub mod holds;
+pub mod ingest;
 pub mod keys;
 pub mod model;
 pub mod ncmec;
 pub mod networks;
+pub mod parked;
 pub mod policy;
 pub mod report;
 pub mod retention;
 pub mod scan;
 pub mod serve;
 pub mod store_args;
+pub mod stream_args;
 pub mod synth;
 pub mod users;
 pub mod vault_args;
 pub mod webhooks;
+pub mod worker;
 
 pub fn run(command: Command) -> Result<ExitCode> {
     match command {
@@ -62,6 +66,9 @@ pub fn run(command: Command) -> Result<ExitCode> {
         Command::BenchWebhooks(args) => bench_webhooks::run(args).map(|()| ExitCode::SUCCESS),
         Command::Conformance(args) => conformance::run(args),
         Command::Model(args) => model::run(args),
+        Command::Ingest(args) => ingest::run(args),
+        Command::Worker(args) => worker::run(*args),
+        Command::Parked(args) => parked::run(args),
     }
 }
 

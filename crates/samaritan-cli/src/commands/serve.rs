@@ -28,6 +28,19 @@ pub struct ServeArgs {
     /// force and recorded as a new version when it differs from the stored one.
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// Put accepted ads on this NATS JetStream (`nats://host:port`) instead of analysing them
+    /// here: `POST /v1/ads` bounds and checks them as always, publishes them in order and
+    /// answers 202 once JetStream acknowledged every one. `samaritan worker` analyses them.
+    /// This service then links nothing itself (no linker restore, snapshots or network saves).
+    #[arg(
+        long,
+        env = "SAMARITAN_STREAM",
+        value_name = "URL",
+        conflicts_with = "demo"
+    )]
+    pub stream: Option<String>,
+    #[command(flatten)]
+    pub stream_target: super::stream_args::StreamArgs,
     /// Load a synthetic demo corpus when the store is empty, and make a key for it if there is
     /// none (printed once).
     #[arg(long)]
@@ -303,10 +316,19 @@ async fn serve(args: ServeArgs) -> Result<()> {
     };
     let analyzer = Arc::new(analyzer);
     let restore_started = std::time::Instant::now();
-    let restored = analyzer
-        .restore_from(&store)
-        .await
-        .context("restoring the linker from the store")?;
+    // With a stream the worker links; this service keeps no linker to restore.
+    let restored = if args.stream.is_some() {
+        samaritan_server::Restored {
+            snapshot: None,
+            replayed: 0,
+            secs: samaritan_server::RestoreSecs::default(),
+        }
+    } else {
+        analyzer
+            .restore_from(&store)
+            .await
+            .context("restoring the linker from the store")?
+    };
     if restored.snapshot.is_some() || restored.replayed > 0 {
         let from = match restored.snapshot {
             Some(s) => format!(
@@ -330,8 +352,25 @@ async fn serve(args: ServeArgs) -> Result<()> {
         );
     }
     let restore_secs = restore_started.elapsed().as_secs_f64();
-    let snapshots = spawn_snapshots(analyzer.clone(), store.clone(), args.snapshot_every);
+    let snapshot_every = if args.stream.is_some() {
+        0
+    } else {
+        args.snapshot_every
+    };
+    let snapshots = spawn_snapshots(analyzer.clone(), store.clone(), snapshot_every);
     let state = AppState::with_reasons(store.clone(), analyzer.clone(), limits, reasons);
+    if let Some(url) = &args.stream {
+        let spec = args.stream_target.spec()?;
+        let publisher = samaritan_server::stream::Publisher::connect(url, spec, "api")
+            .await
+            .context("opening the ads stream")?;
+        eprintln!(
+            "samaritan: POST /v1/ads puts ads on stream {} (subject {}); `samaritan worker` analyses them",
+            publisher.stream(),
+            publisher.subject()
+        );
+        state.publish_to(publisher);
+    }
     state.serve_images_from(blobs);
     // The learned model scores in shadow from the stored current version, and learns from the
     // decisions it has not accounted for (those made while the service was down first).
@@ -417,9 +456,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     }
     // The networks in the store as the restored linker sees them (writes only what differs).
     let networks_started = std::time::Instant::now();
-    samaritan_server::save_networks(&state)
-        .await
-        .map_err(|e| anyhow::anyhow!("saving networks at start: {e:?}"))?;
+    if args.stream.is_none() {
+        samaritan_server::save_networks(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("saving networks at start: {e:?}"))?;
+    }
     let networks_secs = networks_started.elapsed().as_secs_f64();
 
     let mut demo_key = None;
@@ -502,7 +543,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
     .context("the server failed")?;
     // Requests are done: the snapshot taken now covers every committed ad.
     snapshots.abort();
-    save_snapshot(&analyzer, &store).await;
+    if args.stream.is_none() {
+        save_snapshot(&analyzer, &store).await;
+    }
     // A connection a task still holds would keep `close` waiting for ever; a stop must end.
     if tokio::time::timeout(CLOSE_WITHIN, store.close())
         .await

@@ -45,6 +45,8 @@ pub(crate) struct IngestResponse {
     request_body(content = crate::openapi::AdInput, description = "One ad object, or a JSON array of ad objects (at most the server's batch limit)."),
     responses(
         (status = 200, description = "Committed to disk; one analysis per ad", body = IngestResponse),
+        (status = 202, description = "`serve --stream` only: every ad is on the stream (JetStream acknowledged it, on its disk), with its stream sequence; the linker worker analyses them in stream order. Not an analysis.", body = AcceptedResponse),
+        (status = 503, description = "`serve --stream` only: the stream did not acknowledge every ad (`stream_unavailable`); send the request again (a repeat of the same content is stored once)", body = crate::error::ErrorBody),
         (status = 400, description = "Malformed JSON or ad, or an ad over a limit; the field is named (`ads[3].body` in a batch, `body` for one ad). Limit codes (defaults; `samaritan serve` flag): `field_too_large` for `title` (2 KiB; `--max-title-bytes`), `body` (64 KiB; `--max-text-bytes`), `account`, `url`, `location.*` and an image's `url`, `path`, `sha256`, `pdq` (2 KiB; `--max-field-bytes`), `meta` as JSON (16 KiB; `--max-meta-bytes`); `too_many_images` for `images` (20 per ad; `--max-images-per-ad`); `too_many_image_urls` for the first `images[j].url` past the request's limit (16 over all its ads; `--max-url-images`). Limits on a request's images as a whole do not refuse it: an image past the request's decoded-pixel budget (100 million; `--max-request-pixels`, given out in input order) or not fetched within the request's fetch deadline (30 s for all its URLs, at most 2 at once per host; `--fetch-deadline-secs`, `--fetch-per-host`) gets an `error` entry in `analysis.images`, in its place.", body = crate::error::ErrorBody),
         (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
         (status = 413, description = "Body or batch too large", body = crate::error::ErrorBody),
@@ -57,12 +59,25 @@ pub(crate) async fn post_ads(
     caller: Caller,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<IngestResponse>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     caller.require(Scope::Ingest)?;
     let limits = *state.limits();
     let bytes = body::read(body, &headers, limits.max_body_bytes).await?;
     let text = body::text(&bytes)?;
     let (incoming, _) = body::ads(text, &limits)?;
+    if let Some(publisher) = state.publisher() {
+        let accepted = publish(publisher, &incoming).await?;
+        state
+            .inner
+            .metrics
+            .ingested("accepted", accepted.len() as u64);
+        let answer = AcceptedResponse {
+            stream: publisher.stream().to_owned(),
+            accepted,
+        };
+        return Ok((StatusCode::ACCEPTED, Json(answer)).into_response());
+    }
 
     let ads = incoming.into_iter().map(|i| (i.ad, i.raw)).collect();
     let results = ingest(&state, ads).await?;
@@ -76,7 +91,42 @@ pub(crate) async fn post_ads(
             state.inner.metrics.ingested(name, n);
         }
     }
-    Ok(Json(IngestResponse { results }))
+    Ok(Json(IngestResponse { results }).into_response())
+}
+
+/// Answer to `POST /v1/ads` on `serve --stream`: the ads are on the stream for analysis, each
+/// with its stream sequence. Not an analysis: the linker worker analyses them in stream order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AcceptedResponse {
+    /// The JetStream stream holding them.
+    pub stream: String,
+    pub accepted: Vec<crate::stream::Accepted>,
+}
+
+/// Publishes the request's ads in order; answers once JetStream acknowledged every one.
+async fn publish(
+    publisher: &crate::stream::Publisher,
+    incoming: &[body::IncomingAd],
+) -> Result<Vec<crate::stream::Accepted>, ApiError> {
+    let digests: Vec<String> = incoming
+        .iter()
+        .map(|i| samaritan_store::ad_digest(&i.ad))
+        .collect();
+    let ads: Vec<(&str, &str, &str)> = incoming
+        .iter()
+        .zip(&digests)
+        .map(|(i, d)| (i.ad.id.as_str(), d.as_str(), i.raw.as_str()))
+        .collect();
+    publisher.publish(&ads).await.map_err(|e| {
+        tracing::error!(error = %e, ads = ads.len(), "publishing to the stream failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stream_unavailable",
+            format!(
+                "the ads could not be put on the stream ({e}); none is accepted, send them again"
+            ),
+        )
+    })
 }
 
 /// Ingests ads, each with the JSON it arrived as, and answers one outcome per ad in their order
@@ -87,6 +137,26 @@ pub(crate) async fn post_ads(
 pub async fn ingest(
     state: &AppState,
     ads: Vec<(Ad, String)>,
+) -> Result<Vec<IngestOutcome>, ApiError> {
+    ingest_linking(state, ads, false).await
+}
+
+/// [`ingest`], with the fresh ads linked one at a time: each ad's analysis is as of itself and
+/// the ads before it, as if each had come in its own request, so where a batch was cut never
+/// changes an answer. The stream's linker ingests through here (a fetch from the stream ends
+/// wherever the stream was). The ads, each with the network changes its linking made, commit in
+/// one transaction or not at all ([`samaritan_store::Store::queue_ingest_steps`]).
+pub async fn ingest_each(
+    state: &AppState,
+    ads: Vec<(Ad, String)>,
+) -> Result<Vec<IngestOutcome>, ApiError> {
+    ingest_linking(state, ads, true).await
+}
+
+async fn ingest_linking(
+    state: &AppState,
+    ads: Vec<(Ad, String)>,
+    each: bool,
 ) -> Result<Vec<IngestOutcome>, ApiError> {
     // Re-sends with the same content are answered from the store without analysing again.
     let ids: Vec<&str> = ads.iter().map(|(ad, _)| ad.id.as_str()).collect();
@@ -130,19 +200,46 @@ pub async fn ingest(
             .await
             .map_err(|e| ApiError::internal(format!("the engine is shut: {e}")))?;
         let started = std::time::Instant::now();
-        // The items (analysis JSON included) are made here, off the store's single writer.
-        let items = tokio::task::spawn_blocking(move || {
-            let ingested = analyzer.ingest_linked(&fresh_ads);
-            items_of(fresh_ads, fresh_meta, ingested)
-        })
-        .await
-        .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
+        let mut queued = Vec::new();
+        if each {
+            // Ad by ad: each ad's items with the network changes its own linking made, so that
+            // what the writer applies in order (each ad's analysis, then the changes after it)
+            // ends at the linker's state; all of them in one request of the writer (one
+            // transaction, committed whole or not at all). The changes are taken under the
+            // network lock, as `queue_with_networks` takes them.
+            let _turn = state.inner.network_lock.lock().await;
+            let mut steps = Vec::with_capacity(fresh_ads.len());
+            for (ad, meta) in fresh_ads.into_iter().zip(fresh_meta) {
+                let analyzer = analyzer.clone();
+                let step = tokio::task::spawn_blocking(move || {
+                    let ingested = analyzer.ingest_linked(std::slice::from_ref(&ad));
+                    let items = items_of(vec![ad], vec![meta], ingested);
+                    let changes = analyzer.linked_network_changes();
+                    items.map(|items| (items, changes))
+                })
+                .await
+                .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
+                steps.push(step);
+            }
+            queued.push(state.store().queue_ingest_steps(steps).await?);
+        } else {
+            // The items (analysis JSON included) are made here, off the store's single writer.
+            let items = tokio::task::spawn_blocking(move || {
+                let ingested = analyzer.ingest_linked(&fresh_ads);
+                items_of(fresh_ads, fresh_meta, ingested)
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
+            // Earlier ads whose network grew, merged or split move with it, in the same
+            // transaction as these ads (one fsync for both).
+            queued.push(crate::queue_with_networks(state, items).await?);
+        }
         drop(slot);
         state.inner.metrics.analysis(started.elapsed());
-        // Earlier ads whose network grew, merged or split move with it, in the same
-        // transaction as these ads (one fsync for both).
-        let queued = crate::queue_with_networks(state, items).await?;
-        let stored = queued.committed().await?;
+        let mut stored = Vec::new();
+        for q in queued {
+            stored.extend(q.committed().await?);
+        }
         for r in stored {
             outcomes.insert(
                 r.id.clone(),

@@ -1,0 +1,769 @@
+//! The distributed mode (issue 24) with the real binary, NATS JetStream and PostgreSQL:
+//! `serve --stream` and `ingest --stream` put ads on the stream and answer after JetStream's
+//! acknowledgement; `worker` links them into PostgreSQL with the answers of one process and
+//! parks what is not an ad; a SIGKILLed linker is replaced by its standby with nothing lost and
+//! nothing linked twice.
+//!
+//! Every test uses a stream name and subject prefix of its own (and its own PostgreSQL
+//! schemas), deleted at the end. `SAMARITAN_STREAM_TEST_ADS` sets the ads of the comparison
+//! (default 2 000).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+use common::{BIN, Client, exit_within};
+use samaritan_store::{QueueState, Store};
+
+/// A name no other test (or run) uses.
+fn unique(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("t_{tag}_{}_{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// A stream of the test's own: (name, subject prefix).
+fn stream_names(tag: &str) -> (String, String) {
+    let u = unique(tag);
+    (u.to_uppercase(), format!("samaritan_test.{u}"))
+}
+
+async fn jetstream(url: &str) -> async_nats::jetstream::Context {
+    async_nats::jetstream::new(async_nats::connect(url).await.unwrap())
+}
+
+/// Messages the stream holds (acknowledged ones leave a work queue).
+async fn stream_messages(js: &async_nats::jetstream::Context, name: &str) -> u64 {
+    let mut s = js.get_stream(name).await.unwrap();
+    s.info().await.unwrap().state.messages
+}
+
+/// A PostgreSQL URL whose connections use `schema` (created with its tables by opening it).
+async fn pg_schema(base: &str, schema: &str) -> (String, Store) {
+    let store = Store::open_postgres_in_schema(base, Some(schema))
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    (
+        format!("{base}{sep}options=-csearch_path%3D{schema}"),
+        store,
+    )
+}
+
+async fn drop_schema(base: &str, schema: &str) {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(base)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+}
+
+/// A process whose stdout JSON lines arrive on a channel; killed when dropped.
+struct Proc {
+    child: Child,
+    events: Receiver<serde_json::Value>,
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command, log: &Path) -> Proc {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        Proc { child, events: rx }
+    }
+
+    /// The first event holding `key`, within `within` (fails the test otherwise).
+    fn wait_for(&mut self, key: &str, within: Duration, log: &Path) -> serde_json::Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(v) if v.get(key).is_some() => return v,
+                Ok(_) => {}
+                Err(_) => panic!(
+                    "no `{key}` event within {}s; log:\n{}",
+                    within.as_secs(),
+                    std::fs::read_to_string(log).unwrap_or_default()
+                ),
+            }
+        }
+    }
+
+    fn sigterm(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        exit_within(&mut self.child, Duration::from_secs(60))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn worker(nats: &str, stream: &(String, String), pg: &str, log: &Path, batch: &str) -> Proc {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["worker", "--stream", nats, "--stream-name", &stream.0])
+        .args(["--stream-subjects", &stream.1, "--database", pg])
+        .args(["--no-images", "--poll-ms", "100", "--batch", batch]);
+    Proc::spawn(cmd, log)
+}
+
+fn serve_stream(nats: &str, stream: &(String, String), store: &[&str], log: &Path) -> Proc {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"])
+        .args(store)
+        .args(["--no-images", "--stream", nats, "--stream-name", &stream.0])
+        .args(["--stream-subjects", &stream.1]);
+    Proc::spawn(cmd, log)
+}
+
+fn key(store: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["keys", "create", "--scopes", "ingest,review"])
+        .args(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["key"].as_str().unwrap().to_owned()
+}
+
+fn ad(i: usize, title_bytes: usize) -> serde_json::Value {
+    serde_json::json!({
+        "id": format!("st-{i:04}"),
+        "title": "x".repeat(title_bytes),
+        "body": format!("Quiet room to rent near the park. Call 775-555-01{:02}.", i % 100),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS (127.0.0.1:4222 or $SAMARITAN_TEST_NATS); run with --include-ignored"]
+async fn serve_stream_answers_once_jetstream_acknowledged() {
+    let Some(nats) =
+        samaritan_testkit::nats_url("stream::serve_stream_answers_once_jetstream_acknowledged")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = ["--data-dir", data.to_str().unwrap()];
+    let api_key = key(&store);
+    let names = stream_names("serve");
+    let log = dir.path().join("serve.log");
+    let mut serve = serve_stream(&nats, &names, &store, &log);
+    let hello = serve.wait_for("listening", Duration::from_secs(120), &log);
+    let addr = hello["listening"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_owned();
+    let js = jetstream(&nats).await;
+    let mut c = Client::connect(&addr, &api_key).await.unwrap();
+
+    let batch = serde_json::json!([ad(0, 5), ad(1, 5), ad(2, 5)]).to_string();
+    let (status, body) = c.send("POST", "/v1/ads", batch.clone()).await.unwrap();
+    assert_eq!(status, 202, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["stream"], names.0.as_str());
+    let accepted = v["accepted"].as_array().unwrap();
+    assert_eq!(accepted.len(), 3);
+    let seqs: Vec<u64> = accepted
+        .iter()
+        .map(|a| a["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    assert!(accepted.iter().all(|a| a["duplicate"] == false));
+    assert_eq!(accepted[1]["id"], "st-0001");
+    assert_eq!(accepted[1]["digest"].as_str().unwrap().len(), 64);
+    // Not an analysis: no verdict in the answer.
+    assert!(!body.contains("verdict"));
+    assert_eq!(stream_messages(&js, &names.0).await, 3);
+
+    // A retried request (same content) is stored once: the same sequences, marked duplicate.
+    let (status, body) = c.send("POST", "/v1/ads", batch).await.unwrap();
+    assert_eq!(status, 202, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let again: Vec<(u64, bool)> = v["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["seq"].as_u64().unwrap(),
+                a["duplicate"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(again, vec![(1, true), (2, true), (3, true)]);
+    // A changed ad is a new message (a new revision for the linker).
+    let changed = serde_json::json!([ad(1, 6)]).to_string();
+    let (status, body) = c.send("POST", "/v1/ads", changed).await.unwrap();
+    assert_eq!(status, 202, "{body}");
+    assert!(body.contains("\"seq\":4"), "{body}");
+
+    // Bounded exactly as today: one ad over a limit refuses the request, and nothing of it is
+    // on the stream.
+    let over = serde_json::json!([ad(5, 5), ad(6, 3000)]).to_string();
+    let (status, body) = c.send("POST", "/v1/ads", over).await.unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("ads[1].title"), "{body}");
+    let (status, body) = c
+        .send("POST", "/v1/ads", "[{\"id\": ".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(stream_messages(&js, &names.0).await, 4);
+
+    assert!(serve.sigterm().success());
+    // Nothing was analysed or stored here: the worker does that.
+    let s = Store::open_sqlite(&data).await.unwrap();
+    assert_eq!(s.stats().await.unwrap().ads, 0);
+    js.delete_stream(&names.0).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS (127.0.0.1:4222 or $SAMARITAN_TEST_NATS); run with --include-ignored"]
+async fn ingest_publishes_each_good_line_and_names_each_bad_one() {
+    let Some(nats) = samaritan_testkit::nats_url(
+        "stream::ingest_publishes_each_good_line_and_names_each_bad_one",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ads.jsonl");
+    let mut f = std::fs::File::create(&file).unwrap();
+    writeln!(f, "{}", ad(1, 5)).unwrap();
+    writeln!(f).unwrap();
+    writeln!(f, "{{\"id\": \"st-2\", \"title\": ").unwrap();
+    writeln!(f, "{}", ad(3, 5)).unwrap();
+    writeln!(f, "{}", ad(4, 3000)).unwrap();
+    writeln!(f, "{}", ad(1, 5)).unwrap();
+    drop(f);
+    let names = stream_names("ingest");
+    let out = Command::new(BIN)
+        .args(["ingest", "--stream", &nats, "--stream-name", &names.0])
+        .args(["--stream-subjects", &names.1])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Refusals are reported as they are read, publications once acknowledged.
+    let by_line = |n: u64| lines.iter().find(|l| l["line"] == n).cloned().unwrap();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert_eq!(by_line(1)["seq"], 1);
+    assert_eq!(by_line(1)["duplicate"], false);
+    assert!(
+        by_line(3)["error"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON")
+    );
+    assert_eq!(by_line(4)["seq"], 2);
+    assert!(by_line(5)["error"].as_str().unwrap().contains("`title`"));
+    assert_eq!(by_line(6)["seq"], 1);
+    assert_eq!(by_line(6)["duplicate"], true);
+    assert!(stderr.contains("line 3:"), "{stderr}");
+    assert!(stderr.contains("line 5:"), "{stderr}");
+    let js = jetstream(&nats).await;
+    assert_eq!(stream_messages(&js, &names.0).await, 2);
+    js.delete_stream(&names.0).await.unwrap();
+}
+
+/// Ads of the synthetic marketplace as JSON lines.
+fn synth(dir: &Path, ads: usize, seed: u64) -> Vec<String> {
+    let out = dir.join("synth");
+    let status = Command::new(BIN)
+        .args([
+            "synth",
+            "--ads",
+            &ads.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read_to_string(out.join("ads.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn test_ads() -> usize {
+    std::env::var("SAMARITAN_STREAM_TEST_ADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+}
+
+/// Waits until `store` holds `n` analysed ads and the stream is empty.
+async fn wait_linked(
+    store: &Store,
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    n: i64,
+    within: Duration,
+) {
+    let deadline = Instant::now() + within;
+    loop {
+        let stats = store.stats().await.unwrap();
+        if stats.ads == n && stream_messages(js, stream).await == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after {}s the store holds {} of {n} ads",
+            within.as_secs(),
+            stats.ads
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The same ads ingested by one process, one ad per call (as `serve` with one ad per request;
+/// the linker links ad by ad), into `store`.
+async fn reference(store: &Store, lines: &[String]) {
+    let analyzer = samaritan_server::EngineAnalyzer::new(
+        samaritan_engine::policy::DEFAULT_POLICY,
+        samaritan_engine::extract::ExtractOptions::with_region("US").unwrap(),
+        None,
+    )
+    .unwrap();
+    let state = samaritan_server::AppState::new(
+        store.clone(),
+        Arc::new(analyzer),
+        samaritan_server::Limits::default(),
+    );
+    for line in lines {
+        let ad: samaritan_engine::model::Ad = serde_json::from_str(line).unwrap();
+        samaritan_server::ingest(&state, vec![(ad, line.clone())])
+            .await
+            .unwrap();
+    }
+}
+
+/// Saves the networks as a linker restored from `store`'s records sees them (what `serve` and
+/// the worker do at every start).
+async fn networks_as_restored(store: &Store) {
+    let analyzer = Arc::new(
+        samaritan_server::EngineAnalyzer::new(
+            samaritan_engine::policy::DEFAULT_POLICY,
+            samaritan_engine::extract::ExtractOptions::with_region("US").unwrap(),
+            None,
+        )
+        .unwrap(),
+    );
+    analyzer.restore_from(store).await.unwrap();
+    let state = samaritan_server::AppState::new(
+        store.clone(),
+        analyzer,
+        samaritan_server::Limits::default(),
+    );
+    samaritan_server::save_networks(&state).await.unwrap();
+}
+
+/// Networks, verdicts (whole analyses) and the queue of two stores are equal.
+async fn assert_same_answers(got: &Store, want: &Store, lines: &[String]) {
+    let ids: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let a = got.latest_analyses(&ids).await.unwrap();
+    let b = want.latest_analyses(&ids).await.unwrap();
+    assert_eq!(a.len(), ids.len());
+    assert_eq!(b.len(), ids.len());
+    let mut differ = 0;
+    for id in &ids {
+        if a[*id] != b[*id] {
+            differ += 1;
+            if differ <= 3 {
+                eprintln!(
+                    "ad {id} differs:\n  got  {}\n  want {}",
+                    serde_json::to_string(&a[*id].1).unwrap(),
+                    serde_json::to_string(&b[*id].1).unwrap()
+                );
+            }
+        }
+    }
+    assert_eq!(differ, 0, "{differ} of {} analyses differ", ids.len());
+    let na = got.network_memberships().await.unwrap();
+    let nb = want.network_memberships().await.unwrap();
+    assert!(
+        !nb.is_empty(),
+        "the corpus made no network: the test would prove nothing"
+    );
+    assert_eq!(na, nb, "network memberships differ");
+    let queue = |s: &Store| {
+        let s = s.clone();
+        async move {
+            let mut q: Vec<(String, i64, i64, String)> = s
+                .queue_list(QueueState::Open, 1_000_000, samaritan_store::now_ms())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|i| (i.ad_id, i.revision, i.priority, i.verdict))
+                .collect();
+            q.sort();
+            q
+        }
+    };
+    let (qa, qb) = (queue(got).await, queue(want).await);
+    assert!(
+        !qb.is_empty(),
+        "nothing queued: the test would prove nothing"
+    );
+    assert_eq!(qa, qb, "queues differ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL (127.0.0.1:4222, 127.0.0.1:5432); run with --include-ignored"]
+async fn the_linker_worker_gives_the_answers_of_one_process() {
+    let test = "stream::the_linker_worker_gives_the_answers_of_one_process";
+    let (Some(nats), Some(pg)) = (
+        samaritan_testkit::nats_url(test),
+        samaritan_testkit::postgres_url(test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lines = synth(dir.path(), test_ads(), 11);
+    let names = stream_names("same");
+    let (schema_a, schema_b) = (unique("dist"), unique("ref"));
+    let (url_a, store_a) = pg_schema(&pg, &schema_a).await;
+    let (_, store_b) = pg_schema(&pg, &schema_b).await;
+    let js = jetstream(&nats).await;
+
+    let store_args = ["--database", url_a.as_str()];
+    let api_key = key(&store_args);
+    let serve_log = dir.path().join("serve.log");
+    // The data directory still holds the service's own files (the evidence key, kept images).
+    let data = dir.path().join("data");
+    let serve_args = [
+        "--database",
+        url_a.as_str(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let mut serve = serve_stream(&nats, &names, &serve_args, &serve_log);
+    let hello = serve.wait_for("listening", Duration::from_secs(120), &serve_log);
+    let addr = hello["listening"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_owned();
+    let wlog = dir.path().join("worker.log");
+    let mut w = worker(&nats, &names, &url_a, &wlog, "100");
+    w.wait_for("leading", Duration::from_secs(120), &wlog);
+
+    let mut c = Client::connect(&addr, &api_key).await.unwrap();
+    let half = lines.len() / 2;
+    for (k, chunk) in lines.chunks(100).enumerate() {
+        let body = format!("[{}]", chunk.join(","));
+        let (status, answer) = c.send("POST", "/v1/ads", body).await.unwrap();
+        assert_eq!(status, 202, "{answer}");
+        if k * 100 < half && half <= (k + 1) * 100 {
+            // A message that is not an ad, in the middle of the stream: parked, not looping,
+            // and the ads after it go on.
+            js.publish(format!("{}.junk", names.1), "{\"id\": 7, oops".into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    }
+    wait_linked(
+        &store_a,
+        &js,
+        &names.0,
+        lines.len() as i64,
+        Duration::from_secs(600),
+    )
+    .await;
+    let stopped = w.sigterm();
+    let wtext = std::fs::read_to_string(&wlog).unwrap_or_default();
+    assert!(stopped.success(), "{wtext}");
+    let last: Vec<serde_json::Value> = w.events.try_iter().collect();
+    eprintln!("worker: {last:?}\n{wtext}");
+    assert!(serve.sigterm().success());
+
+    let parked = Command::new(BIN)
+        .args(["parked", "--database", &url_a])
+        .output()
+        .unwrap();
+    assert!(parked.status.success());
+    let parked: Vec<serde_json::Value> = String::from_utf8_lossy(&parked.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert!(parked[0]["error"].as_str().unwrap().contains("not an ad"));
+    assert_eq!(parked[0]["subject"], format!("{}.junk", names.1));
+
+    reference(&store_b, &lines).await;
+    assert_same_answers(&store_a, &store_b, &lines).await;
+    assert!(store_a.audit_verify().await.unwrap().ok);
+
+    js.delete_stream(&names.0).await.unwrap();
+    store_a.close().await;
+    store_b.close().await;
+    drop_schema(&pg, &schema_a).await;
+    drop_schema(&pg, &schema_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL (127.0.0.1:4222, 127.0.0.1:5432); run with --include-ignored"]
+async fn a_killed_linker_is_replaced_and_nothing_is_lost_or_linked_twice() {
+    let test = "stream::a_killed_linker_is_replaced_and_nothing_is_lost_or_linked_twice";
+    let (Some(nats), Some(pg)) = (
+        samaritan_testkit::nats_url(test),
+        samaritan_testkit::postgres_url(test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lines = synth(dir.path(), test_ads(), 12);
+    let file = dir.path().join("ads.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let names = stream_names("kill");
+    let (schema_a, schema_b) = (unique("kill"), unique("killref"));
+    let (url_a, store_a) = pg_schema(&pg, &schema_a).await;
+    let (_, store_b) = pg_schema(&pg, &schema_b).await;
+    let js = jetstream(&nats).await;
+
+    let out = Command::new(BIN)
+        .args(["ingest", "--stream", &nats, "--stream-name", &names.0])
+        .args(["--stream-subjects", &names.1])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stream_messages(&js, &names.0).await, lines.len() as u64);
+
+    let (log1, log2) = (dir.path().join("w1.log"), dir.path().join("w2.log"));
+    let mut w1 = worker(&nats, &names, &url_a, &log1, "50");
+    w1.wait_for("leading", Duration::from_secs(120), &log1);
+    let mut w2 = worker(&nats, &names, &url_a, &log2, "50");
+    w2.wait_for("standby", Duration::from_secs(120), &log2);
+
+    // Mid-stream: SIGKILL the active linker.
+    let third = (lines.len() / 3) as i64;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while store_a.stats().await.unwrap().ads < third {
+        assert!(
+            Instant::now() < deadline,
+            "the first linker made no progress"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w1.child.kill().unwrap();
+    w1.child.wait().unwrap();
+    let killed = Instant::now();
+    let taken = w2.wait_for("leading", Duration::from_secs(60), &log2);
+    let takeover = killed.elapsed();
+    eprintln!(
+        "standby leading {:.2}s after the SIGKILL (restore {:.2}s of {} ads)",
+        takeover.as_secs_f64(),
+        taken["restore_secs"].as_f64().unwrap_or(-1.0),
+        taken["linked_ads"]
+    );
+    assert!(
+        takeover < Duration::from_secs(30),
+        "takeover took {takeover:?}"
+    );
+
+    wait_linked(
+        &store_a,
+        &js,
+        &names.0,
+        lines.len() as i64,
+        Duration::from_secs(600),
+    )
+    .await;
+    assert!(w2.sigterm().success());
+
+    // Every ad analysed exactly once: one link record and one analysis each.
+    let records = store_a
+        .scan_link_state(samaritan_server::LINK_KIND, "", 10_000_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        records.len(),
+        lines.len(),
+        "an ad was linked twice or not at all"
+    );
+    let stats = store_a.stats().await.unwrap();
+    assert_eq!(stats.ads, lines.len() as i64);
+    assert_eq!(stats.analyses, lines.len() as i64);
+    assert!(store_a.parked_messages(0, 10).await.unwrap().is_empty());
+
+    reference(&store_b, &lines).await;
+    // The standby saved the networks as its restored linker sees them, which is not always
+    // what the ads' own analyses wrote (see the report of issue 24): both stores are brought
+    // to the restored linker's view before their networks are compared.
+    networks_as_restored(&store_a).await;
+    networks_as_restored(&store_b).await;
+    assert_same_answers(&store_a, &store_b, &lines).await;
+    assert!(store_a.audit_verify().await.unwrap().ok);
+
+    js.delete_stream(&names.0).await.unwrap();
+    store_a.close().await;
+    store_b.close().await;
+    drop_schema(&pg, &schema_a).await;
+    drop_schema(&pg, &schema_b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL (127.0.0.1:4222, 127.0.0.1:5432); run with --include-ignored"]
+async fn an_ad_the_store_keeps_refusing_is_parked_after_its_attempts_and_the_rest_go_on() {
+    let test =
+        "stream::an_ad_the_store_keeps_refusing_is_parked_after_its_attempts_and_the_rest_go_on";
+    let (Some(nats), Some(pg)) = (
+        samaritan_testkit::nats_url(test),
+        samaritan_testkit::postgres_url(test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let names = stream_names("poison");
+    let schema = unique("poison");
+    let (url, store) = pg_schema(&pg, &schema).await;
+    // The store refuses one ad every time (a stand-in for any failure that does not go away).
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&pg)
+        .await
+        .unwrap();
+    for sql in [
+        format!(
+            "CREATE FUNCTION \"{schema}\".refuse_poison() RETURNS trigger AS $$ BEGIN \
+             IF NEW.id = 'st-0005' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; \
+             RETURN NEW; END $$ LANGUAGE plpgsql"
+        ),
+        format!(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON \"{schema}\".ads FOR EACH ROW \
+             EXECUTE FUNCTION \"{schema}\".refuse_poison()"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let file = dir.path().join("ads.jsonl");
+    let lines: Vec<String> = (0..10).map(|i| ad(i, 5).to_string()).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = Command::new(BIN)
+        .args(["ingest", "--stream", &nats, "--stream-name", &names.0])
+        .args(["--stream-subjects", &names.1])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let log = dir.path().join("worker.log");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["worker", "--stream", &nats, "--stream-name", &names.0])
+        .args(["--stream-subjects", &names.1, "--database", &url])
+        .args(["--no-images", "--max-attempts", "2", "--batch", "10"]);
+    let mut w = Proc::spawn(cmd, &log);
+    w.wait_for("leading", Duration::from_secs(120), &log);
+    let js = jetstream(&nats).await;
+    wait_linked(&store, &js, &names.0, 9, Duration::from_secs(300)).await;
+    assert!(w.sigterm().success());
+    let last: Vec<serde_json::Value> = w.events.try_iter().collect();
+    let counts = &last.last().unwrap()["counts"];
+    // Each of the nine counted once, created or (committed by a failed attempt) unchanged.
+    assert_eq!(
+        counts["created"].as_u64().unwrap() + counts["unchanged"].as_u64().unwrap(),
+        9,
+        "{last:?}"
+    );
+    assert_eq!(counts["parked"], 1, "{last:?}");
+    // The whole run failed twice, then the poison ad alone twice.
+    assert_eq!(counts["retries"], 4, "{last:?}");
+
+    let parked = store.parked_messages(0, 10).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].seq, 6);
+    assert_eq!(parked[0].attempts, 2);
+    assert!(
+        parked[0].error.contains("refused by the test trigger"),
+        "{}",
+        parked[0].error
+    );
+    assert_eq!(parked[0].payload, lines[5].as_bytes());
+    assert!(parked[0].msg_id.as_deref().unwrap().starts_with("st-0005:"));
+    // Nothing of it is in the store, the nine others each once, and the linker holds no
+    // trace of the refused ad (its rebuilt state is the store's).
+    let records = store
+        .scan_link_state(samaritan_server::LINK_KIND, "", 1000)
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 9);
+    assert!(store.get_ad("st-0005", 0).await.unwrap().is_none());
+    assert!(store.get_ad("st-0006", 0).await.unwrap().is_some());
+    assert!(store.audit_verify().await.unwrap().ok);
+
+    js.delete_stream(&names.0).await.unwrap();
+    store.close().await;
+    drop_schema(&pg, &schema).await;
+}
