@@ -550,3 +550,62 @@ async fn without_images_supplied_hashes_still_link_in_scan_as_in_serve() {
         assert_eq!(&v["results"][i]["analysis"], scan, "ad {i}");
     }
 }
+
+/// The stored network memberships, sorted.
+async fn memberships(dir: &std::path::Path) -> Vec<(String, String)> {
+    let store = samaritan_store::Store::open_sqlite(dir).await.unwrap();
+    let mut m = store.network_memberships().await.unwrap();
+    store.close().await;
+    m.sort();
+    m
+}
+
+/// Ads posted in concurrent batches, so that one batch can take apart a network another
+/// batch's analyses name (a template or contact guarded later): the store's memberships are
+/// the linker's at every commit, so a restart that rebuilds the linker from every record and
+/// checks every network finds nothing to change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_networks_are_the_linkers_even_when_later_batches_take_networks_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    let out = std::process::Command::new(common::BIN)
+        .args(["synth", "--ads", "400", "--seed", "3", "--out"])
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = dir.path().join("data");
+    let key = make_key(&data, "ingest");
+    let mut server = Server::start_with(&data, None);
+    let out = std::process::Command::new(common::BIN)
+        .args(["bench-http", "--url"])
+        .arg(format!("http://{}", server.addr))
+        .args([
+            "--key",
+            &key,
+            "--concurrency",
+            "4",
+            "--batch",
+            "50",
+            "--ads",
+        ])
+        .arg(corpus.join("ads.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No snapshot at a kill: the restart replays every record and checks every network.
+    server.kill();
+    let before = memberships(&data).await;
+    assert!(before.len() > 100, "{}", before.len());
+    let mut server = Server::start_with(&data, None);
+    server.kill();
+    assert_eq!(memberships(&data).await, before);
+}

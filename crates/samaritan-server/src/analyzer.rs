@@ -51,8 +51,15 @@ pub trait Analyzer: Send + Sync + 'static {
         }
     }
 
-    /// Network changes since the last call; the default (no linker) has none.
-    fn linked_network_changes(&self) -> samaritan_store::NetworkChanges {
+    /// Network changes since the last call; the default (no linker) has none. `written` are the
+    /// memberships `(ad, network)` that ingest items about to be stored carry in their analyses
+    /// (the store writes them first, in the same transaction): the changes correct them where
+    /// the linker has moved on since those analyses were made ([`written_memberships`]).
+    fn linked_network_changes(
+        &self,
+        written: &[(String, Option<String>)],
+    ) -> samaritan_store::NetworkChanges {
+        let _ = written;
         samaritan_store::NetworkChanges::default()
     }
 
@@ -120,4 +127,18 @@ pub struct Ingested {
     pub analyses: Vec<Analysis>,
     pub link_state: Vec<Vec<(String, String, Vec<u8>)>>,
     pub shadow: Vec<Option<samaritan_store::ShadowInput>>,
+}
+
+/// The memberships ingest `items` write from their analyses (see
+/// [`Analyzer::linked_network_changes`]).
+pub fn written_memberships(items: &[samaritan_store::IngestItem]) -> Vec<(String, Option<String>)> {
+    items
+        .iter()
+        .map(|i| {
+            (
+                i.ad.id.clone(),
+                i.analysis.network.as_ref().map(|n| n.id.clone()),
+            )
+        })
+        .collect()
 }

@@ -387,7 +387,7 @@ pub async fn restore_policy(state: &AppState) -> Result<Option<String>, ApiError
 pub async fn save_networks(state: &AppState) -> Result<(), ApiError> {
     let _turn = state.inner.network_lock.lock().await;
     let analyzer = state.analyzer().clone();
-    let changes = tokio::task::spawn_blocking(move || analyzer.linked_network_changes())
+    let changes = tokio::task::spawn_blocking(move || analyzer.linked_network_changes(&[]))
         .await
         .map_err(|e| ApiError::internal(format!("the linker failed: {e}")))?;
     // Through the ingest queue, behind any request queued before these changes were made.
@@ -406,7 +406,8 @@ pub(crate) async fn queue_with_networks(
 ) -> Result<samaritan_store::Queued, ApiError> {
     let _turn = state.inner.network_lock.lock().await;
     let analyzer = state.analyzer().clone();
-    let changes = tokio::task::spawn_blocking(move || analyzer.linked_network_changes())
+    let written = analyzer::written_memberships(&items);
+    let changes = tokio::task::spawn_blocking(move || analyzer.linked_network_changes(&written))
         .await
         .map_err(|e| ApiError::internal(format!("the linker failed: {e}")))?;
     Ok(state.store().queue_ingest(items, changes).await?)

@@ -40,12 +40,16 @@ impl Default for LinkConfig {
 }
 
 /// The result of one insert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inserted {
     /// Internal index of the ad (insertion order).
     pub index: u32,
     /// The id was already known; nothing changed.
     pub duplicate: bool,
+    /// Ads (internal indices) of every network the insert took apart and joined again (a
+    /// contact judged a hub, a template or image guarded): their networks may have changed
+    /// although they are not this ad's. A caller that keeps networks elsewhere checks them.
+    pub regrouped: Vec<u32>,
 }
 
 /// One identifier (or template) that ties members of a network together.
@@ -234,6 +238,7 @@ impl Linker {
             return Ok(Inserted {
                 index,
                 duplicate: true,
+                regrouped: Vec::new(),
             });
         }
         let ad = self.ads.len() as u32;
@@ -302,12 +307,16 @@ impl Linker {
         if let Some(n) = self.link_template(ad, &joined) {
             split.push(n);
         }
+        let mut regrouped = Vec::new();
         for n in split {
-            self.rebuild(n);
+            regrouped.extend(self.rebuild(n));
         }
+        regrouped.sort_unstable();
+        regrouped.dedup();
         Ok(Inserted {
             index: ad,
             duplicate: false,
+            regrouped,
         })
     }
 
@@ -627,16 +636,20 @@ impl Linker {
         }
     }
 
-    /// Takes apart the network of `node` and joins it again from its ads' current links.
-    fn rebuild(&mut self, node: u32) {
+    /// Takes apart the network of `node` and joins it again from its ads' current links;
+    /// returns its ads.
+    fn rebuild(&mut self, node: u32) -> Vec<u32> {
         let nodes = self.net.members(node);
         self.net.reset(&nodes);
+        let mut ads = Vec::new();
         for n in nodes {
             let Owner::Ad(a) = self.owner[n as usize] else {
                 continue;
             };
             self.relink(a);
+            ads.push(a);
         }
+        ads
     }
 
     /// Marks ad `a` as a bridge when it is a poster of one ad (or none) whose copied content

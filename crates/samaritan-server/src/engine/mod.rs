@@ -50,6 +50,20 @@ pub use snapshot::{SNAPSHOT_KIND, SnapshotFailure, SnapshotInfo};
 /// `link_state` kind of the per-ad linker records.
 pub const LINK_KIND: &str = "link_input";
 
+impl Links {
+    /// Marks for the next network save the ad just linked and the ads of every network its
+    /// insert took apart (their networks may have changed, or vanished, although they are not
+    /// the new ad's).
+    fn touched(&mut self, id: &str, inserted: &samaritan_engine::link::Inserted) {
+        self.sync.touched(id.to_owned());
+        for &a in &inserted.regrouped {
+            if let Some(other) = self.state.linker().id_at(a) {
+                self.sync.touched(other.to_owned());
+            }
+        }
+    }
+}
+
 struct Active {
     engine: Engine,
     info: PolicyInfo,
@@ -206,8 +220,8 @@ impl EngineAnalyzer {
             let mut pdq = Vec::new();
             for (key, r) in decoded {
                 let rec = r.map_err(|e| format!("link record {key} does not load: {e}"))?;
-                if links.state.replay(&rec).is_ok() {
-                    links.sync.touched(rec.id.clone());
+                if let Ok(inserted) = links.state.replay(&rec) {
+                    links.touched(&rec.id, &inserted);
                 }
                 pdq.extend(rec.pdq);
                 let seq: u64 = key
@@ -291,8 +305,8 @@ impl Analyzer for EngineAnalyzer {
             for ((ready, record), outcome) in readies.into_iter().zip(records).zip(linked) {
                 // A refused input (oversized values) leaves the linker unchanged; the ad is
                 // still analysed on its own, and its record replays to the same refusal.
-                if outcome.is_ok() {
-                    links.sync.touched(ready.staged.id.clone());
+                if let Ok(inserted) = &outcome {
+                    links.touched(&ready.staged.id, inserted);
                 }
                 link_state.push(vec![(LINK_KIND.to_owned(), record_key(links.seq), record)]);
                 links.seq += 1;
@@ -324,9 +338,12 @@ impl Analyzer for EngineAnalyzer {
         }
     }
 
-    fn linked_network_changes(&self) -> NetworkChanges {
+    fn linked_network_changes(&self, written: &[(String, Option<String>)]) -> NetworkChanges {
         let mut links = write(&self.links);
         let links = &mut *links;
+        for (ad, net) in written {
+            links.sync.written(ad, net.as_deref());
+        }
         links.sync.changes(links.state.linker())
     }
 

@@ -22,6 +22,27 @@ impl NetworkSync {
         self.dirty.push(id);
     }
 
+    /// A membership an ingest item writes from its analysis just before the next changes, in
+    /// the same transaction: taken as saved, and the ad checked (the linker may have moved on
+    /// since the analysis was made, for instance when a later batch took its network apart).
+    pub(crate) fn written(&mut self, ad: &str, net: Option<&str>) {
+        match net {
+            Some(n) => {
+                if self.net_of.get(ad).map(String::as_str) != Some(n) {
+                    self.members_of
+                        .entry(n.to_owned())
+                        .or_default()
+                        .push(ad.to_owned());
+                    self.net_of.insert(ad.to_owned(), n.to_owned());
+                }
+            }
+            None => {
+                self.net_of.remove(ad);
+            }
+        }
+        self.dirty.push(ad.to_owned());
+    }
+
     /// Takes the stored memberships `(ad, network)` as the last saved state. With `check_all`,
     /// every ad in them is checked at the next [`NetworkSync::changes`] (a network may have
     /// vanished: the linker was rebuilt from records); without, only the ads touched.

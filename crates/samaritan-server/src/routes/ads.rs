@@ -214,8 +214,11 @@ async fn ingest_linking(
                 let step = tokio::task::spawn_blocking(move || {
                     let ingested = analyzer.ingest_linked(std::slice::from_ref(&ad));
                     let items = items_of(vec![ad], vec![meta], ingested);
-                    let changes = analyzer.linked_network_changes();
-                    items.map(|items| (items, changes))
+                    items.map(|items| {
+                        let written = crate::analyzer::written_memberships(&items);
+                        let changes = analyzer.linked_network_changes(&written);
+                        (items, changes)
+                    })
                 })
                 .await
                 .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
