@@ -387,6 +387,22 @@ async fn reference(store: &Store, lines: &[String]) {
     }
 }
 
+/// The distributed store's audit chain verifies; then the test's stream, stores and schemas go.
+async fn verify_and_clean_up(
+    js: &async_nats::jetstream::Context,
+    names: &(String, String),
+    pg: &str,
+    (store_a, schema_a): (&Store, &str),
+    (store_b, schema_b): (&Store, &str),
+) {
+    assert!(store_a.audit_verify().await.unwrap().ok);
+    js.delete_stream(&names.0).await.unwrap();
+    store_a.close().await;
+    store_b.close().await;
+    drop_schema(pg, schema_a).await;
+    drop_schema(pg, schema_b).await;
+}
+
 /// Networks, verdicts (whole analyses) and the queue of two stores are equal.
 async fn assert_same_answers(got: &Store, want: &Store, lines: &[String]) {
     let ids: Vec<String> = lines
@@ -532,13 +548,14 @@ async fn the_linker_worker_gives_the_answers_of_one_process() {
 
     reference(&store_b, &lines).await;
     assert_same_answers(&store_a, &store_b, &lines).await;
-    assert!(store_a.audit_verify().await.unwrap().ok);
-
-    js.delete_stream(&names.0).await.unwrap();
-    store_a.close().await;
-    store_b.close().await;
-    drop_schema(&pg, &schema_a).await;
-    drop_schema(&pg, &schema_b).await;
+    verify_and_clean_up(
+        &js,
+        &names,
+        &pg,
+        (&store_a, &schema_a),
+        (&store_b, &schema_b),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -636,13 +653,14 @@ async fn a_killed_linker_is_replaced_and_nothing_is_lost_or_linked_twice() {
     // and the reference's agree with what each store holds, without bringing either to a
     // restored linker's view first.
     assert_same_answers(&store_a, &store_b, &lines).await;
-    assert!(store_a.audit_verify().await.unwrap().ok);
-
-    js.delete_stream(&names.0).await.unwrap();
-    store_a.close().await;
-    store_b.close().await;
-    drop_schema(&pg, &schema_a).await;
-    drop_schema(&pg, &schema_b).await;
+    verify_and_clean_up(
+        &js,
+        &names,
+        &pg,
+        (&store_a, &schema_a),
+        (&store_b, &schema_b),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,20 +50,6 @@ pub use snapshot::{SNAPSHOT_KIND, SnapshotFailure, SnapshotInfo};
 /// `link_state` kind of the per-ad linker records.
 pub const LINK_KIND: &str = "link_input";
 
-impl Links {
-    /// Marks for the next network save the ad just linked and the ads of every network its
-    /// insert took apart (their networks may have changed, or vanished, although they are not
-    /// the new ad's).
-    fn touched(&mut self, id: &str, inserted: &samaritan_engine::link::Inserted) {
-        self.sync.touched(id.to_owned());
-        for &a in &inserted.regrouped {
-            if let Some(other) = self.state.linker().id_at(a) {
-                self.sync.touched(other.to_owned());
-            }
-        }
-    }
-}
-
 struct Active {
     engine: Engine,
     info: PolicyInfo,
@@ -78,6 +64,20 @@ struct Links {
     /// Records the state was built from (replayed or linked here); below `seq` when a key was
     /// never stored (a batch linked whose commit failed, before a restart).
     applied: u64,
+}
+
+impl Links {
+    /// Marks for the next network save the ad just linked and the ads of every network its
+    /// insert took apart (their networks may have changed, or vanished, although they are not
+    /// the new ad's).
+    fn touched(&mut self, id: &str, inserted: &samaritan_engine::link::Inserted) {
+        self.sync.touched(id.to_owned());
+        for &a in &inserted.regrouped {
+            if let Some(other) = self.state.linker().id_at(a) {
+                self.sync.touched(other.to_owned());
+            }
+        }
+    }
 }
 
 /// The engine with a policy that can be swapped while requests run, image intake and a linker.
