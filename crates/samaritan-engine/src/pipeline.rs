@@ -20,7 +20,7 @@ use crate::model::{
     ANALYSIS_SCHEMA, Ad, Analysis, Extracted, ImageAnalysis, Mention, NetworkRef, TemplateRef,
 };
 use crate::normalize::{Normalized, normalize};
-use crate::policy::{BankMatch, Facts, Hit, NetworkView, Policy};
+use crate::policy::{BankMatch, Facts, Hit, ModelFact, NetworkView, Policy};
 
 /// A configured engine: a compiled policy and extraction options. Cheap to clone, shared between
 /// threads.
@@ -74,6 +74,9 @@ pub struct Context<'a> {
     pub bank_matches: Vec<BankMatch>,
     /// One entry per input image (see `samaritan_media::analyse_images`).
     pub images: Vec<ImageAnalysis>,
+    /// The learned model's score, when a model is in force: read by a policy's `model_score`
+    /// indicator (absent from the policy, it changes nothing).
+    pub model: Option<ModelFact>,
 }
 
 impl Engine {
@@ -169,6 +172,7 @@ impl Engine {
             network: context.network.as_ref().map(|(_, view)| *view),
             network_context_share: context.network_context_share,
             bank_matches: context.bank_matches,
+            model: context.model,
         };
         let quotes = &staged.quotes;
         let quote = |span: [usize; 2]| -> String {

@@ -465,3 +465,65 @@ async fn decisions_teach_in_batches_and_a_restart_resumes_exactly() {
     assert_eq!(store.model_history().await.unwrap().len(), 6);
     assert!(store.audit_verify().await.unwrap().ok);
 }
+
+/// The model enabled as the policy's `model_score` indicator: an ad the policy allows on its
+/// own goes to review when the model raises it, with the model's signal; nothing becomes a
+/// report candidate or a block through it; without a model in force the indicator is silent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enabled_model_raises_to_review_and_never_further() {
+    let enabled = format!(
+        "{DEFAULT_POLICY}\n[[indicator]]\nid = \"learned_model\"\ncategory = \"learned_model\"\ndescription = \"The learned model reads the ad as commercial sex.\"\nsource = \"test\"\nweight = 0.99\nfeature = {{ kind = \"model_score\" }}\n"
+    );
+    // A model that raises everything (threshold near 0).
+    let mut model: Model = serde_json::from_str(&bootstrap()).unwrap();
+    model.raise = Some(RaisePoint {
+        probability: 1e-9,
+        benign_rate: 1.0,
+        benign_items: 3,
+    });
+    let model = serde_json::to_string(&model).unwrap();
+    let mut analyses = Vec::new();
+    for with_model in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(dir.path()).await.unwrap();
+        if with_model {
+            store.save_model(import(&model)).await.unwrap();
+        }
+        let analyzer =
+            Arc::new(EngineAnalyzer::new(&enabled, ExtractOptions::default(), None).unwrap());
+        analyzer.restore_from(&store).await.unwrap();
+        let state = AppState::new(store.clone(), analyzer, Limits::default());
+        restore_model(&state).await.unwrap();
+        // Different phones: the two ads are in no network together.
+        ingest(&state, &[("b1", BENIGN[0]), ("c1", COMMERCIAL[1])]).await;
+        let mut of = Vec::new();
+        for id in ["b1", "c1"] {
+            let a = store.analysis_of_revision(id, 1).await.unwrap().unwrap();
+            of.push(a);
+        }
+        analyses.push(of);
+    }
+    let (on, off) = (&analyses[0], &analyses[1]);
+    // Without a model in force: the benign ad is allowed and nothing names the model.
+    assert_eq!(off[0].verdict, samaritan_engine::model::Verdict::Allow);
+    assert!(
+        off.iter()
+            .all(|a| a.signals.iter().all(|s| s.indicator != "learned_model"))
+    );
+    // With it: the benign ad is raised to review by the model's signal alone.
+    let b1 = &on[0];
+    assert_eq!(
+        b1.verdict,
+        samaritan_engine::model::Verdict::Review,
+        "{b1:?}"
+    );
+    assert_eq!(b1.signals.len(), 1, "{:?}", b1.signals);
+    assert_eq!(b1.signals[0].indicator, "learned_model");
+    assert!(b1.signals[0].note.contains("learned model: probability"));
+    assert!(!b1.report_candidate);
+    // Weight 0.99 is above block_at, yet the model never blocks: the commercial ad keeps the
+    // verdict and report candidacy the policy gives it without the model.
+    assert_eq!(on[1].verdict, off[1].verdict);
+    assert_eq!(on[1].report_candidate, off[1].report_candidate);
+    assert!(on[1].signals.iter().any(|s| s.indicator == "learned_model"));
+}

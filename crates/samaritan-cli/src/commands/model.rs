@@ -18,6 +18,8 @@ use samaritan_engine::pipeline::Context as StageContext;
 use samaritan_engine::{Engine, conformance::memex};
 use samaritan_eval::TruthRecord;
 use samaritan_eval::model::{ModelItem, evaluate};
+use samaritan_eval::plot::{Run, review_loop_svg};
+use samaritan_eval::review_loop::{self, Checkpoint, LoopConfig, LoopItem};
 use serde::Serialize;
 
 use crate::commands::store_args::{StoreArgs, runtime};
@@ -64,6 +66,103 @@ pub enum ModelCommand {
     /// verdict and the reviewers' latest decision agree, with example ad ids where they
     /// disagree (JSON on stdout).
     ShadowReport(ShadowReportArgs),
+    /// Simulate reviewers teaching the model: ads arrive over days, reviewers decide the top of
+    /// the queue, an active-learning share and a random audit from the truth (with mistakes and
+    /// a poisoner if asked), the model learns in batches; every N decisions it is measured on a
+    /// held-out set. One JSON line per checkpoint on stdout.
+    Simulate(SimulateArgs),
+    /// Draw `model simulate` runs (their JSON Lines) as one SVG.
+    Plot(PlotArgs),
+}
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// Ads arriving, in order (JSON Lines).
+    pub ads: PathBuf,
+    /// Truth of the arriving ads (reviewers decide from it).
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// Held-out ads the model is measured on; no reviewer sees them.
+    #[arg(long)]
+    pub held: PathBuf,
+    #[arg(long)]
+    pub held_truth: PathBuf,
+    /// The policy's verdicts and scores for the arriving ads from a linked `samaritan scan`;
+    /// without it each ad is analysed on its own.
+    #[arg(long)]
+    pub analyses: Option<PathBuf>,
+    /// The same for the held-out ads.
+    #[arg(long)]
+    pub held_analyses: Option<PathBuf>,
+    /// Where learning starts (`model train --out`); without it, an empty model.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Write the model at the end here.
+    #[arg(long)]
+    pub out_model: Option<PathBuf>,
+    /// The run's name in the output and the plot's legend.
+    #[arg(long, default_value = "run")]
+    pub name: String,
+    #[arg(long, default_value_t = 50)]
+    pub days: usize,
+    #[arg(long, default_value_t = 100)]
+    pub decisions_per_day: usize,
+    /// Decisions per learned batch.
+    #[arg(long, default_value_t = 50)]
+    pub batch: usize,
+    /// Most of a batch one reviewer may carry.
+    #[arg(long, default_value_t = 0.25)]
+    pub reviewer_share: f64,
+    /// Honest reviewers.
+    #[arg(long, default_value_t = 5)]
+    pub reviewers: usize,
+    /// Share of honest decisions that are wrong.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of all decisions made by one reviewer who decides every one wrong.
+    #[arg(long, default_value_t = 0.0)]
+    pub poison_share: f64,
+    /// Share of each day's decisions on the ads the model is least sure of.
+    #[arg(long, default_value_t = 0.2)]
+    pub active_share: f64,
+    /// Share of each day's decisions on a uniform random audit (fits threshold and calibration).
+    #[arg(long, default_value_t = 0.1)]
+    pub audit_share: f64,
+    /// Keep the model in shadow: the queue is the policy's alone.
+    #[arg(long)]
+    pub shadow: bool,
+    /// Weight of the model's probability in the queue's order.
+    #[arg(long, default_value_t = 0.5)]
+    pub model_weight: f64,
+    /// Share of benign ads the model may add to those the policy raises.
+    #[arg(long, default_value_t = 0.01)]
+    pub benign_rate: f64,
+    /// Audited benign decisions needed before the threshold is fitted on them (until then the
+    /// model raises nothing: its own threshold was chosen on another corpus).
+    #[arg(long, default_value_t = 100)]
+    pub min_audit_benign: usize,
+    #[arg(long, default_value_t = 250)]
+    pub checkpoint_every: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Args)]
+pub struct PlotArgs {
+    /// JSON Lines written by `model simulate` (one or more runs each).
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Where to write the SVG.
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value = "Reviewers teaching the model")]
+    pub title: String,
+    /// The share of benign ads granted to the model in the runs (drawn as a guide above the
+    /// policy's own benign rate).
+    #[arg(long, default_value_t = 0.01)]
+    pub benign_rate: f64,
 }
 
 #[derive(Args)]
@@ -223,6 +322,8 @@ pub fn run(args: ModelArgs) -> Result<ExitCode> {
         ModelCommand::Export(a) => runtime()?.block_on(export(a)),
         ModelCommand::Rollback(a) => runtime()?.block_on(rollback(a)),
         ModelCommand::ShadowReport(a) => runtime()?.block_on(shadow_report(a)),
+        ModelCommand::Simulate(a) => simulate(a),
+        ModelCommand::Plot(a) => plot(a),
     }
 }
 
@@ -417,12 +518,16 @@ fn label(l: u8) -> Label {
 
 /// Features and the unlinked policy verdict of one ad.
 fn prepare(engine: &Engine, cfg: &FeatureConfig, ad: &Ad) -> (Features, Verdict) {
+    let (x, verdict, _) = prepare_scored(engine, cfg, ad);
+    (x, verdict)
+}
+
+/// Features, the unlinked policy verdict and its score of one ad.
+fn prepare_scored(engine: &Engine, cfg: &FeatureConfig, ad: &Ad) -> (Features, Verdict, f64) {
     let prepared = engine.prepare(ad);
     let x = learn::featurize(&ModelInput::from_prepared(&prepared, engine.policy()), cfg);
-    let verdict = engine
-        .finish(ad, &prepared, StageContext::default())
-        .verdict;
-    (x, verdict)
+    let analysis = engine.finish(ad, &prepared, StageContext::default());
+    (x, analysis.verdict, analysis.score)
 }
 
 fn load_model(path: &Path) -> Result<Model> {
@@ -573,6 +678,14 @@ fn score(a: ScoreArgs) -> Result<ExitCode> {
 }
 
 fn read_verdicts(path: &Path) -> Result<HashMap<String, Verdict>> {
+    Ok(read_scanned(path)?
+        .into_iter()
+        .map(|(id, (v, _))| (id, v))
+        .collect())
+}
+
+/// Each ad's verdict and score from a `samaritan scan` output.
+fn read_scanned(path: &Path) -> Result<HashMap<String, (Verdict, f64)>> {
     let reader = crate::commands::open_input(path)?;
     let mut verdicts = HashMap::new();
     for line in Lines::new(reader, input::DEFAULT_MAX_LINE * 16) {
@@ -580,7 +693,7 @@ fn read_verdicts(path: &Path) -> Result<HashMap<String, Verdict>> {
         let analysis: Analysis = line
             .and_then(|l| input::parse_line(&l))
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        verdicts.insert(analysis.id, analysis.verdict);
+        verdicts.insert(analysis.id, (analysis.verdict, analysis.score));
     }
     Ok(verdicts)
 }
@@ -670,5 +783,167 @@ fn run_memex(a: MemexArgs) -> Result<ExitCode> {
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loop items of a corpus: features, truth, and the policy's verdict and score (from a scan's
+/// analyses when given, else each ad on its own).
+fn loop_items(
+    engine: &Engine,
+    cfg: &FeatureConfig,
+    ads: &Path,
+    truth: &Path,
+    analyses: Option<&Path>,
+) -> Result<Vec<LoopItem>> {
+    let labels = read_truth(truth)?;
+    let ads = labelled(read_ads(ads)?, &labels, truth)?;
+    if ads.is_empty() {
+        bail!("no ads in the corpus of {}", truth.display());
+    }
+    let scanned = analyses.map(read_scanned).transpose()?;
+    let items: Vec<Result<LoopItem>> = ads
+        .par_iter()
+        .map(|(ad, l)| {
+            let (features, own, own_score) = prepare_scored(engine, cfg, ad);
+            let (verdict, score) = match &scanned {
+                Some(v) => *v
+                    .get(&ad.id)
+                    .with_context(|| format!("ad {:?} missing from the analyses", ad.id))?,
+                None => (own, own_score),
+            };
+            Ok(LoopItem {
+                features,
+                label: *l,
+                policy_flagged: verdict != Verdict::Allow,
+                policy_score: score,
+            })
+        })
+        .collect();
+    items.into_iter().collect()
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct CheckpointLine {
+    run: String,
+    #[serde(flatten)]
+    checkpoint: Checkpoint,
+}
+
+fn simulate(a: SimulateArgs) -> Result<ExitCode> {
+    let model = match &a.model {
+        Some(p) => load_model(p)?,
+        None => Model::new(FeatureConfig::default(), FtrlParams::default()),
+    };
+    let engine = a.engine.engine()?;
+    let arrivals = loop_items(
+        &engine,
+        &model.features,
+        &a.ads,
+        &a.truth,
+        a.analyses.as_deref(),
+    )?;
+    let held = loop_items(
+        &engine,
+        &model.features,
+        &a.held,
+        &a.held_truth,
+        a.held_analyses.as_deref(),
+    )?;
+    let cfg = LoopConfig {
+        days: a.days,
+        decisions_per_day: a.decisions_per_day,
+        batch: a.batch,
+        reviewer_share: a.reviewer_share,
+        reviewers: a.reviewers,
+        error_rate: a.error_rate,
+        poison_share: a.poison_share,
+        active_share: a.active_share,
+        audit_share: a.audit_share,
+        model_enabled: !a.shadow,
+        model_weight: a.model_weight,
+        target_benign_rate: a.benign_rate,
+        min_audit_benign: a.min_audit_benign,
+        checkpoint_every: a.checkpoint_every,
+        seed: a.seed,
+    };
+    let (checkpoints, model) = review_loop::simulate(&arrivals, &held, model, &cfg)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for c in &checkpoints {
+        let line = CheckpointLine {
+            run: a.name.clone(),
+            checkpoint: c.clone(),
+        };
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    if let Some(p) = &a.out_model {
+        std::fs::write(p, serde_json::to_string(&model)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    let show = |c: &Checkpoint| {
+        format!(
+            "{:>6} decisions: deployed benign {:.4} label 1 {:.4} label 2 {:.4} | model adding {:.0}% benign (oracle): label 1 {:.4} label 2 {:.4}",
+            c.decisions,
+            c.deployed.benign_rate,
+            c.deployed.recall_label1,
+            c.deployed.recall_label2,
+            cfg.target_benign_rate * 100.0,
+            c.oracle.recall_label1,
+            c.oracle.recall_label2
+        )
+    };
+    if let (Some(first), Some(last)) = (checkpoints.first(), checkpoints.last()) {
+        eprintln!(
+            "{}: {} arriving ads, {} held out; policy alone on the held-out set: benign {:.4} label 1 {:.4} label 2 {:.4}",
+            a.name,
+            arrivals.len(),
+            held.len(),
+            first.policy.benign_rate,
+            first.policy.recall_label1,
+            first.policy.recall_label2
+        );
+        eprintln!("{}", show(first));
+        eprintln!("{}", show(last));
+        eprintln!(
+            "decisions: {} from the queue, {} active learning, {} audit; {} wrong; {} commercial ads the policy allowed found",
+            last.from_queue,
+            last.from_active,
+            last.from_audit,
+            last.wrong,
+            last.found_beyond_policy
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plot(a: PlotArgs) -> Result<ExitCode> {
+    let mut runs: Vec<(String, Vec<Checkpoint>)> = Vec::new();
+    for path in &a.runs {
+        let reader = crate::commands::open_input(path)?;
+        for line in Lines::new(reader, input::DEFAULT_MAX_LINE) {
+            let line = line.with_context(|| format!("reading {}", path.display()))?;
+            let c: CheckpointLine = line
+                .and_then(|l| input::parse_line(&l))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            match runs.iter_mut().find(|(n, _)| *n == c.run) {
+                Some((_, cps)) => cps.push(c.checkpoint),
+                None => runs.push((c.run, vec![c.checkpoint])),
+            }
+        }
+    }
+    if runs.is_empty() {
+        bail!("no checkpoints in the runs given");
+    }
+    let drawn: Vec<Run> = runs
+        .iter()
+        .map(|(name, cps)| Run {
+            name,
+            checkpoints: cps,
+        })
+        .collect();
+    let svg = review_loop_svg(&drawn, &a.title, a.benign_rate);
+    std::fs::write(&a.out, svg).with_context(|| format!("cannot write {}", a.out.display()))?;
+    eprintln!("drew {} runs into {}", runs.len(), a.out.display());
     Ok(ExitCode::SUCCESS)
 }

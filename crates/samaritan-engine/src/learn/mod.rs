@@ -12,6 +12,7 @@
 //! model bit for bit; hashes are xxh3 with a pinned seed.
 
 pub mod calibrate;
+pub mod cap;
 pub mod explain;
 pub mod features;
 pub mod ftrl;
@@ -21,6 +22,7 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use calibrate::{Platt, fit_platt, threshold_at_rate};
+pub use cap::reviewer_weights;
 pub use explain::{Contribution, contributions};
 pub use features::{FeatureConfig, Features, ModelInput, featurize, featurize_named};
 pub use ftrl::{Ftrl, FtrlParams, sigmoid};

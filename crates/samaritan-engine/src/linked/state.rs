@@ -9,7 +9,7 @@ use crate::link::photos::{DEFAULT_LINK_DISTANCE, Near, PhotoIdentities};
 use crate::link::{Inserted, LinkConfig, LinkError, Linker, Network};
 use crate::model::{Analysis, TemplateRef};
 use crate::pipeline::{Context, ImageResults, Staged};
-use crate::policy::{NetworkView, Policy};
+use crate::policy::{ModelFact, NetworkView, Policy};
 
 /// The photo look-ups of a batch and the number of photos known when they ran: made by
 /// [`LinkedState::look_up_batch`] and taken by [`LinkedState::link_batch`], so look-ups and
@@ -243,6 +243,7 @@ impl NetworkContexts {
             template,
             bank_matches: images.bank_matches,
             images: images.images,
+            model: None,
         }
     }
 
@@ -255,7 +256,23 @@ impl NetworkContexts {
         images: ImageResults,
         template: Option<TemplateRef>,
     ) -> Analysis {
-        let context = self.context(&staged.id, template, images);
+        self.finish_scored(engine, staged, images, template, None)
+    }
+
+    /// [`NetworkContexts::finish`] with the learned model's score of the ad, for a policy's
+    /// `model_score` indicator.
+    pub fn finish_scored(
+        &self,
+        engine: &Engine,
+        staged: Staged,
+        images: ImageResults,
+        template: Option<TemplateRef>,
+        model: Option<ModelFact>,
+    ) -> Analysis {
+        let context = Context {
+            model,
+            ..self.context(&staged.id, template, images)
+        };
         engine.finish_staged(staged, context)
     }
 }

@@ -439,6 +439,22 @@ impl Policy {
             .filter(|(_, r)| *r == PhraseRole::Match)
             .count();
         let pattern_count = patterns.len();
+        // The learned model raises ads to review; it never makes one a report candidate, and
+        // it vouches for no context (its evidence is the model's, not the ad's wording).
+        for ind in &mut indicators {
+            if matches!(ind.feature, Some(FeatureSpec::ModelScore { .. })) {
+                if spec.priority.report_categories.contains(&ind.category) {
+                    return Err(PolicyError::Invalid {
+                        line: 0,
+                        message: format!(
+                            "indicator `{}`: a model_score indicator may not be in a report category (`{}`): the model never makes an ad a report candidate on its own",
+                            ind.id, ind.category
+                        ),
+                    });
+                }
+                ind.establishes.clear();
+            }
+        }
         Ok(Policy {
             name: spec.policy.name,
             version: spec.policy.version,
@@ -631,6 +647,9 @@ fn check_feature(text: &str, f: &Spanned<FeatureSpec>, id: &str) -> Result<(), P
         }
         FeatureSpec::NetworkContext { share, .. } if !(*share > 0.0 && *share <= 1.0) => {
             bad("network_context needs 0 < share <= 1")
+        }
+        FeatureSpec::ModelScore { at: Some(at) } if !(*at > 0.0 && *at < 1.0) => {
+            bad("model_score needs 0 < at < 1")
         }
         _ => Ok(()),
     }

@@ -40,6 +40,17 @@ pub struct Facts<'a> {
     /// empty when the ad is in no network.
     pub network_context_share: Vec<f64>,
     pub bank_matches: Vec<BankMatch>,
+    /// The learned model's view of the ad, when a model is in force.
+    pub model: Option<ModelFact>,
+}
+
+/// What the learned model (issue 25) said about an ad, for the `model_score` feature.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModelFact {
+    /// Calibrated probability of commercial sex.
+    pub probability: f64,
+    /// The probability reached the model's own raise threshold.
+    pub raised: bool,
 }
 
 /// A match in original-text coordinates, ready for explanation.
@@ -72,6 +83,13 @@ pub(crate) fn gap(a: [usize; 2], b: [usize; 2]) -> usize {
 }
 
 impl Policy {
+    /// Whether indicator `id` is the learned model's (`model_score`).
+    fn is_model_indicator(&self, id: &str) -> bool {
+        self.indicators
+            .iter()
+            .any(|i| i.id == id && matches!(i.feature, Some(FeatureSpec::ModelScore { .. })))
+    }
+
     /// The score of a set of signals: noisy-OR within each category, capped at the category's
     /// cap, then noisy-OR across categories. Without caps this is the plain noisy-OR of all
     /// weights.
@@ -188,6 +206,19 @@ impl Policy {
                                 "{:.0}% of its network's ads show {context} wording",
                                 seen * 100.0
                             ),
+                        ));
+                    }
+                }
+                FeatureSpec::ModelScore { at } => {
+                    if let Some(m) = facts.model
+                        && at.map_or(m.raised, |at| m.probability >= at)
+                    {
+                        out.push((
+                            Hit {
+                                indicator: i,
+                                span: None,
+                            },
+                            format!("learned model: probability {:.2}", m.probability),
                         ));
                     }
                 }
@@ -310,11 +341,22 @@ impl Policy {
         signals.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.span.cmp(&b.span)));
 
         let score = self.score(&signals);
+        // The learned model never blocks on its own: the block is decided without its signals.
+        let without_model: Vec<Signal> = signals
+            .iter()
+            .filter(|s| !self.is_model_indicator(&s.indicator))
+            .cloned()
+            .collect();
+        let block_score = if without_model.len() == signals.len() {
+            score
+        } else {
+            self.score(&without_model)
+        };
         let may_block = self.block_requires.is_empty()
-            || signals
+            || without_model
                 .iter()
                 .any(|s| self.block_requires.contains(&s.category));
-        let verdict = if score >= self.block_at && may_block {
+        let verdict = if block_score >= self.block_at && may_block {
             Verdict::Block
         } else if score >= self.review_at {
             Verdict::Review

@@ -17,7 +17,7 @@ mod testing;
 mod tests;
 
 pub use compile::{Context, Indicator, Policy, PolicyError};
-pub use decide::{BankMatch, Decision, Facts, Hit, NetworkView, combine};
+pub use decide::{BankMatch, Decision, Facts, Hit, ModelFact, NetworkView, combine};
 pub use matcher::TextHit;
 pub use testing::{PolicyRefusal, TestOutcome, load_tested, run_tests};
 

@@ -195,6 +195,14 @@ pub enum FeatureSpec {
     NetworkContext { context: String, share: f64 },
     /// An image of the ad matched a hash bank.
     HashBankMatch,
+    /// The learned model (issue 25) scored the ad at or above `at` (a calibrated probability),
+    /// or, without `at`, at or above the model's own raise threshold. It can send an ad to
+    /// review and order the queue; it never blocks an ad or makes it a report candidate on its
+    /// own, and it establishes no context (checked when the policy is compiled and decided).
+    ModelScore {
+        #[serde(default)]
+        at: Option<f64>,
+    },
 }
 
 /// An example the policy must handle as stated; run by `samaritan policy test` and CI.

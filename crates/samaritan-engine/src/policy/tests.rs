@@ -464,3 +464,79 @@ fn requires_and_requires_near_together_are_refused() {
     let err = policy(&text).unwrap_err();
     assert!(err.to_string().contains("empty `unless_near`"), "{err}");
 }
+
+#[test]
+fn the_learned_model_raises_to_review_but_never_blocks_or_reports_alone() {
+    let body = r#"
+[[indicator]]
+id = "rate"
+category = "commercial"
+description = "d"
+source = "s"
+weight = 0.85
+phrases = ["alpha"]
+
+[[indicator]]
+id = "learned_model"
+category = "learned_model"
+description = "d"
+source = "s"
+weight = 0.6
+feature = { kind = "model_score" }
+
+[[indicator]]
+id = "model_high"
+category = "learned_model"
+description = "d"
+source = "s"
+weight = 0.99
+feature = { kind = "model_score", at = 0.95 }
+"#;
+    let p = policy(body).unwrap();
+    let fact = |probability: f64, raised: bool| Facts {
+        model: Some(ModelFact {
+            probability,
+            raised,
+        }),
+        ..Facts::default()
+    };
+    // Without a model in force, or below its threshold: nothing.
+    let d = p.decide(&[], &Facts::default(), "");
+    assert_eq!(d.verdict, Verdict::Allow);
+    let d = p.decide(&[], &fact(0.4, false), "");
+    assert!(d.signals.is_empty());
+    // Raised by the model alone: review, with the probability in the note, no span.
+    let d = p.decide(&[], &fact(0.7, true), "");
+    assert_eq!(d.verdict, Verdict::Review);
+    assert_eq!(d.signals.len(), 1);
+    assert_eq!(d.signals[0].indicator, "learned_model");
+    assert!(
+        d.signals[0].note.contains("probability 0.70"),
+        "{:?}",
+        d.signals
+    );
+    assert_eq!(d.signals[0].span, None);
+    assert!(!d.report_candidate);
+    // 0.99 from the model alone, and 0.85 text + model (noisy-OR 0.9996): the score counts it,
+    // the block does not.
+    let d = p.decide(&[], &fact(0.97, true), "");
+    assert!(d.score > 0.9);
+    assert_eq!(d.verdict, Verdict::Review);
+    let alpha = Hit {
+        indicator: 0,
+        span: Some([0, 5]),
+    };
+    let d = p.decide(std::slice::from_ref(&alpha), &fact(0.97, true), "alpha");
+    assert!(d.score > 0.99);
+    assert_eq!(d.verdict, Verdict::Review, "{d:?}");
+    // The text alone at 0.85 is review too; a stronger text signal blocks as before.
+    let d = p.decide(&[alpha], &Facts::default(), "alpha");
+    assert_eq!(d.verdict, Verdict::Review);
+
+    // A model_score indicator in a report category is refused, and `at` must be a probability.
+    let head = format!("{HEAD}\n[priority]\nreport_categories = [\"learned_model\"]\n");
+    let err = Policy::from_toml(&format!("{head}{body}")).unwrap_err();
+    assert!(err.to_string().contains("report category"), "{err}");
+    let err = policy(&body.replace("at = 0.95", "at = 1.5")).unwrap_err();
+    assert!(err.to_string().contains("0 < at < 1"), "{err}");
+}

@@ -36,7 +36,7 @@ use samaritan_engine::linked::{LinkReady, LinkRecord, LinkedState};
 use samaritan_engine::model::{Ad, Analysis, TemplateRef};
 use samaritan_engine::pipeline::ImageResults;
 use samaritan_engine::pipeline::Prepared;
-use samaritan_engine::policy::{PolicyRefusal, load_tested};
+use samaritan_engine::policy::{ModelFact, PolicyRefusal, load_tested};
 use samaritan_media::ImageContext;
 use samaritan_store::{NetworkChanges, ShadowInput};
 
@@ -246,6 +246,8 @@ type PreparedAd = (LinkReady, Vec<u8>, Vec<String>, Option<ShadowInput>);
 struct Finishing {
     ready: LinkReady,
     template: Option<TemplateRef>,
+    /// The learned model's score, for a policy's `model_score` indicator.
+    model: Option<ModelFact>,
 }
 
 impl Analyzer for EngineAnalyzer {
@@ -296,13 +298,24 @@ impl Analyzer for EngineAnalyzer {
             .look_up_batch(&readies, |batch, look| {
                 map_maybe_par(batch.iter().collect(), look)
             });
+        let facts: Vec<Option<ModelFact>> = shadow
+            .iter()
+            .map(|s| {
+                s.as_ref().map(|s| ModelFact {
+                    probability: s.probability,
+                    raised: s.raised,
+                })
+            })
+            .collect();
         let mut link_state: Vec<Vec<(String, String, Vec<u8>)>> = Vec::with_capacity(ads.len());
         let mut finishing: Vec<Finishing> = Vec::with_capacity(ads.len());
         let networks = {
             let mut links = write(&self.links);
             let links = &mut *links;
             let linked = links.state.link_batch(readies.iter_mut(), lookups);
-            for ((ready, record), outcome) in readies.into_iter().zip(records).zip(linked) {
+            for (((ready, record), outcome), model) in
+                readies.into_iter().zip(records).zip(linked).zip(facts)
+            {
                 // A refused input (oversized values) leaves the linker unchanged; the ad is
                 // still analysed on its own, and its record replays to the same refusal.
                 if let Ok(inserted) = &outcome {
@@ -314,6 +327,7 @@ impl Analyzer for EngineAnalyzer {
                 finishing.push(Finishing {
                     ready,
                     template: None,
+                    model,
                 });
             }
             for f in &mut finishing {
@@ -329,7 +343,7 @@ impl Analyzer for EngineAnalyzer {
         // 3. Finish, on every core, outside the lock.
         let networks = &networks;
         let analyses = map_maybe_par(finishing, |f| {
-            networks.finish(engine, f.ready.staged, f.ready.images, f.template)
+            networks.finish_scored(engine, f.ready.staged, f.ready.images, f.template, f.model)
         });
         Ingested {
             analyses,

@@ -86,15 +86,17 @@ pub struct Bank {
 }
 
 /// The blind banks that exist, by name (`--phrasing blind-1`, …). `blind-1` is spent (used to
-/// diagnose misses), `blind-2` is the one measured against, `blind-3` is unread, kept for the
-/// measurement after the next round of changes.
-pub const NAMES: &[&str] = &["blind-1", "blind-2", "blind-3"];
+/// diagnose misses), `blind-2` is the one measured against, `blind-3` had aggregates read while
+/// the second lexicon pass was written, `blind-4` (2026-12-07) is unread by the policy's authors:
+/// the review loop (issue 25) is measured on it.
+pub const NAMES: &[&str] = &["blind-1", "blind-2", "blind-3", "blind-4"];
 
 /// The banks, in the order of [`NAMES`], each parsed and checked on first use.
-static BANKS: [LazyLock<Result<Bank, String>>; 3] = [
+static BANKS: [LazyLock<Result<Bank, String>>; 4] = [
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-1.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-2.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-3.toml"))),
+    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-4.toml"))),
 ];
 
 /// The bank called `name`, or why it cannot be used.
@@ -162,6 +164,11 @@ fn slots(t: &str) -> Result<Vec<&str>, String> {
         match c {
             b'{' => {
                 depth += 1;
+                if b.get(i + 1) == Some(&b'@') {
+                    return Err(format!(
+                        "`{{@` at byte {i}: blind banks have no word lists (write `{{a|@b}}` for a literal `@` alternative)"
+                    ));
+                }
                 if b.get(i + 1) == Some(&b'=') {
                     let rest = &t[i + 2..];
                     let end = rest
@@ -209,5 +216,9 @@ mod tests {
         let bad = ok.replacen("body='{=phone}'", "body='none'", 1);
         assert!(parse(&bad).unwrap_err().contains("no `{=phone}`"));
         assert!(parse("[meta]\nname='x'\npurpose='y'\nextra=1\n").is_err());
+        let bad = ok.replacen("body='{=phone}'", "body='{=phone} {@sk|ask}'", 1);
+        assert!(parse(&bad).unwrap_err().contains("no word lists"));
+        let good = ok.replacen("body='{=phone}'", "body='{=phone} {ask|@sk}'", 1);
+        assert!(parse(&good).is_ok());
     }
 }
