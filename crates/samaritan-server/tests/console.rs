@@ -675,7 +675,7 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
     use base64::Engine as _;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite(dir.path()).await.unwrap();
-    let blobs = samaritan_media::BlobStore::new(dir.path().join("blobs"));
+    let blobs = samaritan_media::BlobStore::local(dir.path().join("blobs")).unwrap();
     let mut intake = samaritan_server::engine::service_intake(
         false,
         false,
@@ -726,7 +726,11 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
     assert_eq!(resp.status(), StatusCode::OK);
     let sha = samaritan_store::sha256_hex(&jpeg);
     assert_eq!(
-        blobs.get(&sha).unwrap(),
+        blobs
+            .get(&samaritan_media::BlobKey::image(&sha).unwrap())
+            .await
+            .unwrap()
+            .unwrap(),
         jpeg,
         "the file is kept by its hash"
     );
@@ -791,7 +795,7 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
     );
     // Search by picture: the same file finds the ad at distance 0; the upload is not kept.
     let csrf = b.get("/search").await.hidden("csrf");
-    let kept_before = walk(blobs.root());
+    let kept_before = walk(blobs.root().unwrap());
     let multipart = |csrf: &str, file: &[u8]| {
         let mut body = Vec::new();
         body.extend_from_slice(
@@ -835,7 +839,11 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
         html.contains("/ads/img1") && html.contains("<td class=\"num\">0</td>"),
         "{html}"
     );
-    assert_eq!(walk(blobs.root()), kept_before, "the upload is not kept");
+    assert_eq!(
+        walk(blobs.root().unwrap()),
+        kept_before,
+        "the upload is not kept"
+    );
     let log = store.audit_list(0, 1000).await.unwrap();
     assert!(
         log.iter()
