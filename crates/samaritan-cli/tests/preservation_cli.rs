@@ -101,9 +101,27 @@ async fn reported_evidence_is_preserved_in_s3_compatible_storage() {
     );
 }
 
+/// The blob-storage objects of the preserved evidence of the cases on `ad`.
+async fn objects_of(url: &str, ad: &str) -> Vec<samaritan_media::BlobKey> {
+    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT DISTINCT b.object_sha256 FROM evidence_blobs b \
+         JOIN evidence_files f ON f.sha256 = b.sha256 \
+         JOIN reports r ON r.id = f.report_id WHERE r.ad_id = $1",
+    )
+    .bind(ad)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.into_iter()
+        .map(|(o,)| samaritan_media::BlobKey::sealed(&o).unwrap())
+        .collect()
+}
+
 async fn scenario(d: &std::path::Path, blobs: &Blobs) {
     let run = |dir: &std::path::Path, args: &[&str]| run_in(dir, &blobs.env, args);
-    let key = make_key(d, "ingest,review");
+    let api_key = make_key(d, "ingest,review");
     let mut server =
         Server::start_with_env(d, Some(common::policy_file().as_path()), &[], &blobs.env);
     let vault = d.join("vault.key");
@@ -116,7 +134,7 @@ async fn scenario(d: &std::path::Path, blobs: &Blobs) {
             0o600
         );
     }
-    let mut c = Client::connect(&server.addr, &key).await.unwrap();
+    let mut c = Client::connect(&server.addr, &api_key).await.unwrap();
     // Under the service test policy, "my manager books all visits" blocks; the bicycle is fine.
     let ads = r#"[{"id":"r1","body":"My manager books all visits. Call 775-555-0181.","url":"https://classifieds.example/ads/r1"},
                   {"id":"o1","body":"Used road bicycle, good tyres. Call 775-555-0182."}]"#;
@@ -359,4 +377,72 @@ async fn scenario(d: &std::path::Path, blobs: &Blobs) {
     blobs.store.put(&key, original).await.unwrap();
     assert_eq!(check().0, Some(0));
     ok(&export(&d.join("again.zip"), None));
+
+    // A second case, never filed, is released by an admin: retention removes its sealed
+    // objects through blob storage, and the held case's stay.
+    let mut server =
+        Server::start_with_env(d, Some(common::policy_file().as_path()), &[], &blobs.env);
+    let mut c = Client::connect(&server.addr, &api_key).await.unwrap();
+    let ad = r#"[{"id":"r2","body":"My manager books all visits. Call 775-555-0183.","url":"https://classifieds.example/ads/r2"}]"#;
+    let (status, text) = c.send("POST", "/v1/ads", ad.into()).await.unwrap();
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = c
+        .send("POST", "/v1/queue/claim", String::new())
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{text}");
+    let (status, text) = c
+        .send(
+            "POST",
+            "/v1/ads/r2/decision",
+            r#"{"action":"report","reason":"child_sex_trafficking","revision":1}"#.into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{text}");
+    server.stop();
+    let held = objects_of(&url, "r1").await;
+    // A blob both cases share stays with the held one.
+    let released: Vec<_> = objects_of(&url, "r2")
+        .await
+        .into_iter()
+        .filter(|k| !held.contains(k))
+        .collect();
+    assert!(released.len() >= 4, "{released:?}");
+    let hold2 = lines(&ok(&run(d, &["holds", "list"])))
+        .into_iter()
+        .find(|h| h["ad_id"] == "r2")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    ok(&run(
+        d,
+        &[
+            "holds",
+            "release",
+            &hold2,
+            "--reason",
+            "opened by mistake",
+            "--as",
+            "ada",
+        ],
+    ));
+    let applied = run(
+        d,
+        &["retention", "run", "--older-than-days", "30", "--apply"],
+    );
+    ok(&applied);
+    let said = String::from_utf8_lossy(&applied.stderr).into_owned();
+    assert!(
+        said.contains(&format!("{} objects in", released.len())),
+        "{said}"
+    );
+    for k in &released {
+        assert!(!blobs.store.has(k).await.unwrap(), "{k} removed");
+    }
+    for k in &held {
+        assert!(blobs.store.has(k).await.unwrap(), "{k} is held: kept");
+    }
+    assert_eq!(check().0, Some(0));
 }
