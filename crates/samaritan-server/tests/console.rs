@@ -780,6 +780,16 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
         ("user:rev", "img1")
     );
     assert_eq!(reveal.detail["sha256"], sha.as_str());
+    // A kept file that no longer matches its SHA-256 (tampered, damaged) is never shown.
+    let key = samaritan_media::BlobKey::image(&sha).unwrap();
+    let mut forged = jpeg.clone();
+    let last = forged.len() - 3;
+    forged[last] ^= 0x55;
+    blobs.put_unchecked(&key, forged).await.unwrap();
+    let refused = b.get("/ads/img1/images/0?view=blurred").await;
+    assert_eq!(refused.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(refused.html.contains("does not match"), "{}", refused.html);
+    blobs.put_unchecked(&key, jpeg.clone()).await.unwrap();
     // Not kept, out of range, an unknown view: refused without touching the disk by name.
     assert_eq!(
         b.get("/ads/img1/images/1?view=full").await.status,

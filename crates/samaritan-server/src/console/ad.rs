@@ -459,10 +459,16 @@ pub(crate) async fn image(
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "a kept image could not be read");
-            PageError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("this image's file could not be read: {e}"),
-            )
+            // The reviewer is told what happened, not where the storage is.
+            let what = match e {
+                samaritan_media::BlobError::Tampered { .. }
+                | samaritan_media::BlobError::WrongSize { .. } => {
+                    "this image's file does not match its SHA-256 (tampered or damaged); it is \
+                     not shown"
+                }
+                _ => "this image's file could not be read from blob storage",
+            };
+            PageError::new(StatusCode::INTERNAL_SERVER_ERROR, what)
         })?
         .ok_or_else(|| PageError::not_found("this image's file is not kept"))?;
     if full {
