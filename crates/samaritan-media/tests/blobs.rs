@@ -93,6 +93,20 @@ async fn exercise(store: &BlobStore) {
         .unwrap();
     store.put_blocking(&ks, from_sync.clone()).unwrap();
     assert_eq!(store.get(&ks).await.unwrap().unwrap(), from_sync);
+    // Writers racing on one name (two machines taking in the same picture): all succeed, and
+    // the object is whole.
+    let raced = vec![0x5au8; 200_000];
+    let kr = key(&raced);
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let (s, k, b) = (store.clone(), kr.clone(), raced.clone());
+            tokio::spawn(async move { s.put(&k, b).await })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap().unwrap();
+    }
+    assert_eq!(store.get(&kr).await.unwrap().unwrap(), raced);
     // Removal.
     assert!(store.remove(&k).await.unwrap());
     assert!(!store.has(&k).await.unwrap());
