@@ -80,7 +80,7 @@ async fn call(app: &axum::Router, method: &str, uri: &str, key: &str, body: Stri
 async fn approved_case(dir: &Path) -> i64 {
     use base64::Engine as _;
     let store = Store::open_sqlite(dir).await.unwrap();
-    let blobs = samaritan_media::BlobStore::new(dir.join("blobs"));
+    let blobs = samaritan_media::BlobStore::local(dir.join("blobs")).unwrap();
     let mut intake = samaritan_server::engine::service_intake(
         false,
         false,
@@ -150,7 +150,10 @@ async fn approved_case(dir: &Path) -> i64 {
         &store.report(case).await.unwrap().unwrap().draft,
     );
     assert_eq!(files.len(), 2, "the case has both images");
-    assert!(files.iter().all(|f| blobs.has(&f.sha256)), "both are kept");
+    for f in &files {
+        let key = samaritan_media::BlobKey::image(&f.sha256).unwrap();
+        assert!(blobs.has(&key).await.unwrap(), "both are kept");
+    }
     store.close().await;
     case
 }

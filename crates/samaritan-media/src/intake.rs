@@ -34,9 +34,9 @@ pub struct IntakeConfig {
     pub allowed_dirs: Vec<PathBuf>,
     /// Bounds on all the images of one request together ([`crate::request`]).
     pub request: RequestLimits,
-    /// Keep every file that decoded, by its SHA-256, for review ([`crate::keep`]). `None` (the
+    /// Keep every file that decoded, by its SHA-256, for review ([`crate::blobs`]). `None` (the
     /// default): nothing is kept.
-    pub keep: Option<crate::keep::BlobStore>,
+    pub keep: Option<crate::blobs::BlobStore>,
 }
 
 impl Default for IntakeConfig {

@@ -11,6 +11,7 @@
 
 pub mod address;
 pub mod bank_dir;
+pub mod blobs;
 pub mod context;
 pub mod decode;
 pub mod digest;
@@ -21,10 +22,11 @@ pub mod keep;
 pub mod request;
 
 pub use bank_dir::{BankDir, BankDirError};
+pub use blobs::{BlobError, BlobKey, BlobLocation, BlobStore, S3Options};
 pub use context::{BankEntryError, ExactKind, ImageContext};
 pub use decode::{DecodeLimits, Decoded, decode};
 pub use error::MediaError;
 pub use fetch::{FetchConfig, fetch, fetch_all};
 pub use intake::{ImageFacts, IntakeConfig, analyse_images, hash_bytes, intake};
-pub use keep::{BlobStore, View, render};
+pub use keep::{View, render};
 pub use request::{RequestLimits, image_contexts, intake_request};

@@ -148,7 +148,8 @@ pub fn intake_request_with(
             let facts = hash_bytes(&bytes, &cfg.limits);
             if let (Ok(f), Some(keep)) = (&facts, &cfg.keep)
                 && let Some(sha) = &f.sha256
-                && let Err(e) = keep.put(sha, &bytes)
+                && let Err(e) =
+                    crate::blobs::BlobKey::image(sha).and_then(|key| keep.put_blocking(&key, bytes))
             {
                 // The analysis stands; the reviewer is told the file was not kept.
                 tracing::warn!(error = %e, "an image that was taken in could not be kept");

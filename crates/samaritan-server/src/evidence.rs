@@ -45,6 +45,8 @@ pub enum EvidenceError {
     NoVault,
     #[error("preserved evidence does not read: {0}")]
     Preserved(String),
+    #[error(transparent)]
+    Blob(#[from] samaritan_media::BlobError),
 }
 
 /// A key pair: the signing seed and its public half, both as hex.
@@ -222,15 +224,32 @@ pub async fn gather(
     images.sort();
     images.dedup();
     let mut absent = Vec::new();
+    let mut damaged = Vec::new();
     for sha in images {
-        match blobs.and_then(|bl| bl.get(&sha)) {
-            Some(bytes) => b.add(format!("images/{sha}"), bytes),
-            None => absent.push(sha),
+        let got = match (blobs, samaritan_media::BlobKey::image(&sha)) {
+            (Some(bl), Ok(key)) => bl.get(&key).await,
+            (None, _) => Ok(None),
+            (Some(_), Err(e)) => Err(e),
+        };
+        match got {
+            Ok(Some(bytes)) => b.add(format!("images/{sha}"), bytes),
+            Ok(None) => absent.push(sha),
+            // Storage that does not answer stops the gathering (the caller retries); a file
+            // that is not what its name says is never taken in, and is named.
+            Err(e @ samaritan_media::BlobError::Storage { .. }) => return Err(e.into()),
+            Err(e) => damaged.push(serde_json::json!({"sha256": sha, "error": e.to_string()})),
         }
     }
     if !absent.is_empty() {
         // Said in the bundle rather than silently left out.
         b.add_json("images/NOT_KEPT.json", &absent);
+    }
+    if !damaged.is_empty() {
+        tracing::error!(
+            files = damaged.len(),
+            "kept images do not match their SHA-256"
+        );
+        b.add_json("images/DAMAGED.json", &damaged);
     }
     let audit = store
         .audit_of_subjects(&[case.ad_id.as_str(), "reports"], 100_000)
@@ -263,6 +282,9 @@ pub async fn collect(
                 .preserved_blob(&f.sha256)
                 .await?
                 .ok_or_else(|| EvidenceError::Preserved(format!("{}: its blob is gone", f.path)))?;
+            let blob = crate::shelf::fetch(blobs, blob)
+                .await
+                .map_err(|e| EvidenceError::Preserved(format!("{}: {e}", f.path)))?;
             let bytes = vault
                 .open(&blob)
                 .map_err(|e| EvidenceError::Preserved(format!("{}: {e}", f.path)))?;

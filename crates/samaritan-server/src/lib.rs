@@ -22,6 +22,7 @@ pub mod preserve;
 mod rate;
 pub mod reports;
 pub(crate) mod routes;
+pub mod shelf;
 pub mod stream;
 pub mod vault;
 pub mod webhooks;

@@ -42,6 +42,8 @@ pub enum PreserveError {
     Vault(#[from] VaultError),
     #[error("report {0} not found")]
     NoCase(i64),
+    #[error(transparent)]
+    Blob(#[from] samaritan_media::BlobError),
 }
 
 /// Preserves case `id` (gathered now, sealed, held) as `actor`; its hold.
@@ -56,7 +58,16 @@ pub async fn preserve_case(
     let bundle = evidence::gather(store, blobs, &case).await?;
     let mut sealed = Vec::with_capacity(bundle.len());
     for (path, bytes) in bundle.files() {
-        sealed.push((path.clone(), preservation.vault.seal(bytes)?));
+        let blob = preservation.vault.seal(bytes)?;
+        // Into blob storage before the store names it (a file whose blob is already kept
+        // shares that one: nothing new is written).
+        let blob = match blobs {
+            Some(b) if !store.preserved_blob_known(&blob.sha256).await? => {
+                crate::shelf::shelve(b, blob).await?
+            }
+            _ => blob,
+        };
+        sealed.push((path.clone(), blob));
     }
     let now = now_ms();
     let until = now.saturating_add(i64::from(preservation.hold_days) * 86_400_000);

@@ -151,6 +151,7 @@ impl Keyring {
             nonce: nonce.to_vec(),
             ciphertext,
             bytes: i64::try_from(plaintext.len()).unwrap_or(i64::MAX),
+            object_sha256: None,
         })
     }
 

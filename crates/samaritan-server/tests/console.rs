@@ -675,7 +675,7 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
     use base64::Engine as _;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite(dir.path()).await.unwrap();
-    let blobs = samaritan_media::BlobStore::new(dir.path().join("blobs"));
+    let blobs = samaritan_media::BlobStore::local(dir.path().join("blobs")).unwrap();
     let mut intake = samaritan_server::engine::service_intake(
         false,
         false,
@@ -726,7 +726,11 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
     assert_eq!(resp.status(), StatusCode::OK);
     let sha = samaritan_store::sha256_hex(&jpeg);
     assert_eq!(
-        blobs.get(&sha).unwrap(),
+        blobs
+            .get(&samaritan_media::BlobKey::image(&sha).unwrap())
+            .await
+            .unwrap()
+            .unwrap(),
         jpeg,
         "the file is kept by its hash"
     );
@@ -776,6 +780,16 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
         ("user:rev", "img1")
     );
     assert_eq!(reveal.detail["sha256"], sha.as_str());
+    // A kept file that no longer matches its SHA-256 (tampered, damaged) is never shown.
+    let key = samaritan_media::BlobKey::image(&sha).unwrap();
+    let mut forged = jpeg.clone();
+    let last = forged.len() - 3;
+    forged[last] ^= 0x55;
+    blobs.put_unchecked(&key, forged).await.unwrap();
+    let refused = b.get("/ads/img1/images/0?view=blurred").await;
+    assert_eq!(refused.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(refused.html.contains("does not match"), "{}", refused.html);
+    blobs.put_unchecked(&key, jpeg.clone()).await.unwrap();
     // Not kept, out of range, an unknown view: refused without touching the disk by name.
     assert_eq!(
         b.get("/ads/img1/images/1?view=full").await.status,
@@ -791,7 +805,7 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
     );
     // Search by picture: the same file finds the ad at distance 0; the upload is not kept.
     let csrf = b.get("/search").await.hidden("csrf");
-    let kept_before = walk(blobs.root());
+    let kept_before = walk(blobs.root().unwrap());
     let multipart = |csrf: &str, file: &[u8]| {
         let mut body = Vec::new();
         body.extend_from_slice(
@@ -835,7 +849,11 @@ async fn kept_images_are_blurred_until_revealed_and_the_reveal_is_audited() {
         html.contains("/ads/img1") && html.contains("<td class=\"num\">0</td>"),
         "{html}"
     );
-    assert_eq!(walk(blobs.root()), kept_before, "the upload is not kept");
+    assert_eq!(
+        walk(blobs.root().unwrap()),
+        kept_before,
+        "the upload is not kept"
+    );
     let log = store.audit_list(0, 1000).await.unwrap();
     assert!(
         log.iter()

@@ -42,7 +42,7 @@ fn data(name: &str) -> Vec<u8> {
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_sqlite(dir.path()).await.unwrap();
-    let blobs = samaritan_media::BlobStore::new(dir.path().join("blobs"));
+    let blobs = samaritan_media::BlobStore::local(dir.path().join("blobs")).unwrap();
     let mut intake = samaritan_server::engine::service_intake(
         false,
         false,
@@ -191,7 +191,10 @@ async fn images_are_uploaded_described_and_listed_once_on_the_finished_report() 
         .iter()
         .map(|b| samaritan_store::sha256_hex(b))
         .collect();
-    assert!(shas.iter().all(|s| w.blobs.has(s)), "both images are kept");
+    for s in &shas {
+        let key = samaritan_media::BlobKey::image(s).unwrap();
+        assert!(w.blobs.has(&key).await.unwrap(), "both images are kept");
+    }
     let done = file(
         &w.store,
         w.client.clone(),

@@ -6,6 +6,12 @@
 //! Preserving is one transaction: the blobs (a blob already kept is shared, never rewritten),
 //! the case's file list, the hold, and an audit entry (`evidence.preserve`) naming every file
 //! with its SHA-256 — so the audit chain commits to what was preserved.
+//!
+//! The sealed bytes themselves live in blob storage (issue 24): a row names its object by the
+//! SHA-256 of the ciphertext (`object_sha256`, also in the audit entry) and keeps an empty
+//! `ciphertext`; the service writes the object before it calls [`Store::preserve`], so no row
+//! ever names an object that was not written. Rows preserved before that keep their ciphertext
+//! here (no object) and are read as they are.
 
 use serde::Serialize;
 
@@ -20,17 +26,45 @@ pub struct SealedBlob {
     /// Which key sealed it.
     pub key_id: String,
     pub nonce: Vec<u8>,
+    /// The ciphertext, when kept in the database (rows preserved before blob storage, or
+    /// preserved with none configured); empty when it is in blob storage.
     pub ciphertext: Vec<u8>,
     /// Length of the plaintext.
     pub bytes: i64,
+    /// SHA-256 (hex) of the ciphertext, which is kept in blob storage under this name; `None`
+    /// when the ciphertext is in the database.
+    pub object_sha256: Option<String>,
+}
+
+/// The blob-storage objects of preserved evidence: what `audit verify --blobs` checks.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PreservedObject {
+    /// SHA-256 of the plaintext.
+    pub sha256: String,
+    /// SHA-256 of the ciphertext (the object's name).
+    pub object_sha256: String,
+    /// Length of the plaintext (the object has 16 bytes more: the AEAD tag).
+    pub bytes: i64,
+}
+
+/// What [`Store::purge_released_evidence`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReleasedEvidence {
+    /// File-list rows of released cases.
+    pub files: u64,
+    /// Sealed blobs no held case shares any more.
+    pub blobs: u64,
+    /// The blob-storage objects of those blobs (SHA-256 of the ciphertext): the caller removes
+    /// them from blob storage once this has committed.
+    pub objects: Vec<String>,
 }
 
 impl std::fmt::Debug for SealedBlob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "SealedBlob {{ sha256: {}, key_id: {}, bytes: {} }}",
-            self.sha256, self.key_id, self.bytes
+            "SealedBlob {{ sha256: {}, key_id: {}, bytes: {}, object: {:?} }}",
+            self.sha256, self.key_id, self.bytes, self.object_sha256
         )
     }
 }
@@ -66,10 +100,19 @@ impl Store {
                     "`{path}` is not a preserved file's path"
                 )));
             }
-            if blob.sha256.len() != 64 {
+            let sha = |t: &str| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit());
+            if !sha(&blob.sha256) {
                 return Err(StoreError::Invalid(format!(
                     "`{}` is not a SHA-256",
                     blob.sha256
+                )));
+            }
+            if let Some(object) = &blob.object_sha256
+                && (!sha(object) || !blob.ciphertext.is_empty())
+            {
+                return Err(StoreError::Invalid(format!(
+                    "`{path}`: an object in blob storage is named by a SHA-256 and its \
+                     ciphertext is not also given"
                 )));
             }
         }
@@ -103,7 +146,7 @@ impl Store {
                 if added > 0 {
                     sqlx::query(
                         "INSERT INTO evidence_blobs (sha256, key_id, nonce, ciphertext, bytes, \
-                         created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         created_at, object_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                          ON CONFLICT (sha256) DO NOTHING",
                     )
                     .bind(&blob.sha256)
@@ -112,9 +155,23 @@ impl Store {
                     .bind(&blob.ciphertext)
                     .bind(blob.bytes)
                     .bind(now)
+                    .bind(&blob.object_sha256)
                     .execute(&mut *tx)
                     .await?;
-                    listed.push(serde_json::json!({"path": path, "sha256": blob.sha256}));
+                    // The object the blob kept for this SHA-256 names (an earlier one, when
+                    // the blob was already kept), so the chain commits to what is stored.
+                    let (object,): (Option<String>,) = sqlx::query_as(
+                        "SELECT object_sha256 FROM evidence_blobs WHERE sha256 = $1",
+                    )
+                    .bind(&blob.sha256)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    listed.push(match object {
+                        Some(o) => {
+                            serde_json::json!({"path": path, "sha256": blob.sha256, "object": o})
+                        }
+                        None => serde_json::json!({"path": path, "sha256": blob.sha256}),
+                    });
                 }
             }
             sqlx::query(
@@ -165,14 +222,42 @@ impl Store {
     pub async fn preserved_blob(&self, sha256: &str) -> Result<Option<SealedBlob>> {
         let row: Option<SealedBlob> = on_read!(self, |pool| {
             sqlx::query_as(
-                "SELECT sha256, key_id, nonce, ciphertext, bytes FROM evidence_blobs \
-                 WHERE sha256 = $1",
+                "SELECT sha256, key_id, nonce, ciphertext, bytes, object_sha256 \
+                 FROM evidence_blobs WHERE sha256 = $1",
             )
             .bind(sha256)
             .fetch_optional(pool)
             .await
         })?;
         Ok(row)
+    }
+
+    /// Whether a sealed blob of the plaintext `sha256` is kept (a file preserved again shares
+    /// it: nothing new is sealed or written).
+    pub async fn preserved_blob_known(&self, sha256: &str) -> Result<bool> {
+        let row: Option<(i64,)> = on_read!(self, |pool| {
+            sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM evidence_blobs WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.is_some())
+    }
+
+    /// Preserved blobs kept in blob storage, in order of their plaintext's SHA-256, at most
+    /// `limit` after `after` (paging).
+    pub async fn preserved_objects(&self, after: &str, limit: i64) -> Result<Vec<PreservedObject>> {
+        let rows: Vec<PreservedObject> = on_read!(self, |pool| {
+            sqlx::query_as(
+                "SELECT sha256, object_sha256, bytes FROM evidence_blobs \
+                 WHERE object_sha256 IS NOT NULL AND sha256 > $1 ORDER BY sha256 LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows)
     }
 
     /// Cases with no hold yet (a stop between opening a case and preserving it), oldest first.

@@ -57,7 +57,7 @@ pub use backend::Dialect;
 pub use dashboard::Dashboard;
 pub use decisions::{Decision, DecisionAction, DecisionBasis, DecisionInput};
 pub use error::StoreError;
-pub use evidence::{PreservedFile, SealedBlob};
+pub use evidence::{PreservedFile, PreservedObject, ReleasedEvidence, SealedBlob};
 pub use hma::{HmaBank, HmaContent, HmaContentMeta, HmaSignal};
 pub use holds::{Hold, HoldExtension};
 pub use ingest::{IngestItem, IngestResult, IngestStatus, ShadowInput, ad_digest, identifiers_of};

@@ -8,6 +8,7 @@
 
 use serde::Serialize;
 
+use crate::evidence::ReleasedEvidence;
 use crate::{Result, Store};
 
 /// An ad past the retention period, and whether it must stay.
@@ -179,8 +180,10 @@ impl Store {
     }
 
     /// Removes the preserved evidence of released holds (their file lists, and the blobs no
-    /// held case shares); audited. Returns (files, blobs) removed.
-    pub async fn purge_released_evidence(&self, actor: &str, now: i64) -> Result<(u64, u64)> {
+    /// held case shares); audited. The blob-storage objects of the removed blobs are returned
+    /// for the caller to delete once this has committed (a held blob's row cannot be removed:
+    /// the store's triggers refuse it, so its object is never named here).
+    pub async fn purge_released_evidence(&self, actor: &str, now: i64) -> Result<ReleasedEvidence> {
         on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
             let files = sqlx::query(
@@ -190,15 +193,19 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            let blobs = sqlx::query(
+            let removed: Vec<(Option<String>,)> = sqlx::query_as(
                 "DELETE FROM evidence_blobs WHERE NOT EXISTS \
-                 (SELECT 1 FROM evidence_files f WHERE f.sha256 = evidence_blobs.sha256)",
+                 (SELECT 1 FROM evidence_files f WHERE f.sha256 = evidence_blobs.sha256) \
+                 RETURNING object_sha256",
             )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .fetch_all(&mut *tx)
+            .await?;
+            let blobs = removed.len() as u64;
+            let mut objects: Vec<String> = removed.into_iter().filter_map(|(o,)| o).collect();
+            objects.sort();
             if files + blobs > 0 {
-                let detail = serde_json::json!({"files": files, "blobs": blobs});
+                let detail =
+                    serde_json::json!({"files": files, "blobs": blobs, "objects": objects});
                 append_audit!(
                     tx,
                     dialect,
@@ -210,7 +217,11 @@ impl Store {
                 );
             }
             tx.commit().await?;
-            Ok((files, blobs))
+            Ok(ReleasedEvidence {
+                files,
+                blobs,
+                objects,
+            })
         })
     }
 }

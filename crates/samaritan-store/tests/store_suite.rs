@@ -2898,7 +2898,41 @@ async fn held_evidence_cannot_be_removed_and_holds_end_only_by_release(f: &Fixtu
         nonce: vec![1; 24],
         ciphertext: text.as_bytes().iter().map(|b| b ^ 0x5a).collect(),
         bytes: text.len() as i64,
+        object_sha256: None,
     };
+    // Kept in blob storage: the row names the object and holds no ciphertext.
+    let shelved = |text: &str| SealedBlob {
+        ciphertext: Vec::new(),
+        object_sha256: Some(samaritan_store::sha256_hex(
+            format!("sealed {text}").as_bytes(),
+        )),
+        ..blob(text)
+    };
+    // An object named by something that is not a SHA-256, or given with its ciphertext too,
+    // is refused before anything is written.
+    for bad in [
+        SealedBlob {
+            object_sha256: Some("../x".into()),
+            ..shelved("bad")
+        },
+        SealedBlob {
+            object_sha256: shelved("bad").object_sha256,
+            ..blob("bad")
+        },
+    ] {
+        assert!(matches!(
+            s.preserve(
+                cases[1],
+                "h2",
+                &[("x".into(), bad)],
+                t0 + year,
+                "service",
+                t0
+            )
+            .await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
     let shared = blob("shared image bytes");
     let hold1 = s
         .preserve(
@@ -2918,7 +2952,10 @@ async fn held_evidence_cannot_be_removed_and_holds_end_only_by_release(f: &Fixtu
         .preserve(
             cases[1],
             "h2",
-            &[("images/a".into(), shared.clone())],
+            &[
+                ("images/a".into(), shared.clone()),
+                ("ad/revision-1.json".into(), shelved("h2 revision 1")),
+            ],
             t0 + year,
             "service",
             t0,
@@ -2926,6 +2963,30 @@ async fn held_evidence_cannot_be_removed_and_holds_end_only_by_release(f: &Fixtu
         .await
         .unwrap();
     assert_eq!((hold1.state.as_str(), hold1.until_ms), ("held", t0 + year));
+    assert_eq!(
+        s.preserved_blob(&shelved("h2 revision 1").sha256)
+            .await
+            .unwrap()
+            .unwrap(),
+        shelved("h2 revision 1"),
+        "the reference and digest are kept, no ciphertext"
+    );
+    assert_eq!(
+        s.preserved_objects("", 10).await.unwrap(),
+        [samaritan_store::PreservedObject {
+            sha256: shelved("h2 revision 1").sha256,
+            object_sha256: shelved("h2 revision 1").object_sha256.unwrap(),
+            bytes: "h2 revision 1".len() as i64,
+        }]
+    );
+    // Held: its row (and so its object) cannot be removed.
+    assert!(
+        s.purge_released_evidence("cli", now_ms())
+            .await
+            .unwrap()
+            .objects
+            .is_empty()
+    );
     // Preserving again keeps the hold and the files as they were.
     let again = s
         .preserve(
@@ -3058,10 +3119,21 @@ async fn held_evidence_cannot_be_removed_and_holds_end_only_by_release(f: &Fixtu
         ),
         "state"
     );
-    // Released evidence is purged; the blob case 1 shares stays.
+    // Released evidence is purged (and its object named for blob storage to remove); the
+    // blob case 1 shares stays.
     assert_eq!(
         s.purge_released_evidence("cli", now_ms()).await.unwrap(),
-        (1, 0)
+        samaritan_store::ReleasedEvidence {
+            files: 2,
+            blobs: 1,
+            objects: vec![shelved("h2 revision 1").object_sha256.unwrap()],
+        }
+    );
+    assert!(
+        s.preserved_blob(&shelved("h2 revision 1").sha256)
+            .await
+            .unwrap()
+            .is_none()
     );
     assert!(s.preserved_files(cases[1]).await.unwrap().is_empty());
     assert!(s.preserved_blob(&shared.sha256).await.unwrap().is_some());

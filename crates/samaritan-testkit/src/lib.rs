@@ -8,6 +8,7 @@
 //! #[ignore = "needs PostgreSQL (127.0.0.1:5432 or $SAMARITAN_TEST_POSTGRES); run with --include-ignored"]
 //! #[ignore = "needs ../shared conformance data (or $SAMARITAN_SHARED); run with --include-ignored"]
 //! #[ignore = "needs NATS (127.0.0.1:4222 or $SAMARITAN_TEST_NATS); run with --include-ignored"]
+//! #[ignore = "needs moto_server (pip install 'moto[server]'); run with --include-ignored"]
 //! ```
 //!
 //! Run with `--include-ignored` (or `--ignored`), such a test still skips where the thing is
@@ -68,6 +69,101 @@ pub fn nats_url(test: &str) -> Option<String> {
         return Some(url);
     }
     skip_or_fail("SAMARITAN_REQUIRE_NATS", test, "NATS is not reachable");
+    None
+}
+
+/// A local S3-compatible server (moto's server mode, from PyPI: `pip install 'moto[server]'`)
+/// started for one test on a free port, and stopped (killed by its process id) when dropped.
+pub struct S3Server {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    port: u16,
+}
+
+impl S3Server {
+    /// Creates bucket `name` (moto takes unsigned requests); panics if the server refuses.
+    pub fn create_bucket(&self, name: &str) {
+        use std::io::{Read as _, Write as _};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port))
+            .unwrap_or_else(|e| panic!("moto_server at {}: {e}", self.endpoint));
+        let req = format!(
+            "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        let mut answer = String::new();
+        let ok = s.write_all(req.as_bytes()).is_ok() && s.read_to_string(&mut answer).is_ok();
+        assert!(
+            ok && answer.starts_with("HTTP/1.1 200"),
+            "moto_server did not create bucket {name}: {answer}"
+        );
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts moto's S3-compatible server on a free port (`$SAMARITAN_MOTO_SERVER`, else
+/// `moto_server` on the PATH), or `None` after a visible skip when it is not installed, unless
+/// `SAMARITAN_REQUIRE_S3=1`, in which case it panics.
+pub fn s3_server(test: &str) -> Option<S3Server> {
+    use std::process::{Command, Stdio};
+    let program = std::env::var("SAMARITAN_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+    let port = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(a) => a.port(),
+        Err(e) => {
+            skip_or_fail("SAMARITAN_REQUIRE_S3", test, &format!("no free port: {e}"));
+            return None;
+        }
+    };
+    let child = Command::new(&program)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            skip_or_fail(
+                "SAMARITAN_REQUIRE_S3",
+                test,
+                &format!("cannot start `{program}` (pip install 'moto[server]'): {e}"),
+            );
+            return None;
+        }
+    };
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if reachable(&endpoint, port) {
+            return Some(S3Server {
+                child,
+                endpoint,
+                port,
+            });
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            skip_or_fail(
+                "SAMARITAN_REQUIRE_S3",
+                test,
+                &format!("`{program}` stopped at start ({status})"),
+            );
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    skip_or_fail(
+        "SAMARITAN_REQUIRE_S3",
+        test,
+        &format!("`{program}` did not answer on port {port} within 30 s"),
+    );
     None
 }
 

@@ -2,7 +2,9 @@
 //! against it, and say whether both are intact. Exit code 0 when intact, 1 when an entry or a
 //! decision row was altered, deleted, inserted or reordered (or the chain no longer holds the
 //! `--expect-head` entry). `samaritan audit head` prints the newest entry's `seq` and hash, for
-//! operators to keep outside the database.
+//! operators to keep outside the database. With `--check-blobs`, every object of preserved
+//! evidence is also read back from blob storage and checked (there, its size, its SHA-256, and
+//! the object the chain recorded for it); any finding is exit code 1.
 
 use std::process::ExitCode;
 
@@ -27,6 +29,12 @@ pub enum AuditAction {
         /// with that hash (catches a cut or rewritten tail).
         #[arg(long)]
         expect_head: Option<String>,
+        /// Also read back every object of preserved evidence from blob storage and check it
+        /// (reads them all: as long as copying them).
+        #[arg(long)]
+        check_blobs: bool,
+        #[command(flatten)]
+        blobs: super::blob_args::BlobArgs,
     },
     /// Print the newest entry as `{"seq": …, "hash": "…"}` (keep it elsewhere; pass it to
     /// `verify --expect-head SEQ:HASH` later to detect a cut or rewritten tail).
@@ -37,8 +45,13 @@ pub enum AuditAction {
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
-    let (store, expect_head) = match args.action {
-        AuditAction::Verify { store, expect_head } => (store, expect_head),
+    let (store, expect_head, check_blobs, blobs) = match args.action {
+        AuditAction::Verify {
+            store,
+            expect_head,
+            check_blobs,
+            blobs,
+        } => (store, expect_head, check_blobs, blobs),
         AuditAction::Head { store } => {
             return runtime()?.block_on(async {
                 let s = store.open().await?;
@@ -75,10 +88,28 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             anchor = serde_json::json!({"seq": seq, "hash": hash, "matches": matches});
             ok &= matches;
         }
+        let objects = if check_blobs {
+            let blobs = blobs.open(&store.data_dir)?;
+            let found = samaritan_server::shelf::verify_objects(&s, &blobs).await;
+            let found = match found {
+                Ok(f) => f,
+                Err(e) => {
+                    s.close().await;
+                    return Err(e.into());
+                }
+            };
+            ok &= found.ok();
+            Some(found)
+        } else {
+            None
+        };
         s.close().await;
         let mut out = serde_json::to_value(&report)?;
         out["ok"] = serde_json::Value::Bool(ok);
         out["expected_head"] = anchor;
+        if let Some(o) = &objects {
+            out["blobs"] = serde_json::to_value(o)?;
+        }
         println!("{out}");
         if ok {
             eprintln!(
@@ -97,6 +128,17 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
             eprintln!("AUDIT CHAIN BROKEN:");
             for p in &report.problems {
                 eprintln!("  entry {}: {}", p.seq, p.message);
+            }
+            if let Some(o) = &objects {
+                for m in &o.missing {
+                    eprintln!("  preserved evidence object {m}: missing from blob storage");
+                }
+                for d in &o.damaged {
+                    eprintln!("  preserved evidence object {d}");
+                }
+                for u in &o.unaudited {
+                    eprintln!("  preserved blob {u}: not the object the audit chain recorded");
+                }
             }
             if let Some((seq, _)) = expected {
                 eprintln!(

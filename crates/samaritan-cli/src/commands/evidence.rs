@@ -36,9 +36,9 @@ pub enum EvidenceAction {
         /// line.
         #[arg(long, env = "SAMARITAN_EVIDENCE_KEY_FILE", value_name = "FILE")]
         key: PathBuf,
-        /// Where the kept images are (default: `blobs/` in the data directory).
-        #[arg(long, value_name = "DIR")]
-        blob_dir: Option<PathBuf>,
+        /// Where the kept images and preserved evidence are.
+        #[command(flatten)]
+        blobs: super::blob_args::BlobArgs,
         #[command(flatten)]
         vault: super::vault_args::VaultArgs,
         #[command(flatten)]
@@ -96,7 +96,7 @@ pub fn run(args: EvidenceArgs) -> Result<ExitCode> {
             case,
             out,
             key,
-            blob_dir,
+            blobs,
             vault,
             store,
         } => {
@@ -107,9 +107,7 @@ pub fn run(args: EvidenceArgs) -> Result<ExitCode> {
             }
             runtime()?.block_on(async {
                 let s = store.open().await?;
-                let blobs = samaritan_media::BlobStore::new(
-                    blob_dir.unwrap_or_else(|| store.data_dir.join("blobs")),
-                );
+                let blobs = blobs.open(&store.data_dir)?;
                 // The keyring is needed only for a case whose evidence was preserved.
                 let keyring = if s.preserved_files(case).await?.is_empty() {
                     None

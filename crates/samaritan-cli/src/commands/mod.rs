@@ -15,6 +15,7 @@ pub mod bench;
 pub mod bench_console;
 pub mod bench_http;
 pub mod bench_webhooks;
+pub mod blob_args;
 pub mod conformance;
 pub mod demo;
 pub mod eval;

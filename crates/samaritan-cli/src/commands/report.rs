@@ -53,10 +53,10 @@ pub enum ReportAction {
         /// Seconds each call may take.
         #[arg(long, default_value_t = 60)]
         timeout_secs: u64,
-        /// Where the kept images are, the files filed with the report (default: `blobs/` in
-        /// the data directory, where `serve` keeps them).
-        #[arg(long, value_name = "DIR")]
-        blob_dir: Option<std::path::PathBuf>,
+        /// Where the kept images are, the files filed with the report (default: where `serve`
+        /// keeps them, `blobs/` in the data directory).
+        #[command(flatten)]
+        blobs: super::blob_args::BlobArgs,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -129,7 +129,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                 credentials,
                 by,
                 timeout_secs,
-                blob_dir,
+                blobs,
                 store,
             } => {
                 use samaritan_server::cybertip::client;
@@ -142,9 +142,7 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
                     )
                     .map_err(|e| anyhow::anyhow!(e))?,
                 );
-                let blobs = samaritan_media::BlobStore::new(
-                    blob_dir.unwrap_or_else(|| store.data_dir.join("blobs")),
-                );
+                let blobs = blobs.open(&store.data_dir)?;
                 let s = store.open().await?;
                 let outcome = samaritan_server::cybertip::filing::file(
                     &s,

@@ -5,7 +5,6 @@
 //! audited (`retention.purge`, `retention.evidence`). Held evidence is never removed: the
 //! store checks again inside the purge and its triggers refuse it whatever the caller.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -34,9 +33,9 @@ pub enum RetentionAction {
         /// At most this many ads per run (the oldest first; run again for more).
         #[arg(long, default_value_t = 10_000)]
         limit: i64,
-        /// Where the kept images are (default: `blobs/` in the data directory).
-        #[arg(long, value_name = "DIR")]
-        blob_dir: Option<PathBuf>,
+        /// Where the kept images and preserved evidence are.
+        #[command(flatten)]
+        blobs: super::blob_args::BlobArgs,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -47,7 +46,7 @@ pub fn run(args: RetentionArgs) -> Result<ExitCode> {
         older_than_days,
         apply,
         limit,
-        blob_dir,
+        blobs,
         store,
     } = args.action;
     if older_than_days == 0 {
@@ -92,6 +91,9 @@ pub fn run(args: RetentionArgs) -> Result<ExitCode> {
                 );
                 return Ok::<_, anyhow::Error>(());
             }
+            // Opened before anything is removed: a storage that cannot be configured stops the
+            // run with the database untouched.
+            let blobs = blobs.open(&store.data_dir)?;
             let mut purged = samaritan_store::Purged::default();
             for chunk in remove.chunks(500) {
                 let p = s
@@ -102,29 +104,57 @@ pub fn run(args: RetentionArgs) -> Result<ExitCode> {
                 purged.analyses += p.analyses;
                 purged.images.extend(p.images);
             }
-            let blobs = samaritan_media::BlobStore::new(
-                blob_dir
-                    .clone()
-                    .unwrap_or_else(|| store.data_dir.join("blobs")),
-            );
+            // The files go once the rows that named them are gone (committed): a stop in
+            // between leaves a file no row names, never a row whose file is gone.
             let mut files = 0usize;
+            let mut failed = 0usize;
             for sha in &purged.images {
-                match blobs.remove(sha) {
+                let removed = match samaritan_media::BlobKey::image(sha) {
+                    Ok(key) => blobs.remove(&key).await,
+                    Err(e) => Err(e),
+                };
+                match removed {
                     Ok(true) => files += 1,
                     Ok(false) => {}
-                    Err(e) => eprintln!("warning: could not remove the image {sha}: {e}"),
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("warning: could not remove the image {sha}: {e}");
+                    }
                 }
             }
-            let (evidence_files, evidence_blobs) =
-                s.purge_released_evidence("cli:retention", now_ms()).await?;
+            let released = s.purge_released_evidence("cli:retention", now_ms()).await?;
+            let mut objects = 0usize;
+            for object in &released.objects {
+                let removed = match samaritan_media::BlobKey::sealed(object) {
+                    Ok(key) => blobs.remove(&key).await,
+                    Err(e) => Err(e),
+                };
+                match removed {
+                    Ok(true) => objects += 1,
+                    Ok(false) => {}
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("warning: could not remove the sealed evidence {object}: {e}");
+                    }
+                }
+            }
             eprintln!(
                 "removed {} ads ({} earlier revisions, {} analyses, {files} image files) and the \
-                 evidence of released holds ({evidence_files} files, {evidence_blobs} blobs); \
+                 evidence of released holds ({} files, {} blobs, {objects} objects in {}); \
                  {held} held and {in_review} in review stay",
                 purged.ads.len(),
                 purged.revisions,
                 purged.analyses,
+                released.files,
+                released.blobs,
+                blobs.describe(),
             );
+            if failed > 0 {
+                anyhow::bail!(
+                    "{failed} files could not be removed from blob storage (named above); \
+                     the database no longer names them"
+                );
+            }
             Ok(())
         }
         .await;

@@ -164,10 +164,9 @@ pub struct ServeArgs {
     /// URL fetches of one request to one host name at once.
     #[arg(long, default_value_t = RequestLimits::default().max_per_host)]
     pub fetch_per_host: usize,
-    /// Where the images taken in are kept for review, by SHA-256 (default: `blobs/` in the
-    /// data directory).
-    #[arg(long, value_name = "DIR")]
-    pub blob_dir: Option<std::path::PathBuf>,
+    /// Where the images taken in (kept for review, by SHA-256) and preserved evidence are kept.
+    #[command(flatten)]
+    pub blobs: super::blob_args::BlobArgs,
     /// Console: minutes without a request after which a session ends.
     #[arg(long, default_value_t = 30)]
     pub session_idle_mins: i64,
@@ -246,11 +245,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ),
     };
     // The files taken in, kept for review (content-addressed; the console serves them).
-    let blobs = samaritan_media::BlobStore::new(
-        args.blob_dir
-            .clone()
-            .unwrap_or_else(|| args.store.data_dir.join("blobs")),
-    );
+    let blobs = args.blobs.open(&args.store.data_dir)?;
+    tracing::info!(blobs = blobs.describe(), "blob storage");
     let images = if args.no_images {
         None
     } else {

@@ -59,8 +59,8 @@ pub struct WorkerArgs {
     #[arg(long)]
     pub fetch_images: bool,
     /// Where the images taken in are kept for review, by SHA-256 (none kept without it).
-    #[arg(long, value_name = "DIR")]
-    pub blob_dir: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub blobs: super::blob_args::BlobArgs,
 }
 
 pub fn run(args: WorkerArgs) -> Result<std::process::ExitCode> {
@@ -72,7 +72,7 @@ struct FromStore {
     engine: EngineArgs,
     images: bool,
     fetch_images: bool,
-    blob_dir: Option<std::path::PathBuf>,
+    blobs: Option<samaritan_media::BlobStore>,
 }
 
 impl FromStore {
@@ -91,7 +91,7 @@ impl FromStore {
                 samaritan_media::DecodeLimits::default().max_bytes,
                 samaritan_media::RequestLimits::default(),
             );
-            intake.keep = self.blob_dir.clone().map(samaritan_media::BlobStore::new);
+            intake.keep = self.blobs.clone();
             Some(
                 image_context(intake, store, None)
                     .await
@@ -150,7 +150,7 @@ async fn worker(args: WorkerArgs) -> Result<std::process::ExitCode> {
         engine: args.engine,
         images: !args.no_images,
         fetch_images: args.fetch_images,
-        blob_dir: args.blob_dir,
+        blobs: args.blobs.open_configured()?,
     };
     let stop = LinkerStop::default();
     spawn_stop_on_signal(stop.clone());

@@ -100,7 +100,18 @@ impl Server {
 
     /// As [`Server::start_with`], with more `serve` arguments.
     pub fn start_with_args(dir: &Path, policy: Option<&Path>, extra: &[&str]) -> Server {
+        Server::start_with_env(dir, policy, extra, &[])
+    }
+
+    /// As [`Server::start_with_args`], with more environment variables.
+    pub fn start_with_env(
+        dir: &Path,
+        policy: Option<&Path>,
+        extra: &[&str],
+        env: &[(String, String)],
+    ) -> Server {
         let mut cmd = Command::new(BIN);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         cmd.args([
             "serve",
             "--listen",

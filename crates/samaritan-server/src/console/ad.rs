@@ -323,6 +323,22 @@ async fn build_with(
     } else {
         None
     };
+    // Whether each image's file is kept (a storage that does not answer shows it as not kept,
+    // and is logged).
+    let mut kept = Vec::with_capacity(analysis.images.len());
+    for info in &analysis.images {
+        let has = match (info.sha256.as_deref(), state.blobs()) {
+            (Some(h), Some(b)) => match samaritan_media::BlobKey::image(h) {
+                Ok(key) => b.has(&key).await.unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "blob storage did not say whether an image is kept");
+                    false
+                }),
+                Err(_) => false,
+            },
+            _ => false,
+        };
+        kept.push(has);
+    }
     Ok(AdPage {
         chrome: Chrome::of(person, "queue"),
         id: rec.id,
@@ -346,10 +362,7 @@ async fn build_with(
             .iter()
             .enumerate()
             .map(|(n, info)| {
-                let kept = info
-                    .sha256
-                    .as_deref()
-                    .is_some_and(|h| state.blobs().is_some_and(|b| b.has(h)));
+                let kept = kept.get(n).copied().unwrap_or(false);
                 let revealed = kept && reveal == Some(n);
                 ImageView {
                     n,
@@ -435,9 +448,28 @@ pub(crate) async fn image(
         .get(n)
         .and_then(|i| i.sha256.clone())
         .ok_or_else(|| PageError::not_found(format!("ad `{id}` has no image {n} with a file")))?;
-    let bytes = state
+    let blobs = state
         .blobs()
-        .and_then(|b| b.get(&sha))
+        .ok_or_else(|| PageError::not_found("this image's file is not kept"))?;
+    let key = samaritan_media::BlobKey::image(&sha)
+        .map_err(|_| PageError::not_found("this image's file is not kept"))?;
+    // A file that does not match its SHA-256 (tampered, damaged) is never shown.
+    let bytes = blobs
+        .get(&key)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "a kept image could not be read");
+            // The reviewer is told what happened, not where the storage is.
+            let what = match e {
+                samaritan_media::BlobError::Tampered { .. }
+                | samaritan_media::BlobError::WrongSize { .. } => {
+                    "this image's file does not match its SHA-256 (tampered or damaged); it is \
+                     not shown"
+                }
+                _ => "this image's file could not be read from blob storage",
+            };
+            PageError::new(StatusCode::INTERNAL_SERVER_ERROR, what)
+        })?
         .ok_or_else(|| PageError::not_found("this image's file is not kept"))?;
     if full {
         state

@@ -48,6 +48,9 @@ pub enum FilingError {
     CyberTip(#[from] CyberTipError),
     #[error("the filing task stopped: {0}")]
     Task(String),
+    /// A kept image could not be read, or did not match its SHA-256: never sent.
+    #[error(transparent)]
+    Blob(#[from] samaritan_media::BlobError),
 }
 
 async fn blocking<T: Send + 'static>(
@@ -164,11 +167,19 @@ pub async fn file(
         "submitted" => {
             let n = known_id(&case)?;
             let done = store.report_files(id).await?;
-            let pending = files.iter().any(|f| {
-                !done.iter().any(|d| {
+            let mut pending = false;
+            for f in &files {
+                let described = done.iter().any(|d| {
                     d.ncmec_report_id == n && d.sha256 == f.sha256 && d.described_at.is_some()
-                }) && blobs.is_some_and(|b| b.has(&f.sha256))
-            });
+                });
+                if !described
+                    && let Some(b) = blobs
+                    && b.has(&samaritan_media::BlobKey::image(&f.sha256)?).await?
+                {
+                    pending = true;
+                    break;
+                }
+            }
             if !pending {
                 step(
                     store,
@@ -325,7 +336,10 @@ async fn send_files(
         return Ok(());
     };
     for f in files {
-        let Some(bytes) = blobs.get(&f.sha256) else {
+        let Some(bytes) = blobs
+            .get(&samaritan_media::BlobKey::image(&f.sha256)?)
+            .await?
+        else {
             tracing::warn!(report = id, sha256 = %f.sha256, "an image of the case is not kept; filed without it");
             continue;
         };

@@ -148,6 +148,7 @@ impl From<crate::cybertip::filing::FilingError> for ApiError {
             ),
             F::CyberTip(_) => ApiError::new(StatusCode::BAD_GATEWAY, "cybertip", e.to_string()),
             F::Task(_) => ApiError::internal(e.to_string()),
+            F::Blob(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "blobs", e.to_string()),
         }
     }
 }
