@@ -45,7 +45,7 @@ run "shadow (policy queue), audit 0.1" 1 --shadow --active-share 0
 echo "plot: $dir/review-loop.svg" >&2
 # The last checkpoint of every run, one line each.
 for f in "$dir"/run-*.jsonl; do
-  tail -n 1 "$f" | python3 -c 'import json,sys
-r=json.load(sys.stdin); d=r["deployed"]; o=r["oracle"]; m=r["oracle_model_alone"]
-print(f"{r["run"]:36} {r["decisions"]:5} decisions  deployed: benign {d["benign_rate"]:.4f} L1 {d["recall_label1"]:.3f} L2 {d["recall_label2"]:.3f} | model adds 1%: L1 {o["recall_label1"]:.3f} L2 {o["recall_label2"]:.3f} | model alone at 1%: L1 {m["recall_label1"]:.3f} L2 {m["recall_label2"]:.3f}")' | sed "s|^|$(basename "$f" .jsonl | cut -d- -f2) |"
+  tail -n 1 "$f" | python3 -c "import json,sys
+r=json.load(sys.stdin); d=r['deployed']; o=r['oracle']; m=r['oracle_model_alone']
+print('%-36s %5d decisions  deployed: benign %.4f L1 %.3f L2 %.3f | model adds 1%%: L1 %.3f L2 %.3f | model alone at 1%%: L1 %.3f L2 %.3f' % (r['run'], r['decisions'], d['benign_rate'], d['recall_label1'], d['recall_label2'], o['recall_label1'], o['recall_label2'], m['recall_label1'], m['recall_label2']))" | sed "s|^|seed $(basename "$f" .jsonl | cut -d- -f2) |"
 done

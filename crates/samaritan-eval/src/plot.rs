@@ -16,7 +16,7 @@ pub struct Run<'a> {
 }
 
 const COLOURS: [&str; 6] = [
-    "#1f5fa8", "#c2410c", "#15803d", "#7e22ce", "#0f766e", "#a16207",
+    "#1f5fa8", "#c2410c", "#15803d", "#7e22ce", "#111111", "#a16207",
 ];
 const PANEL_W: f64 = 300.0;
 const PANEL_H: f64 = 220.0;
@@ -49,7 +49,7 @@ pub fn review_loop_svg(runs: &[Run], title: &str, target: f64) -> String {
         .unwrap_or(0)
         .max(1) as f64;
     let width = LEFT + 3.0 * PANEL_W + 2.0 * GAP + 30.0;
-    let legend_h = 18.0 * runs.len() as f64 + 30.0;
+    let legend_h = 18.0 * runs.len() as f64 + 46.0;
     let height = TOP + PANEL_H + 50.0 + legend_h;
     let mut s = String::new();
     let _ = writeln!(
@@ -148,9 +148,15 @@ pub fn review_loop_svg(runs: &[Run], title: &str, target: f64) -> String {
     let ly = TOP + PANEL_H + 56.0;
     let _ = writeln!(
         s,
-        r#"<text x="{LEFT}" y="{ly}">solid: at the deployed threshold (fitted on audited decisions); dashed: where the model adds exactly {:.1}% of held-out benign ads to the policy's (oracle); red dots: the policy's own benign rate plus that share</text>"#,
+        r#"<text x="{LEFT}" y="{ly}">solid: at the deployed threshold (fitted on audited decisions); dashed: where the model adds exactly {:.1}% of held-out benign ads to the policy's (oracle)</text>"#,
         target * 100.0
     );
+    let _ = writeln!(
+        s,
+        r#"<text x="{LEFT}" y="{}">red dots: the policy's own benign rate plus that share (the model never lowers a verdict)</text>"#,
+        ly + 16.0
+    );
+    let ly = ly + 16.0;
     for (r, run) in runs.iter().enumerate() {
         let y = ly + 18.0 * (r as f64 + 1.0);
         let colour = COLOURS[r % COLOURS.len()];
