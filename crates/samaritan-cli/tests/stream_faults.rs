@@ -251,18 +251,25 @@ impl Drop for Postgres {
 /// so that what a worker held when its stream went comes back soon).
 fn fan_out(nats: &str, names: &(String, String), pg: &str, dir: &Path) -> Vec<(Proc, PathBuf)> {
     let extra = ["--batch", "20", "--ack-wait-secs", "3"];
-    let mut procs = Vec::new();
-    for (n, stage, event) in [
+    let mut procs: Vec<(Proc, PathBuf, &str)> = [
         ("l1", "link", "leading"),
         ("p1", "prepare", "preparing"),
         ("p2", "prepare", "preparing"),
-    ] {
+    ]
+    .into_iter()
+    .map(|(n, stage, event)| {
         let log = dir.join(format!("{n}.log"));
-        let mut p = stage_worker(nats, names, pg, &log, stage, &extra);
-        p.wait_for(event, Duration::from_secs(120), &log);
-        procs.push((p, log));
+        (
+            stage_worker(nats, names, pg, &log, stage, &extra),
+            log,
+            event,
+        )
+    })
+    .collect();
+    for (p, log, event) in &mut procs {
+        p.wait_for(event, Duration::from_secs(120), log);
     }
-    procs
+    procs.into_iter().map(|(p, log, _)| (p, log)).collect()
 }
 
 /// Every process is still running (it rode the fault out), then exits cleanly on SIGTERM.
@@ -304,22 +311,28 @@ async fn a_nats_restart_mid_stream_loses_nothing_and_links_nothing_twice() {
     let (schema_a, schema_b) = (unique("natsdown"), unique("natsdownref"));
     let (url_a, store_a) = pg_schema(&pg, &schema_a).await;
     let (_, store_b) = pg_schema(&pg, &schema_b).await;
-    ingest_lines(&url, &names, &lines, &dir.path().join("ads.jsonl"));
+    // Three quarters of the ads before the restart, the rest after it: the prepare workers and
+    // the linker are mid-stream when NATS goes, and must take the new ads once it is back.
+    let half = lines.len() * 3 / 4;
     let procs = fan_out(&url, &names, &url_a, dir.path());
+    ingest_lines(&url, &names, &lines[..half], &dir.path().join("a.jsonl"));
 
     let n = lines.len() as i64;
     wait_ads(
         &store_a,
-        n / 3,
+        n / 10,
         Duration::from_secs(300),
         "before the restart",
     )
     .await;
+    let at = store_a.stats().await.unwrap().ads;
+    let down = Instant::now();
     nats.restart(Duration::from_secs(2));
     eprintln!(
-        "NATS restarted with {} of {n} ads linked",
-        store_a.stats().await.unwrap().ads
+        "NATS restarted ({:.1}s) with {at} of {n} ads linked",
+        down.elapsed().as_secs_f64()
     );
+    ingest_lines(&url, &names, &lines[half..], &dir.path().join("b.jsonl"));
     let js = jetstream(&url).await;
     wait_linked(&store_a, &js, &names.0, n, Duration::from_secs(600)).await;
     stop_all(procs);
@@ -365,21 +378,30 @@ async fn a_postgres_restart_mid_stream_loses_nothing_and_links_nothing_twice() {
     let names = stream_names("pgdown");
     let (schema_a, schema_b) = (unique("pgdown"), unique("pgdownref"));
     let (url_a, store_a) = pg_schema(&pg, &schema_a).await;
-    ingest_lines(&nats, &names, &lines, &dir.path().join("ads.jsonl"));
     let procs = fan_out(&nats, &names, &url_a, dir.path());
+    ingest_lines(&nats, &names, &lines, &dir.path().join("ads.jsonl"));
 
     let n = lines.len() as i64;
     wait_ads(
         &store_a,
-        n / 3,
+        n / 10,
         Duration::from_secs(300),
         "before the restart",
     )
     .await;
+    let at = store_a.stats().await.unwrap().ads;
     cluster.ctl("restart").unwrap();
-    eprintln!("PostgreSQL restarted");
+    eprintln!("PostgreSQL restarted with {at} of {n} ads linked");
     let js = jetstream(&nats).await;
     wait_linked(&store_a, &js, &names.0, n, Duration::from_secs(600)).await;
+    // The linker felt it: it lost its lock with its connection, stood by and was elected again.
+    let events: Vec<serde_json::Value> = procs[0].0.events.try_iter().collect();
+    eprintln!("linker: {events:?}");
+    assert!(
+        events.iter().any(|e| e.get("interrupted").is_some())
+            && events.iter().any(|e| e.get("leading").is_some()),
+        "{events:?}"
+    );
     stop_all(procs);
 
     assert_exactly_once(&store_a, &lines).await;

@@ -283,7 +283,7 @@ async fn consume_prepared<R: Restore + Sync>(
 ) -> Result<(), StreamError> {
     let cfg = active.cfg;
     let results_name = prepared_spec(&cfg.spec)?.name;
-    let results = ensure_prepared_stream(js, &cfg.spec).await?;
+    let mut results = ensure_prepared_stream(js, &cfg.spec).await?;
     // The position is only good for this very stream (a stream made again starts at 1).
     let epoch = ads
         .info()
@@ -334,6 +334,8 @@ async fn consume_prepared<R: Restore + Sync>(
     active.last_snapshot = active.analyzer().map_or(0, |a| a.link_records());
     let mut failures = 0u32;
     let mut last_check = std::time::Instant::now();
+    // (first unprepared ad, last result published), read in that order, for `skip_to`.
+    let mut proof: Option<(u64, u64)> = None;
     let mut last_progress = std::time::Instant::now();
     while !stop.stopped() {
         let fetched = consumer
@@ -378,22 +380,32 @@ async fn consume_prepared<R: Restore + Sync>(
             active.handle(foreign).await?;
         }
         let mut ready = take_ready(&mut reorder);
-        if ready.is_empty() && last_check.elapsed() >= Duration::from_secs(1) {
+        if ready.is_empty() && last_check.elapsed() >= Duration::from_millis(250) {
             last_check = std::time::Instant::now();
-            // Is the awaited sequence on neither stream? Read the ads stream first, then see
-            // that every result was delivered and is held here.
-            if let Some(unprepared) = first_unprepared(&mut ads).await
-                && all_delivered(&consumer, reorder.held()).await
-                && let Some(skipped) = reorder.skip_to(unprepared)
+            // Is the awaited sequence on neither stream? Read the ads stream's first sequence,
+            // then the results stream's last; once every result up to that one was delivered
+            // and is held here (or acknowledged), every ad below that first sequence is held
+            // or linked (an ad leaves the ads stream only after its result was published).
+            if proof.is_none()
+                && let Some(unprepared) = first_unprepared(&mut ads).await
+                && let Some(published) = last_published(&mut results).await
             {
-                if skipped.start > 0 {
-                    tracing::warn!(
-                        from = skipped.start,
-                        to = skipped.end - 1,
-                        "ads stream sequences on neither stream were skipped (deleted by hand?)"
-                    );
+                proof = Some((unprepared, published));
+            }
+            if let Some((unprepared, published)) = proof
+                && all_delivered(&consumer, published, reorder.held()).await
+            {
+                proof = None;
+                if let Some(skipped) = reorder.skip_to(unprepared) {
+                    if skipped.start > 0 {
+                        tracing::warn!(
+                            from = skipped.start,
+                            to = skipped.end - 1,
+                            "ads stream sequences on neither stream were skipped (deleted by hand?)"
+                        );
+                    }
+                    ready = take_ready(&mut reorder);
                 }
-                ready = take_ready(&mut reorder);
             }
         }
         if reorder.held() > 0 && last_progress.elapsed() >= HELD_ACK_WAIT / 3 {
@@ -406,6 +418,12 @@ async fn consume_prepared<R: Restore + Sync>(
         if ready.is_empty() {
             continue;
         }
+        tracing::debug!(
+            ads = ready.len(),
+            next = reorder.next(),
+            held = reorder.held(),
+            "linking results in stream order"
+        );
         active
             .leadership
             .check()
@@ -449,10 +467,26 @@ async fn first_unprepared(ads: &mut jetstream::stream::Stream) -> Option<u64> {
     }
 }
 
-/// Whether every message of the results stream was delivered and is one of the `held`.
-async fn all_delivered(consumer: &jetstream::consumer::PullConsumer, held: usize) -> bool {
+/// The last sequence of the results stream; `None` when it cannot be read now.
+async fn last_published(results: &mut jetstream::stream::Stream) -> Option<u64> {
+    match results.info().await {
+        Ok(i) => Some(i.state.last_sequence),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the results stream's state failed");
+            None
+        }
+    }
+}
+
+/// Whether every result up to `published` was delivered, and every delivered one not yet
+/// acknowledged is one of the `held`.
+async fn all_delivered(
+    consumer: &jetstream::consumer::PullConsumer,
+    published: u64,
+    held: usize,
+) -> bool {
     match consumer.get_info().await {
-        Ok(i) => i.num_pending == 0 && i.num_ack_pending == held,
+        Ok(i) => i.delivered.stream_sequence >= published && i.num_ack_pending == held,
         Err(e) => {
             tracing::warn!(error = %e, "reading the linker's consumer failed");
             false

@@ -76,8 +76,9 @@ impl<T> Reorder<T> {
 
     /// Moves the expected sequence up to the lowest one that may still come: the lowest held,
     /// or `unprepared`, the first sequence still on the ads stream (its last sequence + 1 when
-    /// empty). Only sound when the caller read `unprepared` first and then saw that every
-    /// message of the results stream was delivered and is held here. Returns the sequences
+    /// empty). Only sound when the caller read `unprepared` first, then the results stream's
+    /// last sequence, and then saw every result up to it delivered and, unless acknowledged,
+    /// held here: an ad below `unprepared` left the ads stream after its result was published. Returns the sequences
     /// skipped (`None`: nothing moved).
     pub fn skip_to(&mut self, unprepared: u64) -> Option<std::ops::Range<u64>> {
         let lowest = self
