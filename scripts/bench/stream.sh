@@ -1,51 +1,90 @@
 #!/usr/bin/env bash
-# The distributed mode's first figures (issue 24): how fast `samaritan ingest --stream` puts a
-# synthetic corpus on JetStream, and how fast one `samaritan worker` links it into PostgreSQL.
+# The distributed mode's figures (issue 24): how fast `samaritan ingest --stream` puts a synthetic
+# corpus on JetStream; how fast one `samaritan worker` (--stage all: prepares and links) commits
+# it into PostgreSQL; and the fan-out layout: prepare throughput with 1 and 2
+# `worker --stage prepare`, the whole pipeline with them and a `--stage link` linker, and the
+# linker alone (every ad already prepared before it starts).
 # Needs NATS with JetStream on 127.0.0.1:4222 and PostgreSQL on 127.0.0.1:5432 (database `test`).
-# Usage: scripts/bench/stream.sh [ADS] (default 20000); uses target/release/samaritan
-# (or $SAMARITAN_BIN). A stream and a schema of its own, removed at the end.
+# Usage: scripts/bench/stream.sh [ADS] [MODES] (default 20000, "all fan1 fan2 linker"); uses
+# target/release/samaritan (or $SAMARITAN_BIN). Streams and schemas of its own, removed at the end.
 set -euo pipefail
 ads=${1:-20000}
+modes=${2:-all fan1 fan2 linker}
 bin=${SAMARITAN_BIN:-target/release/samaritan}
-tag="bench_$$"
-stream="BENCH_$$"
 work=$(mktemp -d)
-pg="postgres://postgres@127.0.0.1:5432/test"
-url="$pg?options=-csearch_path%3D$tag"
-cleanup() {
-  [ -n "${worker_pid:-}" ] && kill "$worker_pid" 2>/dev/null && wait "$worker_pid" 2>/dev/null || true
-  psql -q -h 127.0.0.1 -U postgres -d test -c "DROP SCHEMA IF EXISTS $tag CASCADE" >/dev/null 2>&1 || true
-  # The stream, through JetStream's API ($JS.API.STREAM.DELETE) over a bare NATS connection.
-  python3 - "$stream" <<'PY' || true
+pids=()
+streams=()
+schemas=()
+js_api() { # $1: API subject; prints the JSON answer
+  python3 - "$1" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", 4222)); s.recv(4096)
-s.sendall(b'CONNECT {"verbose":false}\r\nSUB _INBOX.d 1\r\nPUB $JS.API.STREAM.DELETE.'
-          + sys.argv[1].encode() + b' _INBOX.d 0\r\n\r\nPING\r\n')
-s.settimeout(2); s.recv(4096)
+s.sendall(b'CONNECT {"verbose":false}\r\nSUB _INBOX.b 1\r\nPUB ' + sys.argv[1].encode() + b' _INBOX.b 0\r\n\r\n')
+s.settimeout(5); buf = b""
+while b"}\r\n" not in buf:
+    buf += s.recv(65536)
+print(buf.split(b"\r\n", 2)[1].decode())
 PY
+}
+messages() { js_api "\$JS.API.STREAM.INFO.$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"]["messages"])'; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  for t in "${schemas[@]}"; do
+    psql -q -h 127.0.0.1 -U postgres -d test -c "DROP SCHEMA IF EXISTS $t CASCADE" >/dev/null 2>&1 || true
+  done
+  for s in "${streams[@]}"; do
+    js_api "\$JS.API.STREAM.DELETE.$s" >/dev/null 2>&1 || true
+    js_api "\$JS.API.STREAM.DELETE.${s}_PREPARED" >/dev/null 2>&1 || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
-psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE SCHEMA $tag" >/dev/null
+now() { date +%s.%N; }
+rate() { python3 -c "import sys; n,a,b=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); print(f'{b-a:.1f}s, {n/(b-a):.0f} ads/s')" "$ads" "$1" "$2"; }
+count() { psql -At -h 127.0.0.1 -U postgres -d test -c "SELECT count(*) FROM $1.ads"; }
+wait_count() { while [ "$(count "$1")" -lt "$ads" ]; do sleep 0.2; done; }
+wait_empty() { while [ "$(messages "$1")" -gt 0 ]; do sleep 0.2; done; }
 "$bin" synth --ads "$ads" --seed 20 --out "$work/synth" >/dev/null 2>&1
-start=$(date +%s.%N)
-"$bin" ingest --stream nats://127.0.0.1:4222 --stream-name "$stream" --stream-subjects "$tag.ads" \
-  "$work/synth/ads.jsonl" >/dev/null 2>"$work/ingest.err"
-published=$(date +%s.%N)
-"$bin" worker --stream nats://127.0.0.1:4222 --stream-name "$stream" --stream-subjects "$tag.ads" \
-  --database "$url" --no-images >"$work/worker.out" 2>"$work/worker.err" &
-worker_pid=$!
-until grep -q '"leading"' "$work/worker.out" 2>/dev/null; do sleep 0.2; done
-led=$(date +%s.%N)
-while :; do
-  n=$(psql -At -h 127.0.0.1 -U postgres -d test -c "SELECT count(*) FROM $tag.ads")
-  [ "$n" -ge "$ads" ] && break
-  sleep 0.5
+
+# One run: a stream and a schema of its own, the corpus published. Sets $stream $tag $url $args.
+setup() {
+  tag="bench_${1}_$$"; stream="BENCH_${1^^}_$$"
+  streams+=("$stream"); schemas+=("$tag")
+  url="postgres://postgres@127.0.0.1:5432/test?options=-csearch_path%3D$tag"
+  psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE SCHEMA $tag" >/dev/null
+  args=(--stream nats://127.0.0.1:4222 --stream-name "$stream" --stream-subjects "$tag.ads")
+  local s; s=$(now)
+  "$bin" ingest "${args[@]}" "$work/synth/ads.jsonl" >/dev/null 2>"$work/ingest.err"
+  echo "[$1] ingest --stream: $(rate "$s" "$(now)") published and acknowledged"
+}
+start() { # $1 log name, rest: worker arguments; waits for its first line
+  "$bin" worker "${args[@]}" --database "$url" --no-images "${@:2}" >"$work/$1.out" 2>"$work/$1.err" &
+  pids+=($!)
+  until [ -s "$work/$1.out" ]; do sleep 0.1; done
+}
+wait_line() { until grep -q "\"$2\"" "$work/$1.out" 2>/dev/null; do sleep 0.1; done; }
+stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; pids=(); }
+
+for mode in $modes; do
+  case $mode in
+    all)
+      setup all
+      start w --stage all; wait_line w leading; s=$(now); wait_count "$tag"
+      echo "[all] one worker --stage all, leading to last commit: $(rate "$s" "$(now)")";;
+    fan1|fan2)
+      setup "$mode"
+      start l --stage link; wait_line l leading
+      start p1 --stage prepare; s=$(now)
+      [ "$mode" = fan2 ] && start p2 --stage prepare
+      wait_empty "$stream"; p=$(now); wait_count "$tag"; d=$(now)
+      echo "[$mode] prepare (ads stream emptied): $(rate "$s" "$p"); pipeline to the last commit: $(rate "$s" "$d")";;
+    linker)
+      setup linker
+      start p1 --stage prepare; start p2 --stage prepare; wait_empty "$stream"
+      start l --stage link; wait_line l leading; s=$(now); wait_count "$tag"
+      echo "[linker] --stage link alone on prepared results, leading to last commit: $(rate "$s" "$(now)")";;
+    *) echo "unknown mode $mode" >&2; exit 2;;
+  esac
+  stop_all
 done
-linked=$(date +%s.%N)
-python3 - "$ads" "$start" "$published" "$led" "$linked" <<'PY'
-import sys
-n, s, p, l, d = int(sys.argv[1]), *map(float, sys.argv[2:])
-print(f"ads {n}: ingest --stream {p - s:.1f}s ({n / (p - s):.0f} ads/s published and acknowledged); "
-      f"worker {d - l:.1f}s from leading to the last commit ({n / (d - l):.0f} ads/s linked into PostgreSQL)")
-PY

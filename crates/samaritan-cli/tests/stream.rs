@@ -2,7 +2,9 @@
 //! `serve --stream` and `ingest --stream` put ads on the stream and answer after JetStream's
 //! acknowledgement; `worker` links them into PostgreSQL with the answers of one process and
 //! parks what is not an ad; a SIGKILLed linker is replaced by its standby with nothing lost and
-//! nothing linked twice.
+//! nothing linked twice. The fan-out layout (`worker --stage prepare` ×2, `--stage link` ×2)
+//! gives the same answers, and loses nothing when a prepare worker and the active linker are
+//! SIGKILLed mid-stream (`stream_faults.rs` restarts NATS and PostgreSQL under it).
 //!
 //! Every test uses a stream name and subject prefix of its own (and its own PostgreSQL
 //! schemas), deleted at the end. `SAMARITAN_STREAM_TEST_ADS` sets the ads of the comparison
@@ -11,165 +13,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
 
 mod common;
+mod stream_kit;
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::mpsc::Receiver;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{BIN, Client, exit_within};
-use samaritan_store::{QueueState, Store};
-
-/// A name no other test (or run) uses.
-fn unique(tag: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("t_{tag}_{}_{}", std::process::id(), nanos % 1_000_000_000)
-}
-
-/// A stream of the test's own: (name, subject prefix).
-fn stream_names(tag: &str) -> (String, String) {
-    let u = unique(tag);
-    (u.to_uppercase(), format!("samaritan_test.{u}"))
-}
-
-async fn jetstream(url: &str) -> async_nats::jetstream::Context {
-    async_nats::jetstream::new(async_nats::connect(url).await.unwrap())
-}
-
-/// Messages the stream holds (acknowledged ones leave a work queue).
-async fn stream_messages(js: &async_nats::jetstream::Context, name: &str) -> u64 {
-    let mut s = js.get_stream(name).await.unwrap();
-    s.info().await.unwrap().state.messages
-}
-
-/// A PostgreSQL URL whose connections use `schema` (created with its tables by opening it).
-async fn pg_schema(base: &str, schema: &str) -> (String, Store) {
-    let store = Store::open_postgres_in_schema(base, Some(schema))
-        .await
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    (
-        format!("{base}{sep}options=-csearch_path%3D{schema}"),
-        store,
-    )
-}
-
-async fn drop_schema(base: &str, schema: &str) {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect(base)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-    )))
-    .execute(&pool)
-    .await
-    .unwrap();
-}
-
-/// A process whose stdout JSON lines arrive on a channel; killed when dropped.
-struct Proc {
-    child: Child,
-    events: Receiver<serde_json::Value>,
-}
-
-impl Proc {
-    fn spawn(mut cmd: Command, log: &Path) -> Proc {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(log).unwrap())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                    let _ = tx.send(v);
-                }
-            }
-        });
-        Proc { child, events: rx }
-    }
-
-    /// The first event holding `key`, within `within` (fails the test otherwise).
-    fn wait_for(&mut self, key: &str, within: Duration, log: &Path) -> serde_json::Value {
-        let deadline = Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(v) if v.get(key).is_some() => return v,
-                Ok(_) => {}
-                Err(_) => panic!(
-                    "no `{key}` event within {}s; log:\n{}",
-                    within.as_secs(),
-                    std::fs::read_to_string(log).unwrap_or_default()
-                ),
-            }
-        }
-    }
-
-    fn sigterm(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        exit_within(&mut self.child, Duration::from_secs(60))
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn worker(nats: &str, stream: &(String, String), pg: &str, log: &Path, batch: &str) -> Proc {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["worker", "--stream", nats, "--stream-name", &stream.0])
-        .args(["--stream-subjects", &stream.1, "--database", pg])
-        .args(["--no-images", "--poll-ms", "100", "--batch", batch]);
-    Proc::spawn(cmd, log)
-}
-
-fn serve_stream(nats: &str, stream: &(String, String), store: &[&str], log: &Path) -> Proc {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "0"])
-        .args(store)
-        .args(["--no-images", "--stream", nats, "--stream-name", &stream.0])
-        .args(["--stream-subjects", &stream.1]);
-    Proc::spawn(cmd, log)
-}
-
-fn key(store: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(["keys", "create", "--scopes", "ingest,review"])
-        .args(store)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["key"].as_str().unwrap().to_owned()
-}
-
-fn ad(i: usize, title_bytes: usize) -> serde_json::Value {
-    serde_json::json!({
-        "id": format!("st-{i:04}"),
-        "title": "x".repeat(title_bytes),
-        "body": format!("Quiet room to rent near the park. Call 775-555-01{:02}.", i % 100),
-    })
-}
+use common::{BIN, Client};
+use samaritan_store::Store;
+use stream_kit::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs NATS (127.0.0.1:4222 or $SAMARITAN_TEST_NATS); run with --include-ignored"]
@@ -307,159 +160,6 @@ async fn ingest_publishes_each_good_line_and_names_each_bad_one() {
     let js = jetstream(&nats).await;
     assert_eq!(stream_messages(&js, &names.0).await, 2);
     js.delete_stream(&names.0).await.unwrap();
-}
-
-/// Ads of the synthetic marketplace as JSON lines.
-fn synth(dir: &Path, ads: usize, seed: u64) -> Vec<String> {
-    let out = dir.join("synth");
-    let status = Command::new(BIN)
-        .args([
-            "synth",
-            "--ads",
-            &ads.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--out",
-        ])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read_to_string(out.join("ads.jsonl"))
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn test_ads() -> usize {
-    std::env::var("SAMARITAN_STREAM_TEST_ADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
-}
-
-/// Waits until `store` holds `n` analysed ads and the stream is empty.
-async fn wait_linked(
-    store: &Store,
-    js: &async_nats::jetstream::Context,
-    stream: &str,
-    n: i64,
-    within: Duration,
-) {
-    let deadline = Instant::now() + within;
-    loop {
-        let stats = store.stats().await.unwrap();
-        if stats.ads == n && stream_messages(js, stream).await == 0 {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "after {}s the store holds {} of {n} ads",
-            within.as_secs(),
-            stats.ads
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The same ads ingested by one process, one ad per call (as `serve` with one ad per request;
-/// the linker links ad by ad), into `store`.
-async fn reference(store: &Store, lines: &[String]) {
-    let analyzer = samaritan_server::EngineAnalyzer::new(
-        samaritan_engine::policy::DEFAULT_POLICY,
-        samaritan_engine::extract::ExtractOptions::with_region("US").unwrap(),
-        None,
-    )
-    .unwrap();
-    let state = samaritan_server::AppState::new(
-        store.clone(),
-        Arc::new(analyzer),
-        samaritan_server::Limits::default(),
-    );
-    for line in lines {
-        let ad: samaritan_engine::model::Ad = serde_json::from_str(line).unwrap();
-        samaritan_server::ingest(&state, vec![(ad, line.clone())])
-            .await
-            .unwrap();
-    }
-}
-
-/// The distributed store's audit chain verifies; then the test's stream, stores and schemas go.
-async fn verify_and_clean_up(
-    js: &async_nats::jetstream::Context,
-    names: &(String, String),
-    pg: &str,
-    (store_a, schema_a): (&Store, &str),
-    (store_b, schema_b): (&Store, &str),
-) {
-    assert!(store_a.audit_verify().await.unwrap().ok);
-    js.delete_stream(&names.0).await.unwrap();
-    store_a.close().await;
-    store_b.close().await;
-    drop_schema(pg, schema_a).await;
-    drop_schema(pg, schema_b).await;
-}
-
-/// Networks, verdicts (whole analyses) and the queue of two stores are equal.
-async fn assert_same_answers(got: &Store, want: &Store, lines: &[String]) {
-    let ids: Vec<String> = lines
-        .iter()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let a = got.latest_analyses(&ids).await.unwrap();
-    let b = want.latest_analyses(&ids).await.unwrap();
-    assert_eq!(a.len(), ids.len());
-    assert_eq!(b.len(), ids.len());
-    let mut differ = 0;
-    for id in &ids {
-        if a[*id] != b[*id] {
-            differ += 1;
-            if differ <= 3 {
-                eprintln!(
-                    "ad {id} differs:\n  got  {}\n  want {}",
-                    serde_json::to_string(&a[*id].1).unwrap(),
-                    serde_json::to_string(&b[*id].1).unwrap()
-                );
-            }
-        }
-    }
-    assert_eq!(differ, 0, "{differ} of {} analyses differ", ids.len());
-    let na = got.network_memberships().await.unwrap();
-    let nb = want.network_memberships().await.unwrap();
-    assert!(
-        !nb.is_empty(),
-        "the corpus made no network: the test would prove nothing"
-    );
-    assert_eq!(na, nb, "network memberships differ");
-    let queue = |s: &Store| {
-        let s = s.clone();
-        async move {
-            let mut q: Vec<(String, i64, i64, String)> = s
-                .queue_list(QueueState::Open, 1_000_000, samaritan_store::now_ms())
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|i| (i.ad_id, i.revision, i.priority, i.verdict))
-                .collect();
-            q.sort();
-            q
-        }
-    };
-    let (qa, qb) = (queue(got).await, queue(want).await);
-    assert!(
-        !qb.is_empty(),
-        "nothing queued: the test would prove nothing"
-    );
-    assert_eq!(qa, qb, "queues differ");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -762,4 +462,206 @@ async fn an_ad_the_store_keeps_refusing_is_parked_after_its_attempts_and_the_res
     js.delete_stream(&names.0).await.unwrap();
     store.close().await;
     drop_schema(&pg, &schema).await;
+}
+
+/// The fan-out layout's processes, each with its log: two prepare workers, an active linker
+/// and its standby.
+struct FanOut {
+    prepare: Vec<(Proc, PathBuf)>,
+    linkers: Vec<(Proc, PathBuf)>,
+}
+
+/// Starts the linker (waits until it leads), its standby (until it stands by) and two prepare
+/// workers (until they prepare), each with `extra` arguments.
+fn start_fan_out(
+    nats: &str,
+    names: &(String, String),
+    pg: &str,
+    dir: &Path,
+    extra: &[&str],
+) -> FanOut {
+    let log = dir.join("l1.log");
+    let mut l1 = stage_worker(nats, names, pg, &log, "link", extra);
+    l1.wait_for("leading", Duration::from_secs(120), &log);
+    let mut linkers = vec![(l1, log)];
+    // The others start together (a debug build takes seconds to start).
+    let mut others: Vec<(Proc, PathBuf, &str)> = [
+        ("l2", "link", "standby"),
+        ("p1", "prepare", "preparing"),
+        ("p2", "prepare", "preparing"),
+    ]
+    .into_iter()
+    .map(|(n, stage, event)| {
+        let log = dir.join(format!("{n}.log"));
+        (
+            stage_worker(nats, names, pg, &log, stage, extra),
+            log,
+            event,
+        )
+    })
+    .collect();
+    for (p, log, event) in &mut others {
+        p.wait_for(event, Duration::from_secs(120), log);
+    }
+    let mut others = others.into_iter().map(|(p, log, _)| (p, log));
+    linkers.extend(others.next());
+    FanOut {
+        prepare: others.collect(),
+        linkers,
+    }
+}
+
+impl FanOut {
+    /// SIGTERM to every process; each exits cleanly.
+    fn stop(mut self) {
+        for (p, log) in self.prepare.iter_mut().chain(self.linkers.iter_mut()) {
+            let status = p.sigterm();
+            assert!(
+                status.success(),
+                "{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL (127.0.0.1:4222, 127.0.0.1:5432); run with --include-ignored"]
+async fn prepare_workers_and_a_standby_linker_give_the_answers_of_one_process() {
+    let test = "stream::prepare_workers_and_a_standby_linker_give_the_answers_of_one_process";
+    let (Some(nats), Some(pg)) = (
+        samaritan_testkit::nats_url(test),
+        samaritan_testkit::postgres_url(test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lines = synth(dir.path(), test_ads(), 13);
+    let names = stream_names("fan");
+    let (schema_a, schema_b) = (unique("fan"), unique("fanref"));
+    let (url_a, store_a) = pg_schema(&pg, &schema_a).await;
+    let (_, store_b) = pg_schema(&pg, &schema_b).await;
+    let js = jetstream(&nats).await;
+
+    let started = Instant::now();
+    let fan = start_fan_out(&nats, &names, &url_a, dir.path(), &["--batch", "50"]);
+    // The ads arrive while the workers run; a message that is not an ad sits in the middle.
+    let half = lines.len() / 2;
+    ingest_lines(&nats, &names, &lines[..half], &dir.path().join("a.jsonl"));
+    js.publish(format!("{}.junk", names.1), "{\"id\": 7, oops".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    ingest_lines(&nats, &names, &lines[half..], &dir.path().join("b.jsonl"));
+    wait_linked(
+        &store_a,
+        &js,
+        &names.0,
+        lines.len() as i64,
+        Duration::from_secs(600),
+    )
+    .await;
+    eprintln!(
+        "{} ads prepared by two workers and linked in {:.1}s",
+        lines.len(),
+        started.elapsed().as_secs_f64()
+    );
+    fan.stop();
+
+    let parked = store_a.parked_messages(0, 10).await.unwrap();
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert!(parked[0].error.contains("not an ad"), "{}", parked[0].error);
+    assert_eq!(parked[0].subject, format!("{}.junk", names.1));
+    assert_eq!(parked[0].stream, names.0);
+    assert_eq!(parked[0].seq, half as i64 + 1);
+    assert_exactly_once(&store_a, &lines).await;
+
+    reference(&store_b, &lines).await;
+    assert_same_answers(&store_a, &store_b, &lines).await;
+    verify_and_clean_up(
+        &js,
+        &names,
+        &pg,
+        (&store_a, &schema_a),
+        (&store_b, &schema_b),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL (127.0.0.1:4222, 127.0.0.1:5432); run with --include-ignored"]
+async fn a_killed_prepare_worker_and_a_killed_linker_lose_nothing_and_link_nothing_twice() {
+    let test =
+        "stream::a_killed_prepare_worker_and_a_killed_linker_lose_nothing_and_link_nothing_twice";
+    let (Some(nats), Some(pg)) = (
+        samaritan_testkit::nats_url(test),
+        samaritan_testkit::postgres_url(test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Half the comparison's corpus: the faults, not the size, are what this test is about.
+    let lines = synth(dir.path(), (test_ads() / 2).max(200), 14);
+    let names = stream_names("fankill");
+    let (schema_a, schema_b) = (unique("fankill"), unique("fankillref"));
+    let (url_a, store_a) = pg_schema(&pg, &schema_a).await;
+    let (_, store_b) = pg_schema(&pg, &schema_b).await;
+    let js = jetstream(&nats).await;
+
+    let extra = ["--batch", "20", "--ack-wait-secs", "3"];
+    let mut fan = start_fan_out(&nats, &names, &url_a, dir.path(), &extra);
+    ingest_lines(&nats, &names, &lines, &dir.path().join("ads.jsonl"));
+    let n = lines.len() as i64;
+    // As soon as linking began: SIGKILL a prepare worker (what it held comes back to the
+    // other after the acknowledgement wait).
+    wait_ads(
+        &store_a,
+        1,
+        Duration::from_secs(300),
+        "before the first kill",
+    )
+    .await;
+    let (mut p1, _) = fan.prepare.remove(0);
+    p1.child.kill().unwrap();
+    p1.child.wait().unwrap();
+    eprintln!(
+        "prepare worker killed with {} ads still to prepare",
+        stream_messages(&js, &names.0).await
+    );
+    // Half way: SIGKILL the active linker; the standby takes over from the store.
+    wait_ads(
+        &store_a,
+        n / 2,
+        Duration::from_secs(300),
+        "before the second kill",
+    )
+    .await;
+    let (mut l1, _) = fan.linkers.remove(0);
+    l1.child.kill().unwrap();
+    l1.child.wait().unwrap();
+    let killed = Instant::now();
+    let (l2, log2) = &mut fan.linkers[0];
+    let taken = l2.wait_for("leading", Duration::from_secs(60), log2);
+    eprintln!(
+        "standby leading {:.2}s after the SIGKILL, at position {}",
+        killed.elapsed().as_secs_f64(),
+        taken["position"]
+    );
+    assert!(taken["position"].as_u64().unwrap() > 0, "{taken}");
+    wait_linked(&store_a, &js, &names.0, n, Duration::from_secs(600)).await;
+    fan.stop();
+
+    assert_exactly_once(&store_a, &lines).await;
+    assert!(store_a.parked_messages(0, 10).await.unwrap().is_empty());
+    reference(&store_b, &lines).await;
+    assert_same_answers(&store_a, &store_b, &lines).await;
+    verify_and_clean_up(
+        &js,
+        &names,
+        &pg,
+        (&store_a, &schema_a),
+        (&store_b, &schema_b),
+    )
+    .await;
 }

@@ -51,6 +51,18 @@ pub trait Analyzer: Send + Sync + 'static {
         }
     }
 
+    /// [`Analyzer::ingest_linked`] with what a prepare worker made of some of the ads (one entry
+    /// per ad, or none at all): an analyzer that can link takes them instead of preparing those
+    /// ads again, when they were prepared under the policy in force. The default ignores them.
+    fn ingest_prepared(
+        &self,
+        ads: &[Ad],
+        prepared: Vec<Option<samaritan_engine::linked::PreparedAd>>,
+    ) -> Ingested {
+        let _ = prepared;
+        self.ingest_linked(ads)
+    }
+
     /// Network changes since the last call; the default (no linker) has none. `written` are the
     /// memberships `(ad, network)` that ingest items about to be stored carry in their analyses
     /// (the store writes them first, in the same transaction): the changes correct them where

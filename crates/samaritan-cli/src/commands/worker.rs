@@ -1,12 +1,21 @@
-//! `samaritan worker --stream nats://… --database postgres://…`: the linker of the distributed
-//! mode (issue 24). Waits to be elected through PostgreSQL, restores its linker from the store,
-//! then takes the ads stream in order through the service's ingest and acknowledges each ad
-//! after its commit (`samaritan_server::stream::linker`). Run two: the second waits as a
-//! standby and takes over within a second of the first dying.
+//! `samaritan worker --stream nats://… --database postgres://… [--stage all|prepare|link]`: the
+//! workers of the distributed mode (issue 24).
 //!
-//! stdout: JSON Lines of what happens (`{"standby": …}`, `{"leading": …}`, at a stop the
-//! counts); stderr: logs. Exit code 0 after SIGTERM/SIGINT (a snapshot saved, the lock given
-//! up), 1 when it had to stop (lost its lock, the store failed while parking).
+//! - `--stage all` (the default): one process does everything. Waits to be elected through
+//!   PostgreSQL, restores its linker from the store, then takes the ads stream in order through
+//!   the service's ingest and acknowledges each ad after its commit
+//!   (`samaritan_server::stream::linker`). Run two: the second waits as a standby and takes over
+//!   within a second of the first dying.
+//! - `--stage prepare`: a stateless prepare worker (`samaritan_server::stream::prepare`); run
+//!   any number. Reads the policy and hash banks from the store at start, writes nothing there.
+//! - `--stage link`: the linker of the fan-out layout, elected like `all`, taking the prepare
+//!   workers' results in the ads stream's order.
+//!
+//! stdout: JSON Lines of what happens (`{"standby": …}`, `{"leading": …}`, `{"preparing": …}`,
+//! `{"interrupted": …}` when a linker lost its lock, store or stream and stands by again, at a
+//! stop the counts); stderr: logs. Exit code 0 after SIGTERM/SIGINT (a snapshot saved, the
+//! lock given up), 1 when it cannot start (the store's audit chain broken, a bad stream name)
+//! or was stopped while failing.
 
 use std::sync::Arc;
 
@@ -14,7 +23,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use samaritan_server::engine::{image_context, service_intake};
 use samaritan_server::stream::linker::Restore;
-use samaritan_server::stream::{LinkerConfig, LinkerStop, run_linker};
+use samaritan_server::stream::{LinkerConfig, LinkerStop, PrepareConfig, run_linker, run_prepare};
 use samaritan_server::{AppState, EngineAnalyzer, Limits};
 use samaritan_store::Store;
 
@@ -29,25 +38,36 @@ pub struct WorkerArgs {
     pub stream: String,
     #[command(flatten)]
     pub target: StreamArgs,
-    /// The PostgreSQL store the linker commits to and is elected through.
+    /// The PostgreSQL store the linker commits to and is elected through (prepare workers read
+    /// the policy and hash banks from it).
     #[arg(long, env = "SAMARITAN_DATABASE", value_name = "URL")]
     pub database: String,
+    /// What this worker does: `all` (one process prepares and links, as before), `prepare`
+    /// (a stateless prepare worker; run any number) or `link` (the linker of the fan-out
+    /// layout, taking the prepare workers' results). `all` and `prepare` cannot run on the
+    /// same stream at once.
+    #[arg(long, value_enum, default_value_t = Stage::All)]
+    pub stage: Stage,
     /// Policy and region: the `--policy` file, else the policy stored in the database (as
     /// `serve` put it in force), else the built-in default. Read at election and at each
     /// rebuild.
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Messages fetched from the stream at once.
-    #[arg(long, default_value_t = 256)]
-    pub batch: usize,
-    /// Attempts at one message (each after rebuilding the linker from the store) before it is
-    /// parked with its error (`samaritan parked` lists them).
+    /// Messages fetched from the stream at once (prepare workers: 64 unless given).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Attempts at one message (each after rebuilding the linker from the store; for a prepare
+    /// worker, deliveries) before it is parked with its error (`samaritan parked` lists them).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
     /// Save the linker's snapshot once this many ads were linked since the last (and at a
     /// clean stop). 0: only at a clean stop.
     #[arg(long, default_value_t = 100_000)]
     pub snapshot_every: u64,
+    /// Seconds JetStream waits for a prepare worker's acknowledgement before delivering an ad
+    /// again (a killed prepare worker's ads come back after it).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ack_wait_secs: u64,
     /// Milliseconds between a standby's tries for the leadership lock.
     #[arg(long, default_value_t = 500)]
     pub poll_ms: u64,
@@ -63,6 +83,14 @@ pub struct WorkerArgs {
     pub blobs: super::blob_args::BlobArgs,
 }
 
+/// The stage a worker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    All,
+    Prepare,
+    Link,
+}
+
 pub fn run(args: WorkerArgs) -> Result<std::process::ExitCode> {
     runtime()?.block_on(worker(args))
 }
@@ -76,7 +104,8 @@ struct FromStore {
 }
 
 impl FromStore {
-    async fn build(&self, store: &Store) -> Result<(AppState, Arc<EngineAnalyzer>)> {
+    /// The engine as the store's policy and hash banks say, with an empty linker.
+    async fn analyzer(&self, store: &Store) -> Result<Arc<EngineAnalyzer>> {
         let extract = self.engine.extract()?;
         let text = match (&self.engine.policy, store.current_policy().await?) {
             (Some(path), _) => std::fs::read_to_string(path)
@@ -100,10 +129,14 @@ impl FromStore {
         } else {
             None
         };
-        let analyzer = Arc::new(
+        Ok(Arc::new(
             EngineAnalyzer::new(&text, extract, images)
                 .map_err(|e| anyhow::anyhow!("the policy is refused: {e}"))?,
-        );
+        ))
+    }
+
+    async fn build(&self, store: &Store) -> Result<(AppState, Arc<EngineAnalyzer>)> {
+        let analyzer = self.analyzer(store).await?;
         analyzer
             .restore_from(store)
             .await
@@ -141,11 +174,6 @@ async fn worker(args: WorkerArgs) -> Result<std::process::ExitCode> {
     }
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_owned());
     let actor = format!("worker:{host}:{}", std::process::id());
-    let mut cfg = LinkerConfig::new(&args.stream, args.target.spec()?, &actor);
-    cfg.batch = args.batch.max(1);
-    cfg.max_attempts = args.max_attempts;
-    cfg.snapshot_every = args.snapshot_every;
-    cfg.poll = std::time::Duration::from_millis(args.poll_ms.max(10));
     let restorer = FromStore {
         engine: args.engine,
         images: !args.no_images,
@@ -160,7 +188,59 @@ async fn worker(args: WorkerArgs) -> Result<std::process::ExitCode> {
         let _ = writeln!(out, "{event}");
         let _ = out.flush();
     };
-    let result = run_linker(&store, &cfg, &restorer, &stop, &print).await;
+    if args.stage == Stage::Prepare {
+        let analyzer = restorer.analyzer(&store).await?;
+        // A prepare worker needs nothing more from the store.
+        if tokio::time::timeout(std::time::Duration::from_secs(10), store.close())
+            .await
+            .is_err()
+        {
+            eprintln!("samaritan worker: the store did not close within 10s; going on");
+        }
+        let mut cfg = PrepareConfig::new(&args.stream, args.target.spec()?);
+        cfg.batch = args.batch.unwrap_or(64).max(1);
+        cfg.max_attempts = args.max_attempts;
+        cfg.ack_wait = std::time::Duration::from_secs(args.ack_wait_secs);
+        return match run_prepare(&cfg, analyzer, &actor, &stop, &print).await {
+            Ok(counts) => {
+                print(serde_json::json!({"stopped": actor, "counts": counts}));
+                eprintln!(
+                    "samaritan worker: stopped ({} prepared, {} to park)",
+                    counts.prepared, counts.failed
+                );
+                Ok(std::process::ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(std::process::ExitCode::from(1))
+            }
+        };
+    }
+    let mut cfg = LinkerConfig::new(&args.stream, args.target.spec()?, &actor);
+    cfg.batch = args.batch.unwrap_or(256).max(1);
+    cfg.max_attempts = args.max_attempts;
+    cfg.snapshot_every = args.snapshot_every;
+    cfg.poll = std::time::Duration::from_millis(args.poll_ms.max(10));
+    cfg.fanout = args.stage == Stage::Link;
+    // A linker that lost its lock, its store or its stream (a restart of PostgreSQL or NATS)
+    // goes back to standby after a pause, and is elected again from the store.
+    let mut failures = 0u32;
+    let result = loop {
+        match run_linker(&store, &cfg, &restorer, &stop, &print).await {
+            Ok(counts) => break Ok(counts),
+            Err(e) if !stop.is_stopped() => {
+                let wait = std::time::Duration::from_millis(500 << failures.min(4));
+                failures += 1;
+                eprintln!(
+                    "samaritan worker: the linker stopped ({e}); standing by again in {} ms",
+                    wait.as_millis()
+                );
+                print(serde_json::json!({"interrupted": actor, "error": e.to_string()}));
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => break Err(e),
+        }
+    };
     let code = match result {
         Ok(counts) => {
             print(serde_json::json!({"stopped": actor, "counts": counts}));

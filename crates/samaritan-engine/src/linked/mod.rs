@@ -20,14 +20,17 @@
 //! The engine starts no threads: callers choose where each step runs. What the linker was told
 //! about each ad can be kept as a [`LinkRecord`] and replayed ([`LinkedState::replay`]) to get
 //! the same state back after a restart; a snapshot of the whole state
-//! ([`LinkedState::to_snapshot`]) spares replaying the records made before it.
+//! ([`LinkedState::to_snapshot`]) spares replaying the records made before it. Step 1's result
+//! travels between processes as a [`PreparedAd`] (the distributed mode's prepare workers).
 
 mod prepare;
+mod prepared;
 mod record;
 mod snapshot;
 mod state;
 
 pub use prepare::{LinkReady, LinkStage, link_input};
+pub use prepared::{PREPARED_FORMAT, PreparedAd};
 pub use record::{LINK_FORMAT, LinkRecord, Photo, RecordError};
 pub use snapshot::{SNAPSHOT_FORMAT, SnapshotCopy, SnapshotError};
 pub use state::{BatchLookups, LinkedState, NetworkContexts};

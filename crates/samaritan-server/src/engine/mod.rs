@@ -7,7 +7,9 @@
 //!
 //! Ingest of a batch ([`EngineAnalyzer::ingest_linked`]):
 //! 0. the batch's images, all together ([`ImageContext::take_in`]);
-//! 1. on every core, outside any lock: [`Engine::prepare_linked`] and the ad's [`LinkRecord`];
+//! 1. on every core, outside any lock: [`Engine::prepare_linked`] and the ad's [`LinkRecord`]
+//!    (or, in the distributed mode, what a prepare worker made: [`EngineAnalyzer::prepare_for_link`]
+//!    there, [`Analyzer::ingest_prepared`] here);
 //! 2. under a read lock, in parallel: the photo look-ups; then under the write lock, in input
 //!    order: [`LinkedState::link`], and the networks and templates of the batch's ads (as of
 //!    the whole batch);
@@ -32,7 +34,7 @@ use samaritan_engine::Engine;
 use samaritan_engine::extract::ExtractOptions;
 use samaritan_engine::learn::{self, FeatureConfig, Features, ModelInput};
 use samaritan_engine::link::LinkConfig;
-use samaritan_engine::linked::{LinkReady, LinkRecord, LinkedState};
+use samaritan_engine::linked::{LinkReady, LinkRecord, LinkedState, PreparedAd};
 use samaritan_engine::model::{Ad, Analysis, TemplateRef};
 use samaritan_engine::pipeline::ImageResults;
 use samaritan_engine::pipeline::Prepared;
@@ -186,6 +188,43 @@ impl EngineAnalyzer {
         }
     }
 
+    /// Steps 0–1 of ingest for `ads`: images taken in, prepared, each ad's link record, PDQ
+    /// values and shadow score.
+    fn prepare_step1(&self, engine: &Engine, ads: Vec<&Ad>) -> Vec<Step1> {
+        if ads.is_empty() {
+            return Vec::new();
+        }
+        let images = self.take_in(&ads);
+        let config = &self.link_config;
+        let model = read(&self.model).clone();
+        let model = model.as_deref();
+        map_maybe_par(ads.into_iter().zip(images).collect(), |(ad, images)| {
+            let (ready, shadow) = engine.prepare_linked_with(ad, images, config, |p| {
+                model.map(|m| shadow_score(m, p, engine))
+            });
+            let pdq = ready.search_pdq(ad);
+            let record = LinkRecord::of(&ready, pdq.clone()).to_json();
+            (ready, record, pdq, shadow)
+        })
+    }
+
+    /// Steps 0–1 for a prepare worker of the distributed mode: images taken in and every ad
+    /// prepared on every core, in input order, in the form that travels to the linker
+    /// ([`Analyzer::ingest_prepared`] takes it back).
+    pub fn prepare_for_link(&self, ads: &[Ad]) -> Vec<PreparedAd> {
+        let active = self.current();
+        let engine = &active.engine;
+        let label = active.info.label.clone();
+        let refs: Vec<&Ad> = ads.iter().collect();
+        let images = self.take_in(&refs);
+        let config = &self.link_config;
+        map_maybe_par(refs.into_iter().zip(images).collect(), |(ad, images)| {
+            let ready = engine.prepare_linked(ad, images, config);
+            let pdq = ready.search_pdq(ad);
+            PreparedAd::of(&ready, pdq, label.clone())
+        })
+    }
+
     /// Ads linked so far.
     pub fn linked_ads(&self) -> usize {
         read(&self.links).state.linker().len()
@@ -240,7 +279,7 @@ impl EngineAnalyzer {
 
 /// One ad after step 1: ready to link, its link record, its PDQ values for the search index,
 /// and the learned model's shadow score.
-type PreparedAd = (LinkReady, Vec<u8>, Vec<String>, Option<ShadowInput>);
+type Step1 = (LinkReady, Vec<u8>, Vec<String>, Option<ShadowInput>);
 
 /// What one ad of a batch is finished with.
 struct Finishing {
@@ -263,23 +302,41 @@ impl Analyzer for EngineAnalyzer {
     }
 
     fn ingest_linked(&self, ads: &[Ad]) -> Ingested {
+        self.ingest_prepared(ads, Vec::new())
+    }
+
+    fn ingest_prepared(&self, ads: &[Ad], prepared: Vec<Option<PreparedAd>>) -> Ingested {
         let active = self.current();
         let engine = &active.engine;
-        // 0–1. Stateless, on every core, outside the lock.
-        let refs: Vec<&Ad> = ads.iter().collect();
-        let images = self.take_in(&refs);
-        let config = &self.link_config;
-        let model = read(&self.model).clone();
-        let model = model.as_deref();
-        let prepared: Vec<PreparedAd> =
-            map_maybe_par(refs.into_iter().zip(images).collect(), |(ad, images)| {
-                let (ready, shadow) = engine.prepare_linked_with(ad, images, config, |p| {
-                    model.map(|m| shadow_score(m, p, engine))
-                });
-                let pdq = ready.search_pdq(ad);
-                let record = LinkRecord::of(&ready, pdq.clone()).to_json();
-                (ready, record, pdq, shadow)
-            });
+        // 0–1. Stateless, on every core, outside the lock; what a prepare worker made under
+        // the policy in force is taken as it is (not when a model scores in shadow: the model
+        // needs the ad's prepared text, which does not travel).
+        let label = &active.info.label;
+        let scoring = read(&self.model).is_some();
+        let mut given: Vec<Option<PreparedAd>> = prepared
+            .into_iter()
+            .zip(ads)
+            .map(|(p, ad)| p.filter(|p| !scoring && p.policy == *label && p.staged.id == ad.id))
+            .collect();
+        given.resize_with(ads.len(), || None);
+        let missing: Vec<&Ad> = ads
+            .iter()
+            .zip(&given)
+            .filter(|(_, p)| p.is_none())
+            .map(|(ad, _)| ad)
+            .collect();
+        let mut local = self.prepare_step1(engine, missing).into_iter();
+        let prepared: Vec<Step1> = given
+            .into_iter()
+            .filter_map(|p| match p {
+                Some(p) => {
+                    let record = p.record.to_json();
+                    let pdq = p.record.pdq.clone();
+                    Some((p.into_ready(), record, pdq, None))
+                }
+                None => local.next(),
+            })
+            .collect();
         let mut readies = Vec::with_capacity(prepared.len());
         let mut records = Vec::with_capacity(prepared.len());
         let mut shadow = Vec::with_capacity(prepared.len());

@@ -138,7 +138,8 @@ pub async fn ingest(
     state: &AppState,
     ads: Vec<(Ad, String)>,
 ) -> Result<Vec<IngestOutcome>, ApiError> {
-    ingest_linking(state, ads, false).await
+    let ads = ads.into_iter().map(|(ad, raw)| (ad, raw, None)).collect();
+    ingest_linking(state, ads, false, None).await
 }
 
 /// [`ingest`], with the fresh ads linked one at a time: each ad's analysis is as of itself and
@@ -150,29 +151,44 @@ pub async fn ingest_each(
     state: &AppState,
     ads: Vec<(Ad, String)>,
 ) -> Result<Vec<IngestOutcome>, ApiError> {
-    ingest_linking(state, ads, true).await
+    let ads = ads.into_iter().map(|(ad, raw)| (ad, raw, None)).collect();
+    ingest_linking(state, ads, true, None).await
+}
+
+/// [`ingest_each`] for the distributed mode's linker: each ad with what a prepare worker made
+/// of it (`None`: prepared here), and `mark`, a link-state record `(kind, key, value)` written
+/// in the same transaction as the ads when any is stored (the linker's stream position).
+pub async fn ingest_each_prepared(
+    state: &AppState,
+    ads: Vec<(Ad, String, Option<samaritan_engine::linked::PreparedAd>)>,
+    mark: Option<(String, String, Vec<u8>)>,
+) -> Result<Vec<IngestOutcome>, ApiError> {
+    ingest_linking(state, ads, true, mark).await
 }
 
 async fn ingest_linking(
     state: &AppState,
-    ads: Vec<(Ad, String)>,
+    ads: Vec<(Ad, String, Option<samaritan_engine::linked::PreparedAd>)>,
     each: bool,
+    mark: Option<(String, String, Vec<u8>)>,
 ) -> Result<Vec<IngestOutcome>, ApiError> {
     // Re-sends with the same content are answered from the store without analysing again.
-    let ids: Vec<&str> = ads.iter().map(|(ad, _)| ad.id.as_str()).collect();
+    let ids: Vec<&str> = ads.iter().map(|(ad, _, _)| ad.id.as_str()).collect();
     let stored = state.store().digests(&ids).await?;
     // The response keeps the request's order; the ads themselves move on (no copies).
-    let order: Vec<String> = ads.iter().map(|(ad, _)| ad.id.clone()).collect();
+    let order: Vec<String> = ads.iter().map(|(ad, _, _)| ad.id.clone()).collect();
     let mut fresh_ads = Vec::new();
     let mut fresh_meta = Vec::new();
+    let mut fresh_prepared = Vec::new();
     let mut resent = Vec::new();
-    for (ad, raw) in ads {
+    for (ad, raw, prepared) in ads {
         let digest = samaritan_store::ad_digest(&ad);
         if stored.get(&ad.id) == Some(&digest) {
             resent.push(ad.id);
         } else {
             fresh_ads.push(ad);
             fresh_meta.push((raw, digest));
+            fresh_prepared.push(prepared);
         }
     }
 
@@ -209,10 +225,12 @@ async fn ingest_linking(
             // network lock, as `queue_with_networks` takes them.
             let _turn = state.inner.network_lock.lock().await;
             let mut steps = Vec::with_capacity(fresh_ads.len());
-            for (ad, meta) in fresh_ads.into_iter().zip(fresh_meta) {
+            for ((ad, meta), prepared) in fresh_ads.into_iter().zip(fresh_meta).zip(fresh_prepared)
+            {
                 let analyzer = analyzer.clone();
                 let step = tokio::task::spawn_blocking(move || {
-                    let ingested = analyzer.ingest_linked(std::slice::from_ref(&ad));
+                    let ingested =
+                        analyzer.ingest_prepared(std::slice::from_ref(&ad), vec![prepared]);
                     let items = items_of(vec![ad], vec![meta], ingested);
                     items.map(|items| {
                         let written = crate::analyzer::written_memberships(&items);
@@ -223,6 +241,11 @@ async fn ingest_linking(
                 .await
                 .map_err(|e| ApiError::internal(format!("the engine failed: {e}")))??;
                 steps.push(step);
+            }
+            if let Some(mark) = mark
+                && let Some(last) = steps.last_mut().and_then(|(items, _)| items.last_mut())
+            {
+                last.link_state.push(mark);
             }
             queued.push(state.store().queue_ingest_steps(steps).await?);
         } else {

@@ -32,7 +32,11 @@ use futures_util::StreamExt;
 use samaritan_engine::model::Ad;
 use samaritan_store::{IngestStatus, ParkInput, Store};
 
-use super::{LINKER_CONSUMER, StreamError, StreamSpec, ensure_stream, msg_id};
+use super::prepared::{ensure_prepared_stream, prepared_spec};
+use super::reorder::Reorder;
+use super::{
+    LINKER_CONSUMER, PREPARED_LINKER_CONSUMER, StreamError, StreamSpec, ensure_stream, msg_id,
+};
 use crate::{AppState, EngineAnalyzer};
 
 /// The advisory lock key of the election of the linker of `stream`: one active linker per
@@ -63,6 +67,9 @@ pub struct LinkerConfig {
     pub ack_wait: Duration,
     /// Save a snapshot once this many records were made since the last (0: only at a stop).
     pub snapshot_every: u64,
+    /// The fan-out layout: take the prepare workers' results ([`super::prepared`]) in the ads
+    /// stream's order instead of the ads themselves.
+    pub fanout: bool,
 }
 
 impl LinkerConfig {
@@ -78,6 +85,7 @@ impl LinkerConfig {
             poll: Duration::from_millis(500),
             ack_wait: Duration::from_secs(60),
             snapshot_every: 100_000,
+            fanout: false,
         }
     }
 }
@@ -95,11 +103,16 @@ impl LinkerStop {
         self.wake.notify_waiters();
     }
 
-    fn stopped(&self) -> bool {
+    /// Whether [`LinkerStop::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped()
+    }
+
+    pub(crate) fn stopped(&self) -> bool {
         self.flag.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         while !self.stopped() {
             let notified = self.wake.notified();
             if self.stopped() {
@@ -157,10 +170,39 @@ pub async fn run_linker<R: Restore + Sync>(
         state: None,
         counts: LinkerCounts::default(),
         last_snapshot: 0,
+        position: None,
     };
     let started = std::time::Instant::now();
     active.rebuild().await?;
     let linked = active.analyzer().map_or(0, |a| a.linked_ads());
+    if cfg.fanout {
+        consume_prepared(&js, stream, &mut active, stop, on_event, started, linked).await?;
+    } else {
+        consume_ads(stream, &mut active, stop, on_event, started, linked).await?;
+    }
+    if let Some(a) = active.analyzer()
+        && a.link_records() > 0
+        && let Err(e) = a.save_snapshot(store).await
+    {
+        tracing::warn!(error = %e, "the linker snapshot was not saved at stop");
+    }
+    let counts = active.counts;
+    if let Err(e) = active.leadership.release().await {
+        tracing::warn!(error = %e, "releasing the leadership lock failed (it goes with the connection)");
+    }
+    Ok(counts)
+}
+
+/// The single-process layout: the ads stream itself, in order.
+async fn consume_ads<R: Restore + Sync>(
+    stream: jetstream::stream::Stream,
+    active: &mut Active<'_, R>,
+    stop: &LinkerStop,
+    on_event: OnEvent<'_>,
+    started: std::time::Instant,
+    linked: usize,
+) -> Result<(), StreamError> {
+    let cfg = active.cfg;
     // A fresh consumer from the first unacknowledged message, in stream order.
     match stream.delete_consumer(LINKER_CONSUMER).await {
         Ok(_) => {}
@@ -206,7 +248,7 @@ pub async fn run_linker<R: Restore + Sync>(
         let mut messages = Vec::with_capacity(cfg.batch);
         while let Some(m) = batch.next().await {
             match m {
-                Ok(m) => messages.push(m),
+                Ok(m) => messages.push(read_item(&cfg.spec.name, m)),
                 Err(e) => {
                     tracing::warn!(error = %e, "a fetch ended early");
                     break;
@@ -224,17 +266,266 @@ pub async fn run_linker<R: Restore + Sync>(
         active.handle(messages).await?;
         active.maybe_snapshot().await;
     }
-    if let Some(a) = active.analyzer()
-        && a.link_records() > 0
-        && let Err(e) = a.save_snapshot(store).await
-    {
-        tracing::warn!(error = %e, "the linker snapshot was not saved at stop");
+    Ok(())
+}
+
+/// The fan-out layout: the prepare workers' results, put back in the ads stream's order
+/// ([`Reorder`]); the position (the last ad-stream sequence linked) commits with each run, so a
+/// takeover goes on exactly after it.
+async fn consume_prepared<R: Restore + Sync>(
+    js: &jetstream::Context,
+    mut ads: jetstream::stream::Stream,
+    active: &mut Active<'_, R>,
+    stop: &LinkerStop,
+    on_event: OnEvent<'_>,
+    started: std::time::Instant,
+    linked: usize,
+) -> Result<(), StreamError> {
+    let cfg = active.cfg;
+    let results_name = prepared_spec(&cfg.spec)?.name;
+    let mut results = ensure_prepared_stream(js, &cfg.spec).await?;
+    // The position is only good for this very stream (a stream made again starts at 1).
+    let epoch = ads
+        .info()
+        .await
+        .map_err(StreamError::js)?
+        .created
+        .to_string()
+        .replace(' ', "_");
+    let position = Position {
+        key: cfg.spec.name.clone(),
+        epoch,
+    };
+    let stored = active
+        .store
+        .get_link_state(POSITION_KIND, &position.key)
+        .await
+        .map_err(|e| StreamError::Invalid(format!("reading the stream position: {e}")))?
+        .and_then(|v| position.parse(&v));
+    let mut reorder: Reorder<Item> = Reorder::new(stored.map_or(0, |s| s + 1));
+    active.position = Some(position);
+    match results.delete_consumer(PREPARED_LINKER_CONSUMER).await {
+        Ok(_) => {}
+        Err(e) if e.to_string().contains("not found") => {}
+        Err(e) => return Err(StreamError::js(format!("replacing the consumer: {e}"))),
     }
-    let counts = active.counts;
-    if let Err(e) = active.leadership.release().await {
-        tracing::warn!(error = %e, "releasing the leadership lock failed (it goes with the connection)");
+    let consumer: jetstream::consumer::PullConsumer = results
+        .create_consumer(pull::Config {
+            durable_name: Some(PREPARED_LINKER_CONSUMER.to_owned()),
+            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ack_policy: jetstream::consumer::AckPolicy::Explicit,
+            ack_wait: HELD_ACK_WAIT,
+            max_deliver: -1,
+            // Results wait here for their turn: never held back by the server, or the one
+            // awaited could not come.
+            max_ack_pending: -1,
+            ..Default::default()
+        })
+        .await
+        .map_err(StreamError::js)?;
+    on_event(serde_json::json!({
+        "leading": cfg.actor,
+        "stream": cfg.spec.name,
+        "fanout": true,
+        "position": stored,
+        "linked_ads": linked,
+        "restore_secs": started.elapsed().as_secs_f64(),
+    }));
+    active.last_snapshot = active.analyzer().map_or(0, |a| a.link_records());
+    let mut failures = 0u32;
+    let mut last_check = std::time::Instant::now();
+    // (first unprepared ad, last result published), read in that order, for `skip_to`.
+    let mut proof: Option<(u64, u64)> = None;
+    let mut last_progress = std::time::Instant::now();
+    while !stop.stopped() {
+        let fetched = consumer
+            .fetch()
+            .max_messages(cfg.batch.max(1))
+            .expires(Duration::from_millis(500))
+            .messages()
+            .await;
+        let mut batch = match fetched {
+            Ok(b) => b,
+            Err(e) => {
+                let wait = super::prepare::backoff(failures);
+                failures += 1;
+                tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "fetching prepared results failed; retrying");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        };
+        failures = 0;
+        let mut foreign = Vec::new();
+        while let Some(m) = batch.next().await {
+            match m {
+                Ok(m) => {
+                    let own = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+                    match read_prepared(&cfg.spec.name, &results_name, m) {
+                        (None, item) => foreign.push(item),
+                        (Some(seq), item) => {
+                            if let Some(done) = reorder.insert(seq, own, item) {
+                                // Linked before (a result published twice, or redelivered).
+                                ack_all(done.acks.iter()).await;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "a fetch ended early");
+                    break;
+                }
+            }
+        }
+        if !foreign.is_empty() {
+            active.handle(foreign).await?;
+        }
+        let mut ready = take_ready(&mut reorder);
+        if ready.is_empty() && last_check.elapsed() >= Duration::from_millis(250) {
+            last_check = std::time::Instant::now();
+            // Is the awaited sequence on neither stream? Read the ads stream's first sequence,
+            // then the results stream's last; once every result up to that one was delivered
+            // and is held here (or acknowledged), every ad below that first sequence is held
+            // or linked (an ad leaves the ads stream only after its result was published).
+            if proof.is_none()
+                && let Some(unprepared) = first_unprepared(&mut ads).await
+                && let Some(published) = last_published(&mut results).await
+            {
+                proof = Some((unprepared, published));
+            }
+            if let Some((unprepared, published)) = proof
+                && all_delivered(&consumer, published, reorder.held()).await
+            {
+                proof = None;
+                if let Some(skipped) = reorder.skip_to(unprepared) {
+                    if skipped.start > 0 {
+                        tracing::warn!(
+                            from = skipped.start,
+                            to = skipped.end - 1,
+                            "ads stream sequences on neither stream were skipped (deleted by hand?)"
+                        );
+                    }
+                    ready = take_ready(&mut reorder);
+                }
+            }
+        }
+        if reorder.held() > 0 && last_progress.elapsed() >= HELD_ACK_WAIT / 3 {
+            last_progress = std::time::Instant::now();
+            // Results waiting for their turn are not delivered again meanwhile.
+            let held = reorder.held_items().flat_map(|i| i.acks.iter());
+            let _ =
+                futures_util::future::join_all(held.map(|m| m.ack_with(AckKind::Progress))).await;
+        }
+        if ready.is_empty() {
+            continue;
+        }
+        tracing::debug!(
+            ads = ready.len(),
+            next = reorder.next(),
+            held = reorder.held(),
+            "linking results in stream order"
+        );
+        active
+            .leadership
+            .check()
+            .await
+            .map_err(|e| StreamError::Invalid(format!("stopping: {e}")))?;
+        active.handle(ready).await?;
+        active.maybe_snapshot().await;
     }
-    Ok(counts)
+    Ok(())
+}
+
+/// How long a result may wait unacknowledged before JetStream delivers it again; results
+/// held for their turn are kept alive with progress acknowledgements.
+const HELD_ACK_WAIT: Duration = Duration::from_secs(30);
+
+/// The results whose turn it is, in order, each result's copies' messages acknowledged with it.
+fn take_ready(reorder: &mut Reorder<Item>) -> Vec<Item> {
+    let mut out = Vec::new();
+    while let Some((_, copies)) = reorder.pop_ready() {
+        let mut copies = copies.into_iter();
+        if let Some(mut first) = copies.next() {
+            for c in copies {
+                first.acks.extend(c.acks);
+            }
+            out.push(first);
+        }
+    }
+    out
+}
+
+/// The first sequence still on the ads stream (its last + 1 when empty); `None` when it cannot
+/// be read now.
+async fn first_unprepared(ads: &mut jetstream::stream::Stream) -> Option<u64> {
+    match ads.info().await {
+        Ok(i) if i.state.messages > 0 => Some(i.state.first_sequence),
+        Ok(i) => Some(i.state.last_sequence + 1),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the ads stream's state failed");
+            None
+        }
+    }
+}
+
+/// The last sequence of the results stream; `None` when it cannot be read now.
+async fn last_published(results: &mut jetstream::stream::Stream) -> Option<u64> {
+    match results.info().await {
+        Ok(i) => Some(i.state.last_sequence),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the results stream's state failed");
+            None
+        }
+    }
+}
+
+/// Whether every result up to `published` was delivered, and every delivered one not yet
+/// acknowledged is one of the `held`.
+async fn all_delivered(
+    consumer: &jetstream::consumer::PullConsumer,
+    published: u64,
+    held: usize,
+) -> bool {
+    match consumer.get_info().await {
+        Ok(i) => i.delivered.stream_sequence >= published && i.num_ack_pending == held,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the linker's consumer failed");
+            false
+        }
+    }
+}
+
+/// The linker's position in the fan-out layout, kept as a link-state record (kind
+/// [`POSITION_KIND`], key the ads stream's name) written in the transaction of each run:
+/// `<last sequence linked> <the stream's creation time>`.
+struct Position {
+    key: String,
+    epoch: String,
+}
+
+/// `link_state` kind of the fan-out linker's position.
+pub const POSITION_KIND: &str = "stream_position";
+
+impl Position {
+    fn record(&self, seq: u64) -> (String, String, Vec<u8>) {
+        (
+            POSITION_KIND.to_owned(),
+            self.key.clone(),
+            format!("{seq} {}", self.epoch).into_bytes(),
+        )
+    }
+
+    /// The stored sequence when it is of this very stream.
+    fn parse(&self, value: &[u8]) -> Option<u64> {
+        let text = std::str::from_utf8(value).ok()?;
+        let (seq, epoch) = text.split_once(' ')?;
+        if epoch != self.epoch {
+            tracing::warn!(
+                "the stored stream position is of an earlier stream of that name; starting from the stream's own first results"
+            );
+            return None;
+        }
+        seq.parse().ok()
+    }
 }
 
 struct Active<'a, R> {
@@ -245,22 +536,30 @@ struct Active<'a, R> {
     state: Option<(AppState, Arc<EngineAnalyzer>)>,
     counts: LinkerCounts,
     last_snapshot: u64,
+    /// The fan-out layout's position, committed with each run.
+    position: Option<Position>,
 }
 
-/// One message, read.
+/// One ad message to link (or park), read: from the ads stream itself, or from the prepared
+/// results standing for it (then `acks` are the results' messages).
 struct Item {
-    message: jetstream::Message,
+    acks: Vec<jetstream::Message>,
+    /// The stream and sequence the ad came on (what a parked row names).
+    stream: String,
     seq: u64,
+    subject: String,
+    msg_id: Option<String>,
+    payload: bytes::Bytes,
     delivered: i64,
     ad: Result<(Ad, String), String>,
+    prepared: Option<samaritan_engine::linked::PreparedAd>,
+    /// Attempts already made elsewhere (a prepare worker's marker).
+    attempts: Option<u32>,
 }
 
-fn read_item(message: jetstream::Message) -> Item {
-    let (seq, delivered) = message
-        .info()
-        .map(|i| (i.stream_sequence, i.delivered))
-        .unwrap_or((0, 1));
-    let ad = match std::str::from_utf8(&message.payload) {
+/// An ad from a message's payload, or why it is not one (no ad text in the reason).
+pub(crate) fn read_ad(payload: &[u8]) -> Result<(Ad, String), String> {
+    match std::str::from_utf8(payload) {
         Err(e) => Err(format!("not UTF-8 at byte {}", e.valid_up_to())),
         Ok(text) => match serde_json::from_str::<Ad>(text) {
             Ok(ad) => Ok((ad, text.to_owned())),
@@ -275,12 +574,74 @@ fn read_item(message: jetstream::Message) -> Item {
                 }
             )),
         },
-    };
+    }
+}
+
+fn read_item(stream: &str, message: jetstream::Message) -> Item {
+    let (seq, delivered) = message
+        .info()
+        .map(|i| (i.stream_sequence, i.delivered))
+        .unwrap_or((0, 1));
+    let ad = read_ad(&message.payload);
+    let msg_id = message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Nats-Msg-Id"))
+        .map(|v| v.as_str().to_owned());
     Item {
-        message,
+        stream: stream.to_owned(),
         seq,
+        subject: message.subject.to_string(),
+        msg_id,
+        payload: message.payload.clone(),
         delivered,
         ad,
+        prepared: None,
+        attempts: None,
+        acks: vec![message],
+    }
+}
+
+/// The item a prepared result (or marker) stands for; `message`'s of the ads stream `stream`.
+/// A message that is not one of ours is parked under the results stream's own name.
+fn read_prepared(stream: &str, results: &str, message: jetstream::Message) -> (Option<u64>, Item) {
+    let (own_seq, delivered) = message
+        .info()
+        .map(|i| (i.stream_sequence, i.delivered))
+        .unwrap_or((0, 1));
+    match super::prepared::read(&message) {
+        Err(why) => {
+            let mut item = read_item(results, message);
+            item.seq = own_seq;
+            item.ad = Err(why);
+            (None, item)
+        }
+        Ok((origin, reading)) => {
+            let (payload, ad, prepared, attempts) = match reading {
+                super::prepared::Reading::Prepared { raw, prepared } => {
+                    let ad = read_ad(raw.as_bytes());
+                    (bytes::Bytes::from(raw), ad, Some(*prepared), None)
+                }
+                super::prepared::Reading::Failed {
+                    error,
+                    attempts,
+                    payload,
+                } => (payload, Err(error), None, Some(attempts)),
+            };
+            let item = Item {
+                acks: vec![message],
+                stream: stream.to_owned(),
+                seq: origin.seq,
+                subject: origin.subject,
+                msg_id: origin.msg_id,
+                payload,
+                delivered,
+                ad,
+                prepared,
+                attempts,
+            };
+            (Some(origin.seq), item)
+        }
     }
 }
 
@@ -318,19 +679,20 @@ impl<R: Restore + Sync> Active<'_, R> {
 
     /// Takes a fetched batch in, in order: parks what is not an ad, ingests runs of distinct
     /// ids, acknowledges each message after its commit (or its parking).
-    async fn handle(&mut self, messages: Vec<jetstream::Message>) -> Result<(), StreamError> {
+    async fn handle(&mut self, items: Vec<Item>) -> Result<(), StreamError> {
         let mut run: Vec<Item> = Vec::new();
         let mut ids = std::collections::HashSet::new();
-        for item in messages.into_iter().map(read_item) {
+        for item in items {
             match &item.ad {
                 Err(why) => {
                     // Nothing after it may overtake the ads before it.
                     self.flush(std::mem::take(&mut run)).await?;
                     ids.clear();
                     let why = why.clone();
-                    self.park(&item, &why, 1).await?;
+                    let attempts = item.attempts.unwrap_or(1);
+                    self.park(&item, &why, attempts).await?;
                 }
-                Ok(_) if item.delivered > i64::from(self.cfg.max_attempts) => {
+                Ok(_) if !self.cfg.fanout && item.delivered > i64::from(self.cfg.max_attempts) => {
                     self.flush(std::mem::take(&mut run)).await?;
                     ids.clear();
                     let why = format!(
@@ -384,15 +746,23 @@ impl<R: Restore + Sync> Active<'_, R> {
     async fn attempt(&mut self, run: &[Item]) -> Result<Result<(), String>, StreamError> {
         let mut last = String::new();
         for attempt in 1..=self.cfg.max_attempts.max(1) {
-            let ads: Vec<(Ad, String)> = run
+            let ads: Vec<(Ad, String, Option<samaritan_engine::linked::PreparedAd>)> = run
                 .iter()
-                .filter_map(|i| i.ad.as_ref().ok().cloned())
+                .filter_map(|i| {
+                    let (ad, raw) = i.ad.as_ref().ok()?.clone();
+                    Some((ad, raw, i.prepared.clone()))
+                })
                 .collect();
             let Some((state, _)) = self.state.as_ref() else {
                 self.rebuild().await?;
                 continue;
             };
-            match crate::routes::ads::ingest_each(state, ads).await {
+            // In the fan-out layout the run's position commits with it.
+            let mark = self
+                .position
+                .as_ref()
+                .and_then(|p| run.iter().map(|i| i.seq).max().map(|seq| p.record(seq)));
+            match crate::routes::ads::ingest_each_prepared(state, ads, mark).await {
                 Ok(outcomes) => {
                     for o in &outcomes {
                         match o.status {
@@ -401,7 +771,7 @@ impl<R: Restore + Sync> Active<'_, R> {
                             IngestStatus::Unchanged => self.counts.unchanged += 1,
                         }
                     }
-                    ack_all(run.iter().map(|i| &i.message)).await;
+                    ack_all(run.iter().flat_map(|i| &i.acks)).await;
                     return Ok(Ok(()));
                 }
                 Err(e) => {
@@ -417,9 +787,9 @@ impl<R: Restore + Sync> Active<'_, R> {
                         code = e.code,
                         "a run failed; rebuilding the linker from the store before retrying"
                     );
-                    for i in run {
+                    for m in run.iter().flat_map(|i| &i.acks) {
                         // Still being worked on: not redelivered while we retry.
-                        let _ = i.message.ack_with(AckKind::Progress).await;
+                        let _ = m.ack_with(AckKind::Progress).await;
                     }
                     tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
                     self.rebuild().await?;
@@ -431,24 +801,18 @@ impl<R: Restore + Sync> Active<'_, R> {
 
     /// Parks a message with its error (audited) and acknowledges it.
     async fn park(&mut self, item: &Item, why: &str, attempts: u32) -> Result<(), StreamError> {
-        let id = item
-            .message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get("Nats-Msg-Id"))
-            .map(|v| v.as_str().to_owned())
-            .or_else(|| {
-                item.ad
-                    .as_ref()
-                    .ok()
-                    .map(|(ad, _)| msg_id(&ad.id, &samaritan_store::ad_digest(ad)))
-            });
+        let id = item.msg_id.clone().or_else(|| {
+            item.ad
+                .as_ref()
+                .ok()
+                .map(|(ad, _)| msg_id(&ad.id, &samaritan_store::ad_digest(ad)))
+        });
         let input = ParkInput {
-            stream: &self.cfg.spec.name,
+            stream: &item.stream,
             seq: item.seq,
-            subject: item.message.subject.as_str(),
+            subject: &item.subject,
             msg_id: id.as_deref(),
-            payload: &item.message.payload,
+            payload: &item.payload,
             error: why,
             attempts,
         };
@@ -458,12 +822,13 @@ impl<R: Restore + Sync> Active<'_, R> {
             .map_err(|e| StreamError::Invalid(format!("parking message {}: {e}", item.seq)))?;
         self.counts.parked += 1;
         tracing::warn!(
+            stream = item.stream.as_str(),
             seq = item.seq,
             msg_id = id.as_deref().unwrap_or(""),
             attempts,
             "a stream message was parked (see `samaritan parked`)"
         );
-        ack_all(std::iter::once(&item.message)).await;
+        ack_all(item.acks.iter()).await;
         Ok(())
     }
 }

@@ -9,30 +9,42 @@
 //! content within the window is stored once; a changed ad is a new message (a new revision).
 //! The linker reads every subject (`samaritan.ads.>`; another deployment or test on the same NATS takes another name and
 //! prefix) in stream order through one durable pull
-//! consumer ([`LINKER_CONSUMER`]). What a stateless stage would add later is described in
-//! ARCHITECTURE.md (*The ads stream*).
+//! consumer ([`LINKER_CONSUMER`]). In the fan-out layout, prepare workers take the ads instead
+//! ([`PREPARE_CONSUMER`]) and the linker takes their results from a second stream, in the ads
+//! stream's order (ARCHITECTURE.md, *The ads stream*).
 //!
 //! - [`publish`]: [`Publisher`], publishes ads and answers only once JetStream acknowledged
 //!   each one (stored on the server's disk, with its sequence).
 //! - [`linker`]: the stateful stage: elected through PostgreSQL, restores its linker from the
 //!   store, consumes in order, commits, then acknowledges; parks what keeps failing.
+//! - [`prepare`]: the stateless stage of the fan-out layout, any number of workers.
+//! - [`prepared`]: the results stream between them and its messages.
+//! - [`reorder`]: the linker's buffer putting results back in the ads stream's order.
 
 pub mod linker;
+pub mod prepare;
+pub mod prepared;
 pub mod publish;
+pub mod reorder;
 
 use std::time::Duration;
 
 use async_nats::jetstream;
 
-pub use linker::{LinkerConfig, LinkerStop, run_linker};
+pub use linker::{LinkerConfig, LinkerStop, POSITION_KIND, run_linker};
+pub use prepare::{PrepareConfig, PrepareCounts, run_prepare};
 pub use publish::{Accepted, Publisher};
 
 /// The stream's name unless configured.
 pub const DEFAULT_STREAM: &str = "SAMARITAN_ADS";
 /// Subjects are `samaritan.ads.<source>`.
 pub const SUBJECT_PREFIX: &str = "samaritan.ads";
-/// The linker's durable consumer.
+/// The linker's durable consumer (on the ads stream, single-process layout).
 pub const LINKER_CONSUMER: &str = "samaritan-linker";
+/// The prepare workers' shared durable consumer (on the ads stream, fan-out layout).
+pub const PREPARE_CONSUMER: &str = "samaritan-prepare";
+/// The linker's durable consumer on the prepared-results stream (fan-out layout).
+pub const PREPARED_LINKER_CONSUMER: &str = "samaritan-linker";
 /// How long JetStream remembers a `Nats-Msg-Id` to drop a repeated publish.
 pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
