@@ -40,9 +40,9 @@ for seed in ${SEEDS:-1 2 3}; do
 done
 run "enabled, 5% honest mistakes" 1 --error-rate 0.05
 run "shadow (policy queue), audit 0.1" 1 --shadow --active-share 0
-"$bin" model plot "$dir"/run-1-*.jsonl --out "$dir/review-loop.svg" \
+"$bin" model plot "$dir"/run-1-*.jsonl --out "${PLOT:-$dir/review-loop.svg}" \
   --title "Reviewers teaching the model: $phrasing, $arrivals ads over 50 days, measured on $held held-out ads"
-echo "plot: $dir/review-loop.svg" >&2
+echo "plot: ${PLOT:-$dir/review-loop.svg}" >&2
 # The last checkpoint of every run, one line each.
 for f in "$dir"/run-*.jsonl; do
   tail -n 1 "$f" | python3 -c "import json,sys
