@@ -83,6 +83,14 @@ pub(crate) fn gap(a: [usize; 2], b: [usize; 2]) -> usize {
 }
 
 impl Policy {
+    /// Whether `signals` include a category the policy requires before it blocks.
+    fn may_block(&self, signals: &[Signal]) -> bool {
+        self.block_requires.is_empty()
+            || signals
+                .iter()
+                .any(|s| self.block_requires.contains(&s.category))
+    }
+
     /// Whether indicator `id` is the learned model's (`model_score`).
     fn is_model_indicator(&self, id: &str) -> bool {
         self.indicators
@@ -314,11 +322,13 @@ impl Policy {
         }
 
         let mut signals = Vec::new();
+        let mut from_model = false;
         for (i, b) in best.into_iter().enumerate() {
             let Some((weight, hit, detail, count)) = b else {
                 continue;
             };
             let ind = &self.indicators[i];
+            from_model |= matches!(ind.feature, Some(FeatureSpec::ModelScore { .. }));
             let text = hit.span.map(quote).unwrap_or_default();
             let mut note = ind.description.clone();
             if !detail.is_empty() {
@@ -341,21 +351,18 @@ impl Policy {
         signals.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.span.cmp(&b.span)));
 
         let score = self.score(&signals);
-        // The learned model never blocks on its own: the block is decided without its signals.
-        let without_model: Vec<Signal> = signals
-            .iter()
-            .filter(|s| !self.is_model_indicator(&s.indicator))
-            .cloned()
-            .collect();
-        let block_score = if without_model.len() == signals.len() {
-            score
-        } else {
-            self.score(&without_model)
-        };
-        let may_block = self.block_requires.is_empty()
-            || without_model
+        // The learned model never blocks on its own: the block is decided without its signals
+        // (only ads it fired on pay for the second look).
+        let (block_score, may_block) = if from_model {
+            let rest: Vec<Signal> = signals
                 .iter()
-                .any(|s| self.block_requires.contains(&s.category));
+                .filter(|s| !self.is_model_indicator(&s.indicator))
+                .cloned()
+                .collect();
+            (self.score(&rest), self.may_block(&rest))
+        } else {
+            (score, self.may_block(&signals))
+        };
         let verdict = if block_score >= self.block_at && may_block {
             Verdict::Block
         } else if score >= self.review_at {

@@ -39,6 +39,24 @@ use super::{
 };
 use crate::{AppState, EngineAnalyzer};
 
+/// A durable pull consumer made afresh (the old one deleted if any), so that it delivers from the
+/// first message still on the stream: where the last linker's commits left off.
+async fn fresh_consumer(
+    stream: &jetstream::stream::Stream,
+    config: pull::Config,
+) -> Result<jetstream::consumer::PullConsumer, StreamError> {
+    let name = config.durable_name.clone().unwrap_or_default();
+    match stream.delete_consumer(&name).await {
+        Ok(_) => {}
+        Err(e) if e.to_string().contains("not found") => {}
+        Err(e) => return Err(StreamError::js(format!("replacing the consumer: {e}"))),
+    }
+    stream
+        .create_consumer(config)
+        .await
+        .map_err(StreamError::js)
+}
+
 /// The advisory lock key of the election of the linker of `stream`: one active linker per
 /// stream (the first 7 bytes of SHA-256 of `samaritan-linker:<stream>`, so never negative).
 pub fn lock_key(stream: &str) -> i64 {
@@ -204,13 +222,9 @@ async fn consume_ads<R: Restore + Sync>(
 ) -> Result<(), StreamError> {
     let cfg = active.cfg;
     // A fresh consumer from the first unacknowledged message, in stream order.
-    match stream.delete_consumer(LINKER_CONSUMER).await {
-        Ok(_) => {}
-        Err(e) if e.to_string().contains("not found") => {}
-        Err(e) => return Err(StreamError::js(format!("replacing the consumer: {e}"))),
-    }
-    let consumer: jetstream::consumer::PullConsumer = stream
-        .create_consumer(pull::Config {
+    let consumer = fresh_consumer(
+        &stream,
+        pull::Config {
             durable_name: Some(LINKER_CONSUMER.to_owned()),
             deliver_policy: jetstream::consumer::DeliverPolicy::All,
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
@@ -219,9 +233,9 @@ async fn consume_ads<R: Restore + Sync>(
             max_ack_pending: i64::try_from(cfg.batch.max(1) * 4).unwrap_or(1024),
             filter_subject: cfg.spec.all_subjects(),
             ..Default::default()
-        })
-        .await
-        .map_err(StreamError::js)?;
+        },
+    )
+    .await?;
     on_event(serde_json::json!({
         "leading": cfg.actor,
         "stream": cfg.spec.name,
@@ -304,13 +318,9 @@ async fn consume_prepared<R: Restore + Sync>(
         .and_then(|v| position.parse(&v));
     let mut reorder: Reorder<Item> = Reorder::new(stored.map_or(0, |s| s + 1));
     active.position = Some(position);
-    match results.delete_consumer(PREPARED_LINKER_CONSUMER).await {
-        Ok(_) => {}
-        Err(e) if e.to_string().contains("not found") => {}
-        Err(e) => return Err(StreamError::js(format!("replacing the consumer: {e}"))),
-    }
-    let consumer: jetstream::consumer::PullConsumer = results
-        .create_consumer(pull::Config {
+    let consumer = fresh_consumer(
+        &results,
+        pull::Config {
             durable_name: Some(PREPARED_LINKER_CONSUMER.to_owned()),
             deliver_policy: jetstream::consumer::DeliverPolicy::All,
             ack_policy: jetstream::consumer::AckPolicy::Explicit,
@@ -320,9 +330,9 @@ async fn consume_prepared<R: Restore + Sync>(
             // awaited could not come.
             max_ack_pending: -1,
             ..Default::default()
-        })
-        .await
-        .map_err(StreamError::js)?;
+        },
+    )
+    .await?;
     on_event(serde_json::json!({
         "leading": cfg.actor,
         "stream": cfg.spec.name,
