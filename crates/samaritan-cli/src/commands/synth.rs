@@ -25,8 +25,8 @@ pub struct SynthArgs {
     /// write policies, only to check that they generalise), or a blind bank written by someone
     /// who never saw the policy or the other banks, for evaluation only: `blind-1` (spent: used
     /// to diagnose misses), `blind-2` (held out for measurement; `blind` is the same) and
-    /// `blind-3` (aggregates read) and `blind-4` (written 2026-12-07, for the review loop's
-    /// measurement).
+    /// `blind-3` (aggregates read), `blind-4` (the review loop's measurement; aggregates read)
+    /// and `blind-5` (written 2026-12-07, unread).
     #[arg(long, value_enum, default_value_t = PhrasingArg::Main)]
     pub phrasing: PhrasingArg,
     /// Days the corpus spans.
@@ -49,6 +49,8 @@ pub enum PhrasingArg {
     Blind3,
     #[value(name = "blind-4")]
     Blind4,
+    #[value(name = "blind-5")]
+    Blind5,
 }
 
 impl PhrasingArg {
@@ -65,6 +67,7 @@ impl PhrasingArg {
             PhrasingArg::Blind2 => blind("blind-2"),
             PhrasingArg::Blind3 => blind("blind-3"),
             PhrasingArg::Blind4 => blind("blind-4"),
+            PhrasingArg::Blind5 => blind("blind-5"),
         }
     }
 }

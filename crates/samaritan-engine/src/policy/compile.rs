@@ -55,6 +55,8 @@ pub struct Indicator {
     pub requires_near: Option<usize>,
     /// Context whose ambiguous quorum this indicator's matches count toward (`vouches`).
     pub vouches: Option<usize>,
+    /// Whether a `requires_near` indicator's matches count toward the quorum (`in_quorum`).
+    pub in_quorum: bool,
 }
 
 /// Per context (policy order), the spans of the hits that establish it (`None`: a feature
@@ -331,6 +333,13 @@ impl Policy {
             let requires = ind.requires.as_ref().map(find_context).transpose()?;
             let requires_near = ind.requires_near.as_ref().map(find_context).transpose()?;
             let vouches = ind.vouches.as_ref().map(find_context).transpose()?;
+            if !ind.in_quorum && requires_near.is_none() {
+                return Err(invalid(
+                    text,
+                    &ind.id,
+                    format!("indicator `{id}`: `in_quorum` applies to `requires_near` indicators"),
+                ));
+            }
             if requires.is_some() && requires_near.is_some() {
                 return Err(invalid(
                     text,
@@ -373,6 +382,7 @@ impl Policy {
                 establishes,
                 requires_near,
                 vouches,
+                in_quorum: ind.in_quorum,
             });
         }
         for t in &spec.tests {
@@ -546,7 +556,8 @@ impl Policy {
 
     /// Do enough distinct ambiguous words of context `c` stand together around `hit` (itself
     /// included) to vouch for each other? `ambiguous_quorum` of them within the near window;
-    /// never when the quorum is 0.
+    /// never when the quorum is 0. Words of `in_quorum = false` indicators count only when a
+    /// `vouches` cue is among them.
     fn quorum(&self, hit: &super::Hit, c: usize, hits: &[super::Hit]) -> bool {
         let (Some(span), q) = (hit.span, self.ambiguous_quorum) else {
             return false;
@@ -554,14 +565,26 @@ impl Policy {
         if q == 0 {
             return false;
         }
+        let within = |h: &&super::Hit| {
+            h.span
+                .is_some_and(|s| super::decide::gap(s, span) <= self.near_window)
+        };
+        // Trade words (`in_quorum = false`) count only beside a vouching cue (handler wording,
+        // coded youth): a price with "text my driver" and a candy emoji is an offer, a price
+        // with "upscale" is a piano teacher.
+        let vouched = hits
+            .iter()
+            .filter(within)
+            .any(|h| self.indicators[h.indicator].vouches == Some(c));
         let mut near: Vec<[usize; 2]> = hits
             .iter()
+            .filter(within)
             .filter(|h| {
                 let ind = &self.indicators[h.indicator];
-                ind.requires_near == Some(c) || ind.vouches == Some(c)
+                (ind.requires_near == Some(c) && (ind.in_quorum || vouched))
+                    || ind.vouches == Some(c)
             })
             .filter_map(|h| h.span)
-            .filter(|&s| super::decide::gap(s, span) <= self.near_window)
             .collect();
         // words, not matches: "ask about overnight" and the "overnight" inside it are one
         near.sort_unstable();

@@ -165,6 +165,18 @@ pub struct IndicatorSpec {
     /// handler phrase reads as an offer.
     #[serde(default)]
     pub vouches: Option<Spanned<String>>,
+    /// For a `requires_near` indicator: whether its matches count toward the ambiguous quorum
+    /// (default true). `false` for what every trade writes, not the genre's words — a price by
+    /// the hour, "deposit required": such a match is admitted by an unambiguous cue or by a
+    /// quorum of other ambiguous words around it, and counts toward a quorum only beside a
+    /// `vouches` cue (handler wording, coded youth); a tutor's two prices and a landlord's
+    /// deposit never make a quorum with one "overnight".
+    #[serde(default = "yes")]
+    pub in_quorum: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]

@@ -452,6 +452,43 @@ fn ambiguous_words_need_a_plain_cue_or_a_quorum() {
 }
 
 #[test]
+fn trade_words_are_admitted_by_a_quorum_but_join_one_only_beside_a_vouching_cue() {
+    let trade = r#"
+[[indicator]]
+id = "price"
+category = "offer"
+description = "a price by the hour: every trade writes it"
+source = "s"
+weight = 0.25
+patterns = ['\$\d+/hr']
+requires_near = "cs"
+in_quorum = false
+"#;
+    let p = policy(&format!("ambiguous_quorum = 3\n{AMBIGUOUS}{trade}")).unwrap();
+    // a tutor's prices and one ambiguous word make no quorum, however many prices
+    assert!(fired(&p, "gentlemen, $40/hr, $70/hr, $90/hr").is_empty());
+    assert!(fired(&p, "overnight, gentlemen, $40/hr").is_empty());
+    // admitted beside an unambiguous cue or within a quorum of the genre's words
+    assert_eq!(fired(&p, "incall, $200/hr"), ["plain", "price"]);
+    assert_eq!(
+        fired(&p, "overnight, gentlemen, escort, $200/hr"),
+        ["price", "vague"]
+    );
+    // beside handler wording a price counts toward the quorum
+    assert_eq!(
+        fired(&p, "overnight, my agent, $200/hr"),
+        ["handler", "price", "vague"]
+    );
+    // only for `requires_near` indicators
+    let bad = format!(
+        "ambiguous_quorum = 3\n{AMBIGUOUS}{}",
+        trade.replace("requires_near = \"cs\"\n", "")
+    );
+    let err = policy(&bad).unwrap_err();
+    assert!(err.to_string().contains("in_quorum"), "{err}");
+}
+
+#[test]
 fn requires_and_requires_near_together_are_refused() {
     let text = AMBIGUOUS.replace(
         "requires_near = \"cs\"",
