@@ -68,6 +68,75 @@ impl Default for LearnConfig {
     }
 }
 
+/// Share of claimed items active learning draws by default (the simulated review loop of
+/// `samaritan model simulate` measured 0.2; a tenth keeps the queue the policy's).
+pub const DEFAULT_ACTIVE_SHARE: f64 = 0.1;
+
+/// **Active learning.** The policy queues what it flags; the model learns only from what
+/// reviewers decide, so without help it never hears about the ads the policy allowed. While a
+/// model scores, every allowed ad whose score lies within `LEARNING_BAND` of the model's
+/// decision point waits in the store's learning pool; a `share` of the items reviewers claim are
+/// drawn from it, the least certain first (`Store::queue_claim_drawing`), shown as drawn for
+/// learning, and decided like any other item: an `allow` there teaches the model as much as a
+/// `remove`. The share is kept exactly over many claims (a claim of one item draws on every
+/// 1/share-th claim), not by chance.
+#[derive(Debug)]
+pub struct ActiveDraw {
+    /// The share, in millionths.
+    share_ppm: std::sync::atomic::AtomicU64,
+    /// Draws owed, in millionths: the fractional part carried from claim to claim.
+    owed_ppm: std::sync::Mutex<u64>,
+}
+
+const PPM: u64 = 1_000_000;
+
+impl ActiveDraw {
+    pub fn new(share: f64) -> ActiveDraw {
+        let d = ActiveDraw {
+            share_ppm: std::sync::atomic::AtomicU64::new(0),
+            owed_ppm: std::sync::Mutex::new(0),
+        };
+        d.set_share(share);
+        d
+    }
+
+    /// Sets the share (0 turns active learning off; clamped to 0..=1).
+    pub fn set_share(&self, share: f64) {
+        let share = if share.is_finite() {
+            share.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        // 0..=1 times a million fits a u64 exactly enough (a millionth of a claim).
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ppm = (share * PPM as f64).round() as u64;
+        self.share_ppm
+            .store(ppm, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn share(&self) -> f64 {
+        self.share_ppm.load(std::sync::atomic::Ordering::Relaxed) as f64 / PPM as f64
+    }
+
+    /// How many of a claim of `n` items to draw from the learning pool.
+    pub fn draw(&self, n: i64) -> i64 {
+        let share = self.share_ppm.load(std::sync::atomic::Ordering::Relaxed);
+        let Ok(n) = u64::try_from(n) else {
+            return 0;
+        };
+        if share == 0 || n == 0 {
+            return 0;
+        }
+        let mut owed = self.owed_ppm.lock().unwrap_or_else(|e| e.into_inner());
+        *owed = owed.saturating_add(share.saturating_mul(n));
+        let k = (*owed / PPM).min(n);
+        *owed -= k * PPM;
+        // Carry at most one claim's worth, so a long run of empty pools does not pile up.
+        *owed = (*owed).min(PPM);
+        i64::try_from(k).unwrap_or(0)
+    }
+}
+
 /// Why the model could not be loaded or taught.
 #[derive(Debug, thiserror::Error)]
 pub enum LearnFailure {
@@ -355,6 +424,22 @@ pub fn shadow_report(rows: &[samaritan_store::ShadowDecided], examples: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_active_share_is_kept_exactly_over_claims() {
+        let d = ActiveDraw::new(0.1);
+        let drawn: i64 = (0..100).map(|_| d.draw(1)).sum();
+        assert_eq!(drawn, 10);
+        let d = ActiveDraw::new(0.25);
+        assert_eq!(d.draw(8), 2);
+        assert_eq!(d.draw(2), 0);
+        assert_eq!(d.draw(2), 1);
+        d.set_share(0.0);
+        assert_eq!(d.draw(100), 0);
+        let d = ActiveDraw::new(5.0);
+        assert_eq!(d.share(), 1.0);
+        assert_eq!(d.draw(3), 3);
+    }
 
     #[test]
     fn labels_follow_the_action_and_reason() {

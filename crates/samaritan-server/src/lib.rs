@@ -141,6 +141,8 @@ struct Inner {
     learn_lock: tokio::sync::Mutex<()>,
     /// Wakes the learner after a decision.
     learn_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// What share of each claim active learning draws ([`learning::ActiveDraw`]).
+    active: learning::ActiveDraw,
     /// Where `POST /v1/ads` puts accepted ads instead of analysing them here (`serve
     /// --stream`; set once at start; unset: analysed and stored here).
     stream: std::sync::OnceLock<stream::Publisher>,
@@ -189,6 +191,7 @@ impl AppState {
                 hma_index: hma::IndexCache::default(),
                 learn_lock: tokio::sync::Mutex::new(()),
                 learn_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+                active: learning::ActiveDraw::new(learning::DEFAULT_ACTIVE_SHARE),
                 stream: std::sync::OnceLock::new(),
             }),
         }
@@ -196,6 +199,11 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// Active learning's draw (`serve --active-share`).
+    pub fn active_draw(&self) -> &learning::ActiveDraw {
+        &self.inner.active
     }
 
     pub fn analyzer(&self) -> &Arc<dyn Analyzer> {

@@ -527,3 +527,88 @@ async fn an_enabled_model_raises_to_review_and_never_further() {
     assert_eq!(on[1].report_candidate, off[1].report_candidate);
     assert!(on[1].signals.iter().any(|s| s.indicator == "learned_model"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_learning_draws_allowed_ads_the_model_doubts_and_their_decisions_teach() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let key = store
+        .create_key("r", &[Scope::Ingest, Scope::Review], "test")
+        .await
+        .unwrap()
+        .secret;
+    // An untrained model: every ad sits at even odds, as unsure as a model can be.
+    let cfg = FeatureConfig {
+        bits: 16,
+        ..FeatureConfig::default()
+    };
+    let blank = serde_json::to_string(&Model::new(cfg, FtrlParams::default())).unwrap();
+    store.save_model(import(&blank)).await.unwrap();
+    let (state, app) = service(&store).await;
+    state.active_draw().set_share(0.5);
+    // Two ads the policy allows (the pool) and one it queues.
+    ingest(
+        &state,
+        &[("b0", BENIGN[0]), ("b2", BENIGN[2]), ("c1", COMMERCIAL[1])],
+    )
+    .await;
+    let claim = |n: i64| {
+        call(
+            &app,
+            "POST",
+            "/v1/queue/claim",
+            &key,
+            json!({"limit": n}).to_string(),
+        )
+    };
+    // A claim of two: one drawn for learning (shown as such), one the policy queued.
+    let page = claim(2).await;
+    let items = page["items"].as_array().unwrap();
+    let sources: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| (i["ad_id"].as_str().unwrap(), i["source"].as_str().unwrap()))
+        .collect();
+    assert_eq!(sources.len(), 2, "{page}");
+    assert!(sources.contains(&("c1", "policy")), "{sources:?}");
+    let drawn: Vec<&str> = sources
+        .iter()
+        .filter(|(_, s)| *s == "learning")
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(drawn.len(), 1, "{sources:?}");
+    assert!(["b0", "b2"].contains(&drawn[0]));
+    // Deciding it teaches the model: `allow` is a benign label like any other decision.
+    let decision = call(
+        &app,
+        "POST",
+        &format!("/v1/ads/{}/decision", drawn[0]),
+        &key,
+        json!({"revision": 1, "action": "allow", "reason": "not_commercial"}).to_string(),
+    )
+    .await;
+    let learned = learn_pending(
+        &state,
+        LearnConfig {
+            batch: 1,
+            reviewer_share: 1.0,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(learned.len(), 1);
+    let history = versions(&store).await;
+    let last = history.last().unwrap();
+    assert_eq!(last.4["applied"][0]["seq"], decision["seq"], "{}", last.4);
+    assert_eq!(last.4["applied"][0]["label"], "benign", "{}", last.4);
+    // Share 0 draws nothing: the other pooled ad stays out of the queue.
+    state.active_draw().set_share(0.0);
+    let page = claim(5).await;
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["source"] == "policy"),
+        "{page}"
+    );
+}

@@ -367,6 +367,11 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
+            // A decided ad has nothing left to teach by being drawn for learning.
+            sqlx::query("DELETE FROM learning_pool WHERE ad_id = $1")
+                .bind(input.ad_id.as_str())
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(decision)
         })

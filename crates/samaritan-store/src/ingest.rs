@@ -43,7 +43,14 @@ pub struct ShadowInput {
     pub raised: bool,
     /// JSON: the score and its top features with spans.
     pub detail: String,
+    /// How unsure the model is (the engine's `Model::margin`); an ad the policy
+    /// allowed with a margin of at most [`LEARNING_BAND`] waits in the active-learning pool.
+    pub margin: f64,
 }
+
+/// Widest margin at which an allowed ad enters the active-learning pool (probability units): the
+/// pool holds the ads a decision would teach most, not every allowed ad.
+pub const LEARNING_BAND: f64 = 0.25;
 
 impl IngestItem {
     /// Builds an item, computing the digest.
@@ -509,6 +516,51 @@ macro_rules! ingest_in_tx {
                     .push_bind(now);
             });
             qb.push(" ON CONFLICT (ad_id, revision, model_version) DO NOTHING");
+            qb.build().execute(&mut *$tx).await?;
+        }
+
+        // The active-learning pool: an allowed revision the model is unsure of waits there; a
+        // new revision (or one the policy now queues) replaces or leaves what was there.
+        let stored_now: Vec<&str> = items
+            .iter()
+            .zip(&plan)
+            .filter(|(_, (s, _))| *s != $crate::ingest::IngestStatus::Unchanged)
+            .map(|(i, _)| i.ad.id.as_str())
+            .collect();
+        for chunk in stored_now.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new("DELETE FROM learning_pool WHERE ad_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+            qb.build().execute(&mut *$tx).await?;
+        }
+        let pooled: Vec<(&str, i64, &$crate::ingest::ShadowInput)> = items
+            .iter()
+            .zip(&plan)
+            .filter(|(i, (s, _))| {
+                *s != $crate::ingest::IngestStatus::Unchanged
+                    && !$crate::ingest::needs_review(i.analysis.verdict)
+            })
+            .filter_map(|(i, (_, revision))| {
+                i.shadow
+                    .as_ref()
+                    .filter(|sh| sh.margin <= $crate::ingest::LEARNING_BAND)
+                    .map(|sh| (i.ad.id.as_str(), *revision, sh))
+            })
+            .collect();
+        for chunk in pooled.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO learning_pool (ad_id, revision, model_version, margin, created_at) ",
+            );
+            qb.push_values(chunk, |mut b, (id, revision, sh)| {
+                b.push_bind(*id)
+                    .push_bind(*revision)
+                    .push_bind(sh.model_version)
+                    .push_bind(sh.margin)
+                    .push_bind(now);
+            });
             qb.build().execute(&mut *$tx).await?;
         }
 

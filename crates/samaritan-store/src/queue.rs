@@ -100,12 +100,15 @@ pub struct QueueItem {
     pub city: Option<String>,
     /// When the platform says the ad was posted.
     pub posted_at: Option<String>,
+    /// Why the item is in the queue: `policy` (its verdict) or `learning` (the policy allowed
+    /// it; active learning drew it because the model is unsure of it).
+    pub source: String,
 }
 
 /// The columns [`QueueRow`] reads; the query must alias `queue q`, `ads a`, and left-join
 /// `network_members m` and `networks n`.
 pub(crate) const QUEUE_COLUMNS: &str = "q.ad_id, q.priority, q.state, q.claimed_by, q.lease_until, \
-     q.enqueued_at, a.revision, a.verdict, a.score, a.raw, a.analysis, n.id AS network_id, \
+     q.enqueued_at, q.source, a.revision, a.verdict, a.score, a.raw, a.analysis, n.id AS network_id, \
      n.size AS network_size, n.cities AS network_cities";
 
 /// The joins [`QUEUE_COLUMNS`] needs after `FROM queue q`.
@@ -120,6 +123,7 @@ pub(crate) struct QueueRow {
     claimed_by: Option<String>,
     lease_until: Option<i64>,
     enqueued_at: i64,
+    source: String,
     revision: i64,
     verdict: String,
     score: f64,
@@ -247,6 +251,7 @@ pub(crate) fn queue_item(row: QueueRow, now: i64) -> Result<QueueItem> {
         network,
         city: ad.location.and_then(|l| l.city),
         posted_at,
+        source: row.source,
     })
 }
 
@@ -343,19 +348,76 @@ impl Store {
         lease_ms: i64,
         now: i64,
     ) -> Result<Vec<QueueItem>> {
+        self.queue_claim_drawing(actor, state, n, 0, lease_ms, now)
+            .await
+    }
+
+    /// [`Store::queue_claim`], first drawing up to `learning` (at most `n`) open items from the
+    /// active-learning pool (`learning_pool`: ads the policy allowed that the model is least sure
+    /// of, smallest margin first). Each enters the queue as `source = learning` at priority 0,
+    /// claimed by `actor`, in the same transaction, so two reviewers never draw the same ad.
+    /// An ad the policy queued meanwhile stays as the policy queued it. The audit entry names
+    /// the drawn ids (`learning`).
+    pub async fn queue_claim_drawing(
+        &self,
+        actor: &str,
+        state: QueueState,
+        n: i64,
+        learning: i64,
+        lease_ms: i64,
+        now: i64,
+    ) -> Result<Vec<QueueItem>> {
         if !matches!(state, QueueState::Open | QueueState::Escalated) {
             return Err(StoreError::Invalid(
                 "only open or escalated items can be claimed".into(),
             ));
         }
+        let draw = if state == QueueState::Open {
+            learning.clamp(0, n.max(0))
+        } else {
+            0
+        };
         let until = now.saturating_add(lease_ms);
         let rows: Vec<QueueRow> = on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
+            let mut drawn: Vec<String> = Vec::new();
+            if draw > 0 {
+                let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM learning_pool WHERE ad_id IN (SELECT p.ad_id FROM learning_pool p \
+                     WHERE NOT EXISTS (SELECT 1 FROM queue q WHERE q.ad_id = p.ad_id) \
+                     ORDER BY p.margin, p.created_at, p.ad_id LIMIT $1{}) RETURNING ad_id",
+                    dialect.skip_locked()
+                )))
+                .bind(draw)
+                .fetch_all(&mut *tx)
+                .await?;
+                for chunk in taken.chunks(crate::ingest::CHUNK) {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(
+                        "INSERT INTO queue (ad_id, priority, state, claimed_by, lease_until, \
+                         enqueued_at, updated_at, source) ",
+                    );
+                    qb.push_values(chunk, |mut b, (id,)| {
+                        b.push_bind(id.as_str())
+                            .push_bind(0_i64)
+                            .push_bind("open")
+                            .push_bind(actor)
+                            .push_bind(until)
+                            .push_bind(now)
+                            .push_bind(now)
+                            .push_bind("learning");
+                    });
+                    qb.push(" ON CONFLICT (ad_id) DO NOTHING RETURNING ad_id");
+                    let inserted: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+                    drawn.extend(inserted.into_iter().map(|(id,)| id));
+                }
+                drawn.sort_unstable();
+            }
             let claimed: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE queue SET claimed_by = $1, lease_until = $2, updated_at = $3 \
                  WHERE ad_id IN (SELECT ad_id FROM queue WHERE state = $4 \
                    AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= $3 OR claimed_by = $1) \
                    ORDER BY CASE WHEN claimed_by = $1 AND lease_until > $3 THEN 0 ELSE 1 END, \
+                   CASE WHEN source = 'learning' AND enqueued_at = $3 THEN 0 ELSE 1 END, \
                    priority DESC, enqueued_at, ad_id LIMIT $5{}) \
                  RETURNING ad_id",
                 dialect.skip_locked()
@@ -383,11 +445,14 @@ impl Store {
             if !claimed.is_empty() {
                 let mut ids: Vec<&str> = claimed.iter().map(|(id,)| id.as_str()).collect();
                 ids.sort_unstable();
-                let detail = serde_json::json!({
+                let mut detail = serde_json::json!({
                     "ad_ids": ids,
                     "state": state.as_str(),
                     "lease_until": until,
                 });
+                if !drawn.is_empty() {
+                    detail["learning"] = serde_json::json!(drawn);
+                }
                 append_audit!(tx, dialect, actor, "queue.claim", "queue", detail, now);
             }
             tx.commit().await?;

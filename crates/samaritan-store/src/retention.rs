@@ -122,7 +122,13 @@ impl Store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
-                for table in ["identifiers", "queue", "network_members", "model_scores"] {
+                for table in [
+                    "identifiers",
+                    "queue",
+                    "network_members",
+                    "model_scores",
+                    "learning_pool",
+                ] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM {table} WHERE ad_id = $1"
                     )))

@@ -120,6 +120,7 @@ suite!(
     model_concurrent_writers_exactly_one_wins,
     audit_detects_model_rows_written_directly,
     model_shadow_scores_commit_with_their_ads_and_decisions_are_read_in_order,
+    active_learning_draws_the_least_certain_allowed_ads_once,
     stream_messages_are_parked_once_whole_and_audited,
     the_linker_is_elected_one_at_a_time_on_postgres_only,
     queued_steps_commit_whole_or_not_at_all,
@@ -4142,6 +4143,7 @@ async fn model_shadow_scores_commit_with_their_ads_and_decisions_are_read_in_ord
         severe: 0.5,
         raised: p >= 0.5,
         detail: r#"{"top":[]}"#.into(),
+        margin: (p - 0.5).abs(),
     };
     let mut a = item(ad("t1", "x"), analysis("t1", Verdict::Review, 10, &[]));
     a.shadow = Some(shadow(0.75));
@@ -4387,4 +4389,111 @@ async fn queued_steps_commit_whole_or_not_at_all(f: &Fixture) {
         .err()
         .unwrap();
     assert!(matches!(twice, StoreError::Invalid(_)), "{twice}");
+}
+
+async fn active_learning_draws_the_least_certain_allowed_ads_once(f: &Fixture) {
+    let s = &f.store;
+    let shadow = |p: f64| samaritan_store::ShadowInput {
+        model_version: 1,
+        probability: p,
+        severe: 0.1,
+        raised: p >= 0.5,
+        detail: r#"{"top":[]}"#.into(),
+        margin: (p - 0.5).abs(),
+    };
+    // Allowed ads with margins 0.02, 0.1, 0.2 and 0.45 (outside the band), a flagged ad, and an
+    // allowed ad without a score.
+    let mut items = Vec::new();
+    for (id, p) in [("l1", 0.6), ("l2", 0.48), ("l3", 0.3), ("l4", 0.05)] {
+        let mut it = item(ad(id, id), analysis(id, Verdict::Allow, 0, &[]));
+        it.shadow = Some(shadow(p));
+        items.push(it);
+    }
+    let mut flagged = item(ad("lq", "lq"), analysis("lq", Verdict::Review, 40, &[]));
+    flagged.shadow = Some(shadow(0.5));
+    items.push(flagged);
+    items.push(item(ad("l5", "l5"), analysis("l5", Verdict::Allow, 0, &[])));
+    s.ingest(items).await.unwrap();
+    let pool = || f.raw_strings("SELECT ad_id FROM learning_pool ORDER BY margin, ad_id");
+    assert_eq!(pool().await, ["l2", "l1", "l3"]);
+
+    // A claim of two with one drawn: the least certain ad, as the claimer's, then the queue.
+    let now = now_ms();
+    let got = s
+        .queue_claim_drawing("key:a", QueueState::Open, 2, 1, 60_000, now)
+        .await
+        .unwrap();
+    let mut ids: Vec<(&str, &str)> = got
+        .iter()
+        .map(|i| (i.ad_id.as_str(), i.source.as_str()))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [("l2", "learning"), ("lq", "policy")]);
+    let drawn = got.iter().find(|i| i.ad_id == "l2").unwrap();
+    assert_eq!(drawn.state, QueueState::Claimed);
+    assert_eq!(drawn.claimed_by.as_deref(), Some("key:a"));
+    assert_eq!(pool().await, ["l1", "l3"]);
+    let audit = s.audit_list(0, 1000).await.unwrap();
+    let claim = audit
+        .iter()
+        .rev()
+        .find(|e| e.action == "queue.claim")
+        .unwrap();
+    assert_eq!(claim.detail["learning"], serde_json::json!(["l2"]));
+
+    // Racing reviewers never draw the same ad (two left in the pool, three draws of one).
+    let mut tasks = Vec::new();
+    for r in 0..3 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.queue_claim_drawing(&format!("key:r{r}"), QueueState::Open, 1, 1, 60_000, now)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut drawn_ids = Vec::new();
+    for t in tasks {
+        drawn_ids.extend(
+            t.await
+                .unwrap()
+                .into_iter()
+                .filter(|i| i.source == "learning")
+                .map(|i| i.ad_id),
+        );
+    }
+    drawn_ids.sort();
+    assert_eq!(drawn_ids, ["l1", "l3"]);
+    assert!(pool().await.is_empty());
+
+    // A new revision the policy queues leaves the pool; one it allows and the model doubts
+    // enters it again; a decision takes it out.
+    let mut again = item(ad("l4", "l4 v2"), analysis("l4", Verdict::Allow, 0, &[]));
+    again.shadow = Some(shadow(0.55));
+    s.ingest(vec![again]).await.unwrap();
+    assert_eq!(pool().await, ["l4"]);
+    let mut queued = item(ad("l4", "l4 v3"), analysis("l4", Verdict::Review, 30, &[]));
+    queued.shadow = Some(shadow(0.52));
+    s.ingest(vec![queued]).await.unwrap();
+    assert!(pool().await.is_empty());
+    let mut back = item(ad("l4", "l4 v4"), analysis("l4", Verdict::Allow, 0, &[]));
+    back.shadow = Some(shadow(0.45));
+    s.ingest(vec![back]).await.unwrap();
+    assert_eq!(pool().await, ["l4"]);
+    s.queue_claim_drawing("key:a", QueueState::Open, 1, 1, 60_000, now + 1)
+        .await
+        .unwrap();
+    s.decide(
+        &decision("l4", 4, DecisionAction::Allow, "not_commercial"),
+        "key:a",
+        now + 2,
+    )
+    .await
+    .unwrap();
+    assert!(pool().await.is_empty());
+    // The escalated queue never draws.
+    let got = s
+        .queue_claim_drawing("key:lead", QueueState::Escalated, 3, 3, 60_000, now + 3)
+        .await
+        .unwrap();
+    assert!(got.iter().all(|i| i.source == "policy"));
 }

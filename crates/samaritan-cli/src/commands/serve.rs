@@ -149,6 +149,12 @@ pub struct ServeArgs {
     /// more than this share of a batch's teaching decisions has each of them weighed down.
     #[arg(long, default_value_t = samaritan_server::learning::LearnConfig::default().reviewer_share)]
     pub model_reviewer_share: f64,
+    /// Active learning: the share (0..=1) of the items reviewers claim drawn from the ads the
+    /// policy allowed but the learned model is least sure of (shown as "drawn for learning";
+    /// their decisions teach the model what the policy's queue never shows it). 0 turns it off;
+    /// without a stored model nothing is drawn.
+    #[arg(long, default_value_t = samaritan_server::learning::DEFAULT_ACTIVE_SHARE)]
+    pub active_share: f64,
     /// Re-verify the audit chain (and the decisions against it) every this many seconds; a
     /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
     #[arg(long, default_value_t = 300)]
@@ -373,6 +379,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if !(args.model_reviewer_share > 0.0 && args.model_reviewer_share <= 1.0) {
         bail!("--model-reviewer-share is above 0 and at most 1");
     }
+    if !(0.0..=1.0).contains(&args.active_share) {
+        bail!("--active-share is between 0 and 1");
+    }
+    state.active_draw().set_share(args.active_share);
     if let Some(v) = samaritan_server::learning::restore_model(&state)
         .await
         .context("loading the learned model from the store")?

@@ -159,6 +159,15 @@ impl Model {
         }
     }
 
+    /// How unsure the model is of `score`: the distance of its probability from the point where
+    /// it would change its answer (the raise threshold, or even odds before one is chosen). 0 is
+    /// a coin toss; active learning shows reviewers the ads with the smallest margin first, where
+    /// a decision teaches the model most.
+    pub fn margin(&self, score: &Score) -> f64 {
+        let at = self.raise.map_or(0.5, |r| r.probability);
+        (score.probability - at).abs()
+    }
+
     /// The ad's score and the `k` features that moved the commercial head most.
     pub fn explain(&self, input: &ModelInput, k: usize) -> (Score, Vec<Contribution>) {
         let (x, named) = featurize_named(input, &self.features);

@@ -106,6 +106,8 @@ struct AdPage {
     actions: Vec<ActionReasons>,
     /// The learned model's shadow score (leads and admins; never during a blind review).
     shadow: Option<ShadowView>,
+    /// Active learning drew the ad (the policy allowed it; the model is unsure of it).
+    drawn_for_learning: bool,
     error: Option<String>,
 }
 
@@ -279,6 +281,11 @@ async fn build_with(
         }
         _ => (queue_state, lease_until, claimed_by, rec.decisions),
     };
+    let drawn_for_learning = !blind
+        && rec
+            .queue
+            .as_ref()
+            .is_some_and(|q| q.source == "learning" && q.state != QueueState::Decided);
     let lead = matches!(person.role(), Role::Lead | Role::Admin);
     let can_override = lead && !can_decide && queue_state == QueueState::Decided.as_str();
     let supersedes = decisions
@@ -390,6 +397,7 @@ async fn build_with(
         can_decide,
         actions,
         shadow,
+        drawn_for_learning,
         error,
     })
 }

@@ -282,7 +282,15 @@ pub(crate) async fn claim_next(
             return Ok(Redirect::to(&format!("/ads/{}", url_encode(&ad))).into_response());
         }
     }
-    let items = state.store().queue_claim(&actor, st, 1, lease, now).await?;
+    let learning = if escalated {
+        0
+    } else {
+        state.active_draw().draw(1)
+    };
+    let items = state
+        .store()
+        .queue_claim_drawing(&actor, st, 1, learning, lease, now)
+        .await?;
     Ok(match items.first() {
         Some(i) => Redirect::to(&format!("/ads/{}", url_encode(&i.ad_id))).into_response(),
         None => Redirect::to(if escalated {

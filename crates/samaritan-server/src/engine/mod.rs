@@ -503,6 +503,7 @@ fn shadow_score(m: &ActiveModel, prepared: &Prepared, engine: &Engine) -> Shadow
         severe: score.severe,
         raised: score.raised,
         detail: detail.to_string(),
+        margin: m.model.margin(&score),
     }
 }
 

@@ -148,9 +148,15 @@ pub(crate) async fn claim(
         )
         .field("lease_seconds"));
     }
+    // A share of open claims comes from active learning's pool (`serve --active-share`).
+    let learning = if st == QueueState::Open {
+        state.active_draw().draw(limit)
+    } else {
+        0
+    };
     let items = state
         .store()
-        .queue_claim(&caller.actor(), st, limit, lease * 1000, now_ms())
+        .queue_claim_drawing(&caller.actor(), st, limit, learning, lease * 1000, now_ms())
         .await?;
     Ok(Json(QueuePage { items }))
 }
