@@ -61,7 +61,7 @@ impl PhotoIdentities {
     /// the order they became known (the same positions as inserting them one by one), every
     /// bucket sized at once.
     pub fn from_saved(max_distance: u32, bytes: &[u8]) -> Result<Self, &'static str> {
-        if bytes.len() % 32 != 0 {
+        if !bytes.len().is_multiple_of(32) {
             return Err("photo list is not a whole number of hashes");
         }
         let canonical: Vec<PdqHash> = bytes

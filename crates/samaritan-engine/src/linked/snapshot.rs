@@ -107,6 +107,9 @@ pub struct SnapshotCopy {
     own_contexts: HashMap<String, u64>,
 }
 
+/// The identifiers read back with their look-ups by value, one per kind.
+type IdentsRead = (SavedIdents, [FxHashMap<Box<str>, u32>; 7]);
+
 /// One job's outcome, written where the job was told to.
 type Slot<T> = Option<Result<T, SnapshotError>>;
 
@@ -251,7 +254,7 @@ impl LinkedState {
         }
         let p = &head.parts;
         let mut ads: Slot<(SavedAds, FxHashMap<Box<str>, u32>)> = None;
-        let mut idents: Slot<(SavedIdents, [FxHashMap<Box<str>, u32>; 7])> = None;
+        let mut idents: Slot<IdentsRead> = None;
         let mut rest: Slot<LoadedLinker> = None;
         let mut text: Slot<LoadedText> = None;
         let mut templates: Slot<FxHashMap<u32, TemplateState>> = None;

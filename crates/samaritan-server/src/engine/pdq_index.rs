@@ -38,7 +38,7 @@ impl PdqIndex {
     /// every bucket sized at once; each value is there once, as `add` keeps them); `None` when
     /// the bytes are not a whole number of values.
     pub(crate) fn from_saved(bytes: &[u8]) -> Option<PdqIndex> {
-        if bytes.len() % 32 != 0 || u32::try_from(bytes.len() / 32).is_err() {
+        if !bytes.len().is_multiple_of(32) || u32::try_from(bytes.len() / 32).is_err() {
             return None;
         }
         let mut hashes = Vec::with_capacity(bytes.len() / 32);
