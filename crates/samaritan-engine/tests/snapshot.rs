@@ -8,7 +8,7 @@ use std::sync::Arc;
 use samaritan_engine::Engine;
 use samaritan_engine::extract::ExtractOptions;
 use samaritan_engine::link::LinkConfig;
-use samaritan_engine::linked::{LinkReady, LinkedState, SNAPSHOT_FORMAT, SnapshotError};
+use samaritan_engine::linked::{Jobs, LinkReady, LinkedState, SNAPSHOT_FORMAT, SnapshotError};
 use samaritan_engine::model::Ad;
 use samaritan_engine::pipeline::ImageResults;
 use samaritan_engine::policy::{DEFAULT_POLICY, Policy};
@@ -95,6 +95,43 @@ fn a_restored_snapshot_links_on_exactly_like_the_saved_state_and_a_fresh_one() {
     }
 }
 
+/// Runs the jobs on two threads, each taking every other job.
+fn on_two_threads(jobs: Jobs<'_>) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for (i, j) in jobs.into_iter().enumerate() {
+        if i % 2 == 0 { a.push(j) } else { b.push(j) }
+    }
+    std::thread::scope(|s| {
+        s.spawn(move || a.into_iter().for_each(|j| j()));
+        b.into_iter().for_each(|j| j());
+    });
+}
+
+#[test]
+fn parts_read_and_written_on_several_threads_give_the_same_state() {
+    let w = world(1500);
+    let ids: Vec<String> = w.ads.iter().map(|a| a.id.clone()).collect();
+    let mut state = LinkedState::new(LinkConfig::default());
+    link(&mut state, &w, &w.ads[..1000]);
+    let bytes = state.to_snapshot().unwrap();
+    let parallel = state.snapshot_copy().encode_with(&on_two_threads).unwrap();
+    assert_eq!(parallel, bytes, "the same bytes, whoever wrote the parts");
+    let mut one = LinkedState::from_snapshot(&bytes, &LinkConfig::default()).unwrap();
+    let mut two =
+        LinkedState::from_snapshot_with(&bytes, &LinkConfig::default(), &on_two_threads).unwrap();
+    assert_eq!(
+        observe(&two, &w.engine, &ids),
+        observe(&one, &w.engine, &ids)
+    );
+    link(&mut one, &w, &w.ads[1000..]);
+    link(&mut two, &w, &w.ads[1000..]);
+    assert_eq!(
+        observe(&two, &w.engine, &ids),
+        observe(&one, &w.engine, &ids)
+    );
+    assert_eq!(two.to_snapshot().unwrap(), one.to_snapshot().unwrap());
+}
+
 #[test]
 fn snapshots_of_another_format_configuration_or_damaged_are_refused() {
     let w = world(200);
@@ -121,4 +158,17 @@ fn snapshots_of_another_format_configuration_or_damaged_are_refused() {
         );
     }
     assert!(LinkedState::from_snapshot(b"\x01garbage", &LinkConfig::default()).is_err());
+    // A snapshot of format 1 (the whole state as in memory) is refused by name.
+    let mut one = postcard::to_stdvec(&1u32).unwrap();
+    one.extend_from_slice(&bytes[1..]);
+    assert!(matches!(
+        LinkedState::from_snapshot(&one, &LinkConfig::default()),
+        Err(SnapshotError::Format(1))
+    ));
+    // Damaged bytes inside the parts: an error or a state, never a panic.
+    for at in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x5a;
+        let _ = LinkedState::from_snapshot(&damaged, &LinkConfig::default());
+    }
 }

@@ -50,6 +50,17 @@ impl Dsu {
         self.parent.is_empty()
     }
 
+    /// True when the sets hold `nodes` nodes and every link stays among them (what a snapshot
+    /// read back is checked for).
+    pub fn fits(&self, nodes: usize) -> bool {
+        let inside = |v: &[u32]| v.len() == nodes && v.iter().all(|&x| (x as usize) < nodes);
+        inside(&self.parent)
+            && inside(&self.next)
+            && self.size.len() == nodes
+            && self.weight.len() == nodes
+            && self.total.len() == nodes
+    }
+
     /// Root of `x`, flattening the path.
     pub fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {

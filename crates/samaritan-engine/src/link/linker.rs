@@ -134,6 +134,17 @@ pub(crate) struct Interner {
 }
 
 impl Interner {
+    /// The interner of `items` (ids in their order); an error when an item is listed twice.
+    pub fn from_items(items: Vec<Box<str>>) -> Result<Interner, &'static str> {
+        let mut ids = FxHashMap::with_capacity_and_hasher(items.len(), Default::default());
+        for (i, s) in items.iter().enumerate() {
+            if ids.insert(s.clone(), i as u32).is_some() {
+                return Err("an interned string is listed twice");
+            }
+        }
+        Ok(Interner { ids, items })
+    }
+
     pub fn intern(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.ids.get(s) {
             return i;
@@ -910,6 +921,153 @@ impl Linker {
             evidence,
             guarded,
             features: builder.finish(),
+        })
+    }
+}
+
+/// The linker's ads as a snapshot keeps them (the look-up by id is rebuilt from them).
+pub(crate) type SavedAds = Vec<AdEntry>;
+/// The linker's identifiers as a snapshot keeps them (the look-ups by value are rebuilt).
+pub(crate) type SavedIdents = Vec<Ident>;
+
+/// The rest of a [`Linker`] as a snapshot keeps it: everything but its text index, its ads and
+/// its identifiers, which are saved apart so that each part can be read on its own thread.
+#[derive(serde::Serialize)]
+pub(crate) struct SavedLinker<'a> {
+    places: &'a [Box<str>],
+    names: &'a [Box<str>],
+    net: &'a Dsu,
+    idn: &'a Dsu,
+    owner: &'a [Owner],
+    template_node: Vec<(u32, u32)>,
+    template_stats: Vec<(u32, &'a TemplateStats)>,
+}
+
+/// [`SavedLinker`] as read back.
+#[derive(serde::Deserialize)]
+pub(crate) struct LoadedLinker {
+    places: Vec<Box<str>>,
+    names: Vec<Box<str>>,
+    net: Dsu,
+    idn: Dsu,
+    owner: Vec<Owner>,
+    template_node: Vec<(u32, u32)>,
+    template_stats: Vec<(u32, TemplateStats)>,
+}
+
+/// The ads' look-up by id.
+pub(crate) fn index_ads(ads: &[AdEntry]) -> Result<FxHashMap<Box<str>, u32>, &'static str> {
+    let mut ids = FxHashMap::with_capacity_and_hasher(ads.len(), Default::default());
+    for (i, a) in ads.iter().enumerate() {
+        if ids.insert(a.id.clone(), i as u32).is_some() {
+            return Err("an ad id is listed twice");
+        }
+    }
+    Ok(ids)
+}
+
+/// The identifiers' look-ups by value, one per kind.
+pub(crate) fn index_idents(
+    idents: &[Ident],
+) -> Result<[FxHashMap<Box<str>, u32>; 7], &'static str> {
+    let mut counts = [0usize; 7];
+    for e in idents {
+        counts[kind_slot(e.kind)] += 1;
+    }
+    let mut maps: [FxHashMap<Box<str>, u32>; 7] =
+        counts.map(|n| FxHashMap::with_capacity_and_hasher(n, Default::default()));
+    for (x, e) in idents.iter().enumerate() {
+        if maps[kind_slot(e.kind)]
+            .insert(e.value.clone(), x as u32)
+            .is_some()
+        {
+            return Err("an identifier is listed twice");
+        }
+    }
+    Ok(maps)
+}
+
+impl Linker {
+    /// Everything but the text index, the ads and the identifiers, for a snapshot.
+    pub(crate) fn saved_rest(&self) -> SavedLinker<'_> {
+        let mut template_node: Vec<(u32, u32)> =
+            self.template_node.iter().map(|(&r, &n)| (r, n)).collect();
+        template_node.sort_unstable();
+        let mut template_stats: Vec<(u32, &TemplateStats)> =
+            self.template_stats.iter().map(|(&r, s)| (r, s)).collect();
+        template_stats.sort_unstable_by_key(|&(r, _)| r);
+        SavedLinker {
+            places: &self.places.items,
+            names: &self.names.items,
+            net: &self.net,
+            idn: &self.idn,
+            owner: &self.owner,
+            template_node,
+            template_stats,
+        }
+    }
+
+    /// The linker a snapshot saved, from its parts read back (`ads` and `idents` with their
+    /// look-ups, [`index_ads`] and [`index_idents`]); an error when they do not fit together.
+    pub(crate) fn from_saved(
+        cfg: LinkConfig,
+        text: TemplateIndex,
+        (ads, ad_ids): (Vec<AdEntry>, FxHashMap<Box<str>, u32>),
+        (idents, ident_ids): (Vec<Ident>, [FxHashMap<Box<str>, u32>; 7]),
+        rest: LoadedLinker,
+    ) -> Result<Linker, &'static str> {
+        let LoadedLinker {
+            places,
+            names,
+            net,
+            idn,
+            owner,
+            template_node,
+            template_stats,
+        } = rest;
+        let nodes = owner.len();
+        if text.len() != ads.len() || !net.fits(nodes) || !idn.fits(nodes) {
+            return Err("linker lists differ in length");
+        }
+        let node_ok = |n: u32| (n as usize) < nodes;
+        let ad_ok = |a: &u32| (*a as usize) < ads.len();
+        if ads
+            .iter()
+            .any(|a| !node_ok(a.node) || a.idents.iter().any(|&x| x as usize >= idents.len()))
+            || idents
+                .iter()
+                .any(|e| !node_ok(e.node) || !e.members.iter().all(ad_ok))
+            || template_node
+                .iter()
+                .any(|&(r, n)| !ad_ok(&r) || !node_ok(n))
+            || template_stats
+                .iter()
+                .any(|(r, s)| !ad_ok(r) || !s.members.iter().all(ad_ok))
+            || owner.iter().any(|o| match o {
+                Owner::Ad(a) => !ad_ok(a),
+                _ => false,
+            })
+        {
+            return Err("linker refers to an ad, identifier or node it does not hold");
+        }
+        let mut tn = FxHashMap::with_capacity_and_hasher(template_node.len(), Default::default());
+        tn.extend(template_node);
+        let mut ts = FxHashMap::with_capacity_and_hasher(template_stats.len(), Default::default());
+        ts.extend(template_stats);
+        Ok(Linker {
+            cfg,
+            text,
+            ads,
+            ad_ids,
+            idents,
+            ident_ids,
+            places: Interner::from_items(places)?,
+            names: Interner::from_items(names)?,
+            net,
+            idn,
+            owner,
+            template_node: tn,
+            template_stats: ts,
         })
     }
 }

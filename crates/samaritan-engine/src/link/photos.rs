@@ -36,21 +36,6 @@ pub struct Near {
     pub position: u32,
 }
 
-/// Loaded from the known photos in the order they became known and the distance
-/// ([`PhotoIdentities::saved`]): the index is rebuilt from them (inserting in the same order
-/// gives the same positions).
-impl<'de> serde::Deserialize<'de> for PhotoIdentities {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (canonical, max_distance): (Vec<PdqHash>, u32) = serde::Deserialize::deserialize(d)?;
-        let mut me = PhotoIdentities::new(max_distance);
-        for h in canonical {
-            me.index.insert(h);
-            me.canonical.push(h);
-        }
-        Ok(me)
-    }
-}
-
 impl PhotoIdentities {
     pub fn new(max_distance: u32) -> Self {
         PhotoIdentities {
@@ -60,9 +45,45 @@ impl PhotoIdentities {
         }
     }
 
-    /// What a snapshot keeps: the known photos in the order they became known, the distance.
-    pub fn saved(&self) -> (Vec<PdqHash>, u32) {
-        (self.canonical.clone(), self.max_distance)
+    /// What a snapshot keeps: the distance, and the known photos in the order they became
+    /// known as 32 bytes each (the four limbs, little-endian).
+    pub fn saved(&self) -> (u32, Vec<u8>) {
+        let mut bytes = Vec::with_capacity(self.canonical.len() * 32);
+        for h in &self.canonical {
+            for limb in h.limbs() {
+                bytes.extend_from_slice(&limb.to_le_bytes());
+            }
+        }
+        (self.max_distance, bytes)
+    }
+
+    /// The identities [`PhotoIdentities::saved`] saved: the index is built from the photos in
+    /// the order they became known (the same positions as inserting them one by one), every
+    /// bucket sized at once.
+    pub fn from_saved(max_distance: u32, bytes: &[u8]) -> Result<Self, &'static str> {
+        if !bytes.len().is_multiple_of(32) {
+            return Err("photo list is not a whole number of hashes");
+        }
+        let canonical: Vec<PdqHash> = bytes
+            .chunks_exact(32)
+            .map(|c| {
+                let mut limbs = [0u64; 4];
+                for (l, b) in limbs.iter_mut().zip(c.chunks_exact(8)) {
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    *l = u64::from_le_bytes(a);
+                }
+                PdqHash::from_limbs(limbs)
+            })
+            .collect();
+        if u32::try_from(canonical.len()).is_err() {
+            return Err("too many photos");
+        }
+        Ok(PhotoIdentities {
+            index: MihIndex::from_hashes(canonical.iter().copied()),
+            canonical,
+            max_distance,
+        })
     }
 
     /// How many distinct photos are known. A [`PhotoIdentities::lookup`] made now sees exactly
@@ -293,5 +314,14 @@ mod tests {
                 assert_eq!(two.known(), one.known());
             }
         }
+        // Saved and read back: the same identities, and the same answers for what comes next.
+        let (d, bytes) = one.saved();
+        let mut back = PhotoIdentities::from_saved(d, &bytes).unwrap();
+        assert_eq!(back.canonical, one.canonical);
+        for i in 0..200u64 {
+            let h = flip(&hash(1 + i % 131), &[(i as usize * 13) % 256]);
+            assert_eq!(back.identity(&h), one.identity(&h));
+        }
+        assert!(PhotoIdentities::from_saved(d, &bytes[..31]).is_err());
     }
 }

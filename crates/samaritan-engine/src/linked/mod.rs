@@ -32,5 +32,5 @@ mod state;
 pub use prepare::{LinkReady, LinkStage, link_input};
 pub use prepared::{PREPARED_FORMAT, PreparedAd};
 pub use record::{LINK_FORMAT, LinkRecord, Photo, RecordError};
-pub use snapshot::{SNAPSHOT_FORMAT, SnapshotCopy, SnapshotError};
+pub use snapshot::{Jobs, SNAPSHOT_FORMAT, SnapshotCopy, SnapshotError, one_by_one};
 pub use state::{BatchLookups, LinkedState, NetworkContexts};

@@ -22,7 +22,6 @@ pub struct BatchLookups {
 /// The state a linked analysis keeps between ads: the linker, the identities of the photos seen,
 /// and the policy contexts each ad showed by its own wording. Saved whole as a snapshot
 /// ([`LinkedState::to_snapshot`]).
-#[derive(serde::Deserialize)]
 pub struct LinkedState {
     pub(super) linker: Linker,
     pub(super) photos: PhotoIdentities,

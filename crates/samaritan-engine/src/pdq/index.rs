@@ -106,24 +106,33 @@ impl MihIndex {
         );
         index.live = vec![true; n];
         index.len = n;
-        let mut counts = vec![0u32; SLOTS * VALUES];
-        for h in &index.hashes {
-            for s in 0..SLOTS {
-                counts[s * VALUES + usize::from(h.word(s))] += 1;
+        let entries: Vec<Slotted> = index
+            .hashes
+            .iter()
+            .enumerate()
+            .map(|(id, h)| {
+                let (fold_lo, fold_hi) = fold(h);
+                Slotted {
+                    id: id as u32,
+                    fold_hi,
+                    fold_lo,
+                }
+            })
+            .collect();
+        // One slot at a time: its 65,536 buckets are filled while they are in the caches,
+        // instead of 16 far-apart buckets per hash (at a million hashes, several times faster).
+        // Each bucket receives its ids in increasing order, as inserting one by one gives.
+        let mut counts = vec![0u32; VALUES];
+        for (s, buckets) in index.buckets.chunks_exact_mut(VALUES).enumerate() {
+            counts.fill(0);
+            for h in &index.hashes {
+                counts[usize::from(h.word(s))] += 1;
             }
-        }
-        for (b, &c) in index.buckets.iter_mut().zip(&counts) {
-            *b = Vec::with_capacity(c as usize);
-        }
-        for (id, h) in index.hashes.iter().enumerate() {
-            let (fold_lo, fold_hi) = fold(h);
-            let e = Slotted {
-                id: id as u32,
-                fold_hi,
-                fold_lo,
-            };
-            for s in 0..SLOTS {
-                index.buckets[s * VALUES + usize::from(h.word(s))].push(e);
+            for (b, &c) in buckets.iter_mut().zip(&counts) {
+                *b = Vec::with_capacity(c as usize);
+            }
+            for (h, e) in index.hashes.iter().zip(&entries) {
+                buckets[usize::from(h.word(s))].push(*e);
             }
         }
         index

@@ -76,6 +76,61 @@ impl BandTable {
             .map(|&s| ((s >> 32) as u32, s as u32))
     }
 
+    /// The table as a snapshot keeps it ([`BandTable::from_saved`] reads it back): a bit per
+    /// slot, set where the slot holds an entry, and those entries in slot order. The empty
+    /// slots (a quarter to five eighths of the table) are not written, and the table comes back
+    /// slot for slot in one pass, without a probe.
+    pub fn to_saved(&self) -> SavedBand {
+        let mut occupied = vec![0u64; self.slots.len().div_ceil(64)];
+        let mut entries = Vec::with_capacity(self.len);
+        for (i, &s) in self.slots.iter().enumerate() {
+            if s != EMPTY {
+                occupied[i / 64] |= 1 << (i % 64);
+                entries.push(s);
+            }
+        }
+        SavedBand {
+            slots: self.slots.len() as u64,
+            occupied,
+            entries,
+        }
+    }
+
+    /// The table [`BandTable::to_saved`] saved, slot for slot; an error when the saved parts
+    /// do not fit together (a slot count that is not a power of two, bits that do not match the
+    /// entries, or a table fuller than the inserts ever leave it).
+    pub fn from_saved(saved: &SavedBand) -> Result<BandTable, &'static str> {
+        let n = usize::try_from(saved.slots).map_err(|_| "band table too large")?;
+        if n != 0 && !n.is_power_of_two() {
+            return Err("band table size is not a power of two");
+        }
+        if saved.occupied.len() != n.div_ceil(64) {
+            return Err("band table occupancy does not match its size");
+        }
+        let set: usize = saved.occupied.iter().map(|w| w.count_ones() as usize).sum();
+        if set != saved.entries.len() || set * 4 > n * 3 {
+            return Err("band table entries do not match its occupancy");
+        }
+        if saved.entries.contains(&EMPTY) {
+            return Err("band table entry is the empty mark");
+        }
+        let mut slots = vec![EMPTY; n];
+        let mut next = saved.entries.iter();
+        for (w, &bits) in saved.occupied.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                let i = w * 64 + b.trailing_zeros() as usize;
+                b &= b - 1;
+                // `set` entries for `set` bits, each bit below `n` (checked above).
+                match (slots.get_mut(i), next.next()) {
+                    (Some(slot), Some(&e)) => *slot = e,
+                    _ => return Err("band table occupancy does not match its size"),
+                }
+            }
+        }
+        Ok(BandTable { slots, len: set })
+    }
+
     fn grow(&mut self) {
         let cap = (self.slots.len() * 2).max(16);
         let old = std::mem::replace(&mut self.slots, vec![EMPTY; cap]);
@@ -88,6 +143,19 @@ impl BandTable {
             self.slots[i] = s;
         }
     }
+}
+
+/// A [`BandTable`] as a snapshot keeps it ([`BandTable::to_saved`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedBand {
+    /// Slots in the table (a power of two, or 0).
+    slots: u64,
+    /// Bit `i % 64` of word `i / 64`: slot `i` holds an entry.
+    #[serde(with = "crate::raw_vec::u64s")]
+    occupied: Vec<u64>,
+    /// The entries (`key << 32 | ad`), in slot order.
+    #[serde(with = "crate::raw_vec::u64s")]
+    entries: Vec<u64>,
 }
 
 #[cfg(test)]
@@ -126,5 +194,43 @@ mod tests {
         assert_eq!(got, want);
         assert!(!t.insert_new(got[0].0, 1));
         assert_eq!(BandTable::default().touch(5), 0);
+
+        // Saved and read back: slot for slot the same table, which goes on as the first.
+        let saved = t.to_saved();
+        let mut back = BandTable::from_saved(&saved).unwrap();
+        assert_eq!(back.slots, t.slots);
+        assert_eq!(back.len(), t.len());
+        for key in [3u32, 77, u32::MAX, 123_456_789] {
+            assert_eq!(
+                back.get_or_insert(key, 60_000),
+                t.get_or_insert(key, 60_000)
+            );
+        }
+        let empty = BandTable::default();
+        assert_eq!(BandTable::from_saved(&empty.to_saved()).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn saved_tables_that_do_not_fit_together_are_refused() {
+        let mut t = BandTable::default();
+        for ad in 0..100u32 {
+            t.get_or_insert(ad.wrapping_mul(2_654_435_761), ad);
+        }
+        let good = t.to_saved();
+        let mut odd = good.clone();
+        odd.slots += 1;
+        let mut fewer = good.clone();
+        fewer.entries.pop();
+        let mut bits = good.clone();
+        bits.occupied[0] ^= 1;
+        let mut mark = good.clone();
+        mark.entries[0] = EMPTY;
+        let mut full = good.clone();
+        full.slots = 64;
+        full.occupied = vec![u64::MAX];
+        full.entries = (0..64).collect();
+        for bad in [odd, fewer, bits, mark, full] {
+            assert!(BandTable::from_saved(&bad).is_err(), "{bad:?}");
+        }
     }
 }

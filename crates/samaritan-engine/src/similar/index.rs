@@ -13,7 +13,7 @@ use super::align::Op;
 use super::buckets::BandTable;
 use super::fingerprint::{Fingerprint, SimilarConfig};
 use super::template::{AdBits, DiffPart, Layout, TemplateState};
-use super::vocab::Vocab;
+use super::vocab::{SavedVocab, Vocab};
 
 /// A rendered template with its identity.
 #[derive(Debug, Clone, PartialEq)]
@@ -273,6 +273,112 @@ impl TemplateIndex {
     pub fn diff_of(&self, ad: u32) -> Option<Vec<DiffPart>> {
         let (s, layout) = self.state_of(ad)?;
         Some(s.diff(&layout, self.tokens(ad), &self.vocab))
+    }
+}
+
+/// The words and clusters of a [`TemplateIndex`] as a snapshot keeps them; its templates and
+/// band tables are saved apart ([`TemplateIndex::saved_templates`], [`BandTable::to_saved`]) so
+/// that each part can be read on its own thread.
+#[derive(serde::Serialize)]
+pub struct SavedText<'a> {
+    vocab: SavedVocab,
+    #[serde(with = "crate::raw_vec::u32s")]
+    tokens: &'a [u32],
+    #[serde(with = "crate::raw_vec::u64s")]
+    offsets: &'a [u64],
+    #[serde(with = "crate::raw_vec::u32s")]
+    parent: &'a [u32],
+    #[serde(with = "crate::raw_vec::u32s")]
+    size: &'a [u32],
+}
+
+/// [`SavedText`] as read back.
+#[derive(serde::Deserialize)]
+pub struct LoadedText {
+    vocab: SavedVocab,
+    #[serde(with = "crate::raw_vec::u32s")]
+    tokens: Vec<u32>,
+    #[serde(with = "crate::raw_vec::u64s")]
+    offsets: Vec<u64>,
+    #[serde(with = "crate::raw_vec::u32s")]
+    parent: Vec<u32>,
+    #[serde(with = "crate::raw_vec::u32s")]
+    size: Vec<u32>,
+}
+
+impl TemplateIndex {
+    /// The words and clusters, for a snapshot.
+    pub fn saved_text(&self) -> SavedText<'_> {
+        SavedText {
+            vocab: self.vocab.to_saved(),
+            tokens: &self.tokens,
+            offsets: &self.offsets,
+            parent: &self.parent,
+            size: &self.size,
+        }
+    }
+
+    /// The templates of the clusters of two or more ads, for a snapshot (root order).
+    pub fn saved_templates(&self) -> Vec<(u32, &TemplateState)> {
+        let mut out: Vec<(u32, &TemplateState)> =
+            self.templates.iter().map(|(&r, t)| (r, t)).collect();
+        out.sort_unstable_by_key(|&(r, _)| r);
+        out
+    }
+
+    /// The band tables, one per LSH band (a snapshot saves each apart).
+    pub fn bands(&self) -> impl Iterator<Item = &BandTable> + '_ {
+        self.buckets.iter()
+    }
+
+    /// The index a snapshot saved ([`TemplateIndex::saved_text`], `saved_templates`, the band
+    /// tables), made with `cfg`; an error when the parts do not fit together.
+    pub fn from_saved(
+        cfg: SimilarConfig,
+        text: LoadedText,
+        templates: FxHashMap<u32, TemplateState>,
+        buckets: Vec<BandTable>,
+    ) -> Result<TemplateIndex, &'static str> {
+        let LoadedText {
+            vocab,
+            tokens,
+            offsets,
+            parent,
+            size,
+        } = text;
+        let ads = parent.len();
+        if size.len() != ads || offsets.len() != ads + 1 || buckets.len() != cfg.lsh.bands {
+            return Err("text index lists differ in length");
+        }
+        // Every ad's tokens lie in the token list, in order; every parent is an ad; every
+        // token is a word of the vocabulary.
+        if offsets.first() != Some(&0)
+            || offsets.last() != Some(&(tokens.len() as u64))
+            || offsets.windows(2).any(|w| w[0] > w[1])
+        {
+            return Err("text index offsets out of order");
+        }
+        if parent.iter().any(|&p| p as usize >= ads)
+            || templates
+                .iter()
+                .any(|(&r, t)| r as usize >= ads || t.seed as usize >= ads)
+        {
+            return Err("text index refers to an ad it does not hold");
+        }
+        let vocab = Vocab::from_saved(vocab)?;
+        if tokens.iter().any(|&t| t as usize >= vocab.len()) {
+            return Err("text index token out of the vocabulary");
+        }
+        Ok(TemplateIndex {
+            cfg,
+            vocab,
+            tokens,
+            offsets,
+            parent,
+            size,
+            templates,
+            buckets,
+        })
     }
 }
 

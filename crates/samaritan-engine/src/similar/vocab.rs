@@ -73,11 +73,59 @@ impl Vocab {
         self.words.is_empty()
     }
 
+    /// The vocabulary as a snapshot keeps it: the words, their hashes and counts in id order
+    /// ([`Vocab::from_saved`] rebuilds the hash look-up from them).
+    pub fn to_saved(&self) -> SavedVocab {
+        let mut hashes = vec![0u64; self.words.len()];
+        for (&h, &id) in &self.ids {
+            if let Some(slot) = hashes.get_mut(id as usize) {
+                *slot = h;
+            }
+        }
+        SavedVocab {
+            words: self.words.clone(),
+            hashes,
+            counts: self.counts.clone(),
+            total: self.total,
+        }
+    }
+
+    /// The vocabulary [`Vocab::to_saved`] saved; an error when its lists differ in length.
+    pub fn from_saved(saved: SavedVocab) -> Result<Vocab, &'static str> {
+        let n = saved.words.len();
+        if saved.hashes.len() != n || saved.counts.len() != n {
+            return Err("vocabulary lists differ in length");
+        }
+        let mut ids = FxHashMap::with_capacity_and_hasher(n, Default::default());
+        for (id, &h) in saved.hashes.iter().enumerate() {
+            if ids.insert(h, id as u32).is_some() {
+                return Err("vocabulary hash listed twice");
+            }
+        }
+        Ok(Vocab {
+            ids,
+            words: saved.words,
+            counts: saved.counts,
+            total: saved.total,
+        })
+    }
+
     /// Bits to write word `id` with a Laplace-smoothed unigram code.
     pub fn bits(&self, id: u32) -> f64 {
         let v = self.words.len() as f64 + 1.0;
         ((self.total as f64 + v) / (self.count(id) as f64 + 1.0)).log2()
     }
+}
+
+/// A [`Vocab`] as a snapshot keeps it ([`Vocab::to_saved`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SavedVocab {
+    words: Vec<Box<str>>,
+    #[serde(with = "crate::raw_vec::u64s")]
+    hashes: Vec<u64>,
+    #[serde(with = "crate::raw_vec::u32s")]
+    counts: Vec<u32>,
+    total: u64,
 }
 
 #[cfg(test)]
@@ -96,5 +144,12 @@ mod tests {
         assert!(v.bits(the) < 1.0);
         assert!(v.bits(rare) > 5.0);
         assert_eq!(v.word(999), "");
+
+        let back = Vocab::from_saved(v.to_saved()).unwrap();
+        assert_eq!(back.ids, v.ids);
+        assert_eq!(
+            (back.words, back.counts, back.total),
+            (v.words, v.counts, v.total)
+        );
     }
 }

@@ -3,17 +3,20 @@
 //! record).
 //!
 //! A snapshot holds the [`LinkedState`] ([`LinkedState::to_snapshot`]), the PDQ search values in
-//! the order they became known, and `seq`, the number of link records made when it was taken. It
+//! the order they became known (32 bytes each), and `seq`, the number of link records made when it was taken. It
 //! is kept under `link_state` kind [`SNAPSHOT_KIND`] ([`samaritan_store::Store::put_link_snapshot`]:
 //! parts and a checked `meta` row). At start it is used only when it loads, was made with this
 //! link configuration, and the store holds exactly the records it was built from before `seq`
 //! (`applied` of them: a batch linked whose commit failed would otherwise live on in it);
 //! otherwise every record is replayed, as before.
-//! Copied under the links' read lock (ingest waits for the copy, not for the encoding).
+//! Copied under the links' read lock (ingest waits for the copy, not for the encoding). Encoded
+//! and decoded on every core (rayon): the linker's parts are independent jobs
+//! ([`LinkedState::from_snapshot_with`]), the PDQ search index is built beside them.
 
 use std::sync::Arc;
 
-use samaritan_engine::linked::LinkedState;
+use rayon::prelude::*;
+use samaritan_engine::linked::{Jobs, LinkedState, SNAPSHOT_FORMAT, SnapshotError};
 use serde::{Deserialize, Serialize};
 
 use super::{EngineAnalyzer, LINK_KIND, NetworkSync, PdqIndex, read, record_key, write};
@@ -21,25 +24,40 @@ use super::{EngineAnalyzer, LINK_KIND, NetworkSync, PdqIndex, read, record_key, 
 /// `link_state` kind of the linker snapshot.
 pub const SNAPSHOT_KIND: &str = "link_snapshot";
 
-/// The stored form. `linked` is written as one byte string and read borrowed from the stored
-/// bytes (postcard writes a byte string and a sequence of bytes alike, so earlier snapshots
-/// read the same): a gigabyte-sized snapshot is not copied, or grown byte by byte, on load.
+/// The stored form. `linked` and `pdq` are written as byte strings and read borrowed from the
+/// stored bytes: a gigabyte-sized snapshot is not copied, or grown byte by byte, on load.
+/// `linked` starts with its format ([`SNAPSHOT_FORMAT`]), checked before anything else is read.
 #[derive(Serialize)]
 struct Envelope {
     seq: u64,
     applied: u64,
     #[serde(serialize_with = "as_bytes")]
     linked: Vec<u8>,
-    pdq: Vec<String>,
+    /// [`PdqIndex::saved`].
+    #[serde(serialize_with = "as_bytes")]
+    pdq: Vec<u8>,
 }
 
-/// [`Envelope`] as read.
+/// [`Envelope`] as read, up to `pdq` (read after the linker's format is checked: a snapshot
+/// of another format is refused by name, whatever followed its linker).
 #[derive(Deserialize)]
 struct Loaded<'a> {
     seq: u64,
     applied: u64,
     linked: &'a [u8],
-    pdq: Vec<String>,
+}
+
+/// Runs a snapshot's jobs on every core (each one's time at debug level).
+fn on_every_core(jobs: Jobs<'_>) {
+    jobs.into_par_iter().enumerate().for_each(|(i, job)| {
+        let started = std::time::Instant::now();
+        job();
+        tracing::debug!(
+            job = i,
+            secs = started.elapsed().as_secs_f64(),
+            "linker snapshot job ran"
+        );
+    });
 }
 
 fn as_bytes<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -83,7 +101,7 @@ impl EngineAnalyzer {
             // Copied under the lock (ingest waits for the copy only), encoded after it.
             let (copy, seq, applied, ads, pdq) = {
                 let links = read(&me.links);
-                let pdq = read(&me.pdq).values();
+                let pdq = read(&me.pdq).saved();
                 let copy = links.state.snapshot_copy();
                 (
                     copy,
@@ -94,7 +112,7 @@ impl EngineAnalyzer {
                 )
             };
             let linked = copy
-                .encode()
+                .encode_with(&on_every_core)
                 .map_err(|e| SnapshotFailure::Encode(e.to_string()))?;
             drop(copy);
             let envelope = Envelope {
@@ -181,22 +199,36 @@ impl EngineAnalyzer {
 }
 
 /// The linker, its `applied` count and the PDQ search index from a snapshot's bytes, or why
-/// they may not be used.
+/// they may not be used. The linker's parts and the PDQ index are built on every core.
 fn decode(
     bytes: &[u8],
     seq: u64,
     config: &samaritan_engine::link::LinkConfig,
 ) -> Result<(LinkedState, u64, PdqIndex), String> {
-    let envelope: Loaded<'_> =
-        postcard::from_bytes(bytes).map_err(|e| format!("it does not load: {e}"))?;
+    let (envelope, rest) = postcard::take_from_bytes::<Loaded<'_>>(bytes)
+        .map_err(|e| format!("it does not load: {e}"))?;
     if envelope.seq != seq {
         return Err("it disagrees with its meta row".into());
     }
-    let state = LinkedState::from_snapshot(envelope.linked, config).map_err(|e| e.to_string())?;
-    let mut pdq = PdqIndex::default();
-    for v in &envelope.pdq {
-        pdq.add(v);
+    match postcard::take_from_bytes::<u32>(envelope.linked) {
+        Ok((f, _)) if f == SNAPSHOT_FORMAT => {}
+        Ok((f, _)) => return Err(SnapshotError::Format(f).to_string()),
+        Err(e) => return Err(format!("it does not load: {e}")),
     }
+    let (pdq, _) =
+        postcard::take_from_bytes::<&[u8]>(rest).map_err(|e| format!("it does not load: {e}"))?;
+    let (state, pdq) = rayon::join(
+        || LinkedState::from_snapshot_with(envelope.linked, config, &on_every_core),
+        || {
+            let started = std::time::Instant::now();
+            let pdq = PdqIndex::from_saved(pdq);
+            let secs = started.elapsed().as_secs_f64();
+            tracing::debug!(secs, "PDQ search index built from the snapshot");
+            pdq
+        },
+    );
+    let state = state.map_err(|e| e.to_string())?;
+    let pdq = pdq.ok_or("its PDQ values are not a whole number of hashes")?;
     Ok((state, envelope.applied, pdq))
 }
 
@@ -205,10 +237,29 @@ mod tests {
     #![allow(clippy::unwrap_used)] // tests may unwrap (CONTRIBUTING.md)
     use super::*;
 
-    /// A snapshot written before `linked` was a byte string (a sequence of bytes) reads the
-    /// same, and the byte string is read in place.
+    /// The envelope reads back with `linked` and `pdq` borrowed in place, and a snapshot of
+    /// another format (the envelope of format 1 held its PDQ values as strings) is refused by
+    /// name.
     #[test]
-    fn snapshots_of_either_byte_form_load() {
+    fn the_envelope_reads_in_place_and_another_format_is_named() {
+        let mut linked = postcard::to_stdvec(&SNAPSHOT_FORMAT).unwrap();
+        linked.extend(0..=255u8);
+        let now = postcard::to_stdvec(&Envelope {
+            seq: 7,
+            applied: 6,
+            linked: linked.clone(),
+            pdq: vec![9; 64],
+        })
+        .unwrap();
+        let (loaded, rest) = postcard::take_from_bytes::<Loaded<'_>>(&now).unwrap();
+        assert_eq!((loaded.seq, loaded.applied), (7, 6));
+        assert_eq!(loaded.linked, &linked[..]);
+        let (pdq, _) = postcard::take_from_bytes::<&[u8]>(rest).unwrap();
+        assert_eq!(pdq, &[9; 64][..]);
+        let start = now.as_ptr() as usize;
+        let at = loaded.linked.as_ptr() as usize;
+        assert!(at > start && at < start + now.len());
+
         #[derive(Serialize)]
         struct Earlier {
             seq: u64,
@@ -216,28 +267,19 @@ mod tests {
             linked: Vec<u8>,
             pdq: Vec<String>,
         }
-        let linked: Vec<u8> = (0..=255).collect();
-        let now = postcard::to_stdvec(&Envelope {
-            seq: 7,
-            applied: 6,
-            linked: linked.clone(),
-            pdq: vec!["ab".into()],
-        })
-        .unwrap();
         let earlier = postcard::to_stdvec(&Earlier {
             seq: 7,
             applied: 6,
-            linked: linked.clone(),
-            pdq: vec!["ab".into()],
+            linked: vec![1, 0, 0, 0],
+            pdq: vec!["ab".repeat(32)],
         })
         .unwrap();
-        assert_eq!(now, earlier);
-        let loaded: Loaded<'_> = postcard::from_bytes(&now).unwrap();
-        assert_eq!((loaded.seq, loaded.applied), (7, 6));
-        assert_eq!(loaded.linked, &linked[..]);
-        assert_eq!(loaded.pdq, vec!["ab".to_owned()]);
-        let start = now.as_ptr() as usize;
-        let at = loaded.linked.as_ptr() as usize;
-        assert!(at > start && at < start + now.len());
+        let config = samaritan_engine::link::LinkConfig::default();
+        let why = decode(&earlier, 7, &config).err().unwrap();
+        assert!(why.contains("snapshot format 1"), "{why}");
+        assert_eq!(
+            decode(&now, 8, &config).err().unwrap(),
+            "it disagrees with its meta row"
+        );
     }
 }
