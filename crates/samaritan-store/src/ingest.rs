@@ -520,14 +520,15 @@ macro_rules! ingest_in_tx {
         }
 
         // The active-learning pool: an allowed revision the model is unsure of waits there; a
-        // new revision (or one the policy now queues) replaces or leaves what was there.
-        let stored_now: Vec<&str> = items
+        // new revision (or one the policy now queues) replaces or leaves what was there. Only
+        // an ad stored before can have a place to leave (a first ingest costs no delete).
+        let updated: Vec<&str> = items
             .iter()
             .zip(&plan)
-            .filter(|(_, (s, _))| *s != $crate::ingest::IngestStatus::Unchanged)
+            .filter(|(_, (s, _))| *s == $crate::ingest::IngestStatus::Updated)
             .map(|(i, _)| i.ad.id.as_str())
             .collect();
-        for chunk in stored_now.chunks($crate::ingest::CHUNK) {
+        for chunk in updated.chunks($crate::ingest::CHUNK) {
             let mut qb = sqlx::QueryBuilder::<DB>::new("DELETE FROM learning_pool WHERE ad_id IN (");
             let mut sep = qb.separated(", ");
             for id in chunk {
