@@ -28,7 +28,9 @@ where
     let batch = batch.max(1);
     let in_flight = threads * 4;
     let (work_tx, work_rx) = bounded::<(u64, Vec<T>)>(threads * 2);
-    let (done_tx, done_rx) = bounded::<(u64, Vec<U>)>(in_flight);
+    // a worker's panic travels to the caller's thread, which stops everyone and re-raises it
+    // (a lost batch would otherwise leave the writer waiting for it for ever)
+    let (done_tx, done_rx) = bounded::<(u64, std::thread::Result<Vec<U>>)>(in_flight);
     // A permit per batch in flight: the reader takes one, the writer gives it back.
     let (permit_tx, permit_rx) = bounded::<()>(in_flight);
     std::thread::scope(|scope| {
@@ -50,8 +52,11 @@ where
             let (work_rx, done_tx, f) = (work_rx.clone(), done_tx.clone(), &f);
             scope.spawn(move || {
                 for (seq, chunk) in work_rx {
-                    let out: Vec<U> = chunk.into_iter().map(f).collect();
-                    if done_tx.send((seq, out)).is_err() {
+                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        chunk.into_iter().map(f).collect::<Vec<U>>()
+                    }));
+                    let failed = out.is_err();
+                    if done_tx.send((seq, out)).is_err() || failed {
                         return;
                     }
                 }
@@ -61,8 +66,16 @@ where
         drop(work_rx);
         let mut pending: BTreeMap<u64, Vec<U>> = BTreeMap::new();
         let mut next = 0u64;
+        let mut panicked = None;
         let result = (|| {
             for (seq, out) in &done_rx {
+                let out = match out {
+                    Ok(out) => out,
+                    Err(payload) => {
+                        panicked = Some(payload);
+                        return Ok(());
+                    }
+                };
                 pending.insert(seq, out);
                 while let Some(out) = pending.remove(&next) {
                     for u in out {
@@ -77,6 +90,9 @@ where
         // On error, unblock everyone: dropping the receivers makes every send fail.
         drop(done_rx);
         drop(permit_rx);
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
+        }
         result
     })
 }
@@ -84,6 +100,23 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_worker_panic_reaches_the_caller_instead_of_hanging() {
+        let caught = std::panic::catch_unwind(|| {
+            ordered_map(
+                0..10_000u64,
+                2,
+                7,
+                |x| {
+                    assert!(x != 5_000, "boom");
+                    x
+                },
+                |_| Ok::<_, ()>(()),
+            )
+        });
+        assert!(caught.is_err());
+    }
 
     #[test]
     fn keeps_order_across_threads() {

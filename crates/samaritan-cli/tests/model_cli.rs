@@ -156,3 +156,99 @@ fn hostile_input_is_refused_with_the_reason() {
     let out = samaritan(&["model", "score", "--model", model.to_str().unwrap(), a]);
     assert!(!out.status.success());
 }
+
+/// `model memex --cross-validate`: two folds, each learning the other half of the real ads
+/// beside as many label-0 ads, measured on its own half and on label-0 ads neither learned; too
+/// few label-0 ads is refused with the reason.
+#[test]
+#[ignore = "needs ../shared conformance data (or $SAMARITAN_SHARED); run with --include-ignored"]
+fn memex_cross_validation_learns_one_half_and_measures_the_other() {
+    let Some(shared) = samaritan_testkit::shared_dir(
+        "memex_cross_validation_learns_one_half_and_measures_the_other",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (ads, truth) = synth(dir.path());
+    let model = dir.path().join("m.json");
+    ok(&train(&ads, &truth, &model));
+    let label0 = std::fs::read_to_string(&truth)
+        .unwrap()
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["label"] == 0)
+        .count();
+    let run = |negatives: &str, truth: &str| {
+        samaritan(&[
+            "model",
+            "memex",
+            "--model",
+            model.to_str().unwrap(),
+            "--shared",
+            shared.to_str().unwrap(),
+            "--cross-validate",
+            "--negatives",
+            negatives,
+            "--truth",
+            truth,
+            "--json",
+        ])
+    };
+    let out = ok(&run(&ads, &truth));
+    let folds: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("learned_real").is_some())
+        .collect();
+    assert_eq!(folds.len(), 2);
+    assert_eq!(folds[0]["half"], "readable");
+    assert_eq!(folds[1]["half"], "held-out");
+    for f in &folds {
+        let learned = f["learned_real"].as_u64().unwrap();
+        assert!(learned > 50);
+        assert_eq!(f["learned_benign"].as_u64().unwrap(), learned);
+        // the label-0 ads measured are those after both folds' slices
+        let teach = folds
+            .iter()
+            .map(|g| g["learned_real"].as_u64().unwrap())
+            .max()
+            .unwrap();
+        assert_eq!(
+            f["benign_ads"].as_u64().unwrap() as usize,
+            label0 - 2 * teach as usize
+        );
+        for k in [
+            "model_before",
+            "model_after",
+            "either_before",
+            "either_after",
+            "benign_before",
+            "benign_after",
+            "model_at_rate_before",
+            "model_at_rate_after",
+        ] {
+            let v = f[k].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{k} {v}");
+        }
+        // learning real commercial-sex ads raises more of the real ads it did not learn
+        assert!(f["model_after"].as_f64().unwrap() >= f["model_before"].as_f64().unwrap());
+        assert!(f["either_after"].as_f64().unwrap() >= f["model_after"].as_f64().unwrap());
+    }
+
+    // too few label-0 ads to learn two folds and measure 100
+    let small = dir.path().join("small");
+    ok(&samaritan(&[
+        "synth",
+        "--ads",
+        "120",
+        "--seed",
+        "4",
+        "--out",
+        small.to_str().unwrap(),
+    ]));
+    let out = run(
+        small.join("ads.jsonl").to_str().unwrap(),
+        small.join("truth.jsonl").to_str().unwrap(),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cross-validation needs at least"));
+}

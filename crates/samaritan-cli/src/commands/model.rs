@@ -305,6 +305,23 @@ pub struct MemexArgs {
     /// benign rate on another corpus by `samaritan model eval`).
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// Cross-validate across the two halves: for each half, a copy of the model learns the
+    /// *other* half's ads as commercial sex, one for one with label-0 ads of `--negatives` (as
+    /// reviewers would decide both), and is measured on the half it did not learn, and on
+    /// label-0 ads neither copy learned (the benign rate at the same threshold).
+    #[arg(long, requires = "negatives")]
+    pub cross_validate: bool,
+    /// With `--cross-validate`: a labelled corpus (`samaritan synth` output) whose label-0 ads
+    /// teach and measure the benign side.
+    #[arg(long, requires = "truth")]
+    pub negatives: Option<PathBuf>,
+    /// The truth file of `--negatives`.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// With `--cross-validate`: also measure each half at this benign budget (each model's
+    /// threshold set on the measured label-0 ads).
+    #[arg(long, default_value_t = 0.01)]
+    pub benign_rate: f64,
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -766,6 +783,36 @@ fn run_memex(a: MemexArgs) -> Result<ExitCode> {
         h[2] += u64::from(m);
         h[3] += u64::from(policy || m);
     }
+    if a.cross_validate {
+        let (Some(negatives), Some(truth)) = (&a.negatives, &a.truth) else {
+            bail!("--cross-validate needs --negatives and --truth");
+        };
+        let real: Vec<(Features, bool)> = ads
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let ad = Ad::text(format!("memex-{i}"), None, Some(body));
+                let (x, verdict) = prepare(&engine, &model.features, &ad);
+                (x, verdict != Verdict::Allow)
+            })
+            .collect();
+        let labels = read_truth(truth)?;
+        let benign: Vec<Features> = labelled(read_ads(negatives)?, &labels, truth)?
+            .par_iter()
+            .filter(|(_, label)| *label == 0)
+            .map(|(ad, _)| prepare(&engine, &model.features, ad).0)
+            .collect();
+        if !(a.benign_rate > 0.0 && a.benign_rate < 1.0) {
+            bail!("--benign-rate must be between 0 and 1");
+        }
+        let folds = cross_validate(&model, &real, &benign, threshold, a.benign_rate)?;
+        for f in &folds {
+            eprintln!("{}", f.human());
+            if a.json {
+                println!("{}", serde_json::to_string(f)?);
+            }
+        }
+    }
     for (name, h) in [("readable", halves[0]), ("held-out", halves[1])] {
         let rate = |k: u64| k as f64 / h[0].max(1) as f64;
         eprintln!(
@@ -784,6 +831,142 @@ fn run_memex(a: MemexArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One fold of `model memex --cross-validate`.
+#[derive(Debug, Serialize)]
+struct Fold {
+    /// The half measured (the copy learned the other one).
+    half: &'static str,
+    /// Real ads learned (the other half) and label-0 ads learned with them.
+    learned_real: usize,
+    learned_benign: usize,
+    /// Ads of the measured half, and label-0 ads measured (learned by neither fold).
+    ads: usize,
+    benign_ads: usize,
+    threshold: f64,
+    /// Share of the measured half the model raises, before and after learning.
+    model_before: f64,
+    model_after: f64,
+    /// The same for "policy or model".
+    either_before: f64,
+    either_after: f64,
+    /// Share of the measured label-0 ads the model raises, before and after.
+    benign_before: f64,
+    benign_after: f64,
+    /// The benign budget: each model's threshold set so that at most this share of the
+    /// measured label-0 ads is raised (the oracle of `model eval`), and the share of the
+    /// measured half raised there, before and after learning.
+    benign_rate: f64,
+    model_at_rate_before: f64,
+    model_at_rate_after: f64,
+}
+
+impl Fold {
+    fn human(&self) -> String {
+        format!(
+            "memex cross-validation, {} half ({} ads; learned {} real ads of the other half and {} label-0 ads): model raises {:.1}% -> {:.1}%, policy or model {:.1}% -> {:.1}%; benign raised {:.2}% -> {:.2}% of {} label-0 ads (p >= {:.6}); at {:.1}% benign the model raises {:.1}% -> {:.1}%",
+            self.half,
+            self.ads,
+            self.learned_real,
+            self.learned_benign,
+            self.model_before * 100.0,
+            self.model_after * 100.0,
+            self.either_before * 100.0,
+            self.either_after * 100.0,
+            self.benign_before * 100.0,
+            self.benign_after * 100.0,
+            self.benign_ads,
+            self.threshold,
+            self.benign_rate * 100.0,
+            self.model_at_rate_before * 100.0,
+            self.model_at_rate_after * 100.0
+        )
+    }
+}
+
+/// Cross-validation across the Memex halves (`real`: features and whether the policy raised
+/// each ad, in the set's order; even positions are the readable half). For each half, a copy
+/// of `model` learns the other half's ads as commercial sex, alternating one for one with
+/// label-0 ads (a slice of `benign` per fold), and is measured on its half and on the label-0
+/// ads after both slices, which neither copy learned.
+fn cross_validate(
+    model: &Model,
+    real: &[(Features, bool)],
+    benign: &[Features],
+    threshold: f64,
+    benign_rate: f64,
+) -> Result<Vec<Fold>> {
+    let half = |h: usize| -> Vec<&(Features, bool)> { real.iter().skip(h).step_by(2).collect() };
+    let halves = [half(0), half(1)];
+    let teach = halves[0].len().max(halves[1].len());
+    let measured = benign.get(2 * teach..).unwrap_or_default();
+    if measured.len() < 100 {
+        bail!(
+            "--negatives holds {} label-0 ads: cross-validation needs at least {} (two folds of {teach} to learn, 100 to measure)",
+            benign.len(),
+            2 * teach + 100
+        );
+    }
+    let raised = |m: &Model, x: &Features| m.score(x).probability >= threshold;
+    let rate = |k: usize, n: usize| k as f64 / n.max(1) as f64;
+    let benign_share = |m: &Model| {
+        rate(
+            measured.iter().filter(|x| raised(m, x)).count(),
+            measured.len(),
+        )
+    };
+    // the share of `this` half a model raises at the benign budget: its threshold is the
+    // smallest probability above all but `benign_rate` of the measured label-0 ads
+    let at_rate = |m: &Model, this: &[&(Features, bool)]| {
+        let mut scores: Vec<f64> = measured.iter().map(|x| m.score(x).probability).collect();
+        scores.sort_by(|a, b| b.total_cmp(a));
+        let allowed = (benign_rate * scores.len() as f64).floor() as usize;
+        let cut = scores.get(allowed).copied().unwrap_or(f64::NEG_INFINITY);
+        rate(
+            this.iter()
+                .filter(|(x, _)| m.score(x).probability > cut)
+                .count(),
+            this.len(),
+        )
+    };
+    let mut folds = Vec::new();
+    for (h, name) in [(0, "readable"), (1, "held-out")] {
+        let other = &halves[1 - h];
+        let negatives = &benign[h * teach..h * teach + other.len()];
+        let mut copy = model.clone();
+        for ((x, _), n) in other.iter().map(|p| &**p).zip(negatives) {
+            copy.learn(x, Label::Commercial);
+            copy.learn(n, Label::Benign);
+        }
+        let this = &halves[h];
+        let share = |m: &Model, either: bool| {
+            rate(
+                this.iter()
+                    .filter(|(x, policy)| raised(m, x) || (either && *policy))
+                    .count(),
+                this.len(),
+            )
+        };
+        folds.push(Fold {
+            half: name,
+            learned_real: other.len(),
+            learned_benign: negatives.len(),
+            ads: this.len(),
+            benign_ads: measured.len(),
+            threshold,
+            model_before: share(model, false),
+            model_after: share(&copy, false),
+            either_before: share(model, true),
+            either_after: share(&copy, true),
+            benign_before: benign_share(model),
+            benign_after: benign_share(&copy),
+            benign_rate,
+            model_at_rate_before: at_rate(model, this),
+            model_at_rate_after: at_rate(&copy, this),
+        });
+    }
+    Ok(folds)
 }
 
 /// Loop items of a corpus: features, truth, and the policy's verdict and score (from a scan's

@@ -26,7 +26,8 @@ pub struct SynthArgs {
     /// who never saw the policy or the other banks, for evaluation only: `blind-1` (spent: used
     /// to diagnose misses), `blind-2` (held out for measurement; `blind` is the same) and
     /// `blind-3` (aggregates read), `blind-4` (the review loop's measurement; aggregates read)
-    /// and `blind-5` (written 2026-12-07, unread).
+    /// `blind-5` (measured once, then used to diagnose age attribution) and `blind-6` (written
+    /// 2026-12-07, unread).
     #[arg(long, value_enum, default_value_t = PhrasingArg::Main)]
     pub phrasing: PhrasingArg,
     /// Days the corpus spans.
@@ -51,6 +52,8 @@ pub enum PhrasingArg {
     Blind4,
     #[value(name = "blind-5")]
     Blind5,
+    #[value(name = "blind-6")]
+    Blind6,
 }
 
 impl PhrasingArg {
@@ -68,6 +71,7 @@ impl PhrasingArg {
             PhrasingArg::Blind3 => blind("blind-3"),
             PhrasingArg::Blind4 => blind("blind-4"),
             PhrasingArg::Blind5 => blind("blind-5"),
+            PhrasingArg::Blind6 => blind("blind-6"),
         }
     }
 }

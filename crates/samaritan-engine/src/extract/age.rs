@@ -9,6 +9,7 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
+use super::age_name;
 use super::age_subject::{self, Subject};
 use super::pattern::{Pattern, re};
 use super::prefilter::age_gate;
@@ -505,6 +506,24 @@ fn find_gated(
             });
         }
     }
+    // "Sierra 19", "Sofia | 23": a given name, then the age (`age_name`); a number another
+    // form read already is the same mention
+    for hit in age_name::find(text, 12, 69) {
+        let d = &hit.digits;
+        if overlaps(d, phones)
+            || out
+                .iter()
+                .any(|a| a.age == hit.age && a.start <= d.start && d.end <= a.end)
+        {
+            continue;
+        }
+        out.push(AgeHit {
+            age: hit.age,
+            start: hit.start,
+            end: d.end,
+            subject: age_subject::of(text, hit.start, d.end),
+        });
+    }
     // "10 years of experience", "5 años de garantía": not ages at all
     out.retain(|a| !not_an_age_after(&text[a.end..]));
     out.sort_by_key(|a| (a.start, a.age));
@@ -575,6 +594,20 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
         /// The gate never rules out a pattern that matches.
+        #[test]
+        /// Multi-byte separators, names and children's words around numbers: every byte
+        /// offset the age forms and `age_subject` slice at stays a char boundary.
+        #[test]
+        fn never_panics_on_bullets_emoji_and_names(
+            parts in proptest::collection::vec(
+                "(•|🌹|✨|~|\\||–|—|·|\\(|\\)|,|\\.|Mei|Sierra|Nina|LADY|adult|kids|a|one|for|my|son|age|yo|años|I'm|[0-9]{1,3}|[ \n]{1,2}|ñ|é)",
+                0..16,
+            ),
+        ) {
+            let t: String = parts.concat();
+            let _ = find(&t, &[]);
+        }
+
         #[test]
         fn gate_changes_nothing(
             parts in proptest::collection::vec(

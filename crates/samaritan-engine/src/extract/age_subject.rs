@@ -91,7 +91,6 @@ const OTHERS: &[&str] = &[
     "niños",
     "ninos",
     "niña",
-    "nina",
     "niñas",
     "ninas",
     "hijo",
@@ -196,8 +195,10 @@ pub fn of(text: &str, start: usize, end: usize) -> Subject {
     }
     let before = &text[from..start];
     let clause = before
-        .rfind(['.', '!', '?', '\n', ';', '|', '•'])
-        .map_or(before, |i| &before[i + 1..]);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| matches!(c, '.' | '!' | '?' | '\n' | ';' | '|' | '•'))
+        .map_or(before, |(i, c)| &before[i + c.len_utf8()..]);
     let clause = clause.to_lowercase();
     let words: Vec<&str> = clause
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
@@ -234,21 +235,19 @@ pub fn of(text: &str, start: usize, end: usize) -> Subject {
             return Subject::Other;
         }
     }
-    // "a nanny for a 6 year old and a 9 year old": in an ad about caring for children, an age
-    // introduced as "for/with/and a N" is a child's (not in other ads: "time with a 19 year old"
-    // may be the person offered)
+    // "a nanny for a 6 year old and a 9 year old", "bunk bed, fits a 6 year old", "one sweet
+    // 4-year-old, asleep by 8": in an ad about caring for children or one that names children,
+    // an age introduced as someone ("a/one [word] [word] N") is a child's; the writer says "I'm
+    // N", and a name or "girl" is the person offered. Not in other ads: "time with a 19 year
+    // old" may be the person offered.
     let n = words.len();
-    let preposition = |w: &str| {
-        matches!(
-            w,
-            "for" | "with" | "and" | "to" | "watch" | "watching" | "para" | "con" | "y"
-        )
-    };
-    let introduced = (n >= 2
-        && matches!(words[n - 1], "a" | "an" | "one" | "un" | "una")
-        && preposition(words[n - 2]))
+    let last3 = &words[n.saturating_sub(3)..];
+    let introduced = (last3
+        .iter()
+        .any(|w| matches!(*w, "a" | "an" | "one" | "un" | "una"))
+        && !last3.iter().any(|w| first_person(w) || OFFERED.contains(w)))
         || (n >= 1 && matches!(words[n - 1], "for" | "to" | "para"));
-    if introduced && care_context(text) {
+    if introduced && (care_context(text) || children_named(text)) {
         return Subject::Other;
     }
     // the words right after: "6 year old son", "5 y/o twins"
@@ -313,6 +312,41 @@ const CARE: &[&str] = &[
     "cuidado de niños",
 ];
 
+/// Words naming children, for [`children_named`].
+const CHILDREN: &[&str] = &[
+    "kid",
+    "kids",
+    "child",
+    "children",
+    "childrens",
+    "toddler",
+    "toddlers",
+    "son",
+    "daughter",
+    "niños",
+    "ninos",
+    "hijo",
+    "hijos",
+    "hija",
+    "hijas",
+];
+
+/// Does `text` name children, other than to say there are none ("no kids", "sin hijos")?
+fn children_named(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        CHILDREN.contains(w)
+            && !i
+                .checked_sub(1)
+                .and_then(|p| words.get(p))
+                .is_some_and(|p| matches!(*p, "no" | "sin" | "without" | "zero"))
+    })
+}
+
 /// Is `text` about caring for or teaching children?
 fn care_context(text: &str) -> bool {
     let lower = text.to_lowercase();
@@ -375,6 +409,13 @@ mod tests {
             who("Paquetes de quince años y bodas", "quince"),
             Subject::Other
         );
+        let t = "Kids toys moving sale. Garage sale: bunk bed, fits a 6 year old. Clean.";
+        assert_eq!(who(t, "6"), Subject::Other);
+        let t = "Sitter for date nights. One easygoing 4-year-old, asleep by 8.";
+        assert_eq!(who(t, "4"), Subject::Other);
+        let t = "Tutor, currently tutoring one 9-year-old and a 12-year-old.";
+        assert_eq!(who(t, "9"), Subject::Other);
+        assert_eq!(who(t, "12"), Subject::Other);
     }
 
     #[test]
@@ -387,6 +428,29 @@ mod tests {
         // without an ad about children, "with a 17 year old" may be the person offered
         assert_eq!(
             who("Spend time with a 17 year old", "17"),
+            Subject::Advertised
+        );
+        // a clause that starts after a bullet (a multi-byte separator)
+        assert_eq!(
+            who(
+                "MENU this week\nAvailable now:\n• Mei - 18\n• Kim (20)",
+                "20"
+            ),
+            Subject::Advertised
+        );
+        // "Nina" is a name, not "niña" without its tilde
+        assert_eq!(who("Nina (19) y Jasmine (21)", "21"), Subject::Advertised);
+        // saying there are no children does not make the ad about children
+        assert_eq!(
+            who("No kids, no drama. Meet a sweet 17 year old", "17"),
+            Subject::Advertised
+        );
+        // in an ad naming children, "a girl" or a name is still the person offered
+        assert_eq!(
+            who(
+                "Her kids are with family. Ask for a girl 16 years old",
+                "16"
+            ),
             Subject::Advertised
         );
     }

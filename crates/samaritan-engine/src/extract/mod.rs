@@ -11,6 +11,7 @@
 //! modules import each other (`scripts/module_edges.py` checks).
 
 mod age;
+mod age_name;
 pub mod age_subject;
 mod email;
 mod gazetteer;

@@ -89,16 +89,20 @@ pub struct Bank {
 /// diagnose misses), `blind-2` is the one measured against, `blind-3` had aggregates read while
 /// the second lexicon pass was written, `blind-4` (2026-12-07) is unread by the policy's authors:
 /// the review loop (issue 25) is measured on it; its aggregates were read while the third lexicon
-/// pass was planned. `blind-5` (2026-12-07) is unread: issue 18's third pass is measured on it.
-pub const NAMES: &[&str] = &["blind-1", "blind-2", "blind-3", "blind-4", "blind-5"];
+/// pass was planned. `blind-5` (2026-12-07) was measured once with the third pass, then used to
+/// diagnose age attribution. `blind-6` (2026-12-07) is unread: the fourth pass is measured on it.
+pub const NAMES: &[&str] = &[
+    "blind-1", "blind-2", "blind-3", "blind-4", "blind-5", "blind-6",
+];
 
 /// The banks, in the order of [`NAMES`], each parsed and checked on first use.
-static BANKS: [LazyLock<Result<Bank, String>>; 5] = [
+static BANKS: [LazyLock<Result<Bank, String>>; 6] = [
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-1.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-2.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-3.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-4.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-5.toml"))),
+    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-6.toml"))),
 ];
 
 /// The bank called `name`, or why it cannot be used.
