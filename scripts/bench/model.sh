@@ -8,7 +8,8 @@
 #       defaults: 20000 1 21 holdout blind-2 blind-3
 #
 # SAMARITAN_BIN (default target/release/samaritan); corpora, model and reports stay in
-# $MODEL_DIR (default /tmp/samaritan-model). SHARED (default ../shared) for the Memex set.
+# $MODEL_DIR (default /tmp/samaritan-model). SHARED (default ../shared) for the Memex set. TRAIN_ARGS
+# adds options to `model train` (e.g. "--char-max 4").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ads=${1:-20000} train_seed=${2:-1} eval_seed=${3:-21}
@@ -21,7 +22,7 @@ shared=${SHARED:-../shared}
 mkdir -p "$dir"
 train="$dir/main-$ads-$train_seed"
 [ -s "$train/ads.jsonl" ] || "$bin" synth --ads "$ads" --seed "$train_seed" --phrasing main --out "$train"
-"$bin" model train --truth "$train/truth.jsonl" "$train/ads.jsonl" --out "$dir/model.json"
+"$bin" model train --truth "$train/truth.jsonl" "$train/ads.jsonl" --out "$dir/model.json" ${TRAIN_ARGS:-}
 for p in "${phrasings[@]}"; do
   c="$dir/$p-$ads-$eval_seed"
   [ -s "$c/ads.jsonl" ] || "$bin" synth --ads "$ads" --seed "$eval_seed" --phrasing "$p" --out "$c"

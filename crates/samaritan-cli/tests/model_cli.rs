@@ -157,6 +157,58 @@ fn hostile_input_is_refused_with_the_reason() {
     assert!(!out.status.success());
 }
 
+#[test]
+fn scan_with_a_model_scores_every_ad_as_model_score_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ads, truth) = synth(dir.path());
+    let model = dir.path().join("m.json");
+    ok(&train(&ads, &truth, &model));
+    let m = model.to_str().unwrap();
+    let scored = ok(&samaritan(&["model", "score", "--model", m, &ads]));
+    let expected: Vec<serde_json::Value> = scored
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let plain = ok(&samaritan(&["scan", &ads, "--no-link"]));
+    for link in [false, true] {
+        let mut args = vec!["scan", ads.as_str(), "--model", m];
+        if !link {
+            args.push("--no-link");
+        }
+        let out = ok(&samaritan(&args));
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), expected.len());
+        let mut raised = 0;
+        for (line, want) in lines.iter().zip(&expected) {
+            assert_eq!(line["id"], want["id"]);
+            for k in ["logit", "probability", "severe", "raised"] {
+                assert_eq!(line["model"][k], want[k], "link {link}, {k}: {line}");
+            }
+            raised += usize::from(line["model"]["raised"] == true);
+        }
+        assert!(raised > 0, "link {link}: the model raised nothing");
+    }
+    // without --model the analyses are as before: no `model` key, same lines
+    assert!(plain.lines().all(|l| !l.contains("\"model\":")));
+    let unlinked = ok(&samaritan(&["scan", &ads, "--no-link", "--model", m]));
+    for (with, without) in unlinked.lines().zip(plain.lines()) {
+        let mut with: serde_json::Value = serde_json::from_str(with).unwrap();
+        with.as_object_mut().unwrap().remove("model");
+        let without: serde_json::Value = serde_json::from_str(without).unwrap();
+        assert_eq!(with, without);
+    }
+    // a bad model file is refused before anything is scanned
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"format\": 99}").unwrap();
+    let out = samaritan(&["scan", &ads, "--no-link", "--model", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("format 99"));
+    assert!(out.stdout.is_empty());
+}
+
 /// `model memex --cross-validate`: two folds, each learning the other half of the real ads
 /// beside as many label-0 ads, measured on its own half and on label-0 ads neither learned; too
 /// few label-0 ads is refused with the reason.

@@ -1,7 +1,8 @@
 //! The learned model's cost per ad (issue 25), beside the engine's own analysis of the same ads.
 //!
 //! 2 000 synth ads (seed 42). `analyze` is the baseline (normalize, extract, match, decide);
-//! `featurize_score` is what the model adds to an ad already prepared (as `scan` would run it);
+//! `featurize_score` is what the model adds to an ad already prepared, as `scan --model` runs it
+//! (`Model::score_with`, one `Scratch` kept from ad to ad);
 //! `explain` the same with names and spans kept; `update` one FTRL step of both heads on features
 //! already made. Run: `cargo bench -p samaritan-engine --bench learn`.
 
@@ -13,7 +14,9 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use samaritan_engine::Engine;
 use samaritan_engine::extract::ExtractOptions;
-use samaritan_engine::learn::{FeatureConfig, FtrlParams, Label, Model, ModelInput, featurize};
+use samaritan_engine::learn::{
+    FeatureConfig, FtrlParams, Label, Model, ModelInput, Scratch, featurize,
+};
 use samaritan_engine::policy::{DEFAULT_POLICY, Policy};
 use samaritan_synth::{Config, Corpus};
 
@@ -59,11 +62,12 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("featurize_score", |b| {
+        let mut scratch = Scratch::default();
         b.iter(|| {
             let mut n = 0.0;
             for p in &prepared {
-                let x = featurize(&ModelInput::from_prepared(p, engine.policy()), &cfg);
-                n += model.score(black_box(&x)).probability;
+                let input = ModelInput::from_prepared(black_box(p), engine.policy());
+                n += model.score_with(&input, &mut scratch).probability;
             }
             n
         })

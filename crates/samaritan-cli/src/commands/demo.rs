@@ -53,6 +53,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         max_line_bytes: crate::input::DEFAULT_MAX_LINE,
         no_link: false,
         tmp_dir: None,
+        model: None,
         engine: EngineArgs {
             policy: None,
             region: "US".to_owned(),

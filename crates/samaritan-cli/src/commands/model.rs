@@ -243,6 +243,12 @@ pub struct TrainArgs {
     /// Feature space: 2^bits slots.
     #[arg(long, default_value_t = 20)]
     pub bits: u8,
+    /// Shortest character n-gram of a word (with `<` `>` at its edges).
+    #[arg(long, default_value_t = FeatureConfig::default().char_min)]
+    pub char_min: u8,
+    /// Longest character n-gram of a word.
+    #[arg(long, default_value_t = FeatureConfig::default().char_max)]
+    pub char_max: u8,
     #[arg(long, default_value_t = FtrlParams::default().alpha)]
     pub alpha: f64,
     #[arg(long, default_value_t = FtrlParams::default().beta)]
@@ -547,7 +553,8 @@ fn prepare_scored(engine: &Engine, cfg: &FeatureConfig, ad: &Ad) -> (Features, V
     (x, analysis.verdict, analysis.score)
 }
 
-fn load_model(path: &Path) -> Result<Model> {
+/// A model file, read and checked.
+pub(crate) fn load_model(path: &Path) -> Result<Model> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     Model::from_json(&text).with_context(|| format!("model {}", path.display()))
@@ -568,8 +575,13 @@ fn train(a: TrainArgs) -> Result<ExitCode> {
     }
     let cfg = FeatureConfig {
         bits: a.bits,
+        char_min: a.char_min,
+        char_max: a.char_max,
         ..FeatureConfig::default()
     };
+    if !(1 <= a.char_min && a.char_min <= a.char_max && a.char_max <= 8) {
+        bail!("--char-min and --char-max: 1 <= char-min <= char-max <= 8");
+    }
     if !(learn::features::MIN_BITS..=learn::features::MAX_BITS).contains(&a.bits) {
         bail!(
             "--bits must be in {}..={}",

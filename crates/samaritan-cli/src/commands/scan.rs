@@ -22,10 +22,16 @@
 //! file) cannot be read twice, so it is first copied to a temporary file in `--tmp-dir`, and
 //! nothing is written before the input ends, `--no-link` included.
 //!
+//! With `--model FILE` (a model from `samaritan model train` or `model export`) every ad is also
+//! scored by the learned model from the text the policy already prepared, as the service scores
+//! at ingest: each analysis gains `model` (`logit`, calibrated `probability`, the `severe` head,
+//! `raised` at the model's threshold), and a policy's `model_score` indicator reads the score.
+//!
 //! Images come in offline by default: `{url}` images are fetched only with `--fetch-images`,
 //! `{path}` images are read only inside `--allow-paths` directories; any other gets an error
 //! entry in the analysis (see [`MediaArgs`]).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fs::File;
@@ -37,10 +43,13 @@ use std::time::Instant;
 use anyhow::{Context as _, Result};
 use clap::Args;
 use rayon::prelude::*;
+use samaritan_engine::Engine;
+use samaritan_engine::learn::{self, Model, ModelInput};
 use samaritan_engine::link::LinkConfig;
 use samaritan_engine::linked::{LinkReady, LinkedState};
-use samaritan_engine::model::Verdict;
-use samaritan_engine::pipeline::{ImageResults, Staged};
+use samaritan_engine::model::{Analysis, Verdict};
+use samaritan_engine::pipeline::{Context, ImageResults, Prepared, Staged};
+use samaritan_engine::policy::ModelFact;
 use serde::{Deserialize, Serialize};
 
 use crate::engine_args::{EngineArgs, MediaArgs};
@@ -76,6 +85,11 @@ pub struct ScanArgs {
     /// Directory for temporary files: the state of a linked scan, and a copy of standard input.
     #[arg(long)]
     pub tmp_dir: Option<PathBuf>,
+    /// Also score every ad with this learned model (from `samaritan model train` or `model
+    /// export`): each analysis gains `model` (logit, calibrated probability, severe head, raised
+    /// at the model's threshold), and a policy's `model_score` indicator reads it.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
@@ -170,6 +184,43 @@ impl Failures {
 struct Spill {
     staged: Staged,
     images: ImageResults,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    score: Option<learn::Score>,
+}
+
+thread_local! {
+    /// Each worker's featurizing buffers, kept from one ad to the next.
+    static SCRATCH: RefCell<learn::Scratch> = RefCell::new(learn::Scratch::default());
+}
+
+/// The learned model's score of a prepared ad (`--model`).
+fn model_score(model: &Model, engine: &Engine, prepared: &Prepared) -> learn::Score {
+    let input = ModelInput::from_prepared(prepared, engine.policy());
+    SCRATCH.with_borrow_mut(|scratch| model.score_with(&input, scratch))
+}
+
+/// What a policy's `model_score` indicator reads of a score.
+fn fact(score: Option<&learn::Score>) -> Option<ModelFact> {
+    score.map(|s| ModelFact {
+        probability: s.probability,
+        raised: s.raised,
+    })
+}
+
+/// An analysis as one JSON line: with the model's score as `model` when the ad was scored.
+fn analysis_line(analysis: &Analysis, score: Option<&learn::Score>) -> serde_json::Result<Vec<u8>> {
+    #[derive(Serialize)]
+    struct Scored<'a> {
+        #[serde(flatten)]
+        analysis: &'a Analysis,
+        model: &'a learn::Score,
+    }
+    let mut json = match score {
+        None => serde_json::to_vec(analysis)?,
+        Some(model) => serde_json::to_vec(&Scored { analysis, model })?,
+    };
+    json.push(b'\n');
+    Ok(json)
 }
 
 /// Ads handed over by pass 1 in input order, linked in batches: the photo look-ups of a batch
@@ -182,14 +233,20 @@ struct LinkStage<W: Write> {
     spill: W,
     spilled: u64,
     pending: Vec<LinkReady>,
+    /// The model's score of each pending ad (`--model`), in the same order.
+    scores: Vec<Option<learn::Score>>,
 }
+
+/// Pass 1's outcome for one ad: ready to link, and its model score under `--model`.
+type Ready = (LinkReady, Option<learn::Score>);
 
 /// Ads per batch of photo look-ups.
 const LINK_BATCH: usize = 512;
 
 impl<W: Write> LinkStage<W> {
-    fn push(&mut self, ready: LinkReady) -> Result<()> {
+    fn push(&mut self, ready: LinkReady, score: Option<learn::Score>) -> Result<()> {
         self.pending.push(ready);
+        self.scores.push(score);
         if self.pending.len() >= LINK_BATCH {
             self.flush()?;
         }
@@ -203,12 +260,13 @@ impl<W: Write> LinkStage<W> {
         // A refused link input (an oversized value) leaves the linker unchanged; the ad is still
         // analysed on its own.
         let _ = self.state.link_batch(self.pending.iter_mut(), lookups);
-        for ready in self.pending.drain(..) {
+        for (ready, score) in self.pending.drain(..).zip(self.scores.drain(..)) {
             serde_json::to_writer(
                 &mut self.spill,
                 &Spill {
                     staged: ready.staged,
                     images: ready.images,
+                    score,
                 },
             )?;
             self.spill.write_all(b"\n")?;
@@ -313,6 +371,11 @@ fn spool(input: &Path, tmp_dir: Option<&Path>) -> Result<tempfile::NamedTempFile
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let engine = args.engine.engine()?;
+    let model = match &args.model {
+        Some(p) => Some(crate::commands::model::load_model(p)?),
+        None => None,
+    };
+    let model = model.as_ref();
     let media = args.media.load()?;
     let media = media.as_ref();
     let threads = args
@@ -376,13 +439,20 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                     if !current.is_current(&ad.id, l.number) {
                         return Ok(None); // a later line is this ad's current version
                     }
-                    let images = media.map(|m| m.take_in_one(&ad));
-                    let analysis = engine.analyze_with_images(&ad, images.unwrap_or_default());
-                    let mut json = serde_json::to_vec(&analysis).map_err(|e| LineError {
+                    let images = media.map(|m| m.take_in_one(&ad)).unwrap_or_default();
+                    let prepared = engine.prepare(&ad);
+                    let score = model.map(|m| model_score(m, &engine, &prepared));
+                    let context = Context {
+                        images: images.images,
+                        bank_matches: images.bank_matches,
+                        model: fact(score.as_ref()),
+                        ..Context::default()
+                    };
+                    let analysis = engine.finish(&ad, &prepared, context);
+                    let json = analysis_line(&analysis, score.as_ref()).map_err(|e| LineError {
                         line: l.number,
                         reason: e.to_string(),
                     })?;
-                    json.push(b'\n');
                     Ok(Some((json, analysis.verdict)))
                 });
                 (result, bytes)
@@ -416,6 +486,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
             spill: BufWriter::with_capacity(1 << 20, tmp.as_file().try_clone()?),
             spilled: 0,
             pending: Vec::with_capacity(LINK_BATCH),
+            scores: Vec::with_capacity(LINK_BATCH),
         };
         let pb = crate::progress::bytes_bar(total, "analysing and linking");
         let first = ordered_map(
@@ -430,15 +501,20 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                         return Ok(None); // a later line is this ad's current version
                     }
                     let images = media.map(|m| m.take_in_one(&ad));
-                    Ok(Some(engine.prepare_linked(&ad, images, &link_config)))
+                    Ok(Some(engine.prepare_linked_with(
+                        &ad,
+                        images,
+                        &link_config,
+                        |prepared| model.map(|m| model_score(m, &engine, prepared)),
+                    )))
                 });
                 (result, bytes)
             },
-            |(r, bytes): (Result<Option<LinkReady>, LineError>, usize)| -> Result<()> {
+            |(r, bytes): (Result<Option<Ready>, LineError>, usize)| -> Result<()> {
                 summary.bytes += bytes as u64;
                 pb.inc(bytes as u64);
                 match r {
-                    Ok(Some(ready)) => stage.push(ready),
+                    Ok(Some((ready, score))) => stage.push(ready, score),
                     Ok(None) => Ok(()),
                     Err(e) => failures.report(&e, &pb, &mut summary),
                 }
@@ -473,9 +549,14 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
                         let s: Spill = serde_json::from_slice(&line.bytes)
                             .context("temporary state is damaged")?;
                         let template = state.template_of(&s.staged.id);
-                        let analysis = networks.finish(&engine, s.staged, s.images, template);
-                        let mut json = serde_json::to_vec(&analysis)?;
-                        json.push(b'\n');
+                        let analysis = networks.finish_scored(
+                            &engine,
+                            s.staged,
+                            s.images,
+                            template,
+                            fact(s.score.as_ref()),
+                        );
+                        let json = analysis_line(&analysis, s.score.as_ref())?;
                         Ok((json, analysis.verdict))
                     },
                     |r: Result<(Vec<u8>, Verdict)>| -> Result<()> {

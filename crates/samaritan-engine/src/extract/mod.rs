@@ -169,6 +169,18 @@ struct Item {
     obfuscated: bool,
 }
 
+/// One occurrence without its text (see [`Extraction::marks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub kind: Kind,
+    /// Byte span `[start, end)` in the original document.
+    pub span: [usize; 2],
+    /// Written to evade filters (as [`Mention::obfuscated`]).
+    pub obfuscated: bool,
+    /// An age of the person the ad is about (`subject` `advertised` of a [`Mention`]).
+    pub advertised: bool,
+}
+
 /// Everything extracted from one document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extraction {
@@ -227,6 +239,17 @@ impl Extraction {
                 },
             })
             .collect()
+    }
+
+    /// Every occurrence's kind, original span and flags, in order, without copying any text:
+    /// what the learned model's features read (the same occurrences as [`Extraction::mentions`]).
+    pub fn marks(&self) -> impl Iterator<Item = Mark> + '_ {
+        self.items.iter().map(|it| Mark {
+            kind: it.kind,
+            span: [it.span.start, it.span.end],
+            obfuscated: it.obfuscated,
+            advertised: matches!(it.value, Value::Age(_, age_subject::Subject::Advertised)),
+        })
     }
 
     /// Occurrences of one kind: (value as in [`Mention::value`], original span, obfuscated).

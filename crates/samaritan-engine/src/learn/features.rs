@@ -11,7 +11,7 @@
 //!   spans masked to class tokens (`<phone>`, `<email>`, `<url>`, `<handle>`, `<payment>`,
 //!   `<price>`, `<age>` / `<age_other>`, `<place>`) and other numbers to `<numN>` (N digits, at
 //!   most 4), so that the model learns wording and never a particular phone or city;
-//! - **chars**: character n-grams (3–5 by default) inside each unmasked word, with `<` and `>` at
+//! - **chars**: character n-grams (3–4 by default) inside each unmasked word, with `<` and `>` at
 //!   its edges (fastText's scheme), which survive misspellings and new inflections;
 //! - **policy**: the indicators the policy matched (`ind=<id>`, `cat=<category>`);
 //! - **facts**: the kinds extracted and how many (`kind=phone`, `kind=phone:2`, `obf=phone`),
@@ -27,8 +27,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::extract::{Extraction, Kind};
-use crate::model::Mention;
+use crate::extract::{Extraction, Kind, Mark};
 use crate::normalize::Normalized;
 use crate::pipeline::Prepared;
 use crate::policy::Policy;
@@ -50,8 +49,11 @@ impl Default for FeatureConfig {
         FeatureConfig {
             bits: 20,
             seed: 0x5a4d_4152_4954_414e, // "SAMARITAN" folded, pinned forever
+            // 3- and 4-grams: 5-grams cost a third of the n-grams and bought nothing measurable
+            // (BENCHMARKS.md, "Model": same AUCs and oracle recalls on hold-out, blind-2 and
+            // blind-3 within 0.002). A model keeps the lengths it was trained with.
             char_min: 3,
-            char_max: 5,
+            char_max: 4,
         }
     }
 }
@@ -65,7 +67,8 @@ pub const MAX_BITS: u8 = 26;
 pub struct ModelInput<'a> {
     pub document: &'a str,
     pub normalized: &'a Normalized,
-    pub mentions: Vec<Mention>,
+    /// The extracted occurrences (kind, original span, flags), in the extraction's order.
+    pub mentions: Vec<Mark>,
     /// `(indicator id, category, original span)`.
     pub indicators: Vec<(&'a str, &'a str, Option<[usize; 2]>)>,
     pub extraction: &'a Extraction,
@@ -87,7 +90,7 @@ impl<'a> ModelInput<'a> {
         ModelInput {
             document: &prepared.document,
             normalized: &prepared.normalized,
-            mentions: prepared.extraction.mentions(),
+            mentions: prepared.extraction.marks().collect(),
             indicators,
             extraction: &prepared.extraction,
         }
@@ -127,14 +130,22 @@ struct Sink<'c> {
 }
 
 impl Sink<'_> {
-    fn emit(&mut self, space: Space, prefix: &str, parts: &[&str], span: Option<[usize; 2]>) {
+    /// Emits one feature; returns its full 64-bit hash.
+    fn emit(
+        &mut self,
+        space: Space,
+        prefix: &str,
+        parts: &[&str],
+        span: Option<[usize; 2]>,
+    ) -> u64 {
         self.buf.clear();
         self.buf.extend_from_slice(prefix.as_bytes());
         for (i, p) in parts.iter().enumerate() {
             self.buf.push(if i == 0 { 0x1f } else { b' ' });
             self.buf.extend_from_slice(p.as_bytes());
         }
-        let slot = (xxh3_64_with_seed(&self.buf, self.cfg.seed) & self.mask) as u32;
+        let hash = xxh3_64_with_seed(&self.buf, self.cfg.seed);
+        let slot = (hash & self.mask) as u32;
         self.raw.push(pack(slot, space));
         if let Some(named) = &mut self.named {
             named.push(Named {
@@ -143,6 +154,7 @@ impl Sink<'_> {
                 span,
             });
         }
+        hash
     }
 }
 
@@ -171,8 +183,9 @@ fn pack(slot: u32, space: Space) -> u64 {
 
 /// A token of the masked text.
 struct Token {
-    /// Lower-cased word, or a class token such as `<phone>`.
-    text: String,
+    /// Byte range in [`Tokens::text`] of the lower-cased word, or of a class token such as
+    /// `<phone>`.
+    text: Range<usize>,
     class: bool,
     /// Byte range in the normalized text.
     norm: Range<usize>,
@@ -180,45 +193,71 @@ struct Token {
     orig: [usize; 2],
 }
 
-fn class_of(m: &Mention) -> &'static str {
-    match m.kind.as_str() {
-        "phone" => "<phone>",
-        "email" => "<email>",
-        "url" => "<url>",
-        "handle" => "<handle>",
-        "payment" => "<payment>",
-        "price" => "<price>",
-        "age" if m.subject.as_deref() == Some("advertised") => "<age>",
-        "age" => "<age_other>",
-        _ => "<place>",
+/// The masked text's tokens, their texts in one buffer (no allocation per token).
+#[derive(Default)]
+struct Tokens {
+    text: String,
+    list: Vec<Token>,
+}
+
+impl Tokens {
+    fn text(&self, t: &Token) -> &str {
+        &self.text[t.text.clone()]
     }
 }
 
-fn tokens(input: &ModelInput) -> Vec<Token> {
+fn class_of(m: &Mark) -> &'static str {
+    match m.kind {
+        Kind::Phone => "<phone>",
+        Kind::Email => "<email>",
+        Kind::Url => "<url>",
+        Kind::Handle => "<handle>",
+        Kind::Payment => "<payment>",
+        Kind::Price => "<price>",
+        Kind::Age if m.advertised => "<age>",
+        Kind::Age => "<age_other>",
+        Kind::Location => "<place>",
+    }
+}
+
+/// The class token of a number of `digits` ASCII digits.
+fn num_class(digits: usize) -> &'static str {
+    match digits {
+        0 | 1 => "<num1>",
+        2 => "<num2>",
+        3 => "<num3>",
+        _ => "<num4>",
+    }
+}
+
+/// The tokens of `input`, made in `out` (cleared first; its buffers are reused).
+fn tokens(input: &ModelInput, out: &mut Tokens) {
     let text = input.normalized.text.as_str();
-    let mut mentions: Vec<&Mention> = input.mentions.iter().collect();
+    let mut mentions: Vec<&Mark> = input.mentions.iter().collect();
     mentions.sort_by_key(|m| (m.span[0], m.span[1]));
-    let mut out: Vec<Token> = Vec::new();
+    out.text.clear();
+    out.list.clear();
     // which mention the previous token was masked to, to fold a mention's tokens into one
     let mut last_mention: Option<usize> = None;
-    let mut start = None;
-    let mut push = |range: Range<usize>, out: &mut Vec<Token>| {
+    let mut push = |range: Range<usize>, out: &mut Tokens| {
         let span = input.normalized.original_span(range.clone());
         let hit = mentions
             .iter()
             .position(|m| m.span[0] < span.end && span.start < m.span[1]);
+        let at = out.text.len();
         match hit {
             Some(i) => {
                 if last_mention == Some(i)
-                    && let Some(prev) = out.last_mut()
+                    && let Some(prev) = out.list.last_mut()
                 {
                     prev.norm.end = range.end;
                     prev.orig[1] = prev.orig[1].max(span.end);
                     return;
                 }
                 last_mention = Some(i);
-                out.push(Token {
-                    text: class_of(mentions[i]).to_owned(),
+                out.text.push_str(class_of(mentions[i]));
+                out.list.push(Token {
+                    text: at..out.text.len(),
                     class: true,
                     norm: range,
                     orig: [span.start, span.end],
@@ -227,13 +266,17 @@ fn tokens(input: &ModelInput) -> Vec<Token> {
             None => {
                 last_mention = None;
                 let word = &text[range.clone()];
-                let (word, class) = if word.bytes().all(|b| b.is_ascii_digit()) {
-                    (format!("<num{}>", word.len().min(4)), true)
+                let class = word.bytes().all(|b| b.is_ascii_digit());
+                if class {
+                    out.text.push_str(num_class(word.len()));
+                } else if word.is_ascii() {
+                    out.text
+                        .extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
                 } else {
-                    (word.to_lowercase(), false)
-                };
-                out.push(Token {
-                    text: word,
+                    out.text.push_str(&word.to_lowercase());
+                }
+                out.list.push(Token {
+                    text: at..out.text.len(),
                     class,
                     norm: range,
                     orig: [span.start, span.end],
@@ -241,19 +284,19 @@ fn tokens(input: &ModelInput) -> Vec<Token> {
             }
         }
     };
+    let mut start = None;
     for (i, c) in text.char_indices() {
         if c.is_alphanumeric() {
             if start.is_none() {
                 start = Some(i);
             }
         } else if let Some(s) = start.take() {
-            push(s..i, &mut out);
+            push(s..i, out);
         }
     }
     if let Some(s) = start {
-        push(s..text.len(), &mut out);
+        push(s..text.len(), out);
     }
-    out
 }
 
 fn band(n: usize) -> &'static str {
@@ -276,41 +319,100 @@ fn age_band(age: u32) -> &'static str {
     }
 }
 
-fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool) -> (Vec<u64>, Vec<Named>) {
+/// Whether token `i` (whose `word` feature hashed to `hash`) has the text of an earlier token;
+/// records it if not. `seen` is an open-addressing table (a power of two, more than twice the
+/// tokens) of `(hash, token)`, empty slots holding token `u32::MAX`.
+fn repeated(seen: &mut [(u64, u32)], hash: u64, i: usize, toks: &Tokens) -> bool {
+    let mask = seen.len() - 1;
+    let word = toks.list.get(i).map(|t| toks.text(t));
+    let mut j = hash as usize & mask;
+    loop {
+        match seen[j] {
+            (_, u32::MAX) => {
+                seen[j] = (hash, i as u32);
+                return false;
+            }
+            (h, k) if h == hash && toks.list.get(k as usize).map(|t| toks.text(t)) == word => {
+                return true;
+            }
+            _ => j = (j + 1) & mask,
+        }
+    }
+}
+
+/// Every feature occurrence of `input` into `scratch.raw` (cleared first), and their names when
+/// `named`.
+fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool, scratch: &mut Scratch) -> Vec<Named> {
+    let toks = &mut scratch.tokens;
+    tokens(input, toks);
+    let toks = &*toks;
+    scratch.raw.clear();
     let mut sink = Sink {
         cfg,
         mask: (1u64 << cfg.bits.clamp(MIN_BITS, MAX_BITS)) - 1,
-        buf: Vec::with_capacity(64),
-        raw: Vec::with_capacity(2048),
+        buf: std::mem::take(&mut scratch.buf),
+        raw: std::mem::take(&mut scratch.raw),
         named: named.then(Vec::new),
     };
-    let toks = tokens(input);
     let text = input.normalized.text.as_str();
-    let mut lower: Vec<u8> = Vec::with_capacity(64);
+    let (lo, hi) = (usize::from(cfg.char_min.max(1)), usize::from(cfg.char_max));
+    let char_seed = cfg.seed ^ CHAR_SEED;
+    let lower = &mut scratch.lower;
     let mut starts: Vec<usize> = Vec::with_capacity(64);
     let mut src: Vec<Range<usize>> = Vec::with_capacity(64);
-    for (i, t) in toks.iter().enumerate() {
-        sink.emit(Space::Words, "word", &[&t.text], Some(t.orig));
-        if let Some(next) = toks.get(i + 1) {
+    // The words met so far: a word seen before gives the same character n-gram slots again, and
+    // features are presences, so its n-grams are not made twice. (Explanations want every
+    // occurrence's span, so they take every word.)
+    let seen = &mut scratch.seen;
+    seen.clear();
+    if !named {
+        seen.resize(
+            (toks.list.len() * 2).next_power_of_two().max(16),
+            (0, u32::MAX),
+        );
+    }
+    for (i, t) in toks.list.iter().enumerate() {
+        let word = toks.text(t);
+        let hash = sink.emit(Space::Words, "word", &[word], Some(t.orig));
+        if let Some(next) = toks.list.get(i + 1) {
             sink.emit(
                 Space::Words,
                 "bigram",
-                &[&t.text, &next.text],
+                &[word, toks.text(next)],
                 Some([t.orig[0], next.orig[1]]),
             );
+        }
+        if !named && repeated(seen, hash, i, toks) {
+            continue;
         }
         if t.class {
             continue;
         }
-        // character n-grams of "<word>": the lower-cased word's UTF-8 and its char starts, each
-        // n-gram hashed straight from that buffer
+        // character n-grams of "<word>", each hashed straight from the lower-cased bytes
+        let original = &text[t.norm.clone()];
+        if original.is_ascii() && sink.named.is_none() {
+            // one byte per character: the n-grams are the windows of "<word>"
+            lower.clear();
+            lower.push(b'<');
+            lower.extend_from_slice(word.as_bytes());
+            lower.push(b'>');
+            for n in lo..=hi.min(lower.len()) {
+                for gram in lower.windows(n) {
+                    let slot = (xxh3_64_with_seed(gram, char_seed) & sink.mask) as u32;
+                    sink.raw.push(pack(slot, Space::Chars));
+                }
+            }
+            continue;
+        }
+        // any word: each character lower-cased on its own (its first lower-case character),
+        // with its source in the normalized text for explanations
         lower.clear();
         starts.clear();
         src.clear();
         starts.push(0);
         lower.push(b'<');
         src.push(t.norm.start..t.norm.start);
-        for (off, c) in text[t.norm.clone()].char_indices() {
+        for (off, c) in original.char_indices() {
             starts.push(lower.len());
             let l = c.to_lowercase().next().unwrap_or(c);
             lower.extend_from_slice(l.encode_utf8(&mut [0u8; 4]).as_bytes());
@@ -322,7 +424,7 @@ fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool) -> (Vec<u64>, Vec<N
         src.push(t.norm.end..t.norm.end);
         starts.push(lower.len());
         let chars = starts.len() - 1;
-        for n in usize::from(cfg.char_min.max(1))..=usize::from(cfg.char_max) {
+        for n in lo..=hi {
             if n > chars {
                 break;
             }
@@ -346,42 +448,120 @@ fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool) -> (Vec<u64>, Vec<N
     }
     for kind in Kind::ALL {
         let name = kind.as_str();
-        let of: Vec<&Mention> = input.mentions.iter().filter(|m| m.kind == name).collect();
-        if of.is_empty() {
+        let count = input.mentions.iter().filter(|m| m.kind == kind).count();
+        if count == 0 {
             continue;
         }
         sink.emit(Space::Other, "kind", &[name], None);
-        sink.emit(Space::Other, "kind", &[name, band(of.len())], None);
-        if let Some(m) = of.iter().find(|m| m.obfuscated) {
+        sink.emit(Space::Other, "kind", &[name, band(count)], None);
+        let mut of = input.mentions.iter().filter(|m| m.kind == kind);
+        if let Some(m) = of.find(|m| m.obfuscated) {
             sink.emit(Space::Other, "obf", &[name], Some(m.span));
         }
     }
     for age in input.extraction.ages() {
         sink.emit(Space::Other, "age", &[age_band(age)], None);
     }
-    let len = usize::BITS - toks.len().leading_zeros();
+    let len = usize::BITS - toks.list.len().leading_zeros();
     sink.emit(Space::Other, "len", &[&len.to_string()], None);
     sink.emit(Space::Other, "bias", &[], None);
-    (sink.raw, sink.named.unwrap_or_default())
+    scratch.buf = sink.buf;
+    scratch.raw = sink.raw;
+    sink.named.unwrap_or_default()
+}
+
+/// Buffers the featurizer reuses from one ad to the next ([`featurize_into`]): once they have
+/// grown to the size of an ad, featurizing allocates nothing but the named occurrences of an
+/// explanation. Holds no result between calls.
+#[derive(Default)]
+pub struct Scratch {
+    tokens: Tokens,
+    buf: Vec<u8>,
+    raw: Vec<u64>,
+    tmp: Vec<u64>,
+    seen: Vec<(u64, u32)>,
+    lower: Vec<u8>,
+    features: Features,
 }
 
 /// The ad's features (distinct slots, sorted by slot).
 pub fn featurize(input: &ModelInput, cfg: &FeatureConfig) -> Features {
-    finish(run(input, cfg, false).0)
+    let mut scratch = Scratch::default();
+    featurize_into(input, cfg, &mut scratch);
+    scratch.features
+}
+
+/// [`featurize`] in `scratch`'s buffers: the features are borrowed from it.
+pub fn featurize_into<'s>(
+    input: &ModelInput,
+    cfg: &FeatureConfig,
+    scratch: &'s mut Scratch,
+) -> &'s Features {
+    run(input, cfg, false, scratch);
+    finish(
+        &mut scratch.raw,
+        &mut scratch.tmp,
+        &mut scratch.features.slots,
+    );
+    &scratch.features
 }
 
 /// The ad's features and every occurrence with its name and span, for explanations.
 pub fn featurize_named(input: &ModelInput, cfg: &FeatureConfig) -> (Features, Vec<Named>) {
-    let (raw, named) = run(input, cfg, true);
-    (finish(raw), named)
+    let mut scratch = Scratch::default();
+    let named = run(input, cfg, true, &mut scratch);
+    finish(
+        &mut scratch.raw,
+        &mut scratch.tmp,
+        &mut scratch.features.slots,
+    );
+    (scratch.features, named)
 }
 
-fn finish(mut raw: Vec<u64>) -> Features {
+/// Sorts packed `(slot, namespace)` occurrences: least significant digit radix sort, 11 bits a
+/// pass (2 passes for the default 2^20 slots), which beats a comparison sort on the ~2 000
+/// occurrences of an ad. Small inputs take the comparison sort. The order is the same either way.
+fn sort_packed(raw: &mut Vec<u64>, tmp: &mut Vec<u64>) {
+    const DIGIT: u32 = 11;
+    const BUCKETS: usize = 1 << DIGIT;
+    if raw.len() < 256 {
+        raw.sort_unstable();
+        return;
+    }
+    let top = raw.iter().copied().max().unwrap_or(0);
+    let key_bits = u64::BITS - top.leading_zeros();
+    tmp.clear();
+    tmp.resize(raw.len(), 0);
+    let mut shift = 0;
+    while shift < key_bits {
+        let mut at = [0usize; BUCKETS];
+        for &r in raw.iter() {
+            at[((r >> shift) as usize) & (BUCKETS - 1)] += 1;
+        }
+        let mut sum = 0;
+        for a in at.iter_mut() {
+            let n = *a;
+            *a = sum;
+            sum += n;
+        }
+        for &r in raw.iter() {
+            let d = ((r >> shift) as usize) & (BUCKETS - 1);
+            tmp[at[d]] = r;
+            at[d] += 1;
+        }
+        std::mem::swap(raw, tmp);
+        shift += DIGIT;
+    }
+}
+
+/// Distinct `(slot, namespace)` occurrences of `raw` (sorted in place) as `slots` (cleared
+/// first).
+fn finish(raw: &mut Vec<u64>, tmp: &mut Vec<u64>, slots: &mut Vec<(u32, f32)>) {
     // presence per (slot, namespace); words and chars scaled to unit norm
-    raw.sort_unstable();
+    sort_packed(raw, tmp);
     raw.dedup();
     let (mut words, mut chars) = (0usize, 0usize);
-    for &r in &raw {
+    for &r in raw.iter() {
         match r & 3 {
             0 => words += 1,
             1 => chars += 1,
@@ -390,8 +570,8 @@ fn finish(mut raw: Vec<u64>) -> Features {
     }
     let words = 1.0 / (words.max(1) as f32).sqrt();
     let chars = 1.0 / (chars.max(1) as f32).sqrt();
-    let mut slots: Vec<(u32, f32)> = Vec::with_capacity(raw.len());
-    for r in raw {
+    slots.clear();
+    for &r in raw.iter() {
         let slot = (r >> 2) as u32;
         let v = match r & 3 {
             0 => words,
@@ -403,5 +583,42 @@ fn finish(mut raw: Vec<u64>) -> Features {
             _ => slots.push((slot, v)),
         }
     }
-    Features { slots }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap (CONTRIBUTING.md)
+
+    use super::sort_packed;
+
+    #[test]
+    fn the_radix_sort_sorts() {
+        // SplitMix64 values of every width a packed occurrence can have, with repeats
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let mut tmp = Vec::new();
+        for (len, bits) in [
+            (0, 12),
+            (5, 12),
+            (300, 12),
+            (2000, 22),
+            (5000, 28),
+            (3000, 64),
+        ] {
+            let mut v: Vec<u64> = (0..len)
+                .map(|_| next() >> (64 - bits))
+                .chain((0..len / 10).map(|i| i as u64))
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            sort_packed(&mut v, &mut tmp);
+            assert_eq!(v, want, "{len} values of {bits} bits");
+        }
+    }
 }

@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 pub use calibrate::{Platt, fit_platt, threshold_at_rate};
 pub use cap::reviewer_weights;
 pub use explain::{Contribution, contributions};
-pub use features::{FeatureConfig, Features, ModelInput, featurize, featurize_named};
+pub use features::{
+    FeatureConfig, Features, ModelInput, Scratch, featurize, featurize_into, featurize_named,
+};
 pub use ftrl::{Ftrl, FtrlParams, sigmoid};
 
 /// The saved model's format; a file with another is refused.
@@ -149,14 +151,26 @@ impl Model {
     }
 
     pub fn score(&self, x: &Features) -> Score {
-        let logit = self.commercial.logit(x);
+        let (logit, severe) = Ftrl::logits(&self.commercial, &self.severe, x);
         let probability = self.calibration.probability(logit);
         Score {
             logit,
             probability,
-            severe: sigmoid(self.severe.logit(x)),
+            severe: sigmoid(severe),
             raised: self.raise.is_some_and(|r| probability >= r.probability),
         }
+    }
+
+    /// The score of one ad's input: what `scan --model` and the service compute per ad (the same
+    /// figures as [`Model::score`] of [`featurize`]).
+    pub fn score_input(&self, input: &ModelInput) -> Score {
+        self.score_with(input, &mut Scratch::default())
+    }
+
+    /// [`Model::score_input`] in buffers kept from one ad to the next (one [`Scratch`] per
+    /// thread): the same score, without allocating per ad.
+    pub fn score_with(&self, input: &ModelInput, scratch: &mut Scratch) -> Score {
+        self.score(featurize_into(input, &self.features, scratch))
     }
 
     /// How unsure the model is of `score`: the distance of its probability from the point where

@@ -278,3 +278,91 @@ fn shuffle_is_a_fixed_permutation() {
     s.sort_unstable();
     assert_eq!(s, (0..100).collect::<Vec<_>>());
 }
+
+#[test]
+fn the_fast_featurizer_gives_the_features_of_the_general_one() {
+    // `featurize` takes shortcuts (ASCII words' n-grams as byte windows, a repeated word's
+    // n-grams made once, a radix sort, reused buffers); `featurize_named` takes none. They must
+    // agree slot for slot and value for value, whatever the text.
+    let e = engine();
+    let texts = [
+        "Sweet new girl in town, call 555-0142, incall only, 100 roses",
+        "the the the THE The tHe; outcall outcall OUTCALL, 2 2 22 222 2222 22222",
+        "ΣΟΦΙΑ σοφία ΟΔΟΣ café CAFÉ naïve İstanbul straße ǅemal ｖｅｌｖｅｔ velvet",
+        "a b c d e f g h i j k l m n o p q r s t u v w x y z a b c",
+        "",
+        "party party party party party party party party party party party party",
+    ];
+    let long = "discreet upscale companion available now, new in town ".repeat(40);
+    let mut scratch = Scratch::default();
+    for cfg in [
+        FeatureConfig::default(),
+        FeatureConfig {
+            char_min: 1,
+            char_max: 8,
+            ..FeatureConfig::default()
+        },
+        FeatureConfig {
+            bits: features::MAX_BITS,
+            ..FeatureConfig::default()
+        },
+    ] {
+        for text in texts.iter().copied().chain([long.as_str()]) {
+            let p = prepare(&e, text);
+            let input = ModelInput::from_prepared(&p, e.policy());
+            let (general, _) = featurize_named(&input, &cfg);
+            assert_eq!(featurize(&input, &cfg), general, "{text}");
+            // the same again in buffers another ad used before
+            assert_eq!(
+                featurize_into(&input, &cfg, &mut scratch),
+                &general,
+                "{text}"
+            );
+            assert!(general.slots.windows(2).all(|w| w[0].0 < w[1].0));
+        }
+    }
+}
+
+#[test]
+fn scoring_an_input_gives_the_score_of_its_features() {
+    let e = engine();
+    let model = train(&e, &toy(), 2);
+    let mut scratch = Scratch::default();
+    for text in [
+        "velvet lounge, ask for details 555-0100",
+        "garden tools, call today",
+        "velvet velvet garden",
+    ] {
+        let p = prepare(&e, text);
+        let input = ModelInput::from_prepared(&p, e.policy());
+        let want = model.score(&featurize(&input, &model.features));
+        assert_eq!(model.score_input(&input), want);
+        assert_eq!(model.score_with(&input, &mut scratch), want);
+        assert_eq!(model.explain(&input, 3).0, want);
+        // one pass over both heads sums as each head's own `logit`
+        let x = featurize(&input, &model.features);
+        assert_eq!(want.logit, model.commercial.logit(&x));
+        assert_eq!(want.severe, sigmoid(model.severe.logit(&x)));
+    }
+}
+
+#[test]
+fn a_saved_head_reads_back_with_the_same_weights() {
+    // the weights scoring reads (bitmap and cache) are rebuilt from the saved slots
+    let e = engine();
+    let model = train(&e, &toy(), 2);
+    let back = Model::from_json(&serde_json::to_string(&model).unwrap()).unwrap();
+    for slot in 0..(1u32 << model.features.bits) {
+        assert_eq!(
+            back.commercial.weight(slot).to_bits(),
+            model.commercial.weight(slot).to_bits()
+        );
+        assert_eq!(
+            back.severe.weight(slot).to_bits(),
+            model.severe.weight(slot).to_bits()
+        );
+    }
+    assert_eq!(back.commercial.nonzero(), model.commercial.nonzero());
+    assert!(model.commercial.nonzero() > 0);
+    assert_eq!(model.commercial.weight(u32::MAX), 0.0);
+}
