@@ -103,19 +103,27 @@ mod tests {
 
     #[test]
     fn a_worker_panic_reaches_the_caller_instead_of_hanging() {
-        let caught = std::panic::catch_unwind(|| {
-            ordered_map(
-                0..10_000u64,
-                2,
-                7,
-                |x| {
-                    assert!(x != 5_000, "boom");
-                    x
-                },
-                |_| Ok::<_, ()>(()),
-            )
+        // run on a thread of its own so that a hang fails the test instead of stalling it
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let caught = std::panic::catch_unwind(|| {
+                ordered_map(
+                    0..10_000u64,
+                    2,
+                    7,
+                    |x| {
+                        assert!(x != 5_000, "boom");
+                        x
+                    },
+                    |_| Ok::<_, ()>(()),
+                )
+            });
+            let _ = tx.send(caught.is_err());
         });
-        assert!(caught.is_err());
+        let panicked = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("ordered_map hung after a worker panicked");
+        assert!(panicked);
     }
 
     #[test]

@@ -784,6 +784,11 @@ fn run_memex(a: MemexArgs) -> Result<ExitCode> {
     let ads = memex::real_ads(&cases);
     // per half: [ads, policy, model, either]
     let mut halves = [[0u64; 4]; 2];
+    if a.cross_validate && !(a.benign_rate > 0.0 && a.benign_rate < 1.0) {
+        bail!("--benign-rate must be between 0 and 1");
+    }
+    // each real ad's features and whether the policy raised it
+    let mut real: Vec<(Features, bool)> = Vec::with_capacity(ads.len());
     for (i, body) in ads.iter().enumerate() {
         let ad = Ad::text(format!("memex-{i}"), None, Some(body));
         let (x, verdict) = prepare(&engine, &model.features, &ad);
@@ -794,29 +799,18 @@ fn run_memex(a: MemexArgs) -> Result<ExitCode> {
         h[1] += u64::from(policy);
         h[2] += u64::from(m);
         h[3] += u64::from(policy || m);
+        real.push((x, policy));
     }
     if a.cross_validate {
         let (Some(negatives), Some(truth)) = (&a.negatives, &a.truth) else {
             bail!("--cross-validate needs --negatives and --truth");
         };
-        let real: Vec<(Features, bool)> = ads
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let ad = Ad::text(format!("memex-{i}"), None, Some(body));
-                let (x, verdict) = prepare(&engine, &model.features, &ad);
-                (x, verdict != Verdict::Allow)
-            })
-            .collect();
         let labels = read_truth(truth)?;
         let benign: Vec<Features> = labelled(read_ads(negatives)?, &labels, truth)?
             .par_iter()
             .filter(|(_, label)| *label == 0)
             .map(|(ad, _)| prepare(&engine, &model.features, ad).0)
             .collect();
-        if !(a.benign_rate > 0.0 && a.benign_rate < 1.0) {
-            bail!("--benign-rate must be between 0 and 1");
-        }
         let folds = cross_validate(&model, &real, &benign, threshold, a.benign_rate)?;
         for f in &folds {
             eprintln!("{}", f.human());
@@ -928,16 +922,14 @@ fn cross_validate(
             measured.len(),
         )
     };
-    // the share of `this` half a model raises at the benign budget: its threshold is the
-    // smallest probability above all but `benign_rate` of the measured label-0 ads
+    // the share of `this` half a model raises at the benign budget (its threshold set on the
+    // measured label-0 ads, as `model train` sets its own)
     let at_rate = |m: &Model, this: &[&(Features, bool)]| {
-        let mut scores: Vec<f64> = measured.iter().map(|x| m.score(x).probability).collect();
-        scores.sort_by(|a, b| b.total_cmp(a));
-        let allowed = (benign_rate * scores.len() as f64).floor() as usize;
-        let cut = scores.get(allowed).copied().unwrap_or(f64::NEG_INFINITY);
+        let scores: Vec<f64> = measured.iter().map(|x| m.score(x).probability).collect();
+        let cut = learn::threshold_at_rate(&scores, benign_rate).unwrap_or(f64::INFINITY);
         rate(
             this.iter()
-                .filter(|(x, _)| m.score(x).probability > cut)
+                .filter(|(x, _)| m.score(x).probability >= cut)
                 .count(),
             this.len(),
         )

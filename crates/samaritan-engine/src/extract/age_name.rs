@@ -43,7 +43,7 @@ const PERSON: &[&str] = &[
 ];
 
 /// Words before the name that make it a thing ("Air Jordan 12").
-const THING_BEFORE: &[&str] = &["air", "model", "size", "route", "suite", "apt"];
+const THING_BEFORE: &[&str] = &["air", "size", "route", "suite", "apt"];
 
 /// Most characters between the name and the age.
 const GAP: usize = 6;
@@ -174,24 +174,28 @@ fn plain_after(rest: &str) -> bool {
     {
         return false;
     }
-    if matches!(c, ':' | '.' | ',' | '-' | 'x') && next.is_some_and(|n| n.is_ascii_digit()) {
+    if matches!(c, ':' | '.' | ',' | '-') && next.is_some_and(|n| n.is_ascii_digit()) {
         return false;
     }
-    let words: String = rest
-        .trim_start_matches(|c: char| !c.is_alphanumeric() && c != '\n')
+    // the next word, whole: "hours" is a unit, "amazing" and "personal" are not
+    let word: String = rest
+        .trim_start_matches(|c: char| c.is_whitespace() && c != '\n')
         .chars()
-        .take_while(|c| *c != '\n')
-        .take(12)
+        .take_while(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    ![
-        "hour", "hr", "min", "day", "week", "month", "year", "night", "pm", "am", "rose", "dollar",
-        "usd", "people", "person", "ppl", "pic", "photo", "review", "ads", "inch", "ft", "lb",
-        "kg", "cm", "mile", "hh", "qv", "hundred", "dozen", "k ", "to ", "or ", "mil",
-    ]
-    .iter()
-    .any(|w| words.starts_with(w))
+    !UNITS.contains(&word.as_str())
 }
+
+/// Words after a number that make it a quantity, a time or a range ("Grace 20 hours").
+const UNITS: &[&str] = &[
+    "hour", "hours", "hr", "hrs", "min", "mins", "minute", "minutes", "day", "days", "week",
+    "weeks", "month", "months", "year", "years", "night", "nights", "pm", "am", "rose", "roses",
+    "dollar", "dollars", "usd", "people", "person", "persons", "ppl", "pic", "pics", "photo",
+    "photos", "review", "reviews", "ads", "inch", "inches", "ft", "lb", "lbs", "kg", "cm", "mile",
+    "miles", "hh", "qv", "hundred", "dozen", "k", "to", "or", "mil", "horas", "hora", "minutos",
+    "dias", "días", "años", "anos", "rosas", "personas", "fotos",
+];
 
 #[cfg(test)]
 mod tests {
@@ -212,6 +216,10 @@ mod tests {
         assert_eq!(ages("Olga 19 calladita primera vez"), [19]);
         assert_eq!(ages("~ Jasmine, 22 ~"), [22]);
         assert_eq!(ages("Ivy 31"), [31]);
+        // a word after the age that only starts like a unit
+        assert_eq!(ages("Sierra 16 amazing"), [16]);
+        assert_eq!(ages("Mia 17 personal time"), [17]);
+        assert_eq!(ages("Instagram model Ava 17"), [17]);
     }
 
     #[test]

@@ -91,6 +91,7 @@ const OTHERS: &[&str] = &[
     "niños",
     "ninos",
     "niña",
+    "nina",
     "niñas",
     "ninas",
     "hijo",
@@ -199,11 +200,17 @@ pub fn of(text: &str, start: usize, end: usize) -> Subject {
         .rev()
         .find(|(_, c)| matches!(c, '.' | '!' | '?' | '\n' | ';' | '|' | '•'))
         .map_or(before, |(i, c)| &before[i + c.len_utf8()..]);
-    let clause = clause.to_lowercase();
-    let words: Vec<&str> = clause
+    let original: Vec<&str> = clause
         .split(|c: char| !(c.is_alphanumeric() || c == '\''))
         .filter(|w| !w.is_empty())
         .collect();
+    let lower: Vec<String> = original.iter().map(|w| w.to_lowercase()).collect();
+    let words: Vec<&str> = lower.iter().map(String::as_str).collect();
+    // "Nina (19)" is a name, "mi nina de 12 años" a girl written without the tilde
+    let name = |i: usize| {
+        matches!(words[i], "nina" | "nino")
+            && original[i].chars().next().is_some_and(char::is_uppercase)
+    };
     if words.last().is_some_and(|w| POSSESSIVE.contains(w)) {
         return Subject::Other;
     }
@@ -223,7 +230,7 @@ pub fn of(text: &str, start: usize, end: usize) -> Subject {
             break;
         }
         let pair = words.get(i + 1).map(|n| format!("{w} {n}"));
-        if OTHERS.contains(w)
+        if (OTHERS.contains(w) && !name(i))
             || EVENTS.contains(w)
             || pair.as_deref().is_some_and(|p| OTHERS.contains(&p))
         {
@@ -235,19 +242,51 @@ pub fn of(text: &str, start: usize, end: usize) -> Subject {
             return Subject::Other;
         }
     }
-    // "a nanny for a 6 year old and a 9 year old", "bunk bed, fits a 6 year old", "one sweet
-    // 4-year-old, asleep by 8": in an ad about caring for children or one that names children,
-    // an age introduced as someone ("a/one [word] [word] N") is a child's; the writer says "I'm
-    // N", and a name or "girl" is the person offered. Not in other ads: "time with a 19 year
-    // old" may be the person offered.
+    // "a nanny for a 6 year old and a 9 year old", "tutoring one easygoing 9-year-old": in an
+    // ad about caring for children, an age introduced as someone after a word of caring or a
+    // preposition ("for/with/and/tutoring a [word] N") is a child's. Nowhere else, and not after
+    // any other word: "Mother and daughter team. Meet a fresh 15 yo" is the person offered.
     let n = words.len();
-    let last3 = &words[n.saturating_sub(3)..];
-    let introduced = (last3
-        .iter()
-        .any(|w| matches!(*w, "a" | "an" | "one" | "un" | "una"))
-        && !last3.iter().any(|w| first_person(w) || OFFERED.contains(w)))
-        || (n >= 1 && matches!(words[n - 1], "for" | "to" | "para"));
-    if introduced && (care_context(text) || children_named(text)) {
+    let introduced = (n.saturating_sub(4)..n.saturating_sub(1)).any(|k| {
+        matches!(words[k + 1], "a" | "an" | "one" | "un" | "una")
+            && INTRODUCING.contains(&words[k])
+            && !words[k + 2..]
+                .iter()
+                .any(|w| first_person(w) || OFFERED.contains(w))
+    }) || (n >= 1 && matches!(words[n - 1], "for" | "to" | "para"));
+    // the words right after the age name the person offered: "a 17 year old girl"
+    let offered_after = {
+        let mut to = (end + 30).min(text.len());
+        while !text.is_char_boundary(to) {
+            to -= 1;
+        }
+        text[end..to]
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .find(|w| {
+                !matches!(
+                    *w,
+                    "year" | "years" | "yr" | "yrs" | "old" | "yo" | "y" | "o"
+                )
+            })
+            .is_some_and(|w| OFFERED.contains(&w))
+    };
+    // an ad whose only care words are a parent's ("single mom") is a genre of escort ads too:
+    // there only a child's age (under 13) is read as introduced
+    let child_age = text[start..end]
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|d| !d.is_empty())
+        .and_then(|d| d.parse::<u32>().ok())
+        .is_some_and(|a| a < 13);
+    if introduced
+        && !offered_after
+        && match care_context(text) {
+            Some(Care::Children) => true,
+            Some(Care::Parent) => child_age,
+            None => false,
+        }
+    {
         return Subject::Other;
     }
     // the words right after: "6 year old son", "5 y/o twins"
@@ -274,8 +313,8 @@ pub fn of(text: &str, start: usize, end: usize) -> Subject {
     Subject::Advertised
 }
 
-/// Words of ads about caring for or teaching children.
-const CARE: &[&str] = &[
+/// Words naming a parent ("full-time dad to a 3 year old", but also "single mom" escort ads).
+const PARENT: &[&str] = &[
     "dad",
     "mom",
     "father",
@@ -286,6 +325,10 @@ const CARE: &[&str] = &[
     "single mom",
     "papá",
     "mamá",
+];
+
+/// Words of ads about caring for or teaching children.
+const CARE: &[&str] = &[
     "nanny",
     "nannies",
     "babysit",
@@ -312,52 +355,54 @@ const CARE: &[&str] = &[
     "cuidado de niños",
 ];
 
-/// Words naming children, for [`children_named`].
-const CHILDREN: &[&str] = &[
-    "kid",
-    "kids",
-    "child",
-    "children",
-    "childrens",
-    "toddler",
-    "toddlers",
-    "son",
-    "daughter",
-    "niños",
-    "ninos",
-    "hijo",
-    "hijos",
-    "hija",
-    "hijas",
+/// Words after which "a/one N" introduces a child in an ad about caring for children.
+const INTRODUCING: &[&str] = &[
+    "for",
+    "with",
+    "and",
+    "to",
+    "watch",
+    "watching",
+    "tutoring",
+    "tutor",
+    "teaching",
+    "sitting",
+    "babysitting",
+    "minding",
+    "para",
+    "con",
+    "y",
+    "cuido",
+    "cuidar",
 ];
 
-/// Does `text` name children, other than to say there are none ("no kids", "sin hijos")?
-fn children_named(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    words.iter().enumerate().any(|(i, w)| {
-        CHILDREN.contains(w)
-            && !i
-                .checked_sub(1)
-                .and_then(|p| words.get(p))
-                .is_some_and(|p| matches!(*p, "no" | "sin" | "without" | "zero"))
-    })
+/// How an ad speaks of children: as care (a nanny, a tutor, a daycare) or only as a parent.
+enum Care {
+    Children,
+    Parent,
 }
 
-/// Is `text` about caring for or teaching children?
-fn care_context(text: &str) -> bool {
+/// Is `text` about caring for or teaching children ([`CARE`]), or does it only name a parent
+/// ([`PARENT`])?
+fn care_context(text: &str) -> Option<Care> {
     let lower = text.to_lowercase();
-    CARE.iter().any(|w| {
-        lower.match_indices(w).any(|(i, _)| {
-            let before = lower[..i].chars().next_back();
-            let after = lower[i + w.len()..].chars().next();
-            !before.is_some_and(char::is_alphanumeric)
-                && !after.is_some_and(|c| c.is_alphanumeric() && c != 's')
+    let has = |words: &[&str]| {
+        words.iter().any(|w| {
+            lower.match_indices(w).any(|(i, _)| {
+                let before = lower[..i].chars().next_back();
+                let after = lower[i + w.len()..].chars().next();
+                !before.is_some_and(char::is_alphanumeric)
+                    && !after.is_some_and(|c| c.is_alphanumeric() && c != 's')
+            })
         })
-    })
+    };
+    if has(CARE) {
+        Some(Care::Children)
+    } else if has(PARENT) {
+        Some(Care::Parent)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -409,11 +454,7 @@ mod tests {
             who("Paquetes de quince años y bodas", "quince"),
             Subject::Other
         );
-        let t = "Kids toys moving sale. Garage sale: bunk bed, fits a 6 year old. Clean.";
-        assert_eq!(who(t, "6"), Subject::Other);
-        let t = "Sitter for date nights. One easygoing 4-year-old, asleep by 8.";
-        assert_eq!(who(t, "4"), Subject::Other);
-        let t = "Tutor, currently tutoring one 9-year-old and a 12-year-old.";
+        let t = "Tutor, currently tutoring one easygoing 9-year-old and a 12-year-old.";
         assert_eq!(who(t, "9"), Subject::Other);
         assert_eq!(who(t, "12"), Subject::Other);
     }
@@ -440,18 +481,23 @@ mod tests {
         );
         // "Nina" is a name, not "niña" without its tilde
         assert_eq!(who("Nina (19) y Jasmine (21)", "21"), Subject::Advertised);
-        // saying there are no children does not make the ad about children
+        // "a N" after any other word is not introduced as a child, even beside family words
+        let t = "Mother and daughter team available. Meet a fresh 15 yo.";
+        assert_eq!(who(t, "15"), Subject::Advertised);
+        let t = "Mother and daughter team available. A fresh 15 yo.";
+        assert_eq!(who(t, "15"), Subject::Advertised);
+        let t = "Son nuevas. Tenemos una jovencita de 16 años";
+        assert_eq!(who(t, "16"), Subject::Advertised);
+        let t = "Her kids are with family. Meet Sierra, a sweet 16 year old";
+        assert_eq!(who(t, "16"), Subject::Advertised);
+        let t = "Single mom. Spend time with a 17 year old girl";
+        assert_eq!(who(t, "17"), Subject::Advertised);
+        let t = "Single mom. Spend time with a 16 year old";
+        assert_eq!(who(t, "16"), Subject::Advertised);
+        // "nina" without its tilde is a girl unless capitalised as a name
         assert_eq!(
-            who("No kids, no drama. Meet a sweet 17 year old", "17"),
-            Subject::Advertised
-        );
-        // in an ad naming children, "a girl" or a name is still the person offered
-        assert_eq!(
-            who(
-                "Her kids are with family. Ask for a girl 16 years old",
-                "16"
-            ),
-            Subject::Advertised
+            who("busco niñera para mi nina de 12 anos", "12"),
+            Subject::Other
         );
     }
 }

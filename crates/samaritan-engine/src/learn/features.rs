@@ -382,14 +382,16 @@ fn run(input: &ModelInput, cfg: &FeatureConfig, named: bool, scratch: &mut Scrat
                 Some([t.orig[0], next.orig[1]]),
             );
         }
-        if !named && repeated(seen, hash, i, toks) {
+        let original = &text[t.norm.clone()];
+        // a repeated word's n-grams are made once; only for ASCII words, whose n-grams follow
+        // from the lower-cased word (not "ΟΔΟΣ" and "οδος": one word, two final sigmas)
+        if !named && original.is_ascii() && repeated(seen, hash, i, toks) {
             continue;
         }
         if t.class {
             continue;
         }
         // character n-grams of "<word>", each hashed straight from the lower-cased bytes
-        let original = &text[t.norm.clone()];
         if original.is_ascii() && sink.named.is_none() {
             // one byte per character: the n-grams are the windows of "<word>"
             lower.clear();

@@ -289,6 +289,8 @@ fn the_fast_featurizer_gives_the_features_of_the_general_one() {
         "Sweet new girl in town, call 555-0142, incall only, 100 roses",
         "the the the THE The tHe; outcall outcall OUTCALL, 2 2 22 222 2222 22222",
         "ΣΟΦΙΑ σοφία ΟΔΟΣ café CAFÉ naïve İstanbul straße ǅemal ｖｅｌｖｅｔ velvet",
+        // one lower-cased word from two spellings (final sigma): n-grams made for each
+        "ΟΔΟΣ και οδος, ΟΔΟΣ",
         "a b c d e f g h i j k l m n o p q r s t u v w x y z a b c",
         "",
         "party party party party party party party party party party party party",
