@@ -193,6 +193,8 @@ fn shadow_report_reads_the_store_and_checks_its_limits() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["compared"], 0);
     assert_eq!(report["model_vs_reviewers"]["total"], 0);
+    assert_eq!(report["audit"]["sampled"], 0, "{report}");
+    assert_eq!(report["audit"]["answered"], 0, "{report}");
     let e = failed(&samaritan(&[
         "model",
         "shadow-report",

@@ -138,11 +138,13 @@ struct Inner {
     /// The HMA matcher's index of banked signals.
     hma_index: hma::IndexCache,
     /// One learner at a time ([`learning::learn_pending`]).
-    learn_lock: tokio::sync::Mutex<()>,
+    learn_lock: tokio::sync::Mutex<learning::LearnerMemory>,
     /// Wakes the learner after a decision.
     learn_wake: std::sync::Arc<tokio::sync::Notify>,
     /// What share of each claim active learning draws ([`learning::ActiveDraw`]).
     active: learning::ActiveDraw,
+    /// What share of each claim the quality audit draws (`serve --audit-share`).
+    audit: learning::ActiveDraw,
     /// Where `POST /v1/ads` puts accepted ads instead of analysing them here (`serve
     /// --stream`; set once at start; unset: analysed and stored here).
     stream: std::sync::OnceLock<stream::Publisher>,
@@ -189,9 +191,10 @@ impl AppState {
                 webhook_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
                 hma: std::sync::OnceLock::new(),
                 hma_index: hma::IndexCache::default(),
-                learn_lock: tokio::sync::Mutex::new(()),
+                learn_lock: tokio::sync::Mutex::new(learning::LearnerMemory::default()),
                 learn_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
                 active: learning::ActiveDraw::new(learning::DEFAULT_ACTIVE_SHARE),
+                audit: learning::ActiveDraw::new(learning::DEFAULT_AUDIT_SHARE),
                 stream: std::sync::OnceLock::new(),
             }),
         }
@@ -204,6 +207,19 @@ impl AppState {
     /// Active learning's draw (`serve --active-share`).
     pub fn active_draw(&self) -> &learning::ActiveDraw {
         &self.inner.active
+    }
+
+    /// The quality audit's draw (`serve --audit-share`).
+    pub fn audit_draw(&self) -> &learning::ActiveDraw {
+        &self.inner.audit
+    }
+
+    /// What to draw into a claim of `n` open items from outside the policy's queue.
+    pub fn draws(&self, n: i64) -> samaritan_store::Draws {
+        samaritan_store::Draws {
+            audit: self.inner.audit.draw(n),
+            learning: self.inner.active.draw(n),
+        }
     }
 
     pub fn analyzer(&self) -> &Arc<dyn Analyzer> {

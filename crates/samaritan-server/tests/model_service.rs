@@ -18,7 +18,9 @@ use samaritan_engine::learn::{
 };
 use samaritan_engine::model::Ad;
 use samaritan_engine::policy::{DEFAULT_POLICY, load_tested};
-use samaritan_server::learning::{LearnConfig, follow_store, learn_pending, restore_model};
+use samaritan_server::learning::{
+    AuditFit, LearnConfig, follow_store, learn_pending, recalibrate, restore_model,
+};
 use samaritan_server::{AppState, EngineAnalyzer, Limits};
 use samaritan_store::{
     DecisionAction, DecisionBasis, DecisionInput, ModelSave, ModelSource, Scope, Store,
@@ -314,6 +316,7 @@ async fn corpus(state: &AppState) {
 const CFG: LearnConfig = LearnConfig {
     batch: 3,
     reviewer_share: 0.5,
+    audit: AuditFit::DEFAULT,
 };
 
 /// Every stored version, oldest first: (version, source, sha256, through, applied detail).
@@ -591,6 +594,7 @@ async fn active_learning_draws_allowed_ads_the_model_doubts_and_their_decisions_
         LearnConfig {
             batch: 1,
             reviewer_share: 1.0,
+            audit: AuditFit::DEFAULT,
         },
     )
     .await
@@ -611,4 +615,111 @@ async fn active_learning_draws_allowed_ads_the_model_doubts_and_their_decisions_
             .all(|i| i["source"] == "policy"),
         "{page}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_raise_point_is_fitted_on_the_quality_audit_and_nothing_is_raised_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_sqlite(dir.path()).await.unwrap();
+    let key = store
+        .create_key("r", &[Scope::Ingest, Scope::Review], "test")
+        .await
+        .unwrap()
+        .secret;
+    // The bootstrap model came with a raise point chosen on another corpus.
+    store.save_model(import(&bootstrap())).await.unwrap();
+    let (state, app) = service(&store).await;
+    assert!(state.analyzer().model().unwrap().model.raise.is_some());
+    let cfg = LearnConfig {
+        batch: 50,
+        reviewer_share: 1.0,
+        audit: AuditFit {
+            benign_rate: 0.0,
+            min_benign: 4,
+            window: 100,
+            refit_every: 1,
+        },
+    };
+    // No audit answers yet: the model is fitted to raise nothing, as an audited version.
+    assert_eq!(recalibrate(&state, cfg).await.unwrap(), Some(2));
+    assert_eq!(state.analyzer().model().unwrap().model.raise, None);
+    let history = versions(&store).await;
+    assert_eq!(history[1].1, "recalibration");
+    assert_eq!(history[1].4["fit"]["answers"], 0, "{}", history[1].4);
+    assert_eq!(history[1].4["fit"]["raise_probability"], Value::Null);
+    // Nothing changed since: no new version.
+    assert_eq!(recalibrate(&state, cfg).await.unwrap(), None);
+
+    // Every allowed ad is sampled; a claim drawing only from the audit takes them oldest first.
+    store.set_audit_sample_rate(1.0).unwrap();
+    state.audit_draw().set_share(1.0);
+    state.active_draw().set_share(0.0);
+    let benign: Vec<(String, String)> = (0..6)
+        .map(|i| {
+            (
+                format!("b{i}"),
+                format!("{} item {i}", [BENIGN[0], BENIGN[2]][i % 2]),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = benign
+        .iter()
+        .map(|(i, t)| (i.as_str(), t.as_str()))
+        .collect();
+    ingest(&state, &refs).await;
+    let page = call(
+        &app,
+        "POST",
+        "/v1/queue/claim",
+        &key,
+        json!({"limit": 6}).to_string(),
+    )
+    .await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 6, "{page}");
+    assert!(items.iter().all(|i| i["source"] == "audit"), "{page}");
+    // Three answers: still too few benign ones to fit a raise point.
+    for id in ["b0", "b1", "b2"] {
+        call(
+            &app,
+            "POST",
+            &format!("/v1/ads/{id}/decision"),
+            &key,
+            json!({"revision": 1, "action": "allow", "reason": "not_commercial"}).to_string(),
+        )
+        .await;
+    }
+    assert_eq!(recalibrate(&state, cfg).await.unwrap(), None);
+    assert_eq!(state.analyzer().model().unwrap().model.raise, None);
+    // The fourth: fitted. At a benign rate of 0, no audited benign ad reaches the raise point.
+    call(
+        &app,
+        "POST",
+        "/v1/ads/b3/decision",
+        &key,
+        json!({"revision": 1, "action": "allow", "reason": "not_commercial"}).to_string(),
+    )
+    .await;
+    assert_eq!(recalibrate(&state, cfg).await.unwrap(), Some(3));
+    let active = state.analyzer().model().unwrap();
+    let raise = active.model.raise.unwrap();
+    assert_eq!(raise.benign_items, 4);
+    assert_eq!(raise.benign_rate, 0.0);
+    let extract = ExtractOptions::default();
+    let engine = Engine::new(load_tested(DEFAULT_POLICY, &extract).unwrap(), extract);
+    for (id, text) in &benign[..4] {
+        let ad = Ad::text(id.clone(), Some("Ad"), Some(text));
+        let p = engine.prepare(&ad);
+        let x = learn::featurize(
+            &ModelInput::from_prepared(&p, engine.policy()),
+            &active.model.features,
+        );
+        let score = active.model.score(&x);
+        assert!(!score.raised, "{id}: {score:?} against {raise:?}");
+    }
+    let history = versions(&store).await;
+    assert_eq!(history[2].4["fit"]["benign"], 4, "{}", history[2].4);
+    // The answers are there for the lead: four drawn and answered, none removed.
+    let counts = store.audit_counts().await.unwrap();
+    assert_eq!((counts.drawn, counts.answered, counts.removed), (6, 4, 0));
 }

@@ -391,9 +391,10 @@ impl Stored {
 /// Stores one request's items (a `&[&IngestItem]`) inside transaction `$tx`; evaluates to
 /// `Vec<Stored>` in input order.
 macro_rules! ingest_in_tx {
-    ($tx:ident, $items:expr, $now:expr) => {{
+    ($tx:ident, $items:expr, $now:expr, $audit_ppm:expr) => {{
         let items: &[&$crate::ingest::IngestItem] = $items;
         let now: i64 = $now;
+        let audit_ppm: u64 = $audit_ppm;
         // What is stored already: id -> (digest, revision).
         let mut existing: std::collections::HashMap<String, (String, i64)> =
             std::collections::HashMap::new();
@@ -535,6 +536,37 @@ macro_rules! ingest_in_tx {
                 sep.push_bind(*id);
             }
             sep.push_unseparated(")");
+            qb.build().execute(&mut *$tx).await?;
+            // The audit samples what is live: an earlier revision not drawn yet leaves.
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "DELETE FROM audit_sample WHERE drawn_at IS NULL AND ad_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+            qb.build().execute(&mut *$tx).await?;
+        }
+        // The quality audit: each new allowed revision is sampled at the store's rate.
+        let audited: Vec<(&str, i64)> = items
+            .iter()
+            .zip(&plan)
+            .filter(|(i, (s, _))| {
+                *s != $crate::ingest::IngestStatus::Unchanged
+                    && !$crate::ingest::needs_review(i.analysis.verdict)
+                    && $crate::audit_sample::sampled(audit_ppm)
+            })
+            .map(|(i, (_, revision))| (i.ad.id.as_str(), *revision))
+            .collect();
+        for chunk in audited.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO audit_sample (ad_id, revision, sampled_at) ",
+            );
+            qb.push_values(chunk, |mut b, (id, revision)| {
+                b.push_bind(*id).push_bind(*revision).push_bind(now);
+            });
+            qb.push(" ON CONFLICT (ad_id, revision) DO NOTHING");
             qb.build().execute(&mut *$tx).await?;
         }
         let pooled: Vec<(&str, i64, &$crate::ingest::ShadowInput)> = items

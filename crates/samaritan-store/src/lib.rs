@@ -18,6 +18,7 @@ mod macros;
 
 pub mod appeals;
 pub mod audit;
+pub mod audit_sample;
 mod backend;
 pub mod dashboard;
 pub mod decisions;
@@ -53,6 +54,7 @@ use std::path::Path;
 
 pub use appeals::Appeal;
 pub use audit::{AuditEntry, AuditProblem, AuditReport};
+pub use audit_sample::{AuditAnswer, AuditCounts};
 pub use backend::Dialect;
 pub use dashboard::Dashboard;
 pub use decisions::{Decision, DecisionAction, DecisionBasis, DecisionInput};
@@ -63,12 +65,13 @@ pub use holds::{Hold, HoldExtension};
 pub use ingest::{IngestItem, IngestResult, IngestStatus, ShadowInput, ad_digest, identifiers_of};
 pub use keys::{ApiKey, KeyRecord, Scope};
 pub use models::{
-    BatchDecision, ModelSave, ModelSource, ModelVersion, ShadowDecided, ShadowScore, StoredModel,
+    BatchDecision, ModelSave, ModelSource, ModelVersion, Recalibration, ShadowDecided, ShadowScore,
+    StoredModel,
 };
 pub use networks::{CaseMember, NetworkChanges, NetworkMember, NetworkRecord, NetworkSave};
 pub use policy::PolicyVersion;
 pub use qa::{Agreement, GoldenItem, QaAnswer, QaTask};
-pub use queue::{NetworkSummary, QueueItem, QueueState, SignalSummary};
+pub use queue::{Draws, NetworkSummary, QueueItem, QueueState, SignalSummary};
 pub use reads::{AdRecord, Stats};
 pub use reasons::ReasonCodes;
 pub use reports::{FilingStep, Report, ReportCounts, ReportFile, ReportOpen, ReportTimes};
@@ -94,6 +97,8 @@ pub const SQLITE_FILE: &str = "samaritan.db";
 pub struct Store {
     backend: Backend,
     writer: writer::Writer,
+    /// The share of allowed ad revisions sampled for the quality audit at ingest.
+    audit: audit_sample::AuditRate,
 }
 
 impl Store {
@@ -129,8 +134,13 @@ impl Store {
     }
 
     fn with_backend(backend: Backend) -> Store {
-        let writer = writer::Writer::spawn(backend.clone());
-        Store { backend, writer }
+        let audit = audit_sample::AuditRate::default();
+        let writer = writer::Writer::spawn(backend.clone(), audit.clone());
+        Store {
+            backend,
+            writer,
+            audit,
+        }
     }
 
     /// Which SQL dialect this store speaks.

@@ -27,9 +27,32 @@ pub enum ModelSource {
         /// Decision `seq`s in the batch, in the order they were applied, with what each taught
         /// (`benign`, `commercial`, `severe`, or `none` for a decision that teaches nothing).
         applied: Vec<BatchDecision>,
+        /// The calibration and raise point fitted on the quality audit after learning.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        recalibrated: Option<Recalibration>,
     },
+    /// The calibration and raise point fitted again on the quality audit's answers, the
+    /// weights unchanged (new answers arrived, or a model was imported or rolled back).
+    Recalibration { fit: Recalibration },
     /// A copy of an older version.
     Rollback { to: i64 },
+}
+
+/// How a version's calibration and raise point were fitted on the quality audit (the service's
+/// `learning::recalibrate`).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Recalibration {
+    /// Audit answers that teach something (decided allow, remove or report), of which benign.
+    pub answers: u64,
+    pub benign: u64,
+    /// Benign answers needed before a raise point is fitted.
+    pub min_benign: u64,
+    /// Platt scaling fitted on the answers (`None`: kept, the answers held one class only).
+    pub platt: Option<(f64, f64)>,
+    /// The raise threshold as a calibrated probability (`None`: the model raises nothing).
+    pub raise_probability: Option<f64>,
+    /// The share of the audited benign ads the model may raise.
+    pub benign_rate: f64,
 }
 
 /// One decision of a learned batch.
@@ -47,6 +70,7 @@ impl ModelSource {
         match self {
             ModelSource::Import { .. } => "import",
             ModelSource::Decisions { .. } => "decisions",
+            ModelSource::Recalibration { .. } => "recalibration",
             ModelSource::Rollback { .. } => "rollback",
         }
     }
@@ -70,7 +94,7 @@ pub struct ModelVersion {
     pub version: i64,
     /// SHA-256 of the model JSON.
     pub sha256: String,
-    /// `import`, `decisions` or `rollback`.
+    /// `import`, `decisions`, `recalibration` or `rollback`.
     pub source: String,
     /// What made it: `{file}` for an import, `{applied: [{seq, label, weight}]}` for a batch,
     /// `{to}` for a rollback.

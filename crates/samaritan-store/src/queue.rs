@@ -13,6 +13,44 @@ use serde::Serialize;
 
 use crate::{Result, Store, StoreError};
 
+/// Items drawn into a claim from outside the policy's queue (`Store::queue_claim_drawing`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Draws {
+    /// From the quality audit (`audit_sample`).
+    pub audit: i64,
+    /// From the active-learning pool (`learning_pool`).
+    pub learning: i64,
+}
+
+/// Puts drawn ads in the queue as `source`, claimed by `actor` (an ad queued meanwhile keeps
+/// its item); the ids inserted, sorted.
+macro_rules! enqueue_drawn {
+    ($tx:ident, $taken:expr, $source:expr, $actor:expr, $until:expr, $now:expr) => {{
+        let mut out: Vec<String> = Vec::new();
+        for chunk in $taken.chunks(crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "INSERT INTO queue (ad_id, priority, state, claimed_by, lease_until, \
+                 enqueued_at, updated_at, source) ",
+            );
+            qb.push_values(chunk, |mut b, (id,)| {
+                b.push_bind(id.as_str())
+                    .push_bind(0_i64)
+                    .push_bind("open")
+                    .push_bind($actor)
+                    .push_bind($until)
+                    .push_bind($now)
+                    .push_bind($now)
+                    .push_bind($source);
+            });
+            qb.push(" ON CONFLICT (ad_id) DO NOTHING RETURNING ad_id");
+            let inserted: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *$tx).await?;
+            out.extend(inserted.into_iter().map(|(id,)| id));
+        }
+        out.sort_unstable();
+        out
+    }};
+}
+
 /// Where a queue item is. `claimed` is an `open` item under a live lease (shown, and listed,
 /// apart); the database keeps `open`, `escalated` and `decided`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -348,22 +386,24 @@ impl Store {
         lease_ms: i64,
         now: i64,
     ) -> Result<Vec<QueueItem>> {
-        self.queue_claim_drawing(actor, state, n, 0, lease_ms, now)
+        self.queue_claim_drawing(actor, state, n, Draws::default(), lease_ms, now)
             .await
     }
 
-    /// [`Store::queue_claim`], first drawing up to `learning` (at most `n`) open items from the
-    /// active-learning pool (`learning_pool`: ads the policy allowed that the model is least sure
-    /// of, smallest margin first). Each enters the queue as `source = learning` at priority 0,
-    /// claimed by `actor`, in the same transaction, so two reviewers never draw the same ad.
-    /// An ad the policy queued meanwhile stays as the policy queued it. The audit entry names
-    /// the drawn ids (`learning`).
+    /// [`Store::queue_claim`], first drawing open items from outside the policy's queue: up to
+    /// `draws.audit` from the quality audit (`audit_sample`: a uniform sample of allowed
+    /// revisions, oldest first, still the ad's current revision and undecided), then up to
+    /// `draws.learning` from the active-learning pool (`learning_pool`: ads the policy allowed
+    /// that the model is least sure of, smallest margin first), at most `n` in all. Each enters
+    /// the queue as `source = audit` or `learning` at priority 0, claimed by `actor`, in the same
+    /// transaction, so two reviewers never draw the same ad. An ad the policy queued meanwhile
+    /// stays as the policy queued it. The audit entry names the drawn ids (`audit`, `learning`).
     pub async fn queue_claim_drawing(
         &self,
         actor: &str,
         state: QueueState,
         n: i64,
-        learning: i64,
+        draws: Draws,
         lease_ms: i64,
         now: i64,
     ) -> Result<Vec<QueueItem>> {
@@ -372,14 +412,36 @@ impl Store {
                 "only open or escalated items can be claimed".into(),
             ));
         }
-        let draw = if state == QueueState::Open {
-            learning.clamp(0, n.max(0))
+        let (audit_draw, learning) = if state == QueueState::Open {
+            let a = draws.audit.clamp(0, n.max(0));
+            (a, draws.learning.clamp(0, n.max(0) - a))
         } else {
-            0
+            (0, 0)
         };
         let until = now.saturating_add(lease_ms);
         let rows: Vec<QueueRow> = on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
+            let mut audited: Vec<String> = Vec::new();
+            if audit_draw > 0 {
+                let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "UPDATE audit_sample SET drawn_at = $2, drawn_by = $3 \
+                     WHERE drawn_at IS NULL AND ad_id IN (SELECT s.ad_id FROM audit_sample s \
+                     WHERE s.drawn_at IS NULL \
+                     AND EXISTS (SELECT 1 FROM ads a WHERE a.id = s.ad_id AND a.revision = s.revision) \
+                     AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.ad_id = s.ad_id) \
+                     AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.ad_id = s.ad_id \
+                       AND d.revision = s.revision) \
+                     ORDER BY s.sampled_at, s.ad_id LIMIT $1{}) RETURNING ad_id",
+                    dialect.skip_locked()
+                )))
+                .bind(audit_draw)
+                .bind(now)
+                .bind(actor)
+                .fetch_all(&mut *tx)
+                .await?;
+                audited = enqueue_drawn!(tx, taken, "audit", actor, until, now);
+            }
+            let draw = learning.min(n.max(0) - audited.len() as i64);
             let mut drawn: Vec<String> = Vec::new();
             if draw > 0 {
                 let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -391,33 +453,14 @@ impl Store {
                 .bind(draw)
                 .fetch_all(&mut *tx)
                 .await?;
-                for chunk in taken.chunks(crate::ingest::CHUNK) {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new(
-                        "INSERT INTO queue (ad_id, priority, state, claimed_by, lease_until, \
-                         enqueued_at, updated_at, source) ",
-                    );
-                    qb.push_values(chunk, |mut b, (id,)| {
-                        b.push_bind(id.as_str())
-                            .push_bind(0_i64)
-                            .push_bind("open")
-                            .push_bind(actor)
-                            .push_bind(until)
-                            .push_bind(now)
-                            .push_bind(now)
-                            .push_bind("learning");
-                    });
-                    qb.push(" ON CONFLICT (ad_id) DO NOTHING RETURNING ad_id");
-                    let inserted: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *tx).await?;
-                    drawn.extend(inserted.into_iter().map(|(id,)| id));
-                }
-                drawn.sort_unstable();
+                drawn = enqueue_drawn!(tx, taken, "learning", actor, until, now);
             }
             let claimed: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "UPDATE queue SET claimed_by = $1, lease_until = $2, updated_at = $3 \
                  WHERE ad_id IN (SELECT ad_id FROM queue WHERE state = $4 \
                    AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= $3 OR claimed_by = $1) \
                    ORDER BY CASE WHEN claimed_by = $1 AND lease_until > $3 THEN 0 ELSE 1 END, \
-                   CASE WHEN source = 'learning' AND enqueued_at = $3 THEN 0 ELSE 1 END, \
+                   CASE WHEN source IN ('audit', 'learning') AND enqueued_at = $3 THEN 0 ELSE 1 END, \
                    priority DESC, enqueued_at, ad_id LIMIT $5{}) \
                  RETURNING ad_id",
                 dialect.skip_locked()
@@ -450,6 +493,9 @@ impl Store {
                     "state": state.as_str(),
                     "lease_until": until,
                 });
+                if !audited.is_empty() {
+                    detail["audit"] = serde_json::json!(audited);
+                }
                 if !drawn.is_empty() {
                     detail["learning"] = serde_json::json!(drawn);
                 }

@@ -128,6 +128,7 @@ impl Store {
                     "network_members",
                     "model_scores",
                     "learning_pool",
+                    "audit_sample",
                 ] {
                     sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DELETE FROM {table} WHERE ad_id = $1"

@@ -73,9 +73,9 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn spawn(backend: Backend) -> Writer {
+    pub(crate) fn spawn(backend: Backend, audit: crate::audit_sample::AuditRate) -> Writer {
         let (jobs, rx) = mpsc::channel(4096);
-        tokio::spawn(run(backend, rx));
+        tokio::spawn(run(backend, rx, audit));
         Writer { jobs }
     }
 
@@ -103,7 +103,7 @@ impl Writer {
     }
 }
 
-async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
+async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>, audit: crate::audit_sample::AuditRate) {
     while let Some(first) = rx.recv().await {
         let mut total = first.ads();
         let mut jobs = vec![first];
@@ -119,7 +119,7 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
         let now = crate::now_ms();
         let batches: Vec<(&[IngestItem], &NetworkChanges)> =
             jobs.iter().flat_map(Job::batches).collect();
-        match commit(&backend, &batches, now).await {
+        match commit(&backend, &batches, now, audit.ppm()).await {
             Ok(results) => {
                 let mut results = results.into_iter();
                 for job in jobs {
@@ -136,7 +136,7 @@ async fn run(backend: Backend, mut rx: mpsc::Receiver<Job>) {
                 tracing::warn!(error = %e, requests = jobs.len(), "group commit failed; retrying each request alone");
                 for job in jobs {
                     let batches: Vec<(&[IngestItem], &NetworkChanges)> = job.batches().collect();
-                    match commit(&backend, &batches, now).await {
+                    match commit(&backend, &batches, now, audit.ppm()).await {
                         Ok(stored) => job.answer(stored),
                         Err(e) => {
                             let _ = job.reply.send(Err(e));
@@ -160,6 +160,7 @@ async fn commit(
     backend: &Backend,
     batches: &[(&[IngestItem], &NetworkChanges)],
     now: i64,
+    audit_ppm: u64,
 ) -> Result<Vec<Vec<Stored>>> {
     // Requests whose ids do not collide are stored as one batch (a handful of multi-row
     // statements for the whole group); a request that shares an id with an earlier one in the
@@ -173,14 +174,14 @@ async fn commit(
         let mut out = Vec::with_capacity(batches.len());
         if disjoint && batches.len() > 1 {
             let all: Vec<&IngestItem> = batches.iter().flat_map(|(b, _)| b.iter()).collect();
-            let mut results = ingest_in_tx!(tx, &all, now).into_iter();
+            let mut results = ingest_in_tx!(tx, &all, now, audit_ppm).into_iter();
             for (b, _) in batches {
                 out.push(results.by_ref().take(b.len()).collect());
             }
         } else {
             for (items, _) in batches {
                 let items: Vec<&IngestItem> = items.iter().collect();
-                out.push(ingest_in_tx!(tx, &items, now));
+                out.push(ingest_in_tx!(tx, &items, now, audit_ppm));
             }
         }
         // After every ad (the ads' own network references are older than these changes).

@@ -121,6 +121,7 @@ suite!(
     audit_detects_model_rows_written_directly,
     model_shadow_scores_commit_with_their_ads_and_decisions_are_read_in_order,
     active_learning_draws_the_least_certain_allowed_ads_once,
+    the_quality_audit_samples_allowed_ads_and_draws_each_once,
     stream_messages_are_parked_once_whole_and_audited,
     the_linker_is_elected_one_at_a_time_on_postgres_only,
     queued_steps_commit_whole_or_not_at_all,
@@ -3967,6 +3968,7 @@ async fn model_versions_are_kept_audited_and_rolled_back(f: &Fixture) {
                 weight: 0.0,
             },
         ],
+        recalibrated: None,
     };
     let mut save = model_save("{\"m\":2}", batch, Some(1));
     save.through_decision = Some(9);
@@ -4391,6 +4393,174 @@ async fn queued_steps_commit_whole_or_not_at_all(f: &Fixture) {
     assert!(matches!(twice, StoreError::Invalid(_)), "{twice}");
 }
 
+fn learn(n: i64) -> samaritan_store::Draws {
+    samaritan_store::Draws {
+        learning: n,
+        audit: 0,
+    }
+}
+
+fn audit_draw(n: i64) -> samaritan_store::Draws {
+    samaritan_store::Draws {
+        learning: 0,
+        audit: n,
+    }
+}
+
+async fn the_quality_audit_samples_allowed_ads_and_draws_each_once(f: &Fixture) {
+    let s = &f.store;
+    let sample = || f.raw_strings("SELECT ad_id FROM audit_sample ORDER BY ad_id, revision");
+    // Off by default: nothing is sampled.
+    assert_eq!(s.audit_sample_rate(), 0.0);
+    s.ingest(vec![item(
+        ad("a0", "a0"),
+        analysis("a0", Verdict::Allow, 0, &[]),
+    )])
+    .await
+    .unwrap();
+    assert!(sample().await.is_empty());
+    assert!(s.set_audit_sample_rate(1.5).is_err());
+    assert!(s.set_audit_sample_rate(f64::NAN).is_err());
+    // At rate 1 every allowed revision is sampled, never a flagged one, never an unchanged one.
+    s.set_audit_sample_rate(1.0).unwrap();
+    s.ingest(vec![
+        item(ad("a1", "a1"), analysis("a1", Verdict::Allow, 0, &[])),
+        item(ad("a2", "a2"), analysis("a2", Verdict::Allow, 0, &[])),
+        item(ad("a3", "a3"), analysis("a3", Verdict::Allow, 0, &[])),
+        item(ad("aq", "aq"), analysis("aq", Verdict::Review, 40, &[])),
+    ])
+    .await
+    .unwrap();
+    s.ingest(vec![item(
+        ad("a0", "a0"),
+        analysis("a0", Verdict::Allow, 0, &[]),
+    )])
+    .await
+    .unwrap();
+    assert_eq!(sample().await, ["a1", "a2", "a3"]);
+    // A new revision replaces the undrawn sample of the old one.
+    s.ingest(vec![item(
+        ad("a3", "a3 v2"),
+        analysis("a3", Verdict::Allow, 0, &[]),
+    )])
+    .await
+    .unwrap();
+    let revs = f
+        .raw_strings("SELECT CAST(revision AS TEXT) FROM audit_sample WHERE ad_id = 'a3'")
+        .await;
+    assert_eq!(revs, ["2"]);
+    s.set_audit_sample_rate(0.0).unwrap();
+
+    // A claim of two with one audit draw: the oldest sample (ties by id), then the queue.
+    let now = now_ms();
+    let got = s
+        .queue_claim_drawing("key:a", QueueState::Open, 2, audit_draw(1), 60_000, now)
+        .await
+        .unwrap();
+    let mut ids: Vec<(&str, &str)> = got
+        .iter()
+        .map(|i| (i.ad_id.as_str(), i.source.as_str()))
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [("a1", "audit"), ("aq", "policy")]);
+    let claim = s
+        .audit_list(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|e| e.action == "queue.claim")
+        .unwrap();
+    assert_eq!(claim.detail["audit"], serde_json::json!(["a1"]));
+    let counts = s.audit_counts().await.unwrap();
+    assert_eq!((counts.sampled, counts.waiting, counts.drawn), (3, 2, 1));
+    assert!(s.audit_answers(10).await.unwrap().is_empty());
+
+    // Racing reviewers never draw the same sample (two left, three draws of one).
+    let mut tasks = Vec::new();
+    for r in 0..3 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.queue_claim_drawing(
+                &format!("key:r{r}"),
+                QueueState::Open,
+                1,
+                audit_draw(1),
+                60_000,
+                now,
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    let mut drawn = Vec::new();
+    for t in tasks {
+        drawn.extend(
+            t.await
+                .unwrap()
+                .into_iter()
+                .filter(|i| i.source == "audit")
+                .map(|i| i.ad_id),
+        );
+    }
+    drawn.sort();
+    assert_eq!(drawn, ["a2", "a3"]);
+    assert_eq!(s.audit_counts().await.unwrap().waiting, 0);
+
+    // Answers are the latest decision on the drawn revision, newest first; a drawn row stays
+    // after the ad changes, and its answer is still the decision on the revision drawn.
+    s.decide(
+        &decision("a1", 1, DecisionAction::Allow, "not_commercial"),
+        "key:a",
+        now + 1,
+    )
+    .await
+    .unwrap();
+    let holder = |id: &str| {
+        let s = s.clone();
+        let id = id.to_owned();
+        async move {
+            s.queue_items(&[id.as_str()], now + 2).await.unwrap()[0]
+                .claimed_by
+                .clone()
+                .unwrap()
+        }
+    };
+    let a2 = holder("a2").await;
+    s.decide(
+        &decision("a2", 1, DecisionAction::Remove, "commercial_sex"),
+        &a2,
+        now + 2,
+    )
+    .await
+    .unwrap();
+    let answers = s.audit_answers(10).await.unwrap();
+    let got: Vec<(&str, i64, &str)> = answers
+        .iter()
+        .map(|a| (a.ad_id.as_str(), a.revision, a.action.as_str()))
+        .collect();
+    assert_eq!(got, [("a2", 1, "remove"), ("a1", 1, "allow")]);
+    assert_eq!(answers[0].actor, a2);
+    let counts = s.audit_counts().await.unwrap();
+    assert_eq!((counts.answered, counts.removed), (2, 1));
+    assert_eq!(s.audit_answers(1).await.unwrap().len(), 1);
+    // Nothing sampled is left: a further audit draw draws nothing, the queue is claimed as usual.
+    let got = s
+        .queue_claim_drawing("key:b", QueueState::Open, 1, audit_draw(1), 60_000, now + 3)
+        .await
+        .unwrap();
+    assert!(got.iter().all(|i| i.source != "audit"));
+    // Purging an ad takes its samples with it.
+    let rows = || f.raw_strings("SELECT ad_id FROM audit_sample WHERE ad_id = 'a1'");
+    assert_eq!(rows().await, ["a1"]);
+    let purged = s
+        .purge_ads(&["a1".to_owned()], now_ms() + 60_000, "cli", now_ms())
+        .await
+        .unwrap();
+    assert_eq!(purged.ads, ["a1"]);
+    assert!(rows().await.is_empty());
+}
+
 async fn active_learning_draws_the_least_certain_allowed_ads_once(f: &Fixture) {
     let s = &f.store;
     let shadow = |p: f64| samaritan_store::ShadowInput {
@@ -4420,7 +4590,7 @@ async fn active_learning_draws_the_least_certain_allowed_ads_once(f: &Fixture) {
     // A claim of two with one drawn: the least certain ad, as the claimer's, then the queue.
     let now = now_ms();
     let got = s
-        .queue_claim_drawing("key:a", QueueState::Open, 2, 1, 60_000, now)
+        .queue_claim_drawing("key:a", QueueState::Open, 2, learn(1), 60_000, now)
         .await
         .unwrap();
     let mut ids: Vec<(&str, &str)> = got
@@ -4446,9 +4616,16 @@ async fn active_learning_draws_the_least_certain_allowed_ads_once(f: &Fixture) {
     for r in 0..3 {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            s.queue_claim_drawing(&format!("key:r{r}"), QueueState::Open, 1, 1, 60_000, now)
-                .await
-                .unwrap()
+            s.queue_claim_drawing(
+                &format!("key:r{r}"),
+                QueueState::Open,
+                1,
+                learn(1),
+                60_000,
+                now,
+            )
+            .await
+            .unwrap()
         }));
     }
     let mut drawn_ids = Vec::new();
@@ -4479,7 +4656,7 @@ async fn active_learning_draws_the_least_certain_allowed_ads_once(f: &Fixture) {
     back.shadow = Some(shadow(0.45));
     s.ingest(vec![back]).await.unwrap();
     assert_eq!(pool().await, ["l4"]);
-    s.queue_claim_drawing("key:a", QueueState::Open, 1, 1, 60_000, now + 1)
+    s.queue_claim_drawing("key:a", QueueState::Open, 1, learn(1), 60_000, now + 1)
         .await
         .unwrap();
     s.decide(
@@ -4492,7 +4669,14 @@ async fn active_learning_draws_the_least_certain_allowed_ads_once(f: &Fixture) {
     assert!(pool().await.is_empty());
     // The escalated queue never draws.
     let got = s
-        .queue_claim_drawing("key:lead", QueueState::Escalated, 3, 3, 60_000, now + 3)
+        .queue_claim_drawing(
+            "key:lead",
+            QueueState::Escalated,
+            3,
+            learn(3),
+            60_000,
+            now + 3,
+        )
         .await
         .unwrap();
     assert!(got.iter().all(|i| i.source == "policy"));

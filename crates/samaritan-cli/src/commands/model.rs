@@ -450,8 +450,10 @@ async fn shadow_report(a: ShadowReportArgs) -> Result<ExitCode> {
     }
     let store = a.store.open().await?;
     let rows = store.shadow_decided(a.limit).await;
+    let audit = store.audit_counts().await;
     store.close().await;
-    let report = samaritan_server::learning::shadow_report(&rows?, a.examples);
+    let mut report = samaritan_server::learning::shadow_report(&rows?, a.examples);
+    report.audit = audit?;
     eprintln!(
         "{} decided ads compared ({} left out); agreement with reviewers: model {:.3}, policy \
          {:.3}; model with policy {:.3}",
@@ -460,6 +462,22 @@ async fn shadow_report(a: ShadowReportArgs) -> Result<ExitCode> {
         report.model_vs_reviewers.rate,
         report.policy_vs_reviewers.rate,
         report.model_vs_policy.rate
+    );
+    let au = report.audit;
+    eprintln!(
+        "quality audit: {} allowed ads sampled, {} drawn, {} answered, {} removed or reported{}",
+        au.sampled,
+        au.drawn,
+        au.answered,
+        au.removed,
+        if au.answered > 0 {
+            format!(
+                " ({:.1} % of the answered: what the policy let through)",
+                100.0 * au.removed as f64 / au.answered as f64
+            )
+        } else {
+            String::new()
+        }
     );
     println!("{}", serde_json::to_string(&report)?);
     Ok(ExitCode::SUCCESS)
@@ -579,16 +597,8 @@ fn train(a: TrainArgs) -> Result<ExitCode> {
         char_max: a.char_max,
         ..FeatureConfig::default()
     };
-    if !(1 <= a.char_min && a.char_min <= a.char_max && a.char_max <= 8) {
-        bail!("--char-min and --char-max: 1 <= char-min <= char-max <= 8");
-    }
-    if !(learn::features::MIN_BITS..=learn::features::MAX_BITS).contains(&a.bits) {
-        bail!(
-            "--bits must be in {}..={}",
-            learn::features::MIN_BITS,
-            learn::features::MAX_BITS
-        );
-    }
+    cfg.check()
+        .map_err(|e| anyhow::anyhow!("--bits, --char-min, --char-max: {e}"))?;
     let engine = a.engine.engine()?;
     let truth = read_truth(&a.truth)?;
     let ads = labelled(read_ads(&a.ads)?, &truth, &a.truth)?;

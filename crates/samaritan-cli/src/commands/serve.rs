@@ -155,6 +155,24 @@ pub struct ServeArgs {
     /// without a stored model nothing is drawn.
     #[arg(long, default_value_t = samaritan_server::learning::DEFAULT_ACTIVE_SHARE)]
     pub active_share: f64,
+    /// The quality audit: the share (0..=1) of the ad revisions the policy allows that are
+    /// sampled at random for review. Their answers show what the policy lets through, and the
+    /// learned model's calibration and raise point are fitted on them. 0 samples nothing.
+    #[arg(long, default_value_t = samaritan_server::learning::DEFAULT_AUDIT_SAMPLE)]
+    pub audit_sample: f64,
+    /// The share (0..=1) of the items reviewers claim drawn from the audit sample. The console
+    /// serves them like any claimed ad, without saying they were sampled, so that an answer is
+    /// not anchored on it; the API's queue items carry `source: audit`. 0 turns the draw off.
+    #[arg(long, default_value_t = samaritan_server::learning::DEFAULT_AUDIT_SHARE)]
+    pub audit_share: f64,
+    /// The share (0..=1) of the audited benign ads the learned model may raise to review: its
+    /// raise point is fitted there on the audit's answers.
+    #[arg(long, default_value_t = samaritan_server::learning::AuditFit::default().benign_rate)]
+    pub model_benign_rate: f64,
+    /// Audited benign answers needed before the learned model raises anything (until then it
+    /// scores in shadow only, whatever threshold it came with).
+    #[arg(long, default_value_t = samaritan_server::learning::AuditFit::default().min_benign)]
+    pub model_min_audit: usize,
     /// Re-verify the audit chain (and the decisions against it) every this many seconds; a
     /// broken chain makes `/readyz` fail and is logged as an error. 0: only at start.
     #[arg(long, default_value_t = 300)]
@@ -383,6 +401,17 @@ async fn serve(args: ServeArgs) -> Result<()> {
         bail!("--active-share is between 0 and 1");
     }
     state.active_draw().set_share(args.active_share);
+    if !(0.0..=1.0).contains(&args.audit_share) {
+        bail!("--audit-share is between 0 and 1");
+    }
+    if !(0.0..=1.0).contains(&args.model_benign_rate) {
+        bail!("--model-benign-rate is between 0 and 1");
+    }
+    state.audit_draw().set_share(args.audit_share);
+    state
+        .store()
+        .set_audit_sample_rate(args.audit_sample)
+        .map_err(|e| anyhow::anyhow!("--audit-sample: {e}"))?;
     if let Some(v) = samaritan_server::learning::restore_model(&state)
         .await
         .context("loading the learned model from the store")?
@@ -402,6 +431,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
             samaritan_server::learning::LearnConfig {
                 batch: args.model_batch,
                 reviewer_share: args.model_reviewer_share,
+                audit: samaritan_server::learning::AuditFit {
+                    benign_rate: args.model_benign_rate,
+                    min_benign: args.model_min_audit,
+                    ..samaritan_server::learning::AuditFit::default()
+                },
             },
             std::time::Duration::from_secs(5),
         );

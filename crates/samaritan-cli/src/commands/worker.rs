@@ -64,6 +64,10 @@ pub struct WorkerArgs {
     /// clean stop). 0: only at a clean stop.
     #[arg(long, default_value_t = 100_000)]
     pub snapshot_every: u64,
+    /// The quality audit (as `serve --audit-sample`): the share (0..=1) of the ad revisions the
+    /// policy allows that the linker samples at random for review when it commits them.
+    #[arg(long, default_value_t = samaritan_server::learning::DEFAULT_AUDIT_SAMPLE)]
+    pub audit_sample: f64,
     /// Seconds JetStream waits for a prepare worker's acknowledgement before delivering an ad
     /// again (a killed prepare worker's ads come back after it).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -164,6 +168,9 @@ async fn worker(args: WorkerArgs) -> Result<std::process::ExitCode> {
     let store = Store::open_postgres(&args.database)
         .await
         .context("cannot open the PostgreSQL store")?;
+    store
+        .set_audit_sample_rate(args.audit_sample)
+        .map_err(|e| anyhow::anyhow!("--audit-sample: {e}"))?;
     let report = store.audit_verify().await?;
     if !report.ok {
         anyhow::bail!(

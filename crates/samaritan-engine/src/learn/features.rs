@@ -62,6 +62,19 @@ impl Default for FeatureConfig {
 pub const MIN_BITS: u8 = 10;
 pub const MAX_BITS: u8 = 26;
 
+impl FeatureConfig {
+    /// Checks the ranges a model file or a training run may ask for; the message names them.
+    pub fn check(&self) -> Result<(), String> {
+        if !(MIN_BITS..=MAX_BITS).contains(&self.bits) {
+            return Err(format!("bits must be in {MIN_BITS}..={MAX_BITS}"));
+        }
+        if !(1 <= self.char_min && self.char_min <= self.char_max && self.char_max <= 8) {
+            return Err("character n-grams need 1 <= char_min <= char_max <= 8".into());
+        }
+        Ok(())
+    }
+}
+
 /// What the featurizer reads of one ad: its original document, the normalized text with the
 /// way back, what was extracted, and the policy's indicators with their original spans.
 pub struct ModelInput<'a> {
@@ -597,13 +610,7 @@ mod tests {
     fn the_radix_sort_sorts() {
         // SplitMix64 values of every width a packed occurrence can have, with repeats
         let mut state = 7u64;
-        let mut next = || {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
+        let mut next = || crate::learn::splitmix64(&mut state);
         let mut tmp = Vec::new();
         for (len, bits) in [
             (0, 12),

@@ -115,16 +115,7 @@ impl Model {
             return Err(LearnError::Format { found: head.format });
         }
         let model: Model = serde_json::from_str(text)?;
-        let f = &model.features;
-        if !(features::MIN_BITS..=features::MAX_BITS).contains(&f.bits)
-            || f.char_min == 0
-            || f.char_min > f.char_max
-            || f.char_max > 8
-        {
-            return Err(LearnError::Invalid(
-                "features: bits 10..=26, 1 <= char_min <= char_max <= 8".into(),
-            ));
-        }
+        model.features.check().map_err(LearnError::Invalid)?;
         let c = model.calibration;
         if !c.a.is_finite() || !c.b.is_finite() {
             return Err(LearnError::Invalid("calibration not finite".into()));
@@ -191,19 +182,19 @@ impl Model {
     }
 }
 
+/// The next value of a SplitMix64 stream at `state` (Steele, Lea and Flood 2014): a fixed,
+/// published generator, so shuffles and simulations are the same on every platform and version.
+pub fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    crate::similar::tokens::mix(*state)
+}
+
 /// `0..n` in a deterministic order for `seed` (Fisher–Yates with SplitMix64).
 pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    };
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
-        let j = (next() % (i as u64 + 1)) as usize;
+        let j = (splitmix64(&mut state) % (i as u64 + 1)) as usize;
         order.swap(i, j);
     }
     order

@@ -282,14 +282,14 @@ pub(crate) async fn claim_next(
             return Ok(Redirect::to(&format!("/ads/{}", url_encode(&ad))).into_response());
         }
     }
-    let learning = if escalated {
-        0
+    let draws = if escalated {
+        samaritan_store::Draws::default()
     } else {
-        state.active_draw().draw(1)
+        state.draws(1)
     };
     let items = state
         .store()
-        .queue_claim_drawing(&actor, st, 1, learning, lease, now)
+        .queue_claim_drawing(&actor, st, 1, draws, lease, now)
         .await?;
     Ok(match items.first() {
         Some(i) => Redirect::to(&format!("/ads/{}", url_encode(&i.ad_id))).into_response(),

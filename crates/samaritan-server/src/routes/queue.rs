@@ -148,15 +148,16 @@ pub(crate) async fn claim(
         )
         .field("lease_seconds"));
     }
-    // A share of open claims comes from active learning's pool (`serve --active-share`).
-    let learning = if st == QueueState::Open {
-        state.active_draw().draw(limit)
+    // A share of open claims comes from the quality audit and from active learning's pool
+    // (`serve --audit-share`, `--active-share`).
+    let draws = if st == QueueState::Open {
+        state.draws(limit)
     } else {
-        0
+        samaritan_store::Draws::default()
     };
     let items = state
         .store()
-        .queue_claim_drawing(&caller.actor(), st, limit, learning, lease * 1000, now_ms())
+        .queue_claim_drawing(&caller.actor(), st, limit, draws, lease * 1000, now_ms())
         .await?;
     Ok(Json(QueuePage { items }))
 }
