@@ -1032,6 +1032,11 @@ async fn settings_break_prompt_and_exposure_for_leads() {
         "{}",
         dash.html
     );
+    assert!(
+        dash.html.contains("Quality audit") && dash.html.contains("No audited ad answered yet"),
+        "{}",
+        dash.html
+    );
 
     // A lead takes an item back from the reviewer holding it; the reviewer can no longer
     // decide it, and the change is audited with who held it.
