@@ -659,7 +659,8 @@ async fn a_killed_prepare_worker_and_a_killed_linker_lose_nothing_and_link_nothi
 fn ingest_refuses_a_rate_that_is_not_a_positive_number() {
     for rate in ["0", "-5", "fast"] {
         let out = Command::new(BIN)
-            .args(["ingest", "--stream", "nats://127.0.0.1:1", "--rate", rate])
+            .args(["ingest", "--stream", "nats://127.0.0.1:1"])
+            .arg(format!("--rate={rate}"))
             .arg("ads.jsonl")
             .output()
             .unwrap();
