@@ -654,3 +654,155 @@ async fn a_killed_prepare_worker_and_a_killed_linker_lose_nothing_and_link_nothi
     )
     .await;
 }
+
+#[test]
+fn ingest_refuses_a_rate_that_is_not_a_positive_number() {
+    for rate in ["0", "-5", "fast"] {
+        let out = Command::new(BIN)
+            .args(["ingest", "--stream", "nats://127.0.0.1:1"])
+            .arg(format!("--rate={rate}"))
+            .arg("ads.jsonl")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "--rate {rate}: {stderr}");
+        assert!(stderr.contains("--rate"), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs NATS and PostgreSQL (127.0.0.1:4222, 127.0.0.1:5432); run with --include-ignored"]
+async fn a_paced_ingest_is_all_published_and_workers_print_their_cpu_per_stage() {
+    let test = "stream::a_paced_ingest_is_all_published_and_workers_print_their_cpu_per_stage";
+    let (Some(nats), Some(pg)) = (
+        samaritan_testkit::nats_url(test),
+        samaritan_testkit::postgres_url(test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lines = synth(dir.path(), 300, 17);
+    let n = lines.len();
+    let names = stream_names("cpu");
+    let schema = unique("cpu");
+    let (url, store) = pg_schema(&pg, &schema).await;
+    let js = jetstream(&nats).await;
+    let (llog, plog) = (dir.path().join("l.log"), dir.path().join("p.log"));
+    let mut linker = stage_worker(&nats, &names, &url, &llog, "link", &["--stages"]);
+    linker.wait_for("leading", Duration::from_secs(120), &llog);
+    let mut prepare = stage_worker(
+        &nats,
+        &names,
+        &url,
+        &plog,
+        "prepare",
+        &["--stages", "--batch", "40"],
+    );
+    prepare.wait_for("preparing", Duration::from_secs(120), &plog);
+
+    // Paced: every ad published, in order, each reported with its sequence.
+    let file = dir.path().join("ads.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = Command::new(BIN)
+        .args(["ingest", "--stream", &nats, "--stream-name", &names.0])
+        .args(["--stream-subjects", &names.1, "--rate", "1000"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seqs: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seqs, (1..=n as u64).collect::<Vec<_>>());
+    wait_linked(&store, &js, &names.0, n as i64, Duration::from_secs(600)).await;
+
+    // At their stop, each worker prints its CPU per ad, stage by stage, over every ad it did.
+    let stages = |v: &serde_json::Value| -> Vec<(String, f64)> {
+        v["cpu"]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["stage"].as_str().unwrap().to_owned(),
+                    s["us_per_ad"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let us =
+        |stages: &[(String, f64)], name: &str| stages.iter().find(|(s, _)| s == name).unwrap().1;
+    for (proc, log, want, busy) in [
+        (
+            &mut prepare,
+            &plog,
+            &[
+                "decode",
+                "normalize",
+                "extract",
+                "match",
+                "fingerprint",
+                "result",
+            ][..],
+            &[
+                "decode",
+                "normalize",
+                "extract",
+                "match",
+                "fingerprint",
+                "result",
+            ][..],
+        ),
+        (
+            &mut linker,
+            &llog,
+            &[
+                "decode",
+                "prepare",
+                "link",
+                "network_context",
+                "finish",
+                "analysis_json",
+                "network_changes",
+            ][..],
+            &["decode", "link", "finish", "analysis_json"][..],
+        ),
+    ] {
+        assert!(proc.sigterm().success());
+        let cpu = proc.wait_for("cpu", Duration::from_secs(10), log);
+        assert_eq!(cpu["cpu"]["ads"], n as u64, "{cpu}");
+        let got = stages(&cpu);
+        let got_names: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(got_names, want, "{cpu}");
+        for stage in busy {
+            assert!(us(&got, stage) > 0.0, "{stage}: {cpu}");
+        }
+        // The stages are part of the process: what is left is never negative.
+        let counted: f64 = got.iter().map(|(_, u)| u).sum();
+        let process = cpu["cpu"]["process_us_per_ad"].as_f64().unwrap();
+        let outside = cpu["cpu"]["outside_stages_us_per_ad"].as_f64().unwrap();
+        assert!(counted <= process + 1.0, "{cpu}");
+        assert!((process - counted - outside).abs() < 1.0, "{cpu}");
+        let stderr = std::fs::read_to_string(log).unwrap();
+        assert!(
+            stderr.contains(&format!("CPU per ad over {n} ads: decode ")),
+            "{stderr}"
+        );
+    }
+    let stopped = linker.wait_for("stopped", Duration::from_secs(10), &llog);
+    assert_eq!(stopped["counts"]["created"], n as u64, "{stopped}");
+
+    store.close().await;
+    drop_schema(&pg, &schema).await;
+    js.delete_stream(&names.0).await.unwrap();
+    let _ = js.delete_stream(format!("{}_PREPARED", names.0)).await;
+}

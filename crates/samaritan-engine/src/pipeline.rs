@@ -14,6 +14,7 @@
 use std::sync::Arc;
 
 use crate::extract::{ExtractOptions, Extraction, Kind, extract};
+use crate::linked::LinkStage;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
@@ -103,8 +104,20 @@ impl Engine {
 
     /// [`Engine::prepare`] for a document already assembled.
     pub fn prepare_document(&self, document: String) -> Prepared {
+        self.prepare_document_timed(document, &mut |_| ())
+    }
+
+    /// [`Engine::prepare_document`], telling `stage_done` as normalizing, extracting and
+    /// matching end (for callers that time them, as [`crate::linked::link_input`] does).
+    pub fn prepare_document_timed(
+        &self,
+        document: String,
+        stage_done: &mut impl FnMut(LinkStage),
+    ) -> Prepared {
         let normalized = normalize(&document);
+        stage_done(LinkStage::Normalized);
         let extraction = extract(&document, &normalized, &self.extract);
+        stage_done(LinkStage::Extracted);
         let text_hits = self
             .policy
             .match_text(&normalized.text)
@@ -117,6 +130,7 @@ impl Engine {
                 }
             })
             .collect();
+        stage_done(LinkStage::Matched);
         Prepared {
             document,
             normalized,

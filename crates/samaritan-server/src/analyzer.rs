@@ -106,6 +106,12 @@ pub trait Analyzer: Send + Sync + 'static {
         None
     }
 
+    /// Where the CPU time of each stage is counted, when a worker counts it
+    /// ([`crate::stage_cpu`]); the default counts nothing.
+    fn stage_cpu(&self) -> Option<&crate::stage_cpu::StageCpu> {
+        None
+    }
+
     /// The model's features of `ad` under the policy in force (for learning from a decision);
     /// `None` when this analyzer cannot make them.
     fn model_features(

@@ -23,6 +23,7 @@ mod rate;
 pub mod reports;
 pub(crate) mod routes;
 pub mod shelf;
+pub mod stage_cpu;
 pub mod stream;
 pub mod vault;
 pub mod webhooks;

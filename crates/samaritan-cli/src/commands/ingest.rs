@@ -8,6 +8,9 @@
 //! others are on the stream); 1: the stream failed (the ads not reported may not be on it;
 //! running the same file again is safe: repeats are deduplicated, and the store answers the
 //! same content as unchanged).
+//!
+//! `--rate N` paces the publishing at N ads a second on average (small batches on a timer), a
+//! steady load for measuring how far the workers fall behind (`scripts/bench/stream-lag.sh`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -40,6 +43,19 @@ pub struct IngestArgs {
     /// Longest line accepted, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_LINE)]
     pub max_line_bytes: usize,
+    /// Publish at this many ads a second on average (in small batches on a timer, at most
+    /// `--batch` each) instead of as fast as JetStream acknowledges: a steady load.
+    #[arg(long, value_name = "ADS_PER_SEC", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate: Option<u32>,
+}
+
+/// The pace of `--rate`: batches of `rate / 100` ads (at least 1, at most `batch`), one every
+/// `size / rate` seconds, so about a hundred batches a second at any rate above 100 ads/s.
+pub(crate) fn pacing(rate: u32, batch: usize) -> (usize, std::time::Duration) {
+    let rate = rate.max(1);
+    let size = (rate as usize / 100).clamp(1, batch.max(1));
+    let period = std::time::Duration::from_secs_f64(size as f64 / f64::from(rate));
+    (size, period)
 }
 
 pub fn run(args: IngestArgs) -> Result<ExitCode> {
@@ -63,6 +79,15 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut published, mut duplicates, mut refused) = (0u64, 0u64, 0u64);
     let mut pending: Vec<Pending> = Vec::new();
+    // `--rate`: a batch on each tick; ticks missed while publishing come at once after, so
+    // the average holds.
+    let (batch, mut ticks) = match args.rate {
+        Some(rate) => {
+            let (size, period) = pacing(rate, args.batch);
+            (size, Some(tokio::time::interval(period)))
+        }
+        None => (args.batch.max(1), None),
+    };
     for line in Lines::new(input, args.max_line_bytes) {
         let line = line.with_context(|| format!("reading {}", args.file.display()))?;
         let checked = line.and_then(|l| {
@@ -93,11 +118,17 @@ async fn ingest(args: IngestArgs) -> Result<ExitCode> {
                 )?;
             }
         }
-        if pending.len() >= args.batch.max(1) {
+        if pending.len() >= batch {
+            if let Some(t) = ticks.as_mut() {
+                t.tick().await;
+            }
             let (p, d) = flush(&publisher, &mut pending, &mut out).await?;
             published += p;
             duplicates += d;
         }
+    }
+    if let (Some(t), false) = (ticks.as_mut(), pending.is_empty()) {
+        t.tick().await;
     }
     let (p, d) = flush(&publisher, &mut pending, &mut out).await?;
     published += p;
@@ -144,4 +175,24 @@ async fn flush(
     let n = accepted.len() as u64;
     pending.clear();
     Ok((n, duplicates))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pacing;
+    use std::time::Duration;
+
+    #[test]
+    fn a_rate_is_paced_in_batches_a_hundredth_of_a_second_apart() {
+        assert_eq!(pacing(5000, 256), (50, Duration::from_millis(10)));
+        assert_eq!(pacing(1500, 256), (15, Duration::from_millis(10)));
+        // Below 100 ads/s: one ad at a time.
+        assert_eq!(pacing(40, 256), (1, Duration::from_millis(25)));
+        // Never more than --batch at once: then more often than every 10 ms.
+        assert_eq!(pacing(100_000, 256), (256, Duration::from_micros(2560)));
+        // Uneven rates keep their average: 12 ads every 9.72 ms is 1 234.6 ads/s.
+        let (size, period) = pacing(1234, 256);
+        let rate = size as f64 / period.as_secs_f64();
+        assert!((rate - 1234.0).abs() < 1.0, "{size} per {period:?}");
+    }
 }

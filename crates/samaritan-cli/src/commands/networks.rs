@@ -357,7 +357,8 @@ fn prepare(
         link_input(&ad, opts, cfg, |stage| {
             let counter = match stage {
                 LinkStage::Normalized => &times.normalize,
-                LinkStage::Extracted => &times.extract,
+                // `Matched` is never told here: `link_input` matches no policy.
+                LinkStage::Extracted | LinkStage::Matched => &times.extract,
                 LinkStage::Fingerprinted => &times.fingerprint,
             };
             t = StageTimes::add(counter, t);

@@ -13,8 +13,9 @@
 //!
 //! stdout: JSON Lines of what happens (`{"standby": …}`, `{"leading": …}`, `{"preparing": …}`,
 //! `{"interrupted": …}` when a linker lost its lock, store or stream and stands by again, at a
-//! stop the counts); stderr: logs. Exit code 0 after SIGTERM/SIGINT (a snapshot saved, the
-//! lock given up), 1 when it cannot start (the store's audit chain broken, a bad stream name)
+//! stop the counts, and with `--stages` the CPU per ad of each stage,
+//! `samaritan_server::stage_cpu`); stderr: logs. Exit code 0 after SIGTERM/SIGINT (a snapshot
+//! saved, the lock given up), 1 when it cannot start (the store's audit chain broken, a bad stream name)
 //! or was stopped while failing.
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::Args;
 use samaritan_server::engine::{image_context, service_intake};
+use samaritan_server::stage_cpu::{LINK_STAGES, PREPARE_STAGES, StageCpu};
 use samaritan_server::stream::linker::Restore;
 use samaritan_server::stream::{LinkerConfig, LinkerStop, PrepareConfig, run_linker, run_prepare};
 use samaritan_server::{AppState, EngineAnalyzer, Limits};
@@ -85,6 +87,10 @@ pub struct WorkerArgs {
     /// Where the images taken in are kept for review, by SHA-256 (none kept without it).
     #[command(flatten)]
     pub blobs: super::blob_args::BlobArgs,
+    /// Count the CPU time of each stage (thread CPU time, summed over threads) and, at a stop,
+    /// print it per ad: on stderr, and as `{"cpu": …}` on stdout.
+    #[arg(long)]
+    pub stages: bool,
 }
 
 /// The stage a worker runs.
@@ -208,8 +214,10 @@ async fn worker(args: WorkerArgs) -> Result<std::process::ExitCode> {
         cfg.batch = args.batch.unwrap_or(64).max(1);
         cfg.max_attempts = args.max_attempts;
         cfg.ack_wait = std::time::Duration::from_secs(args.ack_wait_secs);
+        cfg.stage_cpu = args.stages.then(|| Arc::new(StageCpu::new(PREPARE_STAGES)));
         return match run_prepare(&cfg, analyzer, &actor, &stop, &print).await {
             Ok(counts) => {
+                print_stage_cpu(cfg.stage_cpu.as_deref(), &print);
                 print(serde_json::json!({"stopped": actor, "counts": counts}));
                 eprintln!(
                     "samaritan worker: stopped ({} prepared, {} to park)",
@@ -229,6 +237,7 @@ async fn worker(args: WorkerArgs) -> Result<std::process::ExitCode> {
     cfg.snapshot_every = args.snapshot_every;
     cfg.poll = std::time::Duration::from_millis(args.poll_ms.max(10));
     cfg.fanout = args.stage == Stage::Link;
+    cfg.stage_cpu = args.stages.then(|| Arc::new(StageCpu::new(LINK_STAGES)));
     // A linker that lost its lock, its store or its stream (a restart of PostgreSQL or NATS)
     // goes back to standby after a pause, and is elected again from the store.
     let mut failures = 0u32;
@@ -250,6 +259,7 @@ async fn worker(args: WorkerArgs) -> Result<std::process::ExitCode> {
     };
     let code = match result {
         Ok(counts) => {
+            print_stage_cpu(cfg.stage_cpu.as_deref(), &print);
             print(serde_json::json!({"stopped": actor, "counts": counts}));
             eprintln!(
                 "samaritan worker: stopped ({} created, {} updated, {} unchanged, {} parked)",
@@ -269,6 +279,18 @@ async fn worker(args: WorkerArgs) -> Result<std::process::ExitCode> {
         eprintln!("samaritan worker: the store did not close within 10s; stopping anyway");
     }
     Ok(code)
+}
+
+/// `--stages`: the CPU per ad of each stage, on stderr and stdout (nothing without ads).
+fn print_stage_cpu(cpu: Option<&StageCpu>, print: &dyn Fn(serde_json::Value)) {
+    let Some(cpu) = cpu else { return };
+    match cpu.summary() {
+        Some(summary) => {
+            eprintln!("samaritan worker: {summary}");
+            print(serde_json::json!({ "cpu": summary }));
+        }
+        None => eprintln!("samaritan worker: no ads were done, so no CPU per ad to print"),
+    }
 }
 
 /// SIGTERM or SIGINT stops the linker after the batch in hand.

@@ -60,11 +60,14 @@ impl LinkReady {
     }
 }
 
-/// The stages of step 1 when linking without a policy, as [`link_input`] reports them.
+/// The stages of step 1, as [`link_input`] and [`Engine::prepare_linked_timed`] report them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkStage {
     Normalized,
     Extracted,
+    /// The policy's phrases and patterns matched (never told by [`link_input`]: no policy).
+    Matched,
+    /// Fingerprinted, with the linker's input and the policy contexts built.
     Fingerprinted,
 }
 
@@ -111,12 +114,27 @@ impl Engine {
         config: &LinkConfig,
         also: impl FnOnce(&Prepared) -> T,
     ) -> (LinkReady, T) {
-        let prepared = self.prepare(ad);
+        self.prepare_linked_timed(ad, images, config, also, |_| ())
+    }
+
+    /// [`Engine::prepare_linked_with`], telling `stage_done` as each stage ends (normalized,
+    /// extracted, matched, fingerprinted; the staged summary counts with the fingerprint) for
+    /// callers that time them (`samaritan worker --stages`).
+    pub fn prepare_linked_timed<T>(
+        &self,
+        ad: &Ad,
+        images: Option<ImageResults>,
+        config: &LinkConfig,
+        also: impl FnOnce(&Prepared) -> T,
+        mut stage_done: impl FnMut(LinkStage),
+    ) -> (LinkReady, T) {
+        let prepared = self.prepare_document_timed(ad.document(), &mut stage_done);
         let extra = also(&prepared);
         let staged = self.stage(ad, &prepared);
         let fingerprint = fingerprint_with(&prepared.normalized.text, &config.similar);
         let link = LinkInput::from_ad(ad, &staged.extracted, fingerprint);
         let contexts = self.policy().contexts_of(&staged.text_hits);
+        stage_done(LinkStage::Fingerprinted);
         let photo_hashes = images
             .as_ref()
             .map(|i| PhotoIdentities::linkable(&i.images));

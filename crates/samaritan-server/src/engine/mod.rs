@@ -44,6 +44,7 @@ use samaritan_store::{NetworkChanges, ShadowInput};
 
 use crate::analyzer::{Analyzer, Ingested, PolicyDiff, PolicyInfo, PolicyRejection};
 use crate::learning::{ActiveModel, SHADOW_TOP};
+use crate::stage_cpu::{CpuStage, Laps, StageCpu};
 use network_sync::NetworkSync;
 use pdq_index::PdqIndex;
 use samaritan_engine::policy::compare::Tally;
@@ -93,6 +94,8 @@ pub struct EngineAnalyzer {
     pdq: RwLock<PdqIndex>,
     /// The learned model scoring in shadow, if one is in force ([`crate::learning`]).
     model: RwLock<Option<Arc<ActiveModel>>>,
+    /// CPU time per stage, when a worker counts it (`samaritan worker --stages`).
+    stage_cpu: std::sync::OnceLock<Arc<StageCpu>>,
 }
 
 fn rejection(e: PolicyRefusal) -> PolicyRejection {
@@ -131,6 +134,17 @@ fn map_maybe_par<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync + Se
     }
 }
 
+/// The CPU stage an engine stage of a prepare worker counts in.
+fn prepare_stage(stage: samaritan_engine::linked::LinkStage) -> CpuStage {
+    use samaritan_engine::linked::LinkStage;
+    match stage {
+        LinkStage::Normalized => CpuStage::Normalize,
+        LinkStage::Extracted => CpuStage::Extract,
+        LinkStage::Matched => CpuStage::Match,
+        LinkStage::Fingerprinted => CpuStage::Fingerprint,
+    }
+}
+
 /// Ignores lock poisoning: a panic inside leaves plain data (no invariant spans two fields in a
 /// way a reader could trip over beyond a missing network update), so the service keeps serving.
 fn read<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -163,6 +177,7 @@ impl EngineAnalyzer {
             }),
             pdq: RwLock::new(PdqIndex::default()),
             model: RwLock::new(None),
+            stage_cpu: std::sync::OnceLock::new(),
         })
     }
 
@@ -218,11 +233,27 @@ impl EngineAnalyzer {
         let refs: Vec<&Ad> = ads.iter().collect();
         let images = self.take_in(&refs);
         let config = &self.link_config;
+        let cpu = self.stage_cpu.get().map(|c| &**c);
         map_maybe_par(refs.into_iter().zip(images).collect(), |(ad, images)| {
-            let ready = engine.prepare_linked(ad, images, config);
+            let mut laps = Laps::start(cpu);
+            let (ready, ()) = engine.prepare_linked_timed(
+                ad,
+                images,
+                config,
+                |_| (),
+                |stage| laps.lap(prepare_stage(stage)),
+            );
             let pdq = ready.search_pdq(ad);
-            PreparedAd::of(&ready, pdq, label.clone())
+            let prepared = PreparedAd::of(&ready, pdq, label.clone());
+            laps.lap(CpuStage::Result);
+            prepared
         })
+    }
+
+    /// Counts the CPU time of each stage into `cpu` from now on (once per analyzer; a worker
+    /// gives every analyzer it builds the same counts).
+    pub fn count_stage_cpu(&self, cpu: Arc<StageCpu>) {
+        let _ = self.stage_cpu.set(cpu);
     }
 
     /// Ads linked so far.
@@ -325,6 +356,10 @@ impl Analyzer for EngineAnalyzer {
             .filter(|(_, p)| p.is_none())
             .map(|(ad, _)| ad)
             .collect();
+        // The linker ingests ad by ad, so every stage below runs on this thread (finishing is
+        // counted on whichever thread runs it).
+        let cpu = self.stage_cpu.get().map(|c| &**c);
+        let mut laps = Laps::start(cpu);
         let mut local = self.prepare_step1(engine, missing).into_iter();
         let prepared: Vec<Step1> = given
             .into_iter()
@@ -347,6 +382,7 @@ impl Analyzer for EngineAnalyzer {
             shadow.push(score);
             pdq_new.append(&mut pdq);
         }
+        laps.lap(CpuStage::Prepare);
 
         // 2. Photo look-ups in parallel under the read lock; the photos that become known before
         // this batch takes the write lock are checked when linking.
@@ -390,17 +426,23 @@ impl Analyzer for EngineAnalyzer {
             for f in &mut finishing {
                 f.template = links.state.template_of(&f.ready.staged.id);
             }
+            laps.lap(CpuStage::Link);
             links.state.networks_of(
                 finishing.iter().map(|f| f.ready.staged.id.as_str()),
                 engine.policy(),
             )
         };
         self.add_pdq(&pdq_new);
+        laps.lap(CpuStage::NetworkContext);
 
         // 3. Finish, on every core, outside the lock.
         let networks = &networks;
         let analyses = map_maybe_par(finishing, |f| {
-            networks.finish_scored(engine, f.ready.staged, f.ready.images, f.template, f.model)
+            let mut laps = Laps::start(cpu);
+            let a =
+                networks.finish_scored(engine, f.ready.staged, f.ready.images, f.template, f.model);
+            laps.lap(CpuStage::Finish);
+            a
         });
         Ingested {
             analyses,
@@ -420,6 +462,10 @@ impl Analyzer for EngineAnalyzer {
 
     fn pdq_near(&self, pdq: &str, max_distance: u32) -> Option<Vec<(u32, String)>> {
         Some(read(&self.pdq).near(pdq, max_distance))
+    }
+
+    fn stage_cpu(&self) -> Option<&StageCpu> {
+        self.stage_cpu.get().map(|c| &**c)
     }
 
     fn policy(&self) -> PolicyInfo {

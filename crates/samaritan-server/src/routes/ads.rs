@@ -231,10 +231,13 @@ async fn ingest_linking(
                 let step = tokio::task::spawn_blocking(move || {
                     let ingested =
                         analyzer.ingest_prepared(std::slice::from_ref(&ad), vec![prepared]);
+                    let mut laps = crate::stage_cpu::Laps::start(analyzer.stage_cpu());
                     let items = items_of(vec![ad], vec![meta], ingested);
+                    laps.lap(crate::stage_cpu::CpuStage::AnalysisJson);
                     items.map(|items| {
                         let written = crate::analyzer::written_memberships(&items);
                         let changes = analyzer.linked_network_changes(&written);
+                        laps.lap(crate::stage_cpu::CpuStage::NetworkChanges);
                         (items, changes)
                     })
                 })

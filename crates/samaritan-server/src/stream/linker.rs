@@ -37,6 +37,7 @@ use super::reorder::Reorder;
 use super::{
     LINKER_CONSUMER, PREPARED_LINKER_CONSUMER, StreamError, StreamSpec, ensure_stream, msg_id,
 };
+use crate::stage_cpu::{CpuStage, Laps, StageCpu};
 use crate::{AppState, EngineAnalyzer};
 
 /// A durable pull consumer made afresh (the old one deleted if any), so that it delivers from the
@@ -88,6 +89,8 @@ pub struct LinkerConfig {
     /// The fan-out layout: take the prepare workers' results ([`super::prepared`]) in the ads
     /// stream's order instead of the ads themselves.
     pub fanout: bool,
+    /// CPU time per stage, when counted ([`crate::stage_cpu`], [`crate::stage_cpu::LINK_STAGES`]).
+    pub stage_cpu: Option<Arc<StageCpu>>,
 }
 
 impl LinkerConfig {
@@ -104,6 +107,7 @@ impl LinkerConfig {
             ack_wait: Duration::from_secs(60),
             snapshot_every: 100_000,
             fanout: false,
+            stage_cpu: None,
         }
     }
 }
@@ -243,6 +247,9 @@ async fn consume_ads<R: Restore + Sync>(
         "restore_secs": started.elapsed().as_secs_f64(),
     }));
     active.last_snapshot = active.analyzer().map_or(0, |a| a.link_records());
+    if let Some(cpu) = &cfg.stage_cpu {
+        cpu.begin();
+    }
 
     while !stop.stopped() {
         let fetched = consumer
@@ -262,7 +269,11 @@ async fn consume_ads<R: Restore + Sync>(
         let mut messages = Vec::with_capacity(cfg.batch);
         while let Some(m) = batch.next().await {
             match m {
-                Ok(m) => messages.push(read_item(&cfg.spec.name, m)),
+                Ok(m) => {
+                    let mut laps = Laps::start(cfg.stage_cpu.as_deref());
+                    messages.push(read_item(&cfg.spec.name, m));
+                    laps.lap(CpuStage::Decode);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "a fetch ended early");
                     break;
@@ -342,6 +353,9 @@ async fn consume_prepared<R: Restore + Sync>(
         "restore_secs": started.elapsed().as_secs_f64(),
     }));
     active.last_snapshot = active.analyzer().map_or(0, |a| a.link_records());
+    if let Some(cpu) = &cfg.stage_cpu {
+        cpu.begin();
+    }
     let mut failures = 0u32;
     let mut last_check = std::time::Instant::now();
     // (first unprepared ad, last result published), read in that order, for `skip_to`.
@@ -370,7 +384,10 @@ async fn consume_prepared<R: Restore + Sync>(
             match m {
                 Ok(m) => {
                     let own = m.info().map(|i| i.stream_sequence).unwrap_or(0);
-                    match read_prepared(&cfg.spec.name, &results_name, m) {
+                    let mut laps = Laps::start(cfg.stage_cpu.as_deref());
+                    let read = read_prepared(&cfg.spec.name, &results_name, m);
+                    laps.lap(CpuStage::Decode);
+                    match read {
                         (None, item) => foreign.push(item),
                         (Some(seq), item) => {
                             if let Some(done) = reorder.insert(seq, own, item) {
@@ -668,6 +685,9 @@ impl<R: Restore + Sync> Active<'_, R> {
             .restore(self.store)
             .await
             .map_err(|e| StreamError::Invalid(format!("restoring the linker: {e}")))?;
+        if let Some(cpu) = &self.cfg.stage_cpu {
+            built.1.count_stage_cpu(cpu.clone());
+        }
         self.state = Some(built);
         Ok(())
     }
@@ -774,6 +794,9 @@ impl<R: Restore + Sync> Active<'_, R> {
                 .and_then(|p| run.iter().map(|i| i.seq).max().map(|seq| p.record(seq)));
             match crate::routes::ads::ingest_each_prepared(state, ads, mark).await {
                 Ok(outcomes) => {
+                    if let Some(cpu) = &self.cfg.stage_cpu {
+                        cpu.add_ads(outcomes.len() as u64);
+                    }
                     for o in &outcomes {
                         match o.status {
                             IngestStatus::Created => self.counts.created += 1,

@@ -22,6 +22,7 @@ use super::linker::{LinkerStop, OnEvent};
 use super::prepared::{Origin, ensure_prepared_stream, marker_message, result_message};
 use super::{PREPARE_CONSUMER, StreamError, StreamSpec, ensure_stream};
 use crate::EngineAnalyzer;
+use crate::stage_cpu::{CpuStage, Laps, StageCpu};
 
 /// How a prepare worker runs.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct PrepareConfig {
     pub max_attempts: u32,
     /// How long JetStream waits for a worker's acknowledgement before delivering again.
     pub ack_wait: Duration,
+    /// CPU time per stage, when counted ([`crate::stage_cpu`], [`crate::stage_cpu::PREPARE_STAGES`]).
+    pub stage_cpu: Option<Arc<StageCpu>>,
 }
 
 impl PrepareConfig {
@@ -45,6 +48,7 @@ impl PrepareConfig {
             batch: 64,
             max_attempts: 5,
             ack_wait: Duration::from_secs(30),
+            stage_cpu: None,
         }
     }
 }
@@ -162,6 +166,10 @@ pub async fn run_prepare(
         return Ok(counts);
     };
     on_event(serde_json::json!({"preparing": actor, "stream": cfg.spec.name}));
+    if let Some(cpu) = &cfg.stage_cpu {
+        analyzer.count_stage_cpu(cpu.clone());
+        cpu.begin();
+    }
     let mut failures = 0u32;
     while !stop.stopped() {
         let fetched = consumer
@@ -183,7 +191,11 @@ pub async fn run_prepare(
         let mut taken = Vec::with_capacity(cfg.batch);
         while let Some(m) = batch.next().await {
             match m {
-                Ok(m) => taken.push(take(m)),
+                Ok(m) => {
+                    let mut laps = Laps::start(cfg.stage_cpu.as_deref());
+                    taken.push(take(m));
+                    laps.lap(CpuStage::Decode);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "a fetch ended early");
                     break;
@@ -251,13 +263,18 @@ async fn handle(
                 ))
             }
             Ok((_, raw)) => match results.next().flatten() {
-                Some(prepared) => match result_message(&t.origin, raw, prepared) {
-                    Ok(m) => Some((m, true)),
-                    Err(why) => Some((
-                        marker_message(&t.origin, t.message.payload.clone(), &why, 1),
-                        false,
-                    )),
-                },
+                Some(prepared) => {
+                    let mut laps = Laps::start(cfg.stage_cpu.as_deref());
+                    let made = result_message(&t.origin, raw, prepared);
+                    laps.lap(CpuStage::Result);
+                    match made {
+                        Ok(m) => Some((m, true)),
+                        Err(why) => Some((
+                            marker_message(&t.origin, t.message.payload.clone(), &why, 1),
+                            false,
+                        )),
+                    }
+                }
                 // Preparing this ad failed: it comes again (and is parked after the attempts).
                 None => {
                     let _ = t
@@ -289,6 +306,9 @@ async fn handle(
             Ok(_) => {
                 if ok {
                     counts.prepared += 1;
+                    if let Some(cpu) = &cfg.stage_cpu {
+                        cpu.add_ads(1);
+                    }
                 } else {
                     counts.failed += 1;
                 }
