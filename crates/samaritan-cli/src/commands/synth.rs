@@ -26,8 +26,9 @@ pub struct SynthArgs {
     /// who never saw the policy or the other banks, for evaluation only: `blind-1` (spent: used
     /// to diagnose misses), `blind-2` (held out for measurement; `blind` is the same) and
     /// `blind-3` (aggregates read), `blind-4` (the review loop's measurement; aggregates read)
-    /// `blind-5` (measured once, then used to diagnose age attribution) and `blind-6` (written
-    /// 2026-12-07, unread).
+    /// `blind-5` (measured once, then used to diagnose age attribution), `blind-6` (written
+    /// 2026-12-07; the policy measured once, the review loop measured once) and `blind-7`
+    /// (written 2026-12-08, unread).
     #[arg(long, value_enum, default_value_t = PhrasingArg::Main)]
     pub phrasing: PhrasingArg,
     /// Days the corpus spans.
@@ -54,6 +55,8 @@ pub enum PhrasingArg {
     Blind5,
     #[value(name = "blind-6")]
     Blind6,
+    #[value(name = "blind-7")]
+    Blind7,
 }
 
 impl PhrasingArg {
@@ -72,6 +75,7 @@ impl PhrasingArg {
             PhrasingArg::Blind4 => blind("blind-4"),
             PhrasingArg::Blind5 => blind("blind-5"),
             PhrasingArg::Blind6 => blind("blind-6"),
+            PhrasingArg::Blind7 => blind("blind-7"),
         }
     }
 }

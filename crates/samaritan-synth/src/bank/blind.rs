@@ -90,19 +90,21 @@ pub struct Bank {
 /// the second lexicon pass was written, `blind-4` (2026-12-07) is unread by the policy's authors:
 /// the review loop (issue 25) is measured on it; its aggregates were read while the third lexicon
 /// pass was planned. `blind-5` (2026-12-07) was measured once with the third pass, then used to
-/// diagnose age attribution. `blind-6` (2026-12-07) is unread: the fourth pass is measured on it.
+/// diagnose age attribution. `blind-6` (2026-12-07): the fourth pass and the review loop were
+/// measured on it once each, as aggregates. `blind-7` (2026-12-08) is unread.
 pub const NAMES: &[&str] = &[
-    "blind-1", "blind-2", "blind-3", "blind-4", "blind-5", "blind-6",
+    "blind-1", "blind-2", "blind-3", "blind-4", "blind-5", "blind-6", "blind-7",
 ];
 
 /// The banks, in the order of [`NAMES`], each parsed and checked on first use.
-static BANKS: [LazyLock<Result<Bank, String>>; 6] = [
+static BANKS: [LazyLock<Result<Bank, String>>; 7] = [
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-1.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-2.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-3.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-4.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-5.toml"))),
     LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-6.toml"))),
+    LazyLock::new(|| parse(include_str!("../../banks/eval-only-blind-7.toml"))),
 ];
 
 /// The bank called `name`, or why it cannot be used.
