@@ -24,16 +24,9 @@
 //! gets each of them at `cap / theirs` (below 1), the others at 1. With the defaults (batches of
 //! 50, share 0.25) one reviewer carries at most a quarter of a full batch.
 //!
-//! **Calibrated on the quality audit** ([`recalibrate`]). A model trained elsewhere, or taught
-//! only by what the policy queued, has never seen the ads the policy allows; measured on an unread
-//! blind bank, the raise threshold a synth-trained model came with raised most benign ads. The
-//! service therefore fits the calibration (Platt) and the raise point on the answers of the
-//! quality audit (`samaritan_store::audit_sample`: a uniform random sample of allowed ads drawn
-//! into reviewers' claims): the raise point is where the model raises at most `benign_rate` of the
-//! audited benign ads. Until `min_benign` audited benign answers exist the model raises nothing
-//! (its scores are still recorded in shadow). Each learned batch is fitted before it is saved; new
-//! answers (every `refit_every`) or a model put in force by import or rollback are fitted as a
-//! `recalibration` version of their own, audited like any model change.
+//! **Calibrated on the quality audit** ([`crate::calibration`]): the calibration and the raise
+//! point are fitted on the answers of the uniform audit sample, and those answers are held out of
+//! learning (each is recorded in its batch as `audit`, with weight 0).
 //!
 //! **Restart.** Each version records `through_decision`: every decision up to it is accounted for
 //! by the version (learned or passed over). After a restart the service loads the current
@@ -43,13 +36,13 @@
 
 use std::sync::Arc;
 
-use samaritan_engine::learn::{
-    Label, Model, RaisePoint, fit_platt, reviewer_weights, threshold_at_rate,
-};
+use samaritan_engine::learn::{Label, Model, reviewer_weights};
 use samaritan_engine::model::Ad;
-use samaritan_store::{BatchDecision, Decision, ModelSave, ModelSource, Recalibration, StoreError};
+use samaritan_store::{BatchDecision, Decision, ModelSave, ModelSource, StoreError};
 
 use crate::AppState;
+use crate::calibration;
+pub use crate::calibration::{AuditFit, LearnerMemory, fit_on_audit, recalibrate};
 
 /// A model version the service scores with.
 #[derive(Debug, Clone)]
@@ -84,53 +77,12 @@ impl Default for LearnConfig {
     }
 }
 
-/// How the model's calibration and raise point are fitted on the quality audit's answers.
-#[derive(Debug, Clone, Copy)]
-pub struct AuditFit {
-    /// The share of the audited benign ads the model may raise: the review load a team grants
-    /// it beyond the policy's queue (0..=1).
-    pub benign_rate: f64,
-    /// Benign answers needed before a raise point is fitted; until then the model raises nothing.
-    pub min_benign: usize,
-    /// The most recent answers fitted on.
-    pub window: usize,
-    /// New answers that make a fit of their own (a learned batch is always fitted).
-    pub refit_every: usize,
-}
-
-impl AuditFit {
-    /// The defaults: raise at most 1 % of audited benign ads, after 100 benign answers.
-    pub const DEFAULT: AuditFit = AuditFit {
-        benign_rate: 0.01,
-        min_benign: 100,
-        window: 5000,
-        refit_every: 20,
-    };
-}
-
-impl Default for AuditFit {
-    fn default() -> AuditFit {
-        AuditFit::DEFAULT
-    }
-}
-
 /// Share of claimed items the quality audit draws by default: one in twenty, enough for a
 /// hundred audited benign answers within the first two thousand claims.
 pub const DEFAULT_AUDIT_SHARE: f64 = 0.05;
 
 /// Share of allowed ad revisions sampled for the quality audit by default.
 pub const DEFAULT_AUDIT_SAMPLE: f64 = 0.01;
-
-/// What the learner keeps between turns (guarded by the learner's lock): the features of the
-/// audited ads (an ad revision never changes, so they are made once per feature configuration)
-/// and how many answers the model in force was last fitted on.
-#[derive(Default)]
-pub struct LearnerMemory {
-    config: Option<samaritan_engine::learn::FeatureConfig>,
-    audit: std::collections::HashMap<(String, i64), Arc<samaritan_engine::learn::Features>>,
-    /// (model version, answers) of the last fit.
-    fitted: Option<(i64, u64)>,
-}
 
 /// Share of claimed items active learning draws by default (the simulated review loop of
 /// `samaritan model simulate` measured 0.2; a tenth keeps the queue the policy's).
@@ -249,10 +201,16 @@ pub async fn restore_model(state: &AppState) -> Result<Option<i64>, LearnFailure
         return Ok(None);
     };
     let version = stored.meta.version;
-    let model = Model::from_json(&stored.model).map_err(|e| LearnFailure::Model {
+    let mut model = Model::from_json(&stored.model).map_err(|e| LearnFailure::Model {
         version,
         message: e.to_string(),
     })?;
+    // A raise point not fitted on this platform's audit (an import, a rollback to such a
+    // version) is not put in force: the model raises nothing until `recalibrate` fits one.
+    let d = &stored.meta.source_detail;
+    if d.get("fit").is_none() && d.get("recalibrated").is_none() {
+        model.raise = None;
+    }
     state.analyzer().set_model(Some(Arc::new(ActiveModel {
         version,
         through_decision: stored.meta.through_decision,
@@ -261,161 +219,13 @@ pub async fn restore_model(state: &AppState) -> Result<Option<i64>, LearnFailure
     Ok(Some(version))
 }
 
-/// The audit's answers ready to fit on: the features of each answered ad revision and whether
-/// the answer removed or reported it (answers that teach nothing, and purged ads, are left out).
-async fn audit_examples(
-    state: &AppState,
-    memory: &mut LearnerMemory,
-    model: &Model,
-    fit: AuditFit,
-) -> Result<Vec<(Arc<samaritan_engine::learn::Features>, bool)>, LearnFailure> {
-    let window = i64::try_from(fit.window).unwrap_or(i64::MAX);
-    let answers = state.store().audit_answers(window).await?;
-    if memory.config.as_ref() != Some(&model.features) {
-        memory.audit.clear();
-        memory.config = Some(model.features.clone());
-    }
-    let mut out = Vec::with_capacity(answers.len());
-    let mut kept = std::collections::HashSet::with_capacity(answers.len());
-    for a in answers {
-        let Some(label) = label_of(&a.action, &a.reason) else {
-            continue;
-        };
-        let key = (a.ad_id, a.revision);
-        let x = match memory.audit.get(&key) {
-            Some(x) => x.clone(),
-            None => {
-                let Some(raw) = state.store().ad_at_revision(&key.0, key.1).await? else {
-                    continue;
-                };
-                let Ok(ad) = serde_json::from_str::<Ad>(&raw) else {
-                    continue;
-                };
-                let Some(x) = state.analyzer().model_features(&ad, &model.features) else {
-                    continue;
-                };
-                let x = Arc::new(x);
-                memory.audit.insert(key.clone(), x.clone());
-                x
-            }
-        };
-        kept.insert(key);
-        out.push((x, label != Label::Benign));
-    }
-    memory.audit.retain(|k, _| kept.contains(k));
-    Ok(out)
-}
-
-/// Fits `model`'s calibration and raise point on the audit's `examples` (features, removed):
-/// Platt scaling on every answer, and the raise point where at most `fit.benign_rate` of the
-/// benign answers would be raised. With fewer than `fit.min_benign` benign answers the
-/// calibration is kept and the model raises nothing. Pure and deterministic.
-pub fn fit_on_audit(
-    model: &mut Model,
-    examples: &[(Arc<samaritan_engine::learn::Features>, bool)],
-    fit: AuditFit,
-) -> Recalibration {
-    let scored: Vec<(f64, bool)> = examples
-        .iter()
-        .map(|(x, removed)| (model.commercial.logit(x), *removed))
-        .collect();
-    let benign: Vec<f64> = scored
-        .iter()
-        .filter(|(_, removed)| !*removed)
-        .map(|(s, _)| *s)
-        .collect();
-    let mut platt = None;
-    if benign.len() >= fit.min_benign.max(1) {
-        // A Platt fit that reverses the order (a <= 0: the answers disagree with the scores)
-        // would turn the threshold upside down; the calibration is kept then.
-        if let Some(p) = fit_platt(&scored).filter(|p| p.a > 0.0) {
-            model.calibration = p;
-            platt = Some((p.a, p.b));
-        }
-        // Chosen on the calibrated probabilities the scores will be compared in (a threshold
-        // chosen on logits can round onto a benign answer's probability).
-        let calibrated: Vec<f64> = benign
-            .iter()
-            .map(|&l| model.calibration.probability(l))
-            .collect();
-        model.raise = threshold_at_rate(&calibrated, fit.benign_rate).map(|t| RaisePoint {
-            probability: t.max(0.0),
-            benign_rate: fit.benign_rate,
-            benign_items: benign.len() as u64,
-        });
-    } else {
-        model.raise = None;
-    }
-    Recalibration {
-        answers: scored.len() as u64,
-        benign: benign.len() as u64,
-        min_benign: fit.min_benign as u64,
-        platt,
-        raise_probability: model.raise.map(|r| r.probability),
-        benign_rate: fit.benign_rate,
-    }
-}
-
-/// Fits the model in force on the audit's answers again when it has not been fitted on them
-/// (a restart, an import, a rollback) or `refit_every` new answers arrived, and saves the result
-/// as a `recalibration` version when the calibration or the raise point changed. Returns the
-/// version saved.
-pub async fn recalibrate(state: &AppState, cfg: LearnConfig) -> Result<Option<i64>, LearnFailure> {
-    let mut memory = state.inner.learn_lock.lock().await;
-    let Some(active) = state.analyzer().model() else {
-        return Ok(None);
-    };
-    let mut model = active.model.clone();
-    let examples = audit_examples(state, &mut memory, &model, cfg.audit).await?;
-    let answers = examples.len() as u64;
-    if let Some((version, fitted)) = memory.fitted
-        && version == active.version
-        && answers < fitted.saturating_add(cfg.audit.refit_every.max(1) as u64)
-    {
-        return Ok(None);
-    }
-    let fit = fit_on_audit(&mut model, &examples, cfg.audit);
-    if model.calibration == active.model.calibration && model.raise == active.model.raise {
-        memory.fitted = Some((active.version, answers));
-        return Ok(None);
-    }
-    let json = serde_json::to_string(&model)
-        .map_err(|e| LearnFailure::Engine(format!("the model does not serialise: {e}")))?;
-    let result = state
-        .store()
-        .save_model(ModelSave {
-            model: &json,
-            source: ModelSource::Recalibration { fit },
-            through_decision: Some(active.through_decision),
-            expected: Some(active.version),
-            actor: "service:learning",
-            now: samaritan_store::now_ms(),
-        })
-        .await;
-    match result {
-        Ok(v) => {
-            tracing::info!(
-                version = v.version,
-                answers,
-                raise = ?model.raise.map(|r| r.probability),
-                "model recalibrated on the quality audit"
-            );
-            memory.fitted = Some((v.version, answers));
-            state.analyzer().set_model(Some(Arc::new(ActiveModel {
-                version: v.version,
-                through_decision: v.through_decision,
-                model,
-            })));
-            Ok(Some(v.version))
-        }
-        Err(StoreError::Conflict(m)) => {
-            tracing::info!(reason = %m, "model changed meanwhile; loading the current version");
-            drop(memory);
-            restore_model(state).await?;
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
-    }
+/// Puts `model`, just saved as `v`, in force in the analyzer.
+pub(crate) fn put_in_force(state: &AppState, v: &samaritan_store::ModelVersion, model: Model) {
+    state.analyzer().set_model(Some(Arc::new(ActiveModel {
+        version: v.version,
+        through_decision: v.through_decision,
+        model,
+    })));
 }
 
 /// One decision ready to learn: what it teaches and the ad as judged.
@@ -459,6 +269,20 @@ pub async fn learn_pending(state: &AppState, cfg: LearnConfig) -> Result<Vec<i64
                 ad,
             });
         }
+        // The audit's answers are the calibration set: held out of learning.
+        let asked: Vec<(&str, i64)> = lessons
+            .iter()
+            .filter(|l| l.label.is_some())
+            .map(|l| (l.decision.ad_id.as_str(), l.decision.revision))
+            .collect();
+        let sampled = state.store().audit_sampled(&asked).await?;
+        let mut held_out = vec![false; lessons.len()];
+        for (l, h) in lessons.iter_mut().zip(held_out.iter_mut()) {
+            if sampled.contains(&(l.decision.ad_id.clone(), l.decision.revision)) {
+                l.label = None;
+                *h = true;
+            }
+        }
         let actors: Vec<&str> = lessons.iter().map(|l| l.decision.actor.as_str()).collect();
         let teaches: Vec<bool> = lessons.iter().map(|l| l.label.is_some()).collect();
         let weights = reviewer_weights(&actors, &teaches, cfg.reviewer_share);
@@ -468,9 +292,10 @@ pub async fn learn_pending(state: &AppState, cfg: LearnConfig) -> Result<Vec<i64
         let applied: Vec<BatchDecision> = lessons
             .iter()
             .zip(&weights)
-            .map(|(l, w)| BatchDecision {
+            .zip(&held_out)
+            .map(|((l, w), held)| BatchDecision {
                 seq: l.decision.seq,
-                label: label_name(l.label).to_owned(),
+                label: if *held { "audit" } else { label_name(l.label) }.to_owned(),
                 weight: *w,
             })
             .collect();
@@ -491,9 +316,9 @@ pub async fn learn_pending(state: &AppState, cfg: LearnConfig) -> Result<Vec<i64
         .await
         .map_err(|e| LearnFailure::Engine(e.to_string()))?;
         // The learned weights move the scores: fit the calibration and raise point again.
-        let examples = audit_examples(state, &mut memory, &model, cfg.audit).await?;
-        let answers = examples.len() as u64;
-        let recalibrated = fit_on_audit(&mut model, &examples, cfg.audit);
+        let recalibrated =
+            calibration::fit_batch(state, &mut memory, &mut model, cfg.audit).await?;
+        let through_answer = recalibrated.through_answer;
         let json = serde_json::to_string(&model)
             .map_err(|e| LearnFailure::Engine(format!("the model does not serialise: {e}")))?;
         let result = state
@@ -517,12 +342,8 @@ pub async fn learn_pending(state: &AppState, cfg: LearnConfig) -> Result<Vec<i64
                     through_decision = v.through_decision,
                     "model version saved from a batch of decisions"
                 );
-                memory.fitted = Some((v.version, answers));
-                state.analyzer().set_model(Some(Arc::new(ActiveModel {
-                    version: v.version,
-                    through_decision: v.through_decision,
-                    model,
-                })));
+                calibration::fitted(&mut memory, v.version, through_answer);
+                put_in_force(state, &v, model);
                 saved.push(v.version);
             }
             Err(StoreError::Conflict(m)) => {
@@ -612,10 +433,10 @@ pub struct ShadowReport {
     /// what the model did not raise; the model raised what the policy let through; the policy
     /// flagged what the model did not raise.
     pub model_raised_reviewers_allowed: Vec<String>,
-    /// The quality audit beside it (filled by the caller from `Store::audit_counts`): of the
-    /// answered samples of allowed ads, the share removed or reported estimates what the
+    /// The quality audit beside it (`None` until the caller reads `Store::audit_counts`): of
+    /// the answered samples of allowed ads, the share removed or reported estimates what the
     /// policy lets through.
-    pub audit: samaritan_store::AuditCounts,
+    pub audit: Option<samaritan_store::AuditCounts>,
     pub reviewers_removed_model_missed: Vec<String>,
     pub model_raised_policy_allowed: Vec<String>,
     pub policy_flagged_model_missed: Vec<String>,
@@ -675,68 +496,6 @@ mod tests {
         let d = ActiveDraw::new(5.0);
         assert_eq!(d.share(), 1.0);
         assert_eq!(d.draw(3), 3);
-    }
-
-    #[test]
-    fn the_audit_fit_raises_what_was_removed_and_at_most_the_benign_rate() {
-        use samaritan_engine::learn::{FeatureConfig, Features, FtrlParams};
-        let cfg = FeatureConfig {
-            bits: 12,
-            ..FeatureConfig::default()
-        };
-        let mut model = Model::new(cfg, FtrlParams::default());
-        let a = Arc::new(Features {
-            slots: vec![(1, 1.0)],
-        });
-        let b = Arc::new(Features {
-            slots: vec![(2, 1.0)],
-        });
-        let c = Arc::new(Features {
-            slots: vec![(2, 1.0), (3, 1.0)],
-        });
-        for _ in 0..20 {
-            model.learn(&a, Label::Commercial);
-            model.learn(&b, Label::Benign);
-        }
-        model.learn(&c, Label::Commercial);
-        // Ten benign answers (one of them scores higher than the rest) and three removed.
-        let mut examples: Vec<(Arc<Features>, bool)> = (0..9).map(|_| (b.clone(), false)).collect();
-        examples.push((c.clone(), false));
-        examples.extend((0..3).map(|_| (a.clone(), true)));
-        let fit = AuditFit {
-            benign_rate: 0.1,
-            min_benign: 10,
-            window: 100,
-            refit_every: 1,
-        };
-        let mut fitted = model.clone();
-        let r = fit_on_audit(&mut fitted, &examples, fit);
-        assert_eq!((r.answers, r.benign, r.min_benign), (13, 10, 10));
-        let (pa, _) = r.platt.unwrap();
-        assert!(pa > 0.0);
-        let raise = fitted.raise.unwrap();
-        assert_eq!(r.raise_probability, Some(raise.probability));
-        // One benign answer in ten may be raised: the higher one is, the rest are not.
-        assert!(fitted.score(&a).raised);
-        assert!(fitted.score(&c).raised);
-        assert!(!fitted.score(&b).raised);
-        // At rate 0 not even that one.
-        let mut strict = model.clone();
-        fit_on_audit(
-            &mut strict,
-            &examples,
-            AuditFit {
-                benign_rate: 0.0,
-                ..fit
-            },
-        );
-        assert!(strict.score(&a).raised && !strict.score(&c).raised);
-        // Too few benign answers: the calibration is kept and nothing is raised.
-        let mut early = model.clone();
-        let r = fit_on_audit(&mut early, &examples[5..], fit);
-        assert_eq!((r.benign, r.platt, r.raise_probability), (5, None, None));
-        assert_eq!(early.calibration, model.calibration);
-        assert_eq!(early.raise, None);
     }
 
     #[test]

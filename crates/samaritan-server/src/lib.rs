@@ -8,6 +8,7 @@
 pub mod analyzer;
 mod auth;
 mod body;
+pub mod calibration;
 pub mod console;
 pub mod cybertip;
 pub mod engine;
@@ -139,7 +140,7 @@ struct Inner {
     /// The HMA matcher's index of banked signals.
     hma_index: hma::IndexCache,
     /// One learner at a time ([`learning::learn_pending`]).
-    learn_lock: tokio::sync::Mutex<learning::LearnerMemory>,
+    learn_lock: tokio::sync::Mutex<calibration::LearnerMemory>,
     /// Wakes the learner after a decision.
     learn_wake: std::sync::Arc<tokio::sync::Notify>,
     /// What share of each claim active learning draws ([`learning::ActiveDraw`]).
@@ -192,7 +193,7 @@ impl AppState {
                 webhook_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
                 hma: std::sync::OnceLock::new(),
                 hma_index: hma::IndexCache::default(),
-                learn_lock: tokio::sync::Mutex::new(learning::LearnerMemory::default()),
+                learn_lock: tokio::sync::Mutex::new(calibration::LearnerMemory::default()),
                 learn_wake: std::sync::Arc::new(tokio::sync::Notify::new()),
                 active: learning::ActiveDraw::new(learning::DEFAULT_ACTIVE_SHARE),
                 audit: learning::ActiveDraw::new(learning::DEFAULT_AUDIT_SHARE),

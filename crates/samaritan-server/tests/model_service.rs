@@ -112,6 +112,26 @@ async fn ingest(state: &AppState, ads: &[(&str, &str)]) {
     samaritan_server::ingest(state, ads).await.unwrap();
 }
 
+/// A version whose raise point counts as fitted on this platform's audit (a `recalibration`
+/// record), so that the service puts it in force; an import's raise point is not.
+fn fitted(model: &str) -> ModelSave<'_> {
+    let raise = serde_json::from_str::<Model>(model).unwrap().raise;
+    ModelSave {
+        source: ModelSource::Recalibration {
+            fit: samaritan_store::Recalibration {
+                answers: 0,
+                benign: 0,
+                min_benign: 0,
+                platt: None,
+                raise_probability: raise.map(|r| r.probability),
+                benign_rate: raise.map_or(0.0, |r| r.benign_rate),
+                through_answer: 0,
+            },
+        },
+        ..import(model)
+    }
+}
+
 fn import(model: &str) -> ModelSave<'_> {
     ModelSave {
         model,
@@ -136,7 +156,7 @@ async fn shadow_scores_are_recorded_and_shown_and_change_nothing() {
         let k = s.create_key("r", &[Scope::Ingest, Scope::Review], "test");
         keys.push(k.await.unwrap().secret);
     }
-    store.save_model(import(&bootstrap())).await.unwrap();
+    store.save_model(fitted(&bootstrap())).await.unwrap();
     let (state, app) = service(&store).await;
     let (bare_state, bare_app) = service(&bare).await;
     assert_eq!(state.analyzer().model().unwrap().version, 1);
@@ -437,11 +457,11 @@ async fn decisions_teach_in_batches_and_a_restart_resumes_exactly() {
     assert_eq!(follow_store(&state).await.unwrap(), Some(5));
     let active = state.analyzer().model().unwrap();
     assert_eq!((active.version, active.through_decision), (5, 9));
-    assert_eq!(
-        serde_json::to_string(&active.model).unwrap(),
-        boot,
-        "version 5 is version 1"
-    );
+    // Version 5 is version 1, whose raise point (an import's, not fitted on this platform's
+    // audit) is not put in force.
+    let mut v1: Model = serde_json::from_str(&boot).unwrap();
+    v1.raise = None;
+    assert_eq!(active.model, v1, "version 5 is version 1");
 
     // Two learners on one store (two instances): the second to save is refused, loads the
     // version the first saved and learns nothing twice.
@@ -490,7 +510,7 @@ async fn an_enabled_model_raises_to_review_and_never_further() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(dir.path()).await.unwrap();
         if with_model {
-            store.save_model(import(&model)).await.unwrap();
+            store.save_model(fitted(&model)).await.unwrap();
         }
         let analyzer =
             Arc::new(EngineAnalyzer::new(&enabled, ExtractOptions::default(), None).unwrap());
@@ -626,10 +646,17 @@ async fn the_raise_point_is_fitted_on_the_quality_audit_and_nothing_is_raised_be
         .await
         .unwrap()
         .secret;
-    // The bootstrap model came with a raise point chosen on another corpus.
-    store.save_model(import(&bootstrap())).await.unwrap();
+    // The bootstrap model came with a raise point chosen on another corpus: not put in force.
+    let boot = bootstrap();
+    assert!(
+        serde_json::from_str::<Model>(&boot)
+            .unwrap()
+            .raise
+            .is_some()
+    );
+    store.save_model(import(&boot)).await.unwrap();
     let (state, app) = service(&store).await;
-    assert!(state.analyzer().model().unwrap().model.raise.is_some());
+    assert_eq!(state.analyzer().model().unwrap().model.raise, None);
     let cfg = LearnConfig {
         batch: 50,
         reviewer_share: 1.0,
@@ -640,15 +667,10 @@ async fn the_raise_point_is_fitted_on_the_quality_audit_and_nothing_is_raised_be
             refit_every: 1,
         },
     };
-    // No audit answers yet: the model is fitted to raise nothing, as an audited version.
-    assert_eq!(recalibrate(&state, cfg).await.unwrap(), Some(2));
-    assert_eq!(state.analyzer().model().unwrap().model.raise, None);
-    let history = versions(&store).await;
-    assert_eq!(history[1].1, "recalibration");
-    assert_eq!(history[1].4["fit"]["answers"], 0, "{}", history[1].4);
-    assert_eq!(history[1].4["fit"]["raise_probability"], Value::Null);
-    // Nothing changed since: no new version.
+    // No audit answers yet: fitted, it raises nothing, which is what is in force (no version).
     assert_eq!(recalibrate(&state, cfg).await.unwrap(), None);
+    assert_eq!(state.analyzer().model().unwrap().model.raise, None);
+    assert_eq!(versions(&store).await.len(), 1);
 
     // Every allowed ad is sampled; a claim drawing only from the audit takes them oldest first.
     store.set_audit_sample_rate(1.0).unwrap();
@@ -700,7 +722,7 @@ async fn the_raise_point_is_fitted_on_the_quality_audit_and_nothing_is_raised_be
         json!({"revision": 1, "action": "allow", "reason": "not_commercial"}).to_string(),
     )
     .await;
-    assert_eq!(recalibrate(&state, cfg).await.unwrap(), Some(3));
+    assert_eq!(recalibrate(&state, cfg).await.unwrap(), Some(2));
     let active = state.analyzer().model().unwrap();
     let raise = active.model.raise.unwrap();
     assert_eq!(raise.benign_items, 4);
@@ -718,7 +740,32 @@ async fn the_raise_point_is_fitted_on_the_quality_audit_and_nothing_is_raised_be
         assert!(!score.raised, "{id}: {score:?} against {raise:?}");
     }
     let history = versions(&store).await;
-    assert_eq!(history[2].4["fit"]["benign"], 4, "{}", history[2].4);
+    assert_eq!(history[1].1, "recalibration");
+    assert_eq!(history[1].4["fit"]["benign"], 4, "{}", history[1].4);
+    assert!(history[1].4["fit"]["through_answer"].as_i64().unwrap() > 0);
+    // No newer answer: nothing to fit again, and a restart reads where the fit stopped.
+    assert_eq!(recalibrate(&state, cfg).await.unwrap(), None);
+    let (again, _) = service(&store).await;
+    assert_eq!(again.analyzer().model().unwrap().model.raise, Some(raise));
+    assert_eq!(recalibrate(&again, cfg).await.unwrap(), None);
+    // The audit's answers are held out of learning: a batch records them as `audit`.
+    let learned = learn_pending(&state, LearnConfig { batch: 4, ..cfg })
+        .await
+        .unwrap();
+    assert_eq!(learned, [3]);
+    let history = versions(&store).await;
+    let labels: Vec<&str> = history[2].4["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["audit"; 4], "{}", history[2].4);
+    assert_eq!(
+        history[2].4["recalibrated"]["benign"], 4,
+        "{}",
+        history[2].4
+    );
     // The answers are there for the lead: four drawn and answered, none removed.
     let counts = store.audit_counts().await.unwrap();
     assert_eq!((counts.drawn, counts.answered, counts.removed), (6, 4, 0));

@@ -7,11 +7,12 @@
 //! items reviewers claim is drawn from the sample, oldest first (`Store::queue_claim_drawing`),
 //! as `source = audit`. Their answers estimate how much the policy lets through, and they are the
 //! only decisions on which the learned model's calibration and raise threshold can be fitted
-//! without the queue's selection bias (the service's `learning::recalibrate`).
+//! without the queue's selection bias (the service's `calibration::recalibrate`).
 //!
-//! A sampled row lives until the ad is purged: an updated ad's undrawn rows leave (the sample is
-//! of what is live), a drawn row stays with who drew it and when, and its answer is the latest
-//! decision on that revision (a lead's override included).
+//! A sampled row lives until the ad is purged: an updated ad's rows neither drawn nor decided
+//! leave (the sample is of what is live), a drawn row stays with who drew it and when, and a
+//! row's answer is the latest decision on its revision (a lead's override included), whether
+//! the audit drew it or it was decided another way.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +39,16 @@ pub(crate) fn sampled(ppm: u64) -> bool {
     ppm > 0 && getrandom::u64().is_ok_and(|r| r % PPM < ppm)
 }
 
-/// One answered audit item: the latest decision on a drawn revision.
+/// Joins a sample `s` to `d`, the latest decision on its revision.
+const LATEST: &str = "d.ad_id = s.ad_id AND d.revision = s.revision \
+     AND d.seq = (SELECT MAX(e.seq) FROM decisions e WHERE e.ad_id = s.ad_id \
+     AND e.revision = s.revision)";
+
+/// `d` removed or reported the ad for something the learned model learns from.
+const REMOVED: &str =
+    "(d.action = 'report' OR (d.action = 'remove' AND d.reason NOT IN ('spam', 'other_policy')))";
+
+/// One answered audit item: the latest decision on a sampled revision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct AuditAnswer {
     pub ad_id: String,
@@ -54,13 +64,13 @@ pub struct AuditAnswer {
 pub struct AuditCounts {
     /// Revisions sampled (every row, drawn or not).
     pub sampled: i64,
-    /// Sampled and waiting to be drawn.
+    /// Sampled, neither drawn nor decided.
     pub waiting: i64,
     /// Drawn into the queue.
     pub drawn: i64,
-    /// Drawn and decided.
+    /// Decided with `allow`, `report` or a `remove` the model learns from (drawn or not).
     pub answered: i64,
-    /// Answered with `remove` or `report`: what the policy let through.
+    /// Of those, removed or reported: what the policy let through.
     pub removed: i64,
 }
 
@@ -84,19 +94,16 @@ impl Store {
         self.audit.ppm() as f64 / PPM as f64
     }
 
-    /// The `limit` most recent answers of drawn audit items (latest decision per revision),
+    /// The `limit` most recent answers of the audit (the latest decision on each sampled
+    /// revision, drawn or decided through another way: both are labels of a uniform sample),
     /// newest decision first.
     pub async fn audit_answers(&self, limit: i64) -> Result<Vec<AuditAnswer>> {
         let rows: Vec<AuditAnswer> = on_read!(self, |pool| {
-            sqlx::query_as(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT s.ad_id, s.revision, d.seq AS decision_seq, d.action, d.reason, d.actor \
-                 FROM audit_sample s JOIN decisions d ON d.ad_id = s.ad_id \
-                   AND d.revision = s.revision \
-                   AND d.seq = (SELECT MAX(e.seq) FROM decisions e \
-                                WHERE e.ad_id = s.ad_id AND e.revision = s.revision) \
-                 WHERE s.drawn_at IS NOT NULL \
-                 ORDER BY d.seq DESC LIMIT $1",
-            )
+                 FROM audit_sample s JOIN decisions d ON {LATEST} \
+                 ORDER BY d.seq DESC LIMIT $1"
+            )))
             .bind(limit.max(0))
             .fetch_all(pool)
             .await?
@@ -104,22 +111,49 @@ impl Store {
         Ok(rows)
     }
 
-    /// Where the audit stands (for the lead's report).
+    /// Which of `revisions` (ad id, revision) were sampled for the audit: their decisions are
+    /// the learned model's calibration set, held out of its learning.
+    pub async fn audit_sampled(
+        &self,
+        revisions: &[(&str, i64)],
+    ) -> Result<std::collections::HashSet<(String, i64)>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in revisions.chunks(crate::ingest::CHUNK) {
+            let rows: Vec<(String, i64)> = on_read!(self, |pool| {
+                let mut qb = sqlx::QueryBuilder::<DB>::new(
+                    "SELECT ad_id, revision FROM audit_sample WHERE (ad_id, revision) IN (",
+                );
+                let mut sep = qb.separated(", ");
+                for (id, rev) in chunk {
+                    sep.push("(");
+                    sep.push_bind_unseparated(*id);
+                    sep.push_unseparated(", ");
+                    sep.push_bind_unseparated(*rev);
+                    sep.push_unseparated(")");
+                }
+                sep.push_unseparated(")");
+                qb.build_query_as().fetch_all(pool).await?
+            });
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Where the audit stands (for the lead's report). `answered` and `removed` count what the
+    /// learned model's fit counts: `allow`, `report`, and `remove` except for spam or another
+    /// platform rule.
     pub async fn audit_counts(&self) -> Result<AuditCounts> {
         let row: (i64, i64, i64, i64, i64) = on_read!(self, |pool| {
-            sqlx::query_as(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT CAST(COUNT(*) AS BIGINT), \
-                   CAST(COALESCE(SUM(CASE WHEN s.drawn_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-                   CAST(COALESCE(SUM(CASE WHEN s.drawn_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
-                   CAST(COALESCE(SUM(CASE WHEN s.drawn_at IS NOT NULL AND d.action IS NOT NULL \
+                   CAST(COALESCE(SUM(CASE WHEN s.drawn_at IS NULL AND d.seq IS NULL \
                      THEN 1 ELSE 0 END), 0) AS BIGINT), \
-                   CAST(COALESCE(SUM(CASE WHEN s.drawn_at IS NOT NULL \
-                     AND d.action IN ('remove', 'report') THEN 1 ELSE 0 END), 0) AS BIGINT) \
-                 FROM audit_sample s LEFT JOIN decisions d ON d.ad_id = s.ad_id \
-                   AND d.revision = s.revision \
-                   AND d.seq = (SELECT MAX(e.seq) FROM decisions e \
-                                WHERE e.ad_id = s.ad_id AND e.revision = s.revision)",
-            )
+                   CAST(COALESCE(SUM(CASE WHEN s.drawn_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(CASE WHEN d.action = 'allow' OR {REMOVED} \
+                     THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                   CAST(COALESCE(SUM(CASE WHEN {REMOVED} THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                 FROM audit_sample s LEFT JOIN decisions d ON {LATEST}"
+            )))
             .fetch_one(pool)
             .await?
         });

@@ -420,6 +420,39 @@ macro_rules! ingest_in_tx {
                 None => ($crate::ingest::IngestStatus::Created, 1),
             });
         }
+        // An updated ad leaves the active-learning pool and the audit's undrawn sample before
+        // anything else is written: a claim drawing from them locks their rows and then the
+        // queue's, so ingest takes the same order (the other way round, PostgreSQL found a
+        // deadlock between an update and a draw of the same ad). Only an ad stored before can
+        // have a place to leave (a first ingest costs no delete).
+        let updated: Vec<&str> = items
+            .iter()
+            .zip(&plan)
+            .filter(|(_, (s, _))| *s == $crate::ingest::IngestStatus::Updated)
+            .map(|(i, _)| i.ad.id.as_str())
+            .collect();
+        for chunk in updated.chunks($crate::ingest::CHUNK) {
+            let mut qb = sqlx::QueryBuilder::<DB>::new("DELETE FROM learning_pool WHERE ad_id IN (");
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+            qb.build().execute(&mut *$tx).await?;
+            // The audit samples what is live: an earlier revision neither drawn nor decided
+            // leaves (a decided one stays: its decision is its answer).
+            let mut qb = sqlx::QueryBuilder::<DB>::new(
+                "DELETE FROM audit_sample WHERE drawn_at IS NULL AND NOT EXISTS (SELECT 1 \
+                 FROM decisions d WHERE d.ad_id = audit_sample.ad_id \
+                 AND d.revision = audit_sample.revision) AND ad_id IN (",
+            );
+            let mut sep = qb.separated(", ");
+            for id in chunk {
+                sep.push_bind(*id);
+            }
+            sep.push_unseparated(")");
+            qb.build().execute(&mut *$tx).await?;
+        }
         // Keep earlier revisions as evidence before overwriting them.
         for (item, (status, _)) in items.iter().zip(&plan) {
             if *status == $crate::ingest::IngestStatus::Updated {
@@ -523,31 +556,6 @@ macro_rules! ingest_in_tx {
         // The active-learning pool: an allowed revision the model is unsure of waits there; a
         // new revision (or one the policy now queues) replaces or leaves what was there. Only
         // an ad stored before can have a place to leave (a first ingest costs no delete).
-        let updated: Vec<&str> = items
-            .iter()
-            .zip(&plan)
-            .filter(|(_, (s, _))| *s == $crate::ingest::IngestStatus::Updated)
-            .map(|(i, _)| i.ad.id.as_str())
-            .collect();
-        for chunk in updated.chunks($crate::ingest::CHUNK) {
-            let mut qb = sqlx::QueryBuilder::<DB>::new("DELETE FROM learning_pool WHERE ad_id IN (");
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            sep.push_unseparated(")");
-            qb.build().execute(&mut *$tx).await?;
-            // The audit samples what is live: an earlier revision not drawn yet leaves.
-            let mut qb = sqlx::QueryBuilder::<DB>::new(
-                "DELETE FROM audit_sample WHERE drawn_at IS NULL AND ad_id IN (",
-            );
-            let mut sep = qb.separated(", ");
-            for id in chunk {
-                sep.push_bind(*id);
-            }
-            sep.push_unseparated(")");
-            qb.build().execute(&mut *$tx).await?;
-        }
         // The quality audit: each new allowed revision is sampled at the store's rate.
         let audited: Vec<(&str, i64)> = items
             .iter()

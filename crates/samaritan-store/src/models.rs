@@ -25,7 +25,8 @@ pub enum ModelSource {
     /// A batch of reviewers' decisions learned on top of the previous version.
     Decisions {
         /// Decision `seq`s in the batch, in the order they were applied, with what each taught
-        /// (`benign`, `commercial`, `severe`, or `none` for a decision that teaches nothing).
+        /// (`benign`, `commercial`, `severe`, `none` for a decision that teaches nothing, or
+        /// `audit` for an audit answer, held out of learning).
         applied: Vec<BatchDecision>,
         /// The calibration and raise point fitted on the quality audit after learning.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,7 +40,7 @@ pub enum ModelSource {
 }
 
 /// How a version's calibration and raise point were fitted on the quality audit (the service's
-/// `learning::recalibrate`).
+/// `calibration::recalibrate`).
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Recalibration {
     /// Audit answers that teach something (decided allow, remove or report), of which benign.
@@ -53,13 +54,16 @@ pub struct Recalibration {
     pub raise_probability: Option<f64>,
     /// The share of the audited benign ads the model may raise.
     pub benign_rate: f64,
+    /// The newest answer fitted on (its decision's `seq`; 0 for none): a later fit is due once
+    /// enough answers are newer.
+    pub through_answer: i64,
 }
 
 /// One decision of a learned batch.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BatchDecision {
     pub seq: i64,
-    /// `benign`, `commercial`, `severe` or `none`.
+    /// `benign`, `commercial`, `severe`, `none`, or `audit` (an audit answer, held out of learning).
     pub label: String,
     /// The weight it was learned with after the per-reviewer cap (0 for `none`).
     pub weight: f64,

@@ -22,10 +22,13 @@ pub struct Draws {
     pub learning: i64,
 }
 
-/// Puts drawn ads in the queue as `source`, claimed by `actor` (an ad queued meanwhile keeps
-/// its item); the ids inserted, sorted.
+/// Puts drawn ads in the queue as `source`, claimed by `actor`; an ad already in the queue keeps
+/// its item unless `$conflict` (an `ON CONFLICT` action) says otherwise. The ids put in, sorted.
 macro_rules! enqueue_drawn {
-    ($tx:ident, $taken:expr, $source:expr, $actor:expr, $until:expr, $now:expr) => {{
+    ($tx:ident, $taken:expr, $source:expr, $actor:expr, $until:expr, $now:expr) => {
+        enqueue_drawn!($tx, $taken, $source, $actor, $until, $now, " DO NOTHING")
+    };
+    ($tx:ident, $taken:expr, $source:expr, $actor:expr, $until:expr, $now:expr, $conflict:expr) => {{
         let mut out: Vec<String> = Vec::new();
         for chunk in $taken.chunks(crate::ingest::CHUNK) {
             let mut qb = sqlx::QueryBuilder::<DB>::new(
@@ -42,7 +45,9 @@ macro_rules! enqueue_drawn {
                     .push_bind($now)
                     .push_bind($source);
             });
-            qb.push(" ON CONFLICT (ad_id) DO NOTHING RETURNING ad_id");
+            qb.push(" ON CONFLICT (ad_id)");
+            qb.push($conflict);
+            qb.push(" RETURNING ad_id");
             let inserted: Vec<(String,)> = qb.build_query_as().fetch_all(&mut *$tx).await?;
             out.extend(inserted.into_iter().map(|(id,)| id));
         }
@@ -412,23 +417,37 @@ impl Store {
                 "only open or escalated items can be claimed".into(),
             ));
         }
-        let (audit_draw, learning) = if state == QueueState::Open {
-            let a = draws.audit.clamp(0, n.max(0));
-            (a, draws.learning.clamp(0, n.max(0) - a))
-        } else {
-            (0, 0)
-        };
         let until = now.saturating_add(lease_ms);
         let rows: Vec<QueueRow> = on_write!(&self.backend, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin()).await?;
+            // Draw no more than the claim returns after the actor's own live items (which come
+            // first), so that nothing drawn is left claimed but unseen.
+            let room = if state == QueueState::Open {
+                let (held,): (i64,) = sqlx::query_as(
+                    "SELECT CAST(COUNT(*) AS BIGINT) FROM queue WHERE claimed_by = $1 \
+                     AND lease_until > $2 AND state = 'open'",
+                )
+                .bind(actor)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                (n.max(0) - held).max(0)
+            } else {
+                0
+            };
+            let audit_draw = draws.audit.clamp(0, room);
+            let learning = draws.learning.clamp(0, room - audit_draw);
             let mut audited: Vec<String> = Vec::new();
             if audit_draw > 0 {
+                // The oldest samples still current and undecided whose ad is not waiting in
+                // the queue already (a decided item from an earlier revision is opened again).
                 let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "UPDATE audit_sample SET drawn_at = $2, drawn_by = $3 \
-                     WHERE drawn_at IS NULL AND ad_id IN (SELECT s.ad_id FROM audit_sample s \
-                     WHERE s.drawn_at IS NULL \
+                     WHERE drawn_at IS NULL AND (ad_id, revision) IN (SELECT s.ad_id, s.revision \
+                     FROM audit_sample s WHERE s.drawn_at IS NULL \
                      AND EXISTS (SELECT 1 FROM ads a WHERE a.id = s.ad_id AND a.revision = s.revision) \
-                     AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.ad_id = s.ad_id) \
+                     AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.ad_id = s.ad_id \
+                       AND q.state IN ('open', 'escalated')) \
                      AND NOT EXISTS (SELECT 1 FROM decisions d WHERE d.ad_id = s.ad_id \
                        AND d.revision = s.revision) \
                      ORDER BY s.sampled_at, s.ad_id LIMIT $1{}) RETURNING ad_id",
@@ -439,9 +458,20 @@ impl Store {
                 .bind(actor)
                 .fetch_all(&mut *tx)
                 .await?;
-                audited = enqueue_drawn!(tx, taken, "audit", actor, until, now);
+                audited = enqueue_drawn!(
+                    tx,
+                    taken,
+                    "audit",
+                    actor,
+                    until,
+                    now,
+                    " DO UPDATE SET priority = excluded.priority, state = excluded.state, \
+                     claimed_by = excluded.claimed_by, lease_until = excluded.lease_until, \
+                     enqueued_at = excluded.enqueued_at, updated_at = excluded.updated_at, \
+                     source = excluded.source WHERE queue.state = 'decided'"
+                );
             }
-            let draw = learning.min(n.max(0) - audited.len() as i64);
+            let draw = learning.min(room - audited.len() as i64);
             let mut drawn: Vec<String> = Vec::new();
             if draw > 0 {
                 let taken: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(

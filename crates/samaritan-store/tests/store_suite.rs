@@ -4550,6 +4550,144 @@ async fn the_quality_audit_samples_allowed_ads_and_draws_each_once(f: &Fixture) 
         .await
         .unwrap();
     assert!(got.iter().all(|i| i.source != "audit"));
+    // Ingest updating an ad while reviewers draw its sample: every call ends, none deadlocks.
+    s.set_audit_sample_rate(1.0).unwrap();
+    for round in 0..20 {
+        let id = format!("race{round}");
+        s.ingest(vec![item(
+            ad(&id, "v1"),
+            analysis(&id, Verdict::Allow, 0, &[]),
+        )])
+        .await
+        .unwrap();
+        let (s1, s2, id2) = (s.clone(), s.clone(), id.clone());
+        let update = tokio::spawn(async move {
+            s1.ingest(vec![item(
+                ad(&id2, "v2"),
+                analysis(&id2, Verdict::Review, 20, &[]),
+            )])
+            .await
+        });
+        let draw = tokio::spawn(async move {
+            s2.queue_claim_drawing(
+                "key:race",
+                QueueState::Open,
+                1,
+                audit_draw(1),
+                60_000,
+                now + 5,
+            )
+            .await
+        });
+        update.await.unwrap().unwrap();
+        let drawn = draw.await.unwrap().unwrap();
+        for i in drawn {
+            s.queue_release(&i.ad_id, "key:race", now + 6)
+                .await
+                .unwrap();
+        }
+    }
+    s.set_audit_sample_rate(0.0).unwrap();
+    // A sampled revision decided another way is answered without a draw; one of an ad whose
+    // earlier revision was decided is drawn, its queue item opened again.
+    s.set_audit_sample_rate(1.0).unwrap();
+    s.ingest(vec![
+        item(ad("a4", "a4"), analysis("a4", Verdict::Allow, 0, &[])),
+        item(ad("a5", "a5"), analysis("a5", Verdict::Review, 30, &[])),
+    ])
+    .await
+    .unwrap();
+    let later = now + 10;
+    s.decide(
+        &DecisionInput {
+            basis: DecisionBasis::Override { supersedes: None },
+            ..decision("a4", 1, DecisionAction::Report, "child_sex_trafficking")
+        },
+        "key:lead",
+        later,
+    )
+    .await
+    .unwrap();
+    let c5 = s
+        .queue_claim_ads("key:c", QueueState::Open, &["a5"], 60_000, later)
+        .await
+        .unwrap();
+    assert_eq!(c5, ["a5"]);
+    s.decide(
+        &decision("a5", 1, DecisionAction::Remove, "commercial_sex"),
+        "key:c",
+        later + 1,
+    )
+    .await
+    .unwrap();
+    s.ingest(vec![item(
+        ad("a5", "a5 v2"),
+        analysis("a5", Verdict::Allow, 0, &[]),
+    )])
+    .await
+    .unwrap();
+    s.set_audit_sample_rate(0.0).unwrap();
+    let counts = s.audit_counts().await.unwrap();
+    assert_eq!((counts.answered, counts.removed, counts.waiting), (3, 2, 1));
+    // a5's new revision went back to the queue (a decided ad's new revision is looked at
+    // again): its sample waits there for that decision, and is not drawn.
+    assert!(
+        s.queue_items(&["a5"], later + 1).await.unwrap()[0].state == QueueState::Open,
+        "the new revision is queued"
+    );
+    // A claimer already holding a claim's worth of items draws nothing.
+    s.set_audit_sample_rate(1.0).unwrap();
+    s.ingest(vec![item(
+        ad("a6", "a6"),
+        analysis("a6", Verdict::Allow, 0, &[]),
+    )])
+    .await
+    .unwrap();
+    s.set_audit_sample_rate(0.0).unwrap();
+    assert_eq!(s.audit_counts().await.unwrap().waiting, 2);
+    let held = s
+        .queue_claim_drawing(
+            "key:d",
+            QueueState::Open,
+            1,
+            samaritan_store::Draws::default(),
+            60_000,
+            later + 2,
+        )
+        .await
+        .unwrap();
+    let again = s
+        .queue_claim_drawing(
+            "key:d",
+            QueueState::Open,
+            1,
+            audit_draw(1),
+            60_000,
+            later + 3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].ad_id, held[0].ad_id);
+    assert_eq!(s.audit_counts().await.unwrap().waiting, 2);
+    let got = s
+        .queue_claim_drawing(
+            "key:e",
+            QueueState::Open,
+            1,
+            audit_draw(1),
+            60_000,
+            later + 4,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (got[0].ad_id.as_str(), got[0].source.as_str()),
+        ("a6", "audit")
+    );
+    assert_eq!(got[0].claimed_by.as_deref(), Some("key:e"));
+    assert_eq!(s.audit_counts().await.unwrap().waiting, 1);
+
     // Purging an ad takes its samples with it.
     let rows = || f.raw_strings("SELECT ad_id FROM audit_sample WHERE ad_id = 'a1'");
     assert_eq!(rows().await, ["a1"]);
@@ -4656,12 +4794,14 @@ async fn active_learning_draws_the_least_certain_allowed_ads_once(f: &Fixture) {
     back.shadow = Some(shadow(0.45));
     s.ingest(vec![back]).await.unwrap();
     assert_eq!(pool().await, ["l4"]);
-    s.queue_claim_drawing("key:a", QueueState::Open, 1, learn(1), 60_000, now + 1)
+    // (Drawn by someone holding no claim: a claimer's own live items come first, and nothing is
+    // drawn past them.)
+    s.queue_claim_drawing("key:f", QueueState::Open, 1, learn(1), 60_000, now + 1)
         .await
         .unwrap();
     s.decide(
         &decision("l4", 4, DecisionAction::Allow, "not_commercial"),
-        "key:a",
+        "key:f",
         now + 2,
     )
     .await

@@ -453,7 +453,8 @@ async fn shadow_report(a: ShadowReportArgs) -> Result<ExitCode> {
     let audit = store.audit_counts().await;
     store.close().await;
     let mut report = samaritan_server::learning::shadow_report(&rows?, a.examples);
-    report.audit = audit?;
+    let au = audit?;
+    report.audit = Some(au);
     eprintln!(
         "{} decided ads compared ({} left out); agreement with reviewers: model {:.3}, policy \
          {:.3}; model with policy {:.3}",
@@ -463,7 +464,6 @@ async fn shadow_report(a: ShadowReportArgs) -> Result<ExitCode> {
         report.policy_vs_reviewers.rate,
         report.model_vs_policy.rate
     );
-    let au = report.audit;
     eprintln!(
         "quality audit: {} allowed ads sampled, {} drawn, {} answered, {} removed or reported{}",
         au.sampled,

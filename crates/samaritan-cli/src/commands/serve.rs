@@ -161,8 +161,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = samaritan_server::learning::DEFAULT_AUDIT_SAMPLE)]
     pub audit_sample: f64,
     /// The share (0..=1) of the items reviewers claim drawn from the audit sample. The console
-    /// serves them like any claimed ad, without saying they were sampled, so that an answer is
-    /// not anchored on it; the API's queue items carry `source: audit`. 0 turns the draw off.
+    /// does not label them as sampled; the API's queue items carry `source: audit`. 0 turns
+    /// the draw off.
     #[arg(long, default_value_t = samaritan_server::learning::DEFAULT_AUDIT_SHARE)]
     pub audit_share: f64,
     /// The share (0..=1) of the audited benign ads the learned model may raise to review: its
