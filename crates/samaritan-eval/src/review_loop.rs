@@ -14,8 +14,9 @@
 //!   quality sample a trust & safety team keeps anyway, each reviewed twice, a disagreement
 //!   settled by a lead. Only these give an unbiased view of the benign ads, so the deployed
 //!   threshold and the calibration are fitted on them (on the decisions, never the truth), and
-//!   the double review keeps one reviewer from bending them. They are held out of learning,
-//!   as the service holds its audit's answers out.
+//!   the double review keeps one reviewer from bending them. They are learned like any decision
+//!   (holding them out of learning was measured: it cost label-2 recall and did not lower the
+//!   benign rate; BENCHMARKS.md, "Review loop").
 //!
 //! A decision is the truth label, except an honest reviewer's mistake (`error_rate`: another
 //! label at random) and the **poisoner**: one reviewer who makes `poison_share` of all decisions
@@ -404,10 +405,7 @@ impl Loop<'_> {
                     self.cp.adjudicated += 1;
                     label = truth;
                 }
-                // The audit is the calibration set: held out of learning (as in the service),
-                // so that the threshold is not fitted on ads the model has learned.
                 self.audited.push((i, label));
-                return;
             }
         }
         self.pending.push((i, reviewer, label));

@@ -8,9 +8,10 @@
 //! the model raises at most `benign_rate` of the audited benign ads. Until `min_benign` audited
 //! benign answers exist the model raises nothing (its scores are still recorded in shadow).
 //!
-//! The audit's answers are the model's calibration set, so they are held out of its learning
-//! (`learning::learn_pending` passes over them): a threshold fitted on ads the model has learned
-//! would sit too low. Each learned batch is fitted before it is saved; `refit_every` newer
+//! The audit's answers also teach the model like any decision. Holding them out (a threshold
+//! fitted on ads the model has learned may sit low) was measured in the simulated loop: it cost
+//! label-2 recall and did not lower the benign rate (BENCHMARKS.md, "Review loop"). Each learned
+//! batch is fitted before it is saved; `refit_every` newer
 //! answers, or a version in force that was never fitted (an import, a rollback), are fitted as a
 //! `recalibration` version of their own, audited like any model change. Each fit records the
 //! newest answer it used (`through_answer`), so that a restart or a second instance does not fit

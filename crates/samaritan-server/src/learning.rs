@@ -25,8 +25,7 @@
 //! 50, share 0.25) one reviewer carries at most a quarter of a full batch.
 //!
 //! **Calibrated on the quality audit** ([`crate::calibration`]): the calibration and the raise
-//! point are fitted on the answers of the uniform audit sample, and those answers are held out of
-//! learning (each is recorded in its batch as `audit`, with weight 0).
+//! point are fitted on the answers of the uniform audit sample.
 //!
 //! **Restart.** Each version records `through_decision`: every decision up to it is accounted for
 //! by the version (learned or passed over). After a restart the service loads the current
@@ -269,20 +268,6 @@ pub async fn learn_pending(state: &AppState, cfg: LearnConfig) -> Result<Vec<i64
                 ad,
             });
         }
-        // The audit's answers are the calibration set: held out of learning.
-        let asked: Vec<(&str, i64)> = lessons
-            .iter()
-            .filter(|l| l.label.is_some())
-            .map(|l| (l.decision.ad_id.as_str(), l.decision.revision))
-            .collect();
-        let sampled = state.store().audit_sampled(&asked).await?;
-        let mut held_out = vec![false; lessons.len()];
-        for (l, h) in lessons.iter_mut().zip(held_out.iter_mut()) {
-            if sampled.contains(&(l.decision.ad_id.clone(), l.decision.revision)) {
-                l.label = None;
-                *h = true;
-            }
-        }
         let actors: Vec<&str> = lessons.iter().map(|l| l.decision.actor.as_str()).collect();
         let teaches: Vec<bool> = lessons.iter().map(|l| l.label.is_some()).collect();
         let weights = reviewer_weights(&actors, &teaches, cfg.reviewer_share);
@@ -292,10 +277,9 @@ pub async fn learn_pending(state: &AppState, cfg: LearnConfig) -> Result<Vec<i64
         let applied: Vec<BatchDecision> = lessons
             .iter()
             .zip(&weights)
-            .zip(&held_out)
-            .map(|((l, w), held)| BatchDecision {
+            .map(|(l, w)| BatchDecision {
                 seq: l.decision.seq,
-                label: if *held { "audit" } else { label_name(l.label) }.to_owned(),
+                label: label_name(l.label).to_owned(),
                 weight: *w,
             })
             .collect();

@@ -748,7 +748,7 @@ async fn the_raise_point_is_fitted_on_the_quality_audit_and_nothing_is_raised_be
     let (again, _) = service(&store).await;
     assert_eq!(again.analyzer().model().unwrap().model.raise, Some(raise));
     assert_eq!(recalibrate(&again, cfg).await.unwrap(), None);
-    // The audit's answers are held out of learning: a batch records them as `audit`.
+    // The audit's answers teach like any decision, and the batch is fitted before it is saved.
     let learned = learn_pending(&state, LearnConfig { batch: 4, ..cfg })
         .await
         .unwrap();
@@ -760,7 +760,7 @@ async fn the_raise_point_is_fitted_on_the_quality_audit_and_nothing_is_raised_be
         .iter()
         .map(|a| a["label"].as_str().unwrap())
         .collect();
-    assert_eq!(labels, ["audit"; 4], "{}", history[2].4);
+    assert_eq!(labels, ["benign"; 4], "{}", history[2].4);
     assert_eq!(
         history[2].4["recalibrated"]["benign"], 4,
         "{}",

@@ -111,34 +111,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// Which of `revisions` (ad id, revision) were sampled for the audit: their decisions are
-    /// the learned model's calibration set, held out of its learning.
-    pub async fn audit_sampled(
-        &self,
-        revisions: &[(&str, i64)],
-    ) -> Result<std::collections::HashSet<(String, i64)>> {
-        let mut out = std::collections::HashSet::new();
-        for chunk in revisions.chunks(crate::ingest::CHUNK) {
-            let rows: Vec<(String, i64)> = on_read!(self, |pool| {
-                let mut qb = sqlx::QueryBuilder::<DB>::new(
-                    "SELECT ad_id, revision FROM audit_sample WHERE (ad_id, revision) IN (",
-                );
-                let mut sep = qb.separated(", ");
-                for (id, rev) in chunk {
-                    sep.push("(");
-                    sep.push_bind_unseparated(*id);
-                    sep.push_unseparated(", ");
-                    sep.push_bind_unseparated(*rev);
-                    sep.push_unseparated(")");
-                }
-                sep.push_unseparated(")");
-                qb.build_query_as().fetch_all(pool).await?
-            });
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
     /// Where the audit stands (for the lead's report). `answered` and `removed` count what the
     /// learned model's fit counts: `allow`, `report`, and `remove` except for spam or another
     /// platform rule.

@@ -25,8 +25,7 @@ pub enum ModelSource {
     /// A batch of reviewers' decisions learned on top of the previous version.
     Decisions {
         /// Decision `seq`s in the batch, in the order they were applied, with what each taught
-        /// (`benign`, `commercial`, `severe`, `none` for a decision that teaches nothing, or
-        /// `audit` for an audit answer, held out of learning).
+        /// (`benign`, `commercial`, `severe`, or `none` for a decision that teaches nothing).
         applied: Vec<BatchDecision>,
         /// The calibration and raise point fitted on the quality audit after learning.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,7 +62,7 @@ pub struct Recalibration {
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BatchDecision {
     pub seq: i64,
-    /// `benign`, `commercial`, `severe`, `none`, or `audit` (an audit answer, held out of learning).
+    /// `benign`, `commercial`, `severe` or `none`.
     pub label: String,
     /// The weight it was learned with after the per-reviewer cap (0 for `none`).
     pub weight: f64,
