@@ -19,17 +19,8 @@ work=$(mktemp -d)
 pids=()
 streams=()
 schemas=()
-js_api() { # $1: API subject; prints the JSON answer
-  python3 - "$1" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", 4222)); s.recv(4096)
-s.sendall(b'CONNECT {"verbose":false}\r\nSUB _INBOX.b 1\r\nPUB ' + sys.argv[1].encode() + b' _INBOX.b 0\r\n\r\n')
-s.settimeout(5); buf = b""
-while b"}\r\n" not in buf:
-    buf += s.recv(65536)
-print(buf.split(b"\r\n", 2)[1].decode())
-PY
-}
+here=$(cd "$(dirname "$0")" && pwd)
+js_api() { python3 "$here/js_api.py" "$1"; } # $1: API subject; prints the JSON answer
 messages() { js_api "\$JS.API.STREAM.INFO.$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"]["messages"])'; }
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

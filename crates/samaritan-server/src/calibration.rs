@@ -24,10 +24,12 @@ use samaritan_engine::learn::{
     FeatureConfig, Features, Label, Model, RaisePoint, fit_platt, threshold_at_rate,
 };
 use samaritan_engine::model::Ad;
-use samaritan_store::{ModelSave, ModelSource, Recalibration, StoreError};
+use samaritan_store::{ModelSource, Recalibration, StoreError};
 
 use crate::AppState;
-use crate::learning::{LearnConfig, LearnFailure, label_of, put_in_force, restore_model};
+use crate::learning::{
+    LearnConfig, LearnFailure, label_of, put_in_force, restore_model, save_version,
+};
 
 /// How the model's calibration and raise point are fitted on the quality audit's answers.
 #[derive(Debug, Clone, Copy)]
@@ -255,19 +257,14 @@ pub async fn recalibrate(state: &AppState, cfg: LearnConfig) -> Result<Option<i6
         memory.fitted = Some((active.version, ex.through));
         return Ok(None);
     }
-    let json = serde_json::to_string(&model)
-        .map_err(|e| LearnFailure::Engine(format!("the model does not serialise: {e}")))?;
-    let result = state
-        .store()
-        .save_model(ModelSave {
-            model: &json,
-            source: ModelSource::Recalibration { fit },
-            through_decision: Some(active.through_decision),
-            expected: Some(active.version),
-            actor: "service:learning",
-            now: samaritan_store::now_ms(),
-        })
-        .await;
+    let result = save_version(
+        state,
+        &model,
+        ModelSource::Recalibration { fit },
+        active.through_decision,
+        active.version,
+    )
+    .await?;
     match result {
         Ok(v) => {
             tracing::info!(

@@ -218,6 +218,31 @@ pub async fn restore_model(state: &AppState) -> Result<Option<i64>, LearnFailure
     Ok(Some(version))
 }
 
+/// Saves `model` as the service's next version on top of `expected`, accounting for decisions
+/// up to `through`. The outer error: the model does not serialise; the inner: the store's answer
+/// (a [`StoreError::Conflict`] when another version was put in force meanwhile).
+pub(crate) async fn save_version(
+    state: &AppState,
+    model: &Model,
+    source: ModelSource,
+    through: i64,
+    expected: i64,
+) -> Result<Result<samaritan_store::ModelVersion, StoreError>, LearnFailure> {
+    let json = serde_json::to_string(model)
+        .map_err(|e| LearnFailure::Engine(format!("the model does not serialise: {e}")))?;
+    Ok(state
+        .store()
+        .save_model(ModelSave {
+            model: &json,
+            source,
+            through_decision: Some(through),
+            expected: Some(expected),
+            actor: "service:learning",
+            now: samaritan_store::now_ms(),
+        })
+        .await)
+}
+
 /// Puts `model`, just saved as `v`, in force in the analyzer.
 pub(crate) fn put_in_force(state: &AppState, v: &samaritan_store::ModelVersion, model: Model) {
     state.analyzer().set_model(Some(Arc::new(ActiveModel {
@@ -303,22 +328,17 @@ pub async fn learn_pending(state: &AppState, cfg: LearnConfig) -> Result<Vec<i64
         let recalibrated =
             calibration::fit_batch(state, &mut memory, &mut model, cfg.audit).await?;
         let through_answer = recalibrated.through_answer;
-        let json = serde_json::to_string(&model)
-            .map_err(|e| LearnFailure::Engine(format!("the model does not serialise: {e}")))?;
-        let result = state
-            .store()
-            .save_model(ModelSave {
-                model: &json,
-                source: ModelSource::Decisions {
-                    applied,
-                    recalibrated: Some(recalibrated),
-                },
-                through_decision: Some(through),
-                expected: Some(active.version),
-                actor: "service:learning",
-                now: samaritan_store::now_ms(),
-            })
-            .await;
+        let result = save_version(
+            state,
+            &model,
+            ModelSource::Decisions {
+                applied,
+                recalibrated: Some(recalibrated),
+            },
+            through,
+            active.version,
+        )
+        .await?;
         match result {
             Ok(v) => {
                 tracing::info!(

@@ -132,6 +132,17 @@ fn fitted(model: &str) -> ModelSave<'_> {
     }
 }
 
+/// A SQLite store in `dir` with a key that may ingest and review.
+async fn reviewing_store(dir: &std::path::Path) -> (Store, String) {
+    let store = Store::open_sqlite(dir).await.unwrap();
+    let key = store
+        .create_key("r", &[Scope::Ingest, Scope::Review], "test")
+        .await
+        .unwrap()
+        .secret;
+    (store, key)
+}
+
 fn import(model: &str) -> ModelSave<'_> {
     ModelSave {
         model,
@@ -554,12 +565,7 @@ async fn an_enabled_model_raises_to_review_and_never_further() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn active_learning_draws_allowed_ads_the_model_doubts_and_their_decisions_teach() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(dir.path()).await.unwrap();
-    let key = store
-        .create_key("r", &[Scope::Ingest, Scope::Review], "test")
-        .await
-        .unwrap()
-        .secret;
+    let (store, key) = reviewing_store(dir.path()).await;
     // An untrained model: every ad sits at even odds, as unsure as a model can be.
     let cfg = FeatureConfig {
         bits: 16,
@@ -640,12 +646,7 @@ async fn active_learning_draws_allowed_ads_the_model_doubts_and_their_decisions_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_raise_point_is_fitted_on_the_quality_audit_and_nothing_is_raised_before() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_sqlite(dir.path()).await.unwrap();
-    let key = store
-        .create_key("r", &[Scope::Ingest, Scope::Review], "test")
-        .await
-        .unwrap()
-        .secret;
+    let (store, key) = reviewing_store(dir.path()).await;
     // The bootstrap model came with a raise point chosen on another corpus: not put in force.
     let boot = bootstrap();
     assert!(

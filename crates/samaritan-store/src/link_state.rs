@@ -155,7 +155,8 @@ impl Store {
         // The parts are read at once, each on a connection of its own (as many as the pool
         // has): a part's pages lie wherever the database put them, so from a cold disk one
         // reader waits on one page after another, and several keep the disk busy (measured at
-        // 100 000 ads, 71 MiB cold: 0.75 s one part after another, 0.26 s four at a time).
+        // 100 000 ads, 71 MiB cold: 0.75 s one part after another, 0.26 s four at a time;
+        // `scripts/bench/snapshot-read.py`).
         let keys = self.snapshot_part_keys(kind).await?;
         let mut reads = tokio::task::JoinSet::new();
         for (i, key) in keys.iter().enumerate() {

@@ -4400,6 +4400,44 @@ fn learn(n: i64) -> samaritan_store::Draws {
     }
 }
 
+/// Three reviewers claiming one item each at once, each drawing `draws`: the ids they got drawn
+/// from `source`, sorted.
+async fn race_draws(
+    s: &samaritan_store::Store,
+    draws: samaritan_store::Draws,
+    now: i64,
+    source: &str,
+) -> Vec<String> {
+    let mut tasks = Vec::new();
+    for r in 0..3 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.queue_claim_drawing(
+                &format!("key:r{r}"),
+                QueueState::Open,
+                1,
+                draws,
+                60_000,
+                now,
+            )
+            .await
+            .unwrap()
+        }));
+    }
+    let mut drawn = Vec::new();
+    for t in tasks {
+        drawn.extend(
+            t.await
+                .unwrap()
+                .into_iter()
+                .filter(|i| i.source == source)
+                .map(|i| i.ad_id),
+        );
+    }
+    drawn.sort();
+    drawn
+}
+
 fn audit_draw(n: i64) -> samaritan_store::Draws {
     samaritan_store::Draws {
         learning: 0,
@@ -4477,33 +4515,7 @@ async fn the_quality_audit_samples_allowed_ads_and_draws_each_once(f: &Fixture) 
     assert!(s.audit_answers(10).await.unwrap().is_empty());
 
     // Racing reviewers never draw the same sample (two left, three draws of one).
-    let mut tasks = Vec::new();
-    for r in 0..3 {
-        let s = s.clone();
-        tasks.push(tokio::spawn(async move {
-            s.queue_claim_drawing(
-                &format!("key:r{r}"),
-                QueueState::Open,
-                1,
-                audit_draw(1),
-                60_000,
-                now,
-            )
-            .await
-            .unwrap()
-        }));
-    }
-    let mut drawn = Vec::new();
-    for t in tasks {
-        drawn.extend(
-            t.await
-                .unwrap()
-                .into_iter()
-                .filter(|i| i.source == "audit")
-                .map(|i| i.ad_id),
-        );
-    }
-    drawn.sort();
+    let drawn = race_draws(s, audit_draw(1), now, "audit").await;
     assert_eq!(drawn, ["a2", "a3"]);
     assert_eq!(s.audit_counts().await.unwrap().waiting, 0);
 
@@ -4750,33 +4762,7 @@ async fn active_learning_draws_the_least_certain_allowed_ads_once(f: &Fixture) {
     assert_eq!(claim.detail["learning"], serde_json::json!(["l2"]));
 
     // Racing reviewers never draw the same ad (two left in the pool, three draws of one).
-    let mut tasks = Vec::new();
-    for r in 0..3 {
-        let s = s.clone();
-        tasks.push(tokio::spawn(async move {
-            s.queue_claim_drawing(
-                &format!("key:r{r}"),
-                QueueState::Open,
-                1,
-                learn(1),
-                60_000,
-                now,
-            )
-            .await
-            .unwrap()
-        }));
-    }
-    let mut drawn_ids = Vec::new();
-    for t in tasks {
-        drawn_ids.extend(
-            t.await
-                .unwrap()
-                .into_iter()
-                .filter(|i| i.source == "learning")
-                .map(|i| i.ad_id),
-        );
-    }
-    drawn_ids.sort();
+    let drawn_ids = race_draws(s, learn(1), now, "learning").await;
     assert_eq!(drawn_ids, ["l1", "l3"]);
     assert!(pool().await.is_empty());
 
